@@ -1,0 +1,81 @@
+/*
+ * dkim: DKIM signature verification (RFC 6376, RFC 8463, RFC 8301) with
+ * libopendkim, its DNS hooked onto the dns module.
+ *
+ * A dkim_verifier is created once and shared by all threads. A dkim_msg is
+ * one message: feed it headers, then the end of headers, then body chunks
+ * exactly as received, then finish it to get one result per signature (up
+ * to max_signatures; further signatures are reported as not checked).
+ * All DNS lookups of one dkim_msg are charged to the dns_ctx given to
+ * dkim_msg_new.
+ *
+ * Policy (RFC 8301): rsa-sha1 and RSA keys under 1024 bits never pass;
+ * such signatures get DKIM_RES_POLICY / permerror-style results with the
+ * reason. A signature is pass only if libopendkim says PASSED and the body
+ * hash matches.
+ */
+#ifndef SC_DKIM_H
+#define SC_DKIM_H
+
+#include <stddef.h>
+
+#include "dns.h"
+
+enum dkim_res {
+	DKIM_RES_NONE = 0,	/* no signature (message-level only) */
+	DKIM_RES_PASS,
+	DKIM_RES_FAIL,		/* signature or body hash does not verify */
+	DKIM_RES_POLICY,	/* verifies, but not acceptable (sha1, short key) */
+	DKIM_RES_NEUTRAL,	/* not checked (over the signature limit) */
+	DKIM_RES_TEMPERROR,	/* DNS trouble fetching the key */
+	DKIM_RES_PERMERROR	/* unusable signature or key (syntax, no key, revoked, expired) */
+};
+
+/* RFC 8601 names: "none", "pass", "fail", "policy", "neutral", "temperror", "permerror" */
+const char *dkim_res_str(enum dkim_res r);
+
+#define DKIM_MAX_SIGNED_HDRS 64
+
+struct dkim_sig_result {
+	enum dkim_res result;
+	char domain[256];	/* d= */
+	char selector[64];	/* s= */
+	char identity[320];	/* i= (or @d when absent) */
+	char algorithm[32];	/* a=, e.g. "rsa-sha256", "ed25519-sha256" */
+	char b_prefix[16];	/* first 8 characters of b= */
+	unsigned key_bits;	/* RSA key size; 0 for ed25519 or unknown */
+	int has_length;		/* l= present */
+	unsigned long length;	/* l= value */
+	unsigned long body_len;	/* body bytes after canonicalisation */
+	/* header field names listed in h=, lower-case, in order */
+	size_t n_signed;
+	char signed_hdrs[DKIM_MAX_SIGNED_HDRS][64];
+	char why[160];		/* reason when not pass; notes otherwise */
+};
+
+struct dkim_verifier;
+struct dkim_msg;
+
+struct dkim_verifier *dkim_verifier_new(unsigned max_signatures,
+    char *why, size_t whylen);
+void dkim_verifier_free(struct dkim_verifier *v);
+
+/* id: a label for logs (queue id). */
+struct dkim_msg *dkim_msg_new(struct dkim_verifier *v, struct dns_ctx *dns,
+    const char *id);
+/* name without colon; value as received, folds as CRLF + WSP, no trailing CRLF. */
+void dkim_msg_header(struct dkim_msg *m, const char *name, const char *value);
+void dkim_msg_eoh(struct dkim_msg *m);
+void dkim_msg_body(struct dkim_msg *m, const unsigned char *p, size_t n);
+/*
+ * Finishes verification. Points *res at *nres results owned by m, one per
+ * signature in header order; signatures past max_signatures are listed as
+ * DKIM_RES_NEUTRAL "not checked" (at most DKIM_MAX_LISTED in all). Returns
+ * 0, or -1 on an internal error with a reason in *why (results then empty).
+ */
+#define DKIM_MAX_LISTED 32
+int dkim_msg_finish(struct dkim_msg *m, const struct dkim_sig_result **res,
+    size_t *nres, const char **why);
+void dkim_msg_free(struct dkim_msg *m);
+
+#endif

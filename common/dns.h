@@ -1,0 +1,138 @@
+/*
+ * dns: the one resolver for everything (SPF, DKIM, DMARC, iprev).
+ *
+ * Queries are built and parsed with libresolv (per-thread res_state) and
+ * sent by this module itself over UDP to the configured nameservers
+ * (IPv4 or IPv6, any port), retried over TCP when the UDP reply is
+ * truncated. Answers are kept in a bounded TTL cache shared by all threads.
+ *
+ * Every lookup is charged to a dns_ctx, which carries the time budget of
+ * one check (DNSTimeout): time spent waiting on the network is subtracted,
+ * and once the budget is used up lookups fail fast with DNS_TIMEOUT.
+ * A dns_ctx belongs to one check and one thread at a time; a dns_resolver
+ * is shared and thread-safe.
+ *
+ * Errors are values: every result carries a dns_status and a reason a
+ * person can read. Nothing here aborts or exits on bad input: hostile or
+ * malformed answers give DNS_ERROR.
+ */
+#ifndef SC_DNS_H
+#define SC_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define DNS_T_A		1
+#define DNS_T_CNAME	5
+#define DNS_T_PTR	12
+#define DNS_T_MX	15
+#define DNS_T_TXT	16
+#define DNS_T_AAAA	28
+#define DNS_T_SPF	99
+
+#define DNS_MAX_SERVERS	8
+
+enum dns_status {
+	DNS_OK = 0,	/* answers of the asked type present */
+	DNS_NXDOMAIN,	/* the name does not exist */
+	DNS_NODATA,	/* the name exists, no record of this type */
+	DNS_SERVFAIL,	/* server failure or refusal */
+	DNS_TIMEOUT,	/* no answer in time, or budget used up */
+	DNS_ERROR	/* bad name, malformed answer, local failure */
+};
+
+const char *dns_status_str(enum dns_status st);
+
+struct dns_server {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
+
+/*
+ * Parses "IP", "IP:PORT", "[IPv6]:PORT" or "IPv6" (no port) into a server
+ * address; the port defaults to 53. Returns 0, or -1 with a reason.
+ */
+int dns_parse_server(const char *spec, struct dns_server *out,
+    char *why, size_t whylen);
+
+/* Formats a server as "IP:PORT" / "[IPv6]:PORT". */
+void dns_server_str(const struct dns_server *s, char *buf, size_t buflen);
+
+struct dns_resolver_stats {
+	unsigned long queries;		/* sent to the network */
+	unsigned long cache_hits;
+	unsigned long timeouts;
+	unsigned long tcp_retries;
+};
+
+struct dns_resolver;
+
+/*
+ * Creates the shared resolver. With nservers == 0 the system resolver's
+ * nameservers (/etc/resolv.conf) are used. cache_max bounds the number of
+ * cached answers (0 disables the cache).
+ */
+struct dns_resolver *dns_resolver_new(const struct dns_server *servers,
+    size_t nservers, size_t cache_max, char *why, size_t whylen);
+void dns_resolver_free(struct dns_resolver *r);
+void dns_resolver_stats(struct dns_resolver *r, struct dns_resolver_stats *out);
+
+/* Per-check context: budget and counters. Plain struct, no allocation. */
+struct dns_ctx {
+	struct dns_resolver *res;
+	long budget_ms;		/* remaining network wait time */
+	unsigned queries;	/* lookups asked for (cache hits included) */
+	unsigned cache_hits;
+	unsigned timeouts;
+};
+
+void dns_ctx_init(struct dns_ctx *c, struct dns_resolver *r, unsigned budget_ms);
+
+/* One resource record of the asked type. */
+struct dns_rr {
+	uint16_t type;
+	uint32_t ttl;
+	uint16_t pref;		/* MX preference */
+	size_t len;		/* bytes in data */
+	/*
+	 * A: 4 bytes, AAAA: 16 bytes (network order).
+	 * TXT/SPF: the character-strings concatenated (RFC 7208 §3.3), may
+	 * hold any byte; NUL-terminated beyond len.
+	 * MX (exchange), PTR, CNAME: the name in presentation form without
+	 * the trailing dot, NUL-terminated.
+	 */
+	unsigned char *data;
+};
+
+struct dns_result {
+	enum dns_status status;
+	size_t n;		/* records of the asked type */
+	struct dns_rr *rr;
+	unsigned char *wire;	/* the whole reply as received (or cached) */
+	size_t wirelen;
+	int from_cache;
+	char why[160];		/* reason when status != DNS_OK */
+};
+
+/*
+ * Looks up name/type. name may end with a dot; a name that is not a valid
+ * DNS name (empty label, label > 63, name > 253 octets) gives DNS_ERROR
+ * without a query. Always fills *out (free it with dns_result_free), and
+ * returns out->status.
+ */
+enum dns_status dns_query(struct dns_ctx *c, const char *name, uint16_t type,
+    struct dns_result *out);
+void dns_result_free(struct dns_result *r);
+
+/*
+ * Parses a reply in wire form into out (for code and tests that hold a raw
+ * reply). qtype selects the records kept. Returns out->status.
+ */
+enum dns_status dns_parse_reply(const unsigned char *wire, size_t len,
+    uint16_t qtype, struct dns_result *out);
+
+/* The PTR query name for an IPv4 or IPv6 address in text form. */
+int dns_reverse_name(const char *ip, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,92 @@
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "log.h"
+
+static int log_syslog;
+static enum log_level log_level = LOG_LVL_INFO;
+static const char *log_ident = "sendercheck";
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+log_open(const char *ident, int use_syslog, int facility, enum log_level level)
+{
+	log_ident = ident;
+	log_syslog = use_syslog;
+	log_level = level;
+	if (use_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+int
+log_enabled(enum log_level level)
+{
+	return level <= log_level;
+}
+
+void
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
+	static const char *const name[] = { "error", "warning", "notice", "info", "debug" };
+
+	if (!log_enabled(level))
+		return;
+	if (log_syslog) {
+		vsyslog(prio[level], fmt, ap);
+		return;
+	}
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "%s: %s: ", log_ident, name[level]);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+int
+log_level_parse(const char *s)
+{
+	static const char *const names[] = { "error", "warning", "notice", "info", "debug" };
+
+	for (int i = 0; i < 5; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+log_facility_parse(const char *s)
+{
+	static const struct { const char *name; int fac; } tab[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcasecmp(s, tab[i].name) == 0)
+			return tab[i].fac;
+	return -1;
+}

@@ -1,0 +1,66 @@
+/*
+ * spf: Sender Policy Framework (RFC 7208) checks behind one interface.
+ *
+ * An spf_engine is created once (thread-safe to share); each check runs on
+ * the caller's dns_ctx, so every lookup goes through the dns module and is
+ * charged to that check's DNSTimeout budget. Engines: libspf2 (issue 2);
+ * the project's own evaluator joins later behind the same interface.
+ *
+ * Results are always one of the seven RFC 7208 results with a reason a
+ * person can read; nothing here aborts on hostile records or answers.
+ */
+#ifndef SC_SPF_H
+#define SC_SPF_H
+
+#include <stddef.h>
+
+#include "dns.h"
+
+enum spf_result {
+	SPF_RES_NONE = 0,
+	SPF_RES_NEUTRAL,
+	SPF_RES_PASS,
+	SPF_RES_FAIL,
+	SPF_RES_SOFTFAIL,
+	SPF_RES_TEMPERROR,
+	SPF_RES_PERMERROR
+};
+
+/* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror" */
+const char *spf_result_str(enum spf_result r);
+
+enum spf_engine_kind { SPF_ENGINE_LIBSPF2 = 0, SPF_ENGINE_BUILTIN };
+
+enum spf_identity { SPF_ID_MAILFROM = 0, SPF_ID_HELO };
+
+struct spf_query {
+	const char *client_ip;	/* IPv4, IPv6 or IPv4-mapped IPv6, text */
+	const char *helo;	/* HELO/EHLO name, may be "" */
+	const char *sender;	/* MAIL FROM without <>; "" = null sender */
+	enum spf_identity identity;
+};
+
+struct spf_outcome {
+	enum spf_result result;
+	/* The identity checked: the sender address (postmaster@HELO for the
+	 * null sender) or the HELO name. */
+	char identity[512];
+	char domain[256];	/* the domain whose policy was evaluated */
+	char why[256];		/* reason, e.g. "matched ip4:192.0.2.0/24" */
+	char explanation[512];	/* exp= text on fail, else "" */
+	unsigned dns_lookups;	/* DNS-querying terms used (builtin engine) */
+	unsigned void_lookups;
+};
+
+struct spf_engine;
+
+/* receiver: our host name, used for %{r}. */
+struct spf_engine *spf_engine_new(enum spf_engine_kind kind,
+    const char *receiver, char *why, size_t whylen);
+void spf_engine_free(struct spf_engine *e);
+
+/* Fills *out and returns out->result. Never fails in another way. */
+enum spf_result spf_check(struct spf_engine *e, struct dns_ctx *dns,
+    const struct spf_query *q, struct spf_outcome *out);
+
+#endif
