@@ -1,0 +1,59 @@
+/*
+ * header: the message's header fields as received, and the RFC 5322
+ * helpers the checks need (unfolding, splitting a message file).
+ *
+ * Values are stored as received (leading white space kept, which
+ * c=simple DKIM needs) with every line break normalised to CRLF, so
+ * folded values are "...CRLF WSP...". The list is bounded: at most
+ * HEADER_MAX_FIELDS fields and HEADER_MAX_BYTES in all; past that,
+ * header_list_add refuses and says why (the check then reports it).
+ */
+#ifndef SC_HEADER_H
+#define SC_HEADER_H
+
+#include <stddef.h>
+
+#define HEADER_MAX_FIELDS	1000
+#define HEADER_MAX_BYTES	(1024 * 1024)
+
+struct header {
+	char *name;
+	char *value;		/* as received, CRLF folds, no trailing CRLF */
+	size_t value_len;
+	unsigned index;		/* 1-based among fields of the same name */
+};
+
+struct header_list {
+	size_t n, cap;
+	struct header *v;
+	size_t bytes;
+};
+
+void header_list_init(struct header_list *l);
+void header_list_free(struct header_list *l);
+int header_list_add(struct header_list *l, const char *name, const char *value,
+    size_t value_len, char *why, size_t whylen);
+/* Number of fields named name (case-insensitive). */
+unsigned header_count(const struct header_list *l, const char *name);
+/* The nth (1-based) field named name, or NULL. */
+const struct header *header_get(const struct header_list *l, const char *name, unsigned nth);
+
+/*
+ * Unfolds a value (RFC 5322 §2.2.3: CRLF before WSP removed) and trims
+ * white space at both ends. Returns a malloc'd string (NULL on no memory).
+ */
+char *header_unfold(const char *value, size_t len);
+
+/* A valid field name: 1..996 printable ASCII characters except ':'. */
+int header_name_valid(const char *name);
+
+/*
+ * Splits a whole message (as read from a file) into header fields and
+ * body. Bare LF line ends are read as CRLF. *body points into *storage,
+ * a malloc'd copy with CRLF line ends that the caller frees. Returns 0, or
+ * -1 with a reason for input that is not a message.
+ */
+int message_split(const char *data, size_t len, struct header_list *hl,
+    char **storage, const char **body, size_t *bodylen, char *why, size_t whylen);
+
+#endif

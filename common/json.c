@@ -1,1 +1,118 @@
-/* placeholder: being written */
+/*
+ * json: JSON writer; see json.h.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "json.h"
+
+void
+json_init(struct json *j, struct sbuf *b)
+{
+	memset(j, 0, sizeof(*j));
+	j->b = b;
+}
+
+static void
+escape(struct sbuf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	sbuf_addc(b, '"');
+	while (*p) {
+		unsigned char c = *p;
+		int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+		    (c & 0xf8) == 0xf0 ? 4 : 0;
+		int ok = n > 0;
+
+		for (int i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok && n == 2 && c < 0xc2)
+			ok = 0;
+		if (!ok) {
+			sbuf_addstr(b, "\\ufffd");
+			p++;
+			continue;
+		}
+		if (n > 1) {
+			sbuf_add(b, p, (size_t)n);
+			p += n;
+			continue;
+		}
+		if (c == '"' || c == '\\')
+			sbuf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			sbuf_addstr(b, "\\n");
+		else if (c == '\r')
+			sbuf_addstr(b, "\\r");
+		else if (c == '\t')
+			sbuf_addstr(b, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			sbuf_printf(b, "\\u%04x", c);
+		else
+			sbuf_addc(b, (char)c);
+		p++;
+	}
+	sbuf_addc(b, '"');
+}
+
+static void
+prefix(struct json *j, const char *key)
+{
+	if (j->depth > 0 && j->need_comma[j->depth])
+		sbuf_addc(j->b, ',');
+	if (j->depth > 0)
+		j->need_comma[j->depth] = 1;
+	if (key != NULL) {
+		escape(j->b, key);
+		sbuf_addc(j->b, ':');
+	}
+}
+
+static void
+begin_(struct json *j, const char *key, char c)
+{
+	prefix(j, key);
+	sbuf_addc(j->b, c);
+	if (j->depth < (int)sizeof(j->need_comma) - 1)
+		j->depth++;
+	j->need_comma[j->depth] = 0;
+}
+
+static void
+close_(struct json *j, char c)
+{
+	sbuf_addc(j->b, c);
+	if (j->depth > 0)
+		j->depth--;
+}
+
+void json_obj_begin(struct json *j, const char *key) { begin_(j, key, '{'); }
+void json_obj_end(struct json *j) { close_(j, '}'); }
+void json_arr_begin(struct json *j, const char *key) { begin_(j, key, '['); }
+void json_arr_end(struct json *j) { close_(j, ']'); }
+
+void
+json_str(struct json *j, const char *key, const char *v)
+{
+	prefix(j, key);
+	if (v == NULL)
+		sbuf_addstr(j->b, "null");
+	else
+		escape(j->b, v);
+}
+
+void
+json_int(struct json *j, const char *key, long v)
+{
+	prefix(j, key);
+	sbuf_printf(j->b, "%ld", v);
+}
+
+void
+json_bool(struct json *j, const char *key, int v)
+{
+	prefix(j, key);
+	sbuf_addstr(j->b, v ? "true" : "false");
+}

@@ -1,1 +1,507 @@
-int main(void) { return 1; }
+/*
+ * sendercheck: the milter daemon. Thin libmilter glue around the engine:
+ * it collects the envelope, macros, header fields and body of each message
+ * into a check, renders the verdict (header edits, reply, action) and logs
+ * one line per message. Per-connection state lives only in smfi_setpriv
+ * (Debian's libmilter runs callbacks on a worker pool).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <libmilter/mfapi.h>
+#include <opendkim/dkim.h>
+#include <spf2/spf_lib_version.h>
+
+#include "engine.h"
+#include "log.h"
+#include "options.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/sendercheck.conf"
+
+static struct engine *engine;
+static const struct sc_config *cfg;
+
+/* Protocol steps negotiated as "no reply"; fixed per process. */
+static unsigned long nr_flags;
+
+struct conn {
+	char ip[64];
+	char name[256];
+	char helo[256];
+	struct check *msg;
+};
+
+static sfsistat
+noreply(unsigned long flag)
+{
+	return (nr_flags & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL)
+		smfi_setpriv(ctx, c);
+	return c;
+}
+
+static void
+msg_end(struct conn *c)
+{
+	if (c != NULL && c->msg != NULL) {
+		check_free(c->msg);
+		c->msg = NULL;
+	}
+}
+
+static void
+copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* The action for an internal error, as a milter status. */
+static sfsistat
+on_error(SMFICTX *ctx, const char *why)
+{
+	log_err("%s", why);
+	switch (cfg->on_error) {
+	case ACT_REJECT:
+		smfi_setreply(ctx, "550", "5.3.0", "Internal error while checking the sender");
+		return SMFIS_REJECT;
+	case ACT_TEMPFAIL:
+		smfi_setreply(ctx, "451", "4.3.0", "Internal error while checking the sender; try again later");
+		return SMFIS_TEMPFAIL;
+	default:
+		return SMFIS_ACCEPT;
+	}
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+    unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+    unsigned long *pf3)
+{
+	unsigned long want_act = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+	unsigned long want_nr = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH |
+	    SMFIP_NR_BODY;
+	unsigned long skip = SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+
+	(void)f2; (void)f3; (void)pf2; (void)pf3;
+	*pf0 = want_act & f0;
+	*pf1 |= (want_nr | skip | SMFIP_HDR_LEADSPC) & f1;
+	nr_flags = *pf1 & want_nr;
+	if (f0 & SMFIF_SETSYMLIST) {
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr} {client_name} j");
+		smfi_setsymlist(ctx, SMFIM_HELO, "{tls_version} {cipher}");
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {tls_version} {cipher}");
+		smfi_setsymlist(ctx, SMFIM_EOH, "i {tls_version} {cipher}");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i {tls_version} {cipher}");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static void
+sockaddr_ip(const struct sockaddr *sa, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)len);
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct conn *c = conn_get(ctx);
+	const char *addr = smfi_getsymval(ctx, "{client_addr}");
+	const char *name = smfi_getsymval(ctx, "{client_name}");
+
+	if (c == NULL)
+		return on_error(ctx, "out of memory at connect");
+	if (addr != NULL && *addr)
+		copy(c->ip, sizeof(c->ip), addr);
+	else
+		sockaddr_ip(hostaddr, c->ip, sizeof(c->ip));
+	if (name == NULL)
+		name = hostname;
+	/* "[ip]" means the name did not verify: keep no name */
+	copy(c->name, sizeof(c->name), (name && name[0] != '[') ? name : "");
+	if (engine_client_internal(engine, c->ip)) {
+		log_debug("client %s is in InternalHosts: not checked", c->ip);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL)
+		copy(c->helo, sizeof(c->helo), helo);
+	return noreply(SMFIP_NR_HELO);
+}
+
+static void
+take_macros(SMFICTX *ctx, struct check *m)
+{
+	const char *qid = smfi_getsymval(ctx, "i");
+	const char *tls = smfi_getsymval(ctx, "{tls_version}");
+	const char *cipher = smfi_getsymval(ctx, "{cipher}");
+
+	if (qid != NULL)
+		check_set_queue_id(m, qid);
+	if (tls != NULL)
+		check_set_tls(m, tls, cipher);
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL)
+		return on_error(ctx, "out of memory at MAIL FROM");
+	msg_end(c);
+	if ((c->msg = check_new(engine)) == NULL)
+		return on_error(ctx, "out of memory at MAIL FROM");
+	check_set_client(c->msg, c->ip, c->name);
+	check_set_helo(c->msg, c->helo);
+	check_set_mail_from(c->msg, argv && argv[0] ? argv[0] : "");
+	take_macros(ctx, c->msg);
+	return noreply(SMFIP_NR_MAIL);
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL && c->msg != NULL && name != NULL && value != NULL)
+		check_header(c->msg, name, value, strlen(value));
+	return noreply(SMFIP_NR_HDR);
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL && c->msg != NULL) {
+		take_macros(ctx, c->msg);
+		check_eoh(c->msg);
+	}
+	return noreply(SMFIP_NR_EOH);
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL && c->msg != NULL)
+		check_body(c->msg, p, n);
+	return noreply(SMFIP_NR_BODY);
+}
+
+/* smfi_setreply treats '%' as a format character: write "%%". */
+static void
+escape_percent(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+
+	for (; *src && i + 2 < len; src++) {
+		if (*src == '%')
+			dst[i++] = '%';
+		dst[i++] = *src;
+	}
+	dst[i] = '\0';
+}
+
+static sfsistat
+render(SMFICTX *ctx, const struct verdict *v)
+{
+	char text[600];
+
+	switch (v->action) {
+	case ACT_REJECT:
+	case ACT_TEMPFAIL:
+		escape_percent(text, sizeof(text), v->smtp_text);
+		if (smfi_setreply(ctx, (char *)v->smtp_rcode, (char *)v->smtp_xcode, text) != MI_SUCCESS)
+			log_warn("could not set the SMTP reply text");
+		return v->action == ACT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	case ACT_QUARANTINE:
+		if (smfi_quarantine(ctx, (char *)v->quarantine_reason) != MI_SUCCESS)
+			log_warn("the MTA refused to quarantine the message");
+		break;
+	case ACT_ACCEPT:
+		break;
+	}
+	/* delete forged fields from the last, so indexes stay valid */
+	for (size_t i = v->n_remove; i-- > 0;)
+		if (smfi_chgheader(ctx, (char *)v->remove[i].name, (int)v->remove[i].index, NULL) != MI_SUCCESS)
+			log_warn("could not remove %s #%u", v->remove[i].name, v->remove[i].index);
+	/* insert in reverse at the top, so the first ends up first */
+	for (size_t i = v->n_add; i-- > 0;)
+		if (smfi_insheader(ctx, 0, v->add[i].name, v->add[i].value) != MI_SUCCESS)
+			log_warn("could not add %s", v->add[i].name);
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	const struct verdict *v;
+	sfsistat rc;
+
+	if (c == NULL || c->msg == NULL)
+		return on_error(ctx, "end of message without a message");
+	take_macros(ctx, c->msg);
+	v = check_finish(c->msg);
+	log_info("%s", v->log_line);
+	rc = v->skipped ? SMFIS_ACCEPT : render(ctx, v);
+	msg_end(c);
+	return rc;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	msg_end(smfi_getpriv(ctx));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL) {
+		msg_end(c);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc filter = {
+	.xxfi_name = "sendercheck",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_negotiate = cb_negotiate,
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sendercheck [-c FILE] [-f] [-n] [-V]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -V       print the version and the libraries' versions\n", DEFAULT_CONFIG);
+}
+
+static void
+print_version(void)
+{
+	unsigned int maj, min, pl;
+	uint32_t dv = dkim_libversion();
+
+	smfi_version(&maj, &min, &pl);
+	printf("sendercheck %s\n", PACKAGE_VERSION);
+	printf("libmilter %u.%u.%u\n", maj, min, pl);
+	printf("libspf2 %d.%d.%d\n", SPF_LIB_VERSION_MAJOR, SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
+	printf("libopendkim %u.%u.%u\n", dv >> 24, (dv >> 16) & 0xff, (dv >> 8) & 0xff);
+}
+
+/* Resolves UserID "user" or "user:group". */
+static int
+lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *why, size_t whylen)
+{
+	char user[256], *colon;
+	struct passwd *pw;
+
+	snprintf(user, sizeof(user), "%s", spec);
+	if ((colon = strchr(user, ':')) != NULL)
+		*colon++ = '\0';
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(why, whylen, "UserID: no such user '%s'", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (colon != NULL) {
+		struct group *gr = getgrnam(colon);
+		if (gr == NULL) {
+			snprintf(why, whylen, "UserID: no such group '%s'", colon);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(char *why, size_t whylen)
+{
+	uid_t uid;
+	gid_t gid;
+	const char *sock = cfg->socket;
+
+	if (cfg->user_id[0] == '\0' || geteuid() != 0)
+		return 0;
+	if (lookup_user(cfg->user_id, &uid, &gid, why, whylen) < 0)
+		return -1;
+	/* the MTA must reach a unix socket: hand it to the user's group */
+	if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
+		const char *path = strchr(sock, ':') + 1;
+		if (chown(path, uid, gid) != 0)
+			log_warn("chown %s: %s", path, strerror(errno));
+	}
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+		snprintf(why, whylen, "cannot switch to %s: %s", cfg->user_id, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		return -1;
+	if (freopen("/dev/null", "r", stdin) == NULL || freopen("/dev/null", "w", stdout) == NULL ||
+	    freopen("/dev/null", "w", stderr) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+write_pidfile(void)
+{
+	FILE *f;
+
+	if (cfg->pid_file[0] == '\0')
+		return;
+	if ((f = fopen(cfg->pid_file, "w")) == NULL) {
+		log_warn("cannot write PidFile %s: %s", cfg->pid_file, strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	int foreground = 0, check_only = 0, opt, problems, rc;
+	static struct sc_config config;
+	struct sbuf errs;
+	char why[512];
+
+	while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'n': check_only = 1; break;
+		case 'V': print_version(); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	sbuf_init(&errs, 1 << 16);
+	problems = config_load(&config, path, &errs);
+	if (problems > 0) {
+		fputs(errs.s, stderr);
+		fprintf(stderr, "sendercheck: %d problem%s in %s\n", problems, problems == 1 ? "" : "s", path);
+		return 1;
+	}
+	sbuf_free(&errs);
+	cfg = &config;
+	if (check_only) {
+		printf("%s: configuration OK\n", path);
+		config_free(&config);
+		return 0;
+	}
+	log_open("sendercheck", foreground ? 0 : cfg->syslog, cfg->syslog_facility,
+	    (enum log_level)cfg->log_level);
+	if ((engine = engine_new(cfg, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "sendercheck: %s\n", why);
+		return 1;
+	}
+	if (smfi_register(filter) != MI_SUCCESS || smfi_setconn(cfg->socket) != MI_SUCCESS) {
+		fprintf(stderr, "sendercheck: cannot register the milter on %s\n", cfg->socket);
+		return 1;
+	}
+	umask(007);
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		fprintf(stderr, "sendercheck: cannot listen on %s (in use, or no permission?)\n", cfg->socket);
+		return 1;
+	}
+	if (drop_privileges(why, sizeof(why)) < 0) {
+		fprintf(stderr, "sendercheck: %s\n", why);
+		return 1;
+	}
+	if (!foreground && daemonize() < 0) {
+		fprintf(stderr, "sendercheck: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	write_pidfile();
+	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, cfg->socket,
+	    cfg->authserv_id);
+	rc = smfi_main();
+	log_notice("sendercheck stopping");
+	engine_free(engine);
+	if (cfg->pid_file[0])
+		unlink(cfg->pid_file);
+	config_free(&config);
+	return rc == MI_SUCCESS ? 0 : 1;
+}

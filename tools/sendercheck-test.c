@@ -1,1 +1,333 @@
-int main(void) { return 1; }
+/*
+ * sendercheck-test: runs the milter's engine on one message file, without
+ * an MTA, and prints what the milter would decide: each check with its
+ * result and reason, the action, and the exact header fields it would add
+ * (or, with --json, one JSON object with the same content).
+ * Exit status: 0 when the check ran (whatever the verdict), 2 on usage or
+ * input errors.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "header.h"
+#include "json.h"
+#include "log.h"
+#include "options.h"
+#include "sbuf.h"
+
+#define MAX_MESSAGE (64 * 1024 * 1024)
+
+struct args {
+	const char *config;
+	const char *ip;
+	const char *helo;
+	const char *mail_from;
+	const char *tls;
+	const char *message;
+	int json;
+	unsigned n_rcpt;
+	const char *rcpt[64];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: sendercheck-test [-c FILE] --ip ADDR [--helo NAME] --mail-from ADDR\n"
+	    "                        [--rcpt ADDR]... [--tls VERSION] [--json] MESSAGE|-\n"
+	    "  -c, --config FILE   configuration file (default %s if it exists)\n"
+	    "  --ip ADDR           the connecting client's IP address\n"
+	    "  --helo NAME         the HELO/EHLO name\n"
+	    "  --mail-from ADDR    the MAIL FROM address; '<>' is the null sender\n"
+	    "  --rcpt ADDR         a recipient (repeatable)\n"
+	    "  --tls VERSION       the message came over TLS (e.g. TLSv1.3)\n"
+	    "  --json              print one JSON object instead of the report\n"
+	    "MESSAGE is a file in RFC 5322 form (LF or CRLF line ends), '-' for stdin.\n",
+	    SYSCONFDIR "/sendercheck.conf");
+}
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ "mail-from", required_argument, NULL, 'm' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "tls", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': a->config = optarg; break;
+		case 'i': a->ip = optarg; break;
+		case 'H': a->helo = optarg; break;
+		case 'm': a->mail_from = optarg; break;
+		case 't': a->tls = optarg; break;
+		case 'j': a->json = 1; break;
+		case 'r':
+			if (a->n_rcpt < 64)
+				a->rcpt[a->n_rcpt++] = optarg;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "sendercheck-test: give exactly one MESSAGE file (or '-')\n");
+		return -1;
+	}
+	a->message = argv[optind];
+	if (a->ip == NULL) {
+		fprintf(stderr, "sendercheck-test: --ip is required (the client address SPF checks)\n");
+		return -1;
+	}
+	if (a->mail_from == NULL) {
+		fprintf(stderr, "sendercheck-test: --mail-from is required ('<>' for the null sender)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_message(const char *path, struct sbuf *out)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "sendercheck-test: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (sbuf_add(out, buf, n) < 0)
+			break;
+	if (f != stdin)
+		fclose(f);
+	if (out->overflow) {
+		fprintf(stderr, "sendercheck-test: %s is larger than %d MiB\n", path, MAX_MESSAGE >> 20);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+print_report(const struct args *a, const struct verdict *v)
+{
+	printf("Client:     %s  HELO %s  MAIL FROM <%s>\n", a->ip, a->helo ? a->helo : "-",
+	    strcmp(a->mail_from, "<>") == 0 ? "" : a->mail_from);
+	if (v->skipped) {
+		printf("Not checked: %s\n", v->skip_reason);
+		return;
+	}
+	if (v->spf_done)
+		printf("SPF:        %s for %s (%s)%s%s\n", spf_result_str(v->spf.result),
+		    v->spf.identity[0] ? v->spf.identity : "-", v->spf.why[0] ? v->spf.why : "no reason given",
+		    v->spf.explanation[0] ? "\n            explanation: " : "", v->spf.explanation);
+	else
+		printf("SPF:        not checked (%s)\n", v->spf.why);
+	if (v->n_dkim == 0)
+		printf("DKIM:       %s\n", v->dkim_error[0] ? v->dkim_error : "none (no signature)");
+	for (size_t i = 0; i < v->n_dkim; i++) {
+		const struct dkim_sig_result *d = &v->dkim[i];
+
+		printf("DKIM #%zu:    %s d=%s s=%s a=%s", i + 1, dkim_res_str(d->result),
+		    d->domain, d->selector, d->algorithm);
+		if (d->key_bits)
+			printf(" key=%u bits", d->key_bits);
+		if (d->has_length)
+			printf(" l=%lu", d->length);
+		printf("\n            signed headers: ");
+		for (size_t k = 0; k < d->n_signed; k++)
+			printf("%s%s", k ? ":" : "", d->signed_hdrs[k]);
+		printf("\n");
+		if (d->why[0])
+			printf("            %s\n", d->why);
+	}
+	printf("Action:     %s", action_str(v->action));
+	if (strcmp(v->cause, "none") != 0)
+		printf(" (cause: %s)", v->cause);
+	if (v->smtp_rcode[0])
+		printf("\n            reply: %s %s %s", v->smtp_rcode, v->smtp_xcode, v->smtp_text);
+	printf("\n");
+	for (size_t i = 0; i < v->n_remove; i++)
+		printf("Removes:    %s #%u (carries our authserv-id: forged)\n", v->remove[i].name,
+		    v->remove[i].index);
+	printf("\nHeader fields the milter would add:\n");
+	for (size_t i = 0; i < v->n_add; i++)
+		printf("%s: %s\n", v->add[i].name, v->add[i].value);
+}
+
+static void
+print_json(const struct args *a, const struct verdict *v)
+{
+	struct sbuf b;
+	struct json j;
+
+	sbuf_init(&b, 1 << 24);
+	json_init(&j, &b);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "version", PACKAGE_VERSION);
+	json_obj_begin(&j, "client");
+	json_str(&j, "ip", a->ip);
+	json_str(&j, "helo", a->helo ? a->helo : "");
+	json_str(&j, "mail_from", strcmp(a->mail_from, "<>") == 0 ? "" : a->mail_from);
+	json_str(&j, "tls", a->tls);
+	json_obj_end(&j);
+	json_bool(&j, "skipped", v->skipped);
+	if (v->skipped)
+		json_str(&j, "skip_reason", v->skip_reason);
+	json_obj_begin(&j, "spf");
+	json_str(&j, "result", v->spf_done ? spf_result_str(v->spf.result) : "none");
+	json_str(&j, "identity", v->spf.identity);
+	json_str(&j, "domain", v->spf.domain);
+	json_str(&j, "reason", v->spf.why);
+	json_str(&j, "explanation", v->spf.explanation);
+	json_obj_end(&j);
+	json_arr_begin(&j, "dkim");
+	for (size_t i = 0; i < v->n_dkim; i++) {
+		const struct dkim_sig_result *d = &v->dkim[i];
+
+		json_obj_begin(&j, NULL);
+		json_str(&j, "result", dkim_res_str(d->result));
+		json_str(&j, "domain", d->domain);
+		json_str(&j, "selector", d->selector);
+		json_str(&j, "identity", d->identity);
+		json_str(&j, "algorithm", d->algorithm);
+		json_int(&j, "key_bits", d->key_bits);
+		json_str(&j, "b", d->b_prefix);
+		if (d->has_length)
+			json_int(&j, "length", (long)d->length);
+		json_arr_begin(&j, "signed_headers");
+		for (size_t k = 0; k < d->n_signed; k++)
+			json_str(&j, NULL, d->signed_hdrs[k]);
+		json_arr_end(&j);
+		json_str(&j, "reason", d->why);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	if (v->dkim_error[0])
+		json_str(&j, "dkim_error", v->dkim_error);
+	json_obj_begin(&j, "action");
+	json_str(&j, "action", action_str(v->action));
+	json_str(&j, "cause", v->cause);
+	json_str(&j, "smtp_code", v->smtp_rcode);
+	json_str(&j, "enhanced_code", v->smtp_xcode);
+	json_str(&j, "text", v->smtp_text);
+	json_obj_end(&j);
+	json_arr_begin(&j, "add_headers");
+	for (size_t i = 0; i < v->n_add; i++) {
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", v->add[i].name);
+		json_str(&j, "value", v->add[i].value);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_arr_begin(&j, "remove_headers");
+	for (size_t i = 0; i < v->n_remove; i++) {
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", v->remove[i].name);
+		json_int(&j, "index", v->remove[i].index);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_begin(&j, "dns");
+	json_int(&j, "queries", v->dns_queries);
+	json_int(&j, "cache_hits", v->dns_cache_hits);
+	json_int(&j, "timeouts", v->dns_timeouts);
+	json_obj_end(&j);
+	json_str(&j, "log", v->log_line);
+	json_obj_end(&j);
+	puts(b.s);
+	sbuf_free(&b);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sc_config cfg;
+	struct args a;
+	struct sbuf msg, errs;
+	struct header_list hl;
+	struct engine *e;
+	struct check *c;
+	const struct verdict *v;
+	char *storage = NULL, why[512];
+	const char *body;
+	size_t bodylen;
+	int problems;
+
+	if (parse_args(argc, argv, &a) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	sbuf_init(&errs, 1 << 16);
+	if (a.config == NULL && access(SYSCONFDIR "/sendercheck.conf", R_OK) == 0)
+		a.config = SYSCONFDIR "/sendercheck.conf";
+	problems = a.config ? config_load(&cfg, a.config, &errs) :
+	    config_load_string(&cfg, "(defaults)", "", &errs);
+	if (problems > 0) {
+		fputs(errs.s, stderr);
+		return 2;
+	}
+	sbuf_free(&errs);
+	log_open("sendercheck-test", 0, 0, cfg.log_level < LOG_LVL_WARN ? cfg.log_level : LOG_LVL_WARN);
+
+	sbuf_init(&msg, MAX_MESSAGE);
+	if (read_message(a.message, &msg) < 0)
+		return 2;
+	header_list_init(&hl);
+	if (message_split(msg.s, msg.len, &hl, &storage, &body, &bodylen, why, sizeof(why)) < 0) {
+		fprintf(stderr, "sendercheck-test: %s: %s\n", a.message, why);
+		return 2;
+	}
+	if (hl.n == 0) {
+		fprintf(stderr, "sendercheck-test: %s: no header fields: not a message\n", a.message);
+		return 2;
+	}
+	if ((e = engine_new(&cfg, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "sendercheck-test: %s\n", why);
+		return 2;
+	}
+	if ((c = check_new(e)) == NULL) {
+		fprintf(stderr, "sendercheck-test: out of memory\n");
+		return 2;
+	}
+	check_set_client(c, a.ip, "");
+	check_set_helo(c, a.helo ? a.helo : "");
+	check_set_mail_from(c, a.mail_from);
+	for (unsigned i = 0; i < a.n_rcpt; i++)
+		check_add_rcpt(c, a.rcpt[i]);
+	if (a.tls != NULL)
+		check_set_tls(c, a.tls, "");
+	for (size_t i = 0; i < hl.n; i++)
+		check_header(c, hl.v[i].name, hl.v[i].value, hl.v[i].value_len);
+	check_eoh(c);
+	check_body(c, (const unsigned char *)body, bodylen);
+	v = check_finish(c);
+	if (a.json)
+		print_json(&a, v);
+	else
+		print_report(&a, v);
+	check_free(c);
+	engine_free(e);
+	header_list_free(&hl);
+	free(storage);
+	sbuf_free(&msg);
+	config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,390 @@
+/*
+ * options: option table and config file parser; see options.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "log.h"
+#include "spf.h"
+
+#define OFF(f) offsetof(struct sc_config, f)
+
+const struct config_option config_options[] = {
+	{ "Socket", OPT_SOCKET, "inet:8894@127.0.0.1",
+	  "where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/path", OFF(socket), 0, 0 },
+	{ "AuthservID", OPT_STRING, "",
+	  "authserv-id written in Authentication-Results (empty: this host's name)", OFF(authserv_id), 0, 0 },
+	{ "Nameservers", OPT_SERVERS, "",
+	  "DNS servers as IP or IP:PORT ([IPv6]:PORT), space separated (empty: /etc/resolv.conf)",
+	  OFF(nameservers), 0, 0 },
+	{ "DNSTimeout", OPT_SECONDS, "8",
+	  "total seconds of DNS waiting allowed for one message's checks", OFF(dns_timeout_ms), 0, 0 },
+	{ "DNSCacheSize", OPT_UINT, "10000",
+	  "number of DNS answers kept in the shared cache (0 disables it)", OFF(dns_cache_size), 0, 10000000 },
+	{ "InternalHosts", OPT_CIDRS, "127.0.0.0/8 ::1",
+	  "client networks whose mail is passed without checks (none: check everything)", OFF(internal_hosts), 0, 0 },
+	{ "AddReceivedSPF", OPT_BOOL, "no",
+	  "also add a Received-SPF header (RFC 7208 section 9.1)", OFF(add_received_spf), 0, 0 },
+	{ "On-SPFFail", OPT_ACTION, "accept",
+	  "action when SPF fails: accept, reject, tempfail or quarantine", OFF(on_spf_fail), 0, 0 },
+	{ "On-SPFSoftFail", OPT_ACTION, "accept",
+	  "action when SPF soft-fails", OFF(on_spf_softfail), 0, 0 },
+	{ "On-DKIMFail", OPT_ACTION, "accept",
+	  "action when a DKIM signature is present and none passes", OFF(on_dkim_fail), 0, 0 },
+	{ "On-DNSError", OPT_ACTION, "accept",
+	  "action when a check could not finish because of DNS (temperror)", OFF(on_dns_error), 0, 0 },
+	{ "On-Error", OPT_ACTION, "accept",
+	  "action on an internal error (e.g. out of memory)", OFF(on_error), 0, 0 },
+	{ "MaxSignatures", OPT_UINT, "5",
+	  "DKIM signatures verified per message; further ones are listed as not checked",
+	  OFF(max_signatures), 1, 32 },
+	{ "SPFEngine", OPT_SPFENGINE, "libspf2",
+	  "SPF implementation: libspf2", OFF(spf_engine), 0, 0 },
+	{ "UserID", OPT_STRING, "",
+	  "user (or user:group) to run as after binding the socket (empty: stay)", OFF(user_id), 0, 0 },
+	{ "PidFile", OPT_STRING, "",
+	  "file to write the process id to (empty: none)", OFF(pid_file), 0, 0 },
+	{ "Syslog", OPT_BOOL, "yes",
+	  "log to syslog (otherwise, and always with -f, to stderr)", OFF(syslog), 0, 0 },
+	{ "SyslogFacility", OPT_FACILITY, "mail",
+	  "syslog facility: mail, daemon, user, local0..local7", OFF(syslog_facility), 0, 0 },
+	{ "LogLevel", OPT_LOGLEVEL, "info",
+	  "error, warning, notice, info (one line per message) or debug", OFF(log_level), 0, 0 },
+};
+const size_t config_n_options = sizeof(config_options) / sizeof(config_options[0]);
+
+const char *
+action_str(enum action a)
+{
+	static const char *const names[] = { "accept", "reject", "tempfail", "quarantine" };
+
+	return (unsigned)a < 4 ? names[a] : "accept";
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return -1;
+}
+
+static int
+parse_socket(const char *v, char *why, size_t whylen)
+{
+	const char *at, *p;
+
+	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
+		p = strchr(v, ':') + 1;
+		if (*p != '/') {
+			snprintf(why, whylen, "socket path '%s' must be absolute", p);
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
+		char *end;
+		unsigned long port;
+
+		p = strchr(v, ':') + 1;
+		port = strtoul(p, &end, 10);
+		if (end == p || port == 0 || port > 65535 || (*end != '\0' && *end != '@')) {
+			snprintf(why, whylen, "'%s': expected inet:PORT@HOST with PORT 1..65535", v);
+			return -1;
+		}
+		at = strchr(v, '@');
+		if (at != NULL && at[1] == '\0') {
+			snprintf(why, whylen, "'%s': empty host after '@'", v);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(why, whylen, "'%s': expected inet:PORT@HOST, inet6:PORT@HOST or unix:/path", v);
+	return -1;
+}
+
+static int
+parse_servers(const char *v, struct sc_config *c, char *why, size_t whylen)
+{
+	char *copy = strdup(v), *save = NULL, *tok;
+	size_t n = 0;
+	int rc = 0;
+
+	if (copy == NULL)
+		return snprintf(why, whylen, "out of memory"), -1;
+	for (tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		if (n == DNS_MAX_SERVERS) {
+			snprintf(why, whylen, "at most %d nameservers", DNS_MAX_SERVERS);
+			rc = -1;
+			break;
+		}
+		if (dns_parse_server(tok, &c->nameservers[n], why, whylen) < 0) {
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	free(copy);
+	if (rc == 0)
+		c->n_nameservers = n;
+	return rc;
+}
+
+static int
+parse_seconds(const char *v, unsigned *ms)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end != '\0' || d <= 0 || d > 600)
+		return -1;
+	*ms = (unsigned)(d * 1000 + 0.5);
+	return 0;
+}
+
+/* Sets one option from its text value; returns 0 or -1 with why. */
+static int
+option_set(struct sc_config *c, const struct config_option *o, const char *v,
+    char *why, size_t whylen)
+{
+	void *field = (char *)c + o->offset;
+	unsigned long u;
+	char *end;
+	int i;
+
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_SOCKET:
+		if (o->type == OPT_SOCKET && parse_socket(v, why, whylen) < 0)
+			return -1;
+		free(*(char **)field);
+		if ((*(char **)field = strdup(v)) == NULL)
+			return snprintf(why, whylen, "out of memory"), -1;
+		return 0;
+	case OPT_BOOL:
+		if (parse_bool(v, field) < 0)
+			return snprintf(why, whylen, "'%s' is not yes or no", v), -1;
+		return 0;
+	case OPT_UINT:
+		errno = 0;
+		u = strtoul(v, &end, 10);
+		if (errno || end == v || *end != '\0' || v[0] == '-' || u < o->min || u > o->max)
+			return snprintf(why, whylen, "'%s' is not a whole number from %u to %u",
+			    v, o->min, o->max), -1;
+		*(unsigned *)field = (unsigned)u;
+		return 0;
+	case OPT_SECONDS:
+		if (parse_seconds(v, field) < 0)
+			return snprintf(why, whylen, "'%s' is not a number of seconds (0 < s <= 600)", v), -1;
+		return 0;
+	case OPT_ACTION:
+		for (i = 0; i < 4; i++)
+			if (strcasecmp(v, action_str((enum action)i)) == 0)
+				return *(enum action *)field = (enum action)i, 0;
+		return snprintf(why, whylen, "'%s' is not one of accept, reject, tempfail, quarantine", v), -1;
+	case OPT_SERVERS:
+		return parse_servers(v, c, why, whylen);
+	case OPT_CIDRS: {
+		struct cidr_list l;
+
+		if (cidr_list_parse(v, &l, why, whylen) < 0)
+			return -1;
+		cidr_list_free(field);
+		*(struct cidr_list *)field = l;
+		return 0;
+	}
+	case OPT_FACILITY:
+		if ((i = log_facility_parse(v)) < 0)
+			return snprintf(why, whylen, "'%s' is not a syslog facility (mail, daemon, local0..7, ...)", v), -1;
+		*(int *)field = i;
+		return 0;
+	case OPT_LOGLEVEL:
+		if ((i = log_level_parse(v)) < 0)
+			return snprintf(why, whylen, "'%s' is not one of error, warning, notice, info, debug", v), -1;
+		*(int *)field = i;
+		return 0;
+	case OPT_SPFENGINE:
+		if (strcasecmp(v, "libspf2") == 0)
+			return *(int *)field = SPF_ENGINE_LIBSPF2, 0;
+		return snprintf(why, whylen, "'%s' is not a known SPF engine (libspf2)", v), -1;
+	}
+	return snprintf(why, whylen, "internal: unknown option type"), -1;
+}
+
+static const struct config_option *
+option_find(const char *name)
+{
+	for (size_t i = 0; i < config_n_options; i++)
+		if (strcasecmp(config_options[i].name, name) == 0)
+			return &config_options[i];
+	return NULL;
+}
+
+void
+config_defaults(struct sc_config *c)
+{
+	char why[256];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < config_n_options; i++)
+		if (option_set(c, &config_options[i], config_options[i].def, why, sizeof(why)) < 0)
+			log_err("internal: default of %s: %s", config_options[i].name, why);
+}
+
+/* The authserv-id must be a token or a quotable string; refuse CTLs and ';'. */
+static int
+check_authserv_id(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == ';' || *s == '"' || *s == '\\' || *s == 0x7f)
+			return -1;
+	return 0;
+}
+
+static int
+finish(struct sc_config *c, const char *name, struct sbuf *errs)
+{
+	if (c->authserv_id[0] == '\0') {
+		char host[256];
+
+		if (gethostname(host, sizeof(host)) != 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		free(c->authserv_id);
+		c->authserv_id = strdup(host);
+	}
+	if (c->authserv_id == NULL || check_authserv_id(c->authserv_id) < 0) {
+		sbuf_printf(errs, "%s: AuthservID must be a host name without spaces, ';' or quotes\n", name);
+		return 1;
+	}
+	return 0;
+}
+
+int
+config_load_string(struct sc_config *c, const char *name, const char *text,
+    struct sbuf *errs)
+{
+	const struct config_option *seen_opt[64] = { 0 };
+	unsigned seen_line[64] = { 0 };
+	unsigned lineno = 0;
+	int problems = 0;
+	const char *p = text;
+
+	config_defaults(c);
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char line[4096], *k, *v, *e;
+		char why[512];
+		const struct config_option *o;
+
+		lineno++;
+		if (len >= sizeof(line)) {
+			sbuf_printf(errs, "%s:%u: line longer than %zu characters\n", name, lineno, sizeof(line) - 1);
+			problems++;
+			goto next;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		for (e = line; *e; e++)
+			if (*e == '#' && (e == line || e[-1] == ' ' || e[-1] == '\t')) {
+				*e = '\0';
+				break;
+			}
+		for (e = line + strlen(line); e > line && strchr(" \t\r", e[-1]); e--)
+			*(e - 1) = '\0';
+		for (k = line; *k == ' ' || *k == '\t'; k++)
+			;
+		if (*k == '\0')
+			goto next;
+		for (v = k; *v && *v != ' ' && *v != '\t'; v++)
+			;
+		if (*v)
+			*v++ = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if ((o = option_find(k)) == NULL) {
+			sbuf_printf(errs, "%s:%u: unknown option '%s'\n", name, lineno, k);
+			problems++;
+			goto next;
+		}
+		size_t idx = (size_t)(o - config_options);
+		if (seen_opt[idx] != NULL) {
+			sbuf_printf(errs, "%s:%u: %s given again (first on line %u)\n", name, lineno,
+			    o->name, seen_line[idx]);
+			problems++;
+			goto next;
+		}
+		seen_opt[idx] = o;
+		seen_line[idx] = lineno;
+		if (option_set(c, o, v, why, sizeof(why)) < 0) {
+			sbuf_printf(errs, "%s:%u: %s: %s\n", name, lineno, o->name, why);
+			problems++;
+		}
+next:
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+	}
+	return problems + finish(c, name, errs);
+}
+
+int
+config_load(struct sc_config *c, const char *path, struct sbuf *errs)
+{
+	FILE *f = fopen(path, "r");
+	struct sbuf text;
+	char buf[8192];
+	size_t n;
+	int rc;
+
+	if (f == NULL) {
+		config_defaults(c);
+		sbuf_printf(errs, "%s:0: cannot open: %s\n", path, strerror(errno));
+		return 1;
+	}
+	sbuf_init(&text, 1 << 20);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sbuf_add(&text, buf, n);
+	fclose(f);
+	if (text.overflow || memchr(text.s, '\0', text.len) != NULL) {
+		config_defaults(c);
+		sbuf_printf(errs, "%s:0: not a text file of at most 1 MiB\n", path);
+		sbuf_free(&text);
+		return 1;
+	}
+	rc = config_load_string(c, path, text.s, errs);
+	sbuf_free(&text);
+	return rc;
+}
+
+void
+config_free(struct sc_config *c)
+{
+	for (size_t i = 0; i < config_n_options; i++) {
+		void *field = (char *)c + config_options[i].offset;
+
+		if (config_options[i].type == OPT_STRING || config_options[i].type == OPT_SOCKET) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+		} else if (config_options[i].type == OPT_CIDRS) {
+			cidr_list_free(field);
+		}
+	}
+}

@@ -1,0 +1,75 @@
+/*
+ * options: the one table of options and the parser of sendercheck.conf.
+ *
+ * The file is OpenDKIM-style: "Key value" per line, '#' starts a comment
+ * (at line start or after white space), keys are case-insensitive. Every
+ * option is declared once in config_options[] (name, type, default, doc);
+ * defaults are parsed by the same code as the file, so they cannot drift.
+ * Problems are reported as "FILE:LINE: why", all of them, not just the
+ * first; an unknown key, a bad value or a repeated key is an error.
+ */
+#ifndef SC_OPTIONS_H
+#define SC_OPTIONS_H
+
+#include <stddef.h>
+
+#include "dns.h"
+#include "netaddr.h"
+#include "sbuf.h"
+
+enum action { ACT_ACCEPT = 0, ACT_REJECT, ACT_TEMPFAIL, ACT_QUARANTINE };
+const char *action_str(enum action a);
+
+enum opt_type {
+	OPT_STRING, OPT_BOOL, OPT_UINT, OPT_SECONDS, OPT_ACTION, OPT_SERVERS,
+	OPT_CIDRS, OPT_SOCKET, OPT_FACILITY, OPT_LOGLEVEL, OPT_SPFENGINE
+};
+
+struct sc_config {
+	char *socket;
+	char *authserv_id;
+	struct dns_server nameservers[DNS_MAX_SERVERS];
+	size_t n_nameservers;
+	unsigned dns_timeout_ms;
+	unsigned dns_cache_size;
+	struct cidr_list internal_hosts;
+	int add_received_spf;
+	enum action on_spf_fail;
+	enum action on_spf_softfail;
+	enum action on_dkim_fail;
+	enum action on_dns_error;
+	enum action on_error;
+	unsigned max_signatures;
+	int spf_engine;			/* enum spf_engine_kind */
+	char *user_id;
+	char *pid_file;
+	int syslog;
+	int syslog_facility;
+	int log_level;
+};
+
+struct config_option {
+	const char *name;
+	enum opt_type type;
+	const char *def;	/* default, in file syntax */
+	const char *doc;	/* one line */
+	size_t offset;		/* of the field in struct sc_config */
+	unsigned min, max;	/* OPT_UINT bounds */
+};
+
+extern const struct config_option config_options[];
+extern const size_t config_n_options;
+
+/* Defaults only (AuthservID = this host's name). */
+void config_defaults(struct sc_config *c);
+/*
+ * Loads defaults, then the file. Returns the number of problems; each is a
+ * line "FILE:LINE: why" appended to errs. Unusable files count as one.
+ */
+int config_load(struct sc_config *c, const char *path, struct sbuf *errs);
+/* Parses a string as if it were the file (for tests and the offline tool). */
+int config_load_string(struct sc_config *c, const char *name, const char *text,
+    struct sbuf *errs);
+void config_free(struct sc_config *c);
+
+#endif
