@@ -132,6 +132,14 @@ void dns_result_free(struct dns_result *r);
 enum dns_status dns_parse_reply(const unsigned char *wire, size_t len,
     uint16_t qtype, struct dns_result *out);
 
+/*
+ * Frees the calling thread's resolver state (a res_state kept per thread).
+ * Other threads' states are freed when they exit; call this before the
+ * main thread exits or in a thread that stops using dns. Optional; the
+ * state is made again when needed.
+ */
+void dns_thread_done(void);
+
 /* The PTR query name for an IPv4 or IPv6 address in text form. */
 int dns_reverse_name(const char *ip, char *buf, size_t buflen);
 
