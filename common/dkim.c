@@ -1,1 +1,939 @@
-/* placeholder: being written */
+/*
+ * dkim: DKIM verification with libopendkim 2.11, key lookups through the
+ * dns module.
+ *
+ * What this file promises (see dkim.h for the interface):
+ * - One DKIM_LIB per dkim_verifier, shared by all threads; one DKIM handle
+ *   per dkim_msg.
+ * - libopendkim's own resolver is never used: its DNS hooks are replaced by
+ *   dk_q_start/dk_q_wait/dk_q_cancel below, which look keys up synchronously
+ *   with dns_query() on the dns_ctx of the message being verified, so every
+ *   lookup is charged to that message's time budget.
+ * - One result per DKIM-Signature in header order. Signatures past
+ *   max_signatures are not evaluated (no DNS) and are listed as neutral.
+ * - pass needs DKIM_SIGFLAG_PASSED and a matching body hash. RFC 8301:
+ *   a signature that verified or failed with rsa-sha1, or with an RSA key
+ *   under 1024 bits, is DKIM_RES_POLICY ("policy" outranks "fail" so that
+ *   the reason names the rule; the failure is kept in why).
+ * - Missing key (NXDOMAIN / NODATA) is permerror "no key", DNS timeout,
+ *   SERVFAIL and local DNS failures are temperror "DNS error: ...".
+ * - Malformed signatures or keys never crash: all DKIM_STAT_* returns are
+ *   handled and libopendkim's per-signature error codes become a reason.
+ * - Untrusted strings are copied with bounds (dk_copy); nothing exits.
+ */
+#include "config.h"
+
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include <opendkim/dkim.h>
+
+#include "dkim.h"
+#include "dns.h"
+#include "log.h"
+
+#define DK_MAX_LOOKUPS	DKIM_MAX_LISTED	/* key lookups remembered per message */
+#define DK_NAMELEN	256		/* s._domainkey.d, DNS limit + NUL */
+#define DK_HDR_MAX	(64 * 1024)	/* longest header field we pass on */
+
+struct dkim_verifier {
+	DKIM_LIB *lib;
+	unsigned max_signatures;
+};
+
+/* The outcome of one key lookup, kept to explain KEYFAIL / NOKEY later. */
+struct dk_lookup {
+	char name[DK_NAMELEN];
+	enum dns_status status;
+	char why[160];
+};
+
+struct dkim_msg {
+	struct dkim_verifier *v;
+	struct dns_ctx *dns;
+	DKIM *dkim;
+	char id[64];
+	int nosig;		/* libopendkim saw no signature at EOH */
+	int finished;
+	DKIM_STAT eoh_stat;
+	size_t nlookups;
+	struct dk_lookup lookups[DK_MAX_LOOKUPS];
+	size_t nres;
+	struct dkim_sig_result res[DKIM_MAX_LISTED];
+};
+
+/* A query handle: the reply (or error) waiting for dk_q_wait. */
+struct dk_query {
+	enum dns_status status;
+	unsigned char *reply;	/* wire-format reply, malloc'ed */
+	size_t replylen;
+	unsigned char *buf;	/* libopendkim's answer buffer */
+	size_t buflen;
+};
+
+/*
+ * The message whose DNS lookups this thread is doing right now.
+ *
+ * libopendkim calls the DNS hooks with only the service handle registered
+ * on the shared DKIM_LIB (the verifier), never with the DKIM handle, so the
+ * hooks cannot tell which message (and dns_ctx) a lookup belongs to. Every
+ * libopendkim call that can look up keys (dkim_eoh, dkim_eom,
+ * dkim_sig_process) runs inside dk_enter()/dk_leave(), which set this
+ * thread-local pointer for the duration of that one call on this thread and
+ * clear it afterwards. Lookups are synchronous, so the pointer is never
+ * needed after the call returns, and other threads have their own.
+ * A hook called with no current message fails the lookup (temperror).
+ */
+static _Thread_local struct dkim_msg *dk_current;
+
+static void
+dk_enter(struct dkim_msg *m)
+{
+	dk_current = m;
+}
+
+static void
+dk_leave(void)
+{
+	dk_current = NULL;
+}
+
+const char *
+dkim_res_str(enum dkim_res r)
+{
+	switch (r) {
+	case DKIM_RES_NONE:	return "none";
+	case DKIM_RES_PASS:	return "pass";
+	case DKIM_RES_FAIL:	return "fail";
+	case DKIM_RES_POLICY:	return "policy";
+	case DKIM_RES_NEUTRAL:	return "neutral";
+	case DKIM_RES_TEMPERROR: return "temperror";
+	case DKIM_RES_PERMERROR: return "permerror";
+	}
+	return "permerror";
+}
+
+/* Bounded copy of untrusted text; control characters become '?'. */
+static void
+dk_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < dstlen; i++)
+		dst[i] = iscntrl((unsigned char)src[i]) ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+/* Sets the reason; long untrusted names are cut, which is intended. */
+static void dk_why(struct dkim_sig_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+dk_why(struct dkim_sig_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- DNS hooks ---------------------------------------------------- */
+
+static int
+dk_put16(unsigned char *p, size_t cap, size_t *off, unsigned v)
+{
+	if (*off + 2 > cap)
+		return -1;
+	p[(*off)++] = (unsigned char)(v >> 8);
+	p[(*off)++] = (unsigned char)v;
+	return 0;
+}
+
+/* Encodes a presentation-form name (no escapes) as DNS labels. */
+static int
+dk_put_name(unsigned char *p, size_t cap, size_t *off, const char *name)
+{
+	const char *s = name, *dot;
+	size_t n;
+
+	while (*s != '\0') {
+		dot = strchr(s, '.');
+		n = dot != NULL ? (size_t)(dot - s) : strlen(s);
+		if (n == 0 || n > 63 || *off + 1 + n > cap)
+			return -1;
+		p[(*off)++] = (unsigned char)n;
+		memcpy(p + *off, s, n);
+		*off += n;
+		s += n;
+		if (*s == '.')
+			s++;
+	}
+	if (*off + 1 > cap)
+		return -1;
+	p[(*off)++] = 0;
+	return 0;
+}
+
+/* One TXT record: its data cut into character-strings of <= 255 bytes. */
+static int
+dk_put_txt(unsigned char *p, size_t cap, size_t *off, const struct dns_rr *rr)
+{
+	size_t rdlen = rr->len + (rr->len + 254) / 255, done = 0, n;
+
+	if (rr->len == 0)
+		rdlen = 1;
+	if (rdlen > 0xffff || dk_put16(p, cap, off, 0xc00c) < 0 ||
+	    dk_put16(p, cap, off, DNS_T_TXT) < 0 || dk_put16(p, cap, off, 1) < 0 ||
+	    dk_put16(p, cap, off, rr->ttl >> 16) < 0 ||
+	    dk_put16(p, cap, off, rr->ttl & 0xffff) < 0 ||
+	    dk_put16(p, cap, off, (unsigned)rdlen) < 0 || *off + rdlen > cap)
+		return -1;
+	do {
+		n = rr->len - done > 255 ? 255 : rr->len - done;
+		p[(*off)++] = (unsigned char)n;
+		memcpy(p + *off, rr->data + done, n);
+		*off += n;
+		done += n;
+	} while (done < rr->len);
+	return 0;
+}
+
+/*
+ * Builds a reply from the parsed result, for when the dns module gives no
+ * wire copy (or one too big for libopendkim's buffer): header, question,
+ * and the TXT records. rcode NXDOMAIN for DNS_NXDOMAIN, else NOERROR.
+ */
+static int
+dk_synth_reply(const char *qname, const struct dns_result *r,
+    unsigned char *p, size_t cap, size_t *outlen)
+{
+	size_t off = 0, i;
+	unsigned rcode = r->status == DNS_NXDOMAIN ? 3 : 0;
+	size_t an = r->status == DNS_OK ? r->n : 0;
+
+	if (cap < 12 || an > 0xffff)
+		return -1;
+	memset(p, 0, 12);
+	p[2] = 0x81;			/* QR, RD */
+	p[3] = (unsigned char)(0x80 | rcode);	/* RA */
+	p[5] = 1;			/* QDCOUNT */
+	p[6] = (unsigned char)(an >> 8);
+	p[7] = (unsigned char)an;
+	off = 12;
+	if (dk_put_name(p, cap, &off, qname) < 0 ||
+	    dk_put16(p, cap, &off, DNS_T_TXT) < 0 || dk_put16(p, cap, &off, 1) < 0)
+		return -1;
+	for (i = 0; i < an; i++)
+		if (r->rr[i].type == DNS_T_TXT && dk_put_txt(p, cap, &off, &r->rr[i]) < 0)
+			return -1;
+	*outlen = off;
+	return 0;
+}
+
+static void
+dk_remember(struct dkim_msg *m, const char *name, const struct dns_result *r)
+{
+	struct dk_lookup *l;
+
+	if (m->nlookups >= DK_MAX_LOOKUPS)
+		return;
+	l = &m->lookups[m->nlookups++];
+	dk_copy(l->name, sizeof l->name, name);
+	l->status = r->status;
+	dk_copy(l->why, sizeof l->why,
+	    r->why[0] != '\0' ? r->why : dns_status_str(r->status));
+}
+
+/* Keeps the reply for dk_q_wait: the wire copy if it fits, else rebuilt. */
+static int
+dk_keep_reply(struct dk_query *q, const char *name, const struct dns_result *r)
+{
+	size_t cap = q->buflen;
+
+	q->reply = malloc(cap > 0 ? cap : 1);
+	if (q->reply == NULL)
+		return -1;
+	if (r->wire != NULL && r->wirelen >= 12 && r->wirelen <= cap) {
+		memcpy(q->reply, r->wire, r->wirelen);
+		q->replylen = r->wirelen;
+		return 0;
+	}
+	return dk_synth_reply(name, r, q->reply, cap, &q->replylen);
+}
+
+/*
+ * query_start hook: performs the whole lookup now, on the current
+ * message's dns_ctx. Returns 0 with *qh set, or -1 (libopendkim: KEYFAIL).
+ */
+static int
+dk_q_start(void *srv, int type, unsigned char *query, unsigned char *buf,
+    size_t buflen, void **qh)
+{
+	struct dkim_msg *m = dk_current;
+	struct dk_query *q;
+	struct dns_result r;
+	const char *name = (const char *)query;
+
+	(void)srv;
+	*qh = NULL;
+	if (m == NULL || type != DNS_T_TXT || buf == NULL)
+		return -1;
+	q = calloc(1, sizeof *q);
+	if (q == NULL)
+		return -1;
+	q->buf = buf;
+	q->buflen = buflen;
+	dns_query(m->dns, name, DNS_T_TXT, &r);
+	dk_remember(m, name, &r);
+	q->status = r.status;
+	if ((r.status == DNS_OK || r.status == DNS_NXDOMAIN ||
+	    r.status == DNS_NODATA) && dk_keep_reply(q, name, &r) < 0)
+		q->status = DNS_ERROR;
+	dns_result_free(&r);
+	*qh = q;
+	return 0;
+}
+
+/*
+ * query_waitreply hook: hands over the reply kept by dk_q_start. A missing
+ * key travels as the reply itself (libopendkim reads NXDOMAIN / no answer
+ * as NOKEY); SERVFAIL and local errors as DKIM_DNS_ERROR, timeouts as
+ * DKIM_DNS_EXPIRED (both KEYFAIL; dkim_msg_finish explains them).
+ */
+static int
+dk_q_wait(void *srv, void *qh, struct timeval *to, size_t *bytes, int *error,
+    int *dnssec)
+{
+	struct dk_query *q = qh;
+
+	(void)srv;
+	(void)to;
+	if (error != NULL)
+		*error = 0;
+	if (dnssec != NULL)
+		*dnssec = DKIM_DNSSEC_UNKNOWN;
+	if (q == NULL)
+		return DKIM_DNS_ERROR;
+	if (q->status == DNS_TIMEOUT)
+		return DKIM_DNS_EXPIRED;
+	if (q->reply == NULL || q->replylen > q->buflen)
+		return DKIM_DNS_ERROR;
+	memcpy(q->buf, q->reply, q->replylen);
+	if (bytes != NULL)
+		*bytes = q->replylen;
+	return DKIM_DNS_SUCCESS;
+}
+
+/* query_cancel hook: frees the handle (libopendkim cancels every query). */
+static int
+dk_q_cancel(void *srv, void *qh)
+{
+	struct dk_query *q = qh;
+
+	(void)srv;
+	if (q != NULL) {
+		free(q->reply);
+		free(q);
+	}
+	return DKIM_DNS_SUCCESS;
+}
+
+/* ---- verifier ------------------------------------------------------- */
+
+/*
+ * prescreen callback: signatures past the limit are ignored by
+ * libopendkim (no key lookup); dkim_msg_finish lists them as neutral.
+ */
+static DKIM_CBSTAT
+dk_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
+{
+	struct dkim_msg *m = dkim_get_user_context(dkim);
+	int i;
+
+	if (m == NULL)
+		return DKIM_CBSTAT_CONTINUE;
+	for (i = (int)m->v->max_signatures; i < nsigs; i++)
+		dkim_sig_ignore(sigs[i]);
+	return DKIM_CBSTAT_CONTINUE;
+}
+
+static int
+dk_setopt(DKIM_LIB *lib, int opt, void *val, size_t len, const char *name,
+    char *why, size_t whylen)
+{
+	if (dkim_options(lib, DKIM_OP_SETOPT, opt, val, len) == DKIM_STAT_OK)
+		return 0;
+	snprintf(why, whylen, "libopendkim: cannot set option %s", name);
+	return -1;
+}
+
+/*
+ * Library options. The sizes must match libopendkim's fields exactly:
+ * flags uint32_t, minkeybits and timeout u_int. No TMPFILES/KEEPFILES
+ * (nothing written to disk), BADSIGHANDLES so malformed signatures are
+ * still listed, no VERIFYONE so every signature is checked, no ACCEPTV05.
+ * MINKEYBITS is 1 so libopendkim still verifies small keys and we can
+ * report them ourselves as policy (RFC 8301).
+ */
+static int
+dk_configure(DKIM_LIB *lib, char *why, size_t whylen)
+{
+	uint32_t flags = DKIM_LIBFLAGS_BADSIGHANDLES;
+	unsigned int minbits = 1;
+	unsigned int timeout = 10;
+
+	if (dk_setopt(lib, DKIM_OPTS_FLAGS, &flags, sizeof flags, "flags",
+	    why, whylen) < 0 ||
+	    dk_setopt(lib, DKIM_OPTS_MINKEYBITS, &minbits, sizeof minbits,
+	    "minkeybits", why, whylen) < 0 ||
+	    dk_setopt(lib, DKIM_OPTS_TIMEOUT, &timeout, sizeof timeout,
+	    "timeout", why, whylen) < 0)
+		return -1;
+	if (dkim_set_prescreen(lib, dk_prescreen) != DKIM_STAT_OK) {
+		snprintf(why, whylen, "libopendkim: cannot set prescreen");
+		return -1;
+	}
+	return 0;
+}
+
+/* Replaces the resolver; NULL close/init or dkim_close calls res_nclose. */
+static void
+dk_hook_dns(struct dkim_verifier *v)
+{
+	(void)dkim_dns_set_query_service(v->lib, v);
+	dkim_dns_set_query_start(v->lib, dk_q_start);
+	dkim_dns_set_query_waitreply(v->lib, dk_q_wait);
+	dkim_dns_set_query_cancel(v->lib, dk_q_cancel);
+	dkim_dns_set_init(v->lib, NULL);
+	dkim_dns_set_close(v->lib, NULL);
+}
+
+struct dkim_verifier *
+dkim_verifier_new(unsigned max_signatures, char *why, size_t whylen)
+{
+	struct dkim_verifier *v;
+
+	v = calloc(1, sizeof *v);
+	if (v == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	v->max_signatures = max_signatures;
+	v->lib = dkim_init(NULL, NULL);
+	if (v->lib == NULL) {
+		snprintf(why, whylen, "libopendkim: dkim_init failed");
+		free(v);
+		return NULL;
+	}
+	dk_hook_dns(v);
+	if (dk_configure(v->lib, why, whylen) < 0) {
+		dkim_verifier_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void
+dkim_verifier_free(struct dkim_verifier *v)
+{
+	if (v == NULL)
+		return;
+	dkim_close(v->lib);
+	free(v);
+}
+
+/* ---- one message ---------------------------------------------------- */
+
+struct dkim_msg *
+dkim_msg_new(struct dkim_verifier *v, struct dns_ctx *dns, const char *id)
+{
+	struct dkim_msg *m;
+	DKIM_STAT st = DKIM_STAT_OK;
+
+	if (v == NULL || dns == NULL)
+		return NULL;
+	m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return NULL;
+	m->v = v;
+	m->dns = dns;
+	m->eoh_stat = DKIM_STAT_OK;
+	dk_copy(m->id, sizeof m->id, id != NULL && id[0] != '\0' ? id : "-");
+	m->dkim = dkim_verify(v->lib, (const unsigned char *)m->id, NULL, &st);
+	if (m->dkim == NULL) {
+		log_err("dkim %s: dkim_verify: %s", m->id, dkim_getresultstr(st));
+		free(m);
+		return NULL;
+	}
+	(void)dkim_set_user_context(m->dkim, m);
+	return m;
+}
+
+static void
+dk_log_stat(const struct dkim_msg *m, const char *what, DKIM_STAT st)
+{
+	const char *err = dkim_geterror(m->dkim);
+
+	log_debug("dkim %s: %s: %s%s%s", m->id, what, dkim_getresultstr(st),
+	    err != NULL ? ": " : "", err != NULL ? err : "");
+}
+
+void
+dkim_msg_header(struct dkim_msg *m, const char *name, const char *value)
+{
+	size_t nl, vl;
+	unsigned char *buf;
+	DKIM_STAT st;
+
+	if (m == NULL || m->finished || name == NULL || value == NULL)
+		return;
+	nl = strlen(name);
+	vl = strlen(value);
+	if (nl == 0 || nl + vl + 1 > DK_HDR_MAX)
+		return;
+	buf = malloc(nl + vl + 2);
+	if (buf == NULL)
+		return;
+	memcpy(buf, name, nl);
+	buf[nl] = ':';
+	memcpy(buf + nl + 1, value, vl + 1);
+	st = dkim_header(m->dkim, buf, nl + vl + 1);
+	if (st != DKIM_STAT_OK)
+		dk_log_stat(m, "header", st);
+	free(buf);
+}
+
+void
+dkim_msg_eoh(struct dkim_msg *m)
+{
+	DKIM_STAT st;
+
+	if (m == NULL || m->finished)
+		return;
+	dk_enter(m);
+	st = dkim_eoh(m->dkim);
+	dk_leave();
+	m->eoh_stat = st;
+	if (st == DKIM_STAT_NOSIG)
+		m->nosig = 1;
+	else if (st != DKIM_STAT_OK)
+		dk_log_stat(m, "end of headers", st);
+}
+
+void
+dkim_msg_body(struct dkim_msg *m, const unsigned char *p, size_t n)
+{
+	DKIM_STAT st;
+
+	if (m == NULL || m->finished || m->nosig || p == NULL || n == 0)
+		return;
+	/* dkim_body does not write to the buffer; its prototype lacks const */
+	st = dkim_body(m->dkim, (unsigned char *)(uintptr_t)p, n);
+	if (st != DKIM_STAT_OK && st != DKIM_STAT_NOSIG)
+		dk_log_stat(m, "body", st);
+}
+
+/* ---- results -------------------------------------------------------- */
+
+static const char *
+dk_tag(DKIM_SIGINFO *sig, const char *tag)
+{
+	return (const char *)dkim_sig_gettagvalue(sig, false,
+	    (unsigned char *)(uintptr_t)tag);
+}
+
+/* h= split on ':', lower-cased, whitespace dropped; repeats kept. */
+static void
+dk_fill_hlist(struct dkim_sig_result *r, const char *h)
+{
+	size_t k = 0;
+
+	r->n_signed = 0;
+	for (; h != NULL && r->n_signed < DKIM_MAX_SIGNED_HDRS; h++) {
+		char *cur = r->signed_hdrs[r->n_signed];
+
+		if (*h == ':' || *h == '\0') {
+			if (k > 0) {
+				cur[k] = '\0';
+				r->n_signed++;
+			}
+			k = 0;
+			if (*h == '\0')
+				break;
+		} else if (!isspace((unsigned char)*h) &&
+		    k + 1 < sizeof r->signed_hdrs[0]) {
+			cur[k++] = (char)tolower((unsigned char)*h);
+		}
+	}
+}
+
+static void
+dk_fill_identity(struct dkim_sig_result *r, const char *i)
+{
+	unsigned char dec[sizeof r->identity];
+	int n;
+
+	if (i == NULL) {
+		if (r->domain[0] != '\0')
+			snprintf(r->identity, sizeof r->identity, "@%s", r->domain);
+		return;
+	}
+	n = dkim_qp_decode((unsigned char *)(uintptr_t)i, dec, (int)sizeof dec - 1);
+	if (n < 0 || (size_t)n >= sizeof dec) {
+		dk_copy(r->identity, sizeof r->identity, i);
+		return;
+	}
+	dec[n] = '\0';
+	dk_copy(r->identity, sizeof r->identity, (const char *)dec);
+}
+
+/* Errors found while reading the signature, before a canon was set up. */
+static bool
+dk_setup_error(int err)
+{
+	switch (err) {
+	case DKIM_SIGERROR_VERSION: case DKIM_SIGERROR_DOMAIN:
+	case DKIM_SIGERROR_EXPIRED: case DKIM_SIGERROR_FUTURE:
+	case DKIM_SIGERROR_TIMESTAMPS: case DKIM_SIGERROR_INVALID_HC:
+	case DKIM_SIGERROR_INVALID_BC: case DKIM_SIGERROR_MISSING_A:
+	case DKIM_SIGERROR_INVALID_A: case DKIM_SIGERROR_MISSING_H:
+	case DKIM_SIGERROR_INVALID_L: case DKIM_SIGERROR_INVALID_Q:
+	case DKIM_SIGERROR_INVALID_QO: case DKIM_SIGERROR_MISSING_D:
+	case DKIM_SIGERROR_EMPTY_D: case DKIM_SIGERROR_MISSING_S:
+	case DKIM_SIGERROR_EMPTY_S: case DKIM_SIGERROR_MISSING_B:
+	case DKIM_SIGERROR_EMPTY_B: case DKIM_SIGERROR_CORRUPT_B:
+	case DKIM_SIGERROR_MISSING_BH: case DKIM_SIGERROR_EMPTY_BH:
+	case DKIM_SIGERROR_EMPTY_H: case DKIM_SIGERROR_INVALID_H:
+	case DKIM_SIGERROR_MISSING_V: case DKIM_SIGERROR_EMPTY_V:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Tags, key size and lengths; never reads what setup did not build. */
+static void
+dk_fill_tags(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
+{
+	const char *l = dk_tag(sig, "l");
+	unsigned int bits = 0;
+	ssize_t canon = 0, signlen = 0;
+
+	dk_copy(r->domain, sizeof r->domain, dk_tag(sig, "d"));
+	dk_copy(r->selector, sizeof r->selector, dk_tag(sig, "s"));
+	dk_copy(r->algorithm, sizeof r->algorithm, dk_tag(sig, "a"));
+	dk_copy(r->b_prefix, 9, dk_tag(sig, "b"));
+	dk_fill_identity(r, dk_tag(sig, "i"));
+	dk_fill_hlist(r, dk_tag(sig, "h"));
+	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
+	    strncmp(r->algorithm, "rsa-", 4) == 0)
+		r->key_bits = bits;
+	if (l != NULL) {
+		r->has_length = 1;
+		r->length = strtoul(l, NULL, 10);
+	}
+	/* dkim_sig_getcanonlen dereferences the body canon: only after setup */
+	if (!dk_setup_error(dkim_sig_geterror(sig)) &&
+	    (dkim_sig_getflags(sig) & DKIM_SIGFLAG_IGNORE) == 0 &&
+	    dkim_sig_getcanonlen(m->dkim, sig, NULL, &canon, &signlen) ==
+	    DKIM_STAT_OK && canon > 0)
+		r->body_len = (unsigned long)canon;
+}
+
+static const struct dk_lookup *
+dk_find_lookup(const struct dkim_msg *m, const struct dkim_sig_result *r)
+{
+	char name[DK_NAMELEN];
+	size_t i;
+	int n;
+
+	n = snprintf(name, sizeof name, "%s._domainkey.%s", r->selector, r->domain);
+	if (n < 0 || (size_t)n >= sizeof name)
+		return NULL;
+	for (i = m->nlookups; i > 0; i--)
+		if (strcasecmp(m->lookups[i - 1].name, name) == 0)
+			return &m->lookups[i - 1];
+	return NULL;
+}
+
+/* A host name: letters, digits, '-' and '_' in labels of 1..63 octets. */
+static bool
+dk_valid_name(const char *name)
+{
+	size_t label = 0, total = 0;
+	const char *p;
+
+	for (p = name; *p != '\0'; p++, total++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '-' || *p == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return total > 0 && total <= 253;
+}
+
+/* KEYFAIL: libopendkim only knows the lookup failed; the dns module why. */
+static void
+dk_keyfail(const struct dkim_msg *m, struct dkim_sig_result *r)
+{
+	const struct dk_lookup *l = dk_find_lookup(m, r);
+
+	r->result = DKIM_RES_TEMPERROR;
+	if (l == NULL) {
+		dk_why(r, "DNS error: key lookup failed");
+		return;
+	}
+	if (l->status == DNS_NXDOMAIN || l->status == DNS_NODATA) {
+		r->result = DKIM_RES_PERMERROR;
+		dk_why(r, "no key for %s", l->name);
+		return;
+	}
+	if (l->status == DNS_ERROR && !dk_valid_name(l->name)) {
+		/* the signature names an impossible key: not worth a retry */
+		r->result = DKIM_RES_PERMERROR;
+		dk_why(r, "invalid key name %s", l->name);
+		return;
+	}
+	dk_why(r, "DNS error: %s", l->why);
+}
+
+static void
+dk_perm(struct dkim_sig_result *r, const char *prefix, int err)
+{
+	const char *s = dkim_sig_geterrorstr(err);
+
+	r->result = DKIM_RES_PERMERROR;
+	dk_why(r, "%s%s", prefix,
+	    s != NULL ? s : "unknown error");
+}
+
+/* Maps libopendkim's per-signature error code to result and reason. */
+static void
+dk_map_error(const struct dkim_msg *m, DKIM_SIGINFO *sig,
+    struct dkim_sig_result *r)
+{
+	int err = dkim_sig_geterror(sig);
+
+	r->result = DKIM_RES_PERMERROR;
+	switch (err) {
+	case DKIM_SIGERROR_NOKEY:
+		dk_why(r, "no key for %s._domainkey.%s",
+		    r->selector, r->domain);
+		break;
+	case DKIM_SIGERROR_KEYFAIL:
+		dk_keyfail(m, r);
+		break;
+	case DKIM_SIGERROR_KEYREVOKED:
+		dk_why(r, "key revoked (empty p=)");
+		break;
+	case DKIM_SIGERROR_EXPIRED:
+		dk_why(r, "signature expired");
+		break;
+	case DKIM_SIGERROR_FUTURE:
+		dk_why(r, "signature in the future");
+		break;
+	case DKIM_SIGERROR_INVALID_A:
+	case DKIM_SIGERROR_MISSING_A:
+		dk_why(r, "unsupported algorithm");
+		break;
+	case DKIM_SIGERROR_VERSION:
+		dk_why(r, "unsupported signature version");
+		break;
+	case DKIM_SIGERROR_MULTIREPLY:
+		dk_why(r, "key syntax: more than one key record");
+		break;
+	case DKIM_SIGERROR_DNSSYNTAX: case DKIM_SIGERROR_KEYVERSION:
+	case DKIM_SIGERROR_KEYUNKNOWNHASH: case DKIM_SIGERROR_KEYHASHMISMATCH:
+	case DKIM_SIGERROR_NOTEMAILKEY: case DKIM_SIGERROR_KEYTYPEMISSING:
+	case DKIM_SIGERROR_KEYTYPEUNKNOWN: case DKIM_SIGERROR_KEYDECODE:
+		dk_perm(r, "key syntax: ", err);
+		break;
+	case DKIM_SIGERROR_BADSIG:
+		r->result = DKIM_RES_FAIL;
+		dk_why(r, "signature did not verify");
+		break;
+	case DKIM_SIGERROR_UNKNOWN:
+		dk_why(r, "signature not evaluated");
+		break;
+	default:
+		dk_perm(r, "", err);
+		break;
+	}
+}
+
+/* RFC 8301: rsa-sha1 and short RSA keys are never acceptable. */
+static void
+dk_policy(struct dkim_sig_result *r)
+{
+	char was[sizeof r->why];
+
+	if (r->result != DKIM_RES_PASS && r->result != DKIM_RES_FAIL)
+		return;
+	memcpy(was, r->why, sizeof was);
+	if (strcasecmp(r->algorithm, "rsa-sha1") == 0)
+		dk_why(r, "rsa-sha1 is not acceptable (RFC 8301)");
+	else if (strncasecmp(r->algorithm, "rsa-", 4) == 0 &&
+	    r->key_bits > 0 && r->key_bits < 1024)
+		snprintf(r->why, sizeof r->why,
+		    "RSA key of %u bits is below 1024 (RFC 8301)", r->key_bits);
+	else
+		return;
+	if (r->result == DKIM_RES_FAIL && was[0] != '\0') {
+		size_t n = strlen(r->why);
+
+		snprintf(r->why + n, sizeof r->why - n, "; %s", was);
+	}
+	r->result = DKIM_RES_POLICY;
+}
+
+static void
+dk_note_length(struct dkim_sig_result *r)
+{
+	if (r->result != DKIM_RES_PASS || !r->has_length)
+		return;
+	snprintf(r->why, sizeof r->why,
+	    "l=%lu: only the first %lu body bytes are signed", r->length, r->length);
+}
+
+/* libopendkim's own words about a signature that did not pass. */
+static void
+dk_log_sig(const struct dkim_msg *m, DKIM_SIGINFO *sig,
+    const struct dkim_sig_result *r)
+{
+	const char *ssl = dkim_sig_getsslbuf(sig);
+
+	if (!log_enabled(LOG_LVL_DEBUG))
+		return;
+	log_debug("dkim %s: d=%s s=%s: %s: %s%s%s", m->id, r->domain,
+	    r->selector, dkim_res_str(r->result), r->why,
+	    ssl != NULL && ssl[0] != '\0' ? "; openssl: " : "",
+	    ssl != NULL ? ssl : "");
+}
+
+static void
+dk_evaluate(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
+{
+	unsigned flags = dkim_sig_getflags(sig);
+	int bh = dkim_sig_getbh(sig);
+
+	if ((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH &&
+	    (dkim_sig_geterror(sig) == DKIM_SIGERROR_OK ||
+	    dkim_sig_geterror(sig) == DKIM_SIGERROR_UNKNOWN)) {
+		r->result = DKIM_RES_PASS;
+		r->why[0] = '\0';
+	} else if ((flags & DKIM_SIGFLAG_PASSED) != 0 &&
+	    bh == DKIM_SIGBH_MISMATCH) {
+		r->result = DKIM_RES_FAIL;
+		dk_why(r, "body hash mismatch (body altered)");
+	} else {
+		dk_map_error(m, sig, r);
+	}
+	dk_policy(r);
+	dk_note_length(r);
+	if (r->result != DKIM_RES_PASS)
+		dk_log_sig(m, sig, r);
+}
+
+/* Runs signatures libopendkim left unprocessed (it stops at EOH errors). */
+static void
+dk_process_rest(struct dkim_msg *m, DKIM_SIGINFO **sigs, int nsigs)
+{
+	int i;
+	DKIM_STAT st;
+
+	for (i = 0; i < nsigs && i < (int)m->v->max_signatures; i++) {
+		unsigned flags = dkim_sig_getflags(sigs[i]);
+
+		if ((flags & (DKIM_SIGFLAG_IGNORE | DKIM_SIGFLAG_PROCESSED)) != 0 ||
+		    dkim_sig_geterror(sigs[i]) != DKIM_SIGERROR_UNKNOWN)
+			continue;
+		dk_enter(m);
+		st = dkim_sig_process(m->dkim, sigs[i]);
+		dk_leave();
+		if (st != DKIM_STAT_OK)
+			dk_log_stat(m, "signature", st);
+	}
+}
+
+static void
+dk_collect(struct dkim_msg *m, DKIM_SIGINFO **sigs, int nsigs)
+{
+	int i;
+
+	for (i = 0; i < nsigs && m->nres < DKIM_MAX_LISTED; i++) {
+		struct dkim_sig_result *r = &m->res[m->nres++];
+
+		memset(r, 0, sizeof *r);
+		dk_fill_tags(m, sigs[i], r);
+		if ((unsigned)i >= m->v->max_signatures) {
+			r->result = DKIM_RES_NEUTRAL;
+			snprintf(r->why, sizeof r->why,
+			    "not checked: over the limit of %u signatures",
+			    m->v->max_signatures);
+			continue;
+		}
+		dk_evaluate(m, sigs[i], r);
+	}
+}
+
+int
+dkim_msg_finish(struct dkim_msg *m, const struct dkim_sig_result **res,
+    size_t *nres, const char **why)
+{
+	DKIM_SIGINFO **sigs = NULL;
+	int nsigs = 0;
+	DKIM_STAT st;
+
+	*res = NULL;
+	*nres = 0;
+	*why = NULL;
+	if (m == NULL) {
+		*why = "no message";
+		return -1;
+	}
+	if (!m->finished) {
+		m->finished = 1;
+		if (!m->nosig) {
+			dk_enter(m);
+			st = dkim_eom(m->dkim, NULL);
+			dk_leave();
+			if (st != DKIM_STAT_OK)
+				dk_log_stat(m, "end of message", st);
+		}
+		if (dkim_getsiglist(m->dkim, &sigs, &nsigs) == DKIM_STAT_OK &&
+		    sigs != NULL && nsigs > 0) {
+			dk_process_rest(m, sigs, nsigs);
+			dk_collect(m, sigs, nsigs);
+		}
+	}
+	*res = m->res;
+	*nres = m->nres;
+	return 0;
+}
+
+void
+dkim_msg_free(struct dkim_msg *m)
+{
+	if (m == NULL)
+		return;
+	if (m->dkim != NULL)
+		(void)dkim_free(m->dkim);
+	free(m);
+}

@@ -9,10 +9,23 @@
  * All DNS lookups of one dkim_msg are charged to the dns_ctx given to
  * dkim_msg_new.
  *
- * Policy (RFC 8301): rsa-sha1 and RSA keys under 1024 bits never pass;
- * such signatures get DKIM_RES_POLICY / permerror-style results with the
- * reason. A signature is pass only if libopendkim says PASSED and the body
- * hash matches.
+ * Policy (RFC 8301): rsa-sha1 and RSA keys under 1024 bits never pass.
+ * A signature made so that was evaluated (it verified, or it failed) gets
+ * DKIM_RES_POLICY with the rule in why (and the failure after it, if any);
+ * key and DNS problems keep their permerror / temperror. A signature is
+ * pass only if libopendkim says PASSED and the body hash matches.
+ *
+ * Reasons (why) are fixed phrases callers may match on: "signature did not
+ * verify", "body hash mismatch (body altered)", "no key for
+ * S._domainkey.D", "key revoked (empty p=)", "key syntax: ...",
+ * "DNS error: ...", "invalid key name ...", "signature expired",
+ * "signature in the future",
+ * "unsupported algorithm", "rsa-sha1 is not acceptable (RFC 8301)",
+ * "RSA key of N bits is below 1024 (RFC 8301)", "not checked: over the
+ * limit of N signatures". A pass with l= carries the note "l=N: ...".
+ *
+ * Threads: dkim_msg_* calls for one message may come from any thread, one
+ * at a time; DNS lookups happen inside dkim_msg_eoh and dkim_msg_finish.
  */
 #ifndef SC_DKIM_H
 #define SC_DKIM_H
