@@ -2,16 +2,21 @@
  * dkimcheck: runs common/dkim on one message file, for the DKIM test
  * vectors (tests/dkim/test_vectors.py).
  *
- *   dkimcheck --ns IP:PORT [--max-sigs N] [--budget-ms N] FILE
+ *   dkimcheck --ns IP:PORT [--max-sigs N] [--budget-ms N] [--threads N] FILE
  *
  * Reads FILE (LF or CRLF line ends; LF becomes CRLF), splits the header
  * into fields (name + raw value, folds kept as CRLF + WSP), feeds header
  * and body to dkim_msg_*, with keys looked up through the dns module on the
  * given nameserver, and prints one JSON object per signature per line.
- * Exit status: 0 done (whatever the results), 2 usage or internal error.
+ * --threads N verifies the message N times at once on one shared verifier
+ * and checks that every run printed the same (digits in why aside: DNS
+ * reasons carry timings).
+ * Exit status: 0 done (whatever the results), 2 usage or internal error,
+ * 3 the threads disagreed.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,19 @@ struct opts {
 	const char *file;
 	unsigned max_sigs;
 	unsigned budget_ms;
+	unsigned threads;
+};
+
+/* One verification: its own dns_ctx, results rendered into out. */
+struct job {
+	struct dkim_verifier *v;
+	struct dns_resolver *res;
+	const struct sbuf *msg;
+	unsigned budget_ms;
+	struct sbuf out;
+	struct sbuf cmp;	/* out with the digits of why left out */
+	int rc;
+	pthread_t tid;
 };
 
 /* The file with every bare LF turned into CRLF. */
@@ -99,61 +117,64 @@ feed_header(struct dkim_msg *m, const char *s, size_t len)
 	return len;
 }
 
+/* nodigits: leave digits out (for comparing reasons that hold timings) */
 static void
-json_str(const char *s)
+json_str(struct sbuf *o, const char *s, int nodigits)
 {
-	putchar('"');
+	sbuf_addc(o, '"');
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		if (nodigits && c >= '0' && c <= '9')
+			continue;
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			sbuf_printf(o, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
+			sbuf_printf(o, "\\u%04x", c);
 		else
-			putchar(c);
+			sbuf_addc(o, (char)c);
 	}
-	putchar('"');
+	sbuf_addc(o, '"');
 }
 
 static void
-print_result(const struct dkim_sig_result *r)
+print_result(struct sbuf *o, const struct dkim_sig_result *r, int mask)
 {
 	size_t i;
 
-	printf("{\"result\":");
-	json_str(dkim_res_str(r->result));
-	printf(",\"d\":");
-	json_str(r->domain);
-	printf(",\"s\":");
-	json_str(r->selector);
-	printf(",\"i\":");
-	json_str(r->identity);
-	printf(",\"a\":");
-	json_str(r->algorithm);
-	printf(",\"key_bits\":%u,\"b\":", r->key_bits);
-	json_str(r->b_prefix);
-	printf(",\"h\":[");
+	sbuf_addstr(o, "{\"result\":");
+	json_str(o, dkim_res_str(r->result), 0);
+	sbuf_addstr(o, ",\"d\":");
+	json_str(o, r->domain, 0);
+	sbuf_addstr(o, ",\"s\":");
+	json_str(o, r->selector, 0);
+	sbuf_addstr(o, ",\"i\":");
+	json_str(o, r->identity, 0);
+	sbuf_addstr(o, ",\"a\":");
+	json_str(o, r->algorithm, 0);
+	sbuf_printf(o, ",\"key_bits\":%u,\"b\":", r->key_bits);
+	json_str(o, r->b_prefix, 0);
+	sbuf_addstr(o, ",\"h\":[");
 	for (i = 0; i < r->n_signed; i++) {
 		if (i > 0)
-			putchar(',');
-		json_str(r->signed_hdrs[i]);
+			sbuf_addc(o, ',');
+		json_str(o, r->signed_hdrs[i], 0);
 	}
-	printf("],\"l\":");
+	sbuf_addstr(o, "],\"l\":");
 	if (r->has_length)
-		printf("%lu", r->length);
+		sbuf_printf(o, "%lu", r->length);
 	else
-		printf("null");
-	printf(",\"body_len\":%lu,\"why\":", r->body_len);
-	json_str(r->why);
-	printf("}\n");
+		sbuf_addstr(o, "null");
+	sbuf_printf(o, ",\"body_len\":%lu,\"why\":", r->body_len);
+	json_str(o, r->why, mask);
+	sbuf_addstr(o, "}\n");
 }
 
 static int
 usage(void)
 {
 	fprintf(stderr, "usage: dkimcheck --ns IP:PORT [--max-sigs N] "
-	    "[--budget-ms N] FILE\n");
+	    "[--budget-ms N] [--threads N] FILE\n");
 	return 2;
 }
 
@@ -166,6 +187,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->file = NULL;
 	o->max_sigs = 10;
 	o->budget_ms = 5000;
+	o->threads = 1;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ns") == 0 && i + 1 < argc)
 			o->ns = argv[++i];
@@ -173,38 +195,97 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->max_sigs = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--budget-ms") == 0 && i + 1 < argc)
 			o->budget_ms = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			o->threads = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (argv[i][0] != '-' && o->file == NULL)
 			o->file = argv[i];
 		else
 			return -1;
 	}
-	return o->ns != NULL && o->file != NULL ? 0 : -1;
+	return o->ns != NULL && o->file != NULL && o->threads >= 1 &&
+	    o->threads <= 64 ? 0 : -1;
 }
 
-/* Runs one message through dkim_msg_*; prints the results. */
-static int
-check(struct dkim_verifier *v, struct dns_ctx *ctx, const struct sbuf *msg)
+/* Runs one message through dkim_msg_*; renders the results. */
+static void *
+check(void *arg)
 {
-	struct dkim_msg *m = dkim_msg_new(v, ctx, "dkimcheck");
+	struct job *j = arg;
+	struct dns_ctx ctx;
+	struct dkim_msg *m;
 	const struct dkim_sig_result *res;
 	const char *why;
 	size_t n, i, body;
+
+	dns_ctx_init(&ctx, j->res, j->budget_ms);
+	m = dkim_msg_new(j->v, &ctx, "dkimcheck");
+	if (m == NULL) {
+		sbuf_addstr(&j->out, "dkim_msg_new failed");
+		return NULL;
+	}
+	body = feed_header(m, j->msg->s, j->msg->len);
+	dkim_msg_eoh(m);
+	dkim_msg_body(m, (const unsigned char *)j->msg->s + body,
+	    j->msg->len - body);
+	if (dkim_msg_finish(m, &res, &n, &why) < 0) {
+		sbuf_addstr(&j->out, why);
+	} else {
+		for (i = 0; i < n; i++) {
+			print_result(&j->out, &res[i], 0);
+			print_result(&j->cmp, &res[i], 1);
+		}
+		j->rc = 0;
+	}
+	dkim_msg_free(m);
+	dns_thread_done();
+	return NULL;
+}
+
+/*
+ * With --threads N the message is verified N times at once on the shared
+ * verifier; every run must give the same output as the first (digits in
+ * why aside).
+ */
+static int
+run_jobs(struct dkim_verifier *v, struct dns_resolver *res,
+    const struct sbuf *msg, const struct opts *o)
+{
+	struct job jobs[64];
+	unsigned i, started;
 	int rc = 0;
 
-	if (m == NULL) {
-		fprintf(stderr, "dkimcheck: dkim_msg_new failed\n");
-		return 2;
+	for (i = 0; i < o->threads; i++) {
+		jobs[i].v = v;
+		jobs[i].res = res;
+		jobs[i].msg = msg;
+		jobs[i].budget_ms = o->budget_ms;
+		jobs[i].rc = 2;
+		sbuf_init(&jobs[i].out, 1024 * 1024);
+		sbuf_init(&jobs[i].cmp, 1024 * 1024);
 	}
-	body = feed_header(m, msg->s, msg->len);
-	dkim_msg_eoh(m);
-	dkim_msg_body(m, (const unsigned char *)msg->s + body, msg->len - body);
-	if (dkim_msg_finish(m, &res, &n, &why) < 0) {
-		fprintf(stderr, "dkimcheck: %s\n", why);
+	for (started = 0; started < o->threads; started++)
+		if (pthread_create(&jobs[started].tid, NULL, check,
+		    &jobs[started]) != 0)
+			break;
+	for (i = 0; i < started; i++)
+		pthread_join(jobs[i].tid, NULL);
+	if (started < o->threads || jobs[0].rc != 0) {
+		fprintf(stderr, "dkimcheck: %s\n", started < o->threads ?
+		    "pthread_create failed" : jobs[0].out.s);
 		rc = 2;
 	}
-	for (i = 0; rc == 0 && i < n; i++)
-		print_result(&res[i]);
-	dkim_msg_free(m);
+	for (i = 1; rc == 0 && i < started; i++)
+		if (jobs[i].rc != 0 || strcmp(jobs[i].cmp.s, jobs[0].cmp.s) != 0) {
+			fprintf(stderr, "dkimcheck: thread %u differs:\n%s", i,
+			    jobs[i].out.s);
+			rc = 3;
+		}
+	if (rc == 0)
+		fputs(jobs[0].out.s, stdout);
+	for (i = 0; i < o->threads; i++) {
+		sbuf_free(&jobs[i].out);
+		sbuf_free(&jobs[i].cmp);
+	}
 	return rc;
 }
 
@@ -215,7 +296,6 @@ main(int argc, char **argv)
 	struct dns_server srv;
 	struct dns_resolver *res;
 	struct dkim_verifier *v;
-	struct dns_ctx ctx;
 	struct sbuf msg;
 	char why[256];
 	int rc;
@@ -241,8 +321,7 @@ main(int argc, char **argv)
 		sbuf_free(&msg);
 		return 2;
 	}
-	dns_ctx_init(&ctx, res, o.budget_ms);
-	rc = check(v, &ctx, &msg);
+	rc = run_jobs(v, res, &msg, &o);
 	dkim_verifier_free(v);
 	dns_resolver_free(res);
 	sbuf_free(&msg);

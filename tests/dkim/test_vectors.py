@@ -146,9 +146,12 @@ class Env:
         self.blackhole.stop()
         self.servfail.stop()
 
-    def run(self, ns, msgfile, max_sigs=None, budget_ms=3000):
-        """Runs dkimcheck; returns (results, seconds, error or None)."""
-        cmd = [self.dkimcheck, "--ns", ns, "--budget-ms", str(budget_ms)]
+    def run(self, ns, msgfile, max_sigs=None, budget_ms=3000, threads=1):
+        """Runs dkimcheck; returns (results, seconds, error or None).
+        threads > 1: that many verifications at once on one verifier, which
+        dkimcheck requires to agree (else exit 3)."""
+        cmd = [self.dkimcheck, "--ns", ns, "--budget-ms", str(budget_ms),
+               "--threads", str(threads)]
         if max_sigs is not None:
             cmd += ["--max-sigs", str(max_sigs)]
         cmd.append(msgfile)
@@ -411,11 +414,34 @@ class Signed:
                          signature_algorithm=alg, **kw) + msg
 
 
+def group_threads(env, ns, signed_dir):
+    """One shared verifier, many messages at once: the per-thread
+    'current message' must keep each message's lookups apart."""
+    g = "threads"
+    path = os.path.join(env.data, "rfc8463", "signed.eml")
+    res, _ = run_checked(env, g, "rfc8463 x16", ns, path, threads=16)
+    expect(g, "rfc8463 x16 ed25519", res, 0, "pass")
+    expect(g, "rfc8463 x16 rsa", res, 1, "pass")
+    path = os.path.join(env.data, "mail-dkim", "corpus", "multiple_2.txt")
+    res, _ = run_checked(env, g, "multiple_2 x16", ns, path, threads=16)
+    R.check(g, "multiple_2 x16 agree", res is not None and len(res) == 4)
+    path = os.path.join(signed_dir, "seven.eml")
+    res, _ = run_checked(env, g, "seven x8", env.signed_ns, path, max_sigs=5,
+                         threads=8)
+    expect(g, "seven x8 limit", res, 6, "neutral")
+    path = os.path.join(signed_dir, "timeout.eml")
+    res, secs = run_checked(env, g, "timeout x4", env.blackhole.address, path,
+                            budget_ms=1000, threads=4)
+    expect(g, "timeout x4 temperror", res, 0, "temperror", why="DNS error")
+    R.check(g, "timeout x4 in parallel", secs < 1.0 + 2.0, "%.1fs" % secs)
+
+
 def group_signed(env):
     g = "signed"
     s = Signed(env)
     s.start()
     ns = s.ns
+    env.signed_ns = ns
 
     def one(name, data, *a, **kw):
         res, _ = run_checked(env, g, name, ns, s.write(name + ".eml", data))
@@ -572,6 +598,7 @@ def main():
         group_dkimpy_sign(env, env.base_ns)
         group_mail_dkim(env, env.base_ns, special)
         group_signed(env)
+        group_threads(env, env.base_ns, work)
     finally:
         env.stop()
         shutil.rmtree(work, ignore_errors=True)
