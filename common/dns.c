@@ -74,6 +74,8 @@
 #define DNS_QBUF	512
 #define DNS_UDP_BUF	65536
 #define DNS_NAMEBUF	256
+#define DNS_POLL_MAX	60000	/* longest single poll(), ms */
+#define DNS_READ_MAX	64	/* datagrams read per wakeup */
 
 struct cache_ent {
 	struct cache_ent *hnext;	/* hash chain */
@@ -1259,7 +1261,8 @@ wait_fd(int fd, short ev, long long deadline)
 		p.fd = fd;
 		p.events = ev;
 		p.revents = 0;
-		n = poll(&p, 1, (int)left);
+		n = poll(&p, 1, (int)(left < DNS_POLL_MAX ? left :
+		    DNS_POLL_MAX));
 		if (n > 0)
 			return 1;
 		if (n < 0 && errno != EINTR)
@@ -1452,8 +1455,9 @@ udp_read(struct lookup *l, size_t s)
 	struct sockaddr_storage from;
 	socklen_t flen;
 	ssize_t n;
+	int i;
 
-	while (!l->final && !l->done[s]) {
+	for (i = 0; i < DNS_READ_MAX && !l->final && !l->done[s]; i++) {
 		flen = sizeof(from);
 		n = recvfrom(l->fd[s], l->buf, DNS_UDP_BUF, 0,
 		    (struct sockaddr *)&from, &flen);
@@ -1493,7 +1497,8 @@ lookup_wait(struct lookup *l, size_t cur, long long deadline)
 				pfd[k].revents = 0;
 				idx[k++] = s;
 			}
-		n = poll(pfd, k, (int)left);
+		n = poll(pfd, k, (int)(left < DNS_POLL_MAX ? left :
+		    DNS_POLL_MAX));
 		if (n < 0 && errno != EINTR) {
 			fail_msg(l, cur, DNS_ERROR, "poll: %s",
 			    strerror(errno));

@@ -15,6 +15,9 @@
  * Errors are values: every result carries a dns_status and a reason a
  * person can read. Nothing here aborts or exits on bad input: hostile or
  * malformed answers give DNS_ERROR.
+ *
+ * How tries are spread over the servers, what is cached and for how long:
+ * see the top of dns.c.
  */
 #ifndef SC_DNS_H
 #define SC_DNS_H
@@ -60,10 +63,10 @@ int dns_parse_server(const char *spec, struct dns_server *out,
 void dns_server_str(const struct dns_server *s, char *buf, size_t buflen);
 
 struct dns_resolver_stats {
-	unsigned long queries;		/* sent to the network */
+	unsigned long queries;		/* lookups that went to the network */
 	unsigned long cache_hits;
-	unsigned long timeouts;
-	unsigned long tcp_retries;
+	unsigned long timeouts;		/* lookups that ended in DNS_TIMEOUT */
+	unsigned long tcp_retries;	/* TCP tries after a truncated reply */
 };
 
 struct dns_resolver;
@@ -100,7 +103,9 @@ struct dns_rr {
 	 * TXT/SPF: the character-strings concatenated (RFC 7208 §3.3), may
 	 * hold any byte; NUL-terminated beyond len.
 	 * MX (exchange), PTR, CNAME: the name in presentation form without
-	 * the trailing dot, NUL-terminated.
+	 * the trailing dot, NUL-terminated; special and non-printable bytes
+	 * escaped as by ns_name_ntop ("\\.", "\\032"); the root (null MX,
+	 * RFC 7505) is "".
 	 */
 	unsigned char *data;
 };
@@ -118,8 +123,11 @@ struct dns_result {
 /*
  * Looks up name/type. name may end with a dot; a name that is not a valid
  * DNS name (empty label, label > 63, name > 253 octets) gives DNS_ERROR
- * without a query. Always fills *out (free it with dns_result_free), and
- * returns out->status.
+ * without a query; so do spaces, backslashes and control characters (a
+ * backslash would be read as an escape). Always fills *out (free it with dns_result_free), and
+ * returns out->status; *out is overwritten, so free an earlier result
+ * first. A cached answer is parsed from its stored reply (from_cache
+ * set; record TTLs lowered to the time left). why is empty on DNS_OK.
  */
 enum dns_status dns_query(struct dns_ctx *c, const char *name, uint16_t type,
     struct dns_result *out);
@@ -127,7 +135,9 @@ void dns_result_free(struct dns_result *r);
 
 /*
  * Parses a reply in wire form into out (for code and tests that hold a raw
- * reply). qtype selects the records kept. Returns out->status.
+ * reply). qtype selects the records kept: those owned by the question
+ * name or by the end of its CNAME chain in the answer section. out->wire
+ * gets a copy of wire. Returns out->status.
  */
 enum dns_status dns_parse_reply(const unsigned char *wire, size_t len,
     uint16_t qtype, struct dns_result *out);

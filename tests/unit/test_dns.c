@@ -306,6 +306,19 @@ test_mx_ptr(void **state)
 	assert_int_equal(r.n, 1);
 	assert_string_equal((char *)r.rr[0].data, "Host.Example.com");
 	dns_result_free(&r);
+
+	/* hostile bytes in a name come back escaped, never raw */
+	header(p, QR_RD_RA, 1, 1, 0, 0);
+	question(p, "10.2.0.192.in-addr.arpa", DNS_T_PTR);
+	ptr(p, 12);
+	rr_head(p, DNS_T_PTR, 3600);
+	u8(p, 5); bytes(p, "a.b c", 5);
+	u8(p, 2); bytes(p, "\n\\", 2);
+	u8(p, 0);
+	rr_end(p);
+	assert_int_equal(parse(p, DNS_T_PTR, &r), DNS_OK);
+	assert_string_equal((char *)r.rr[0].data, "a\\.b\\032c.\\010\\\\");
+	dns_result_free(&r);
 }
 
 static void
