@@ -315,6 +315,15 @@ dkim_first_failed(const struct verdict *v)
 	return NULL;
 }
 
+static const struct dkim_sig_result *
+dkim_first_temp(const struct verdict *v)
+{
+	for (size_t i = 0; i < v->n_dkim; i++)
+		if (v->dkim[i].result == DKIM_RES_TEMPERROR)
+			return &v->dkim[i];
+	return &v->dkim[0];
+}
+
 static int
 severity(enum action a)
 {
@@ -400,11 +409,11 @@ decide(struct check *c)
 		break;
 	case 1:
 		if (spf_temp)
-			set_reply(v, "5.7.27", "4.7.27", "Temporary DNS failure checking SPF for %s: %s",
-			    v->spf.domain[0] ? v->spf.domain : "the sender", v->spf.why);
+			set_reply(v, "5.7.27", "4.7.27", "DNS failure checking the SPF record of %s; "
+			    "try again later", v->spf.domain[0] ? v->spf.domain : "the sender");
 		else
-			set_reply(v, "5.7.30", "4.7.30", "Temporary DNS failure fetching the DKIM key of %s",
-			    v->dkim[0].domain);
+			set_reply(v, "5.7.30", "4.7.30", "DNS failure fetching the DKIM key of %s; "
+			    "try again later", dkim_first_temp(v)->domain);
 		break;
 	case 2:
 	case 3:

@@ -99,9 +99,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long *pf3)
 {
 	unsigned long want_act = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
-	unsigned long want_nr = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH |
-	    SMFIP_NR_BODY;
-	unsigned long skip = SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+	unsigned long want_nr = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+	    SMFIP_NR_EOH | SMFIP_NR_BODY;
+	unsigned long skip = SMFIP_NODATA | SMFIP_NOUNKNOWN;
 
 	(void)f2; (void)f3; (void)pf2; (void)pf3;
 	*pf0 = want_act & f0;
@@ -191,6 +191,16 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	check_set_mail_from(c->msg, argv && argv[0] ? argv[0] : "");
 	take_macros(ctx, c->msg);
 	return noreply(SMFIP_NR_MAIL);
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL && c->msg != NULL && argv != NULL && argv[0] != NULL)
+		check_add_rcpt(c->msg, argv[0]);
+	return noreply(SMFIP_NR_RCPT);
 }
 
 static sfsistat
@@ -313,6 +323,7 @@ static struct smfiDesc filter = {
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
 	.xxfi_header = cb_header,
 	.xxfi_eoh = cb_eoh,
 	.xxfi_body = cb_body,

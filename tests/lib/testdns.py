@@ -54,6 +54,12 @@ def _txt_rdata(text):
 class Zone:
     def __init__(self):
         self.records = []   # (owner, type, rdata-in-zone-syntax, ttl)
+        self.refused = []   # names answered with REFUSED (a DNS error)
+
+    def refuse(self, name):
+        """Every query at or below name gets REFUSED: a server-side DNS error."""
+        self.refused.append(name.rstrip(".") + ".")
+        return self
 
     def add(self, owner, rtype, rdata, ttl=300):
         owner = owner.rstrip(".") + "."
@@ -107,6 +113,8 @@ class Unbound:
                   "10.in-addr.arpa.", "168.192.in-addr.arpa.",
                   "ip6.arpa.", "in-addr.arpa."):
             lines.append('  local-zone: "%s" static' % z)
+        for name in self.zone.refused:
+            lines.append('  local-zone: "%s" refuse' % name)
         for owner, rtype, rdata, ttl in self.zone.records:
             rr = "%s %d IN %s %s" % (owner, ttl, rtype, rdata)
             lines.append("  local-data: '%s'" % rr.replace("'", "\\'"))

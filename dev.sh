@@ -1,0 +1,59 @@
+#!/bin/bash
+# dev.sh: the two Quick start commands of the README.
+#   ./dev.sh run    install build deps, build, start the milter with conf/sendercheck.conf
+#   ./dev.sh test   install build + test deps, build plain and with ASan/UBSan, run every test
+# Run as root on Debian 12 (packages come from apt).
+set -eu
+cd "$(dirname "$0")"
+top=$(pwd)
+
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev libspf2-dev
+  libopendkim-dev libpsl-dev libcmocka-dev"
+TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
+  python3-spf python3-yaml python3-nacl libmail-authenticationresults-perl"
+
+apt_install() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "dev.sh: installing ${missing[*]}"
+	# Test servers (unbound, ...) are started by the tests on loopback ports:
+	# keep the packages' own services from starting system-wide.
+	local guard=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		guard=1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	[ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+	return 0
+}
+
+build() {	# build DIR [configure args]
+	local dir=$1; shift
+	[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >/dev/null)
+	mkdir -p "$dir"
+	(cd "$dir" && { [ -f Makefile ] || "$top/configure" -q "$@"; } && make -s -j"$(nproc)" && make -s -j"$(nproc)" check TESTS=) >/dev/null
+}
+
+case "${1:-}" in
+run)
+	apt_install $BUILD_DEPS
+	build "$top/build"
+	echo "dev.sh: starting sendercheck with conf/sendercheck.conf (logs to syslog; -f to stay in front)"
+	"$top/build/milter/sendercheck" -c "$top/conf/sendercheck.conf"
+	sleep 0.5
+	pgrep -x sendercheck >/dev/null && echo "dev.sh: sendercheck is running" ;;
+test)
+	apt_install $BUILD_DEPS $TEST_DEPS
+	build "$top/build"
+	build "$top/build-asan" --enable-sanitizers
+	exec "$top/tests/run-all.sh" "$top/build" "$top/build-asan" ;;
+*)
+	echo "usage: ./dev.sh run|test" >&2
+	exit 2 ;;
+esac

@@ -1,0 +1,175 @@
+"""The built sendercheck daemon and miltertest, for tests (/usr/bin/python3).
+
+Sendercheck starts the daemon in the foreground with a config written by the
+test and waits until its socket accepts connections. run_session() writes a
+miltertest Lua script for one SMTP transaction, runs it and returns what the
+filter did: the reply to each step, the header fields it added, whether it
+deleted fields, and whether a given SMTP reply matched.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+class Sendercheck:
+    def __init__(self, builddir, workdir, options, socket_spec=None, name="sc"):
+        self.bin = os.path.join(builddir, "milter", "sendercheck")
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        if socket_spec is None:
+            socket_spec = "unix:%s/%s.sock" % (os.path.abspath(workdir), name)
+        self.socket = socket_spec
+        self.conf = os.path.join(workdir, name + ".conf")
+        self.log = os.path.join(workdir, name + ".log")
+        opts = {"Socket": socket_spec, "AuthservID": "mx.test", "InternalHosts": "none",
+                "Syslog": "no", "LogLevel": "info"}
+        opts.update(options)
+        with open(self.conf, "w") as f:
+            for k, v in opts.items():
+                f.write("%s %s\n" % (k, v))
+        self.proc = None
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([self.bin, "-f", "-c", self.conf],
+                                     stdout=self.logf, stderr=self.logf)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("sendercheck exited %s:\n%s" % (self.proc.returncode, self.read_log()))
+            if self._accepts():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("sendercheck did not listen on " + self.socket)
+
+    def _accepts(self):
+        kind, _, rest = self.socket.partition(":")
+        try:
+            if kind in ("unix", "local"):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(rest)
+            else:
+                port, _, host = rest.partition("@")
+                fam = socket.AF_INET6 if kind == "inet6" else socket.AF_INET
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.connect((host or "127.0.0.1", int(port)))
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        return rc
+
+    def read_log(self):
+        try:
+            return open(self.log, "rb").read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def _lua_str(s):
+    """A Lua string literal holding exactly the bytes of s (long brackets
+    would turn CRLF into LF)."""
+    if isinstance(s, str):
+        s = s.encode("latin-1")
+    out = []
+    for byte in s:
+        c = chr(byte)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif 32 <= byte < 127:
+            out.append(c)
+        else:
+            out.append("\\%03d" % byte)
+    return '"%s"' % "".join(out)
+
+
+def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test",
+                mail_from="<sender@example.com>", rcpts=("<rcpt@example.net>",),
+                headers=(), body=b"", macros=None, expect_reply=None, timeout=20,
+                workdir="/tmp", body_chunk=65536):
+    """One transaction through the filter on sock. macros: {"i": "QID",
+    "{tls_version}": "TLSv1.3", ...} sent with MAIL FROM. expect_reply:
+    (code, xcode, text) checked with MT_SMTPREPLY."""
+    lines = [
+        'local conn = mt.connect(%s, 40, 0.25)' % _lua_str(sock),
+        'if conn == nil then error("cannot connect to the filter") end',
+        "mt.set_timeout(%d)" % timeout,
+        "local r = mt.conninfo(conn, %s, %s)" % (_lua_str(hostname), _lua_str(ip)),
+        'if r ~= nil then error("conninfo: " .. r) end',
+        'mt.echo("CONNECT " .. string.char(mt.getreply(conn)))',
+        "if mt.getreply(conn) == SMFIR_CONTINUE then",
+        "  mt.helo(conn, %s)" % _lua_str(helo),
+    ]
+    m = dict(macros or {})
+    if m:
+        args = ", ".join("%s, %s" % (_lua_str(k), _lua_str(v)) for k, v in m.items())
+        lines.append("  mt.macro(conn, SMFIC_MAIL, %s)" % args)
+    lines.append("  mt.mailfrom(conn, %s)" % _lua_str(mail_from))
+    for r in rcpts:
+        lines.append("  mt.rcptto(conn, %s)" % _lua_str(r))
+    for name, value in headers:
+        # miltertest puts back the space after the colon itself when the
+        # filter negotiates SMFIP_HDR_LEADSPC, as an MTA keeps it: send the
+        # value without it.
+        if value[:1] == " ":
+            value = value[1:]
+        lines.append("  mt.header(conn, %s, %s)" % (_lua_str(name), _lua_str(value)))
+    lines.append("  mt.eoh(conn)")
+    if isinstance(body, str):
+        body = body.encode()
+    for i in range(0, len(body), body_chunk):
+        lines.append("  mt.bodystring(conn, %s)" % _lua_str(body[i:i + body_chunk]))
+    lines += [
+        "  mt.eom(conn)",
+        '  mt.echo("EOM " .. string.char(mt.getreply(conn)))',
+    ]
+    for name in ("Authentication-Results", "Received-SPF"):
+        lines += [
+            "  local v = mt.getheader(conn, %s, 0)" % _lua_str(name),
+            '  if v ~= nil then mt.echo("HDR %s: " .. string.gsub(v, "\\n", "\\\\n")) end' % name,
+        ]
+    lines.append('  if mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results") then '
+                 'mt.echo("DELETED Authentication-Results") end')
+    lines.append('  if mt.eom_check(conn, MT_QUARANTINE) then mt.echo("QUARANTINED") end')
+    if expect_reply:
+        args = ", ".join(_lua_str(x) for x in expect_reply)
+        lines.append('  if mt.eom_check(conn, MT_SMTPREPLY, %s) then mt.echo("REPLY-MATCH") end' % args)
+    lines += ["end", "mt.disconnect(conn)", ""]
+    script = os.path.join(workdir, "session-%d-%s.lua" % (os.getpid(), os.urandom(3).hex()))
+    with open(script, "w", encoding="latin-1") as f:
+        f.write("\n".join(lines))
+    p = subprocess.run(["miltertest", "-s", script], capture_output=True, timeout=timeout + 30)
+    out = p.stdout.decode("latin-1")
+    res = {"rc": p.returncode, "stdout": out, "stderr": p.stderr.decode("latin-1"),
+           "headers": {}, "deleted": False, "quarantined": False, "reply_match": False,
+           "connect": None, "eom": None}
+    for line in out.splitlines():
+        if line.startswith("CONNECT "):
+            res["connect"] = line[8:]
+        elif line.startswith("EOM "):
+            res["eom"] = line[4:]
+        elif line.startswith("HDR "):
+            name, _, value = line[4:].partition(": ")
+            res["headers"][name] = value.replace("\\n", "\n")
+        elif line.startswith("DELETED"):
+            res["deleted"] = True
+        elif line.startswith("QUARANTINED"):
+            res["quarantined"] = True
+        elif line.startswith("REPLY-MATCH"):
+            res["reply_match"] = True
+    if os.environ.get("KEEP_TMP") is None:
+        os.unlink(script)
+    return res

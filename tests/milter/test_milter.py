@@ -1,0 +1,277 @@
+"""The built sendercheck daemon driven over the milter protocol by miltertest,
+against Debian's unbound serving zones written here, with messages signed
+at test time by dkimpy. Run: /usr/bin/python3 test_milter.py BUILDDIR
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import case, check, contains, eq, run            # noqa: E402
+import mail                                                   # noqa: E402
+from milter import Sendercheck, run_session                   # noqa: E402
+import testdns                                                # noqa: E402
+import world                                                  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+WORK = tempfile.mkdtemp(prefix="sc-milter-")
+CLIENT = world.CLIENT
+ARLIST = []            # every A-R value written, checked by the parsers at the end
+
+
+class Ctx:
+    pass
+
+
+def setup():
+    c = Ctx()
+    z, c.keys = world.build(WORK)
+    c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
+    c.blackhole = testdns.Blackhole()
+    ns = c.dns.address
+    c.accept = Sendercheck(BUILD, WORK, {"Nameservers": ns}, name="accept").start()
+    port = testdns.free_port()
+    c.strict = Sendercheck(BUILD, WORK, {
+        "Nameservers": ns, "On-SPFFail": "reject", "On-SPFSoftFail": "quarantine",
+        "On-DKIMFail": "tempfail", "On-DNSError": "tempfail", "AddReceivedSPF": "yes"},
+        socket_spec="inet:%d@127.0.0.1" % port, name="strict").start()
+    c.slow = Sendercheck(BUILD, WORK, {
+        "Nameservers": c.blackhole.address, "DNSTimeout": "2", "On-DNSError": "tempfail"},
+        name="slow").start()
+    return c
+
+
+def teardown(c):
+    for d in ("accept", "strict", "slow"):
+        s = getattr(c, d, None)
+        if s:
+            rc = s.stop()
+            if rc not in (0, None):
+                print("note: %s exited %s; log:\n%s" % (d, rc, s.read_log()))
+    if getattr(c, "dns", None):
+        c.dns.stop()
+    if getattr(c, "blackhole", None):
+        c.blackhole.stop()
+    if os.environ.get("KEEP_TMP") is None:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+def send(sc, msg, mail_from="<sender@example.com>", ip=CLIENT, helo="client.test", **kw):
+    headers, body = mail.split(msg)
+    r = run_session(sc.socket, ip=ip, helo=helo, mail_from=mail_from, headers=headers,
+                    body=body, macros={"i": "QID%s" % os.urandom(3).hex().upper()},
+                    workdir=WORK, **kw)
+    check(r["rc"] == 0, "miltertest failed: %s %s" % (r["stdout"], r["stderr"]))
+    ar = r["headers"].get("Authentication-Results")
+    if ar:
+        ARLIST.append(ar)
+    return r
+
+
+def ar_of(r):
+    ar = r["headers"].get("Authentication-Results")
+    check(ar is not None, "no Authentication-Results added: %s" % r["stdout"])
+    return ar
+
+
+def spf_case(c, domain, want):
+    msg = mail.simple_message("user@" + domain)
+    r = send(c.accept, msg, mail_from="<user@%s>" % domain)
+    eq(r["eom"], "a", "EOM reply (accept)")
+    contains(ar_of(r), "spf=%s" % want, "A-R for " + domain)
+    contains(ar_of(r), "smtp.mailfrom=user@" + domain, "A-R identity")
+    return r
+
+
+@case
+def spf_pass(c):
+    r = spf_case(c, "spf-pass.test", "pass")
+    check(ar_of(r).startswith("mx.test;"), "authserv-id first: " + ar_of(r))
+
+
+@case
+def spf_fail(c):
+    spf_case(c, "spf-fail.test", "fail")
+
+
+@case
+def spf_softfail(c):
+    spf_case(c, "spf-soft.test", "softfail")
+
+
+@case
+def spf_none(c):
+    spf_case(c, "spf-none.test", "none")
+
+
+@case
+def spf_temperror(c):
+    spf_case(c, "spf-temp.test", "temperror")
+
+
+@case
+def spf_permerror(c):
+    spf_case(c, "spf-perm.test", "permerror")
+
+
+@case
+def spf_null_sender_uses_helo(c):
+    msg = mail.simple_message("user@client.test")
+    r = send(c.accept, msg, mail_from="<>", helo="client.test")
+    contains(ar_of(r), "spf=pass", "A-R")
+    contains(ar_of(r), "smtp.helo=client.test", "A-R identity for the null sender")
+
+
+@case
+def spf_ipv4_mapped_client(c):
+    msg = mail.simple_message("user@spf-pass.test")
+    r = send(c.accept, msg, mail_from="<user@spf-pass.test>", ip="::ffff:192.0.2.10")
+    contains(ar_of(r), "spf=pass", "IPv4-mapped client checked as IPv4")
+
+
+def dkim_send(c, msg, sc=None):
+    r = send(sc or c.accept, msg, mail_from="<user@dkim.test>")
+    return r, ar_of(r)
+
+
+def _dkim_case(name, build, want, unwanted):
+    def fn(c):
+        _, ar = dkim_send(c, build(c.keys))
+        for w in want:
+            contains(ar, w, "A-R of " + name)
+        for u in unwanted:
+            check(u not in ar, "A-R of %s must not hold %r: %s" % (name, u, ar))
+    fn.__name__ = "dkim_" + name
+    return case(fn)
+
+
+for _name, _build, _want, _unwanted in world.DKIM_CASES:
+    _dkim_case(_name, _build, _want, _unwanted)
+
+
+@case
+def forged_ar_removed(c):
+    msg = mail.simple_message("user@spf-pass.test", extra=[
+        ("Authentication-Results", " mx.test; spf=pass smtp.mailfrom=spf-pass.test; dkim=pass header.d=bank.test")])
+    r = send(c.accept, msg, mail_from="<user@spf-pass.test>")
+    check(r["deleted"], "A-R with our authserv-id must be deleted: " + r["stdout"])
+
+
+@case
+def foreign_ar_kept(c):
+    msg = mail.simple_message("user@spf-pass.test", extra=[
+        ("Authentication-Results", " other.example; spf=pass smtp.mailfrom=spf-pass.test")])
+    r = send(c.accept, msg, mail_from="<user@spf-pass.test>")
+    check(not r["deleted"], "A-R of another authserv-id must stay: " + r["stdout"])
+
+
+@case
+def reject_on_spf_fail_inet_socket(c):
+    msg = mail.simple_message("user@spf-fail.test")
+    r = send(c.strict, msg, mail_from="<user@spf-fail.test>",
+             expect_reply=("550", "5.7.27",
+                           "SPF fail: 192.0.2.10 is not authorized to send mail for spf-fail.test"))
+    check(r["eom"] in ("y", "r"), "EOM must reject, got %r" % r["eom"])
+    check(r["reply_match"], "SMTP reply 550 5.7.27 with the cause: " + r["stdout"])
+
+
+@case
+def reject_text_with_percent(c):
+    """An exp= text with '%' reaches the MTA intact: smfi_setreply would
+    void a lone '%', so the milter writes it as '%%'."""
+    msg = mail.simple_message("user@spf-fail2.test")
+    r = send(c.strict, msg, mail_from="<user@spf-fail2.test>",
+             expect_reply=("550", "5.7.27",
+                           "SPF fail: 192.0.2.10 is not authorized to send mail for spf-fail2.test: "
+                           "Denied-100%%-for-192.0.2.10"))
+    check(r["eom"] in ("y", "r"), "EOM must reject, got %r" % r["eom"])
+    check(r["reply_match"], "reply text with '%%' kept: " + r["stdout"])
+
+
+@case
+def quarantine_on_softfail(c):
+    msg = mail.simple_message("user@spf-soft.test")
+    r = send(c.strict, msg, mail_from="<user@spf-soft.test>")
+    check(r["quarantined"], "quarantine requested: " + r["stdout"])
+    contains(r["headers"].get("Received-SPF"), "softfail", "Received-SPF added")
+
+
+@case
+def tempfail_on_dkim_fail(c):
+    msg = world.signed(c.keys, "r2048").replace(b"Hello.", b"Hellx.")
+    r = send(c.strict, msg, mail_from="<user@dkim.test>",
+             expect_reply=("451", "4.7.30", "DKIM signature of dkim.test did not verify: "
+                           "body hash mismatch (body altered)"))
+    check(r["eom"] in ("y", "t"), "EOM must tempfail, got %r" % r["eom"])
+    check(r["reply_match"], "SMTP reply 451 4.7.30: " + r["stdout"])
+
+
+@case
+def received_spf_written(c):
+    msg = mail.simple_message("user@spf-pass.test")
+    r = send(c.strict, msg, mail_from="<user@spf-pass.test>")
+    rs = r["headers"].get("Received-SPF")
+    contains(rs, "pass", "Received-SPF")
+    contains(rs, "client-ip=192.0.2.10", "Received-SPF")
+    contains(rs, "envelope-from=\"user@spf-pass.test\"", "Received-SPF")
+
+
+@case
+def dns_timeout_within_budget(c):
+    msg = mail.simple_message("user@spf-pass.test")
+    t0 = time.time()
+    r = send(c.slow, msg, mail_from="<user@spf-pass.test>", expect_reply=(
+        "451", "4.7.27", "DNS failure checking the SPF record of spf-pass.test; try again later"))
+    took = time.time() - t0
+    check(r["eom"] in ("y", "t"), "tempfail on DNS timeout, got %r: %s" % (r["eom"], r["stdout"]))
+    check(r["reply_match"], "451 4.7.27 reply: " + r["stdout"])
+    check(took < 2.0 + 1.5, "DNSTimeout 2 s must bound the check, took %.2f s" % took)
+
+
+@case
+def log_line_per_message(c):
+    msg = mail.simple_message("user@spf-pass.test")
+    send(c.accept, msg, mail_from="<user@spf-pass.test>")
+    time.sleep(0.2)
+    log = c.accept.read_log()
+    lines = [l for l in log.splitlines() if "client=192.0.2.10" in l and "from=<user@spf-pass.test>" in l]
+    check(lines, "a log line per message: " + log[-2000:])
+    contains(lines[-1], "spf=pass", "log line")
+    contains(lines[-1], "QID", "log line has the queue id")
+    contains(lines[-1], "action=accept", "log line")
+
+
+@case
+def ar_headers_parse(c):
+    """Every Authentication-Results written above parses with python3-authres
+    and with Mail::AuthenticationResults."""
+    import authres
+    check(len(ARLIST) >= 10, "collected A-R values: %d" % len(ARLIST))
+    for v in ARLIST:
+        field = "Authentication-Results: " + v.replace("\n", "\r\n")
+        try:
+            authres.AuthenticationResultsHeader.parse(field)
+        except Exception as e:
+            raise AssertionError("python3-authres rejects %r: %s" % (v, e))
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "parse_ar.pl")
+    p = subprocess.run(["perl", script], input="\0".join(ARLIST).encode(), capture_output=True)
+    check(p.returncode == 0, "Mail::AuthenticationResults: %s %s" % (p.stdout, p.stderr))
+
+
+@case
+def daemons_stop_cleanly(c):
+    """SIGTERM ends each daemon with status 0 and no sanitizer report."""
+    for d in ("accept", "strict", "slow"):
+        s = getattr(c, d)
+        rc = s.stop()
+        log = s.read_log()
+        check("Sanitizer" not in log and "runtime error" not in log,
+              "%s: sanitizer report:\n%s" % (d, log[-3000:]))
+        eq(rc, 0, "%s exit status" % d)
+
+
+if __name__ == "__main__":
+    sys.exit(run("milter protocol (miltertest)", setup, teardown))

@@ -1,0 +1,74 @@
+#!/bin/bash
+# run-all.sh BUILDDIR...: every test group against each build directory
+# (plain, then AddressSanitizer+UBSan), then one total line
+# "N passed, N failed" that CI reads. Exit 1 if anything failed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+total_pass=0
+total_fail=0
+failed_groups=()
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=23"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0"
+
+# group NAME BUILD CMD...: runs CMD, takes its last "N passed, N failed" line
+group() {
+	local name=$1 build=$2; shift 2
+	local log p f line rc
+	log=$(mktemp)
+	echo "---- $name [$(basename "$build")]"
+	"$@" >"$log" 2>&1
+	rc=$?
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		p=0; f=1
+		echo "  no result line (exit $rc); output:"
+		tail -n 40 "$log" | sed 's/^/  | /'
+	else
+		p=${line%% passed*}
+		f=${line#*passed, }; f=${f%% failed*}
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1 && echo "  exit status $rc with no failed case counted"
+		grep -E '^(FAIL|  FAIL|not ok)' "$log" | head -n 30 | sed 's/^/  /'
+		grep -E 'Sanitizer|runtime error' "$log" | head -n 10 | sed 's/^/  /'
+		echo "  $line"
+	fi
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	[ "$f" -gt 0 ] && failed_groups+=("$name[$(basename "$build")]")
+	rm -f "$log"
+}
+
+# cmocka binaries print "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)"
+cmocka() {
+	local bin=$1 out rc p f
+	out=$("$bin" 2>&1); rc=$?
+	echo "$out"
+	p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+	f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+	p=${p:-0}; f=${f:-0}
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	echo "$p passed, $f failed"
+}
+
+for build in "$@"; do
+	build=$(cd "$build" && pwd)
+	for t in "$build"/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		case "$t" in *.o|*_live) continue ;; esac
+		group "unit/$(basename "$t")" "$build" cmocka "$t"
+	done
+	[ -x "$here/unit/run_dns_live.sh" ] && group "dns-live" "$build" "$here/unit/run_dns_live.sh" "$build"
+	[ -x "$here/spf/run.sh" ] && group "spf-rfc7208" "$build" "$here/spf/run.sh" "$build"
+	[ -x "$here/dkim/run.sh" ] && group "dkim-vectors" "$build" "$here/dkim/run.sh" "$build"
+	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
+	group "cli" "$build" $PY "$here/cli/test_cli.py" "$build"
+done
+
+echo
+if [ ${#failed_groups[@]} -gt 0 ]; then
+	echo "failed groups: ${failed_groups[*]}"
+fi
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
