@@ -1,0 +1,204 @@
+"""sendercheck-test, the offline checker: the same engine on a message file.
+Run: /usr/bin/python3 test_cli.py BUILDDIR"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import case, check, contains, eq, run            # noqa: E402
+import mail                                                   # noqa: E402
+import testdns                                                # noqa: E402
+import world                                                  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+TOOL = os.path.join(BUILD, "tools", "sendercheck-test")
+WORK = tempfile.mkdtemp(prefix="sc-cli-")
+SHARED = os.environ.get("SC_SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                   "..", "..", "..", "shared"))
+
+
+class Ctx:
+    pass
+
+
+def setup():
+    c = Ctx()
+    z, c.keys = world.build(WORK)
+    # RFC 8463 Appendix A keys, read from the shared test data at test time
+    rfc = os.path.join(SHARED, "testdata", "dkim", "rfc8463")
+    c.rfc8463 = os.path.isdir(rfc)
+    if c.rfc8463:
+        for line in open(os.path.join(rfc, "dns.txt")):
+            if line.strip() and not line.startswith("#"):
+                owner, rdata = line.split(None, 1)
+                z.txt(owner, rdata.strip())
+        c.rfc8463_msg = os.path.join(rfc, "signed.eml")
+    c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
+    c.conf = os.path.join(WORK, "sc.conf")
+    with open(c.conf, "w") as f:
+        f.write("Nameservers %s\nInternalHosts none\nAuthservID mx.test\nOn-SPFFail reject\n"
+                % c.dns.address)
+    return c
+
+
+def teardown(c):
+    if getattr(c, "dns", None):
+        c.dns.stop()
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+def tool(c, msg, *args, json_out=True, mail_from="user@dkim.test", stdin=None, conf=True):
+    path = "-"
+    if msg is not None:
+        path = os.path.join(WORK, "m-%s.eml" % os.urandom(3).hex())
+        with open(path, "wb") as f:
+            f.write(msg)
+    cmd = [TOOL] + (["-c", c.conf] if conf else []) + ["--ip", world.CLIENT, "--helo", "client.test",
+                                                       "--mail-from", mail_from]
+    cmd += list(args) + (["--json"] if json_out else []) + [path]
+    p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
+    return p
+
+
+def verdict(c, msg, **kw):
+    p = tool(c, msg, **kw)
+    eq(p.returncode, 0, "exit status (stderr %r)" % p.stderr)
+    return json.loads(p.stdout)
+
+
+def ar(v):
+    for h in v["add_headers"]:
+        if h["name"] == "Authentication-Results":
+            return h["value"]
+    raise AssertionError("no Authentication-Results in %r" % v)
+
+
+def _dkim_case(name, build, want, unwanted):
+    def fn(c):
+        v = verdict(c, build(c.keys))
+        a = ar(v)
+        for w in want:
+            contains(a, w, "A-R of " + name)
+        for u in unwanted:
+            check(u not in a, "A-R of %s must not hold %r: %s" % (name, u, a))
+    fn.__name__ = "dkim_" + name
+    return case(fn)
+
+
+for _n, _b, _w, _u in world.DKIM_CASES:
+    _dkim_case(_n, _b, _w, _u)
+
+
+@case
+def dkim_json_details(c):
+    v = verdict(c, world.signed(c.keys, "r2048", length=True))
+    eq(len(v["dkim"]), 1, "one signature")
+    d = v["dkim"][0]
+    eq(d["result"], "pass", "result")
+    eq(d["domain"], "dkim.test", "d=")
+    eq(d["selector"], "r2048", "s=")
+    eq(d["algorithm"], "rsa-sha256", "a=")
+    eq(d["key_bits"], 2048, "key size")
+    check("length" in d, "l= noted: %r" % d)
+    for h in ("from", "to", "subject", "date", "message-id"):
+        check(h in d["signed_headers"], "%s in h=: %r" % (h, d["signed_headers"]))
+    eq(v["spf"]["result"], "pass", "SPF for dkim.test")
+
+
+@case
+def rfc8463_vector_both_pass(c):
+    check(c.rfc8463, "shared/testdata/dkim/rfc8463 not found at " + SHARED)
+    v = verdict(c, open(c.rfc8463_msg, "rb").read(), mail_from="joe@football.example.com")
+    eq([d["result"] for d in v["dkim"]], ["pass", "pass"], "both RFC 8463 signatures")
+    eq(sorted(d["algorithm"] for d in v["dkim"]), ["ed25519-sha256", "rsa-sha256"], "algorithms")
+
+
+@case
+def lf_only_file_read_as_crlf(c):
+    msg = world.signed(c.keys, "r2048", canon=(b"simple", b"simple")).replace(b"\r\n", b"\n")
+    v = verdict(c, msg)
+    eq(v["dkim"][0]["result"], "pass", "LF-only file verifies as CRLF")
+
+
+@case
+def stdin_message(c):
+    p = tool(c, None, stdin=world.signed(c.keys, "ed"))
+    eq(p.returncode, 0, "exit status")
+    eq(json.loads(p.stdout)["dkim"][0]["result"], "pass", "message from stdin")
+
+
+@case
+def null_sender_checks_helo(c):
+    v = verdict(c, mail.simple_message("x@client.test"), mail_from="<>")
+    eq(v["spf"]["result"], "pass", "SPF of the HELO identity")
+    contains(ar(v), "smtp.helo=client.test", "A-R")
+
+
+@case
+def reject_verdict_reported(c):
+    v = verdict(c, mail.simple_message("user@spf-fail.test"), mail_from="user@spf-fail.test")
+    eq(v["action"]["action"], "reject", "action")
+    eq(v["action"]["smtp_code"], "550", "code")
+    eq(v["action"]["enhanced_code"], "5.7.27", "enhanced code")
+    contains(v["action"]["text"], "not authorized to send mail for spf-fail.test", "reply text")
+
+
+@case
+def forged_ar_reported(c):
+    msg = mail.simple_message("user@dkim.test", extra=[("Authentication-Results", " mx.test; dkim=pass")])
+    v = verdict(c, msg)
+    eq(v["remove_headers"], [{"name": "Authentication-Results", "index": 1}], "removal")
+
+
+@case
+def text_report(c):
+    p = tool(c, world.signed(c.keys, "r2048"), json_out=False)
+    eq(p.returncode, 0, "exit status")
+    out = p.stdout.decode()
+    contains(out, "SPF:        pass", "report")
+    contains(out, "DKIM #1:    pass d=dkim.test s=r2048 a=rsa-sha256 key=2048 bits", "report")
+    contains(out, "\nAuthentication-Results: mx.test;\n\tspf=pass", "header field as in a message")
+    contains(out, "Action:     accept", "report")
+
+
+@case
+def usage_errors_exit_2(c):
+    p = subprocess.run([TOOL, "--mail-from", "a@b", "-"], input=b"", capture_output=True)
+    eq(p.returncode, 2, "missing --ip")
+    contains(p.stderr.decode(), "--ip is required", "message")
+    p = subprocess.run([TOOL, "--ip", "192.0.2.1", "--mail-from", "a@b", "/nonexistent.eml"],
+                       capture_output=True)
+    eq(p.returncode, 2, "missing file")
+    contains(p.stderr.decode(), "cannot open /nonexistent.eml", "message")
+    p = tool(c, b"just some text without a header\n\nbody\n")
+    eq(p.returncode, 2, "not a message")
+    contains(p.stderr.decode(), "not a header field", "message")
+    bad = os.path.join(WORK, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("Nameservers 127.0.0.1:99999\n")
+    p = subprocess.run([TOOL, "-c", bad, "--ip", "192.0.2.1", "--mail-from", "a@b", "-"],
+                       input=b"From: a@b\r\n\r\n", capture_output=True)
+    eq(p.returncode, 2, "bad config")
+    contains(p.stderr.decode(), bad + ":1: Nameservers:", "FILE:LINE in the message")
+
+
+@case
+def hostile_input_no_crash(c):
+    """Malformed input gets a result, never a crash."""
+    cases = [
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=; s=; b=\r\nFrom: a@b\r\n\r\nx\r\n",
+        b"From: a@b\r\n" + b"X-Long: " + b"a" * 200000 + b"\r\n\r\nbody",
+        b"From: a@b\r\nSubject: \xff\xfe\x00\x01\r\n\r\n\x00\x00\r\n",
+        b"From: a@b\r\n" + b"DKIM-Signature: v=1; a=ed25519-sha256; d=dkim.test; s=ed; h=from; bh=AA==; b=AA==\r\n" * 40 + b"\r\nx",
+    ]
+    for m in cases:
+        p = tool(c, m)
+        eq(p.returncode, 0, "exit status for %r (stderr %r)" % (m[:60], p.stderr[-300:]))
+        json.loads(p.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(run("offline checker (sendercheck-test)", setup, teardown))
