@@ -514,5 +514,6 @@ main(int argc, char **argv)
 	if (cfg->pid_file[0])
 		unlink(cfg->pid_file);
 	config_free(&config);
+	dns_thread_done();
 	return rc == MI_SUCCESS ? 0 : 1;
 }

@@ -282,30 +282,33 @@ main(int argc, char **argv)
 	    config_load_string(&cfg, "(defaults)", "", &errs);
 	if (problems > 0) {
 		fputs(errs.s, stderr);
+		sbuf_free(&errs);
+		config_free(&cfg);
 		return 2;
 	}
 	sbuf_free(&errs);
 	log_open("sendercheck-test", 0, 0, cfg.log_level < LOG_LVL_WARN ? cfg.log_level : LOG_LVL_WARN);
 
 	sbuf_init(&msg, MAX_MESSAGE);
-	if (read_message(a.message, &msg) < 0)
-		return 2;
 	header_list_init(&hl);
+	if (read_message(a.message, &msg) < 0)
+		goto input_error;
 	if (message_split(msg.s, msg.len, &hl, &storage, &body, &bodylen, why, sizeof(why)) < 0) {
 		fprintf(stderr, "sendercheck-test: %s: %s\n", a.message, why);
-		return 2;
+		goto input_error;
 	}
 	if (hl.n == 0) {
 		fprintf(stderr, "sendercheck-test: %s: no header fields: not a message\n", a.message);
-		return 2;
+		goto input_error;
 	}
 	if ((e = engine_new(&cfg, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "sendercheck-test: %s\n", why);
-		return 2;
+		goto input_error;
 	}
 	if ((c = check_new(e)) == NULL) {
 		fprintf(stderr, "sendercheck-test: out of memory\n");
-		return 2;
+		engine_free(e);
+		goto input_error;
 	}
 	check_set_client(c, a.ip, "");
 	check_set_helo(c, a.helo ? a.helo : "");
@@ -329,5 +332,14 @@ main(int argc, char **argv)
 	free(storage);
 	sbuf_free(&msg);
 	config_free(&cfg);
+	dns_thread_done();
 	return 0;
+
+input_error:
+	header_list_free(&hl);
+	free(storage);
+	sbuf_free(&msg);
+	config_free(&cfg);
+	dns_thread_done();
+	return 2;
 }
