@@ -394,6 +394,8 @@ drop_privileges(char *why, size_t whylen)
 		return 0;
 	if (lookup_user(cfg->user_id, &uid, &gid, why, whylen) < 0)
 		return -1;
+	if (cfg->pid_file[0] && chown(cfg->pid_file, uid, gid) != 0)
+		log_warn("chown %s: %s", cfg->pid_file, strerror(errno));
 	/* the MTA must reach a unix socket: hand it to the user's group */
 	if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
 		const char *path = strchr(sock, ':') + 1;
@@ -497,15 +499,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: cannot listen on %s (in use, or no permission?)\n", cfg->socket);
 		return 1;
 	}
-	if (drop_privileges(why, sizeof(why)) < 0) {
-		fprintf(stderr, "sendercheck: %s\n", why);
-		return 1;
-	}
 	if (!foreground && daemonize() < 0) {
 		fprintf(stderr, "sendercheck: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
 	write_pidfile();
+	if (drop_privileges(why, sizeof(why)) < 0) {
+		log_err("%s", why);
+		fprintf(stderr, "sendercheck: %s\n", why);
+		return 1;
+	}
 	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, cfg->socket,
 	    cfg->authserv_id);
 	rc = smfi_main();

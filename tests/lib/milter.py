@@ -96,6 +96,16 @@ def _lua_str(s):
     return '"%s"' % "".join(out)
 
 
+def run_lua(lines, workdir="/tmp", timeout=30):
+    """Runs miltertest on a script made of lines; returns (rc, stdout)."""
+    script = os.path.join(workdir, "script-%d-%s.lua" % (os.getpid(), os.urandom(3).hex()))
+    with open(script, "w", encoding="latin-1") as f:
+        f.write("\n".join(lines) + "\n")
+    p = subprocess.run(["miltertest", "-s", script], capture_output=True, timeout=timeout)
+    os.unlink(script)
+    return p.returncode, p.stdout.decode("latin-1") + p.stderr.decode("latin-1")
+
+
 def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test",
                 mail_from="<sender@example.com>", rcpts=("<rcpt@example.net>",),
                 headers=(), body=b"", macros=None, expect_reply=None, timeout=20,

@@ -12,7 +12,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
 import mail                                                   # noqa: E402
-from milter import Sendercheck, run_session                   # noqa: E402
+from milter import Sendercheck, run_lua, run_session          # noqa: E402
+import pwd                                                    # noqa: E402
 import testdns                                                # noqa: E402
 import world                                                  # noqa: E402
 
@@ -262,8 +263,141 @@ def ar_headers_parse(c):
 
 
 @case
+def negotiates_no_reply_steps_and_actions(c):
+    """Only the actions and steps it needs, with no-reply wherever it never
+    answers early, and header values with their leading space."""
+    opts = ["SMFIP_NR_HELO", "SMFIP_NR_MAIL", "SMFIP_NR_RCPT", "SMFIP_NR_HDR", "SMFIP_NR_EOH",
+            "SMFIP_NR_BODY", "SMFIP_HDR_LEADSPC", "SMFIP_NODATA", "SMFIP_NOUNKNOWN"]
+    acts = ["SMFIF_ADDHDRS", "SMFIF_CHGHDRS", "SMFIF_QUARANTINE"]
+    not_acts = ["SMFIF_CHGBODY", "SMFIF_ADDRCPT", "SMFIF_DELRCPT", "SMFIF_CHGFROM"]
+    lines = ['local conn = mt.connect(%s, 40, 0.25)' % repr(c.accept.socket).replace("'", '"'),
+             'if conn == nil then error("connect") end',
+             'mt.conninfo(conn, "client.test", "192.0.2.10")']
+    for o in opts:
+        lines.append('if mt.test_option(conn, %s) then mt.echo("opt %s") end' % (o, o))
+    for a in acts + not_acts:
+        lines.append('if mt.test_action(conn, %s) then mt.echo("act %s") end' % (a, a))
+    lines.append("mt.disconnect(conn)")
+    rc, out = run_lua(lines, WORK)
+    eq(rc, 0, "miltertest: " + out)
+    for o in opts:
+        contains(out, "opt " + o, "negotiated step")
+    for a in acts:
+        contains(out, "act " + a, "negotiated action")
+    for a in not_acts:
+        check("act " + a not in out, "must not ask for " + a)
+
+
+@case
+def config_check_mode(c):
+    sc = os.path.join(BUILD, "milter", "sendercheck")
+    p = subprocess.run([sc, "-n", "-c", c.accept.conf], capture_output=True, text=True)
+    eq(p.returncode, 0, "-n on a good file")
+    contains(p.stdout, "configuration OK", "-n output")
+    bad = os.path.join(WORK, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("Socket inet:99999@127.0.0.1\n# comment\nOn-DKIMFail bounce\nNoSuchKey 1\n")
+    p = subprocess.run([sc, "-n", "-c", bad], capture_output=True, text=True)
+    eq(p.returncode, 1, "-n on a bad file")
+    for want in (bad + ":1: Socket:", bad + ":3: On-DKIMFail:", bad + ":4: unknown option 'NoSuchKey'",
+                 "3 problems in " + bad):
+        contains(p.stderr, want, "-n errors")
+    p = subprocess.run([sc, "-V"], capture_output=True, text=True)
+    eq(p.returncode, 0, "-V")
+    for lib in ("sendercheck ", "libmilter ", "libspf2 1.2.", "libopendkim 2."):
+        contains(p.stdout, lib, "-V output")
+
+
+def _uid_of(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    return None
+
+
+@case
+def drops_privileges_and_writes_pid_file(c):
+    if os.geteuid() != 0:
+        raise AssertionError("this test runs as root (the README's test command does)")
+    pidf = os.path.join(WORK, "user.pid")
+    sc = Sendercheck(BUILD, WORK, {"Nameservers": c.dns.address, "UserID": "nobody",
+                                   "PidFile": pidf}, name="user").start()
+    try:
+        eq(int(open(pidf).read()), sc.proc.pid, "PidFile content")
+        eq(_uid_of(sc.proc.pid), pwd.getpwnam("nobody").pw_uid, "runs as UserID")
+        r = send(sc, mail.simple_message("user@spf-pass.test"), mail_from="<user@spf-pass.test>")
+        contains(ar_of(r), "spf=pass", "works after dropping privileges")
+    finally:
+        eq(sc.stop(), 0, "exit status")
+
+
+def _optneg_v6(port):
+    """Milter option negotiation over IPv6 by hand (miltertest has no inet6):
+    returns the filter's reply command and its protocol flags."""
+    import socket
+    import struct
+    s = socket.create_connection(("::1", port), timeout=10)
+    try:
+        body = b"O" + struct.pack("!III", 6, 0x1ff, 0x1fffff)
+        s.sendall(struct.pack("!I", len(body)) + body)
+        n = struct.unpack("!I", s.recv(4))[0]
+        data = b""
+        while len(data) < n:
+            data += s.recv(n - len(data))
+        return data[:1], struct.unpack("!III", data[1:13])
+    finally:
+        s.close()
+
+
+@case
+def inet6_socket(c):
+    port = testdns.free_port()
+    sc = Sendercheck(BUILD, WORK, {"Nameservers": c.dns.address},
+                     socket_spec="inet6:%d@::1" % port, name="six").start()
+    try:
+        cmd, (version, actions, proto) = _optneg_v6(port)
+        eq(cmd, b"O", "option negotiation reply over inet6")
+        check(actions & 0x01, "asks to add headers: %#x" % actions)
+        check(proto & 0x80, "no reply for headers: %#x" % proto)
+    finally:
+        eq(sc.stop(), 0, "exit status")
+
+
+@case
+def background_mode(c):
+    """Without -f it detaches, writes the PID file, and logs to syslog."""
+    pidf = os.path.join(WORK, "bg.pid")
+    sock = os.path.join(WORK, "bg.sock")
+    conf = os.path.join(WORK, "bg.conf")
+    with open(conf, "w") as f:
+        f.write("Socket unix:%s\nPidFile %s\nNameservers %s\nInternalHosts none\n"
+                % (sock, pidf, c.dns.address))
+    p = subprocess.run([os.path.join(BUILD, "milter", "sendercheck"), "-c", conf],
+                       capture_output=True, timeout=20)
+    eq(p.returncode, 0, "parent exits 0 (%r)" % p.stderr)
+    deadline = time.time() + 10
+    while time.time() < deadline and not (os.path.exists(pidf) and os.path.exists(sock)):
+        time.sleep(0.05)
+    pid = int(open(pidf).read())
+    try:
+        r = run_session("unix:" + sock, ip=world.CLIENT, mail_from="<user@spf-pass.test>",
+                        headers=mail.split(mail.simple_message("user@spf-pass.test"))[0],
+                        body=b"x\r\n", workdir=WORK)
+        contains(r["headers"].get("Authentication-Results"), "spf=pass", "background daemon answers")
+    finally:
+        os.kill(pid, 15)
+        deadline = time.time() + 15
+        while time.time() < deadline and os.path.exists("/proc/%d" % pid):
+            time.sleep(0.1)
+    check(not os.path.exists("/proc/%d" % pid), "daemon ended on SIGTERM")
+    check(not os.path.exists(pidf), "PID file removed at exit")
+
+
+@case
 def daemons_stop_cleanly(c):
     """SIGTERM ends each daemon with status 0 and no sanitizer report."""
+    for d in ("accept", "strict", "slow"):
+        getattr(c, d).proc.send_signal(15)
     for d in ("accept", "strict", "slow"):
         s = getattr(c, d)
         rc = s.stop()
