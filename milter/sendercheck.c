@@ -475,6 +475,8 @@ main(int argc, char **argv)
 	if (problems > 0) {
 		fputs(errs.s, stderr);
 		fprintf(stderr, "sendercheck: %d problem%s in %s\n", problems, problems == 1 ? "" : "s", path);
+		sbuf_free(&errs);
+		config_free(&config);
 		return 1;
 	}
 	sbuf_free(&errs);
