@@ -74,6 +74,7 @@
 #define DNS_QBUF	512
 #define DNS_UDP_BUF	65536
 #define DNS_NAMEBUF	256
+#define DNS_ESCBUF	(253 * 4 + 8)	/* a name with every octet as \DDD */
 #define DNS_POLL_MAX	60000	/* longest single poll(), ms */
 #define DNS_READ_MAX	64	/* datagrams read per wakeup */
 
@@ -1626,21 +1627,19 @@ from_cache(struct dns_ctx *c, const char *name, uint16_t type,
 	return out->status;
 }
 
-enum dns_status
-dns_query(struct dns_ctx *c, const char *name, uint16_t type,
-    struct dns_result *out)
+/*
+ * The lookup of a checked name: qname as res_nmkquery reads it, key the
+ * cache key (lower case). Both outlive the call's use of them.
+ */
+static enum dns_status
+query_checked(struct dns_ctx *c, const char *qname, const char *key,
+    uint16_t type, struct dns_result *out)
 {
-	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF];
 	struct lookup *l;
 	unsigned char *wire;
 	size_t len, s;
 	long long left_ms;
 
-	memset(out, 0, sizeof(*out));
-	out->status = DNS_ERROR;
-	if (check_name(name, qname, 0, out->why, sizeof(out->why)) < 0)
-		return DNS_ERROR;
-	check_name(name, key, 1, NULL, 0);
 	if (c == NULL || c->res == NULL) {
 		snprintf(out->why, sizeof(out->why), "no resolver");
 		return DNS_ERROR;
@@ -1673,4 +1672,78 @@ dns_query(struct dns_ctx *c, const char *name, uint16_t type,
 	free(l->buf);
 	free(l);
 	return out->status;
+}
+
+enum dns_status
+dns_query(struct dns_ctx *c, const char *name, uint16_t type,
+    struct dns_result *out)
+{
+	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF];
+
+	memset(out, 0, sizeof(*out));
+	out->status = DNS_ERROR;
+	if (check_name(name, qname, 0, out->why, sizeof(out->why)) < 0)
+		return DNS_ERROR;
+	check_name(name, key, 1, NULL, 0);
+	return query_checked(c, qname, key, type, out);
+}
+
+/*
+ * Writes name (octets, '.' between labels) in the presentation form
+ * res_nmkquery reads: '\\' and octets outside 0x21..0x7e as \DDD,
+ * lower-cased if lower is set. 0, or -1 with why (a bad name).
+ */
+static int
+escape_name(const char *name, char *buf, size_t buflen, int lower,
+    char *why, size_t whylen)
+{
+	size_t len, i, lab = 0, o = 0;
+	unsigned char ch;
+
+	len = name ? strnlen(name, 1024) : 0;
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253) {
+		setwhy(why, whylen, len ? "name longer than 253 octets" : "empty name");
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		ch = (unsigned char)name[i];
+		if (ch == '.') {
+			if (lab == 0)
+				break;
+			lab = 0;
+		} else if (++lab > 63) {
+			setwhy(why, whylen, "label longer than 63 octets");
+			return -1;
+		}
+		if (o + 5 > buflen)
+			break;
+		if (ch == '.' || (ch > 0x20 && ch < 0x7f && ch != '\\'))
+			buf[o++] = (char)(lower ? lc(ch) : ch);
+		else if (ch == '\\')
+			o += (size_t)snprintf(buf + o, buflen - o, "\\\\");
+		else
+			o += (size_t)snprintf(buf + o, buflen - o, "\\%03u", ch);
+	}
+	if (i < len || lab == 0) {
+		setwhy(why, whylen, "empty label in name");
+		return -1;
+	}
+	buf[o] = '\0';
+	return 0;
+}
+
+enum dns_status
+dns_query_octets(struct dns_ctx *c, const char *name, uint16_t type,
+    struct dns_result *out)
+{
+	char qname[DNS_ESCBUF], key[DNS_ESCBUF];
+
+	memset(out, 0, sizeof(*out));
+	out->status = DNS_ERROR;
+	if (escape_name(name, qname, sizeof(qname), 0, out->why, sizeof(out->why)) < 0)
+		return DNS_ERROR;
+	escape_name(name, key, sizeof(key), 1, NULL, 0);
+	return query_checked(c, qname, key, type, out);
 }

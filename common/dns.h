@@ -134,6 +134,15 @@ enum dns_status dns_query(struct dns_ctx *c, const char *name, uint16_t type,
 void dns_result_free(struct dns_result *r);
 
 /*
+ * dns_query for a name taken from data (an SPF macro expansion): labels
+ * may hold any octet but NUL (RFC 2181 section 11), so spaces,
+ * backslashes and control octets are sent as they are (escaped for
+ * libresolv) instead of refused. Length and label rules as dns_query.
+ */
+enum dns_status dns_query_octets(struct dns_ctx *c, const char *name,
+    uint16_t type, struct dns_result *out);
+
+/*
  * Parses a reply in wire form into out (for code and tests that hold a raw
  * reply). qtype selects the records kept: those owned by the question
  * name or by the end of its CNAME chain in the answer section. out->wire

@@ -1,5 +1,9 @@
 /*
- * spf: the libspf2 engine behind spf.h.
+ * spf: the engines behind spf.h: dispatch to the builtin evaluator
+ * (spf_builtin.c) and the libspf2 engine, which lives here.
+ *
+ * Both engines get the same validated inputs (prepare() below): the
+ * checks of a missing or bad IP or domain are made once, here.
  *
  * Promises:
  * - every DNS lookup libspf2 makes goes through dns_query() on the
@@ -41,11 +45,13 @@
 #include "dns.h"
 #include "log.h"
 #include "spf.h"
+#include "spf_builtin.h"
 
 struct spf_engine {
 	enum spf_engine_kind kind;
-	SPF_server_t *server;
+	SPF_server_t *server;	/* libspf2 only */
 	SPF_dns_server_t *dns;	/* ours: libspf2 does not free it */
+	char receiver[256];	/* builtin: %{r} */
 };
 
 /*
@@ -397,8 +403,13 @@ spf_engine_new(enum spf_engine_kind kind, const char *receiver,
 	struct spf_engine *e;
 
 	if (kind == SPF_ENGINE_BUILTIN) {
-		set_why(why, whylen, "the builtin SPF engine is not available yet");
-		return NULL;
+		if ((e = calloc(1, sizeof(*e))) == NULL) {
+			set_why(why, whylen, "out of memory");
+			return NULL;
+		}
+		e->kind = kind;
+		copy_str(e->receiver, sizeof(e->receiver), receiver ? receiver : "");
+		return e;
 	}
 	if (kind != SPF_ENGINE_LIBSPF2) {
 		set_why(why, whylen, "unknown SPF engine");
@@ -431,6 +442,10 @@ spf_engine_free(struct spf_engine *e)
 
 	if (e == NULL)
 		return;
+	if (e->kind == SPF_ENGINE_BUILTIN) {
+		free(e);
+		return;
+	}
 	if (setjmp(jb) == 0) {
 		tl_escape = &jb;
 		SPF_server_free(e->server);
@@ -702,6 +717,26 @@ run_libspf2(struct spf_engine *e, const struct check_in *in,
 	return 0;
 }
 
+/* The builtin engine on the prepared inputs. */
+static enum spf_result
+run_builtin(const struct spf_engine *e, struct dns_ctx *dns,
+    const struct check_in *in, struct spf_outcome *out)
+{
+	struct spf_builtin_in bi;
+
+	memset(&bi, 0, sizeof(bi));
+	bi.v4 = in->v4;
+	if (in->v4)
+		memcpy(bi.ip, &in->ip4, 4);
+	else
+		memcpy(bi.ip, &in->ip6, 16);
+	bi.sender = out->identity;	/* local@domain, postmaster@HELO, or the HELO name */
+	bi.helo = in->helo;
+	bi.domain = in->domain;
+	bi.receiver = e->receiver;
+	return spf_builtin_check(dns, &bi, out);
+}
+
 enum spf_result
 spf_check(struct spf_engine *e, struct dns_ctx *dns,
     const struct spf_query *q, struct spf_outcome *out)
@@ -715,6 +750,9 @@ spf_check(struct spf_engine *e, struct dns_ctx *dns,
 		return finish(out, SPF_RES_TEMPERROR, "SPF engine not set up");
 	if (prepare(q, &in, out) != 0)
 		return out->result;
+	if (e->kind == SPF_ENGINE_BUILTIN)
+		return run_builtin(e, dns, &in, out);
+	copy_str(out->engine, sizeof(out->engine), "libspf2");
 	tl_dns = dns;
 	r = run_libspf2(e, &in, q->identity, out);
 	tl_dns = NULL;

@@ -3,8 +3,12 @@
  *
  * An spf_engine is created once (thread-safe to share); each check runs on
  * the caller's dns_ctx, so every lookup goes through the dns module and is
- * charged to that check's DNSTimeout budget. Engines: libspf2 (issue 2);
- * the project's own evaluator joins later behind the same interface.
+ * charged to that check's DNSTimeout budget. Engines: the project's own
+ * RFC 7208 evaluator ("builtin", spf_builtin.c, the default) and libspf2.
+ * The builtin engine also reports the walk (every record evaluated, with
+ * the lookups and void lookups used of their limits, the term that
+ * matched or failed) and lint warnings for senders; libspf2 fills only
+ * the result, reason and explanation.
  *
  * Results are always one of the seven RFC 7208 results with a reason a
  * person can read; nothing here aborts on hostile records or answers.
@@ -40,6 +44,21 @@ struct spf_query {
 	enum spf_identity identity;
 };
 
+#define SPF_WALK_MAX	16	/* records kept in the walk (11 can be evaluated) */
+#define SPF_LINT_MAX	8
+#define SPF_MAX_DNS_TERMS	10	/* RFC 7208 section 4.6.4 */
+#define SPF_MAX_VOID	2
+
+/* One SPF record the evaluation looked at. */
+struct spf_walk_step {
+	unsigned depth;		/* 0: the checked domain; +1 per include/redirect */
+	char via[12];		/* "", "include" or "redirect" */
+	char domain[256];
+	char record[512];	/* the record text (cut to fit, "..." added), "" if none */
+	enum spf_result result;	/* what this record evaluated to */
+	char why[160];		/* how: the matching term, "no match", an error */
+};
+
 struct spf_outcome {
 	enum spf_result result;
 	/* The identity checked: the sender address (postmaster@HELO for the
@@ -50,6 +69,15 @@ struct spf_outcome {
 	char explanation[512];	/* exp= text on fail, else "" */
 	unsigned dns_lookups;	/* DNS-querying terms used (builtin engine) */
 	unsigned void_lookups;
+	/* Added with the builtin engine (libspf2 leaves them empty/0). */
+	char engine[12];	/* "builtin" or "libspf2" */
+	char term[256];		/* the term that decided (matched, or failed with an error) */
+	char term_domain[256];	/* whose record holds it */
+	unsigned n_walk;	/* steps in walk[] */
+	int walk_truncated;	/* more records than SPF_WALK_MAX */
+	struct spf_walk_step walk[SPF_WALK_MAX];
+	unsigned n_lint;	/* warnings for the sender in lint[] */
+	char lint[SPF_LINT_MAX][200];
 };
 
 struct spf_engine;

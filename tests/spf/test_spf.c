@@ -57,13 +57,15 @@ check(const char *ip, const char *helo, const char *sender,
 }
 
 static void
-test_builtin_not_yet(void **state)
+test_builtin_available(void **state)
 {
 	char why[256] = "";
+	struct spf_engine *b;
 
 	(void)state;
-	assert_null(spf_engine_new(SPF_ENGINE_BUILTIN, "mx", why, sizeof(why)));
-	assert_string_equal(why, "the builtin SPF engine is not available yet");
+	b = spf_engine_new(SPF_ENGINE_BUILTIN, "mx", why, sizeof(why));
+	assert_non_null(b);
+	spf_engine_free(b);
 }
 
 static void
@@ -163,7 +165,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_builtin_not_yet),
+		cmocka_unit_test(test_builtin_available),
 		cmocka_unit_test(test_result_names),
 		cmocka_unit_test(test_input_guards),
 		cmocka_unit_test(test_identity),
