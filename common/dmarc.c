@@ -621,7 +621,7 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 		while (vs < ve && is_wsp(t[vs]))
 			vs++;
 		/* tag-name = ALPHA *ALNUMPUNC (RFC 6376 §3.2) */
-		if (ne == ns || ne - ns > 32 || !isalpha((unsigned char)t[ns])) {
+		if (ne == ns || !isalpha((unsigned char)t[ns])) {
 			snprintf(why, whylen, "DMARC record syntax: bad tag name \"%.*s\"",
 			    (int)(ne - ns > 40 ? 40 : ne - ns), t + ns);
 			return DMARC_PARSE_SYNTAX;
@@ -651,14 +651,16 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 			apply_tag(r, bit, tagname, t + vs, ve - vs, why, whylen);
 			continue;
 		}
-		/* unknown tag: ignored, but a duplicate still breaks the tag-list */
+		/* unknown tag: ignored, but a duplicate still breaks the
+		 * tag-list (checked for the first MAX_UNKNOWN_SEEN names of
+		 * up to 32 octets) */
 		for (k = 0; k < nunknown; k++)
 			if (word_is(t + ns, ne - ns, unknown[k])) {
 				snprintf(why, whylen, "DMARC record syntax: tag %s= given twice",
 				    unknown[k]);
 				return DMARC_PARSE_SYNTAX;
 			}
-		if (nunknown < MAX_UNKNOWN_SEEN) {
+		if (nunknown < MAX_UNKNOWN_SEEN && ne - ns < sizeof(unknown[0])) {
 			for (k = 0; k < ne - ns; k++)
 				unknown[nunknown][k] = (char)tolower((unsigned char)t[ns + k]);
 			unknown[nunknown][ne - ns] = '\0';

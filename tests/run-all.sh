@@ -68,6 +68,7 @@ for build in "$@"; do
 	group "dns-live" "$build" cmocka_live "$build/tests/unit/test_dns_live"
 	group "spf-rfc7208" "$build" "$here/spf/run.sh" "$build"
 	group "dkim-vectors" "$build" "$here/dkim/run.sh" "$build"
+	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	group "cli" "$build" $PY "$here/cli/test_cli.py" "$build"
 done

@@ -215,6 +215,11 @@ test_parse_unknown_and_long(void **state)
 	    DMARC_PARSE_OK);
 	assert_int_equal(r.present, DMARC_TAG_P);
 	assert_string_equal(why, "");
+	/* tag names have no length limit in the grammar */
+	snprintf(txt, sizeof(txt), "v=DMARC1; p=reject; %0100d=1", 0);
+	txt[20] = 'k';
+	assert_int_equal(parse(txt, &r, why, sizeof(why)), DMARC_PARSE_OK);
+	assert_int_equal(r.p, DMARC_POLICY_REJECT);
 	/* an over-long rua is kept truncated, and still valid */
 	snprintf(txt, sizeof(txt), "v=DMARC1; p=none; rua=mailto:%01200d@example.com", 0);
 	assert_int_equal(parse(txt, &r, why, sizeof(why)), DMARC_PARSE_OK);
