@@ -381,6 +381,12 @@ def psl_and_treewalk_differ(c):
     t = one(c, "dept.corp-example.com", dkim="pass:corp-example.com", discovery="treewalk")
     expect(p, result="pass", org="corp-example.com")
     expect(t, result="fail", org="dept.corp-example.com", policy="reject")
+    # ... and the other way round: dept's signature does not align with
+    # corp-example.com under the walk
+    p = one(c, "corp-example.com", dkim="pass:dept.corp-example.com", discovery="psl")
+    t = one(c, "corp-example.com", dkim="pass:dept.corp-example.com", discovery="treewalk")
+    expect(p, result="pass", org="corp-example.com")
+    expect(t, result="fail", org="corp-example.com", policy="none")
     # (c) psd=y at sharedhost.com: each customer is an org domain; bob's
     # signature does not speak for alice under the walk.
     p = one(c, "alice.sharedhost.com", dkim="pass:bob.sharedhost.com", discovery="psl")

@@ -330,6 +330,10 @@ test_alignment_psl(void **state)
 		{ "example.co.uk", "other.co.uk", DMARC_ALIGN_RELAXED, 0 },
 		{ "example.co.uk", "co.uk", DMARC_ALIGN_RELAXED, 0 },
 		{ "a.blogspot.com", "b.blogspot.com", DMARC_ALIGN_RELAXED, 0 },
+		/* below the From org domain, but under a suffix of its own */
+		{ "blogspot.com", "x.blogspot.com", DMARC_ALIGN_RELAXED, 0 },
+		{ "amazonaws.com", "bucket.us-east-1.amazonaws.com", DMARC_ALIGN_RELAXED, 0 },
+		{ "amazonaws.com", "www.amazonaws.com", DMARC_ALIGN_RELAXED, 1 },
 		{ "b\xc3\xbc" "cher.de", "mail.xn--bcher-kva.de", DMARC_ALIGN_RELAXED, 1 },
 		{ "b\xc3\xbc" "cher.de", "xn--bcher-kva.de", DMARC_ALIGN_STRICT, 1 },
 	};
