@@ -648,6 +648,10 @@ explain(struct frame *f)
 
 /* ---- one record ---- */
 
+/*
+ * Warnings for the sender about f's record. ?all is flagged only outside
+ * includes (want_exp): inside one it only means "no match".
+ */
 static void
 lint_record(struct frame *f)
 {
@@ -666,7 +670,7 @@ lint_record(struct frame *f)
 		else if (t->mech == SPF_M_ALL && t->qual == '+')
 			lint(f->ev, "%s: '%s' lets every host on the Internet pass",
 			    f->domain, term);
-		else if (t->mech == SPF_M_ALL && t->qual == '?')
+		else if (t->mech == SPF_M_ALL && t->qual == '?' && f->want_exp)
 			lint(f->ev, "%s: '%s' gives neutral for every other host: "
 			    "the record protects nothing", f->domain, term);
 	}

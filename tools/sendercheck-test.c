@@ -3,6 +3,10 @@
  * an MTA, and prints what the milter would decide: each check with its
  * result and reason, the action, and the exact header fields it would add
  * (or, with --json, one JSON object with the same content).
+ * With --spf-only DOMAIN it checks only DOMAIN's SPF record for --ip,
+ * without a message: for senders testing their record. The SPF part
+ * shows the walk of records (builtin engine): lookups used of 10, void
+ * lookups of 2, the deciding term, and lint warnings.
  * Exit status: 0 when the check ran (whatever the verdict), 2 on usage or
  * input errors.
  */
@@ -31,6 +35,7 @@ struct args {
 	const char *mail_from;
 	const char *tls;
 	const char *message;
+	const char *spf_only;	/* --spf-only DOMAIN */
 	int json;
 	unsigned n_rcpt;
 	const char *rcpt[64];
@@ -42,6 +47,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: sendercheck-test [-c FILE] --ip ADDR [--helo NAME] --mail-from ADDR\n"
 	    "                        [--rcpt ADDR]... [--tls VERSION] [--json] MESSAGE|-\n"
+	    "       sendercheck-test [-c FILE] --spf-only DOMAIN --ip ADDR [--helo NAME] [--json]\n"
 	    "  -c, --config FILE   configuration file (default %s if it exists)\n"
 	    "  --ip ADDR           the connecting client's IP address\n"
 	    "  --helo NAME         the HELO/EHLO name\n"
@@ -49,6 +55,8 @@ usage(FILE *f)
 	    "  --rcpt ADDR         a recipient (repeatable)\n"
 	    "  --tls VERSION       the message came over TLS (e.g. TLSv1.3)\n"
 	    "  --json              print one JSON object instead of the report\n"
+	    "  --spf-only DOMAIN   check DOMAIN's SPF record for --ip (no message): the walk,\n"
+	    "                      lookups used of the limits, and warnings for senders\n"
 	    "MESSAGE is a file in RFC 5322 form (LF or CRLF line ends), '-' for stdin.\n",
 	    SYSCONFDIR "/sendercheck.conf");
 }
@@ -64,6 +72,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ "tls", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "spf-only", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,6 +87,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'm': a->mail_from = optarg; break;
 		case 't': a->tls = optarg; break;
 		case 'j': a->json = 1; break;
+		case 's': a->spf_only = optarg; break;
 		case 'r':
 			if (a->n_rcpt < 64)
 				a->rcpt[a->n_rcpt++] = optarg;
@@ -85,6 +95,17 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
+	}
+	if (a->spf_only != NULL) {
+		if (optind != argc) {
+			fprintf(stderr, "sendercheck-test: --spf-only takes no MESSAGE\n");
+			return -1;
+		}
+		if (a->ip == NULL) {
+			fprintf(stderr, "sendercheck-test: --ip is required (the client address SPF checks)\n");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, "sendercheck-test: give exactly one MESSAGE file (or '-')\n");
@@ -125,6 +146,68 @@ read_message(const char *path, struct sbuf *out)
 	return 0;
 }
 
+/* The builtin engine's walk, limits and lint, under the SPF line. */
+static void
+print_spf_walk(const struct spf_outcome *s)
+{
+	unsigned i;
+
+	if (s->n_walk == 0)
+		return;		/* libspf2, or no record looked at */
+	printf("            engine %s: DNS lookups %u of %d, void lookups %u of %d\n",
+	    s->engine, s->dns_lookups, SPF_MAX_DNS_TERMS, s->void_lookups, SPF_MAX_VOID);
+	if (s->term[0])
+		printf("            decided by '%s' in %s\n", s->term, s->term_domain);
+	printf("            records walked:\n");
+	for (i = 0; i < s->n_walk; i++) {
+		const struct spf_walk_step *w = &s->walk[i];
+
+		printf("            %*s%s%s%s: %s\n", (int)(2 + 2 * w->depth), "",
+		    w->via, w->via[0] ? " " : "", w->domain,
+		    w->record[0] ? w->record : "(no SPF record)");
+		printf("            %*s  -> %s (%s)\n", (int)(2 + 2 * w->depth), "",
+		    spf_result_str(w->result), w->why);
+	}
+	if (s->walk_truncated)
+		printf("              (more records than shown)\n");
+	for (i = 0; i < s->n_lint; i++)
+		printf("            warning: %s\n", s->lint[i]);
+}
+
+/* The same in JSON, inside the "spf" object. */
+static void
+json_spf_walk(struct json *j, const struct spf_outcome *s)
+{
+	unsigned i;
+
+	json_str(j, "engine", s->engine);
+	json_int(j, "dns_lookups", s->dns_lookups);
+	json_int(j, "dns_lookups_limit", SPF_MAX_DNS_TERMS);
+	json_int(j, "void_lookups", s->void_lookups);
+	json_int(j, "void_lookups_limit", SPF_MAX_VOID);
+	json_str(j, "term", s->term);
+	json_str(j, "term_domain", s->term_domain);
+	json_arr_begin(j, "walk");
+	for (i = 0; i < s->n_walk; i++) {
+		const struct spf_walk_step *w = &s->walk[i];
+
+		json_obj_begin(j, NULL);
+		json_int(j, "depth", w->depth);
+		json_str(j, "via", w->via);
+		json_str(j, "domain", w->domain);
+		json_str(j, "record", w->record);
+		json_str(j, "result", spf_result_str(w->result));
+		json_str(j, "reason", w->why);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_bool(j, "walk_truncated", s->walk_truncated);
+	json_arr_begin(j, "lint");
+	for (i = 0; i < s->n_lint; i++)
+		json_str(j, NULL, s->lint[i]);
+	json_arr_end(j);
+}
+
 static void
 print_report(const struct args *a, const struct verdict *v)
 {
@@ -138,6 +221,8 @@ print_report(const struct args *a, const struct verdict *v)
 		printf("SPF:        %s for %s (%s)%s%s\n", spf_result_str(v->spf.result),
 		    v->spf.identity[0] ? v->spf.identity : "-", v->spf.why[0] ? v->spf.why : "no reason given",
 		    v->spf.explanation[0] ? "\n            explanation: " : "", v->spf.explanation);
+	if (v->spf_done)
+		print_spf_walk(&v->spf);
 	else
 		printf("SPF:        not checked (%s)\n", v->spf.why);
 	if (v->n_dkim == 0)
@@ -197,6 +282,7 @@ print_json(const struct args *a, const struct verdict *v)
 	json_str(&j, "domain", v->spf.domain);
 	json_str(&j, "reason", v->spf.why);
 	json_str(&j, "explanation", v->spf.explanation);
+	json_spf_walk(&j, &v->spf);
 	json_obj_end(&j);
 	json_arr_begin(&j, "dkim");
 	for (size_t i = 0; i < v->n_dkim; i++) {
@@ -256,6 +342,73 @@ print_json(const struct args *a, const struct verdict *v)
 	sbuf_free(&b);
 }
 
+/*
+ * --spf-only: DOMAIN's record for --ip, with the configured nameservers,
+ * DNSTimeout and SPFEngine. Returns the exit status.
+ */
+static int
+spf_only(const struct args *a, const struct sc_config *cfg)
+{
+	struct dns_resolver *r;
+	struct spf_engine *e;
+	struct dns_ctx ctx;
+	struct spf_query q;
+	static struct spf_outcome out;
+	struct sbuf b;
+	struct json j;
+	char why[256];
+
+	r = dns_resolver_new(cfg->nameservers, cfg->n_nameservers, cfg->dns_cache_size,
+	    why, sizeof(why));
+	if (r == NULL) {
+		fprintf(stderr, "sendercheck-test: %s\n", why);
+		return 2;
+	}
+	e = spf_engine_new((enum spf_engine_kind)cfg->spf_engine,
+	    cfg->authserv_id, why, sizeof(why));
+	if (e == NULL) {
+		fprintf(stderr, "sendercheck-test: %s\n", why);
+		dns_resolver_free(r);
+		return 2;
+	}
+	dns_ctx_init(&ctx, r, cfg->dns_timeout_ms);
+	q.client_ip = a->ip;
+	q.helo = a->helo ? a->helo : "";
+	q.sender = a->spf_only;
+	q.identity = SPF_ID_MAILFROM;
+	spf_check(e, &ctx, &q, &out);
+	if (a->json) {
+		sbuf_init(&b, 1 << 20);
+		json_init(&j, &b);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "version", PACKAGE_VERSION);
+		json_obj_begin(&j, "client");
+		json_str(&j, "ip", a->ip);
+		json_str(&j, "helo", a->helo ? a->helo : "");
+		json_obj_end(&j);
+		json_obj_begin(&j, "spf");
+		json_str(&j, "result", spf_result_str(out.result));
+		json_str(&j, "identity", out.identity);
+		json_str(&j, "domain", out.domain);
+		json_str(&j, "reason", out.why);
+		json_str(&j, "explanation", out.explanation);
+		json_spf_walk(&j, &out);
+		json_obj_end(&j);
+		json_obj_end(&j);
+		puts(b.s);
+		sbuf_free(&b);
+	} else {
+		printf("Client:     %s  HELO %s\n", a->ip, a->helo ? a->helo : "-");
+		printf("SPF:        %s for %s (%s)%s%s\n", spf_result_str(out.result),
+		    out.domain[0] ? out.domain : "-", out.why[0] ? out.why : "no reason given",
+		    out.explanation[0] ? "\n            explanation: " : "", out.explanation);
+		print_spf_walk(&out);
+	}
+	spf_engine_free(e);
+	dns_resolver_free(r);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -288,6 +441,13 @@ main(int argc, char **argv)
 	}
 	sbuf_free(&errs);
 	log_open("sendercheck-test", 0, 0, cfg.log_level < LOG_LVL_WARN ? cfg.log_level : LOG_LVL_WARN);
+	if (a.spf_only != NULL) {
+		int rc = spf_only(&a, &cfg);
+
+		config_free(&cfg);
+		dns_thread_done();
+		return rc;
+	}
 
 	sbuf_init(&msg, MAX_MESSAGE);
 	header_list_init(&hl);
