@@ -89,10 +89,12 @@ add_quoted(struct sbuf *b, const char *v)
 {
 	sbuf_addc(b, '"');
 	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
+		unsigned char ch = (unsigned char)*v;
+
+		if (ch == '"' || ch == '\\')
 			sbuf_addc(b, '\\');
-		if ((unsigned char)*v >= ' ' && *v != 0x7f)
-			sbuf_addc(b, *v);
+		if (ch >= ' ')
+			sbuf_addc(b, ch < 0x7f ? (char)ch : '?');
 	}
 	sbuf_addc(b, '"');
 }
@@ -115,14 +117,23 @@ authres_prop(struct authres *a, const char *ptype_property, const char *value)
 }
 
 void
+authres_prop_quoted(struct authres *a, const char *ptype_property, const char *value)
+{
+	sbuf_printf(&a->b, " %s=", ptype_property);
+	add_quoted(&a->b, value);
+}
+
+void
 authres_comment(struct authres *a, const char *text)
 {
 	sbuf_addstr(&a->b, " (");
 	for (; *text; text++) {
-		if (*text == '(' || *text == ')' || *text == '\\')
+		unsigned char ch = (unsigned char)*text;
+
+		if (ch == '(' || ch == ')' || ch == '\\')
 			sbuf_addc(&a->b, '\\');
-		if ((unsigned char)*text >= ' ' && *text != 0x7f)
-			sbuf_addc(&a->b, *text);
+		if (ch >= ' ')
+			sbuf_addc(&a->b, ch < 0x7f ? (char)ch : '?');
 	}
 	sbuf_addc(&a->b, ')');
 }

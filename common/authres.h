@@ -5,8 +5,10 @@
  * A value is built as: authserv-id, then one resinfo per method, each on
  * its own folded line ("\n\t", as libmilter wants). Property values that
  * are neither RFC 2045 tokens nor a plain [local-part@]domain are quoted
- * (IPv6 addresses, user@[1.2.3.4], a header.b starting with '/'). A value
- * with no method gets "; none" (RFC 8601 §2.2).
+ * (IPv6 addresses, user@[1.2.3.4], a header.b starting with '/'). Quoted
+ * strings and comments escape '"', '\\' and parentheses and carry only
+ * printable ASCII (other bytes become '?'). A value with no method gets
+ * "; none" (RFC 8601 §2.2).
  */
 #ifndef SC_AUTHRES_H
 #define SC_AUTHRES_H
@@ -25,6 +27,8 @@ void authres_method(struct authres *a, const char *method, const char *result);
 void authres_reason(struct authres *a, const char *text);
 /* Adds " ptype.property=value", quoting value when needed. */
 void authres_prop(struct authres *a, const char *ptype_property, const char *value);
+/* Adds " ptype.property="value"", always quoted (e.g. header.b). */
+void authres_prop_quoted(struct authres *a, const char *ptype_property, const char *value);
 /* Adds " (text)", with parentheses and backslashes escaped. */
 void authres_comment(struct authres *a, const char *text);
 /* Finishes and hands over the value (malloc'd); a is reset. */

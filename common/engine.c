@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,10 @@
 #include "log.h"
 #include "netaddr.h"
 #include "sbuf.h"
+
+/* Fields we write: incoming copies with our authserv-id are forgeries. */
+static const char *const owned_fields[] = { "Authentication-Results" };
+#define N_OWNED (sizeof(owned_fields) / sizeof(owned_fields[0]))
 
 struct engine {
 	const struct sc_config *cfg;
@@ -40,8 +45,11 @@ struct check {
 	int null_sender;
 	struct header_list headers;
 	char input_error[160];		/* first problem with the input, "" if none */
+	unsigned owned_seen[1];		/* fields seen per owned_fields[] name */
+	struct header_removal *forged;	/* incoming copies of our fields */
+	size_t n_forged, cap_forged;
+	int eoh_done;
 	struct dkim_msg *dkim;
-	struct timespec started;
 	struct verdict v;
 };
 
@@ -101,7 +109,6 @@ check_new(struct engine *e)
 	c->e = e;
 	dns_ctx_init(&c->dns, e->res, e->cfg->dns_timeout_ms);
 	header_list_init(&c->headers);
-	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	return c;
 }
 
@@ -113,6 +120,7 @@ check_free(struct check *c)
 	if (c->dkim)
 		dkim_msg_free(c->dkim);
 	header_list_free(&c->headers);
+	free(c->forged);
 	for (size_t i = 0; i < c->v.n_add; i++) {
 		free(c->v.add[i].name);
 		free(c->v.add[i].value);
@@ -218,6 +226,43 @@ check_headers(const struct check *c)
 	return &c->headers;
 }
 
+/*
+ * Notes an incoming copy of a field we write if it carries our
+ * authserv-id. Every field is seen here, before any limit of the header
+ * list, so that no forged copy slips through by coming late.
+ */
+static void
+note_forged(struct check *c, const char *name, const char *value)
+{
+	for (size_t k = 0; k < N_OWNED; k++) {
+		char *id;
+
+		if (strcasecmp(name, owned_fields[k]) != 0)
+			continue;
+		c->owned_seen[k]++;
+		id = authres_authserv_id(value);
+		if (id != NULL && strcasecmp(id, c->e->cfg->authserv_id) == 0) {
+			if (c->n_forged == c->cap_forged) {
+				size_t ncap = c->cap_forged ? 2 * c->cap_forged : 4;
+				struct header_removal *nf = realloc(c->forged, ncap * sizeof(*nf));
+
+				if (nf == NULL) {
+					snprintf(c->v.error, sizeof(c->v.error),
+					    "out of memory noting forged %s fields", owned_fields[k]);
+					free(id);
+					return;
+				}
+				c->forged = nf;
+				c->cap_forged = ncap;
+			}
+			c->forged[c->n_forged].name = owned_fields[k];
+			c->forged[c->n_forged].index = c->owned_seen[k];
+			c->n_forged++;
+		}
+		free(id);
+	}
+}
+
 void
 check_header(struct check *c, const char *name, const char *value, size_t len)
 {
@@ -225,6 +270,7 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 
 	if (c->internal)
 		return;
+	note_forged(c, name, value);
 	if (!header_name_valid(name)) {
 		if (c->input_error[0] == '\0')
 			snprintf(c->input_error, sizeof(c->input_error),
@@ -239,8 +285,10 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 void
 check_eoh(struct check *c)
 {
-	if (c->internal || c->dkim != NULL)
+	/* once only: a verifier made later would miss the body */
+	if (c->internal || c->eoh_done)
 		return;
+	c->eoh_done = 1;
 	c->dkim = dkim_msg_new(c->e->dkim, &c->dns, c->queue_id[0] ? c->queue_id : "-");
 	if (c->dkim == NULL)
 		return;
@@ -305,12 +353,16 @@ dkim_any(const struct verdict *v, enum dkim_res r)
 	return 0;
 }
 
+/*
+ * The first signature that failed verification or our key policy. A
+ * permerror (no key, bad syntax, expired) counts as no signature, as
+ * RFC 6376 §6.1 says, so it never triggers On-DKIMFail.
+ */
 static const struct dkim_sig_result *
 dkim_first_failed(const struct verdict *v)
 {
 	for (size_t i = 0; i < v->n_dkim; i++)
-		if (v->dkim[i].result == DKIM_RES_FAIL || v->dkim[i].result == DKIM_RES_POLICY ||
-		    v->dkim[i].result == DKIM_RES_PERMERROR)
+		if (v->dkim[i].result == DKIM_RES_FAIL || v->dkim[i].result == DKIM_RES_POLICY)
 			return &v->dkim[i];
 	return NULL;
 }
@@ -333,14 +385,16 @@ severity(enum action a)
 	return rank[a];
 }
 
-/* Printable, single-line copy for SMTP replies and headers. */
+/* Printable ASCII, single-line copy for SMTP replies and headers. */
 static void
 clean_text(char *dst, size_t dstlen, const char *src)
 {
 	size_t i = 0;
 
-	for (; *src && i + 1 < dstlen; src++)
-		dst[i++] = ((unsigned char)*src < ' ' || *src == 0x7f) ? ' ' : *src;
+	for (; *src && i + 1 < dstlen; src++) {
+		unsigned char ch = (unsigned char)*src;
+		dst[i++] = ch < ' ' ? ' ' : ch >= 0x7f ? '?' : (char)ch;
+	}
 	dst[i] = '\0';
 }
 
@@ -357,6 +411,8 @@ set_reply(struct verdict *v, const char *xcode_perm, const char *xcode_temp, con
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (v->action == ACT_TEMPFAIL)
+		strncat(text, "; try again later", sizeof(text) - strlen(text) - 1);
 	clean_text(v->smtp_text, sizeof(v->smtp_text), text);
 	snprintf(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s", v->smtp_text);
 	if (v->action == ACT_REJECT) {
@@ -374,11 +430,13 @@ decide(struct check *c)
 	const struct sc_config *cfg = c->e->cfg;
 	struct verdict *v = &c->v;
 	int dkim_pass = dkim_any(v, DKIM_RES_PASS);
-	int spf_temp = v->spf_done && v->spf.result == SPF_RES_TEMPERROR;
-	int dkim_temp = !dkim_pass && dkim_any(v, DKIM_RES_TEMPERROR);
+	int spf_pass = v->spf_done && v->spf.result == SPF_RES_PASS;
+	/* DNS trouble matters only when it leaves the message unauthenticated */
+	int spf_temp = v->spf_done && v->spf.result == SPF_RES_TEMPERROR && !dkim_pass;
+	int dkim_temp = !dkim_pass && !spf_pass && dkim_any(v, DKIM_RES_TEMPERROR);
 	const struct dkim_sig_result *dfail = dkim_pass ? NULL : dkim_first_failed(v);
 	struct { int hit; enum action act; const char *cause; } cand[] = {
-		{ v->dkim_error[0] != '\0', cfg->on_error, "error" },
+		{ v->error[0] != '\0' || v->dkim_error[0] != '\0', cfg->on_error, "error" },
 		{ spf_temp || dkim_temp, cfg->on_dns_error, "dns-error" },
 		{ v->spf_done && v->spf.result == SPF_RES_FAIL, cfg->on_spf_fail, "spf-fail" },
 		{ v->spf_done && v->spf.result == SPF_RES_SOFTFAIL, cfg->on_spf_softfail, "spf-softfail" },
@@ -404,16 +462,16 @@ decide(struct check *c)
 	snprintf(v->cause, sizeof(v->cause), "%s", cand[pick].cause);
 	switch (pick) {
 	case 0:
-		set_reply(v, "5.3.0", "4.3.0", "Internal error while checking the sender (%s); "
-		    "please try again later", v->dkim_error);
+		set_reply(v, "5.3.0", "4.3.0", "Internal error while checking the sender (%s)",
+		    v->error[0] ? v->error : v->dkim_error);
 		break;
 	case 1:
 		if (spf_temp)
-			set_reply(v, "5.7.27", "4.7.27", "DNS failure checking the SPF record of %s; "
-			    "try again later", v->spf.domain[0] ? v->spf.domain : "the sender");
+			set_reply(v, "5.7.27", "4.7.27", "DNS failure checking the SPF record of %s",
+			    v->spf.domain[0] ? v->spf.domain : "the sender");
 		else
-			set_reply(v, "5.7.30", "4.7.30", "DNS failure fetching the DKIM key of %s; "
-			    "try again later", dkim_first_temp(v)->domain);
+			set_reply(v, "5.7.30", "4.7.30", "DNS failure fetching the DKIM key of %s",
+			    dkim_first_temp(v)->domain);
 		break;
 	case 2:
 	case 3:
@@ -449,7 +507,10 @@ write_spf(struct check *c, struct authres *a)
 	if (!c->v.spf_done)
 		return;
 	authres_method(a, "spf", spf_result_str(s->result));
-	if (s->result != SPF_RES_PASS && s->why[0])
+	/* DNS details (server addresses) stay in the log */
+	if (s->result == SPF_RES_TEMPERROR)
+		authres_reason(a, "temporary DNS failure");
+	else if (s->result != SPF_RES_PASS && s->why[0])
 		authres_reason(a, s->why);
 	if (c->null_sender)
 		authres_prop(a, "smtp.helo", c->helo);
@@ -464,7 +525,9 @@ write_dkim(struct check *c, struct authres *a)
 		const struct dkim_sig_result *d = &c->v.dkim[i];
 
 		authres_method(a, "dkim", dkim_res_str(d->result));
-		if (d->result != DKIM_RES_PASS && d->why[0])
+		if (d->result == DKIM_RES_TEMPERROR)
+			authres_reason(a, "temporary DNS failure fetching the key");
+		else if (d->result != DKIM_RES_PASS && d->why[0])
 			authres_reason(a, d->why);
 		else if (d->key_bits > 0) {
 			char note[32];
@@ -477,15 +540,16 @@ write_dkim(struct check *c, struct authres *a)
 			authres_prop(a, "header.s", d->selector);
 		if (d->algorithm[0])
 			authres_prop(a, "header.a", d->algorithm);
-		if (d->b_prefix[0]) {
-			/* header.b is always quoted: a prefix may start with '/' or hold '+' */
-			sbuf_printf(&a->b, " header.b=\"%s\"", d->b_prefix);
-		}
+		/* always quoted: a prefix may start with '/' */
+		if (d->b_prefix[0])
+			authres_prop_quoted(a, "header.b", d->b_prefix);
 	}
 	if (c->v.n_dkim == 0 && c->v.dkim_error[0] == '\0') {
 		authres_method(a, "dkim", "none");
 	}
 }
+
+static char *received_spf(struct check *c);
 
 static void
 write_headers(struct check *c)
@@ -498,41 +562,56 @@ write_headers(struct check *c)
 	write_dkim(c, &a);
 	add_header(&c->v, "Authentication-Results", authres_end(&a));
 
-	if (cfg->add_received_spf && c->v.spf_done) {
-		struct sbuf b;
-		char comment[300];
-
-		sbuf_init(&b, 4096);
-		clean_text(comment, sizeof(comment), c->v.spf.why);
-		for (char *p = comment; *p; p++)
-			if (*p == '(' || *p == ')')
-				*p = ' ';
-		sbuf_printf(&b, "%s (%s: %s)\n\tclient-ip=%s; envelope-from=\"%s\"; helo=%s;\n\t"
-		    "receiver=%s; identity=%s", spf_result_str(c->v.spf.result), cfg->authserv_id,
-		    comment, c->client_ip, c->mail_from, c->helo[0] ? c->helo : "unknown",
-		    cfg->authserv_id, c->null_sender ? "helo" : "mailfrom");
-		add_header(&c->v, "Received-SPF", sbuf_detach(&b));
-	}
+	if (cfg->add_received_spf && c->v.spf_done)
+		add_header(&c->v, "Received-SPF", received_spf(c));
 }
 
-/* Incoming Authentication-Results with our authserv-id are forgeries. */
+/* A Received-SPF key=value value: a dot-atom as is, else a quoted-string. */
 static void
-find_forged(struct check *c)
+rspf_value(struct sbuf *b, const char *v)
 {
-	for (size_t i = 0; i < c->headers.n && c->v.n_remove < VERDICT_MAX_REMOVE; i++) {
-		const struct header *h = &c->headers.v[i];
-		char *id;
+	int atom = v[0] != '\0' && v[0] != '.';
 
-		if (strcasecmp(h->name, "Authentication-Results") != 0)
-			continue;
-		id = authres_authserv_id(h->value);
-		if (id != NULL && strcasecmp(id, c->e->cfg->authserv_id) == 0) {
-			c->v.remove[c->v.n_remove].name = "Authentication-Results";
-			c->v.remove[c->v.n_remove].index = h->index;
-			c->v.n_remove++;
-		}
-		free(id);
+	for (const char *p = v; *p && atom; p++)
+		atom = isalnum((unsigned char)*p) || strchr("!#$%&'*+-/=?^_`{|}~.", *p) != NULL;
+	if (atom) {
+		sbuf_addstr(b, v);
+		return;
 	}
+	sbuf_addc(b, '"');
+	for (; *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (ch == '"' || ch == '\\')
+			sbuf_addc(b, '\\');
+		if (ch >= ' ')
+			sbuf_addc(b, ch < 0x7f ? (char)ch : '?');
+	}
+	sbuf_addc(b, '"');
+}
+
+/* RFC 7208 §9.1 Received-SPF. */
+static char *
+received_spf(struct check *c)
+{
+	const char *id = c->e->cfg->authserv_id;
+	char comment[300];
+	struct sbuf b;
+
+	sbuf_init(&b, 4096);
+	clean_text(comment, sizeof(comment), c->v.spf.why);
+	for (char *p = comment; *p; p++)
+		if (*p == '(' || *p == ')' || *p == '\\')
+			*p = ' ';
+	sbuf_printf(&b, "%s (%s: %s)\n\tclient-ip=", spf_result_str(c->v.spf.result), id, comment);
+	rspf_value(&b, c->client_ip);
+	sbuf_addstr(&b, "; envelope-from=");
+	rspf_value(&b, c->mail_from);
+	sbuf_addstr(&b, "; helo=");
+	rspf_value(&b, c->helo[0] ? c->helo : "unknown");
+	sbuf_addstr(&b, ";\n\treceiver=");
+	rspf_value(&b, id);
+	sbuf_printf(&b, "; identity=%s", c->null_sender ? "helo" : "mailfrom");
+	return sbuf_detach(&b);
 }
 
 static void
@@ -576,10 +655,11 @@ out:
 const struct verdict *
 check_finish(struct check *c)
 {
-	struct timespec now;
+	struct timespec started, now;
 
 	if (c->v.log_line != NULL)
 		return &c->v;
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	if (c->internal) {
 		c->v.skipped = 1;
 		snprintf(c->v.skip_reason, sizeof(c->v.skip_reason),
@@ -589,16 +669,17 @@ check_finish(struct check *c)
 		check_eoh(c);
 		run_spf(c);
 		run_dkim(c);
+		c->v.remove = c->forged;
+		c->v.n_remove = c->n_forged;
 		decide(c);
-		find_forged(c);
 		write_headers(c);
 	}
 	c->v.dns_queries = c->dns.queries;
 	c->v.dns_cache_hits = c->dns.cache_hits;
 	c->v.dns_timeouts = c->dns.timeouts;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	c->v.elapsed_ms = (now.tv_sec - c->started.tv_sec) * 1000 +
-	    (now.tv_nsec - c->started.tv_nsec) / 1000000;
+	c->v.elapsed_ms = (now.tv_sec - started.tv_sec) * 1000 +
+	    (now.tv_nsec - started.tv_nsec) / 1000000;
 	write_log(c);
 	return &c->v;
 }

@@ -40,7 +40,6 @@ struct header_removal {
 };
 
 #define VERDICT_MAX_ADD 4
-#define VERDICT_MAX_REMOVE 64
 
 struct verdict {
 	int skipped;			/* internal host: nothing checked */
@@ -62,12 +61,13 @@ struct verdict {
 
 	struct header_edit add[VERDICT_MAX_ADD];	/* to prepend, in order */
 	size_t n_add;
-	struct header_removal remove[VERDICT_MAX_REMOVE];
+	const struct header_removal *remove;	/* forged copies of our fields */
 	size_t n_remove;
+	char error[160];		/* internal error of this check, "" if none */
 
 	char *log_line;
 	unsigned dns_queries, dns_cache_hits, dns_timeouts;
-	long elapsed_ms;
+	long elapsed_ms;		/* time spent in check_finish */
 };
 
 struct check *check_new(struct engine *e);

@@ -14,6 +14,40 @@ json_init(struct json *j, struct sbuf *b)
 	j->b = b;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none. */
+static int
+utf8_len(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* past U+10FFFF */
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 static void
 escape(struct sbuf *b, const char *s)
 {
@@ -22,15 +56,9 @@ escape(struct sbuf *b, const char *s)
 	sbuf_addc(b, '"');
 	while (*p) {
 		unsigned char c = *p;
-		int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-		    (c & 0xf8) == 0xf0 ? 4 : 0;
-		int ok = n > 0;
+		int n = utf8_len(p);
 
-		for (int i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (ok && n == 2 && c < 0xc2)
-			ok = 0;
-		if (!ok) {
+		if (n == 0) {
 			sbuf_addstr(b, "\\ufffd");
 			p++;
 			continue;

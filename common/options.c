@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,8 @@ parse_seconds(const char *v, unsigned *ms)
 
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno || end == v || *end != '\0' || d <= 0 || d > 600)
+	/* the negated range test also refuses NaN */
+	if (errno || end == v || *end != '\0' || !(d >= 0.001 && d <= 600))
 		return -1;
 	*ms = (unsigned)(d * 1000 + 0.5);
 	return 0;
@@ -192,7 +194,7 @@ option_set(struct sc_config *c, const struct config_option *o, const char *v,
 		return 0;
 	case OPT_SECONDS:
 		if (parse_seconds(v, field) < 0)
-			return snprintf(why, whylen, "'%s' is not a number of seconds (0 < s <= 600)", v), -1;
+			return snprintf(why, whylen, "'%s' is not a number of seconds from 0.001 to 600", v), -1;
 		return 0;
 	case OPT_ACTION:
 		for (i = 0; i < 4; i++)
@@ -250,12 +252,14 @@ config_defaults(struct sc_config *c)
 			log_err("internal: default of %s: %s", config_options[i].name, why);
 }
 
-/* The authserv-id must be a token or a quotable string; refuse CTLs and ';'. */
+/* The authserv-id is written bare: a host name (letters, digits, '.', '-', '_'). */
 static int
 check_authserv_id(const char *s)
 {
+	if (*s == '\0' || *s == '.')
+		return -1;
 	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == ';' || *s == '"' || *s == '\\' || *s == 0x7f)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
 			return -1;
 	return 0;
 }
@@ -273,7 +277,7 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 		c->authserv_id = strdup(host);
 	}
 	if (c->authserv_id == NULL || check_authserv_id(c->authserv_id) < 0) {
-		sbuf_printf(errs, "%s: AuthservID must be a host name without spaces, ';' or quotes\n", name);
+		sbuf_printf(errs, "%s: AuthservID must be a host name (letters, digits, '.', '-', '_')\n", name);
 		return 1;
 	}
 	return 0;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -76,7 +77,8 @@ copy(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
-/* The action for an internal error, as a milter status. */
+/* The action for an internal error, as a milter status (quarantine only
+ * takes effect at end of message; elsewhere it is accept). */
 static sfsistat
 on_error(SMFICTX *ctx, const char *why)
 {
@@ -88,6 +90,10 @@ on_error(SMFICTX *ctx, const char *why)
 	case ACT_TEMPFAIL:
 		smfi_setreply(ctx, "451", "4.3.0", "Internal error while checking the sender; try again later");
 		return SMFIS_TEMPFAIL;
+	case ACT_QUARANTINE:
+		if (smfi_quarantine(ctx, "sendercheck: internal error") == MI_SUCCESS)
+			return SMFIS_CONTINUE;
+		return SMFIS_ACCEPT;
 	default:
 		return SMFIS_ACCEPT;
 	}
@@ -144,8 +150,10 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		sockaddr_ip(hostaddr, c->ip, sizeof(c->ip));
 	if (name == NULL)
 		name = hostname;
-	/* "[ip]" means the name did not verify: keep no name */
-	copy(c->name, sizeof(c->name), (name && name[0] != '[') ? name : "");
+	/* "[ip]" (libmilter) or "unknown" (Postfix): the name did not verify */
+	if (name == NULL || name[0] == '[' || strcmp(name, "unknown") == 0)
+		name = "";
+	copy(c->name, sizeof(c->name), name);
 	if (engine_client_internal(engine, c->ip)) {
 		log_debug("client %s is in InternalHosts: not checked", c->ip);
 		return SMFIS_ACCEPT;
@@ -181,11 +189,16 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c == NULL)
-		return on_error(ctx, "out of memory at MAIL FROM");
+	/* MAIL is a no-reply step: on failure, end of message applies On-Error */
+	if (c == NULL) {
+		log_err("out of memory at MAIL FROM");
+		return noreply(SMFIP_NR_MAIL);
+	}
 	msg_end(c);
-	if ((c->msg = check_new(engine)) == NULL)
-		return on_error(ctx, "out of memory at MAIL FROM");
+	if ((c->msg = check_new(engine)) == NULL) {
+		log_err("out of memory at MAIL FROM");
+		return noreply(SMFIP_NR_MAIL);
+	}
 	check_set_client(c->msg, c->ip, c->name);
 	check_set_helo(c->msg, c->helo);
 	check_set_mail_from(c->msg, argv && argv[0] ? argv[0] : "");
@@ -383,26 +396,37 @@ lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *why, size_t whylen)
 	return 0;
 }
 
+/* The user to run as, resolved before detaching so that a bad UserID
+ * fails the start (and -n) with a message. */
+static int have_user;
+static uid_t run_uid;
+static gid_t run_gid;
+
+static int
+resolve_user(char *why, size_t whylen)
+{
+	if (cfg->user_id[0] == '\0')
+		return 0;
+	if (lookup_user(cfg->user_id, &run_uid, &run_gid, why, whylen) < 0)
+		return -1;
+	have_user = 1;
+	return 0;
+}
+
 static int
 drop_privileges(char *why, size_t whylen)
 {
-	uid_t uid;
-	gid_t gid;
 	const char *sock = cfg->socket;
 
-	if (cfg->user_id[0] == '\0' || geteuid() != 0)
+	if (!have_user || geteuid() != 0)
 		return 0;
-	if (lookup_user(cfg->user_id, &uid, &gid, why, whylen) < 0)
-		return -1;
-	if (cfg->pid_file[0] && chown(cfg->pid_file, uid, gid) != 0)
-		log_warn("chown %s: %s", cfg->pid_file, strerror(errno));
 	/* the MTA must reach a unix socket: hand it to the user's group */
 	if (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0) {
 		const char *path = strchr(sock, ':') + 1;
-		if (chown(path, uid, gid) != 0)
+		if (chown(path, run_uid, run_gid) != 0)
 			log_warn("chown %s: %s", path, strerror(errno));
 	}
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+	if (setgroups(1, &run_gid) != 0 || setgid(run_gid) != 0 || setuid(run_uid) != 0) {
 		snprintf(why, whylen, "cannot switch to %s: %s", cfg->user_id, strerror(errno));
 		return -1;
 	}
@@ -432,19 +456,21 @@ daemonize(void)
 	return 0;
 }
 
+/* Written as root before dropping privileges; never through a symlink. */
 static void
 write_pidfile(void)
 {
-	FILE *f;
+	int fd;
 
 	if (cfg->pid_file[0] == '\0')
 		return;
-	if ((f = fopen(cfg->pid_file, "w")) == NULL) {
+	fd = open(cfg->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
 		log_warn("cannot write PidFile %s: %s", cfg->pid_file, strerror(errno));
 		return;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
+	dprintf(fd, "%ld\n", (long)getpid());
+	close(fd);
 }
 
 int
@@ -481,6 +507,11 @@ main(int argc, char **argv)
 	}
 	sbuf_free(&errs);
 	cfg = &config;
+	if (resolve_user(why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s: %s\n", path, why);
+		config_free(&config);
+		return 1;
+	}
 	if (check_only) {
 		printf("%s: configuration OK\n", path);
 		config_free(&config);
@@ -511,14 +542,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;
 	}
+	/* libmilter stops on SIGHUP as on SIGTERM; a "reload" must not stop
+	 * filtering (restart to read the config again) */
+	signal(SIGHUP, SIG_IGN);
 	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, cfg->socket,
 	    cfg->authserv_id);
 	rc = smfi_main();
 	log_notice("sendercheck stopping");
-	engine_free(engine);
-	if (cfg->pid_file[0])
-		unlink(cfg->pid_file);
-	config_free(&config);
+	if (cfg->pid_file[0] && unlink(cfg->pid_file) != 0 && errno != ENOENT)
+		log_notice("PidFile %s left behind: %s", cfg->pid_file, strerror(errno));
+	/* the engine stays: libmilter may still have workers in callbacks */
 	dns_thread_done();
 	return rc == MI_SUCCESS ? 0 : 1;
 }

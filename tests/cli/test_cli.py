@@ -154,6 +154,24 @@ def forged_ar_reported(c):
 
 
 @case
+def received_spf_quoting(c):
+    """Received-SPF values that are not dot-atoms are quoted (RFC 7208 §9.1)."""
+    conf = os.path.join(WORK, "rspf.conf")
+    with open(conf, "w") as f:
+        f.write(open(c.conf).read() + "AddReceivedSPF yes\n")
+    p = subprocess.run([TOOL, "-c", conf, "--ip", "2001:db8::25", "--helo", "[192.0.2.1]",
+                        "--mail-from", '"a b"@spf-pass.test', "--json", "-"],
+                       input=mail.simple_message("x@spf-pass.test"), capture_output=True)
+    eq(p.returncode, 0, "exit status")
+    v = json.loads(p.stdout)
+    rs = [h["value"] for h in v["add_headers"] if h["name"] == "Received-SPF"][0]
+    contains(rs, 'client-ip="2001:db8::25"', "IPv6 quoted")
+    contains(rs, 'envelope-from="\\"a b\\"@spf-pass.test"', "quoted local part escaped")
+    contains(rs, 'helo="[192.0.2.1]"', "literal quoted")
+    contains(rs, "receiver=mx.test; identity=mailfrom", "receiver")
+
+
+@case
 def text_report(c):
     p = tool(c, world.signed(c.keys, "r2048"), json_out=False)
     eq(p.returncode, 0, "exit status")
@@ -193,11 +211,17 @@ def hostile_input_no_crash(c):
         b"From: a@b\r\n" + b"X-Long: " + b"a" * 200000 + b"\r\n\r\nbody",
         b"From: a@b\r\nSubject: \xff\xfe\x00\x01\r\n\r\n\x00\x00\r\n",
         b"From: a@b\r\n" + b"DKIM-Signature: v=1; a=ed25519-sha256; d=dkim.test; s=ed; h=from; bh=AA==; b=AA==\r\n" * 40 + b"\r\nx",
+        # a surrogate, an overlong form and a stray byte where text reaches the JSON output
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=\xed\xa0\x80.\xe0\x80\xaf.\xff; s=x\"; h=from; bh=AA==; b=ab\"c\r\nFrom: a@b\r\n\r\nx\r\n",
     ]
     for m in cases:
         p = tool(c, m)
         eq(p.returncode, 0, "exit status for %r (stderr %r)" % (m[:60], p.stderr[-300:]))
-        json.loads(p.stdout)
+        v = json.loads(p.stdout.decode("utf-8"))      # strict UTF-8
+        import authres
+        for h in v["add_headers"]:
+            if h["name"] == "Authentication-Results":
+                authres.AuthenticationResultsHeader.parse("Authentication-Results: " + h["value"])
 
 
 if __name__ == "__main__":

@@ -53,6 +53,22 @@ test_writer(void **state)
 }
 
 static void
+test_quoted_values_escaped(void **state)
+{
+	struct authres a;
+	char *v;
+
+	(void)state;
+	authres_begin(&a, "mx");
+	authres_method(&a, "dkim", "pass");
+	authres_prop_quoted(&a, "header.b", "ab\"c\\d");
+	authres_reason(&a, "caf\xc3\xa9\r\n");
+	v = authres_end(&a);
+	assert_string_equal(v, "mx;\n\tdkim=pass header.b=\"ab\\\"c\\\\d\" reason=\"caf??\"");
+	free(v);
+}
+
+static void
 test_none(void **state)
 {
 	struct authres a;
@@ -99,6 +115,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_writer),
+		cmocka_unit_test(test_quoted_values_escaped),
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_authserv_id),
 	};

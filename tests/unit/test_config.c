@@ -86,10 +86,11 @@ test_errors_name_file_and_line(void **state)
 	    "On-SPFFail reject\n"		/* 6: repeated */
 	    "MaxSignatures 0\n"			/* 7: out of range */
 	    "Syslog perhaps\n"			/* 8: bad bool */
-	    "InternalHosts 10.0.0.1/8\n";	/* 9: host bits */
+	    "InternalHosts 10.0.0.1/8\n"	/* 9: host bits */
+	    "DNSCacheSize nan\n";		/* 10: not a number */
 
 	(void)state;
-	assert_int_equal(load(&c, text, &e), 9);
+	assert_int_equal(load(&c, text, &e), 10);
 	assert_non_null(strstr(e.s, "t.conf:1: Socket:"));
 	assert_non_null(strstr(e.s, "t.conf:2: unknown option 'Bogus'"));
 	assert_non_null(strstr(e.s, "t.conf:3: On-SPFFail: 'maybe' is not one of"));
@@ -99,6 +100,27 @@ test_errors_name_file_and_line(void **state)
 	assert_non_null(strstr(e.s, "t.conf:7: MaxSignatures:"));
 	assert_non_null(strstr(e.s, "t.conf:8: Syslog:"));
 	assert_non_null(strstr(e.s, "t.conf:9: InternalHosts:"));
+	config_free(&c);
+	sbuf_free(&e);
+}
+
+static void
+test_dns_timeout_bounds(void **state)
+{
+	static const char *const bad[] = { "nan", "0", "0.0001", "1e-9", "601", "-1", "5s", "" };
+	struct sc_config c;
+	struct sbuf e;
+	char line[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "DNSTimeout %s\n", bad[i]);
+		assert_int_equal(load(&c, line, &e), 1);
+		config_free(&c);
+		sbuf_free(&e);
+	}
+	assert_int_equal(load(&c, "DNSTimeout 0.001\n", &e), 0);
+	assert_int_equal(c.dns_timeout_ms, 1);
 	config_free(&c);
 	sbuf_free(&e);
 }
@@ -126,6 +148,12 @@ test_bad_authserv_id(void **state)
 	(void)state;
 	assert_int_equal(load(&c, "AuthservID a;b\n", &e), 1);
 	assert_non_null(strstr(e.s, "AuthservID"));
+	config_free(&c);
+	sbuf_free(&e);
+	assert_int_equal(load(&c, "AuthservID mx(1).example\n", &e), 1);
+	config_free(&c);
+	sbuf_free(&e);
+	assert_int_equal(load(&c, "AuthservID mx-1.example_2.net\n", &e), 0);
 	config_free(&c);
 	sbuf_free(&e);
 }
@@ -170,6 +198,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors_name_file_and_line),
+		cmocka_unit_test(test_dns_timeout_bounds),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_bad_authserv_id),
 		cmocka_unit_test(test_sample_documents_every_option),
