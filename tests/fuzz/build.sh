@@ -1,0 +1,36 @@
+#!/bin/sh
+# Builds the libFuzzer targets of the SPF parser and macro expander.
+#   tests/fuzz/build.sh OUTDIR
+# clang (Debian's clang package) with -fsanitize=fuzzer,address,undefined;
+# the needed common/*.c are compiled in directly (no automake). OUTDIR
+# gets fuzz_spf_record and fuzz_spf_macro.
+set -eu
+if [ $# -ne 1 ]; then
+	echo "usage: $0 OUTDIR" >&2
+	exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=$1
+mkdir -p "$out"
+CC=${CC:-clang}
+# The modules include "config.h" first; all they need from it is this.
+cat > "$out/config.h" <<'H'
+#define _GNU_SOURCE 1
+#define PACKAGE_VERSION "fuzz"
+H
+flags="-std=c11 -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined
+  -fno-sanitize-recover=undefined -I$out -I$top/common"
+common="$top/common/spf_record.c $top/common/spf_macro.c $top/common/sbuf.c"
+for t in fuzz_spf_record fuzz_spf_macro; do
+	$CC $flags -o "$out/$t" "$here/$t.c" $common
+done
+echo "built $out/fuzz_spf_record $out/fuzz_spf_macro"
+# address/format/unsub targets: fuzz_address (address.c, format.c's date
+# parser) and fuzz_unsub (unsub.c, with header.c; dkim_res_str is stubbed
+# in the target so libopendkim is not needed).
+$CC $flags -o "$out/fuzz_address" "$here/fuzz_address.c" \
+    "$top/common/address.c" "$top/common/format.c" "$top/common/header.c"
+$CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" \
+    "$top/common/unsub.c" "$top/common/header.c"
+echo "built $out/fuzz_address $out/fuzz_unsub"
