@@ -66,12 +66,20 @@ for build in "$@"; do
 		group "unit/$(basename "$t")" "$build" cmocka "$t"
 	done
 	group "dns-live" "$build" cmocka_live "$build/tests/unit/test_dns_live"
-	group "spf-rfc7208" "$build" "$here/spf/run.sh" "$build"
+	# the RFC 7208 suite through both engines (builtin: 203/203, no gaps)
+	group "spf-rfc7208-builtin" "$build" "$here/spf/run.sh" "$build" --engine builtin
+	group "spf-rfc7208-libspf2" "$build" "$here/spf/run.sh" "$build" --engine libspf2
+	group "spf-differential" "$build" $PY "$here/spf/diff_engines.py" --spfcheck "$build/tests/spf/spfcheck"
+	group "spf-lint" "$build" $PY "$here/spf/test_lint.py" "$build"
 	group "dkim-vectors" "$build" "$here/dkim/run.sh" "$build"
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	group "cli" "$build" $PY "$here/cli/test_cli.py" "$build"
 done
+
+# SPF parser/macro fuzz smoke run (~30 s): builds its own clang/libFuzzer
+# binaries, so once, not per build directory
+group "spf-fuzz-smoke" "fuzz" "$here/fuzz/run.sh" 15
 
 echo
 if [ ${#failed_groups[@]} -gt 0 ]; then
