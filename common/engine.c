@@ -1,11 +1,12 @@
 /*
  * engine: runs the checks of one message and builds its verdict; see
  * engine.h. Order of work: envelope and headers are collected, DKIM is fed
- * from the end of headers on, SPF and the rest run in check_finish.
+ * from the end of headers on; SPF, DMARC, iprev, format, unsubscribe, bulk
+ * classification and the profiles' rules run in check_finish, then the
+ * action is chosen and report.c writes the header fields and log line.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,39 +14,38 @@
 #include <strings.h>
 #include <time.h>
 
+#include "address.h"
 #include "authres.h"
 #include "engine.h"
 #include "log.h"
 #include "netaddr.h"
+#include "report.h"
 #include "sbuf.h"
+#include "volume.h"
 
 /* Fields we write: incoming copies with our authserv-id are forgeries. */
-static const char *const owned_fields[] = { "Authentication-Results" };
+static const char *const owned_fields[] = { "Authentication-Results", COMPLIANCE_FIELD };
 #define N_OWNED (sizeof(owned_fields) / sizeof(owned_fields[0]))
+
+#define VOLUME_MAX_DOMAINS 200000
+#define VOLUME_SAVE_SECONDS 60
 
 struct engine {
 	const struct sc_config *cfg;
+	unsigned flags;
 	struct dns_resolver *res;
 	struct spf_engine *spf;
 	struct dkim_verifier *dkim;
+	struct dmarc *dmarc;
+	struct volume *volume;
 };
 
 struct check {
 	struct engine *e;
 	struct dns_ctx dns;
-	char client_ip[64];
-	char client_name[256];
-	char helo[256];
-	char mail_from[512];
-	char queue_id[64];
-	char tls_version[32];
-	char cipher[64];
-	unsigned n_rcpt;
 	int internal;
-	int null_sender;
 	struct header_list headers;
-	char input_error[160];		/* first problem with the input, "" if none */
-	unsigned owned_seen[1];		/* fields seen per owned_fields[] name */
+	unsigned owned_seen[N_OWNED];	/* fields seen per owned_fields[] name */
 	struct header_removal *forged;	/* incoming copies of our fields */
 	size_t n_forged, cap_forged;
 	int eoh_done;
@@ -54,7 +54,7 @@ struct check {
 };
 
 struct engine *
-engine_new(const struct sc_config *cfg, char *why, size_t whylen)
+engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen)
 {
 	struct engine *e = calloc(1, sizeof(*e));
 
@@ -63,6 +63,7 @@ engine_new(const struct sc_config *cfg, char *why, size_t whylen)
 		return NULL;
 	}
 	e->cfg = cfg;
+	e->flags = flags;
 	e->res = dns_resolver_new(cfg->nameservers, cfg->n_nameservers, cfg->dns_cache_size,
 	    why, whylen);
 	if (e->res == NULL)
@@ -73,10 +74,23 @@ engine_new(const struct sc_config *cfg, char *why, size_t whylen)
 	e->dkim = dkim_verifier_new(cfg->max_signatures, why, whylen);
 	if (e->dkim == NULL)
 		goto fail;
+	e->dmarc = dmarc_new((enum dmarc_discovery)cfg->dmarc_discovery, why, whylen);
+	if (e->dmarc == NULL)
+		goto fail;
+	e->volume = volume_new((flags & ENGINE_READ_ONLY) ? "" : cfg->volume_file,
+	    VOLUME_MAX_DOMAINS, why, whylen);
+	if (e->volume == NULL)
+		goto fail;
 	return e;
 fail:
 	engine_free(e);
 	return NULL;
+}
+
+int
+engine_start(struct engine *e, char *why, size_t whylen)
+{
+	return volume_start_saver(e->volume, VOLUME_SAVE_SECONDS, why, whylen);
 }
 
 void
@@ -84,6 +98,10 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	if (e->volume)
+		volume_free(e->volume);
+	if (e->dmarc)
+		dmarc_free(e->dmarc);
 	if (e->dkim)
 		dkim_verifier_free(e->dkim);
 	if (e->spf)
@@ -109,6 +127,7 @@ check_new(struct engine *e)
 	c->e = e;
 	dns_ctx_init(&c->dns, e->res, e->cfg->dns_timeout_ms);
 	header_list_init(&c->headers);
+	c->v.env.tls = e->cfg->mode == MODE_OUTBOUND ? TLS_NOT_APPLICABLE : TLS_UNKNOWN;
 	return c;
 }
 
@@ -136,8 +155,8 @@ set_field(struct check *c, char *dst, size_t dstlen, const char *src, const char
 	size_t n = src ? strlen(src) : 0;
 
 	if (n >= dstlen) {
-		if (c->input_error[0] == '\0')
-			snprintf(c->input_error, sizeof(c->input_error),
+		if (c->v.input_error[0] == '\0')
+			snprintf(c->v.input_error, sizeof(c->v.input_error),
 			    "%s longer than %zu characters", what, dstlen - 1);
 		n = dstlen - 1;
 	}
@@ -149,12 +168,13 @@ set_field(struct check *c, char *dst, size_t dstlen, const char *src, const char
 void
 check_set_client(struct check *c, const char *ip, const char *hostname)
 {
+	struct envelope *env = &c->v.env;
 	struct netaddr a;
 
-	set_field(c, c->client_ip, sizeof(c->client_ip), ip, "client address");
-	set_field(c, c->client_name, sizeof(c->client_name), hostname, "client name");
-	if (netaddr_parse(c->client_ip, &a) == 0) {
-		netaddr_str(&a, c->client_ip, sizeof(c->client_ip));
+	set_field(c, env->client_ip, sizeof(env->client_ip), ip, "client address");
+	set_field(c, env->client_name, sizeof(env->client_name), hostname, "client name");
+	if (netaddr_parse(env->client_ip, &a) == 0) {
+		netaddr_str(&a, env->client_ip, sizeof(env->client_ip));
 		c->internal = cidr_list_match(&c->e->cfg->internal_hosts, &a);
 	}
 }
@@ -162,12 +182,13 @@ check_set_client(struct check *c, const char *ip, const char *hostname)
 void
 check_set_helo(struct check *c, const char *helo)
 {
-	set_field(c, c->helo, sizeof(c->helo), helo, "HELO name");
+	set_field(c, c->v.env.helo, sizeof(c->v.env.helo), helo, "HELO name");
 }
 
 void
 check_set_mail_from(struct check *c, const char *mail_from)
 {
+	struct envelope *env = &c->v.env;
 	const char *p = mail_from ? mail_from : "";
 	size_t n;
 
@@ -179,31 +200,42 @@ check_set_mail_from(struct check *c, const char *mail_from)
 		n = close ? (size_t)(close - p - 1) : n - 1;
 		p++;
 	}
-	if (n >= sizeof(c->mail_from))
-		n = sizeof(c->mail_from) - 1;
-	memcpy(c->mail_from, p, n);
-	c->mail_from[n] = '\0';
-	c->null_sender = n == 0;
+	if (n >= sizeof(env->mail_from))
+		n = sizeof(env->mail_from) - 1;
+	memcpy(env->mail_from, p, n);
+	env->mail_from[n] = '\0';
+	env->null_sender = n == 0;
 }
 
 void
 check_add_rcpt(struct check *c, const char *rcpt)
 {
 	(void)rcpt;
-	c->n_rcpt++;
+	c->v.env.n_rcpt++;
 }
 
 void
 check_set_queue_id(struct check *c, const char *qid)
 {
-	set_field(c, c->queue_id, sizeof(c->queue_id), qid, "queue id");
+	set_field(c, c->v.env.queue_id, sizeof(c->v.env.queue_id), qid, "queue id");
 }
 
 void
 check_set_tls(struct check *c, const char *tls_version, const char *cipher)
 {
-	set_field(c, c->tls_version, sizeof(c->tls_version), tls_version, "TLS version");
-	set_field(c, c->cipher, sizeof(c->cipher), cipher, "TLS cipher");
+	struct envelope *env = &c->v.env;
+
+	set_field(c, env->tls_version, sizeof(env->tls_version), tls_version, "TLS version");
+	set_field(c, env->cipher, sizeof(env->cipher), cipher, "TLS cipher");
+	if (env->tls != TLS_NOT_APPLICABLE)
+		env->tls = TLS_YES;
+}
+
+void
+check_set_no_tls(struct check *c)
+{
+	if (c->v.env.tls == TLS_UNKNOWN)
+		c->v.env.tls = TLS_NO;
 }
 
 int
@@ -272,14 +304,14 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 		return;
 	note_forged(c, name, value);
 	if (!header_name_valid(name)) {
-		if (c->input_error[0] == '\0')
-			snprintf(c->input_error, sizeof(c->input_error),
+		if (c->v.input_error[0] == '\0')
+			snprintf(c->v.input_error, sizeof(c->v.input_error),
 			    "invalid header field name skipped");
 		return;
 	}
 	if (header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0 &&
-	    c->input_error[0] == '\0')
-		snprintf(c->input_error, sizeof(c->input_error), "%s", why);
+	    c->v.input_error[0] == '\0')
+		snprintf(c->v.input_error, sizeof(c->v.input_error), "%s", why);
 }
 
 void
@@ -289,7 +321,7 @@ check_eoh(struct check *c)
 	if (c->internal || c->eoh_done)
 		return;
 	c->eoh_done = 1;
-	c->dkim = dkim_msg_new(c->e->dkim, &c->dns, c->queue_id[0] ? c->queue_id : "-");
+	c->dkim = dkim_msg_new(c->e->dkim, &c->dns, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
 	if (c->dkim == NULL)
 		return;
 	for (size_t i = 0; i < c->headers.n; i++)
@@ -304,27 +336,74 @@ check_body(struct check *c, const unsigned char *p, size_t n)
 		dkim_msg_body(c->dkim, p, n);
 }
 
-/* ---- verdict ---- */
+/* ---- the checks ---- */
+
+/* Ranks SPF results for outbound mode: the worst of the SendingIPs counts. */
+static int
+spf_badness(enum spf_result r)
+{
+	static const int rank[] = { [SPF_RES_PASS] = 0, [SPF_RES_NEUTRAL] = 1, [SPF_RES_NONE] = 2,
+	    [SPF_RES_SOFTFAIL] = 3, [SPF_RES_FAIL] = 4, [SPF_RES_TEMPERROR] = 5,
+	    [SPF_RES_PERMERROR] = 6 };
+
+	return rank[r];
+}
+
+/* The addresses SPF and iprev judge: the client, or SendingIPs when outbound. */
+static size_t
+judged_ips(struct check *c, char ips[][64], size_t max)
+{
+	const struct sc_config *cfg = c->e->cfg;
+	size_t n = 0;
+
+	if (cfg->mode == MODE_OUTBOUND) {
+		for (size_t i = 0; i < cfg->sending_ips.n && n < max; i++)
+			netaddr_str(&cfg->sending_ips.v[i].net, ips[n++], 64);
+	} else if (c->v.env.client_ip[0]) {
+		snprintf(ips[n++], 64, "%s", c->v.env.client_ip);
+	}
+	return n;
+}
 
 static void
-run_spf(struct check *c)
+run_spf(struct check *c, char ips[][64], size_t nips)
 {
-	struct spf_query q = {
-		.client_ip = c->client_ip,
-		.helo = c->helo,
-		.sender = c->mail_from,
-		.identity = c->null_sender ? SPF_ID_HELO : SPF_ID_MAILFROM,
-	};
+	struct envelope *env = &c->v.env;
 
-	if (c->client_ip[0] == '\0') {
-		memset(&c->v.spf, 0, sizeof(c->v.spf));
+	if (nips == 0) {
 		c->v.spf.result = SPF_RES_NONE;
 		snprintf(c->v.spf.why, sizeof(c->v.spf.why), "no client address known");
-		c->v.spf_done = 0;
 		return;
 	}
-	spf_check(c->e->spf, &c->dns, &q, &c->v.spf);
+	for (size_t i = 0; i < nips; i++) {
+		struct spf_query q = {
+			.client_ip = ips[i],
+			.helo = env->helo,
+			.sender = env->mail_from,
+			.identity = env->null_sender ? SPF_ID_HELO : SPF_ID_MAILFROM,
+		};
+		struct spf_outcome o;
+
+		spf_check(c->e->spf, &c->dns, &q, &o);
+		if (i == 0 || spf_badness(o.result) > spf_badness(c->v.spf.result)) {
+			c->v.spf = o;
+			snprintf(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", ips[i]);
+		}
+	}
 	c->v.spf_done = 1;
+}
+
+static void
+run_iprev(struct check *c, char ips[][64], size_t nips)
+{
+	for (size_t i = 0; i < nips; i++) {
+		struct iprev_outcome o;
+
+		iprev_check(&c->dns, ips[i], &o);
+		if (i == 0 || (o.result != IPREV_RES_PASS && c->v.iprev.result == IPREV_RES_PASS))
+			c->v.iprev = o;
+	}
+	c->v.iprev_done = nips > 0;
 }
 
 static void
@@ -333,8 +412,7 @@ run_dkim(struct check *c)
 	const char *why = NULL;
 
 	if (c->dkim == NULL) {
-		if (!c->internal)
-			snprintf(c->v.dkim_error, sizeof(c->v.dkim_error), "DKIM verifier unavailable");
+		snprintf(c->v.dkim_error, sizeof(c->v.dkim_error), "DKIM verifier unavailable");
 		return;
 	}
 	if (dkim_msg_finish(c->dkim, &c->v.dkim, &c->v.n_dkim, &why) < 0) {
@@ -343,6 +421,112 @@ run_dkim(struct check *c)
 		c->v.n_dkim = 0;
 	}
 }
+
+#define MAX_FROM_DOMAINS 16
+
+/* The domains of all From mailboxes, for DMARC (duplicates are fine). */
+static size_t
+from_domains(const struct check *c, char out[][256], size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->headers.n; i++) {
+		const struct header *h = &c->headers.v[i];
+		struct addr_list l;
+
+		if (strcasecmp(h->name, "From") != 0 || addr_parse(h->value, h->value_len, &l) < 0)
+			continue;
+		for (size_t k = 0; k < l.n && n < max; k++)
+			snprintf(out[n++], 256, "%s", l.v[k].domain);
+	}
+	return n;
+}
+
+static void
+run_dmarc(struct check *c)
+{
+	char doms[MAX_FROM_DOMAINS][256];
+	const char *ptrs[MAX_FROM_DOMAINS];
+	struct dmarc_input in;
+	size_t n = from_domains(c, doms, MAX_FROM_DOMAINS);
+
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = doms[i];
+	memset(&in, 0, sizeof(in));
+	in.from_domains = ptrs;
+	in.n_from = n;
+	in.spf_domain = c->v.spf_done ? c->v.spf.domain : NULL;
+	in.spf_result = c->v.spf_done ? c->v.spf.result : SPF_RES_NONE;
+	in.dkim = c->v.dkim;
+	in.n_dkim = c->v.n_dkim;
+	dmarc_check(c->e->dmarc, &c->dns, &in, &c->v.dmarc);
+	c->v.dmarc_done = 1;
+}
+
+static void
+run_unsub(struct check *c)
+{
+	struct unsub_result *u = &c->v.unsub;
+
+	unsub_check(&c->headers, c->v.dkim, c->v.n_dkim, u);
+	/* information: is a signature covering the unsubscribe fields aligned with From? */
+	for (size_t i = 0; i < u->n_covering && c->v.dmarc.from_domain[0]; i++) {
+		const char *d = c->v.dkim[u->covering[i]].domain;
+
+		if (dmarc_aligned(c->e->dmarc, &c->dns, c->v.dmarc.from_domain, d, DMARC_ALIGN_RELAXED) == 1)
+			c->v.unsub_aligned = 1;
+	}
+}
+
+static void
+run_bulk(struct check *c)
+{
+	const struct sc_config *cfg = c->e->cfg;
+	char names[160] = "", org[256];
+
+	if (cfg->bulk_detection & BULK_NEVER)
+		return;
+	if (cfg->bulk_detection & BULK_ALWAYS) {
+		c->v.bulk = 1;
+		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "BulkDetection always");
+		return;
+	}
+	if ((cfg->bulk_detection & BULK_HEADERS) && unsub_bulk_hints(&c->headers, names, sizeof(names))) {
+		c->v.bulk = 1;
+		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%s", names);
+	}
+	if ((cfg->bulk_detection & BULK_VOLUME) && c->v.dmarc.from_domain[0] &&
+	    dmarc_org_domain(c->e->dmarc, &c->dns, c->v.dmarc.from_domain, org, sizeof(org)) == 0) {
+		c->v.volume = volume_add(c->e->volume, org, time(NULL));
+		if (c->v.volume >= cfg->bulk_threshold && !c->v.bulk) {
+			c->v.bulk = 1;
+			snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%lu messages from %s in 24 h",
+			    c->v.volume, org);
+		}
+	}
+}
+
+static void
+run_rules(struct check *c)
+{
+	struct rules_input in = {
+		.spf = c->v.spf_done ? &c->v.spf : NULL,
+		.spf_ip = c->v.spf_ip,
+		.dkim = c->v.dkim,
+		.n_dkim = c->v.n_dkim,
+		.dmarc = c->v.dmarc_done ? &c->v.dmarc : NULL,
+		.iprev = c->v.iprev_done ? &c->v.iprev : NULL,
+		.tls = c->v.env.tls,
+		.tls_version = c->v.env.tls_version,
+		.format = &c->v.format,
+		.unsub = &c->v.unsub,
+		.bulk = c->v.bulk,
+	};
+
+	rules_evaluate(&in, c->e->cfg->profiles, &c->v.compliance);
+}
+
+/* ---- the action ---- */
 
 static int
 dkim_any(const struct verdict *v, enum dkim_res r)
@@ -359,21 +543,12 @@ dkim_any(const struct verdict *v, enum dkim_res r)
  * RFC 6376 §6.1 says, so it never triggers On-DKIMFail.
  */
 static const struct dkim_sig_result *
-dkim_first_failed(const struct verdict *v)
+dkim_first(const struct verdict *v, enum dkim_res a, enum dkim_res b)
 {
 	for (size_t i = 0; i < v->n_dkim; i++)
-		if (v->dkim[i].result == DKIM_RES_FAIL || v->dkim[i].result == DKIM_RES_POLICY)
+		if (v->dkim[i].result == a || v->dkim[i].result == b)
 			return &v->dkim[i];
 	return NULL;
-}
-
-static const struct dkim_sig_result *
-dkim_first_temp(const struct verdict *v)
-{
-	for (size_t i = 0; i < v->n_dkim; i++)
-		if (v->dkim[i].result == DKIM_RES_TEMPERROR)
-			return &v->dkim[i];
-	return &v->dkim[0];
 }
 
 static int
@@ -385,25 +560,13 @@ severity(enum action a)
 	return rank[a];
 }
 
-/* Printable ASCII, single-line copy for SMTP replies and headers. */
 static void
-clean_text(char *dst, size_t dstlen, const char *src)
-{
-	size_t i = 0;
+set_reply(struct verdict *v, const char *xcode, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-	for (; *src && i + 1 < dstlen; src++) {
-		unsigned char ch = (unsigned char)*src;
-		dst[i++] = ch < ' ' ? ' ' : ch >= 0x7f ? '?' : (char)ch;
-	}
-	dst[i] = '\0';
-}
-
+/* xcode is the permanent code ("5.7.27"); tempfail uses its 4.x.x twin. */
 static void
-set_reply(struct verdict *v, const char *xcode_perm, const char *xcode_temp, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
-set_reply(struct verdict *v, const char *xcode_perm, const char *xcode_temp, const char *fmt, ...)
+set_reply(struct verdict *v, const char *xcode, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
@@ -413,20 +576,107 @@ set_reply(struct verdict *v, const char *xcode_perm, const char *xcode_temp, con
 	va_end(ap);
 	if (v->action == ACT_TEMPFAIL)
 		strncat(text, "; try again later", sizeof(text) - strlen(text) - 1);
-	clean_text(v->smtp_text, sizeof(v->smtp_text), text);
+	report_clean_text(v->smtp_text, sizeof(v->smtp_text), text);
 	snprintf(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s", v->smtp_text);
 	if (v->action == ACT_REJECT) {
 		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), "550");
-		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", xcode_perm);
+		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", xcode);
 	} else if (v->action == ACT_TEMPFAIL) {
 		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), "451");
-		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", xcode_temp);
+		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "4%s", xcode + 1);
+	}
+}
+
+static enum action
+dmarc_action(const struct sc_config *cfg, const struct dmarc_outcome *d)
+{
+	if (cfg->on_dmarc_fail != DMARC_ACT_POLICY)
+		return (enum action)cfg->on_dmarc_fail;
+	switch (d->policy) {
+	case DMARC_POLICY_REJECT:	return ACT_REJECT;
+	case DMARC_POLICY_QUARANTINE:	return ACT_QUARANTINE;
+	default:			return ACT_ACCEPT;
+	}
+}
+
+/* The harshest action among the profiles the message breaks, and which. */
+static enum action
+noncompliant_action(const struct sc_config *cfg, const struct compliance *co, int *which)
+{
+	enum action act = ACT_ACCEPT;
+
+	*which = -1;
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		const struct profile_verdict *pv = &co->profile[p];
+		int a = cfg->on_noncompliant_profile[p];
+
+		if (!pv->enabled || pv->pass)
+			continue;
+		if (a == ACT_INHERIT)
+			a = cfg->on_noncompliant;
+		if (*which < 0 || severity((enum action)a) > severity(act)) {
+			act = (enum action)a;
+			*which = p;
+		}
+	}
+	return act;
+}
+
+enum cause { C_ERROR, C_DNS, C_SPF_FAIL, C_SPF_SOFT, C_DKIM_FAIL, C_DMARC_FAIL, C_NONCOMPLIANT,
+	C_COUNT };
+
+static void
+explain(struct check *c, enum cause cause, int profile)
+{
+	struct verdict *v = &c->v;
+	const struct dkim_sig_result *d;
+
+	switch (cause) {
+	case C_ERROR:
+		set_reply(v, "5.3.0", "Internal error while checking the sender (%s)",
+		    v->error[0] ? v->error : v->dkim_error);
+		break;
+	case C_DNS:
+		if (v->spf_done && v->spf.result == SPF_RES_TEMPERROR)
+			set_reply(v, "5.7.27", "DNS failure checking the SPF record of %s",
+			    v->spf.domain[0] ? v->spf.domain : "the sender");
+		else if ((d = dkim_first(v, DKIM_RES_TEMPERROR, DKIM_RES_TEMPERROR)) != NULL)
+			set_reply(v, "5.7.30", "DNS failure fetching the DKIM key of %s", d->domain);
+		break;
+	case C_SPF_FAIL:
+	case C_SPF_SOFT:
+		set_reply(v, "5.7.27", "SPF %s: %s is not authorized to send mail for %s%s%s",
+		    spf_result_str(v->spf.result), v->spf_ip,
+		    v->spf.domain[0] ? v->spf.domain : "the sender",
+		    v->spf.explanation[0] ? ": " : "", v->spf.explanation);
+		break;
+	case C_DKIM_FAIL:
+		d = dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY);
+		set_reply(v, "5.7.30", "DKIM signature of %s did not verify: %s", d->domain, d->why);
+		break;
+	case C_DMARC_FAIL:
+		set_reply(v, "5.7.26", "Unauthenticated email from %s is not accepted due to the "
+		    "domain's DMARC policy", v->dmarc.from_domain);
+		break;
+	case C_NONCOMPLIANT: {
+		const struct profile_verdict *pv = &v->compliance.profile[profile];
+		enum rule_id r = pv->failed[0];
+
+		set_reply(v, rule_xcode(r), "Message does not meet %s's sender requirements: %s: %s",
+		    profile == PROFILE_GOOGLE ? "Google" : profile == PROFILE_YAHOO ? "Yahoo" : "Microsoft",
+		    rule_name(r), rules_result(&v->compliance, (enum profile_id)profile, r)->reason);
+		break;
+	}
+	default:
+		break;
 	}
 }
 
 static void
 decide(struct check *c)
 {
+	static const char *const names[C_COUNT] = { "error", "dns-error", "spf-fail", "spf-softfail",
+	    "dkim-fail", "dmarc-fail", "noncompliant" };
 	const struct sc_config *cfg = c->e->cfg;
 	struct verdict *v = &c->v;
 	int dkim_pass = dkim_any(v, DKIM_RES_PASS);
@@ -434,57 +684,34 @@ decide(struct check *c)
 	/* DNS trouble matters only when it leaves the message unauthenticated */
 	int spf_temp = v->spf_done && v->spf.result == SPF_RES_TEMPERROR && !dkim_pass;
 	int dkim_temp = !dkim_pass && !spf_pass && dkim_any(v, DKIM_RES_TEMPERROR);
-	const struct dkim_sig_result *dfail = dkim_pass ? NULL : dkim_first_failed(v);
-	struct { int hit; enum action act; const char *cause; } cand[] = {
-		{ v->error[0] != '\0' || v->dkim_error[0] != '\0', cfg->on_error, "error" },
-		{ spf_temp || dkim_temp, cfg->on_dns_error, "dns-error" },
-		{ v->spf_done && v->spf.result == SPF_RES_FAIL, cfg->on_spf_fail, "spf-fail" },
-		{ v->spf_done && v->spf.result == SPF_RES_SOFTFAIL, cfg->on_spf_softfail, "spf-softfail" },
-		{ dfail != NULL, cfg->on_dkim_fail, "dkim-fail" },
+	int profile;
+	enum action nc = noncompliant_action(cfg, &v->compliance, &profile);
+	struct { int hit; enum action act; } cand[C_COUNT] = {
+		[C_ERROR] = { v->error[0] != '\0' || v->dkim_error[0] != '\0', cfg->on_error },
+		[C_DNS] = { spf_temp || dkim_temp, cfg->on_dns_error },
+		[C_SPF_FAIL] = { v->spf_done && v->spf.result == SPF_RES_FAIL, cfg->on_spf_fail },
+		[C_SPF_SOFT] = { v->spf_done && v->spf.result == SPF_RES_SOFTFAIL, cfg->on_spf_softfail },
+		[C_DKIM_FAIL] = { !dkim_pass && dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY) != NULL,
+		    cfg->on_dkim_fail },
+		[C_DMARC_FAIL] = { v->dmarc_done && v->dmarc.result == DMARC_RES_FAIL,
+		    dmarc_action(cfg, &v->dmarc) },
+		[C_NONCOMPLIANT] = { profile >= 0, nc },
 	};
-	const size_t ncand = sizeof(cand) / sizeof(cand[0]);
-	size_t pick = ncand;
+	int pick = -1;
 
 	/* the first condition met, unless a later one asks for a harsher action */
 	v->action = ACT_ACCEPT;
-	for (size_t i = 0; i < ncand; i++) {
+	for (int i = 0; i < C_COUNT; i++) {
 		if (!cand[i].hit)
 			continue;
-		if (pick == ncand || severity(cand[i].act) > severity(v->action)) {
+		if (pick < 0 || severity(cand[i].act) > severity(v->action)) {
 			v->action = cand[i].act;
 			pick = i;
 		}
 	}
-	if (pick == ncand) {
-		snprintf(v->cause, sizeof(v->cause), "none");
-		return;
-	}
-	snprintf(v->cause, sizeof(v->cause), "%s", cand[pick].cause);
-	switch (pick) {
-	case 0:
-		set_reply(v, "5.3.0", "4.3.0", "Internal error while checking the sender (%s)",
-		    v->error[0] ? v->error : v->dkim_error);
-		break;
-	case 1:
-		if (spf_temp)
-			set_reply(v, "5.7.27", "4.7.27", "DNS failure checking the SPF record of %s",
-			    v->spf.domain[0] ? v->spf.domain : "the sender");
-		else
-			set_reply(v, "5.7.30", "4.7.30", "DNS failure fetching the DKIM key of %s",
-			    dkim_first_temp(v)->domain);
-		break;
-	case 2:
-	case 3:
-		set_reply(v, "5.7.27", "4.7.27", "SPF %s: %s is not authorized to send mail for %s%s%s",
-		    spf_result_str(v->spf.result), c->client_ip,
-		    v->spf.domain[0] ? v->spf.domain : "the sender",
-		    v->spf.explanation[0] ? ": " : "", v->spf.explanation);
-		break;
-	case 4:
-		set_reply(v, "5.7.30", "4.7.30", "DKIM signature of %s did not verify: %s",
-		    dfail->domain, dfail->why);
-		break;
-	}
+	snprintf(v->cause, sizeof(v->cause), "%s", pick < 0 ? "none" : names[pick]);
+	if (pick >= 0)
+		explain(c, (enum cause)pick, profile);
 }
 
 static void
@@ -494,168 +721,21 @@ add_header(struct verdict *v, const char *name, char *value)
 		free(value);
 		return;
 	}
-	v->add[v->n_add].name = strdup(name);
+	if ((v->add[v->n_add].name = strdup(name)) == NULL) {
+		free(value);
+		return;
+	}
 	v->add[v->n_add].value = value;
 	v->n_add++;
-}
-
-static void
-write_spf(struct check *c, struct authres *a)
-{
-	const struct spf_outcome *s = &c->v.spf;
-
-	if (!c->v.spf_done)
-		return;
-	authres_method(a, "spf", spf_result_str(s->result));
-	/* DNS details (server addresses) stay in the log */
-	if (s->result == SPF_RES_TEMPERROR)
-		authres_reason(a, "temporary DNS failure");
-	else if (s->result != SPF_RES_PASS && s->why[0])
-		authres_reason(a, s->why);
-	if (c->null_sender)
-		authres_prop(a, "smtp.helo", c->helo);
-	else
-		authres_prop(a, "smtp.mailfrom", c->mail_from);
-}
-
-static void
-write_dkim(struct check *c, struct authres *a)
-{
-	for (size_t i = 0; i < c->v.n_dkim; i++) {
-		const struct dkim_sig_result *d = &c->v.dkim[i];
-
-		authres_method(a, "dkim", dkim_res_str(d->result));
-		if (d->result == DKIM_RES_TEMPERROR)
-			authres_reason(a, "temporary DNS failure fetching the key");
-		else if (d->result != DKIM_RES_PASS && d->why[0])
-			authres_reason(a, d->why);
-		else if (d->key_bits > 0) {
-			char note[32];
-			snprintf(note, sizeof(note), "%u-bit key", d->key_bits);
-			authres_comment(a, note);
-		}
-		if (d->domain[0])
-			authres_prop(a, "header.d", d->domain);
-		if (d->selector[0])
-			authres_prop(a, "header.s", d->selector);
-		if (d->algorithm[0])
-			authres_prop(a, "header.a", d->algorithm);
-		/* always quoted: a prefix may start with '/' */
-		if (d->b_prefix[0])
-			authres_prop_quoted(a, "header.b", d->b_prefix);
-	}
-	if (c->v.n_dkim == 0 && c->v.dkim_error[0] == '\0') {
-		authres_method(a, "dkim", "none");
-	}
-}
-
-static char *received_spf(struct check *c);
-
-static void
-write_headers(struct check *c)
-{
-	const struct sc_config *cfg = c->e->cfg;
-	struct authres a;
-
-	authres_begin(&a, cfg->authserv_id);
-	write_spf(c, &a);
-	write_dkim(c, &a);
-	add_header(&c->v, "Authentication-Results", authres_end(&a));
-
-	if (cfg->add_received_spf && c->v.spf_done)
-		add_header(&c->v, "Received-SPF", received_spf(c));
-}
-
-/* A Received-SPF key=value value: a dot-atom as is, else a quoted-string. */
-static void
-rspf_value(struct sbuf *b, const char *v)
-{
-	int atom = v[0] != '\0' && v[0] != '.';
-
-	for (const char *p = v; *p && atom; p++)
-		atom = isalnum((unsigned char)*p) || strchr("!#$%&'*+-/=?^_`{|}~.", *p) != NULL;
-	if (atom) {
-		sbuf_addstr(b, v);
-		return;
-	}
-	sbuf_addc(b, '"');
-	for (; *v; v++) {
-		unsigned char ch = (unsigned char)*v;
-		if (ch == '"' || ch == '\\')
-			sbuf_addc(b, '\\');
-		if (ch >= ' ')
-			sbuf_addc(b, ch < 0x7f ? (char)ch : '?');
-	}
-	sbuf_addc(b, '"');
-}
-
-/* RFC 7208 §9.1 Received-SPF. */
-static char *
-received_spf(struct check *c)
-{
-	const char *id = c->e->cfg->authserv_id;
-	char comment[300];
-	struct sbuf b;
-
-	sbuf_init(&b, 4096);
-	clean_text(comment, sizeof(comment), c->v.spf.why);
-	for (char *p = comment; *p; p++)
-		if (*p == '(' || *p == ')' || *p == '\\')
-			*p = ' ';
-	sbuf_printf(&b, "%s (%s: %s)\n\tclient-ip=", spf_result_str(c->v.spf.result), id, comment);
-	rspf_value(&b, c->client_ip);
-	sbuf_addstr(&b, "; envelope-from=");
-	rspf_value(&b, c->mail_from);
-	sbuf_addstr(&b, "; helo=");
-	rspf_value(&b, c->helo[0] ? c->helo : "unknown");
-	sbuf_addstr(&b, ";\n\treceiver=");
-	rspf_value(&b, id);
-	sbuf_printf(&b, "; identity=%s", c->null_sender ? "helo" : "mailfrom");
-	return sbuf_detach(&b);
-}
-
-static void
-write_log(struct check *c)
-{
-	struct verdict *v = &c->v;
-	struct sbuf b;
-
-	sbuf_init(&b, 8192);
-	sbuf_printf(&b, "%s: client=%s", c->queue_id[0] ? c->queue_id : "NOQUEUE",
-	    c->client_ip[0] ? c->client_ip : "unknown");
-	if (c->client_name[0])
-		sbuf_printf(&b, " (%s)", c->client_name);
-	sbuf_printf(&b, " helo=%s from=<%s> rcpts=%u", c->helo[0] ? c->helo : "-",
-	    c->mail_from, c->n_rcpt);
-	if (v->skipped) {
-		sbuf_printf(&b, " skipped=\"%s\"", v->skip_reason);
-		goto out;
-	}
-	if (v->spf_done)
-		sbuf_printf(&b, " spf=%s domain=%s", spf_result_str(v->spf.result),
-		    v->spf.domain[0] ? v->spf.domain : "-");
-	if (v->n_dkim == 0)
-		sbuf_addstr(&b, " dkim=none");
-	for (size_t i = 0; i < v->n_dkim; i++)
-		sbuf_printf(&b, " dkim=%s d=%s s=%s a=%s", dkim_res_str(v->dkim[i].result),
-		    v->dkim[i].domain, v->dkim[i].selector, v->dkim[i].algorithm);
-	sbuf_printf(&b, " action=%s", action_str(v->action));
-	if (strcmp(v->cause, "none") != 0)
-		sbuf_printf(&b, " cause=%s", v->cause);
-	if (c->input_error[0])
-		sbuf_printf(&b, " input=\"%s\"", c->input_error);
-	if (v->n_remove)
-		sbuf_printf(&b, " removed_forged_ar=%zu", v->n_remove);
-	sbuf_printf(&b, " dns=%u/%u/%u", v->dns_queries, v->dns_cache_hits, v->dns_timeouts);
-out:
-	sbuf_printf(&b, " ms=%ld", v->elapsed_ms);
-	v->log_line = sbuf_detach(&b);
 }
 
 const struct verdict *
 check_finish(struct check *c)
 {
+	const struct sc_config *cfg = c->e->cfg;
 	struct timespec started, now;
+	char ips[MAX_SENDING_IPS][64];
+	size_t nips;
 
 	if (c->v.log_line != NULL)
 		return &c->v;
@@ -663,16 +743,26 @@ check_finish(struct check *c)
 	if (c->internal) {
 		c->v.skipped = 1;
 		snprintf(c->v.skip_reason, sizeof(c->v.skip_reason),
-		    "client %s is in InternalHosts", c->client_ip);
+		    "client %s is in InternalHosts", c->v.env.client_ip);
 		snprintf(c->v.cause, sizeof(c->v.cause), "none");
 	} else {
+		nips = judged_ips(c, ips, MAX_SENDING_IPS);
 		check_eoh(c);
-		run_spf(c);
+		run_spf(c, ips, nips);
 		run_dkim(c);
+		format_check(&c->headers, &c->v.format);
+		run_dmarc(c);
+		run_iprev(c, ips, nips);
+		run_unsub(c);
+		run_bulk(c);
+		run_rules(c);
 		c->v.remove = c->forged;
 		c->v.n_remove = c->n_forged;
 		decide(c);
-		write_headers(c);
+		add_header(&c->v, "Authentication-Results", report_authres(&c->v, cfg->authserv_id));
+		add_header(&c->v, COMPLIANCE_FIELD, report_compliance(&c->v, cfg->authserv_id));
+		if (cfg->add_received_spf && c->v.spf_done)
+			add_header(&c->v, "Received-SPF", report_received_spf(&c->v, cfg->authserv_id));
 	}
 	c->v.dns_queries = c->dns.queries;
 	c->v.dns_cache_hits = c->dns.cache_hits;
@@ -680,6 +770,6 @@ check_finish(struct check *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	c->v.elapsed_ms = (now.tv_sec - started.tv_sec) * 1000 +
 	    (now.tv_nsec - started.tv_nsec) / 1000000;
-	write_log(c);
+	c->v.log_line = report_log_line(&c->v);
 	return &c->v;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "options.h"
 #include "log.h"
@@ -17,48 +18,92 @@
 
 #define OFF(f) offsetof(struct sc_config, f)
 
+static const char *const dmarc_discovery_names[] = { "psl", "treewalk", NULL };
+static const char *const dmarc_action_names[] = { "accept", "reject", "tempfail", "quarantine",
+	"policy", NULL };
+static const char *const inherit_action_names[] = { "accept", "reject", "tempfail", "quarantine",
+	"inherit", NULL };
+static const char *const profile_names[] = { "google", "yahoo", "microsoft", NULL };
+static const char *const bulk_names[] = { "headers", "volume", "always", "never", NULL };
+static const char *const mode_names[] = { "inbound", "outbound", NULL };
+
 const struct config_option config_options[] = {
 	{ "Socket", OPT_SOCKET, "inet:8894@127.0.0.1",
-	  "where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/path", OFF(socket), 0, 0 },
+	  "where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/path", OFF(socket), 0, 0, NULL },
 	{ "AuthservID", OPT_STRING, "",
-	  "authserv-id written in Authentication-Results (empty: this host's name)", OFF(authserv_id), 0, 0 },
+	  "authserv-id written in Authentication-Results (empty: this host's name)", OFF(authserv_id), 0, 0, NULL },
 	{ "Nameservers", OPT_SERVERS, "",
 	  "DNS servers as IP or IP:PORT ([IPv6]:PORT), space separated (empty: /etc/resolv.conf)",
-	  OFF(nameservers), 0, 0 },
+	  OFF(nameservers), 0, 0, NULL },
 	{ "DNSTimeout", OPT_SECONDS, "8",
-	  "total seconds of DNS waiting allowed for one message's checks", OFF(dns_timeout_ms), 0, 0 },
+	  "total seconds of DNS waiting allowed for one message's checks", OFF(dns_timeout_ms), 0, 0, NULL },
 	{ "DNSCacheSize", OPT_UINT, "10000",
-	  "number of DNS answers kept in the shared cache (0 disables it)", OFF(dns_cache_size), 0, 10000000 },
+	  "number of DNS answers kept in the shared cache (0 disables it)", OFF(dns_cache_size), 0, 10000000, NULL },
 	{ "InternalHosts", OPT_CIDRS, "127.0.0.0/8 ::1",
-	  "client networks whose mail is passed without checks (none: check everything)", OFF(internal_hosts), 0, 0 },
+	  "client networks whose mail is passed without checks (none: check everything)", OFF(internal_hosts), 0, 0, NULL },
 	{ "AddReceivedSPF", OPT_BOOL, "no",
-	  "also add a Received-SPF header (RFC 7208 section 9.1)", OFF(add_received_spf), 0, 0 },
+	  "also add a Received-SPF header (RFC 7208 section 9.1)", OFF(add_received_spf), 0, 0, NULL },
 	{ "On-SPFFail", OPT_ACTION, "accept",
-	  "action when SPF fails: accept, reject, tempfail or quarantine", OFF(on_spf_fail), 0, 0 },
+	  "action when SPF fails: accept, reject, tempfail or quarantine", OFF(on_spf_fail), 0, 0, NULL },
 	{ "On-SPFSoftFail", OPT_ACTION, "accept",
-	  "action when SPF soft-fails", OFF(on_spf_softfail), 0, 0 },
+	  "action when SPF soft-fails", OFF(on_spf_softfail), 0, 0, NULL },
 	{ "On-DKIMFail", OPT_ACTION, "accept",
-	  "action when a DKIM signature is present and none passes", OFF(on_dkim_fail), 0, 0 },
+	  "action when a DKIM signature is present and none passes", OFF(on_dkim_fail), 0, 0, NULL },
 	{ "On-DNSError", OPT_ACTION, "accept",
-	  "action when a check could not finish because of DNS (temperror)", OFF(on_dns_error), 0, 0 },
+	  "action when a check could not finish because of DNS (temperror)", OFF(on_dns_error), 0, 0, NULL },
 	{ "On-Error", OPT_ACTION, "accept",
-	  "action on an internal error (e.g. out of memory)", OFF(on_error), 0, 0 },
+	  "action on an internal error (e.g. out of memory)", OFF(on_error), 0, 0, NULL },
 	{ "MaxSignatures", OPT_UINT, "5",
 	  "DKIM signatures verified per message; further ones are listed as not checked",
-	  OFF(max_signatures), 1, 32 },
+	  OFF(max_signatures), 1, 32, NULL },
 	{ "SPFEngine", OPT_SPFENGINE, "builtin",
 	  "SPF implementation: builtin (RFC 7208 evaluator with limits and lint) or libspf2",
-	  OFF(spf_engine), 0, 0 },
+	  OFF(spf_engine), 0, 0, NULL },
+	{ "DMARCDiscovery", OPT_ENUM, "psl",
+	  "how DMARC finds the organizational domain: psl (RFC 7489, public suffix list) or treewalk (RFC 9989)",
+	  OFF(dmarc_discovery), 0, 0, dmarc_discovery_names },
+	{ "On-DMARCFail", OPT_ENUM, "accept",
+	  "action when DMARC fails: accept, reject, tempfail, quarantine, or policy (the domain's p=)",
+	  OFF(on_dmarc_fail), 0, 0, dmarc_action_names },
+	{ "Profiles", OPT_FLAGS, "google yahoo microsoft",
+	  "bulk-sender rule sets to judge each message by: google, yahoo, microsoft",
+	  OFF(profiles), 0, 0, profile_names },
+	{ "On-Noncompliant", OPT_ACTION, "accept",
+	  "action when a message breaks a profile's rules", OFF(on_noncompliant), 0, 0, NULL },
+	{ "On-Noncompliant-Google", OPT_ENUM, "inherit",
+	  "action when it breaks Google's rules (inherit: On-Noncompliant)",
+	  OFF(on_noncompliant_profile[0]), 0, 0, inherit_action_names },
+	{ "On-Noncompliant-Yahoo", OPT_ENUM, "inherit",
+	  "action when it breaks Yahoo's rules (inherit: On-Noncompliant)",
+	  OFF(on_noncompliant_profile[1]), 0, 0, inherit_action_names },
+	{ "On-Noncompliant-Microsoft", OPT_ENUM, "inherit",
+	  "action when it breaks Microsoft's rules (inherit: On-Noncompliant)",
+	  OFF(on_noncompliant_profile[2]), 0, 0, inherit_action_names },
+	{ "BulkDetection", OPT_FLAGS, "headers volume",
+	  "what makes a message bulk: headers (List-Unsubscribe, List-Id, Precedence, Feedback-ID), volume, always, never",
+	  OFF(bulk_detection), 0, 0, bulk_names },
+	{ "BulkThreshold", OPT_UINT, "5000",
+	  "messages per organizational domain in 24 hours from which its mail is bulk",
+	  OFF(bulk_threshold), 1, 100000000, NULL },
+	{ "VolumeFile", OPT_STRING, "/var/lib/sendercheck/volume.txt",
+	  "where the 24-hour volume counts are kept across restarts (empty: memory only)",
+	  OFF(volume_file), 0, 0, NULL },
+	{ "Mode", OPT_ENUM, "inbound",
+	  "inbound (judge the connecting client) or outbound (self-test: judge SendingIPs, no TLS rule)",
+	  OFF(mode), 0, 0, mode_names },
+	{ "SendingIPs", OPT_CIDRS, "",
+	  "outbound mode: the public IP addresses the mail leaves from (SPF and iprev use them)",
+	  OFF(sending_ips), 0, 0, NULL },
 	{ "UserID", OPT_STRING, "",
-	  "user (or user:group) to run as after binding the socket (empty: stay)", OFF(user_id), 0, 0 },
+	  "user (or user:group) to run as after binding the socket (empty: stay)", OFF(user_id), 0, 0, NULL },
 	{ "PidFile", OPT_STRING, "",
-	  "file to write the process id to (empty: none)", OFF(pid_file), 0, 0 },
+	  "file to write the process id to (empty: none)", OFF(pid_file), 0, 0, NULL },
 	{ "Syslog", OPT_BOOL, "yes",
-	  "log to syslog (otherwise, and always with -f, to stderr)", OFF(syslog), 0, 0 },
+	  "log to syslog (otherwise, and always with -f, to stderr)", OFF(syslog), 0, 0, NULL },
 	{ "SyslogFacility", OPT_FACILITY, "mail",
-	  "syslog facility: mail, daemon, user, local0..local7", OFF(syslog_facility), 0, 0 },
+	  "syslog facility: mail, daemon, user, local0..local7", OFF(syslog_facility), 0, 0, NULL },
 	{ "LogLevel", OPT_LOGLEVEL, "info",
-	  "error, warning, notice, info (one line per message) or debug", OFF(log_level), 0, 0 },
+	  "error, warning, notice, info (one line per message) or debug", OFF(log_level), 0, 0, NULL },
 };
 const size_t config_n_options = sizeof(config_options) / sizeof(config_options[0]);
 
@@ -161,6 +206,49 @@ parse_seconds(const char *v, unsigned *ms)
 	return 0;
 }
 
+/* "a, b or c" for messages. */
+static const char *
+names_list(const char *const *names)
+{
+	static _Thread_local char buf[256];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; names[n] != NULL; n++)
+		;
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+	return buf;
+}
+
+static int
+parse_flags(const struct config_option *o, const char *v, unsigned *out, char *why, size_t whylen)
+{
+	char *copy = strdup(v), *save = NULL, *tok;
+	unsigned mask = 0;
+	int rc = 0;
+
+	if (copy == NULL)
+		return snprintf(why, whylen, "out of memory"), -1;
+	for (tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		int i;
+
+		for (i = 0; o->names[i] != NULL && strcasecmp(tok, o->names[i]) != 0; i++)
+			;
+		if (o->names[i] == NULL) {
+			snprintf(why, whylen, "'%s' is not one of %s", tok, names_list(o->names));
+			rc = -1;
+			break;
+		}
+		mask |= 1u << i;
+	}
+	free(copy);
+	if (rc == 0)
+		*out = mask;
+	return rc;
+}
+
 /* Sets one option from its text value; returns 0 or -1 with why. */
 static int
 option_set(struct sc_config *c, const struct config_option *o, const char *v,
@@ -222,6 +310,13 @@ option_set(struct sc_config *c, const struct config_option *o, const char *v,
 			return snprintf(why, whylen, "'%s' is not one of error, warning, notice, info, debug", v), -1;
 		*(int *)field = i;
 		return 0;
+	case OPT_ENUM:
+		for (i = 0; o->names[i] != NULL; i++)
+			if (strcasecmp(v, o->names[i]) == 0)
+				return *(int *)field = i, 0;
+		return snprintf(why, whylen, "'%s' is not one of %s", v, names_list(o->names)), -1;
+	case OPT_FLAGS:
+		return parse_flags(o, v, field, why, whylen);
 	case OPT_SPFENGINE:
 		if (strcasecmp(v, "builtin") == 0)
 			return *(int *)field = SPF_ENGINE_BUILTIN, 0;
@@ -276,6 +371,20 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 		free(c->authserv_id);
 		c->authserv_id = strdup(host);
 	}
+	if ((c->bulk_detection & BULK_ALWAYS) && (c->bulk_detection & BULK_NEVER)) {
+		sbuf_printf(errs, "%s: BulkDetection cannot be both always and never\n", name);
+		return 1;
+	}
+	if (c->mode == MODE_OUTBOUND && c->sending_ips.n == 0) {
+		sbuf_printf(errs, "%s: Mode outbound needs SendingIPs (the addresses your mail leaves from)\n",
+		    name);
+		return 1;
+	}
+	for (size_t i = 0; i < c->sending_ips.n; i++)
+		if (c->sending_ips.v[i].prefix != (c->sending_ips.v[i].net.family == AF_INET ? 32u : 128u)) {
+			sbuf_printf(errs, "%s: SendingIPs takes addresses, not networks\n", name);
+			return 1;
+		}
 	if (c->authserv_id == NULL || check_authserv_id(c->authserv_id) < 0) {
 		sbuf_printf(errs, "%s: AuthservID must be a host name (letters, digits, '.', '-', '_')\n", name);
 		return 1;
@@ -287,8 +396,8 @@ int
 config_load_string(struct sc_config *c, const char *name, const char *text,
     struct sbuf *errs)
 {
-	const struct config_option *seen_opt[64] = { 0 };
-	unsigned seen_line[64] = { 0 };
+	const struct config_option *seen_opt[sizeof(config_options) / sizeof(config_options[0])] = { 0 };
+	unsigned seen_line[sizeof(config_options) / sizeof(config_options[0])] = { 0 };
 	unsigned lineno = 0;
 	int problems = 0;
 	const char *p = text;

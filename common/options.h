@@ -22,8 +22,19 @@ const char *action_str(enum action a);
 
 enum opt_type {
 	OPT_STRING, OPT_BOOL, OPT_UINT, OPT_SECONDS, OPT_ACTION, OPT_SERVERS,
-	OPT_CIDRS, OPT_SOCKET, OPT_FACILITY, OPT_LOGLEVEL, OPT_SPFENGINE
+	OPT_CIDRS, OPT_SOCKET, OPT_FACILITY, OPT_LOGLEVEL, OPT_SPFENGINE,
+	OPT_ENUM,	/* one of names[]: the index */
+	OPT_FLAGS	/* a list of names[] (space or comma separated): a bit mask */
 };
+
+/* Option values that are names, for OPT_ENUM / OPT_FLAGS rows. */
+enum dmarc_action { DMARC_ACT_ACCEPT = 0, DMARC_ACT_REJECT, DMARC_ACT_TEMPFAIL,
+	DMARC_ACT_QUARANTINE, DMARC_ACT_POLICY };
+enum mode { MODE_INBOUND = 0, MODE_OUTBOUND };
+#define ACT_INHERIT 4	/* per-profile action: use On-Noncompliant */
+enum bulk_detect { BULK_HEADERS = 1, BULK_VOLUME = 2, BULK_ALWAYS = 4, BULK_NEVER = 8 };
+
+#define MAX_SENDING_IPS 8
 
 struct sc_config {
 	char *socket;
@@ -41,6 +52,16 @@ struct sc_config {
 	enum action on_error;
 	unsigned max_signatures;
 	int spf_engine;			/* enum spf_engine_kind */
+	int dmarc_discovery;		/* enum dmarc_discovery */
+	int on_dmarc_fail;		/* enum dmarc_action */
+	unsigned profiles;		/* bit per enum profile_id */
+	int on_noncompliant;		/* enum action */
+	int on_noncompliant_profile[3];	/* enum action or ACT_INHERIT, per profile */
+	unsigned bulk_detection;	/* enum bulk_detect bits */
+	unsigned bulk_threshold;
+	char *volume_file;
+	int mode;			/* enum mode */
+	struct cidr_list sending_ips;
 	char *user_id;
 	char *pid_file;
 	int syslog;
@@ -55,6 +76,7 @@ struct config_option {
 	const char *doc;	/* one line */
 	size_t offset;		/* of the field in struct sc_config */
 	unsigned min, max;	/* OPT_UINT bounds */
+	const char *const *names;	/* OPT_ENUM / OPT_FLAGS: NULL-terminated */
 };
 
 extern const struct config_option config_options[];

@@ -38,6 +38,8 @@ static const struct sc_config *cfg;
 
 /* Protocol steps negotiated as "no reply"; fixed per process. */
 static unsigned long nr_flags;
+/* The MTA takes macro requests: a missing {tls_version} means no TLS. */
+static int symlist_ok;
 
 struct conn {
 	char ip[64];
@@ -113,7 +115,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf0 = want_act & f0;
 	*pf1 |= (want_nr | skip | SMFIP_HDR_LEADSPC) & f1;
 	nr_flags = *pf1 & want_nr;
-	if (f0 & SMFIF_SETSYMLIST) {
+	symlist_ok = (f0 & SMFIF_SETSYMLIST) != 0;
+	if (symlist_ok) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr} {client_name} j");
 		smfi_setsymlist(ctx, SMFIM_HELO, "{tls_version} {cipher}");
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {tls_version} {cipher}");
@@ -302,6 +305,8 @@ cb_eom(SMFICTX *ctx)
 	if (c == NULL || c->msg == NULL)
 		return on_error(ctx, "end of message without a message");
 	take_macros(ctx, c->msg);
+	if (symlist_ok)
+		check_set_no_tls(c->msg);	/* unless a version was seen */
 	v = check_finish(c->msg);
 	log_info("%s", v->log_line);
 	rc = v->skipped ? SMFIS_ACCEPT : render(ctx, v);
@@ -413,6 +418,26 @@ resolve_user(char *why, size_t whylen)
 	return 0;
 }
 
+/* The directory of VolumeFile, made if missing and given to UserID. */
+static void
+prepare_state_dir(void)
+{
+	char dir[4096], *slash;
+
+	if (cfg->volume_file[0] == '\0')
+		return;
+	snprintf(dir, sizeof(dir), "%s", cfg->volume_file);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0750) == 0) {
+		if (have_user && chown(dir, run_uid, run_gid) != 0)
+			log_warn("chown %s: %s", dir, strerror(errno));
+	} else if (errno != EEXIST) {
+		log_warn("cannot make %s for VolumeFile: %s", dir, strerror(errno));
+	}
+}
+
 static int
 drop_privileges(char *why, size_t whylen)
 {
@@ -519,7 +544,7 @@ main(int argc, char **argv)
 	}
 	log_open("sendercheck", foreground ? 0 : cfg->syslog, cfg->syslog_facility,
 	    (enum log_level)cfg->log_level);
-	if ((engine = engine_new(cfg, why, sizeof(why))) == NULL) {
+	if ((engine = engine_new(cfg, 0, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;
 	}
@@ -537,7 +562,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	write_pidfile();
-	if (drop_privileges(why, sizeof(why)) < 0) {
+	prepare_state_dir();
+	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(engine, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;

@@ -36,6 +36,8 @@ struct args {
 	const char *tls;
 	const char *message;
 	const char *spf_only;	/* --spf-only DOMAIN */
+	int no_tls;		/* --no-tls */
+	unsigned profiles;	/* --profile NAME (repeatable); 0: all configured */
 	int json;
 	unsigned n_rcpt;
 	const char *rcpt[64];
@@ -54,6 +56,8 @@ usage(FILE *f)
 	    "  --mail-from ADDR    the MAIL FROM address; '<>' is the null sender\n"
 	    "  --rcpt ADDR         a recipient (repeatable)\n"
 	    "  --tls VERSION       the message came over TLS (e.g. TLSv1.3)\n"
+	    "  --no-tls            it came without TLS (neither option: TLS unknown)\n"
+	    "  --profile NAME      show only this profile's verdict: google, yahoo, microsoft\n"
 	    "  --json              print one JSON object instead of the report\n"
 	    "  --spf-only DOMAIN   check DOMAIN's SPF record for --ip (no message): the walk,\n"
 	    "                      lookups used of the limits, and warnings for senders\n"
@@ -71,6 +75,8 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "mail-from", required_argument, NULL, 'm' },
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ "tls", required_argument, NULL, 't' },
+		{ "no-tls", no_argument, NULL, 'T' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "spf-only", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -86,6 +92,15 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'H': a->helo = optarg; break;
 		case 'm': a->mail_from = optarg; break;
 		case 't': a->tls = optarg; break;
+		case 'T': a->no_tls = 1; break;
+		case 'p':
+			if (profile_parse(optarg) < 0) {
+				fprintf(stderr, "sendercheck-test: --profile: '%s' is not google, yahoo or microsoft\n",
+				    optarg);
+				return -1;
+			}
+			a->profiles |= 1u << profile_parse(optarg);
+			break;
 		case 'j': a->json = 1; break;
 		case 's': a->spf_only = optarg; break;
 		case 'r':
@@ -208,6 +223,174 @@ json_spf_walk(struct json *j, const struct spf_outcome *s)
 	json_arr_end(j);
 }
 
+static const char *
+tls_text(enum tls_state t)
+{
+	switch (t) {
+	case TLS_YES:			return "yes";
+	case TLS_NO:			return "no";
+	case TLS_NOT_APPLICABLE:	return "not applicable (outbound)";
+	default:			return "unknown (give --tls VERSION or --no-tls)";
+	}
+}
+
+/* DMARC, iprev, TLS, format, unsubscribe and bulk, one line or two each. */
+static void
+print_more(const struct verdict *v)
+{
+	const struct dmarc_outcome *d = &v->dmarc;
+
+	if (v->dmarc_done) {
+		printf("DMARC:      %s for %s", dmarc_res_str(d->result),
+		    d->from_domain[0] ? d->from_domain : "-");
+		if (d->have_record)
+			printf(" (record at _dmarc.%s, policy %s)", d->record_domain,
+			    dmarc_policy_str(d->policy));
+		printf("\n            %s\n", d->why);
+	}
+	if (v->iprev_done)
+		printf("iprev:      %s for %s%s%s (%s)\n", iprev_res_str(v->iprev.result), v->iprev.ip,
+		    v->iprev.name[0] ? " -> " : "", v->iprev.name, v->iprev.why);
+	printf("TLS:        %s%s%s\n", tls_text(v->env.tls), v->env.tls_version[0] ? ", " : "",
+	    v->env.tls_version);
+	printf("Format:     %s\n", v->format.pass ? "ok" : "problems");
+	for (size_t i = 0; i < v->format.n; i++)
+		printf("            %s %s: %s\n", v->format.v[i].level == FORMAT_FAIL ? "fail" : "warning",
+		    v->format.v[i].field, v->format.v[i].reason);
+	if (v->unsub.n_list_unsub == 0)
+		printf("Unsubscribe: none\n");
+	else
+		printf("Unsubscribe: one-click %s%s%s%s\n", v->unsub.pass ? "ok" : "not ok",
+		    v->unsub.sig_domain[0] ? ", signed by d=" : "", v->unsub.sig_domain,
+		    v->unsub.pass ? (v->unsub_aligned ? " (aligned with From)" : " (not aligned with From)") : "");
+	for (size_t i = 0; i < v->unsub.n_reasons; i++)
+		printf("            %s\n", v->unsub.reasons[i]);
+	printf("Bulk:       %s%s%s%s\n", v->bulk ? "yes" : "no", v->bulk_why[0] ? " (" : "",
+	    v->bulk_why, v->bulk_why[0] ? ")" : "");
+}
+
+static int
+shown(const struct args *a, int p, const struct verdict *v)
+{
+	return v->compliance.profile[p].enabled && (a->profiles == 0 || (a->profiles & (1u << p)));
+}
+
+/* Per profile: compliant, or each failed rule with its reason and fix. */
+static void
+print_compliance(const struct args *a, const struct verdict *v)
+{
+	const struct compliance *c = &v->compliance;
+
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		const struct profile_verdict *pv = &c->profile[p];
+
+		if (!shown(a, p, v))
+			continue;
+		printf("%-11s %s\n", p == PROFILE_GOOGLE ? "Google:" : p == PROFILE_YAHOO ? "Yahoo:" :
+		    "Microsoft:", pv->pass ? "compliant" : "NOT compliant");
+		for (size_t i = 0; i < pv->n_failed; i++) {
+			const struct rule_result *r = rules_result(c, (enum profile_id)p, pv->failed[i]);
+
+			printf("            %s: %s\n", rule_name(pv->failed[i]), r->reason);
+			if (r->fix[0])
+				printf("              fix: %s\n", r->fix);
+		}
+	}
+	for (size_t i = 0; i < c->n_warn; i++)
+		printf("Warning:    %s\n", c->warn[i]);
+	printf("Not checkable here: spam rate under 0.3%%, unsubscribes honoured within 2 days\n");
+}
+
+static void
+json_compliance(struct json *j, const struct args *a, const struct verdict *v)
+{
+	const struct compliance *c = &v->compliance;
+
+	json_obj_begin(j, "dmarc");
+	json_str(j, "result", v->dmarc_done ? dmarc_res_str(v->dmarc.result) : "none");
+	json_str(j, "from_domain", v->dmarc.from_domain);
+	json_str(j, "org_domain", v->dmarc.org_domain);
+	json_str(j, "record_domain", v->dmarc.record_domain);
+	json_str(j, "policy", dmarc_policy_str(v->dmarc.policy));
+	json_bool(j, "p_present", v->dmarc.have_record && v->dmarc.record.p_present);
+	json_int(j, "records", (long)v->dmarc.n_records);
+	json_bool(j, "spf_aligned", v->dmarc.spf_aligned);
+	json_bool(j, "dkim_aligned", v->dmarc.dkim_aligned);
+	json_str(j, "reason", v->dmarc.why);
+	json_obj_end(j);
+	json_obj_begin(j, "iprev");
+	json_str(j, "result", v->iprev_done ? iprev_res_str(v->iprev.result) : "none");
+	json_str(j, "ip", v->iprev.ip);
+	json_str(j, "name", v->iprev.name);
+	json_str(j, "reason", v->iprev.why);
+	json_obj_end(j);
+	json_str(j, "tls", v->env.tls == TLS_YES ? "yes" : v->env.tls == TLS_NO ? "no" :
+	    v->env.tls == TLS_NOT_APPLICABLE ? "n/a" : "unknown");
+	json_obj_begin(j, "unsubscribe");
+	json_bool(j, "oneclick", v->unsub.pass);
+	json_int(j, "list_unsubscribe_fields", v->unsub.n_list_unsub);
+	json_bool(j, "https", v->unsub.has_https);
+	json_bool(j, "mailto", v->unsub.has_mailto);
+	json_bool(j, "mailto_only", v->unsub.mailto_only);
+	json_str(j, "signed_by", v->unsub.sig_domain);
+	json_bool(j, "aligned", v->unsub_aligned);
+	json_arr_begin(j, "reasons");
+	for (size_t i = 0; i < v->unsub.n_reasons; i++)
+		json_str(j, NULL, v->unsub.reasons[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+	json_arr_begin(j, "format");
+	for (size_t i = 0; i < v->format.n; i++) {
+		json_obj_begin(j, NULL);
+		json_str(j, "level", v->format.v[i].level == FORMAT_FAIL ? "fail" : "warning");
+		json_str(j, "field", v->format.v[i].field);
+		json_str(j, "reason", v->format.v[i].reason);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_begin(j, "bulk");
+	json_bool(j, "bulk", v->bulk);
+	json_str(j, "why", v->bulk_why);
+	json_obj_end(j);
+	json_obj_begin(j, "rules");
+	for (int r = 0; r < RULE_COUNT; r++) {
+		if (r == RULE_ONECLICK || r == RULE_MAILTO_ONLY)
+			continue;	/* per profile */
+		json_obj_begin(j, rule_name((enum rule_id)r));
+		json_str(j, "state", rule_state_str(c->rule[r].state));
+		json_str(j, "reason", c->rule[r].reason);
+		json_str(j, "fix", c->rule[r].fix);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+	json_obj_begin(j, "profiles");
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		const struct profile_verdict *pv = &c->profile[p];
+
+		if (!shown(a, p, v))
+			continue;
+		json_obj_begin(j, profile_name((enum profile_id)p));
+		json_bool(j, "compliant", pv->pass);
+		json_arr_begin(j, "failed");
+		for (size_t i = 0; i < pv->n_failed; i++) {
+			const struct rule_result *r = rules_result(c, (enum profile_id)p, pv->failed[i]);
+
+			json_obj_begin(j, NULL);
+			json_str(j, "rule", rule_name(pv->failed[i]));
+			json_str(j, "reason", r->reason);
+			json_str(j, "fix", r->fix);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+	json_arr_begin(j, "warnings");
+	for (size_t i = 0; i < c->n_warn; i++)
+		json_str(j, NULL, c->warn[i]);
+	json_arr_end(j);
+}
+
 static void
 print_report(const struct args *a, const struct verdict *v)
 {
@@ -243,6 +426,8 @@ print_report(const struct args *a, const struct verdict *v)
 		if (d->why[0])
 			printf("            %s\n", d->why);
 	}
+	print_more(v);
+	print_compliance(a, v);
 	printf("Action:     %s", action_str(v->action));
 	if (strcmp(v->cause, "none") != 0)
 		printf(" (cause: %s)", v->cause);
@@ -308,6 +493,8 @@ print_json(const struct args *a, const struct verdict *v)
 	json_arr_end(&j);
 	if (v->dkim_error[0])
 		json_str(&j, "dkim_error", v->dkim_error);
+	if (!v->skipped)
+		json_compliance(&j, a, v);
 	json_obj_begin(&j, "action");
 	json_str(&j, "action", action_str(v->action));
 	json_str(&j, "cause", v->cause);
@@ -461,7 +648,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck-test: %s: no header fields: not a message\n", a.message);
 		goto input_error;
 	}
-	if ((e = engine_new(&cfg, why, sizeof(why))) == NULL) {
+	if ((e = engine_new(&cfg, ENGINE_READ_ONLY, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "sendercheck-test: %s\n", why);
 		goto input_error;
 	}
@@ -477,6 +664,8 @@ main(int argc, char **argv)
 		check_add_rcpt(c, a.rcpt[i]);
 	if (a.tls != NULL)
 		check_set_tls(c, a.tls, "");
+	else if (a.no_tls)
+		check_set_no_tls(c);
 	for (size_t i = 0; i < hl.n; i++)
 		check_header(c, hl.v[i].name, hl.v[i].value, hl.v[i].value_len);
 	check_eoh(c);

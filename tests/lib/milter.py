@@ -24,7 +24,8 @@ class Sendercheck:
         self.conf = os.path.join(workdir, name + ".conf")
         self.log = os.path.join(workdir, name + ".log")
         opts = {"Socket": socket_spec, "AuthservID": "mx.test", "InternalHosts": "none",
-                "Syslog": "no", "LogLevel": "info"}
+                "Syslog": "no", "LogLevel": "info",
+                "VolumeFile": os.path.join(os.path.abspath(workdir), name + "-volume.txt")}
         opts.update(options)
         with open(self.conf, "w") as f:
             for k, v in opts.items():

@@ -183,9 +183,9 @@ def forged_ar_removed_after_many_fields(c):
     eq(rc, 0, "miltertest: " + out[-500:])
     contains(out, "deleted-any", "forged copies deleted")
     time.sleep(0.2)
-    log = [l for l in sc.read_log().splitlines() if "removed_forged_ar=" in l]
+    log = [l for l in sc.read_log().splitlines() if "removed_forged=" in l]
     check(log, "log notes removals")
-    contains(log[-1], "removed_forged_ar=70", "all 70 forged copies removed")
+    contains(log[-1], "removed_forged=70", "all 70 forged copies removed")
 
 
 @case

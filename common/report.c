@@ -1,0 +1,261 @@
+/*
+ * report: header values and the log line of a verdict; see report.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authres.h"
+#include "report.h"
+#include "sbuf.h"
+
+void
+report_clean_text(char *dst, size_t dstlen, const char *src)
+{
+	size_t i = 0;
+
+	for (; *src && i + 1 < dstlen; src++) {
+		unsigned char ch = (unsigned char)*src;
+		dst[i++] = ch < ' ' ? ' ' : ch >= 0x7f ? '?' : (char)ch;
+	}
+	dst[i] = '\0';
+}
+
+static void
+write_spf(const struct verdict *v, struct authres *a)
+{
+	const struct spf_outcome *s = &v->spf;
+
+	if (!v->spf_done)
+		return;
+	authres_method(a, "spf", spf_result_str(s->result));
+	/* DNS details (server addresses) stay in the log */
+	if (s->result == SPF_RES_TEMPERROR)
+		authres_reason(a, "temporary DNS failure");
+	else if (s->result != SPF_RES_PASS && s->why[0])
+		authres_reason(a, s->why);
+	if (v->env.null_sender)
+		authres_prop(a, "smtp.helo", v->env.helo);
+	else
+		authres_prop(a, "smtp.mailfrom", v->env.mail_from);
+}
+
+static void
+write_dkim(const struct verdict *v, struct authres *a)
+{
+	for (size_t i = 0; i < v->n_dkim; i++) {
+		const struct dkim_sig_result *d = &v->dkim[i];
+
+		authres_method(a, "dkim", dkim_res_str(d->result));
+		if (d->result == DKIM_RES_TEMPERROR)
+			authres_reason(a, "temporary DNS failure fetching the key");
+		else if (d->result != DKIM_RES_PASS && d->why[0])
+			authres_reason(a, d->why);
+		else if (d->key_bits > 0) {
+			char note[32];
+			snprintf(note, sizeof(note), "%u-bit key", d->key_bits);
+			authres_comment(a, note);
+		}
+		if (d->domain[0])
+			authres_prop(a, "header.d", d->domain);
+		if (d->selector[0])
+			authres_prop(a, "header.s", d->selector);
+		if (d->algorithm[0])
+			authres_prop(a, "header.a", d->algorithm);
+		/* always quoted: a prefix may start with '/' */
+		if (d->b_prefix[0])
+			authres_prop_quoted(a, "header.b", d->b_prefix);
+	}
+	if (v->n_dkim == 0 && v->dkim_error[0] == '\0')
+		authres_method(a, "dkim", "none");
+}
+
+static void
+write_dmarc(const struct verdict *v, struct authres *a)
+{
+	const struct dmarc_outcome *d = &v->dmarc;
+
+	if (!v->dmarc_done)
+		return;
+	authres_method(a, "dmarc", dmarc_res_str(d->result));
+	if (d->result == DMARC_RES_TEMPERROR)
+		authres_reason(a, "temporary DNS failure");
+	else if (d->result != DMARC_RES_PASS && d->why[0])
+		authres_reason(a, d->why);
+	if (d->have_record)
+		authres_prop(a, "policy.dmarc", d->policy != DMARC_POLICY_UNSET ?
+		    dmarc_policy_str(d->policy) : "none");
+	if (d->from_domain[0])
+		authres_prop(a, "header.from", d->from_domain);
+}
+
+static void
+write_iprev(const struct verdict *v, struct authres *a)
+{
+	if (!v->iprev_done)
+		return;
+	authres_method(a, "iprev", iprev_res_str(v->iprev.result));
+	if (v->iprev.result == IPREV_RES_TEMPERROR)
+		authres_reason(a, "temporary DNS failure");
+	else if (v->iprev.result != IPREV_RES_PASS && v->iprev.why[0])
+		authres_reason(a, v->iprev.why);
+	else if (v->iprev.name[0])
+		authres_comment(a, v->iprev.name);
+	authres_prop(a, "policy.iprev", v->iprev.ip);
+}
+
+char *
+report_authres(const struct verdict *v, const char *authserv_id)
+{
+	struct authres a;
+
+	authres_begin(&a, authserv_id);
+	write_spf(v, &a);
+	write_dkim(v, &a);
+	write_dmarc(v, &a);
+	write_iprev(v, &a);
+	return authres_end(&a);
+}
+
+/*
+ * "mx.example.net; google=fail policy.rules="oneclick,dmarc-record";
+ * yahoo=pass; microsoft=pass; bulk=yes (list-unsubscribe)"
+ */
+char *
+report_compliance(const struct verdict *v, const char *authserv_id)
+{
+	const struct compliance *c = &v->compliance;
+	struct authres a;
+
+	authres_begin(&a, authserv_id);
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		const struct profile_verdict *pv = &c->profile[p];
+		char rules[256] = "";
+
+		if (!pv->enabled)
+			continue;
+		authres_method(&a, profile_name((enum profile_id)p), pv->pass ? "pass" : "fail");
+		for (size_t i = 0; i < pv->n_failed; i++)
+			snprintf(rules + strlen(rules), sizeof(rules) - strlen(rules), "%s%s",
+			    i ? "," : "", rule_name(pv->failed[i]));
+		if (pv->n_failed)
+			authres_prop_quoted(&a, "policy.rules", rules);
+	}
+	authres_method(&a, "bulk", v->bulk ? "yes" : "no");
+	if (v->bulk_why[0])
+		authres_comment(&a, v->bulk_why);
+	return authres_end(&a);
+}
+
+/* A Received-SPF key=value value: a dot-atom as is, else a quoted-string. */
+static void
+rspf_value(struct sbuf *b, const char *v)
+{
+	int atom = v[0] != '\0' && v[0] != '.';
+
+	for (const char *p = v; *p && atom; p++)
+		atom = isalnum((unsigned char)*p) || strchr("!#$%&'*+-/=?^_`{|}~.", *p) != NULL;
+	if (atom) {
+		sbuf_addstr(b, v);
+		return;
+	}
+	sbuf_addc(b, '"');
+	for (; *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (ch == '"' || ch == '\\')
+			sbuf_addc(b, '\\');
+		if (ch >= ' ')
+			sbuf_addc(b, ch < 0x7f ? (char)ch : '?');
+	}
+	sbuf_addc(b, '"');
+}
+
+char *
+report_received_spf(const struct verdict *v, const char *authserv_id)
+{
+	char comment[300];
+	struct sbuf b;
+
+	sbuf_init(&b, 4096);
+	report_clean_text(comment, sizeof(comment), v->spf.why);
+	for (char *p = comment; *p; p++)
+		if (*p == '(' || *p == ')' || *p == '\\')
+			*p = ' ';
+	sbuf_printf(&b, "%s (%s: %s)\n\tclient-ip=", spf_result_str(v->spf.result), authserv_id,
+	    comment);
+	rspf_value(&b, v->spf_ip[0] ? v->spf_ip : v->env.client_ip);
+	sbuf_addstr(&b, "; envelope-from=");
+	rspf_value(&b, v->env.mail_from);
+	sbuf_addstr(&b, "; helo=");
+	rspf_value(&b, v->env.helo[0] ? v->env.helo : "unknown");
+	sbuf_addstr(&b, ";\n\treceiver=");
+	rspf_value(&b, authserv_id);
+	sbuf_printf(&b, "; identity=%s", v->env.null_sender ? "helo" : "mailfrom");
+	return sbuf_detach(&b);
+}
+
+static const char *
+tls_str(enum tls_state t)
+{
+	static const char *const n[] = { "unknown", "yes", "no", "n/a" };
+
+	return (unsigned)t < 4 ? n[t] : "?";
+}
+
+char *
+report_log_line(const struct verdict *v)
+{
+	const struct envelope *env = &v->env;
+	struct sbuf b;
+
+	sbuf_init(&b, 8192);
+	sbuf_printf(&b, "%s: client=%s", env->queue_id[0] ? env->queue_id : "NOQUEUE",
+	    env->client_ip[0] ? env->client_ip : "unknown");
+	if (env->client_name[0])
+		sbuf_printf(&b, " (%s)", env->client_name);
+	sbuf_printf(&b, " helo=%s from=<%s> rcpts=%u", env->helo[0] ? env->helo : "-",
+	    env->mail_from, env->n_rcpt);
+	if (v->skipped) {
+		sbuf_printf(&b, " skipped=\"%s\"", v->skip_reason);
+		goto out;
+	}
+	if (v->spf_done)
+		sbuf_printf(&b, " spf=%s domain=%s", spf_result_str(v->spf.result),
+		    v->spf.domain[0] ? v->spf.domain : "-");
+	if (v->n_dkim == 0)
+		sbuf_addstr(&b, " dkim=none");
+	for (size_t i = 0; i < v->n_dkim; i++)
+		sbuf_printf(&b, " dkim=%s d=%s s=%s a=%s", dkim_res_str(v->dkim[i].result),
+		    v->dkim[i].domain, v->dkim[i].selector, v->dkim[i].algorithm);
+	if (v->dmarc_done)
+		sbuf_printf(&b, " dmarc=%s header.from=%s", dmarc_res_str(v->dmarc.result),
+		    v->dmarc.from_domain[0] ? v->dmarc.from_domain : "-");
+	if (v->iprev_done)
+		sbuf_printf(&b, " iprev=%s", iprev_res_str(v->iprev.result));
+	sbuf_printf(&b, " tls=%s bulk=%s", tls_str(env->tls), v->bulk ? "yes" : "no");
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		const struct profile_verdict *pv = &v->compliance.profile[p];
+
+		if (!pv->enabled)
+			continue;
+		sbuf_printf(&b, " %s=%s", profile_name((enum profile_id)p), pv->pass ? "pass" : "fail");
+		for (size_t i = 0; i < pv->n_failed; i++)
+			sbuf_printf(&b, "%c%s", i ? ',' : ':', rule_name(pv->failed[i]));
+	}
+	sbuf_printf(&b, " action=%s", action_str(v->action));
+	if (strcmp(v->cause, "none") != 0)
+		sbuf_printf(&b, " cause=%s", v->cause);
+	if (v->error[0])
+		sbuf_printf(&b, " error=\"%s\"", v->error);
+	if (v->input_error[0])
+		sbuf_printf(&b, " input=\"%s\"", v->input_error);
+	if (v->n_remove)
+		sbuf_printf(&b, " removed_forged=%zu", v->n_remove);
+	sbuf_printf(&b, " dns=%u/%u/%u", v->dns_queries, v->dns_cache_hits, v->dns_timeouts);
+out:
+	sbuf_printf(&b, " ms=%ld", v->elapsed_ms);
+	return sbuf_detach(&b);
+}

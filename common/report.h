@@ -1,0 +1,26 @@
+/*
+ * report: a verdict written out for people and programs: the
+ * Authentication-Results value (RFC 8601), the compliance field in the
+ * same resinfo syntax, the Received-SPF field (RFC 7208 §9.1) and the
+ * one-line log record of the message. All output is printable ASCII;
+ * header values are folded with "\n\t" as libmilter wants.
+ */
+#ifndef SC_REPORT_H
+#define SC_REPORT_H
+
+#include <stddef.h>
+
+#include "engine.h"
+
+#define COMPLIANCE_FIELD "X-Sender-Compliance"
+
+/* malloc'd values; NULL only when out of memory */
+char *report_authres(const struct verdict *v, const char *authserv_id);
+char *report_compliance(const struct verdict *v, const char *authserv_id);
+char *report_received_spf(const struct verdict *v, const char *authserv_id);
+char *report_log_line(const struct verdict *v);
+
+/* Printable ASCII, single-line copy (control bytes become spaces, others '?'). */
+void report_clean_text(char *dst, size_t dstlen, const char *src);
+
+#endif

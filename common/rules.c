@@ -1,0 +1,438 @@
+/*
+ * rules: rule states, fixes and per-profile verdicts; see rules.h.
+ * Sources: Google's Email sender guidelines and FAQ, Yahoo's Sender
+ * Requirements, Microsoft's 2025 high-volume sender requirements.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rules.h"
+
+static const char *const rule_names[RULE_COUNT] = {
+	"spf", "dkim", "auth-any", "dmarc-record", "dmarc-align", "dkim-key", "iprev", "tls",
+	"format", "oneclick", "mailto-only",
+};
+
+/* Gmail's codes for the same causes (its SMTP error reference). */
+static const char *const rule_xcodes[RULE_COUNT] = {
+	"5.7.27", "5.7.30", "5.7.26", "5.7.26", "5.7.26", "5.7.30", "5.7.25", "5.7.29",
+	"5.7.1", "5.7.1", "5.7.1",
+};
+
+static const char *const profile_names[PROFILE_COUNT] = { "google", "yahoo", "microsoft" };
+
+/*
+ * Who each rule binds (DESIGN.md's table). Microsoft's requirements are
+ * for high-volume senders only, so its rules bind bulk mail.
+ */
+static const unsigned char scope[PROFILE_COUNT][RULE_COUNT] = {
+	[PROFILE_GOOGLE] = {
+		[RULE_SPF] = SCOPE_BULK, [RULE_DKIM] = SCOPE_BULK, [RULE_AUTH_ANY] = SCOPE_ALL,
+		[RULE_DMARC_RECORD] = SCOPE_BULK, [RULE_DMARC_ALIGN] = SCOPE_BULK,
+		[RULE_DKIM_KEY] = SCOPE_ALL, [RULE_IPREV] = SCOPE_ALL, [RULE_TLS] = SCOPE_ALL,
+		[RULE_FORMAT] = SCOPE_ALL, [RULE_ONECLICK] = SCOPE_BULK,
+		[RULE_MAILTO_ONLY] = SCOPE_BULK,
+	},
+	[PROFILE_YAHOO] = {
+		[RULE_SPF] = SCOPE_BULK, [RULE_DKIM] = SCOPE_BULK, [RULE_AUTH_ANY] = SCOPE_ALL,
+		[RULE_DMARC_RECORD] = SCOPE_BULK, [RULE_DMARC_ALIGN] = SCOPE_BULK,
+		[RULE_DKIM_KEY] = SCOPE_ALL, [RULE_IPREV] = SCOPE_ALL, [RULE_FORMAT] = SCOPE_ALL,
+		[RULE_ONECLICK] = SCOPE_BULK,
+	},
+	[PROFILE_MICROSOFT] = {
+		[RULE_SPF] = SCOPE_BULK, [RULE_DKIM] = SCOPE_BULK,
+		[RULE_DMARC_RECORD] = SCOPE_BULK, [RULE_DMARC_ALIGN] = SCOPE_BULK,
+		[RULE_IPREV] = SCOPE_BULK, [RULE_FORMAT] = SCOPE_BULK,
+	},
+};
+
+const char *rule_name(enum rule_id r) { return (unsigned)r < RULE_COUNT ? rule_names[r] : "?"; }
+const char *rule_xcode(enum rule_id r) { return (unsigned)r < RULE_COUNT ? rule_xcodes[r] : "5.7.1"; }
+
+const char *
+profile_name(enum profile_id p)
+{
+	return (unsigned)p < PROFILE_COUNT ? profile_names[p] : "?";
+}
+
+const char *
+rule_state_str(enum rule_state s)
+{
+	static const char *const n[] = { "pass", "fail", "unknown", "n/a" };
+
+	return (unsigned)s < 4 ? n[s] : "?";
+}
+
+int
+profile_parse(const char *name)
+{
+	for (int i = 0; i < PROFILE_COUNT; i++)
+		if (strcasecmp(name, profile_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+enum rule_scope
+rules_applies(enum profile_id p, enum rule_id r)
+{
+	return (unsigned)p < PROFILE_COUNT && (unsigned)r < RULE_COUNT ?
+	    (enum rule_scope)scope[p][r] : SCOPE_NONE;
+}
+
+static void
+set(struct rule_result *r, enum rule_state st, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+set(struct rule_result *r, enum rule_state st, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->state = st;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	snprintf(r->fix, sizeof(r->fix), "%s", fix ? fix : "");
+}
+
+static void
+warn(struct compliance *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+warn(struct compliance *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->n_warn == RULES_MAX_WARN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->warn[c->n_warn++], sizeof(c->warn[0]), fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+from_domain(const struct rules_input *in)
+{
+	if (in->dmarc && in->dmarc->from_domain[0])
+		return in->dmarc->from_domain;
+	if (in->format && in->format->has_from)
+		return in->format->from.domain;
+	return "the From domain";
+}
+
+static void
+eval_spf(const struct rules_input *in, struct rule_result *r)
+{
+	const struct spf_outcome *s = in->spf;
+	const char *d, *ip = in->spf_ip ? in->spf_ip : "the sending IP";
+	char fix[240];
+
+	if (s == NULL) {
+		set(r, RULE_UNKNOWN, NULL, "SPF was not checked (no client address)");
+		return;
+	}
+	d = s->domain[0] ? s->domain : "the MAIL FROM domain";
+	switch (s->result) {
+	case SPF_RES_PASS:
+		set(r, RULE_PASS, NULL, "SPF pass for %s", d);
+		return;
+	case SPF_RES_NONE:
+		snprintf(fix, sizeof(fix), "publish an SPF record at %s that lists %s, e.g. "
+		    "\"v=spf1 ip4:%s ~all\"", d, ip, ip);
+		break;
+	case SPF_RES_PERMERROR:
+		snprintf(fix, sizeof(fix), "fix the SPF record of %s (%s)", d, s->why);
+		break;
+	case SPF_RES_TEMPERROR:
+		snprintf(fix, sizeof(fix), "make sure the DNS servers of %s answer", d);
+		break;
+	default:
+		snprintf(fix, sizeof(fix), "add %s to the SPF record of %s", ip, d);
+		break;
+	}
+	set(r, RULE_FAIL, fix, "SPF %s for %s: %s", spf_result_str(s->result), d, s->why);
+}
+
+static int
+signs_from(const struct dkim_sig_result *d)
+{
+	for (size_t i = 0; i < d->n_signed; i++)
+		if (strcmp(d->signed_hdrs[i], "from") == 0)
+			return 1;
+	return 0;
+}
+
+static void
+eval_dkim(const struct rules_input *in, struct compliance *c)
+{
+	struct rule_result *r = &c->rule[RULE_DKIM], *k = &c->rule[RULE_DKIM_KEY];
+	const struct dkim_sig_result *bad = NULL, *weak = NULL;
+	char fix[240];
+	int pass = 0, rsa_pass = 0, ed_pass = 0;
+
+	for (size_t i = 0; i < in->n_dkim; i++) {
+		const struct dkim_sig_result *d = &in->dkim[i];
+
+		if (d->result == DKIM_RES_PASS && signs_from(d)) {
+			if (!pass)
+				set(r, RULE_PASS, NULL, "DKIM pass for d=%s s=%s", d->domain, d->selector);
+			pass = 1;
+			if (d->key_bits > 0) {
+				rsa_pass = 1;
+				if (d->key_bits < 2048)
+					warn(c, "d=%s s=%s uses a %u-bit RSA key; 2048 bits are advised",
+					    d->domain, d->selector, d->key_bits);
+			} else {
+				ed_pass = 1;
+			}
+		} else if (d->result == DKIM_RES_POLICY && weak == NULL) {
+			weak = d;
+		} else if (bad == NULL && d->result != DKIM_RES_NEUTRAL) {
+			bad = d;
+		}
+	}
+	if (ed_pass && !rsa_pass)
+		warn(c, "only an ed25519 signature passes; some receivers ignore ed25519: add an "
+		    "RSA-2048 signature too");
+	if (!pass) {
+		snprintf(fix, sizeof(fix), "sign with DKIM as %s (rsa-sha256, 2048-bit key, From in h=)",
+		    from_domain(in));
+		if (in->n_dkim == 0)
+			set(r, RULE_FAIL, fix, "no DKIM signature");
+		else if (bad != NULL && bad->result == DKIM_RES_PASS)
+			set(r, RULE_FAIL, fix, "the signature of d=%s does not cover From", bad->domain);
+		else if (bad != NULL)
+			set(r, RULE_FAIL, fix, "DKIM %s for d=%s: %s", dkim_res_str(bad->result),
+			    bad->domain, bad->why);
+		else
+			set(r, RULE_FAIL, fix, "no acceptable DKIM signature");
+	}
+	if (weak != NULL) {
+		snprintf(fix, sizeof(fix), "sign d=%s with rsa-sha256 and an RSA key of 2048 bits",
+		    weak->domain);
+		set(k, RULE_FAIL, fix, "d=%s s=%s: %s", weak->domain, weak->selector, weak->why);
+	} else if (in->n_dkim == 0) {
+		set(k, RULE_NA, NULL, "no DKIM signature");
+	} else {
+		set(k, RULE_PASS, NULL, "no rsa-sha1 and no RSA key under 1024 bits");
+	}
+}
+
+static void
+eval_dmarc(const struct rules_input *in, struct compliance *c)
+{
+	struct rule_result *rec = &c->rule[RULE_DMARC_RECORD], *al = &c->rule[RULE_DMARC_ALIGN];
+	const struct dmarc_outcome *d = in->dmarc;
+	char fix[240];
+
+	if (d == NULL) {
+		set(rec, RULE_UNKNOWN, NULL, "DMARC was not checked");
+		set(al, RULE_UNKNOWN, NULL, "DMARC was not checked");
+		return;
+	}
+	if (d->n_from != 1) {
+		set(rec, RULE_FAIL, "send with exactly one From address", "%s", d->why);
+		set(al, RULE_FAIL, "send with exactly one From address", "%s", d->why);
+		return;
+	}
+	if (d->result == DMARC_RES_TEMPERROR) {
+		snprintf(fix, sizeof(fix), "make sure the DNS servers of %s answer", d->org_domain);
+		set(rec, RULE_FAIL, fix, "DMARC lookup failed: %s", d->why);
+	} else if (d->n_records > 1) {
+		snprintf(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->record_domain);
+		set(rec, RULE_FAIL, fix, "%zu DMARC records at _dmarc.%s", d->n_records, d->record_domain);
+	} else if (!d->have_record) {
+		snprintf(fix, sizeof(fix), "publish a DMARC record with p=none at _dmarc.%s",
+		    d->org_domain[0] ? d->org_domain : d->from_domain);
+		set(rec, RULE_FAIL, fix, "no DMARC record for %s%s%s", d->from_domain,
+		    d->result == DMARC_RES_PERMERROR ? ": " : "",
+		    d->result == DMARC_RES_PERMERROR ? d->why : "");
+	} else if (!d->record.p_present) {
+		snprintf(fix, sizeof(fix), "add p=none (or quarantine/reject) to the DMARC record at "
+		    "_dmarc.%s", d->record_domain);
+		set(rec, RULE_FAIL, fix, "the DMARC record at _dmarc.%s has no p= tag", d->record_domain);
+	} else {
+		set(rec, RULE_PASS, NULL, "DMARC record at _dmarc.%s, p=%s", d->record_domain,
+		    dmarc_policy_str(d->record.p));
+	}
+	if (d->spf_aligned || d->dkim_aligned) {
+		set(al, RULE_PASS, NULL, "From %s aligned with %s %s", d->from_domain,
+		    d->dkim_aligned ? "DKIM" : "SPF", d->dkim_aligned ? d->dkim_domain : d->spf_domain);
+	} else if (d->result == DMARC_RES_TEMPERROR) {
+		set(al, RULE_UNKNOWN, NULL, "alignment unknown: %s", d->why);
+	} else {
+		snprintf(fix, sizeof(fix), "send with a MAIL FROM domain or DKIM d= under %s "
+		    "(the From domain's organizational domain)", d->org_domain[0] ? d->org_domain : "it");
+		set(al, RULE_FAIL, fix, "From %s is aligned with no passing SPF or DKIM domain",
+		    d->from_domain);
+	}
+}
+
+static void
+eval_iprev(const struct rules_input *in, struct rule_result *r)
+{
+	const struct iprev_outcome *o = in->iprev;
+	char fix[240];
+
+	if (o == NULL) {
+		set(r, RULE_UNKNOWN, NULL, "iprev was not checked");
+		return;
+	}
+	switch (o->result) {
+	case IPREV_RES_PASS:
+		set(r, RULE_PASS, NULL, "%s has PTR %s, which resolves back", o->ip, o->name);
+		return;
+	case IPREV_RES_PERMERROR:
+		snprintf(fix, sizeof(fix), "publish a PTR record for %s naming a host whose "
+		    "A/AAAA record is %s", o->ip, o->ip);
+		break;
+	case IPREV_RES_TEMPERROR:
+		snprintf(fix, sizeof(fix), "make sure the reverse DNS of %s answers", o->ip);
+		break;
+	default:
+		snprintf(fix, sizeof(fix), "make the PTR name of %s resolve back to %s", o->ip, o->ip);
+		break;
+	}
+	set(r, RULE_FAIL, fix, "iprev %s: %s", iprev_res_str(o->result), o->why);
+}
+
+static void
+eval_tls(const struct rules_input *in, struct rule_result *r)
+{
+	switch (in->tls) {
+	case TLS_YES:
+		set(r, RULE_PASS, NULL, "received over %s", in->tls_version ? in->tls_version : "TLS");
+		break;
+	case TLS_NO:
+		set(r, RULE_FAIL, "send over TLS (STARTTLS)", "received without TLS");
+		break;
+	case TLS_NOT_APPLICABLE:
+		set(r, RULE_NA, NULL, "not applicable to outbound mail");
+		break;
+	default:
+		set(r, RULE_UNKNOWN, NULL, "the MTA did not say whether TLS was used");
+		break;
+	}
+}
+
+static void
+eval_format(const struct rules_input *in, struct compliance *c)
+{
+	const struct format_result *f = in->format;
+	struct rule_result *r = &c->rule[RULE_FORMAT];
+
+	if (f == NULL) {
+		set(r, RULE_UNKNOWN, NULL, "format was not checked");
+		return;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].level != FORMAT_FAIL)
+			warn(c, "%s: %s", f->v[i].field, f->v[i].reason);
+	if (f->pass) {
+		set(r, RULE_PASS, NULL, "RFC 5322 header fields as required");
+		return;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].level == FORMAT_FAIL) {
+			char fix[240];
+
+			snprintf(fix, sizeof(fix), "fix the %s field (RFC 5322 §3.6)", f->v[i].field);
+			set(r, RULE_FAIL, fix, "%s%s", f->v[i].reason,
+			    f->n_fail > 1 ? " (and more)" : "");
+			return;
+		}
+	set(r, RULE_FAIL, "fix the header fields (RFC 5322 §3.6)", "format problems");
+}
+
+/* The one-click rules as profile p sees them. */
+static void
+eval_unsub(const struct rules_input *in, enum profile_id p, struct profile_verdict *pv)
+{
+	const struct unsub_result *u = in->unsub;
+	const char *fix = "add \"List-Unsubscribe: <https://...>\" and \"List-Unsubscribe-Post: "
+	    "List-Unsubscribe=One-Click\", both in the DKIM h= list (RFC 8058)";
+
+	set(&pv->mailto_only, RULE_PASS, NULL, "not mailto-only");
+	if (u == NULL) {
+		set(&pv->oneclick, RULE_UNKNOWN, NULL, "unsubscribe was not checked");
+		return;
+	}
+	if (u->pass) {
+		set(&pv->oneclick, RULE_PASS, NULL, "one-click unsubscribe signed by d=%s", u->sig_domain);
+		return;
+	}
+	if (u->mailto_only && u->n_list_unsub == 1) {
+		if (p == PROFILE_YAHOO) {
+			set(&pv->oneclick, RULE_PASS, NULL, "mailto: unsubscribe (accepted by Yahoo)");
+			return;
+		}
+		set(&pv->mailto_only, RULE_FAIL, "add an https: one-click URI (RFC 8058) next to "
+		    "the mailto: one", "List-Unsubscribe has only mailto: URIs");
+		set(&pv->oneclick, RULE_NA, NULL, "see mailto-only");
+		return;
+	}
+	if (p == PROFILE_YAHOO && u->has_mailto && u->n_list_unsub == 1) {
+		set(&pv->oneclick, RULE_PASS, NULL, "mailto: unsubscribe (accepted by Yahoo)");
+		return;
+	}
+	set(&pv->oneclick, RULE_FAIL, fix, "%s", u->n_reasons ? u->reasons[0] : "no one-click unsubscribe");
+}
+
+static int
+failing(const struct rule_result *r)
+{
+	return r->state == RULE_FAIL;
+}
+
+const struct rule_result *
+rules_result(const struct compliance *c, enum profile_id p, enum rule_id r)
+{
+	if (r == RULE_ONECLICK)
+		return &c->profile[p].oneclick;
+	if (r == RULE_MAILTO_ONLY)
+		return &c->profile[p].mailto_only;
+	return &c->rule[r];
+}
+
+void
+rules_evaluate(const struct rules_input *in, unsigned profiles, struct compliance *out)
+{
+	memset(out, 0, sizeof(*out));
+	eval_spf(in, &out->rule[RULE_SPF]);
+	eval_dkim(in, out);
+	if (out->rule[RULE_SPF].state == RULE_PASS || out->rule[RULE_DKIM].state == RULE_PASS)
+		set(&out->rule[RULE_AUTH_ANY], RULE_PASS, NULL, "%s passes",
+		    out->rule[RULE_SPF].state == RULE_PASS ? "SPF" : "DKIM");
+	else
+		set(&out->rule[RULE_AUTH_ANY], RULE_FAIL,
+		    "publish SPF for the MAIL FROM domain or sign with DKIM",
+		    "neither SPF nor DKIM passes");
+	eval_dmarc(in, out);
+	eval_iprev(in, &out->rule[RULE_IPREV]);
+	eval_tls(in, &out->rule[RULE_TLS]);
+	eval_format(in, out);
+	set(&out->rule[RULE_ONECLICK], RULE_NA, NULL, "per profile");
+	set(&out->rule[RULE_MAILTO_ONLY], RULE_NA, NULL, "per profile");
+
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		struct profile_verdict *pv = &out->profile[p];
+
+		if (!(profiles & (1u << p)))
+			continue;
+		pv->enabled = 1;
+		eval_unsub(in, (enum profile_id)p, pv);
+		for (int r = 0; r < RULE_COUNT; r++) {
+			enum rule_scope sc = rules_applies((enum profile_id)p, (enum rule_id)r);
+
+			if (sc == SCOPE_NONE || (sc == SCOPE_BULK && !in->bulk))
+				continue;
+			if (failing(rules_result(out, (enum profile_id)p, (enum rule_id)r)))
+				pv->failed[pv->n_failed++] = (enum rule_id)r;
+		}
+		pv->pass = pv->n_failed == 0;
+	}
+}

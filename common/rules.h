@@ -1,0 +1,98 @@
+/*
+ * rules: the Google / Yahoo / Microsoft bulk-sender rule set, applied to
+ * the results of one message's checks.
+ *
+ * Each rule (ids as in DESIGN.md's table) gets a state with a reason and a
+ * one-line fix; each enabled profile gets a verdict: compliant, or the list
+ * of failed rule ids. A rule applies to a profile for all senders or only
+ * for bulk senders (rules_applies). A rule whose input is unknown (TLS when
+ * the MTA does not say) never fails. Warnings (a 1024-bit key, an
+ * ed25519-only signature, an unparseable Date) are reported apart and
+ * never among the failed ids.
+ *
+ * Not checkable by a filter and never faked: the spam rate and honouring
+ * unsubscribes within two days.
+ */
+#ifndef SC_RULES_H
+#define SC_RULES_H
+
+#include <stddef.h>
+
+#include "dkim.h"
+#include "dmarc.h"
+#include "format.h"
+#include "iprev.h"
+#include "spf.h"
+#include "unsub.h"
+
+enum rule_id {
+	RULE_SPF = 0, RULE_DKIM, RULE_AUTH_ANY, RULE_DMARC_RECORD, RULE_DMARC_ALIGN,
+	RULE_DKIM_KEY, RULE_IPREV, RULE_TLS, RULE_FORMAT, RULE_ONECLICK, RULE_MAILTO_ONLY,
+	RULE_COUNT
+};
+
+enum profile_id { PROFILE_GOOGLE = 0, PROFILE_YAHOO, PROFILE_MICROSOFT, PROFILE_COUNT };
+
+#define PROFILES_ALL ((1u << PROFILE_COUNT) - 1)
+
+enum rule_scope { SCOPE_NONE = 0, SCOPE_ALL, SCOPE_BULK };
+enum rule_state { RULE_PASS = 0, RULE_FAIL, RULE_UNKNOWN, RULE_NA };
+
+const char *rule_name(enum rule_id r);
+const char *profile_name(enum profile_id p);
+const char *rule_state_str(enum rule_state s);
+/* -1 if unknown */
+int profile_parse(const char *name);
+/* Which senders of profile p the rule r binds. */
+enum rule_scope rules_applies(enum profile_id p, enum rule_id r);
+/* Gmail's enhanced status code for a failed rule (e.g. "5.7.26"). */
+const char *rule_xcode(enum rule_id r);
+
+/* TLS as the MTA reported it. */
+enum tls_state { TLS_UNKNOWN = 0, TLS_YES, TLS_NO, TLS_NOT_APPLICABLE };
+
+struct rules_input {
+	const struct spf_outcome *spf;	/* NULL if not checked */
+	const char *spf_ip;		/* the address SPF was checked for */
+	const struct dkim_sig_result *dkim;
+	size_t n_dkim;
+	const struct dmarc_outcome *dmarc;	/* NULL if not checked */
+	const struct iprev_outcome *iprev;	/* NULL if not checked */
+	enum tls_state tls;
+	const char *tls_version;
+	const struct format_result *format;
+	const struct unsub_result *unsub;
+	int bulk;
+};
+
+struct rule_result {
+	enum rule_state state;
+	char reason[240];
+	char fix[240];
+};
+
+#define RULES_MAX_WARN 8
+
+struct profile_verdict {
+	int enabled;
+	int pass;
+	size_t n_failed;
+	enum rule_id failed[RULE_COUNT];
+	/* per-profile results of the rules whose meaning differs by profile */
+	struct rule_result oneclick, mailto_only;
+};
+
+struct compliance {
+	struct rule_result rule[RULE_COUNT];
+	struct profile_verdict profile[PROFILE_COUNT];
+	size_t n_warn;
+	char warn[RULES_MAX_WARN][200];
+};
+
+void rules_evaluate(const struct rules_input *in, unsigned profiles, struct compliance *out);
+
+/* The result of rule r as profile p sees it. */
+const struct rule_result *rules_result(const struct compliance *c, enum profile_id p,
+    enum rule_id r);
+
+#endif

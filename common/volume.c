@@ -1,0 +1,332 @@
+/*
+ * volume: rolling 24 h message counts per domain; see volume.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sbuf.h"
+#include "volume.h"
+
+#define SLOTS 24
+#define DOMAIN_MAX 254
+
+struct counter {
+	struct counter *next;
+	int64_t hour[SLOTS];		/* the hour (since the epoch) each slot counts */
+	uint32_t count[SLOTS];
+	char domain[DOMAIN_MAX];
+};
+
+struct volume {
+	pthread_mutex_t lock;
+	struct counter **bucket;
+	size_t nbuckets, n, max;
+	char *state_file;
+	pthread_t saver;
+	int saver_running;
+	pthread_cond_t wake;
+	int stopping;
+	unsigned interval;
+};
+
+static uint32_t
+hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)(*s | 0x20);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static struct counter *
+find(struct volume *v, const char *domain, int create, int64_t now_hour)
+{
+	uint32_t h = hash(domain) % v->nbuckets;
+	struct counter *c;
+
+	for (c = v->bucket[h]; c != NULL; c = c->next)
+		if (strcasecmp(c->domain, domain) == 0)
+			return c;
+	if (!create || strlen(domain) >= DOMAIN_MAX)
+		return NULL;
+	if (v->n >= v->max) {
+		/* full: reuse an entry whose slots have all expired */
+		for (size_t b = 0; b < v->nbuckets; b++)
+			for (struct counter **pp = &v->bucket[b]; *pp; pp = &(*pp)->next) {
+				int live = 0;
+				for (int i = 0; i < SLOTS && !live; i++)
+					live = (*pp)->count[i] && (*pp)->hour[i] > now_hour - SLOTS;
+				if (!live) {
+					c = *pp;
+					*pp = c->next;
+					v->n--;
+					goto reuse;
+				}
+			}
+		return NULL;
+	}
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+reuse:
+	memset(c, 0, sizeof(*c));
+	snprintf(c->domain, sizeof(c->domain), "%s", domain);
+	c->next = v->bucket[h];
+	v->bucket[h] = c;
+	v->n++;
+	return c;
+}
+
+static unsigned long
+sum(const struct counter *c, int64_t now_hour)
+{
+	unsigned long n = 0;
+
+	for (int i = 0; i < SLOTS; i++)
+		if (c->hour[i] > now_hour - SLOTS && c->hour[i] <= now_hour)
+			n += c->count[i];
+	return n;
+}
+
+static void
+bump(struct counter *c, int64_t hour, uint32_t by)
+{
+	int i = (int)(hour % SLOTS);
+
+	if (c->hour[i] != hour) {
+		c->hour[i] = hour;
+		c->count[i] = 0;
+	}
+	c->count[i] = c->count[i] > UINT32_MAX - by ? UINT32_MAX : c->count[i] + by;
+}
+
+unsigned long
+volume_add(struct volume *v, const char *domain, time_t now)
+{
+	int64_t hour = (int64_t)now / 3600;
+	struct counter *c;
+	unsigned long n = 1;
+
+	pthread_mutex_lock(&v->lock);
+	if ((c = find(v, domain, 1, hour)) != NULL) {
+		bump(c, hour, 1);
+		n = sum(c, hour);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+unsigned long
+volume_count(struct volume *v, const char *domain, time_t now)
+{
+	int64_t hour = (int64_t)now / 3600;
+	struct counter *c;
+	unsigned long n = 0;
+
+	pthread_mutex_lock(&v->lock);
+	if ((c = find(v, domain, 0, hour)) != NULL)
+		n = sum(c, hour);
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+/* State file: "domain hour:count hour:count ..." per line. */
+static void
+load(struct volume *v)
+{
+	FILE *f = fopen(v->state_file, "r");
+	char line[4096];
+	unsigned lineno = 0, bad = 0;
+	int64_t now_hour = (int64_t)time(NULL) / 3600;
+
+	if (f == NULL) {
+		if (errno != ENOENT)
+			log_warn("volume state %s: %s; starting with empty counts", v->state_file,
+			    strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *save = NULL, *tok = strtok_r(line, " \t\r\n", &save);
+		struct counter *c;
+
+		lineno++;
+		if (tok == NULL || tok[0] == '#')
+			continue;
+		if ((c = find(v, tok, 1, now_hour)) == NULL) {
+			bad++;
+			continue;
+		}
+		while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
+			long long hour;
+			unsigned long count;
+
+			if (sscanf(tok, "%lld:%lu", &hour, &count) != 2 || count > UINT32_MAX) {
+				bad++;
+				continue;
+			}
+			if (hour > now_hour - SLOTS && hour <= now_hour)
+				bump(c, hour, (uint32_t)count);
+		}
+	}
+	fclose(f);
+	if (bad)
+		log_warn("volume state %s: %u unreadable entries ignored", v->state_file, bad);
+}
+
+struct volume *
+volume_new(const char *state_file, size_t max_domains, char *why, size_t whylen)
+{
+	struct volume *v = calloc(1, sizeof(*v));
+
+	if (v == NULL || (v->state_file = strdup(state_file)) == NULL) {
+		free(v);
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	v->max = max_domains ? max_domains : 1;
+	v->nbuckets = v->max < 1024 ? 1024 : v->max;
+	if ((v->bucket = calloc(v->nbuckets, sizeof(*v->bucket))) == NULL) {
+		free(v->state_file);
+		free(v);
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->wake, NULL);
+	if (v->state_file[0])
+		load(v);
+	return v;
+}
+
+int
+volume_save(struct volume *v, char *why, size_t whylen)
+{
+	char tmp[4096];
+	int64_t now_hour = (int64_t)time(NULL) / 3600;
+	struct sbuf text;
+	FILE *f;
+	int rc = 0;
+
+	if (v->state_file[0] == '\0')
+		return 0;
+	/* copy under the lock, write without it: mail never waits for the disk */
+	sbuf_init(&text, 256u << 20);
+	sbuf_addstr(&text, "# sendercheck volume counts: domain hour:count... (hours since 1970)\n");
+	pthread_mutex_lock(&v->lock);
+	for (size_t b = 0; b < v->nbuckets; b++)
+		for (struct counter *c = v->bucket[b]; c; c = c->next) {
+			if (sum(c, now_hour) == 0)
+				continue;
+			sbuf_addstr(&text, c->domain);
+			for (int i = 0; i < SLOTS; i++)
+				if (c->count[i] && c->hour[i] > now_hour - SLOTS)
+					sbuf_printf(&text, " %lld:%lu", (long long)c->hour[i],
+					    (unsigned long)c->count[i]);
+			sbuf_addc(&text, '\n');
+		}
+	pthread_mutex_unlock(&v->lock);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", v->state_file);
+	if (text.overflow || (f = fopen(tmp, "w")) == NULL) {
+		snprintf(why, whylen, "cannot write %s: %s", tmp,
+		    text.overflow ? "too many domains" : strerror(errno));
+		sbuf_free(&text);
+		return -1;
+	}
+	if (fwrite(text.s, 1, text.len, f) != text.len || fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, v->state_file) != 0)
+		rc = -1;
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot write %s: %s", v->state_file, strerror(errno));
+		unlink(tmp);
+	}
+	sbuf_free(&text);
+	return rc;
+}
+
+static void *
+saver(void *arg)
+{
+	struct volume *v = arg;
+	char why[512];
+
+	pthread_mutex_lock(&v->lock);
+	while (!v->stopping) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += v->interval;
+		pthread_cond_timedwait(&v->wake, &v->lock, &until);
+		pthread_mutex_unlock(&v->lock);
+		if (volume_save(v, why, sizeof(why)) < 0)
+			log_warn("volume counts: %s", why);
+		pthread_mutex_lock(&v->lock);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return NULL;
+}
+
+int
+volume_start_saver(struct volume *v, unsigned interval, char *why, size_t whylen)
+{
+	if (v->state_file[0] == '\0' || v->saver_running)
+		return 0;
+	v->interval = interval ? interval : 60;
+	/* the thread takes no signals: they belong to the daemon's handler */
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&v->saver, NULL, saver, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(why, whylen, "cannot start the volume saver thread");
+		return -1;
+	}
+	v->saver_running = 1;
+	return 0;
+}
+
+void
+volume_free(struct volume *v)
+{
+	char why[512];
+
+	if (v == NULL)
+		return;
+	if (v->saver_running) {
+		pthread_mutex_lock(&v->lock);
+		v->stopping = 1;
+		pthread_cond_signal(&v->wake);
+		pthread_mutex_unlock(&v->lock);
+		pthread_join(v->saver, NULL);
+	}
+	if (volume_save(v, why, sizeof(why)) < 0)
+		log_warn("volume counts: %s", why);
+	for (size_t b = 0; b < v->nbuckets; b++)
+		while (v->bucket[b]) {
+			struct counter *c = v->bucket[b];
+			v->bucket[b] = c->next;
+			free(c);
+		}
+	free(v->bucket);
+	free(v->state_file);
+	pthread_mutex_destroy(&v->lock);
+	pthread_cond_destroy(&v->wake);
+	free(v);
+}

@@ -1,0 +1,37 @@
+/*
+ * volume: messages per organizational domain over a rolling 24 hours, for
+ * the "volume" bulk classification (Google and Microsoft count a sender as
+ * bulk from about 5,000 messages a day).
+ *
+ * Counts live in 24 hourly slots per domain, in a bounded hash table shared
+ * by all threads (one mutex, held for a few hundred nanoseconds). They are
+ * kept across restarts in a state file, written atomically (temporary file
+ * and rename) by volume_save: by a background thread in the daemon
+ * (volume_start_saver), so that no message ever waits for the disk.
+ * A state file that cannot be read gives a warning and empty counts, never
+ * a failed start.
+ */
+#ifndef SC_VOLUME_H
+#define SC_VOLUME_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct volume;
+
+/* state_file "" keeps counts in memory only; max_domains bounds the table. */
+struct volume *volume_new(const char *state_file, size_t max_domains,
+    char *why, size_t whylen);
+void volume_free(struct volume *v);
+
+/* Counts one message for domain at time now; returns the 24 h count with it. */
+unsigned long volume_add(struct volume *v, const char *domain, time_t now);
+/* The 24 h count for domain at time now. */
+unsigned long volume_count(struct volume *v, const char *domain, time_t now);
+
+/* Writes the state file now. Returns 0, or -1 with a reason. */
+int volume_save(struct volume *v, char *why, size_t whylen);
+/* Saves every interval seconds from a thread of its own, and once at free. */
+int volume_start_saver(struct volume *v, unsigned interval, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Writes conf/sendercheck.conf from the option table in common/options.c,
+so that the sample documents every option exactly as the table does (a
+unit test checks it). Run after changing the table: conf/gen-sample.py"""
+import os
+import re
+
+here = os.path.dirname(os.path.abspath(__file__))
+src = open(os.path.join(here, "..", "common", "options.c")).read()
+table = src[src.index("config_options[] = {"):src.index("const size_t config_n_options")]
+rows = re.findall(r'\{ "([\w-]+)", (\w+), "([^"]*)",\s*((?:"(?:[^"\\]|\\.)*"\s*)+),', table)
+out = ["# sendercheck.conf: configuration of the sendercheck milter.",
+       "#",
+       '# Format: one "Key value" per line; "#" starts a comment; keys are',
+       "# case-insensitive. Every option is listed below with its one-line",
+       "# description and its default; a commented-out line shows the default.",
+       "# Check a file with: sendercheck -n -c FILE",
+       ""]
+for name, _type, default, doc in rows:
+    doc = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', doc))
+    out.append("## %s: %s" % (name, doc))
+    out.append("## Default: %s" % (default or "(empty)"))
+    out.append("#%s %s" % (name, default) if default else "#%s" % name)
+    out.append("")
+with open(os.path.join(here, "sendercheck.conf"), "w") as f:
+    f.write("\n".join(out))
+print("%d options" % len(rows))
