@@ -530,6 +530,39 @@ print_json(const struct args *a, const struct verdict *v)
 }
 
 /*
+ * The worst case for the lookup limits: the same record evaluated for a
+ * client that matches none of its address terms (0.0.0.1, or ::1 for an
+ * IPv6 --ip), so every term up to the final "all" is evaluated. A record
+ * can pass for the sender's own IP early in the walk and still be over
+ * the limit for its other senders. Builtin engine only (it counts).
+ */
+static void
+spf_worst_case(struct spf_engine *e, struct dns_resolver *r,
+    const struct sc_config *cfg, const struct args *a, struct spf_outcome *w)
+{
+	struct dns_ctx ctx;
+	struct spf_query q;
+
+	dns_ctx_init(&ctx, r, cfg->dns_timeout_ms);
+	q.client_ip = strchr(a->ip, ':') && !strstr(a->ip, "::ffff:") ? "::1" : "0.0.0.1";
+	q.helo = a->helo ? a->helo : "";
+	q.sender = a->spf_only;
+	q.identity = SPF_ID_MAILFROM;
+	spf_check(e, &ctx, &q, w);
+}
+
+static void
+print_worst_case(const struct spf_outcome *w)
+{
+	printf("            worst case (a client no term matches): %s, DNS lookups %u of %d, "
+	    "void lookups %u of %d\n", spf_result_str(w->result), w->dns_lookups,
+	    SPF_MAX_DNS_TERMS, w->void_lookups, SPF_MAX_VOID);
+	if (w->dns_lookups > SPF_MAX_DNS_TERMS || w->void_lookups > SPF_MAX_VOID)
+		printf("            warning: over the limits for senders matched late or not at all: "
+		    "receivers return permerror (%s)\n", w->why);
+}
+
+/*
  * --spf-only: DOMAIN's record for --ip, with the configured nameservers,
  * DNSTimeout and SPFEngine. Returns the exit status.
  */
@@ -540,7 +573,7 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 	struct spf_engine *e;
 	struct dns_ctx ctx;
 	struct spf_query q;
-	static struct spf_outcome out;
+	static struct spf_outcome out, worst;
 	struct sbuf b;
 	struct json j;
 	char why[256];
@@ -564,6 +597,8 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 	q.sender = a->spf_only;
 	q.identity = SPF_ID_MAILFROM;
 	spf_check(e, &ctx, &q, &out);
+	if (out.n_walk > 0)
+		spf_worst_case(e, r, cfg, a, &worst);
 	if (a->json) {
 		sbuf_init(&b, 1 << 20);
 		json_init(&j, &b);
@@ -580,6 +615,18 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 		json_str(&j, "reason", out.why);
 		json_str(&j, "explanation", out.explanation);
 		json_spf_walk(&j, &out);
+		if (out.n_walk > 0) {
+			json_obj_begin(&j, "worst_case");
+			json_str(&j, "client_ip", strchr(a->ip, ':') && !strstr(a->ip, "::ffff:") ?
+			    "::1" : "0.0.0.1");
+			json_str(&j, "result", spf_result_str(worst.result));
+			json_str(&j, "reason", worst.why);
+			json_int(&j, "dns_lookups", worst.dns_lookups);
+			json_int(&j, "void_lookups", worst.void_lookups);
+			json_bool(&j, "over_limits", worst.dns_lookups > SPF_MAX_DNS_TERMS ||
+			    worst.void_lookups > SPF_MAX_VOID);
+			json_obj_end(&j);
+		}
 		json_obj_end(&j);
 		json_obj_end(&j);
 		puts(b.s);
@@ -590,6 +637,8 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 		    out.domain[0] ? out.domain : "-", out.why[0] ? out.why : "no reason given",
 		    out.explanation[0] ? "\n            explanation: " : "", out.explanation);
 		print_spf_walk(&out);
+		if (out.n_walk > 0)
+			print_worst_case(&worst);
 	}
 	spf_engine_free(e);
 	dns_resolver_free(r);

@@ -28,6 +28,8 @@ ZONE = {
     "l1.test": [{"SPF": "v=spf1 a a a a ?all"}, {"A": "198.18.0.1"}],
     "l2.test": [{"SPF": "v=spf1 a a a a ?all"}, {"A": "198.18.0.1"}],
     "l3.test": [{"SPF": "v=spf1 a a a a ip4:192.0.2.10 ?all"}, {"A": "198.18.0.1"}],
+    "early.test": [{"SPF": "v=spf1 ip4:192.0.2.10 include:l1.test include:l2.test "
+                              "include:l3.test -all"}],
     "dup.test": [{"SPF": "v=spf1 ip4:192.0.2.10 -all"}, {"SPF": "v=spf1 -all"}],
     "ptr.test": [{"SPF": "v=spf1 ptr -all"}],
     "plusall.test": [{"SPF": "v=spf1 mx +all"}],
@@ -90,6 +92,20 @@ def main():
               j.get("term_domain") == "over.test", j)
         check("over the limit: ?all inside includes not flagged",
               not any("?all" in w for w in j.get("lint", [])), j)
+
+        # passes early for its own IP, over the limit for everyone else
+        j = spf_json(build, conf.name, "early.test")
+        check("early match: pass with few lookups", j.get("result") == "pass" and
+              j.get("dns_lookups") == 0, j)
+        w = j.get("worst_case", {})
+        check("early match: worst case over the limit", w.get("over_limits") is True and
+              w.get("result") == "permerror" and w.get("dns_lookups") == 11, j)
+        rc, out, err = run(build, conf.name, "--spf-only", "early.test", "--ip", IP)
+        check("early match: text warns", "worst case (a client no term matches): permerror"
+              in out and "warning: over the limits for senders matched late" in out, out)
+        j = spf_json(build, conf.name, "good.test")
+        check("clean record: worst case within limits",
+              j.get("worst_case", {}).get("over_limits") is False, j)
 
         j = spf_json(build, conf.name, "dup.test")
         check("duplicate records: permerror", j.get("result") == "permerror", j)
