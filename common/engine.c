@@ -94,6 +94,12 @@ engine_start(struct engine *e, char *why, size_t whylen)
 }
 
 void
+engine_stop(struct engine *e)
+{
+	volume_stop(e->volume);
+}
+
+void
 engine_free(struct engine *e)
 {
 	if (e == NULL)
@@ -442,6 +448,29 @@ from_domains(const struct check *c, char out[][256], size_t max)
 	return n;
 }
 
+/*
+ * Without a DMARC record there is no policy, but the bulk-sender rules
+ * still ask whether From aligns (relaxed) with a passing SPF or DKIM domain.
+ */
+static void
+relaxed_alignment(struct check *c)
+{
+	struct dmarc_outcome *d = &c->v.dmarc;
+
+	if (c->v.spf_done && c->v.spf.result == SPF_RES_PASS &&
+	    dmarc_aligned(c->e->dmarc, &c->dns, d->from_domain, c->v.spf.domain, DMARC_ALIGN_RELAXED) == 1) {
+		d->spf_aligned = 1;
+		snprintf(d->spf_domain, sizeof(d->spf_domain), "%s", c->v.spf.domain);
+	}
+	for (size_t i = 0; i < c->v.n_dkim && !d->dkim_aligned; i++)
+		if (c->v.dkim[i].result == DKIM_RES_PASS &&
+		    dmarc_aligned(c->e->dmarc, &c->dns, d->from_domain, c->v.dkim[i].domain,
+		    DMARC_ALIGN_RELAXED) == 1) {
+			d->dkim_aligned = 1;
+			snprintf(d->dkim_domain, sizeof(d->dkim_domain), "%s", c->v.dkim[i].domain);
+		}
+}
+
 static void
 run_dmarc(struct check *c)
 {
@@ -461,6 +490,8 @@ run_dmarc(struct check *c)
 	in.n_dkim = c->v.n_dkim;
 	dmarc_check(c->e->dmarc, &c->dns, &in, &c->v.dmarc);
 	c->v.dmarc_done = 1;
+	if (!c->v.dmarc.have_record && c->v.dmarc.n_from == 1)
+		relaxed_alignment(c);
 }
 
 static void

@@ -34,6 +34,8 @@ struct check;
 struct engine *engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen);
 /* Starts background work (saving volume counts); after any fork. */
 int engine_start(struct engine *e, char *why, size_t whylen);
+/* Ends background work and saves state; checks may still run (shutdown). */
+void engine_stop(struct engine *e);
 void engine_free(struct engine *e);
 const struct sc_config *engine_config(const struct engine *e);
 
@@ -85,7 +87,7 @@ struct verdict {
 	struct unsub_result unsub;
 	int unsub_aligned;		/* the covering signature's d= aligns with From */
 	int bulk;
-	char bulk_why[160];
+	char bulk_why[320];
 	unsigned long volume;		/* From org domain's messages in 24 h (volume detection) */
 	struct compliance compliance;
 

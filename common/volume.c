@@ -303,21 +303,28 @@ volume_start_saver(struct volume *v, unsigned interval, char *why, size_t whylen
 }
 
 void
-volume_free(struct volume *v)
+volume_stop(struct volume *v)
 {
 	char why[512];
 
-	if (v == NULL)
-		return;
 	if (v->saver_running) {
 		pthread_mutex_lock(&v->lock);
 		v->stopping = 1;
 		pthread_cond_signal(&v->wake);
 		pthread_mutex_unlock(&v->lock);
 		pthread_join(v->saver, NULL);
+		v->saver_running = 0;
 	}
 	if (volume_save(v, why, sizeof(why)) < 0)
 		log_warn("volume counts: %s", why);
+}
+
+void
+volume_free(struct volume *v)
+{
+	if (v == NULL)
+		return;
+	volume_stop(v);
 	for (size_t b = 0; b < v->nbuckets; b++)
 		while (v->bucket[b]) {
 			struct counter *c = v->bucket[b];

@@ -33,5 +33,7 @@ unsigned long volume_count(struct volume *v, const char *domain, time_t now);
 int volume_save(struct volume *v, char *why, size_t whylen);
 /* Saves every interval seconds from a thread of its own, and once at free. */
 int volume_start_saver(struct volume *v, unsigned interval, char *why, size_t whylen);
+/* Stops the saver thread and saves once more (at shutdown). */
+void volume_stop(struct volume *v);
 
 #endif

@@ -578,6 +578,7 @@ main(int argc, char **argv)
 	if (cfg->pid_file[0] && unlink(cfg->pid_file) != 0 && errno != ENOENT)
 		log_notice("PidFile %s left behind: %s", cfg->pid_file, strerror(errno));
 	/* the engine stays: libmilter may still have workers in callbacks */
+	engine_stop(engine);
 	dns_thread_done();
 	return rc == MI_SUCCESS ? 0 : 1;
 }

@@ -75,6 +75,7 @@ for build in "$@"; do
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	group "cli" "$build" $PY "$here/cli/test_cli.py" "$build"
+	group "compliance" "$build" $PY "$here/compliance/test_compliance.py" "$build"
 done
 
 # SPF parser/macro fuzz smoke run (~30 s): builds its own clang/libFuzzer

@@ -46,7 +46,7 @@ def run(title, setup=None, teardown=None):
                 continue
             t0 = time.time()
             try:
-                fn(ctx) if setup else fn()
+                fn(ctx) if fn.__code__.co_argcount else fn()
                 passed += 1
                 print("ok   %s (%.2fs)" % (fn.__name__, time.time() - t0), flush=True)
             except Exception as e:   # a failed case must not stop the others

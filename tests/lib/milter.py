@@ -147,7 +147,7 @@ def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test"
         "  mt.eom(conn)",
         '  mt.echo("EOM " .. string.char(mt.getreply(conn)))',
     ]
-    for name in ("Authentication-Results", "Received-SPF"):
+    for name in ("Authentication-Results", "Received-SPF", "X-Sender-Compliance"):
         lines += [
             "  local v = mt.getheader(conn, %s, 0)" % _lua_str(name),
             '  if v ~= nil then mt.echo("HDR %s: " .. string.gsub(v, "\\n", "\\\\n")) end' % name,

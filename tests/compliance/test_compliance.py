@@ -1,0 +1,452 @@
+"""Bulk-sender compliance end to end: messages built and signed at test time
+for every rule id, pass and fail, through sendercheck-test (all cases) and
+through the milter with miltertest (the compliance field, actions, TLS
+macros), against unbound serving the zones written here.
+Run: /usr/bin/python3 test_compliance.py BUILDDIR"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import case, check, contains, eq, run            # noqa: E402
+import mail                                                   # noqa: E402
+from milter import Sendercheck, run_session                   # noqa: E402
+import testdns                                                # noqa: E402
+
+BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+TOOL = os.path.join(BUILD, "tools", "sendercheck-test")
+WORK = tempfile.mkdtemp(prefix="sc-compliance-")
+GOOD_IP = "192.0.2.10"          # PTR mail.good.test -> 192.0.2.10
+BADPTR_IP = "192.0.2.20"        # PTR other.good.test -> 192.0.2.99
+NOPTR_IP = "192.0.2.30"         # no PTR
+TEMPPTR_IP = "192.0.2.40"       # reverse zone refused: DNS error
+ONECLICK = [("List-Unsubscribe", " <https://good.test/u/123>, <mailto:u@good.test>"),
+            ("List-Unsubscribe-Post", " List-Unsubscribe=One-Click")]
+SIGNED = [b"from", b"to", b"subject", b"date", b"message-id"]
+SIGNED_LU = SIGNED + [b"list-unsubscribe", b"list-unsubscribe-post"]
+
+
+class Ctx:
+    pass
+
+
+CTX = Ctx()
+
+
+def setup():
+    c = CTX
+    z = testdns.Zone()
+    c.keys = {"k2048": mail.RSAKey(2048, WORK), "k512": mail.RSAKey(512, WORK)}
+    spf = "v=spf1 ip4:192.0.2.10 ip4:192.0.2.20 ip4:192.0.2.30 ip4:192.0.2.40 -all"
+    for d in ("good.test", "nodmarc.test", "pmissing.test", "twodmarc.test", "orgfb.test",
+              "other.test", "x.com", "xn--bcher-kva.test", "strict.test", "tempdmarc.test"):
+        z.txt(d, spf)
+        z.txt("s1._domainkey." + d, c.keys["k2048"].record())
+        z.txt("weak._domainkey." + d, c.keys["k512"].record())
+    for d in ("good.test", "other.test", "x.com", "xn--bcher-kva.test"):
+        z.txt("_dmarc." + d, "v=DMARC1; p=none; rua=mailto:dmarc@" + d)
+    z.txt("_dmarc.pmissing.test", "v=DMARC1; rua=mailto:dmarc@pmissing.test")
+    z.txt("_dmarc.twodmarc.test", "v=DMARC1; p=none")
+    z.txt("_dmarc.twodmarc.test", "v=DMARC1; p=reject")
+    z.txt("_dmarc.orgfb.test", "v=DMARC1; p=reject")
+    z.txt("_dmarc.strict.test", "v=DMARC1; p=quarantine; adkim=s; aspf=s")
+    z.refuse("_dmarc.tempdmarc.test")
+    z.add("10.2.0.192.in-addr.arpa", "PTR", "mail.good.test")
+    z.add("mail.good.test", "A", GOOD_IP)
+    z.add("20.2.0.192.in-addr.arpa", "PTR", "other.good.test")
+    z.add("other.good.test", "A", "192.0.2.99")
+    z.refuse("40.2.0.192.in-addr.arpa")
+    c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
+    c.conf = os.path.join(WORK, "sc.conf")
+    with open(c.conf, "w") as f:
+        f.write("Nameservers %s\nInternalHosts none\nAuthservID mx.test\nVolumeFile\n" % c.dns.address)
+    c.milter = Sendercheck(BUILD, WORK, {"Nameservers": c.dns.address}, name="accept").start()
+    c.strict = Sendercheck(BUILD, WORK, {"Nameservers": c.dns.address, "On-Noncompliant-Google": "reject",
+                                         "On-DMARCFail": "policy"}, name="strict").start()
+    return c
+
+
+def teardown(c):
+    for s in ("milter", "strict"):
+        if getattr(c, s, None):
+            getattr(c, s).stop()
+    if getattr(c, "dns", None):
+        c.dns.stop()
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+def msg(from_addr="news@good.test", extra=(), sign=("good.test", "s1", "k2048"), headers=SIGNED,
+        algorithm=None, drop=(), dup=(), body="Hello.\n"):
+    hdrs = [("From", " " + from_addr), ("To", " rcpt@example.net"), ("Subject", " offer"),
+            ("Date", " Wed, 25 Nov 2026 10:00:00 +0000"),
+            ("Message-ID", " <%s@good.test>" % os.urandom(6).hex())]
+    hdrs = [h for h in hdrs if h[0] not in drop] + [h for h in hdrs if h[0] in dup] + list(extra)
+    m = mail.message(hdrs, body)
+    if sign:
+        d, s, k = sign
+        m = mail.sign(m, d, s, CTX.keys[k], headers=headers, algorithm=algorithm)
+    return m
+
+
+def verdict(m, ip=GOOD_IP, mail_from="bounce@good.test", tls="TLSv1.3", extra_args=()):
+    path = os.path.join(WORK, "m-%s.eml" % os.urandom(3).hex())
+    with open(path, "wb") as f:
+        f.write(m)
+    args = [TOOL, "-c", CTX.conf, "--ip", ip, "--helo", "mail.good.test", "--mail-from", mail_from,
+            "--json"] + (["--tls", tls] if tls else ["--no-tls"]) + list(extra_args) + [path]
+    p = subprocess.run(args, capture_output=True, timeout=60)
+    eq(p.returncode, 0, "exit status (%r)" % p.stderr[-400:])
+    return json.loads(p.stdout)
+
+
+def failed(v, profile):
+    return [f["rule"] for f in v["profiles"][profile]["failed"]]
+
+
+def expect(v, google=(), yahoo=(), microsoft=(), bulk=None):
+    for prof, want in (("google", google), ("yahoo", yahoo), ("microsoft", microsoft)):
+        if want is None:
+            continue
+        eq(sorted(failed(v, prof)), sorted(want), "%s failed rules (%s)" % (prof, v["profiles"][prof]))
+    if bulk is not None:
+        eq(v["bulk"]["bulk"], bulk, "bulk")
+
+
+def rule(v, name):
+    return v["rules"][name]
+
+
+# ---- each rule: pass and fail (bulk mail unless said) ----
+
+@case
+def all_rules_pass_bulk():
+    v = verdict(msg(extra=ONECLICK, headers=SIGNED_LU))
+    expect(v, (), (), (), bulk=True)
+    for r in ("spf", "dkim", "auth-any", "dmarc-record", "dmarc-align", "dkim-key", "iprev", "tls",
+              "format"):
+        eq(rule(v, r)["state"], "pass", "rule " + r)
+
+
+@case
+def spf_fail():
+    v = verdict(msg(extra=ONECLICK, headers=SIGNED_LU), ip="192.0.2.77")
+    check("spf" in failed(v, "google") and "spf" in failed(v, "microsoft"), "spf fails: %r" % v["profiles"])
+    contains(rule(v, "spf")["fix"], "add 192.0.2.77 to the SPF record of good.test", "fix")
+
+
+@case
+def dkim_fail_unsigned_bulk():
+    v = verdict(msg(extra=ONECLICK, sign=None))
+    for p in ("google", "yahoo", "microsoft"):
+        check("dkim" in failed(v, p), "%s: dkim fails: %r" % (p, failed(v, p)))
+    contains(rule(v, "dkim")["fix"], "sign with DKIM as good.test", "fix")
+
+
+@case
+def auth_any_fail_and_not_bulk():
+    """Not bulk: only all-sender rules bind; neither SPF nor DKIM passes."""
+    v = verdict(msg(sign=None), ip="192.0.2.77")
+    expect(v, google=["auth-any", "iprev"], yahoo=["auth-any", "iprev"], microsoft=[], bulk=False)
+
+
+@case
+def auth_any_pass_not_bulk():
+    v = verdict(msg())
+    expect(v, (), (), (), bulk=False)
+
+
+@case
+def dmarc_record_none():
+    v = verdict(msg("news@nodmarc.test", extra=ONECLICK, sign=("nodmarc.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@nodmarc.test")
+    eq(failed(v, "google"), ["dmarc-record"], "only dmarc-record fails (alignment holds)")
+    eq(failed(v, "yahoo"), ["dmarc-record"], "yahoo")
+    contains(rule(v, "dmarc-record")["fix"], "publish a DMARC record with p=none at _dmarc.nodmarc.test", "fix")
+
+
+@case
+def dmarc_record_p_missing():
+    v = verdict(msg("news@pmissing.test", extra=ONECLICK, sign=("pmissing.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@pmissing.test")
+    eq(failed(v, "google"), ["dmarc-record"], "only dmarc-record fails")
+    contains(rule(v, "dmarc-record")["reason"], "no p= tag", "reason")
+
+
+@case
+def dmarc_record_several():
+    v = verdict(msg("news@twodmarc.test", extra=ONECLICK, sign=("twodmarc.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@twodmarc.test")
+    check("dmarc-record" in failed(v, "google"), "several records fail: %r" % failed(v, "google"))
+    eq(v["dmarc"]["result"], "permerror", "DMARC result")
+    contains(rule(v, "dmarc-record")["fix"], "keep one DMARC record", "fix")
+
+
+@case
+def dmarc_org_domain_fallback():
+    v = verdict(msg("news@sub.orgfb.test", extra=ONECLICK, sign=("orgfb.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@orgfb.test")
+    eq(v["dmarc"]["record_domain"], "orgfb.test", "record found at the org domain")
+    eq(v["dmarc"]["result"], "pass", "relaxed alignment with the org domain")
+    expect(v, (), (), ())
+
+
+@case
+def dmarc_one_character_label():
+    v = verdict(msg("news@mail.x.com", extra=ONECLICK, sign=("x.com", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@x.com")
+    eq(v["dmarc"]["org_domain"], "x.com", "org domain of mail.x.com")
+    eq(v["dmarc"]["result"], "pass", "DMARC")
+
+
+@case
+def dmarc_idn_a_label():
+    v = verdict(msg("news@xn--bcher-kva.test", extra=ONECLICK, sign=("xn--bcher-kva.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@xn--bcher-kva.test")
+    eq(v["dmarc"]["result"], "pass", "DMARC for an A-label domain")
+    expect(v, (), (), ())
+
+
+@case
+def dmarc_align_fail_unaligned():
+    v = verdict(msg("news@good.test", extra=ONECLICK, sign=("other.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@other.test")
+    eq(v["dmarc"]["result"], "fail", "DMARC")
+    for p in ("google", "yahoo", "microsoft"):
+        eq(failed(v, p), ["dmarc-align"], p)
+    contains(rule(v, "dmarc-align")["fix"], "under good.test", "fix")
+
+
+@case
+def dmarc_align_strict_subdomain_fails():
+    v = verdict(msg("news@sub.strict.test", extra=ONECLICK, sign=("strict.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@strict.test")
+    eq(v["dmarc"]["result"], "fail", "strict alignment: a subdomain does not align")
+    check("dmarc-align" in failed(v, "google"), "dmarc-align fails")
+
+
+@case
+def dmarc_temperror():
+    v = verdict(msg("news@tempdmarc.test", extra=ONECLICK, sign=("tempdmarc.test", "s1", "k2048"),
+                    headers=SIGNED_LU), mail_from="b@tempdmarc.test")
+    eq(v["dmarc"]["result"], "temperror", "DMARC on a DNS error")
+    check("dmarc-record" in failed(v, "google"), "record unknown is not compliant")
+
+
+@case
+def dkim_key_fail_sha1_and_small_key():
+    v = verdict(msg(algorithm=b"rsa-sha1"))
+    check("dkim-key" in failed(v, "google") and "dkim-key" in failed(v, "yahoo"), "sha1: %r" % failed(v, "google"))
+    check("dkim-key" not in failed(v, "microsoft"), "not a Microsoft rule")
+    v = verdict(msg(sign=("good.test", "weak", "k512")))
+    check("dkim-key" in failed(v, "google"), "512-bit key: %r" % failed(v, "google"))
+    contains(rule(v, "dkim-key")["fix"], "2048 bits", "fix")
+
+
+@case
+def iprev_pass_fail_noptr_temperror():
+    eq(verdict(msg())["iprev"]["result"], "pass", "iprev pass")
+    for ip, res in ((BADPTR_IP, "fail"), (NOPTR_IP, "permerror"), (TEMPPTR_IP, "temperror")):
+        v = verdict(msg(), ip=ip)
+        eq(v["iprev"]["result"], res, "iprev for " + ip)
+        eq(failed(v, "google"), ["iprev"], "google for " + ip)
+        eq(failed(v, "microsoft"), [], "microsoft binds bulk only")
+
+
+@case
+def tls_present_absent_unknown():
+    eq(rule(verdict(msg()), "tls")["state"], "pass", "TLS present")
+    v = verdict(msg(), tls=None)
+    eq(rule(v, "tls")["state"], "fail", "TLS absent")
+    eq(failed(v, "google"), ["tls"], "only Google requires TLS")
+    eq(failed(v, "yahoo"), [], "Yahoo")
+    path = os.path.join(WORK, "t.eml")
+    with open(path, "wb") as f:
+        f.write(msg())
+    p = subprocess.run([TOOL, "-c", CTX.conf, "--ip", GOOD_IP, "--mail-from", "b@good.test", "--json", path],
+                       capture_output=True)
+    v = json.loads(p.stdout)
+    eq(rule(v, "tls")["state"], "unknown", "TLS not stated is unknown, never guessed")
+    eq(failed(v, "google"), [], "unknown never fails")
+
+
+def format_case(what, **kw):
+    v = verdict(msg(sign=None, **kw))
+    check("format" in failed(v, "google"), "%s: format fails: %r" % (what, failed(v, "google")))
+    check("format" in failed(v, "yahoo"), "%s: yahoo" % what)
+    return v
+
+
+@case
+def format_rules():
+    contains(format_case("two From", dup=("From",))["rules"]["format"]["reason"], "From", "names the field")
+    contains(format_case("no Date", drop=("Date",))["rules"]["format"]["reason"], "Date", "names the field")
+    contains(format_case("no Message-ID", drop=("Message-ID",))["rules"]["format"]["reason"], "Message-ID", "")
+    contains(format_case("two Subject", dup=("Subject",))["rules"]["format"]["reason"], "Subject", "")
+    v = format_case("long line", extra=[("X-Long", " " + "a" * 1000)])
+    contains(v["rules"]["format"]["reason"], "998", "names the limit")
+    v = verdict(msg(sign=None, extra=[("X-Long", " " + "a" * 980)]))
+    eq(rule(v, "format")["state"], "pass", "a 990-octet line is fine")
+
+
+def unsub_case(extra, headers=SIGNED_LU, sign=("good.test", "s1", "k2048"), post_process=None):
+    m = msg(extra=extra, headers=headers, sign=sign)
+    if post_process:
+        m = post_process(m)
+    return verdict(m)
+
+
+@case
+def oneclick_variants():
+    post = ("List-Unsubscribe-Post", " List-Unsubscribe=One-Click")
+    cases = [
+        ("http", [("List-Unsubscribe", " <http://good.test/u>"), post], ["oneclick"], ["oneclick"]),
+        ("mailto only", [("List-Unsubscribe", " <mailto:u@good.test>")], ["mailto-only"], []),
+        ("two headers", [("List-Unsubscribe", " <https://good.test/u>"),
+                         ("List-Unsubscribe", " <https://good.test/v>"), post], ["oneclick"], ["oneclick"]),
+        ("unbracketed", [("List-Unsubscribe", " https://good.test/u"), post], ["oneclick"], ["oneclick"]),
+        ("folded", [("List-Unsubscribe", " <https://good.test/u>,\r\n\t<mailto:u@good.test>"), post], [], []),
+        ("post other value", [("List-Unsubscribe", " <https://good.test/u>"),
+                              ("List-Unsubscribe-Post", " List-Unsubscribe=Yes")], ["oneclick"], ["oneclick"]),
+    ]
+    for name, extra, g, y in cases:
+        v = unsub_case(extra, headers=SIGNED_LU)
+        eq(failed(v, "google"), g, "google, " + name)
+        eq(failed(v, "yahoo"), y, "yahoo, " + name)
+        eq(v["bulk"]["bulk"], True, "List-Unsubscribe makes it bulk: " + name)
+    v = unsub_case(ONECLICK, headers=SIGNED + [b"list-unsubscribe"])
+    eq(failed(v, "google"), ["oneclick"], "Post not signed")
+    # signed once, appearing twice: an unsigned copy can sit on top
+    v = unsub_case(ONECLICK, post_process=lambda m: b"List-Unsubscribe: <https://evil.test/x>\r\n" + m)
+    eq(failed(v, "google"), ["oneclick"], "header appearing twice but signed once")
+    # the only signature covering them failed
+    v = unsub_case(ONECLICK, post_process=lambda m: m.replace(b"Hello.", b"Hello!"))
+    check("oneclick" in failed(v, "google"), "signature failed: %r" % failed(v, "google"))
+    # signed by another domain: passes, reported as not aligned
+    v = unsub_case(ONECLICK + [], sign=("other.test", "s1", "k2048"))
+    eq(v["unsubscribe"]["oneclick"], True, "one-click signed by another domain still counts")
+    eq(v["unsubscribe"]["signed_by"], "other.test", "reported d=")
+    eq(v["unsubscribe"]["aligned"], False, "reported as not aligned")
+    v = unsub_case(ONECLICK)
+    eq(v["unsubscribe"]["aligned"], True, "aligned d= reported")
+
+
+@case
+def profile_option_limits_output():
+    v = verdict(msg(), extra_args=("--profile", "yahoo"))
+    eq(sorted(v["profiles"].keys()), ["yahoo"], "--profile yahoo")
+
+
+@case
+def bulk_by_volume():
+    conf = os.path.join(WORK, "vol.conf")
+    vf = os.path.join(WORK, "volume.txt")
+    with open(conf, "w") as f:
+        f.write("Nameservers %s\nInternalHosts none\nAuthservID mx.test\nBulkThreshold 3\n"
+                "BulkDetection volume\nVolumeFile %s\nSocket unix:%s/vol.sock\nSyslog no\n"
+                % (CTX.dns.address, vf, WORK))
+    sc = Sendercheck.__new__(Sendercheck)
+    Sendercheck.__init__(sc, BUILD, WORK, {"Nameservers": CTX.dns.address, "BulkThreshold": "3",
+                                           "BulkDetection": "volume", "VolumeFile": vf}, name="vol")
+    sc.start()
+    try:
+        results = []
+        for i in range(4):
+            headers, body = mail.split(msg())
+            r = run_session(sc.socket, ip=GOOD_IP, helo="mail.good.test", mail_from="<b@good.test>",
+                            headers=headers, body=body, workdir=WORK)
+            results.append(r["headers"].get("X-Sender-Compliance", ""))
+        contains(results[1], "bulk=no", "second message not bulk")
+        contains(results[2], "bulk=yes", "third message reaches the threshold")
+        contains(results[2], "3 messages from good.test in 24 h", "why")
+    finally:
+        eq(sc.stop(), 0, "exit")
+    # kept across restarts: the counts were saved at exit... or by the saver
+    sc.start()
+    try:
+        headers, body = mail.split(msg())
+        r = run_session(sc.socket, ip=GOOD_IP, helo="mail.good.test", mail_from="<b@good.test>",
+                        headers=headers, body=body, workdir=WORK)
+        contains(r["headers"].get("X-Sender-Compliance", ""), "bulk=yes", "counts survive a restart")
+    finally:
+        sc.stop()
+
+
+# ---- through the milter ----
+
+def milter_send(sc, m, tls=True, ip=GOOD_IP, mail_from="<b@good.test>", **kw):
+    headers, body = mail.split(m)
+    macros = {"i": "CQ" + os.urandom(3).hex().upper()}
+    if tls:
+        macros["{tls_version}"] = "TLSv1.3"
+        macros["{cipher}"] = "TLS_AES_256_GCM_SHA384"
+    r = run_session(sc.socket, ip=ip, helo="mail.good.test", mail_from=mail_from, headers=headers,
+                    body=body, macros=macros, workdir=WORK, **kw)
+    check(r["rc"] == 0, "miltertest: %s %s" % (r["stdout"], r["stderr"]))
+    return r
+
+
+def parse_field(name, value):
+    import authres
+    return authres.AuthenticationResultsHeader.parse("Authentication-Results: " + value.replace("\n", "\r\n"))
+
+
+@case
+def milter_compliance_field_and_ar():
+    r = milter_send(CTX.milter, msg(extra=ONECLICK, headers=SIGNED_LU))
+    comp = r["headers"].get("X-Sender-Compliance")
+    check(comp is not None, "compliance field added: " + r["stdout"])
+    contains(comp, "google=pass", "compliance")
+    contains(comp, "bulk=yes (List-Unsubscribe", "bulk with why")
+    h = parse_field("X-Sender-Compliance", comp)
+    eq([x.method for x in h.results], ["google", "yahoo", "microsoft", "bulk"], "methods")
+    ar = r["headers"]["Authentication-Results"]
+    contains(ar, "dmarc=pass policy.dmarc=none header.from=good.test", "A-R dmarc")
+    contains(ar, "iprev=pass (mail.good.test) policy.iprev=192.0.2.10", "A-R iprev")
+    parse_field("Authentication-Results", ar)
+
+
+@case
+def milter_tls_macro_absent_fails_google():
+    r = milter_send(CTX.milter, msg(), tls=False)
+    comp = r["headers"]["X-Sender-Compliance"]
+    contains(comp, 'google=fail policy.rules="tls"', "no {tls_version}: TLS rule fails")
+    h = parse_field("X-Sender-Compliance", comp)
+    eq([(p.type, p.name, p.value) for p in h.results[0].properties], [("policy", "rules", "tls")], "parsed")
+
+
+@case
+def milter_noncompliant_reject_with_gmail_code():
+    r = milter_send(CTX.strict, msg(extra=[("List-Unsubscribe", " <mailto:u@good.test>")],
+                                    headers=SIGNED_LU),
+                    expect_reply=("550", "5.7.1", "Message does not meet Google's sender requirements: "
+                                  "mailto-only: List-Unsubscribe has only mailto: URIs"))
+    check(r["eom"] in ("y", "r"), "rejected: %r" % r["eom"])
+    check(r["reply_match"], "reply names the rule: " + r["stdout"])
+
+
+@case
+def milter_dmarc_policy_reject():
+    m = msg("news@orgfb.test", sign=("other.test", "s1", "k2048"))
+    r = milter_send(CTX.strict, m, mail_from="<b@other.test>",
+                    expect_reply=("550", "5.7.26", "Unauthenticated email from orgfb.test is not "
+                                  "accepted due to the domain's DMARC policy"))
+    check(r["reply_match"], "p=reject honoured with 5.7.26: " + r["stdout"])
+
+
+@case
+def milter_forged_compliance_field_removed():
+    m = msg(extra=[("X-Sender-Compliance", " mx.test; google=pass; yahoo=pass; microsoft=pass")])
+    headers, body = mail.split(m)
+    r = milter_send(CTX.milter, m)
+    # our own field is deleted (index 1 of X-Sender-Compliance): checked via the log
+    import time
+    time.sleep(0.2)
+    log = [l for l in CTX.milter.read_log().splitlines() if "removed_forged=1" in l]
+    check(log, "forged compliance field removed")
+
+
+if __name__ == "__main__":
+    sys.exit(run("bulk-sender compliance (sendercheck-test and milter)", lambda: setup(), teardown))
