@@ -374,6 +374,43 @@ def bulk_by_volume():
         sc.stop()
 
 
+@case
+def outbound_mode_judges_sending_ips():
+    """Mode outbound: SPF and iprev for SendingIPs, not the submitting
+    client; TLS not applicable; nothing rejected by default."""
+    conf = os.path.join(WORK, "out.conf")
+    with open(conf, "w") as f:
+        f.write(open(CTX.conf).read() + "Mode outbound\nSendingIPs %s\n" % GOOD_IP)
+    path = os.path.join(WORK, "o.eml")
+    with open(path, "wb") as f:
+        f.write(msg(extra=ONECLICK, headers=SIGNED_LU))
+    # submitted from a LAN address with no SPF standing and no PTR
+    p = subprocess.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--helo", "laptop",
+                        "--mail-from", "b@good.test", "--json", path], capture_output=True)
+    v = json.loads(p.stdout)
+    eq(v["spf"]["result"], "pass", "SPF judged for the SendingIP")
+    eq(v["iprev"]["ip"], GOOD_IP, "iprev judged for the SendingIP")
+    eq(v["tls"], "n/a", "TLS not applicable outbound")
+    eq(rule(v, "tls")["state"], "n/a", "TLS rule")
+    expect(v, (), (), ())
+    eq(v["action"]["action"], "accept", "tag and log")
+    # a SendingIP that the SPF record does not list is flagged
+    with open(conf, "w") as f:
+        f.write(open(CTX.conf).read() + "Mode outbound\nSendingIPs %s 203.0.113.5\n" % GOOD_IP)
+    p = subprocess.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--helo", "laptop",
+                        "--mail-from", "b@good.test", "--json", path], capture_output=True)
+    v = json.loads(p.stdout)
+    eq(v["spf"]["result"], "fail", "the worst SendingIP counts")
+    contains(rule(v, "spf")["fix"], "add 203.0.113.5 to the SPF record of good.test", "fix names it")
+    # outbound needs SendingIPs
+    with open(conf, "w") as f:
+        f.write(open(CTX.conf).read() + "Mode outbound\n")
+    p = subprocess.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--mail-from", "b@good.test", path],
+                       capture_output=True)
+    eq(p.returncode, 2, "config error")
+    contains(p.stderr.decode(), "Mode outbound needs SendingIPs", "message")
+
+
 # ---- through the milter ----
 
 def milter_send(sc, m, tls=True, ip=GOOD_IP, mail_from="<b@good.test>", **kw):
