@@ -10,7 +10,8 @@ top=$(pwd)
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev libspf2-dev
   libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
-  python3-spf python3-yaml python3-nacl libmail-authenticationresults-perl clang"
+  python3-spf python3-yaml python3-nacl libmail-authenticationresults-perl clang
+  postfix swaks libnet-ssleay-perl opendkim opendkim-tools"
 
 apt_install() {
 	local missing=()
@@ -27,6 +28,10 @@ apt_install() {
 		chmod 755 /usr/sbin/policy-rc.d
 		guard=1
 	fi
+	# postfix asks what kind of mail system to set up; the tests run their
+	# own instance from a temporary config directory, so the system one
+	# gets "No configuration" (no /etc/postfix/main.cf, nothing started).
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	[ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
