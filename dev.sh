@@ -8,10 +8,10 @@ cd "$(dirname "$0")"
 top=$(pwd)
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev libspf2-dev
-  libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev"
+  libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
   python3-spf python3-yaml python3-nacl libmail-authenticationresults-perl clang
-  postfix swaks libnet-ssleay-perl opendkim opendkim-tools"
+  postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus"
 
 apt_install() {
 	local missing=()
