@@ -26,6 +26,7 @@ static const char *const inherit_action_names[] = { "accept", "reject", "tempfai
 static const char *const profile_names[] = { "google", "yahoo", "microsoft", NULL };
 static const char *const bulk_names[] = { "headers", "volume", "always", "never", NULL };
 static const char *const mode_names[] = { "inbound", "outbound", NULL };
+static const char *const log_format_names[] = { "text", "json", NULL };
 
 const struct config_option config_options[] = {
 	{ "Socket", OPT_SOCKET, "inet:8894@127.0.0.1",
@@ -94,6 +95,21 @@ const struct config_option config_options[] = {
 	{ "SendingIPs", OPT_CIDRS, "",
 	  "outbound mode: the public IP addresses the mail leaves from (SPF and iprev use them)",
 	  OFF(sending_ips), 0, 0, NULL },
+	{ "StatsDB", OPT_STRING, "",
+	  "SQLite file that stores every verdict for sendercheck-stats, e.g. /var/lib/sendercheck/stats.db (empty: no statistics)",
+	  OFF(stats_db), 0, 0, NULL },
+	{ "StatsRetention", OPT_UINT, "90",
+	  "days of statistics kept; older messages and daily totals are pruned",
+	  OFF(stats_retention), 1, 36500, NULL },
+	{ "StatsQueueSize", OPT_UINT, "10000",
+	  "verdicts waiting for the stats writer; beyond it a message is dropped from the statistics, never delayed",
+	  OFF(stats_queue_size), 1, 10000000, NULL },
+	{ "MetricsSocket", OPT_STRING, "",
+	  "serve Prometheus metrics at /metrics on inet:PORT@HOST or inet6:PORT@HOST (empty: off)",
+	  OFF(metrics_socket), 0, 0, NULL },
+	{ "LogFormat", OPT_ENUM, "text",
+	  "per-message log record: text (one line of key=value) or json (one JSON object)",
+	  OFF(log_format), 0, 0, log_format_names },
 	{ "UserID", OPT_STRING, "",
 	  "user (or user:group) to run as after binding the socket (empty: stay)", OFF(user_id), 0, 0, NULL },
 	{ "PidFile", OPT_STRING, "",
@@ -385,6 +401,16 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 			sbuf_printf(errs, "%s: SendingIPs takes addresses, not networks\n", name);
 			return 1;
 		}
+	if (c->metrics_socket[0] != '\0') {
+		char why[256];
+
+		if ((strncmp(c->metrics_socket, "inet:", 5) != 0 && strncmp(c->metrics_socket, "inet6:", 6) != 0) ||
+		    parse_socket(c->metrics_socket, why, sizeof(why)) < 0 || strchr(c->metrics_socket, '@') == NULL) {
+			sbuf_printf(errs, "%s: MetricsSocket '%s': expected inet:PORT@HOST or inet6:PORT@HOST\n",
+			    name, c->metrics_socket);
+			return 1;
+		}
+	}
 	if (c->authserv_id == NULL || check_authserv_id(c->authserv_id) < 0) {
 		sbuf_printf(errs, "%s: AuthservID must be a host name (letters, digits, '.', '-', '_')\n", name);
 		return 1;

@@ -33,6 +33,7 @@ enum dmarc_action { DMARC_ACT_ACCEPT = 0, DMARC_ACT_REJECT, DMARC_ACT_TEMPFAIL,
 enum mode { MODE_INBOUND = 0, MODE_OUTBOUND };
 #define ACT_INHERIT 4	/* per-profile action: use On-Noncompliant */
 enum bulk_detect { BULK_HEADERS = 1, BULK_VOLUME = 2, BULK_ALWAYS = 4, BULK_NEVER = 8 };
+enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON };
 
 #define MAX_SENDING_IPS 8
 
@@ -62,6 +63,11 @@ struct sc_config {
 	char *volume_file;
 	int mode;			/* enum mode */
 	struct cidr_list sending_ips;
+	char *stats_db;			/* "" = no statistics */
+	unsigned stats_retention;	/* days */
+	unsigned stats_queue_size;
+	char *metrics_socket;		/* "" = no metrics server */
+	int log_format;			/* enum log_format */
 	char *user_id;
 	char *pid_file;
 	int syslog;
