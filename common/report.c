@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "authres.h"
+#include "json.h"
 #include "report.h"
 #include "sbuf.h"
 
@@ -197,12 +198,30 @@ report_received_spf(const struct verdict *v, const char *authserv_id)
 	return sbuf_detach(&b);
 }
 
-static const char *
-tls_str(enum tls_state t)
+const char *
+report_tls_str(enum tls_state t)
 {
 	static const char *const n[] = { "unknown", "yes", "no", "n/a" };
 
 	return (unsigned)t < 4 ? n[t] : "?";
+}
+
+const char *
+report_from_domain(const struct verdict *v)
+{
+	if (v->dmarc_done && v->dmarc.from_domain[0])
+		return v->dmarc.from_domain;
+	if (v->format.has_from)
+		return v->format.from.domain;
+	return "";
+}
+
+const char *
+report_oneclick(const struct verdict *v)
+{
+	if (v->unsub.pass)
+		return "pass";
+	return v->unsub.n_list_unsub > 0 ? "fail" : "none";
 }
 
 char *
@@ -235,7 +254,8 @@ report_log_line(const struct verdict *v)
 		    v->dmarc.from_domain[0] ? v->dmarc.from_domain : "-");
 	if (v->iprev_done)
 		sbuf_printf(&b, " iprev=%s", iprev_res_str(v->iprev.result));
-	sbuf_printf(&b, " tls=%s bulk=%s", tls_str(env->tls), v->bulk ? "yes" : "no");
+	sbuf_printf(&b, " tls=%s bulk=%s oneclick=%s", report_tls_str(env->tls), v->bulk ? "yes" : "no",
+	    report_oneclick(v));
 	for (int p = 0; p < PROFILE_COUNT; p++) {
 		const struct profile_verdict *pv = &v->compliance.profile[p];
 
@@ -257,5 +277,80 @@ report_log_line(const struct verdict *v)
 	sbuf_printf(&b, " dns=%u/%u/%u", v->dns_queries, v->dns_cache_hits, v->dns_timeouts);
 out:
 	sbuf_printf(&b, " ms=%ld", v->elapsed_ms);
+	return sbuf_detach(&b);
+}
+
+/* One JSON object: envelope, each method's result, the verdicts and the action. */
+char *
+report_log_json(const struct verdict *v)
+{
+	const struct envelope *env = &v->env;
+	const char *at = env->null_sender ? NULL : strrchr(env->mail_from, '@');
+	struct sbuf b;
+	struct json j;
+
+	sbuf_init(&b, 32768);
+	json_init(&j, &b);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "queue_id", env->queue_id[0] ? env->queue_id : NULL);
+	json_str(&j, "client_ip", env->client_ip);
+	json_str(&j, "client_name", env->client_name[0] ? env->client_name : NULL);
+	json_str(&j, "helo", env->helo);
+	json_str(&j, "mail_from", env->mail_from);
+	json_str(&j, "mail_from_domain", at ? at + 1 : NULL);
+	json_str(&j, "from_domain", report_from_domain(v)[0] ? report_from_domain(v) : NULL);
+	json_int(&j, "rcpts", (long)env->n_rcpt);
+	if (v->skipped) {
+		json_bool(&j, "skipped", 1);
+		json_str(&j, "skip_reason", v->skip_reason);
+		goto out;
+	}
+	json_str(&j, "spf", v->spf_done ? spf_result_str(v->spf.result) : NULL);
+	json_str(&j, "spf_domain", v->spf_done && v->spf.domain[0] ? v->spf.domain : NULL);
+	json_arr_begin(&j, "dkim");
+	for (size_t i = 0; i < v->n_dkim; i++) {
+		json_obj_begin(&j, NULL);
+		json_str(&j, "domain", v->dkim[i].domain);
+		json_str(&j, "selector", v->dkim[i].selector);
+		json_str(&j, "algorithm", v->dkim[i].algorithm);
+		json_str(&j, "result", dkim_res_str(v->dkim[i].result));
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_str(&j, "dmarc", v->dmarc_done ? dmarc_res_str(v->dmarc.result) : NULL);
+	json_bool(&j, "aligned", v->compliance.rule[RULE_DMARC_ALIGN].state == RULE_PASS);
+	json_str(&j, "iprev", v->iprev_done ? iprev_res_str(v->iprev.result) : NULL);
+	json_str(&j, "tls", report_tls_str(env->tls));
+	json_str(&j, "tls_version", env->tls_version[0] ? env->tls_version : NULL);
+	json_str(&j, "oneclick", report_oneclick(v));
+	json_bool(&j, "bulk", v->bulk);
+	json_obj_begin(&j, "profiles");
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		const struct profile_verdict *pv = &v->compliance.profile[p];
+
+		if (!pv->enabled)
+			continue;
+		json_obj_begin(&j, profile_name((enum profile_id)p));
+		json_str(&j, "verdict", pv->pass ? "pass" : "fail");
+		json_arr_begin(&j, "failed");
+		for (size_t i = 0; i < pv->n_failed; i++)
+			json_str(&j, NULL, rule_name(pv->failed[i]));
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_obj_end(&j);
+	json_str(&j, "action", action_str(v->action));
+	json_str(&j, "cause", v->cause);
+	if (v->error[0])
+		json_str(&j, "error", v->error);
+	if (v->input_error[0])
+		json_str(&j, "input_error", v->input_error);
+	json_int(&j, "removed_forged", (long)v->n_remove);
+	json_int(&j, "dns_queries", (long)v->dns_queries);
+	json_int(&j, "dns_cache_hits", (long)v->dns_cache_hits);
+	json_int(&j, "dns_timeouts", (long)v->dns_timeouts);
+out:
+	json_int(&j, "ms", v->elapsed_ms);
+	json_obj_end(&j);
 	return sbuf_detach(&b);
 }

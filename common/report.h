@@ -19,6 +19,19 @@ char *report_authres(const struct verdict *v, const char *authserv_id);
 char *report_compliance(const struct verdict *v, const char *authserv_id);
 char *report_received_spf(const struct verdict *v, const char *authserv_id);
 char *report_log_line(const struct verdict *v);
+/*
+ * The same record as one JSON object on one line (LogFormat json): the
+ * fields of the statistics store (see statsdb.h) and of the text line.
+ */
+char *report_log_json(const struct verdict *v);
+
+/* The RFC5322.From domain (lower-case), "" if the message has not one. */
+const char *report_from_domain(const struct verdict *v);
+/* One-click unsubscribe: "pass", "fail" (List-Unsubscribe present but not
+ * one-click per RFC 8058) or "none" (no List-Unsubscribe). */
+const char *report_oneclick(const struct verdict *v);
+/* "unknown", "yes", "no", "n/a" */
+const char *report_tls_str(enum tls_state t);
 
 /* Printable ASCII, single-line copy (control bytes become spaces, others '?'). */
 void report_clean_text(char *dst, size_t dstlen, const char *src);
