@@ -1,0 +1,381 @@
+/*
+ * stats: bounded queue and writer thread of the statistics file; see stats.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "report.h"
+#include "stats.h"
+
+#define PRUNE_EVERY 3600	/* seconds */
+#define PRUNE_CHUNK 5000	/* messages per pruning transaction */
+#define BUSY_RETRY_MS 250
+#define STOP_GRACE_S 10		/* at shutdown, how long a locked file is waited for */
+
+struct stats {
+	struct statsdb *db;
+	unsigned retention_days;
+
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct stats_record **ring;
+	size_t cap, head, n;
+	int stopping;
+	int writer_idle;	/* waiting for records: signal it */
+	int running;
+	pthread_t writer;
+
+	atomic_ulong queued, dropped, written, lost, batches;
+};
+
+static void
+copy_clean(char *dst, size_t len, const char *src)
+{
+	report_clean_text(dst, len, src ? src : "");
+}
+
+void
+stats_fill(struct stats_record *r, const struct verdict *v, time_t now)
+{
+	const struct envelope *env = &v->env;
+	const char *at;
+	size_t used = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->time = (long long)now;
+	copy_clean(r->queue_id, sizeof(r->queue_id), env->queue_id);
+	copy_clean(r->client_ip, sizeof(r->client_ip), env->client_ip);
+	copy_clean(r->client_name, sizeof(r->client_name), env->client_name);
+	copy_clean(r->helo, sizeof(r->helo), env->helo);
+	if (!env->null_sender && (at = strrchr(env->mail_from, '@')) != NULL)
+		copy_clean(r->mail_from_domain, sizeof(r->mail_from_domain), at + 1);
+	for (char *p = r->mail_from_domain; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	copy_clean(r->from_domain, sizeof(r->from_domain), report_from_domain(v));
+	r->skipped = v->skipped;
+	snprintf(r->action, sizeof(r->action), "%s", action_str(v->action));
+	copy_clean(r->cause, sizeof(r->cause), v->cause);
+	r->dns_queries = v->dns_queries;
+	r->dns_timeouts = v->dns_timeouts;
+	r->elapsed_ms = v->elapsed_ms;
+	if (v->skipped)
+		return;
+	for (size_t i = 0; i < v->n_dkim; i++) {
+		char d[256];
+		int k;
+
+		copy_clean(d, sizeof(d), v->dkim[i].domain);
+		k = snprintf(r->dkim + used, sizeof(r->dkim) - used, "%s%s:%s", i ? " " : "",
+		    d[0] ? d : "-", dkim_res_str(v->dkim[i].result));
+		if (k < 0 || (size_t)k >= sizeof(r->dkim) - used) {
+			r->dkim[used] = '\0';	/* whole entries only */
+			break;
+		}
+		used += (size_t)k;
+		if (v->dkim[i].result == DKIM_RES_PASS)
+			r->dkim_pass = 1;
+	}
+	if (v->spf_done)
+		snprintf(r->spf, sizeof(r->spf), "%s", spf_result_str(v->spf.result));
+	if (v->dmarc_done)
+		snprintf(r->dmarc, sizeof(r->dmarc), "%s", dmarc_res_str(v->dmarc.result));
+	r->aligned = v->compliance.rule[RULE_DMARC_ALIGN].state == RULE_PASS;
+	if (v->iprev_done)
+		snprintf(r->iprev, sizeof(r->iprev), "%s", iprev_res_str(v->iprev.result));
+	snprintf(r->tls, sizeof(r->tls), "%s", report_tls_str(env->tls));
+	snprintf(r->oneclick, sizeof(r->oneclick), "%s", report_oneclick(v));
+	r->bulk = v->bulk != 0;
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		const struct profile_verdict *pv = &v->compliance.profile[p];
+		size_t fl = 0;
+
+		if (!pv->enabled)
+			continue;
+		snprintf(r->profile[p], sizeof(r->profile[p]), "%s", pv->pass ? "pass" : "fail");
+		for (size_t i = 0; i < pv->n_failed; i++) {
+			int k = snprintf(r->failed[p] + fl, sizeof(r->failed[p]) - fl, "%s%s",
+			    i ? "," : "", rule_name(pv->failed[i]));
+			if (k < 0 || (size_t)k >= sizeof(r->failed[p]) - fl)
+				break;
+			fl += (size_t)k;
+		}
+	}
+}
+
+struct stats *
+stats_open(const char *path, unsigned queue_size, unsigned retention_days,
+    char *why, size_t whylen)
+{
+	struct stats *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->ring = calloc(queue_size ? queue_size : 1, sizeof(*s->ring))) == NULL) {
+		free(s);
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	s->cap = queue_size ? queue_size : 1;
+	s->retention_days = retention_days ? retention_days : 1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	if ((s->db = statsdb_open(path, STATSDB_WRITE, why, whylen)) == NULL) {
+		stats_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+stats_record(struct stats *s, const struct verdict *v)
+{
+	struct stats_record *r;
+	int signal_writer = 0;
+
+	if (s == NULL)
+		return -1;
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+		return -1;
+	}
+	stats_fill(r, v, time(NULL));
+	pthread_mutex_lock(&s->lock);
+	if (s->n == s->cap || s->stopping) {
+		pthread_mutex_unlock(&s->lock);
+		free(r);
+		atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+		return -1;
+	}
+	s->ring[(s->head + s->n) % s->cap] = r;
+	s->n++;
+	/* wake it for the first record, then once a batch is full */
+	if (s->writer_idle && (s->n == 1 || s->n == STATS_BATCH))
+		signal_writer = 1;
+	pthread_mutex_unlock(&s->lock);
+	if (signal_writer)
+		pthread_cond_signal(&s->wake);
+	atomic_fetch_add_explicit(&s->queued, 1, memory_order_relaxed);
+	return 0;
+}
+
+static void
+deadline_after(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void
+prune(struct stats *s)
+{
+	long long before = (long long)time(NULL) - (long long)s->retention_days * 86400;
+	char why[300];
+	long n, total = 0;
+
+	do {
+		if ((n = statsdb_prune(s->db, before, PRUNE_CHUNK, why, sizeof(why))) < 0) {
+			log_warn("stats: pruning: %s", why);
+			return;
+		}
+		total += n;
+	} while (n == PRUNE_CHUNK);
+	if (total > 0)
+		log_info("stats: pruned %ld messages older than %u days", total, s->retention_days);
+}
+
+/* Commits one batch; keeps trying while the file is locked by another writer. */
+static void
+write_batch(struct stats *s, struct stats_record **batch, size_t k)
+{
+	struct timespec t0;
+	char why[300];
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		rc = statsdb_insert(s->db, batch, k, why, sizeof(why));
+		if (rc != 1)
+			break;
+		pthread_mutex_lock(&s->lock);
+		int stopping = s->stopping;
+		if (!stopping) {
+			struct timespec ts;
+
+			deadline_after(&ts, BUSY_RETRY_MS);
+			s->writer_idle = 0;
+			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (stopping) {
+			if (ms_since(&t0) > STOP_GRACE_S * 1000) {
+				snprintf(why, sizeof(why), "the file stayed locked by another process");
+				rc = -1;
+				break;
+			}
+			struct timespec nap = { 0, BUSY_RETRY_MS * 1000000L };
+			nanosleep(&nap, NULL);
+		}
+	}
+	if (rc == 0) {
+		atomic_fetch_add_explicit(&s->written, k, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->batches, 1, memory_order_relaxed);
+		log_debug("stats: committed %zu", k);
+	} else {
+		atomic_fetch_add_explicit(&s->lost, k, memory_order_relaxed);
+		log_warn("stats: %zu verdicts not written: %s", k, why);
+	}
+	for (size_t i = 0; i < k; i++)
+		free(batch[i]);
+}
+
+static void *
+writer(void *arg)
+{
+	struct stats *s = arg;
+	struct stats_record **batch = calloc(STATS_BATCH, sizeof(*batch));
+	struct timespec last_commit, last_prune;
+
+	clock_gettime(CLOCK_MONOTONIC, &last_prune);
+	prune(s);
+	clock_gettime(CLOCK_MONOTONIC, &last_commit);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		size_t k;
+
+		/* gather: until a batch is full or the linger time is over */
+		while (!s->stopping && (s->n == 0 ||
+		    (s->n < STATS_BATCH && ms_since(&last_commit) < STATS_LINGER_MS))) {
+			struct timespec ts;
+
+			deadline_after(&ts, s->n == 0 ? 1000 : STATS_LINGER_MS - ms_since(&last_commit));
+			s->writer_idle = 1;
+			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+			s->writer_idle = 0;
+			if (s->n == 0 && ms_since(&last_prune) > PRUNE_EVERY * 1000L)
+				break;
+		}
+		if (s->n == 0 && s->stopping)
+			break;
+		k = 0;
+		if (batch != NULL)
+			for (; k < STATS_BATCH && s->n > 0; k++, s->n--) {
+				batch[k] = s->ring[s->head];
+				s->head = (s->head + 1) % s->cap;
+			}
+		pthread_mutex_unlock(&s->lock);
+		if (batch == NULL) {
+			/* no memory for the batch at start: sleep and try again */
+			struct timespec nap = { 1, 0 };
+			nanosleep(&nap, NULL);
+			batch = calloc(STATS_BATCH, sizeof(*batch));
+		} else if (k > 0) {
+			write_batch(s, batch, k);
+			clock_gettime(CLOCK_MONOTONIC, &last_commit);
+		}
+		if (ms_since(&last_prune) > PRUNE_EVERY * 1000L) {
+			prune(s);
+			clock_gettime(CLOCK_MONOTONIC, &last_prune);
+		}
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(batch);
+	return NULL;
+}
+
+int
+stats_start(struct stats *s, char *why, size_t whylen)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (s->running)
+		return 0;
+	/* the thread takes no signals: they belong to libmilter's handler */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->writer, NULL, writer, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(why, whylen, "cannot start the stats writer thread: %s", strerror(rc));
+		return -1;
+	}
+	s->running = 1;
+	return 0;
+}
+
+void
+stats_stop(struct stats *s)
+{
+	if (s == NULL)
+		return;
+	if (s->running) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = 1;
+		pthread_mutex_unlock(&s->lock);
+		pthread_cond_signal(&s->wake);
+		pthread_join(s->writer, NULL);
+		s->running = 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	/* never started: what was queued is lost */
+	for (; s->n > 0; s->n--) {
+		free(s->ring[s->head]);
+		s->head = (s->head + 1) % s->cap;
+		atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&s->lock);
+	statsdb_close(s->db);
+	s->db = NULL;
+}
+
+void
+stats_free(struct stats *s)
+{
+	if (s == NULL)
+		return;
+	stats_stop(s);
+	free(s->ring);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}
+
+void
+stats_get_counters(struct stats *s, struct stats_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return;
+	out->queued = atomic_load_explicit(&s->queued, memory_order_relaxed);
+	out->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+	out->written = atomic_load_explicit(&s->written, memory_order_relaxed);
+	out->lost = atomic_load_explicit(&s->lost, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&s->batches, memory_order_relaxed);
+	pthread_mutex_lock(&s->lock);
+	out->queue_length = s->n;
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,60 @@
+/*
+ * stats: every verdict of the daemon into the statistics file, without
+ * ever making a message wait.
+ *
+ * stats_record copies what the store keeps of a verdict (struct
+ * stats_record, see statsdb.h) into a bounded queue and returns at once; a
+ * single writer thread takes what has gathered (at most STATS_BATCH
+ * records, at most every STATS_LINGER_MS unless a batch is full) and
+ * commits it in one transaction. When the queue is full the verdict is
+ * counted as dropped and the message goes on. The only lock a message
+ * thread takes is the queue's mutex, which the writer holds just long
+ * enough to move pointers, never during I/O. If the file is locked by
+ * someone else the writer keeps its batch and tries again (the queue
+ * absorbs, then drops); on any other write error the batch is counted as
+ * lost and logged.
+ *
+ * A kill -9 loses at most what was queued and not yet committed; committed
+ * batches survive (SQLite WAL). At shutdown stats_stop writes everything
+ * still queued. The writer also prunes rows older than the retention, at
+ * start and hourly, in small transactions.
+ */
+#ifndef SC_STATS_H
+#define SC_STATS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "engine.h"
+#include "statsdb.h"
+
+#define STATS_BATCH 1000
+#define STATS_LINGER_MS 200
+
+struct stats;
+
+struct stats_counters {
+	unsigned long queued;		/* accepted into the queue */
+	unsigned long dropped;		/* queue full (or no memory): not in the file */
+	unsigned long written;		/* committed */
+	unsigned long lost;		/* taken but not committed: write errors */
+	unsigned long batches;		/* transactions committed */
+	unsigned long queue_length;	/* now */
+};
+
+/* Opens (creating or upgrading) the file; no thread yet. */
+struct stats *stats_open(const char *path, unsigned queue_size, unsigned retention_days,
+    char *why, size_t whylen);
+/* Starts the writer thread (after any fork; with all signals blocked in it). */
+int stats_start(struct stats *s, char *why, size_t whylen);
+/* Queues the verdict; never blocks on I/O. 0 queued, -1 dropped. */
+int stats_record(struct stats *s, const struct verdict *v);
+/* Writes what is queued, stops the writer and closes the file. */
+void stats_stop(struct stats *s);
+void stats_free(struct stats *s);
+void stats_get_counters(struct stats *s, struct stats_counters *out);
+
+/* What the store keeps of a verdict, at time now. */
+void stats_fill(struct stats_record *r, const struct verdict *v, time_t now);
+
+#endif

@@ -1,0 +1,708 @@
+/*
+ * statsdb: the SQLite statistics file; see statsdb.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "statsdb.h"
+
+struct statsdb {
+	sqlite3 *h;
+	int writable;
+	sqlite3_stmt *ins_msg, *ins_fail, *up_daily, *up_rule;
+};
+
+/* Version 1: messages, failures, daily, daily_rules. */
+static const char schema_v1[] =
+	"CREATE TABLE messages ("
+	" id INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" day TEXT NOT NULL,"
+	" domain TEXT NOT NULL,"
+	" queue_id TEXT, client_ip TEXT, client_name TEXT, helo TEXT,"
+	" mail_from_domain TEXT, from_domain TEXT,"
+	" dkim TEXT, dkim_pass INTEGER, spf TEXT, dmarc TEXT, aligned INTEGER, iprev TEXT,"
+	" tls TEXT, oneclick TEXT, bulk INTEGER,"
+	" google TEXT, google_failed TEXT, yahoo TEXT, yahoo_failed TEXT,"
+	" microsoft TEXT, microsoft_failed TEXT,"
+	" action TEXT, cause TEXT, skipped INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX messages_time ON messages(time);"
+	"CREATE INDEX messages_domain_time ON messages(domain, time);"
+	"CREATE TABLE failures ("
+	" msg_id INTEGER NOT NULL, time INTEGER NOT NULL, domain TEXT NOT NULL,"
+	" profile TEXT NOT NULL, rule TEXT NOT NULL);"
+	"CREATE INDEX failures_time ON failures(time);"
+	"CREATE INDEX failures_msg ON failures(msg_id);"
+	"CREATE TABLE daily ("
+	" day TEXT NOT NULL, domain TEXT NOT NULL,"
+	" messages INTEGER NOT NULL DEFAULT 0, spf_pass INTEGER NOT NULL DEFAULT 0,"
+	" dkim_pass INTEGER NOT NULL DEFAULT 0, dmarc_pass INTEGER NOT NULL DEFAULT 0,"
+	" aligned INTEGER NOT NULL DEFAULT 0, bulk INTEGER NOT NULL DEFAULT 0,"
+	" bulk_oneclick INTEGER NOT NULL DEFAULT 0,"
+	" google_n INTEGER NOT NULL DEFAULT 0, google_pass INTEGER NOT NULL DEFAULT 0,"
+	" yahoo_n INTEGER NOT NULL DEFAULT 0, yahoo_pass INTEGER NOT NULL DEFAULT 0,"
+	" microsoft_n INTEGER NOT NULL DEFAULT 0, microsoft_pass INTEGER NOT NULL DEFAULT 0,"
+	" accepted INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,"
+	" tempfailed INTEGER NOT NULL DEFAULT 0, quarantined INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (day, domain)) WITHOUT ROWID;"
+	"CREATE TABLE daily_rules ("
+	" day TEXT NOT NULL, domain TEXT NOT NULL, profile TEXT NOT NULL, rule TEXT NOT NULL,"
+	" failures INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (day, domain, profile, rule)) WITHOUT ROWID;";
+
+/* Version 2: the DNS work and check time of each message. */
+static const char upgrade_v2[] =
+	"ALTER TABLE messages ADD COLUMN dns_queries INTEGER;"
+	"ALTER TABLE messages ADD COLUMN dns_timeouts INTEGER;"
+	"ALTER TABLE messages ADD COLUMN elapsed_ms INTEGER;";
+
+/* upgrades[v] takes a file from version v to v + 1 */
+static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade_v2 };
+
+void
+statsdb_day(long long t, char out[11])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 11, "%Y-%m-%d", &tm) != 10)
+		snprintf(out, 11, "1970-01-01");
+}
+
+static int
+fail(struct statsdb *db, const char *what, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "%s: %s", what, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+	return -1;
+}
+
+static int
+exec(struct statsdb *db, const char *sql, char *why, size_t whylen)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &err) != SQLITE_OK) {
+		snprintf(why, whylen, "%s", err ? err : sqlite3_errmsg(db->h));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static long long
+pragma_int(struct statsdb *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+statsdb_schema_version(struct statsdb *db)
+{
+	return (int)pragma_int(db, "PRAGMA user_version");
+}
+
+/* Checks the file is ours and brings it to the current version. */
+static int
+schema(struct statsdb *db, char *why, size_t whylen)
+{
+	long long version, app, tables;
+	char sql[64], msg[300];
+
+	if (db->writable && exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg)) < 0) {
+		snprintf(why, whylen, "cannot lock: %.200s", msg);
+		return -1;
+	}
+	version = pragma_int(db, "PRAGMA user_version");
+	app = pragma_int(db, "PRAGMA application_id");
+	tables = pragma_int(db, "SELECT count(*) FROM sqlite_master");
+	if (version < 0 || app < 0 || tables < 0) {
+		fail(db, "cannot read the schema", why, whylen);
+		goto rollback;
+	}
+	if (version == 0 && tables > 0) {
+		snprintf(why, whylen, "not a sendercheck statistics file (it has other tables)");
+		goto rollback;
+	}
+	if (version > 0 && app != STATSDB_APP_ID) {
+		snprintf(why, whylen, "not a sendercheck statistics file (application_id %lld)", app);
+		goto rollback;
+	}
+	if (version > STATSDB_SCHEMA_VERSION) {
+		snprintf(why, whylen, "schema version %lld is newer than this sendercheck's (%d)",
+		    version, STATSDB_SCHEMA_VERSION);
+		goto rollback;
+	}
+	if (version == STATSDB_SCHEMA_VERSION)
+		return db->writable ? exec(db, "COMMIT", why, whylen) : 0;
+	if (!db->writable) {
+		snprintf(why, whylen, version == 0 ? "empty file (no statistics written yet)" :
+		    "schema version %lld is older than %d: open it for writing to upgrade", version,
+		    STATSDB_SCHEMA_VERSION);
+		return -1;
+	}
+	for (long long v = version; v < STATSDB_SCHEMA_VERSION; v++)
+		if (exec(db, upgrades[v], msg, sizeof(msg)) < 0) {
+			snprintf(why, whylen, "upgrading the schema to version %lld: %.200s", v + 1, msg);
+			goto rollback;
+		}
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STATSDB_APP_ID);
+	if (exec(db, sql, why, whylen) < 0)
+		goto rollback;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STATSDB_SCHEMA_VERSION);
+	if (exec(db, sql, why, whylen) < 0 || exec(db, "COMMIT", why, whylen) < 0)
+		goto rollback;
+	return 0;
+rollback:
+	if (db->writable)
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static const char sql_ins_msg[] =
+	"INSERT INTO messages (time, day, domain, queue_id, client_ip, client_name, helo,"
+	" mail_from_domain, from_domain, dkim, dkim_pass, spf, dmarc, aligned, iprev, tls, oneclick,"
+	" bulk, google, google_failed, yahoo, yahoo_failed, microsoft, microsoft_failed, action, cause,"
+	" skipped, dns_queries, dns_timeouts, elapsed_ms) VALUES"
+	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+	" ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
+static const char sql_ins_fail[] =
+	"INSERT INTO failures (msg_id, time, domain, profile, rule) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_up_daily[] =
+	"INSERT INTO daily (day, domain, messages, spf_pass, dkim_pass, dmarc_pass, aligned, bulk,"
+	" bulk_oneclick, google_n, google_pass, yahoo_n, yahoo_pass, microsoft_n, microsoft_pass,"
+	" accepted, rejected, tempfailed, quarantined) VALUES"
+	" (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+	" ON CONFLICT (day, domain) DO UPDATE SET messages = messages + 1,"
+	" spf_pass = spf_pass + ?3, dkim_pass = dkim_pass + ?4, dmarc_pass = dmarc_pass + ?5,"
+	" aligned = aligned + ?6, bulk = bulk + ?7, bulk_oneclick = bulk_oneclick + ?8,"
+	" google_n = google_n + ?9, google_pass = google_pass + ?10,"
+	" yahoo_n = yahoo_n + ?11, yahoo_pass = yahoo_pass + ?12,"
+	" microsoft_n = microsoft_n + ?13, microsoft_pass = microsoft_pass + ?14,"
+	" accepted = accepted + ?15, rejected = rejected + ?16, tempfailed = tempfailed + ?17,"
+	" quarantined = quarantined + ?18";
+static const char sql_up_rule[] =
+	"INSERT INTO daily_rules (day, domain, profile, rule, failures) VALUES (?1, ?2, ?3, ?4, 1)"
+	" ON CONFLICT (day, domain, profile, rule) DO UPDATE SET failures = failures + 1";
+
+struct statsdb *
+statsdb_open(const char *path, unsigned flags, char *why, size_t whylen)
+{
+	struct statsdb *db = calloc(1, sizeof(*db));
+	int oflags = (flags & STATSDB_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
+	    SQLITE_OPEN_READONLY;
+	char msg[300];
+
+	if (db == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	db->writable = (flags & STATSDB_WRITE) != 0;
+	if (sqlite3_open_v2(path, &db->h, oflags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		goto bad;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, 2000);
+	if (db->writable) {
+		/* WAL: readers never block the writer; NORMAL: a process crash
+		 * loses no commit (only a power loss may lose the last ones) */
+		if (exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg)) < 0 ||
+		    exec(db, "PRAGMA synchronous = NORMAL", msg, sizeof(msg)) < 0) {
+			snprintf(why, whylen, "%s: %s", path, msg);
+			goto bad;
+		}
+	}
+	if (schema(db, msg, sizeof(msg)) < 0) {
+		snprintf(why, whylen, "%s: %s", path, msg);
+		goto bad;
+	}
+	if (db->writable &&
+	    (sqlite3_prepare_v3(db->h, sql_ins_msg, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_msg, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v3(db->h, sql_ins_fail, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_fail, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v3(db->h, sql_up_daily, -1, SQLITE_PREPARE_PERSISTENT, &db->up_daily, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v3(db->h, sql_up_rule, -1, SQLITE_PREPARE_PERSISTENT, &db->up_rule, NULL) != SQLITE_OK)) {
+		snprintf(why, whylen, "%s: %s", path, sqlite3_errmsg(db->h));
+		goto bad;
+	}
+	return db;
+bad:
+	statsdb_close(db);
+	return NULL;
+}
+
+void
+statsdb_close(struct statsdb *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_finalize(db->ins_msg);
+	sqlite3_finalize(db->ins_fail);
+	sqlite3_finalize(db->up_daily);
+	sqlite3_finalize(db->up_rule);
+	sqlite3_close(db->h);
+	free(db);
+}
+
+/* "" is stored as NULL: unknown */
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static int
+step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : rc;
+}
+
+static const char *
+record_domain(const struct stats_record *r)
+{
+	return r->from_domain[0] ? r->from_domain : STATSDB_NO_DOMAIN;
+}
+
+static int
+action_index(const char *a)
+{
+	static const char *const n[] = { "accept", "reject", "tempfail", "quarantine" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(a, n[i]) == 0)
+			return i;
+	return 0;
+}
+
+static int
+insert_one(struct statsdb *db, const struct stats_record *r)
+{
+	sqlite3_stmt *st = db->ins_msg;
+	char day[11];
+	const char *dom = record_domain(r);
+	sqlite3_int64 id;
+	int rc, i = 1;
+
+	statsdb_day(r->time, day);
+	sqlite3_bind_int64(st, i++, r->time);
+	sqlite3_bind_text(st, i++, day, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i++, dom, -1, SQLITE_TRANSIENT);
+	bind_text(st, i++, r->queue_id);
+	bind_text(st, i++, r->client_ip);
+	bind_text(st, i++, r->client_name);
+	bind_text(st, i++, r->helo);
+	bind_text(st, i++, r->mail_from_domain);
+	bind_text(st, i++, r->from_domain);
+	bind_text(st, i++, r->dkim);
+	sqlite3_bind_int(st, i++, r->dkim_pass);
+	bind_text(st, i++, r->spf);
+	bind_text(st, i++, r->dmarc);
+	sqlite3_bind_int(st, i++, r->aligned);
+	bind_text(st, i++, r->iprev);
+	bind_text(st, i++, r->tls);
+	bind_text(st, i++, r->oneclick);
+	sqlite3_bind_int(st, i++, r->bulk);
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		bind_text(st, i++, r->profile[p]);
+		bind_text(st, i++, r->failed[p]);
+	}
+	bind_text(st, i++, r->action);
+	bind_text(st, i++, r->cause);
+	sqlite3_bind_int(st, i++, r->skipped);
+	sqlite3_bind_int64(st, i++, r->dns_queries);
+	sqlite3_bind_int64(st, i++, r->dns_timeouts);
+	sqlite3_bind_int64(st, i++, r->elapsed_ms);
+	if ((rc = step_done(st)) != 0)
+		return rc;
+	if (r->skipped)
+		return 0;
+	id = sqlite3_last_insert_rowid(db->h);
+
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		char list[sizeof(r->failed[p])], *save = NULL, *tok;
+
+		snprintf(list, sizeof(list), "%s", r->failed[p]);
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			const char *prof = profile_name((enum profile_id)p);
+
+			st = db->ins_fail;
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, r->time);
+			sqlite3_bind_text(st, 3, dom, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 4, prof, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, tok, -1, SQLITE_TRANSIENT);
+			if ((rc = step_done(st)) != 0)
+				return rc;
+			st = db->up_rule;
+			sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 2, dom, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, prof, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, tok, -1, SQLITE_TRANSIENT);
+			if ((rc = step_done(st)) != 0)
+				return rc;
+		}
+	}
+
+	st = db->up_daily;
+	int act = action_index(r->action);
+	sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, dom, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, strcmp(r->spf, "pass") == 0);
+	sqlite3_bind_int(st, 4, r->dkim_pass != 0);
+	sqlite3_bind_int(st, 5, strcmp(r->dmarc, "pass") == 0);
+	sqlite3_bind_int(st, 6, r->aligned != 0);
+	sqlite3_bind_int(st, 7, r->bulk != 0);
+	sqlite3_bind_int(st, 8, r->bulk && strcmp(r->oneclick, "pass") == 0);
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		sqlite3_bind_int(st, 9 + 2 * p, r->profile[p][0] != '\0');
+		sqlite3_bind_int(st, 10 + 2 * p, strcmp(r->profile[p], "pass") == 0);
+	}
+	for (int a = 0; a < 4; a++)
+		sqlite3_bind_int(st, 15 + a, act == a);
+	return step_done(st);
+}
+
+int
+statsdb_insert(struct statsdb *db, struct stats_record *const *recs, size_t n,
+    char *why, size_t whylen)
+{
+	int rc;
+
+	if (!db->writable)
+		return snprintf(why, whylen, "opened read-only"), -1;
+	rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return 1;
+	if (rc != SQLITE_OK)
+		return fail(db, "begin", why, whylen);
+	for (size_t i = 0; i < n; i++)
+		if ((rc = insert_one(db, recs[i])) != 0) {
+			fail(db, "insert", why, whylen);
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+			return ((rc & 0xff) == SQLITE_BUSY) ? 1 : -1;
+		}
+	rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		fail(db, "commit", why, whylen);
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		return ((rc & 0xff) == SQLITE_BUSY) ? 1 : -1;
+	}
+	return 0;
+}
+
+long
+statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_t whylen)
+{
+	sqlite3_stmt *st = NULL;
+	char day[11];
+	long deleted;
+
+	if (exec(db, "BEGIN IMMEDIATE", why, whylen) < 0)
+		return -1;
+	/* ids grow with time: the oldest limit messages before the cut */
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM failures WHERE msg_id IN (SELECT id FROM messages"
+	    " WHERE time < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL) != SQLITE_OK)
+		goto bad;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, limit);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto bad;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db->h, "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+	    " WHERE time < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL) != SQLITE_OK)
+		goto bad;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, limit);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto bad;
+	sqlite3_finalize(st);
+	st = NULL;
+	deleted = sqlite3_changes(db->h);
+	statsdb_day(before, day);
+	for (int i = 0; i < 2; i++) {
+		if (sqlite3_prepare_v2(db->h, i == 0 ? "DELETE FROM daily WHERE day < ?1" :
+		    "DELETE FROM daily_rules WHERE day < ?1", -1, &st, NULL) != SQLITE_OK)
+			goto bad;
+		sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto bad;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (exec(db, "COMMIT", why, whylen) < 0) {
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return deleted;
+bad:
+	fail(db, "prune", why, whylen);
+	sqlite3_finalize(st);
+	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* ---- reports ---- */
+
+/* Columns shared by the domains and trend queries, in struct order. */
+#define COUNT_COLS_MESSAGES \
+	"count(*), sum(spf = 'pass'), sum(dkim_pass), sum(dmarc = 'pass'), sum(aligned), sum(bulk)," \
+	" sum(bulk AND oneclick = 'pass'), sum(google IS NOT NULL), sum(google = 'pass')," \
+	" sum(yahoo IS NOT NULL), sum(yahoo = 'pass'), sum(microsoft IS NOT NULL)," \
+	" sum(microsoft = 'pass'), sum(action = 'accept'), sum(action = 'reject')," \
+	" sum(action = 'tempfail'), sum(action = 'quarantine')"
+#define COUNT_COLS_DAILY \
+	"sum(messages), sum(spf_pass), sum(dkim_pass), sum(dmarc_pass), sum(aligned), sum(bulk)," \
+	" sum(bulk_oneclick), sum(google_n), sum(google_pass), sum(yahoo_n), sum(yahoo_pass)," \
+	" sum(microsoft_n), sum(microsoft_pass), sum(accepted), sum(rejected), sum(tempfailed)," \
+	" sum(quarantined)"
+
+static void
+read_counts(sqlite3_stmt *st, int col, struct statsdb_counts *c)
+{
+	c->messages = sqlite3_column_int64(st, col++);
+	c->spf_pass = sqlite3_column_int64(st, col++);
+	c->dkim_pass = sqlite3_column_int64(st, col++);
+	c->dmarc_pass = sqlite3_column_int64(st, col++);
+	c->aligned = sqlite3_column_int64(st, col++);
+	c->bulk = sqlite3_column_int64(st, col++);
+	c->bulk_oneclick = sqlite3_column_int64(st, col++);
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		c->judged[p] = sqlite3_column_int64(st, col++);
+		c->compliant[p] = sqlite3_column_int64(st, col++);
+	}
+	for (int a = 0; a < 4; a++)
+		c->action[a] = sqlite3_column_int64(st, col++);
+}
+
+static int
+prepare(struct statsdb *db, const char *sql, sqlite3_stmt **st, char *why, size_t whylen)
+{
+	if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK)
+		return fail(db, "query", why, whylen);
+	return 0;
+}
+
+/* Grows *arr (of elem-byte items) to hold one more; -1 when out of memory. */
+static int
+grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	*cap = *cap ? *cap * 2 : 64;
+	if ((p = realloc(*arr, *cap * elem)) == NULL)
+		return -1;
+	*arr = p;
+	return 0;
+}
+
+int
+statsdb_domains(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_domain **out, size_t *n, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (prepare(db, "SELECT domain, " COUNT_COLS_MESSAGES " FROM messages"
+	    " WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY domain",
+	    &st, why, whylen) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	bind_text(st, 2, domain);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (grow((void **)out, &cap, *n, sizeof(**out)) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		struct statsdb_domain *d = &(*out)[(*n)++];
+		memset(d, 0, sizeof(*d));
+		snprintf(d->domain, sizeof(d->domain), "%s", (const char *)sqlite3_column_text(st, 0));
+		read_counts(st, 1, &d->c);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return snprintf(why, whylen, "query: %s", sqlite3_errstr(rc)), -1;
+	}
+	return 0;
+}
+
+static struct statsdb_rule *
+rule_row(struct statsdb_rule **arr, size_t *n, size_t *cap, const char *rule)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*arr)[i].rule, rule) == 0)
+			return &(*arr)[i];
+	if (grow((void **)arr, cap, *n, sizeof(**arr)) < 0)
+		return NULL;
+	struct statsdb_rule *r = &(*arr)[(*n)++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->rule, sizeof(r->rule), "%s", rule);
+	return r;
+}
+
+static int
+rule_order(const void *a, const void *b)
+{
+	const struct statsdb_rule *x = a, *y = b;
+
+	if (x->messages != y->messages)
+		return x->messages < y->messages ? 1 : -1;
+	return strcmp(x->rule, y->rule);
+}
+
+int
+statsdb_rules(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_rule **out, size_t *n, long *messages, char *why, size_t whylen)
+{
+	static const char *const q[3] = {
+		"SELECT rule, count(DISTINCT msg_id) FROM failures"
+		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY rule",
+		"SELECT rule, profile, count(*) FROM failures"
+		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY rule, profile",
+		"SELECT rule, domain, count(DISTINCT msg_id) AS k FROM failures"
+		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY rule, domain"
+		" ORDER BY rule, k DESC, domain",
+	};
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+
+	*out = NULL;
+	*n = 0;
+	*messages = 0;
+	if (prepare(db, "SELECT count(*) FROM messages WHERE skipped = 0 AND time >= ?1"
+	    " AND (?2 IS NULL OR domain = ?2)", &st, why, whylen) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	bind_text(st, 2, domain);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*messages = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	for (int k = 0; k < 3 && rc == SQLITE_DONE; k++) {
+		if (prepare(db, q[k], &st, why, whylen) < 0)
+			goto bad;
+		sqlite3_bind_int64(st, 1, since);
+		bind_text(st, 2, domain);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct statsdb_rule *r = rule_row(out, n, &cap, (const char *)sqlite3_column_text(st, 0));
+			const char *s1 = (const char *)sqlite3_column_text(st, 1);
+			int p;
+
+			if (r == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			if (k == 0)
+				r->messages = (long)sqlite3_column_int64(st, 1);
+			else if (k == 1 && (p = profile_parse(s1)) >= 0)
+				r->per_profile[p] = (long)sqlite3_column_int64(st, 2);
+			else if (k == 2 && r->n_top < sizeof(r->top) / sizeof(r->top[0])) {
+				snprintf(r->top[r->n_top].domain, sizeof(r->top[0].domain), "%s", s1);
+				r->top[r->n_top++].n = (long)sqlite3_column_int64(st, 2);
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(why, whylen, "query: %s", sqlite3_errstr(rc));
+		goto bad;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), rule_order);
+	return 0;
+bad:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+int
+statsdb_trend(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_day **out, size_t *n, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	char day[11];
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	statsdb_day(since, day);
+	if (prepare(db, "SELECT day, " COUNT_COLS_DAILY " FROM daily WHERE day >= ?1"
+	    " AND (?2 IS NULL OR domain = ?2) GROUP BY day ORDER BY day", &st, why, whylen) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+	bind_text(st, 2, domain);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 0);
+		struct tm tm;
+
+		/* fill the days without mail between two rows with zeros */
+		while (*n > 0 && d != NULL) {
+			time_t next;
+			char nd[11];
+
+			memset(&tm, 0, sizeof(tm));
+			if (sscanf((*out)[*n - 1].day, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+				break;
+			tm.tm_year -= 1900;
+			tm.tm_mon -= 1;
+			next = timegm(&tm) + 86400;
+			statsdb_day(next, nd);
+			if (strcmp(nd, d) >= 0 || *n > 10000)
+				break;
+			if (grow((void **)out, &cap, *n, sizeof(**out)) < 0)
+				goto nomem;
+			memset(&(*out)[*n], 0, sizeof(**out));
+			memcpy((*out)[(*n)++].day, nd, sizeof(nd));
+		}
+		if (grow((void **)out, &cap, *n, sizeof(**out)) < 0)
+			goto nomem;
+		struct statsdb_day *r = &(*out)[(*n)++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->day, sizeof(r->day), "%s", d ? d : "");
+		read_counts(st, 1, &r->c);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return snprintf(why, whylen, "query: %s", sqlite3_errstr(rc)), -1;
+	}
+	return 0;
+nomem:
+	sqlite3_finalize(st);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return snprintf(why, whylen, "out of memory"), -1;
+}

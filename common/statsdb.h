@@ -1,0 +1,119 @@
+/*
+ * statsdb: the SQLite file of compliance statistics, shared by the daemon's
+ * stats writer (common/stats.c) and the report tool (sendercheck-stats).
+ *
+ * One row per message in `messages` (with its rule failures in
+ * `failures`), and per-day per-domain totals in `daily` / `daily_rules`,
+ * written in the same transaction as the rows they count, so that the
+ * totals always agree with the rows. Days are UTC dates "YYYY-MM-DD". The
+ * "domain" of a message is its RFC5322.From domain (what the bulk-sender
+ * rules judge), or "(none)" when the message has no single From domain.
+ *
+ * The file is identified by PRAGMA application_id and versioned by PRAGMA
+ * user_version (STATSDB_SCHEMA_VERSION); opening it for writing upgrades an
+ * older schema in place, in one transaction. A file from a newer
+ * sendercheck, or not ours, is refused with a reason. The daemon runs it in
+ * WAL mode with synchronous=NORMAL: a crash of the process (kill -9) loses
+ * no committed transaction and never leaves a damaged file.
+ *
+ * Errors are return values with a reason; nothing here exits.
+ */
+#ifndef SC_STATSDB_H
+#define SC_STATSDB_H
+
+#include <stddef.h>
+
+#include "rules.h"
+
+#define STATSDB_SCHEMA_VERSION 2
+#define STATSDB_APP_ID 0x53434b31	/* "SCK1" */
+#define STATSDB_NO_DOMAIN "(none)"
+
+/* One message as stored; every string is printable ASCII, "" = unknown. */
+struct stats_record {
+	long long time;			/* unix seconds */
+	char queue_id[64];
+	char client_ip[64];
+	char client_name[256];
+	char helo[256];
+	char mail_from_domain[256];	/* "" for the null sender */
+	char from_domain[256];		/* RFC5322.From domain, "" if not one */
+	char dkim[600];			/* "d=example.com:pass d=other.net:fail", "" if unsigned */
+	int dkim_pass;			/* a signature passed */
+	char spf[16];			/* result, "" if not checked */
+	char dmarc[16];
+	int aligned;			/* rule dmarc-align passed */
+	char iprev[16];
+	char tls[12];			/* yes, no, unknown, n/a */
+	char oneclick[8];		/* pass, fail (List-Unsubscribe present), none */
+	int bulk;
+	char profile[PROFILE_COUNT][8];	/* pass, fail, "" (profile off) */
+	char failed[PROFILE_COUNT][200];	/* rule ids, comma separated */
+	char action[16];
+	char cause[32];
+	int skipped;			/* internal host: not checked, not in totals */
+	unsigned dns_queries, dns_timeouts;
+	long elapsed_ms;
+};
+
+struct statsdb;
+
+#define STATSDB_WRITE 1		/* open for writing: create and upgrade */
+struct statsdb *statsdb_open(const char *path, unsigned flags, char *why, size_t whylen);
+void statsdb_close(struct statsdb *db);
+int statsdb_schema_version(struct statsdb *db);
+
+/*
+ * Stores n records in one transaction (rows, failures and daily totals).
+ * Returns 0; 1 when the file is locked by another writer (nothing written,
+ * try again); -1 on another error (nothing written) with a reason.
+ */
+int statsdb_insert(struct statsdb *db, struct stats_record *const *recs, size_t n,
+    char *why, size_t whylen);
+
+/*
+ * Deletes at most limit messages older than before (unix seconds) and the
+ * daily totals of days before before's day. Returns the number of messages
+ * deleted (call again while it equals limit), 1..; 0; or -1 with a reason.
+ */
+long statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_t whylen);
+
+/* Counts behind the percentages of the reports. */
+struct statsdb_counts {
+	long messages, spf_pass, dkim_pass, dmarc_pass, aligned, bulk, bulk_oneclick;
+	long judged[PROFILE_COUNT];	/* messages judged by the profile */
+	long compliant[PROFILE_COUNT];
+	long action[4];			/* enum action */
+};
+
+struct statsdb_domain {
+	char domain[256];
+	struct statsdb_counts c;
+};
+
+struct statsdb_rule {
+	char rule[32];
+	long messages;			/* failing it for at least one profile */
+	long per_profile[PROFILE_COUNT];
+	size_t n_top;
+	struct { char domain[256]; long n; } top[5];	/* the domains failing it most */
+};
+
+struct statsdb_day {
+	char day[11];
+	struct statsdb_counts c;
+};
+
+/* domain NULL: all. Arrays are malloc'd (free them); -1 with a reason. */
+int statsdb_domains(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_domain **out, size_t *n, char *why, size_t whylen);
+int statsdb_rules(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_rule **out, size_t *n, long *messages, char *why, size_t whylen);
+/* From the daily totals: days on or after since's day, gaps filled with zeros. */
+int statsdb_trend(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_day **out, size_t *n, char *why, size_t whylen);
+
+/* "YYYY-MM-DD" (UTC) of t. */
+void statsdb_day(long long t, char out[11]);
+
+#endif

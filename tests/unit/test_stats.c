@@ -1,0 +1,293 @@
+/* Unit tests of the statistics modules: statsdb (schema, insert, reports,
+ * prune, refusing foreign or newer files), stats (bounded queue: drops
+ * when full, writes everything queued at stop), metrics (exposition text)
+ * and statshtml (escaping, SVG). */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "metrics.h"
+#include "stats.h"
+#include "statsdb.h"
+#include "statshtml.h"
+
+static char dir[] = "/tmp/sc-test-stats-XXXXXX";
+
+static const char *
+path(const char *name)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	unlink(buf);
+	return buf;
+}
+
+static void
+rec(struct stats_record *r, long long t, const char *from, const char *spf, const char *google_failed)
+{
+	memset(r, 0, sizeof(*r));
+	r->time = t;
+	snprintf(r->from_domain, sizeof(r->from_domain), "%s", from);
+	snprintf(r->spf, sizeof(r->spf), "%s", spf);
+	snprintf(r->dmarc, sizeof(r->dmarc), "pass");
+	r->aligned = 1;
+	r->dkim_pass = 1;
+	snprintf(r->action, sizeof(r->action), "accept");
+	snprintf(r->profile[PROFILE_GOOGLE], 8, "%s", google_failed[0] ? "fail" : "pass");
+	snprintf(r->failed[PROFILE_GOOGLE], sizeof(r->failed[0]), "%s", google_failed);
+	snprintf(r->profile[PROFILE_YAHOO], 8, "pass");
+}
+
+static void
+test_db_reports(void **state)
+{
+	char why[300];
+	struct statsdb *db;
+	struct stats_record r[4];
+	struct stats_record *p[4] = { &r[0], &r[1], &r[2], &r[3] };
+	struct statsdb_domain *d;
+	struct statsdb_rule *ru;
+	struct statsdb_day *days;
+	size_t n;
+	long msgs;
+	long long now = 1795000000;	/* 2026-11-18 */
+
+	(void)state;
+	db = statsdb_open(path("a.db"), STATSDB_WRITE, why, sizeof(why));
+	assert_non_null(db);
+	assert_int_equal(statsdb_schema_version(db), STATSDB_SCHEMA_VERSION);
+	rec(&r[0], now, "a.test", "pass", "");
+	rec(&r[1], now, "a.test", "fail", "spf,dkim");
+	rec(&r[2], now - 86400 * 2, "b.test", "pass", "spf");
+	rec(&r[3], now, "", "none", "");
+	r[1].bulk = 1;
+	snprintf(r[1].oneclick, 8, "pass");
+	assert_int_equal(statsdb_insert(db, p, 4, why, sizeof(why)), 0);
+
+	assert_int_equal(statsdb_domains(db, now - 86400 * 7, NULL, &d, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].domain, "a.test") == 0) {
+			assert_int_equal(d[i].c.messages, 2);
+			assert_int_equal(d[i].c.spf_pass, 1);
+			assert_int_equal(d[i].c.judged[PROFILE_GOOGLE], 2);
+			assert_int_equal(d[i].c.compliant[PROFILE_GOOGLE], 1);
+			assert_int_equal(d[i].c.judged[PROFILE_MICROSOFT], 0);
+			assert_int_equal(d[i].c.bulk, 1);
+			assert_int_equal(d[i].c.bulk_oneclick, 1);
+		} else if (strcmp(d[i].domain, STATSDB_NO_DOMAIN) != 0) {
+			assert_string_equal(d[i].domain, "b.test");
+		}
+	free(d);
+	assert_int_equal(statsdb_domains(db, now - 86400, "b.test", &d, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 0);
+	free(d);
+
+	assert_int_equal(statsdb_rules(db, 0, NULL, &ru, &n, &msgs, why, sizeof(why)), 0);
+	assert_int_equal(msgs, 4);
+	assert_int_equal(n, 2);
+	assert_string_equal(ru[0].rule, "spf");		/* most failures first */
+	assert_int_equal(ru[0].messages, 2);
+	assert_int_equal(ru[0].n_top, 2);
+	assert_string_equal(ru[1].rule, "dkim");
+	assert_string_equal(ru[1].top[0].domain, "a.test");
+	free(ru);
+
+	assert_int_equal(statsdb_trend(db, now - 86400 * 3, NULL, &days, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 3);			/* the empty day between is filled */
+	assert_int_equal(days[0].c.messages, 1);
+	assert_int_equal(days[1].c.messages, 0);
+	assert_int_equal(days[2].c.messages, 3);
+	free(days);
+
+	assert_int_equal(statsdb_prune(db, now - 86400, 1000, why, sizeof(why)), 1);
+	assert_int_equal(statsdb_rules(db, 0, NULL, &ru, &n, &msgs, why, sizeof(why)), 0);
+	assert_int_equal(msgs, 3);
+	free(ru);
+	statsdb_close(db);
+
+	/* read-only opening sees the same */
+	db = statsdb_open(path("a.db") , 0, why, sizeof(why));
+	assert_null(db);		/* path() unlinked it: gone */
+}
+
+static void
+test_db_refuses(void **state)
+{
+	char why[300];
+	sqlite3 *h;
+	const char *p = path("foreign.db");
+
+	(void)state;
+	assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_null(statsdb_open(p, STATSDB_WRITE, why, sizeof(why)));
+	assert_non_null(strstr(why, "not a sendercheck statistics file"));
+
+	p = path("newer.db");
+	assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA application_id = 1396919089; PRAGMA user_version = 99;"
+	    " CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_null(statsdb_open(p, STATSDB_WRITE, why, sizeof(why)));
+	assert_non_null(strstr(why, "newer"));
+}
+
+static void
+verdict_init(struct verdict *v, const char *from)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->env.client_ip, sizeof(v->env.client_ip), "192.0.2.10");
+	snprintf(v->env.mail_from, sizeof(v->env.mail_from), "b@%s", from);
+	snprintf(v->dmarc.from_domain, sizeof(v->dmarc.from_domain), "%s", from);
+	v->dmarc_done = 1;
+	v->spf_done = 1;
+	v->spf.result = SPF_RES_PASS;
+	v->compliance.profile[PROFILE_GOOGLE].enabled = 1;
+	v->compliance.profile[PROFILE_GOOGLE].pass = 1;
+	snprintf(v->cause, sizeof(v->cause), "none");
+}
+
+static void
+test_queue_drops_when_full(void **state)
+{
+	char why[300];
+	struct stats *s;
+	struct stats_counters c;
+	struct verdict v;
+
+	(void)state;
+	verdict_init(&v, "q.test");
+	s = stats_open(path("q.db"), 2, 90, why, sizeof(why));
+	assert_non_null(s);
+	/* writer not started: the queue fills */
+	assert_int_equal(stats_record(s, &v), 0);
+	assert_int_equal(stats_record(s, &v), 0);
+	assert_int_equal(stats_record(s, &v), -1);
+	stats_get_counters(s, &c);
+	assert_int_equal(c.queued, 2);
+	assert_int_equal(c.dropped, 1);
+	assert_int_equal(c.queue_length, 2);
+	stats_free(s);
+}
+
+static void
+test_writer_writes_all_at_stop(void **state)
+{
+	char why[300];
+	struct stats *s;
+	struct stats_counters c;
+	struct verdict v;
+	struct statsdb *db;
+	struct statsdb_domain *d;
+	size_t n;
+	const char *p = path("w.db");
+
+	(void)state;
+	verdict_init(&v, "w.test");
+	s = stats_open(p, 5000, 90, why, sizeof(why));
+	assert_non_null(s);
+	assert_int_equal(stats_start(s, why, sizeof(why)), 0);
+	for (int i = 0; i < 2500; i++)
+		assert_int_equal(stats_record(s, &v), 0);
+	stats_stop(s);
+	stats_get_counters(s, &c);
+	assert_int_equal(c.written, 2500);
+	assert_int_equal(c.dropped, 0);
+	assert_true(c.batches >= 3);		/* at most STATS_BATCH per transaction */
+	stats_free(s);
+	db = statsdb_open(p, 0, why, sizeof(why));
+	assert_non_null(db);
+	assert_int_equal(statsdb_domains(db, 0, NULL, &d, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].domain, "w.test");
+	assert_int_equal(d[0].c.messages, 2500);
+	assert_int_equal(d[0].c.spf_pass, 2500);
+	free(d);
+	statsdb_close(db);
+}
+
+static void
+test_metrics_text(void **state)
+{
+	struct verdict v;
+	char *t;
+
+	(void)state;
+	verdict_init(&v, "m.test");
+	v.elapsed_ms = 3;
+	metrics_count(&v);
+	t = metrics_render();
+	assert_non_null(t);
+	assert_non_null(strstr(t, "# TYPE sendercheck_messages_total counter\n"));
+	assert_non_null(strstr(t, "sendercheck_messages_total{action=\"accept\"} 1\n"));
+	assert_non_null(strstr(t, "sendercheck_results_total{method=\"spf\",result=\"pass\"} 1\n"));
+	assert_non_null(strstr(t, "sendercheck_verdicts_total{profile=\"google\",verdict=\"pass\"} 1\n"));
+	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_bucket{le=\"0.0025\"} 0\n"));
+	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_bucket{le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_count 1\n"));
+	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_sum 0.003\n"));
+	free(t);
+}
+
+static void
+test_html_escapes(void **state)
+{
+	struct statsdb_domain d;
+	struct statshtml_input in;
+	char *page;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.domain, sizeof(d.domain), "<script>x</script>");
+	d.c.messages = 1;
+	memset(&in, 0, sizeof(in));
+	in.title = "t & t";
+	in.window = "w";
+	in.generated = "g";
+	in.profiles = 7;
+	in.domains = &d;
+	in.n_domains = 1;
+	page = statshtml_render(&in);
+	assert_non_null(page);
+	assert_null(strstr(page, "<script>"));
+	assert_non_null(strstr(page, "&lt;script&gt;"));
+	assert_non_null(strstr(page, "<svg id=chart-days"));
+	assert_non_null(strstr(page, "<svg id=chart-rules"));
+	assert_non_null(strstr(page, "t &amp; t"));
+	free(page);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_db_reports),
+		cmocka_unit_test(test_db_refuses),
+		cmocka_unit_test(test_queue_drops_when_full),
+		cmocka_unit_test(test_writer_writes_all_at_stop),
+		cmocka_unit_test(test_metrics_text),
+		cmocka_unit_test(test_html_escapes),
+	};
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		rc = rc ? rc : 1;
+	return rc;
+}
