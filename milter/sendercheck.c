@@ -29,12 +29,18 @@
 
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
+#include "report.h"
+#include "stats.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/sendercheck.conf"
 
 static struct engine *engine;
 static const struct sc_config *cfg;
+/* Statistics (StatsDB) and the metrics endpoint (MetricsSocket); NULL when off. */
+static struct stats *stats;
+static struct metrics_server *metrics;
 
 /* Protocol steps negotiated as "no reply"; fixed per process. */
 static unsigned long nr_flags;
@@ -308,7 +314,16 @@ cb_eom(SMFICTX *ctx)
 	if (symlist_ok)
 		check_set_no_tls(c->msg);	/* unless a version was seen */
 	v = check_finish(c->msg);
-	log_info("%s", v->log_line);
+	if (cfg->log_format == LOG_FORMAT_JSON && log_enabled(LOG_LVL_INFO)) {
+		char *j = report_log_json(v);
+		log_info("%s", j ? j : v->log_line);
+		free(j);
+	} else {
+		log_info("%s", v->log_line);
+	}
+	metrics_count(v);
+	if (stats != NULL)
+		stats_record(stats, v);	/* never waits: a full queue drops it from stats */
 	rc = v->skipped ? SMFIS_ACCEPT : render(ctx, v);
 	msg_end(c);
 	return rc;
@@ -418,15 +433,16 @@ resolve_user(char *why, size_t whylen)
 	return 0;
 }
 
-/* The directory of VolumeFile, made if missing and given to UserID. */
+/* The directory of a state file (VolumeFile, StatsDB), made if missing
+ * and given to UserID. */
 static void
-prepare_state_dir(void)
+prepare_state_dir(const char *file, const char *option)
 {
 	char dir[4096], *slash;
 
-	if (cfg->volume_file[0] == '\0')
+	if (file[0] == '\0')
 		return;
-	snprintf(dir, sizeof(dir), "%s", cfg->volume_file);
+	snprintf(dir, sizeof(dir), "%s", file);
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return;
 	*slash = '\0';
@@ -434,7 +450,7 @@ prepare_state_dir(void)
 		if (have_user && chown(dir, run_uid, run_gid) != 0)
 			log_warn("chown %s: %s", dir, strerror(errno));
 	} else if (errno != EEXIST) {
-		log_warn("cannot make %s for VolumeFile: %s", dir, strerror(errno));
+		log_warn("cannot make %s for %s: %s", dir, option, strerror(errno));
 	}
 }
 
@@ -456,6 +472,49 @@ drop_privileges(char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Statistics and metrics never stop the mail: a failure is logged and the
+ * daemon runs without them. Threads: after daemonize and dropping privileges. */
+static void
+start_stats(void)
+{
+	char why[600];
+
+	if (cfg->stats_db[0]) {
+		stats = stats_open(cfg->stats_db, cfg->stats_queue_size, cfg->stats_retention, why, sizeof(why));
+		if (stats != NULL && stats_start(stats, why, sizeof(why)) < 0) {
+			stats_free(stats);
+			stats = NULL;
+		}
+		if (stats == NULL)
+			log_err("no statistics: %s", why);
+		metrics_set_stats(stats);
+	}
+	if (metrics != NULL && metrics_start(metrics, why, sizeof(why)) < 0) {
+		log_err("no metrics: %s", why);
+		metrics_stop(metrics);
+		metrics = NULL;
+	}
+}
+
+/* At shutdown: the writer commits what is queued. The stats object stays
+ * allocated: libmilter workers still in a callback find it stopped and
+ * count their verdict as dropped. */
+static void
+stop_stats(void)
+{
+	struct stats_counters sc;
+
+	if (metrics != NULL)
+		metrics_stop(metrics);
+	metrics = NULL;
+	if (stats == NULL)
+		return;
+	stats_stop(stats);
+	stats_get_counters(stats, &sc);
+	log_notice("statistics: %lu verdicts written in %lu batches, %lu dropped (queue full), %lu lost",
+	    sc.written, sc.batches, sc.dropped, sc.lost);
 }
 
 static int
@@ -562,12 +621,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	write_pidfile();
-	prepare_state_dir();
+	prepare_state_dir(cfg->volume_file, "VolumeFile");
+	prepare_state_dir(cfg->stats_db, "StatsDB");
+	/* bound as root (a port below 1024 works), served after dropping */
+	if (cfg->metrics_socket[0] && (metrics = metrics_listen(cfg->metrics_socket, why, sizeof(why))) == NULL)
+		log_err("no metrics: %s", why);
 	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(engine, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;
 	}
+	start_stats();
 	/* libmilter stops on SIGHUP as on SIGTERM; a "reload" must not stop
 	 * filtering (restart to read the config again) */
 	signal(SIGHUP, SIG_IGN);
@@ -579,6 +643,7 @@ main(int argc, char **argv)
 		log_notice("PidFile %s left behind: %s", cfg->pid_file, strerror(errno));
 	/* the engine stays: libmilter may still have workers in callbacks */
 	engine_stop(engine);
+	stop_stats();
 	dns_thread_done();
 	return rc == MI_SUCCESS ? 0 : 1;
 }
