@@ -129,7 +129,7 @@ eval_spf(const struct rules_input *in, struct rule_result *r)
 {
 	const struct spf_outcome *s = in->spf;
 	const char *d, *ip = in->spf_ip ? in->spf_ip : "the sending IP";
-	char fix[240];
+	char fix[600];
 
 	if (s == NULL) {
 		set(r, RULE_UNKNOWN, NULL, "SPF was not checked (no client address)");
@@ -171,7 +171,7 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 {
 	struct rule_result *r = &c->rule[RULE_DKIM], *k = &c->rule[RULE_DKIM_KEY];
 	const struct dkim_sig_result *bad = NULL, *weak = NULL;
-	char fix[240];
+	char fix[600];
 	int pass = 0, rsa_pass = 0, ed_pass = 0;
 
 	for (size_t i = 0; i < in->n_dkim; i++) {
@@ -211,7 +211,12 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 		else
 			set(r, RULE_FAIL, fix, "no acceptable DKIM signature");
 	}
-	if (weak != NULL) {
+	/* a weak signature beside an acceptable one is only a warning */
+	if (weak != NULL && pass) {
+		warn(c, "d=%s s=%s is not acceptable (%s); receivers ignore it", weak->domain,
+		    weak->selector, weak->why);
+		set(k, RULE_PASS, NULL, "an acceptable signature passes");
+	} else if (weak != NULL) {
 		snprintf(fix, sizeof(fix), "sign d=%s with rsa-sha256 and an RSA key of 2048 bits",
 		    weak->domain);
 		set(k, RULE_FAIL, fix, "d=%s s=%s: %s", weak->domain, weak->selector, weak->why);
@@ -227,7 +232,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 {
 	struct rule_result *rec = &c->rule[RULE_DMARC_RECORD], *al = &c->rule[RULE_DMARC_ALIGN];
 	const struct dmarc_outcome *d = in->dmarc;
-	char fix[240];
+	char fix[600];
 
 	if (d == NULL) {
 		set(rec, RULE_UNKNOWN, NULL, "DMARC was not checked");
@@ -276,7 +281,7 @@ static void
 eval_iprev(const struct rules_input *in, struct rule_result *r)
 {
 	const struct iprev_outcome *o = in->iprev;
-	char fix[240];
+	char fix[600];
 
 	if (o == NULL) {
 		set(r, RULE_UNKNOWN, NULL, "iprev was not checked");
@@ -338,7 +343,7 @@ eval_format(const struct rules_input *in, struct compliance *c)
 	}
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].level == FORMAT_FAIL) {
-			char fix[240];
+			char fix[600];
 
 			snprintf(fix, sizeof(fix), "fix the %s field (RFC 5322 §3.6)", f->v[i].field);
 			set(r, RULE_FAIL, fix, "%s%s", f->v[i].reason,

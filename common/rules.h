@@ -67,8 +67,8 @@ struct rules_input {
 
 struct rule_result {
 	enum rule_state state;
-	char reason[240];
-	char fix[240];
+	char reason[600];
+	char fix[600];
 };
 
 #define RULES_MAX_WARN 8
