@@ -84,8 +84,8 @@ authres_needs_quoting(const char *v)
 	return !is_domain(at + 1, strlen(at + 1));
 }
 
-static void
-add_quoted(struct sbuf *b, const char *v)
+void
+authres_add_quoted(struct sbuf *b, const char *v)
 {
 	sbuf_addc(b, '"');
 	for (; *v; v++) {
@@ -103,7 +103,7 @@ void
 authres_reason(struct authres *a, const char *text)
 {
 	sbuf_addstr(&a->b, " reason=");
-	add_quoted(&a->b, text);
+	authres_add_quoted(&a->b, text);
 }
 
 void
@@ -111,7 +111,7 @@ authres_prop(struct authres *a, const char *ptype_property, const char *value)
 {
 	sbuf_printf(&a->b, " %s=", ptype_property);
 	if (authres_needs_quoting(value))
-		add_quoted(&a->b, value);
+		authres_add_quoted(&a->b, value);
 	else
 		sbuf_addstr(&a->b, value);
 }
@@ -120,7 +120,7 @@ void
 authres_prop_quoted(struct authres *a, const char *ptype_property, const char *value)
 {
 	sbuf_printf(&a->b, " %s=", ptype_property);
-	add_quoted(&a->b, value);
+	authres_add_quoted(&a->b, value);
 }
 
 void

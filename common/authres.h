@@ -34,6 +34,9 @@ void authres_comment(struct authres *a, const char *text);
 /* Finishes and hands over the value (malloc'd); a is reset. */
 char *authres_end(struct authres *a);
 
+/* Appends v as an RFC 5322 quoted-string ('"' and '\\' escaped, ASCII only). */
+void authres_add_quoted(struct sbuf *b, const char *v);
+
 /* 1 if v must be written as a quoted-string. */
 int authres_needs_quoting(const char *v);
 

@@ -159,19 +159,10 @@ rspf_value(struct sbuf *b, const char *v)
 
 	for (const char *p = v; *p && atom; p++)
 		atom = isalnum((unsigned char)*p) || strchr("!#$%&'*+-/=?^_`{|}~.", *p) != NULL;
-	if (atom) {
+	if (atom)
 		sbuf_addstr(b, v);
-		return;
-	}
-	sbuf_addc(b, '"');
-	for (; *v; v++) {
-		unsigned char ch = (unsigned char)*v;
-		if (ch == '"' || ch == '\\')
-			sbuf_addc(b, '\\');
-		if (ch >= ' ')
-			sbuf_addc(b, ch < 0x7f ? (char)ch : '?');
-	}
-	sbuf_addc(b, '"');
+	else
+		authres_add_quoted(b, v);
 }
 
 char *
