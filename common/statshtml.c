@@ -83,7 +83,7 @@ domains_table(struct sbuf *b, const struct statshtml_input *in)
 static void
 rules_table(struct sbuf *b, const struct statshtml_input *in)
 {
-	sbuf_printf(b, "<h2>Failures per rule</h2>\n<table id=rules><thead><tr><th>rule</th>"
+	sbuf_printf(b, "<h2>Rules failed, per profile</h2>\n<table id=rules><thead><tr><th>rule</th>"
 	    "<th>messages</th><th>%% of %ld</th>", in->rule_messages);
 	for (int p = 0; p < PROFILE_COUNT; p++)
 		if (in->profiles & (1u << p))

@@ -76,6 +76,7 @@ for build in "$@"; do
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	group "cli" "$build" $PY "$here/cli/test_cli.py" "$build"
 	group "compliance" "$build" $PY "$here/compliance/test_compliance.py" "$build"
+	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"
 done
 
 # SPF parser/macro fuzz smoke run (~30 s): builds its own clang/libFuzzer
