@@ -21,7 +21,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
 #include <opendkim/dkim.h>
@@ -115,7 +117,15 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	unsigned long want_act = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
 	unsigned long want_nr = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |
 	    SMFIP_NR_EOH | SMFIP_NR_BODY;
-	unsigned long skip = SMFIP_NODATA | SMFIP_NOUNKNOWN;
+	/*
+	 * DATA is taken, with a reply, on purpose: Postfix sends the macros of
+	 * a skipped event anyway, with no reply to wait for, and its cleanup
+	 * then writes the whole header/body phase behind that small unacked
+	 * segment; Nagle on the MTA's side holds it until our delayed ACK
+	 * (~40 ms per message over TCP, measured with Postfix 3.7). Our reply
+	 * to DATA acknowledges it and costs one round trip.
+	 */
+	unsigned long skip = SMFIP_NOUNKNOWN;
 
 	(void)f2; (void)f3; (void)pf2; (void)pf3;
 	*pf0 = want_act & f0;
@@ -223,6 +233,14 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (c != NULL && c->msg != NULL && argv != NULL && argv[0] != NULL)
 		check_add_rcpt(c->msg, argv[0]);
 	return noreply(SMFIP_NR_RCPT);
+}
+
+/* Answered only to acknowledge the MTA's DATA step: see cb_negotiate. */
+static sfsistat
+cb_data(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -357,6 +375,7 @@ static struct smfiDesc filter = {
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,
 	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_data = cb_data,
 	.xxfi_header = cb_header,
 	.xxfi_eoh = cb_eoh,
 	.xxfi_body = cb_body,
@@ -472,6 +491,41 @@ drop_privileges(char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * TCP_NODELAY on libmilter's listening socket; Linux gives it to every
+ * accepted connection. At end of message we send several small replies
+ * (one SMFIR_INSHEADER per field, then SMFIR_ACCEPT), each its own write().
+ * With Nagle on, each waits for the ACK of the one before, and the MTA
+ * delays that ACK (~40 ms) because it sends nothing until our last reply:
+ * measured with Postfix 3.7 over inet: on loopback, ~90 ms per message
+ * instead of ~2 ms. libmilter has no hook for its sockets, so find the
+ * listening TCP socket among our descriptors after smfi_opensocket().
+ */
+static void
+tcp_nodelay_listener(void)
+{
+	int one = 1, fd, max = (int)sysconf(_SC_OPEN_MAX);
+
+	if (max <= 0 || max > 65536)
+		max = 65536;
+	for (fd = 0; fd < max; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int listening = 0;
+		socklen_t ol = sizeof(listening);
+
+		if (fcntl(fd, F_GETFD) < 0)
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) != 0 || !listening)
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+			log_warn("TCP_NODELAY on the milter socket: %s", strerror(errno));
+	}
 }
 
 /* Statistics and metrics never stop the mail: a failure is logged and the
@@ -616,6 +670,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: cannot listen on %s (in use, or no permission?)\n", cfg->socket);
 		return 1;
 	}
+	tcp_nodelay_listener();
 	if (!foreground && daemonize() < 0) {
 		fprintf(stderr, "sendercheck: cannot detach: %s\n", strerror(errno));
 		return 1;

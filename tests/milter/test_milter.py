@@ -294,13 +294,16 @@ def negotiates_no_reply_steps_and_actions(c):
     """Only the actions and steps it needs, with no-reply wherever it never
     answers early, and header values with their leading space."""
     opts = ["SMFIP_NR_HELO", "SMFIP_NR_MAIL", "SMFIP_NR_RCPT", "SMFIP_NR_HDR", "SMFIP_NR_EOH",
-            "SMFIP_NR_BODY", "SMFIP_HDR_LEADSPC", "SMFIP_NODATA", "SMFIP_NOUNKNOWN"]
+            "SMFIP_NR_BODY", "SMFIP_HDR_LEADSPC", "SMFIP_NOUNKNOWN"]
+    # DATA is taken with a reply: its reply acknowledges the macros Postfix
+    # sends for it, which otherwise stall the message ~40 ms over TCP
+    not_opts = ["SMFIP_NODATA", "SMFIP_NR_DATA"]
     acts = ["SMFIF_ADDHDRS", "SMFIF_CHGHDRS", "SMFIF_QUARANTINE"]
     not_acts = ["SMFIF_CHGBODY", "SMFIF_ADDRCPT", "SMFIF_DELRCPT", "SMFIF_CHGFROM"]
     lines = ['local conn = mt.connect(%s, 40, 0.25)' % repr(c.accept.socket).replace("'", '"'),
              'if conn == nil then error("connect") end',
              'mt.conninfo(conn, "client.test", "192.0.2.10")']
-    for o in opts:
+    for o in opts + not_opts:
         lines.append('if mt.test_option(conn, %s) then mt.echo("opt %s") end' % (o, o))
     for a in acts + not_acts:
         lines.append('if mt.test_action(conn, %s) then mt.echo("act %s") end' % (a, a))
@@ -309,6 +312,8 @@ def negotiates_no_reply_steps_and_actions(c):
     eq(rc, 0, "miltertest: " + out)
     for o in opts:
         contains(out, "opt " + o, "negotiated step")
+    for o in not_opts:
+        check("opt " + o not in out, "must not negotiate " + o)
     for a in acts:
         contains(out, "act " + a, "negotiated action")
     for a in not_acts:
