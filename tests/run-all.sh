@@ -79,9 +79,9 @@ for build in "$@"; do
 	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"
 done
 
-# SPF parser/macro fuzz smoke run (~30 s): builds its own clang/libFuzzer
+# fuzz smoke run of the parsers (~40 s): builds its own clang/libFuzzer
 # binaries, so once, not per build directory
-group "spf-fuzz-smoke" "fuzz" "$here/fuzz/run.sh" 15
+group "fuzz-smoke" "fuzz" "$here/fuzz/run.sh" 10
 
 echo
 if [ ${#failed_groups[@]} -gt 0 ]; then

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Builds the libFuzzer targets of the SPF parser and macro expander.
+# Builds the libFuzzer targets: SPF record parser and macro expander,
+# address parser, List-Unsubscribe parser.
 #   tests/fuzz/build.sh OUTDIR
 # clang (Debian's clang package) with -fsanitize=fuzzer,address,undefined;
 # the needed common/*.c are compiled in directly (no automake). OUTDIR
-# gets fuzz_spf_record and fuzz_spf_macro.
+# gets fuzz_spf_record, fuzz_spf_macro, fuzz_address and fuzz_unsub.
 set -eu
 if [ $# -ne 1 ]; then
 	echo "usage: $0 OUTDIR" >&2
