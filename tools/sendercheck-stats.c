@@ -617,7 +617,8 @@ write_html(const struct args *a, struct statsdb *db, const char *dbpath)
 	}
 	g_sort = a->sort;
 	g_reverse = a->reverse;
-	qsort(doms, nd, sizeof(*doms), domain_order);
+	if (nd > 1)
+		qsort(doms, nd, sizeof(*doms), domain_order);
 	if (a->top >= 0 && (size_t)a->top < nd)
 		nd = (size_t)a->top;
 	if (a->top >= 0 && (size_t)a->top < nr)
@@ -690,7 +691,8 @@ main(int argc, char **argv)
 		} else {
 			g_sort = a.sort;
 			g_reverse = a.reverse;
-			qsort(d, n, sizeof(*d), domain_order);
+			if (n > 1)
+				qsort(d, n, sizeof(*d), domain_order);
 			if (a.top >= 0 && (size_t)a.top < n)
 				n = (size_t)a.top;
 			print_domains(&a, d, n);

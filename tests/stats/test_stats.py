@@ -318,6 +318,11 @@ def domains_filters_and_sort():
     eq(names, sorted(names), "--sort domain")
     got = json.loads(tool("domains", "--format", "json", "--since", "2099-01-01"))
     eq(got["domains"], [], "--since in the future: nothing")
+    for rep in ("rules", "trend"):
+        tool(rep, "--since", "2099-01-01")
+    empty = os.path.join(WORK, "empty.html")
+    tool("--html", empty, "--since", "2099-01-01")
+    contains(open(empty).read(), "no messages in this window", "empty report")
     for since in ("24h", "7d", "2w", "90m", "all", time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))):
         got = json.loads(tool("domains", "--format", "json", "--since", since))
         eq(sum(d["messages"] for d in got["domains"]), len(MAIN), "--since %s" % since)
