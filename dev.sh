@@ -2,6 +2,7 @@
 # dev.sh: the two Quick start commands of the README.
 #   ./dev.sh run    install build deps, build, start the milter with conf/sendercheck.conf
 #   ./dev.sh test   install build + test deps, build plain and with ASan/UBSan, run every test
+#   ./dev.sh bench  install build + bench deps, build, run make bench (not a test)
 # Run as root on Debian 12 (packages come from apt).
 set -eu
 cd "$(dirname "$0")"
@@ -12,6 +13,8 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev l
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
   python3-spf python3-yaml python3-nacl libmail-authenticationresults-perl clang
   postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus"
+BENCH_DEPS="opendkim opendmarc unbound python3 python3-dkim python3-nacl python3-dnslib openssl
+  publicsuffix linux-perf valgrind"
 
 apt_install() {
 	local missing=()
@@ -58,7 +61,11 @@ test)
 	build "$top/build"
 	build "$top/build-asan" --enable-sanitizers
 	exec "$top/tests/run-all.sh" "$top/build" "$top/build-asan" ;;
+bench)	# make bench: sendercheck vs OpenDKIM / OpenDMARC / a do-nothing filter
+	apt_install $BUILD_DEPS $BENCH_DEPS
+	build "$top/build"
+	exec make -s -C "$top/build" bench ;;
 *)
-	echo "usage: ./dev.sh run|test" >&2
+	echo "usage: ./dev.sh run|test|bench" >&2
 	exit 2 ;;
 esac

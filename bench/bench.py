@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""`make bench`: sendercheck against OpenDKIM (verify only), OpenDMARC and a
+do-nothing filter, with one corpus, one DNS server and one MTA-like client.
+
+    bench.py --builddir DIR [--runs N] [--seconds S] [--quick] [--keep]
+
+Run by bench/run.sh. Steps: make the corpus and zone (gencorpus.py), start
+unbound on 127.0.0.1:PORT and on ADDR:53 for the filters that cannot take a
+port (benchdns.py), then for each filter and socket kind (unix:, inet:) start
+the filter, warm its DNS cache with one pass over the corpus, and run
+miltergen at concurrency 1, 4 and 32 (messages on long-lived connections)
+and at 4 with one connection per message, N times each; print the medians
+as one table, the ratios and the targets of issue 5.
+
+Filters:
+  sendercheck  every check on (SPF, DKIM, DMARC, one-click, iprev, rules),
+               Nameservers 127.0.0.1:PORT, its own shared DNS cache
+  opendkim     Mode v, Nameservers ADDR (port 53 of the same unbound; its
+               libunbound caches in process), AlwaysAddARHeader
+  opendmarc    SPFSelfValidate (libspf2) and DMARC records through the same
+               unbound (resolv.conf bound over /etc/resolv.conf in a private
+               mount namespace), DKIM results from an Authentication-Results
+               field of a trusted upstream authserv-id (corpus-ar.bin)
+  null         bench/nullfilter: no-reply flags, accepts at end of message
+"""
+import argparse
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def wait_socket(spec, proc, what, timeout=10):
+    kind, _, rest = spec.partition(":")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("%s exited (%s)" % (what, proc.returncode))
+        try:
+            if kind == "unix":
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(rest)
+            else:
+                port, _, host = rest.partition("@")
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.connect((host, int(port)))
+            s.close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("%s did not listen on %s" % (what, spec))
+
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Filter:
+    def __init__(self, name, work, args, corpus, env=None):
+        self.name, self.work, self.args, self.corpus, self.env = name, work, args, corpus, env
+        self.proc = None
+
+    def start(self, sock):
+        self.log = open(os.path.join(self.work, "%s.log" % self.name), "ab")
+        self.proc = subprocess.Popen(self.args(sock), stdout=self.log, stderr=self.log,
+                                     env=self.env, start_new_session=True)
+        wait_socket(sock, self.proc, self.name)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+
+def run_gen(gen, sock, corpus, pid, conc, secs, warm, per_conn=0, start=0):
+    cmd = [gen, "-s", sock, "-c", corpus, "-n", str(conc), "-t", str(secs), "-w", str(warm),
+           "-p", str(pid), "-r", str(start)]
+    if per_conn:
+        cmd += ["-k", str(per_conn)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + warm + 120)
+    if out.returncode != 0:
+        raise RuntimeError("miltergen failed: " + out.stderr)
+    return dict(kv.split("=", 1) for kv in out.stdout.split())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.5)
+    ap.add_argument("--warm", type=float, default=0.5)
+    ap.add_argument("--messages", type=int, default=600)
+    ap.add_argument("--filters", default="sendercheck,opendkim,opendmarc,null")
+    ap.add_argument("--sockets", default="unix,inet")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    opt = ap.parse_args()
+
+    build = os.path.abspath(opt.builddir)
+    gen = os.path.join(build, "bench", "miltergen")
+    for exe in (gen, os.path.join(build, "bench", "nullfilter"),
+                os.path.join(build, "milter", "sendercheck")):
+        if not os.access(exe, os.X_OK):
+            sys.exit("bench: %s is not built" % exe)
+    for exe in ("/usr/sbin/opendkim", "/usr/sbin/opendmarc", "/usr/sbin/unbound"):
+        if not os.access(exe, os.X_OK):
+            sys.exit("bench: %s missing (./dev.sh bench installs it)" % exe)
+
+    work = tempfile.mkdtemp(prefix="sc-bench-")
+    os.chmod(work, 0o755)
+    dns = None
+    started = time.time()
+    try:
+        log("corpus in", work)
+        subprocess.run([PY, os.path.join(HERE, "gencorpus.py"), work, "--messages",
+                        str(opt.messages)], check=True, stdout=subprocess.DEVNULL)
+        summary = open(os.path.join(work, "summary.txt")).read().strip()
+        # the port-53 address for OpenDKIM and OpenDMARC: a random loopback one
+        rng = random.Random()
+        extra = "127.%d.%d.%d" % (rng.randint(100, 250), rng.randint(1, 250), rng.randint(2, 250))
+        dns = subprocess.Popen([PY, os.path.join(HERE, "benchdns.py"), os.path.join(work, "zone.txt"),
+                                os.path.join(work, "dns"), extra], stdout=subprocess.PIPE, text=True)
+        port = int(dns.stdout.readline())
+        log("unbound on 127.0.0.1:%d and %s:53" % (port, extra))
+
+        with open(os.path.join(work, "resolv.conf"), "w") as f:
+            f.write("nameserver %s\noptions timeout:2 attempts:1\n" % extra)
+
+        def sc_args(sock):
+            conf = os.path.join(work, "sc.conf")
+            with open(conf, "w") as f:
+                f.write("Socket %s\nAuthservID mx.receiver.example\nNameservers 127.0.0.1:%d\n"
+                        "InternalHosts none\nSyslog no\nLogLevel info\nVolumeFile\n" % (sock, port))
+            return [os.path.join(build, "milter", "sendercheck"), "-f", "-c", conf]
+
+        def odk_args(sock):
+            conf = os.path.join(work, "opendkim.conf")
+            with open(conf, "w") as f:
+                f.write("Mode v\nSocket %s\nAuthservID mx.receiver.example\nNameservers %s\n"
+                        "AlwaysAddARHeader yes\nSyslog yes\nBackground no\nUMask 000\n" % (sock, extra))
+            return ["/usr/sbin/opendkim", "-f", "-x", conf]
+
+        def odm_args(sock):
+            conf = os.path.join(work, "opendmarc.conf")
+            open(os.path.join(work, "ignore"), "w").close()
+            with open(conf, "w") as f:
+                f.write("Socket %s\nAuthservID mx.receiver.example\nTrustedAuthservIDs upstream.bench\n"
+                        "SPFSelfValidate true\nSPFIgnoreResults true\nIgnoreHosts %s/ignore\n"
+                        "PublicSuffixList /usr/share/publicsuffix/public_suffix_list.dat\n"
+                        "RejectFailures false\nFailureReports false\nSyslog true\nBackground false\n"
+                        "UMask 000\n" % (sock, work))
+            return ["unshare", "-m", "sh", "-c", "mount --bind %s/resolv.conf /etc/resolv.conf && "
+                    "exec /usr/sbin/opendmarc -f -c %s" % (work, conf)]
+
+        def null_args(sock):
+            return [os.path.join(build, "bench", "nullfilter"), sock]
+
+        corpus = os.path.join(work, "corpus.bin")
+        corpus_ar = os.path.join(work, "corpus-ar.bin")
+        filters = {
+            "sendercheck": Filter("sendercheck", work, sc_args, corpus),
+            "opendkim": Filter("opendkim", work, odk_args, corpus),
+            "opendmarc": Filter("opendmarc", work, odm_args, corpus_ar),
+            "null": Filter("null", work, null_args, corpus),
+        }
+        configs = [(1, 0), (4, 0), (32, 0), (4, 1)]
+        results = {}
+        for fname in opt.filters.split(","):
+            flt = filters[fname]
+            for skind in opt.sockets.split(","):
+                sock = ("unix:%s/%s.sock" % (work, fname) if skind == "unix"
+                        else "inet:%d@127.0.0.1" % free_tcp_port())
+                flt.start(sock)
+                try:
+                    pid = flt.proc.pid
+                    # warm the caches: the whole corpus at least once
+                    run_gen(gen, sock, flt.corpus, pid, 4, 1.5, 0.2)
+                    for r in range(opt.runs):
+                        for conc, per_conn in configs:
+                            res = run_gen(gen, sock, flt.corpus, pid, conc, opt.seconds, opt.warm,
+                                          per_conn, start=r * 997)
+                            results.setdefault((fname, skind, conc, per_conn), []).append(res)
+                    log("%-11s %-4s done" % (fname, skind))
+                finally:
+                    flt.stop()
+        report(results, opt, summary, time.time() - started)
+    finally:
+        if dns is not None:
+            dns.send_signal(signal.SIGTERM)
+            try:
+                dns.wait(10)
+            except subprocess.TimeoutExpired:
+                dns.kill()
+        if opt.keep:
+            log("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def med(runs, key):
+    return statistics.median(float(r[key]) for r in runs)
+
+
+def report(results, opt, summary, elapsed):
+    def row(key):
+        runs = results.get(key)
+        if not runs:
+            return None
+        return {k: med(runs, k) for k in ("rate", "p50", "p90", "p99", "cpu_ms", "rss_kb", "errors")}
+
+    print()
+    print("sendercheck benchmark, %s, %d cores, %s" % (time.strftime("%Y-%m-%d"), os.cpu_count(),
+                                                       os.uname().release))
+    print("corpus: %s" % summary)
+    print("medians of %d runs of %.1f s each; latency from MAIL to the end-of-message reply;"
+          % (opt.runs, opt.seconds))
+    print("conn: long = all messages on %s connections, 1/msg = a connection per message" % "kept")
+    print()
+    hdr = "%-11s %-4s %4s %6s %9s %8s %8s %8s %8s %8s %6s" % (
+        "filter", "sock", "conc", "conn", "msgs/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms", "rss MB",
+        "errors")
+    print(hdr)
+    print("-" * len(hdr))
+    for fname in opt.filters.split(","):
+        for skind in opt.sockets.split(","):
+            for conc, per_conn in ((1, 0), (4, 0), (32, 0), (4, 1)):
+                r = row((fname, skind, conc, per_conn))
+                if r is None:
+                    continue
+                print("%-11s %-4s %4d %6s %9.0f %8.2f %8.2f %8.2f %8.3f %8.1f %6d" % (
+                    fname, skind, conc, "1/msg" if per_conn else "long", r["rate"], r["p50"],
+                    r["p90"], r["p99"], r["cpu_ms"], r["rss_kb"] / 1024.0, r["errors"]))
+    print()
+
+    def get(f, s, c, k, pc=0):
+        r = row((f, s, c, pc))
+        return r[k] if r else None
+
+    def ratio(a, b):
+        return "%.2f" % (a / b) if a is not None and b else "n/a"
+
+    for skind in opt.sockets.split(","):
+        sc_rate = get("sendercheck", skind, 4, "rate")
+        sc_cpu = get("sendercheck", skind, 4, "cpu_ms")
+        print("ratios over %s at concurrency 4: sendercheck/OpenDKIM throughput %s, CPU/msg %s; "
+              "sendercheck/OpenDMARC throughput %s, CPU/msg %s; sendercheck/do-nothing throughput %s"
+              % (skind, ratio(sc_rate, get("opendkim", skind, 4, "rate")),
+                 ratio(sc_cpu, get("opendkim", skind, 4, "cpu_ms")),
+                 ratio(sc_rate, get("opendmarc", skind, 4, "rate")),
+                 ratio(sc_cpu, get("opendmarc", skind, 4, "cpu_ms")),
+                 ratio(sc_rate, get("null", skind, 4, "rate"))))
+    print()
+    print("targets (issue 5), sendercheck vs OpenDKIM verify-only:")
+    for skind in opt.sockets.split(","):
+        sc = {k: get("sendercheck", skind, 4, k) for k in ("rate", "cpu_ms", "p99")}
+        od = {k: get("opendkim", skind, 4, k) for k in ("rate", "cpu_ms")}
+        sc_rss, od_rss = get("sendercheck", skind, 32, "rss_kb"), get("opendkim", skind, 32, "rss_kb")
+        if None in sc.values() or None in od.values():
+            continue
+
+        def ok(c):
+            return "met" if c else "NOT met"
+        print("  %-4s throughput >= 3x at conc 4: %.2fx %s; CPU/msg <= 1/3: %.2f %s; "
+              "p99 <= 2 ms at conc 4: %.2f ms %s; peak RSS at conc 32 below: %.1f vs %.1f MB %s" % (
+                  skind, sc["rate"] / od["rate"], ok(sc["rate"] >= 3 * od["rate"]),
+                  sc["cpu_ms"] / od["cpu_ms"], ok(sc["cpu_ms"] * 3 <= od["cpu_ms"]),
+                  sc["p99"], ok(sc["p99"] <= 2.0),
+                  (sc_rss or 0) / 1024, (od_rss or 0) / 1024, ok(sc_rss is not None and od_rss is not None
+                                                                 and sc_rss < od_rss)))
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = ["?"]
+    print()
+    print("(%.0f s; load average at the end %s: other work on the machine skews the figures)"
+          % (elapsed, " ".join(load)))
+
+
+if __name__ == "__main__":
+    main()
