@@ -77,6 +77,16 @@ def milter_spec(s):
 
 
 def setup():
+    """Everything up, or everything that did start stopped again (Postfix's
+    master runs detached and would outlive us)."""
+    try:
+        return start_all()
+    except BaseException:
+        teardown(CTX)
+        raise
+
+
+def start_all():
     c = CTX
     c.daemons = []
     fp = testdns.free_port
