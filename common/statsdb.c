@@ -181,22 +181,119 @@ static const char sql_ins_msg[] =
 	" ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
 static const char sql_ins_fail[] =
 	"INSERT INTO failures (msg_id, time, domain, profile, rule) VALUES (?1, ?2, ?3, ?4, ?5)";
+/* daily totals: one upsert per day and domain of a batch, counts added */
 static const char sql_up_daily[] =
 	"INSERT INTO daily (day, domain, messages, spf_pass, dkim_pass, dmarc_pass, aligned, bulk,"
 	" bulk_oneclick, google_n, google_pass, yahoo_n, yahoo_pass, microsoft_n, microsoft_pass,"
 	" accepted, rejected, tempfailed, quarantined) VALUES"
-	" (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-	" ON CONFLICT (day, domain) DO UPDATE SET messages = messages + 1,"
-	" spf_pass = spf_pass + ?3, dkim_pass = dkim_pass + ?4, dmarc_pass = dmarc_pass + ?5,"
-	" aligned = aligned + ?6, bulk = bulk + ?7, bulk_oneclick = bulk_oneclick + ?8,"
-	" google_n = google_n + ?9, google_pass = google_pass + ?10,"
-	" yahoo_n = yahoo_n + ?11, yahoo_pass = yahoo_pass + ?12,"
-	" microsoft_n = microsoft_n + ?13, microsoft_pass = microsoft_pass + ?14,"
-	" accepted = accepted + ?15, rejected = rejected + ?16, tempfailed = tempfailed + ?17,"
-	" quarantined = quarantined + ?18";
+	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+	" ON CONFLICT (day, domain) DO UPDATE SET messages = messages + ?3,"
+	" spf_pass = spf_pass + ?4, dkim_pass = dkim_pass + ?5, dmarc_pass = dmarc_pass + ?6,"
+	" aligned = aligned + ?7, bulk = bulk + ?8, bulk_oneclick = bulk_oneclick + ?9,"
+	" google_n = google_n + ?10, google_pass = google_pass + ?11,"
+	" yahoo_n = yahoo_n + ?12, yahoo_pass = yahoo_pass + ?13,"
+	" microsoft_n = microsoft_n + ?14, microsoft_pass = microsoft_pass + ?15,"
+	" accepted = accepted + ?16, rejected = rejected + ?17, tempfailed = tempfailed + ?18,"
+	" quarantined = quarantined + ?19";
 static const char sql_up_rule[] =
-	"INSERT INTO daily_rules (day, domain, profile, rule, failures) VALUES (?1, ?2, ?3, ?4, 1)"
-	" ON CONFLICT (day, domain, profile, rule) DO UPDATE SET failures = failures + 1";
+	"INSERT INTO daily_rules (day, domain, profile, rule, failures) VALUES (?1, ?2, ?3, ?4, ?5)"
+	" ON CONFLICT (day, domain, profile, rule) DO UPDATE SET failures = failures + ?5";
+
+/*
+ * The daily totals of one batch, summed in memory first: one upsert per
+ * (day, domain) and per (day, domain, profile, rule) instead of per message.
+ */
+#define AGG_COUNTS 17	/* the daily columns after day, domain */
+struct agg {
+	char key[11 + 256 + 8 + 32 + 4];	/* day \1 domain [\1 profile \1 rule] */
+	long v[AGG_COUNTS];
+};
+
+struct aggs {
+	struct agg *a;
+	size_t n, cap;
+	size_t *slot;		/* open addressing: index + 1, 0 empty */
+	size_t nslots;
+};
+
+static int
+agg_init(struct aggs *g, size_t expect)
+{
+	memset(g, 0, sizeof(*g));
+	g->nslots = 64;
+	while (g->nslots < expect * 2)
+		g->nslots *= 2;
+	g->cap = g->nslots / 2;
+	g->a = malloc(g->cap * sizeof(*g->a));
+	g->slot = calloc(g->nslots, sizeof(*g->slot));
+	if (g->a == NULL || g->slot == NULL) {
+		free(g->a);
+		free(g->slot);
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+agg_hash(const char *key)
+{
+	size_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* Doubles the table (entries and slots, keeping slots at most half full). */
+static int
+agg_grow(struct aggs *g)
+{
+	size_t nslots = g->nslots * 2, *slot;
+	struct agg *a = realloc(g->a, g->cap * 2 * sizeof(*g->a));
+
+	if (a == NULL)
+		return -1;
+	g->a = a;
+	if ((slot = calloc(nslots, sizeof(*slot))) == NULL)
+		return -1;
+	for (size_t k = 0; k < g->n; k++) {
+		size_t i = agg_hash(g->a[k].key) & (nslots - 1);
+		while (slot[i] != 0)
+			i = (i + 1) & (nslots - 1);
+		slot[i] = k + 1;
+	}
+	free(g->slot);
+	g->slot = slot;
+	g->nslots = nslots;
+	g->cap *= 2;
+	return 0;
+}
+
+static void
+agg_free(struct aggs *g)
+{
+	free(g->a);
+	free(g->slot);
+}
+
+/* The entry for key, made with zeros if new; NULL when out of memory. */
+static struct agg *
+agg_get(struct aggs *g, const char *key)
+{
+	if (g->n == g->cap && agg_grow(g) < 0)
+		return NULL;
+	for (size_t i = agg_hash(key) & (g->nslots - 1);; i = (i + 1) & (g->nslots - 1)) {
+		if (g->slot[i] == 0) {
+			struct agg *a = &g->a[g->n++];
+			memset(a, 0, sizeof(*a));
+			snprintf(a->key, sizeof(a->key), "%s", key);
+			g->slot[i] = g->n;
+			return a;
+		}
+		if (strcmp(g->a[g->slot[i] - 1].key, key) == 0)
+			return &g->a[g->slot[i] - 1];
+	}
+}
 
 struct statsdb *
 statsdb_open(const char *path, unsigned flags, char *why, size_t whylen)
@@ -295,7 +392,8 @@ action_index(const char *a)
 }
 
 static int
-insert_one(struct statsdb *db, const struct stats_record *r)
+insert_one(struct statsdb *db, const struct stats_record *r, struct aggs *days,
+    struct aggs *rules)
 {
 	sqlite3_stmt *st = db->ins_msg;
 	char day[11];
@@ -353,33 +451,75 @@ insert_one(struct statsdb *db, const struct stats_record *r)
 			sqlite3_bind_text(st, 5, tok, -1, SQLITE_TRANSIENT);
 			if ((rc = step_done(st)) != 0)
 				return rc;
-			st = db->up_rule;
-			sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, dom, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 3, prof, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, tok, -1, SQLITE_TRANSIENT);
-			if ((rc = step_done(st)) != 0)
-				return rc;
+			char key[sizeof(((struct agg *)0)->key)];
+			struct agg *g;
+
+			snprintf(key, sizeof(key), "%s\1%s\1%s\1%s", day, dom, prof, tok);
+			if ((g = agg_get(rules, key)) == NULL)
+				return SQLITE_NOMEM;
+			g->v[0]++;
 		}
 	}
 
-	st = db->up_daily;
-	int act = action_index(r->action);
-	sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, dom, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 3, strcmp(r->spf, "pass") == 0);
-	sqlite3_bind_int(st, 4, r->dkim_pass != 0);
-	sqlite3_bind_int(st, 5, strcmp(r->dmarc, "pass") == 0);
-	sqlite3_bind_int(st, 6, r->aligned != 0);
-	sqlite3_bind_int(st, 7, r->bulk != 0);
-	sqlite3_bind_int(st, 8, r->bulk && strcmp(r->oneclick, "pass") == 0);
+	char key[sizeof(((struct agg *)0)->key)];
+	struct agg *g;
+	int act = action_index(r->action), k = 0;
+
+	snprintf(key, sizeof(key), "%s\1%s", day, dom);
+	if ((g = agg_get(days, key)) == NULL)
+		return SQLITE_NOMEM;
+	g->v[k++]++;
+	g->v[k++] += strcmp(r->spf, "pass") == 0;
+	g->v[k++] += r->dkim_pass != 0;
+	g->v[k++] += strcmp(r->dmarc, "pass") == 0;
+	g->v[k++] += r->aligned != 0;
+	g->v[k++] += r->bulk != 0;
+	g->v[k++] += r->bulk && strcmp(r->oneclick, "pass") == 0;
 	for (int p = 0; p < PROFILE_COUNT; p++) {
-		sqlite3_bind_int(st, 9 + 2 * p, r->profile[p][0] != '\0');
-		sqlite3_bind_int(st, 10 + 2 * p, strcmp(r->profile[p], "pass") == 0);
+		g->v[k++] += r->profile[p][0] != '\0';
+		g->v[k++] += strcmp(r->profile[p], "pass") == 0;
 	}
-	for (int a = 0; a < 4; a++)
-		sqlite3_bind_int(st, 15 + a, act == a);
-	return step_done(st);
+	for (int x = 0; x < 4; x++)
+		g->v[k++] += act == x;
+	return 0;
+}
+
+/* Upserts the batch's totals. */
+static int
+write_aggs(struct statsdb *db, const struct aggs *days, const struct aggs *rules)
+{
+	int rc;
+
+	for (size_t i = 0; i < days->n; i++) {
+		const struct agg *g = &days->a[i];
+		const char *sep = strchr(g->key, '\1');
+		sqlite3_stmt *st = db->up_daily;
+
+		sqlite3_bind_text(st, 1, g->key, (int)(sep - g->key), SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, sep + 1, -1, SQLITE_TRANSIENT);
+		for (int k = 0; k < AGG_COUNTS; k++)
+			sqlite3_bind_int64(st, 3 + k, g->v[k]);
+		if ((rc = step_done(st)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < rules->n; i++) {
+		const struct agg *g = &rules->a[i];
+		char key[sizeof(g->key)], *f[4], *save = NULL;
+		sqlite3_stmt *st = db->up_rule;
+
+		snprintf(key, sizeof(key), "%s", g->key);
+		f[0] = strtok_r(key, "\1", &save);
+		for (int k = 1; k < 4; k++)
+			f[k] = strtok_r(NULL, "\1", &save);
+		if (f[3] == NULL)
+			continue;
+		for (int k = 0; k < 4; k++)
+			sqlite3_bind_text(st, 1 + k, f[k], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 5, g->v[0]);
+		if ((rc = step_done(st)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 int
@@ -390,17 +530,40 @@ statsdb_insert(struct statsdb *db, struct stats_record *const *recs, size_t n,
 
 	if (!db->writable)
 		return snprintf(why, whylen, "opened read-only"), -1;
+	struct aggs days, rules;
+
+	if (agg_init(&days, n) < 0)
+		return snprintf(why, whylen, "out of memory"), -1;
+	if (agg_init(&rules, n) < 0) {
+		agg_free(&days);
+		return snprintf(why, whylen, "out of memory"), -1;
+	}
 	rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+		agg_free(&days);
+		agg_free(&rules);
 		return 1;
-	if (rc != SQLITE_OK)
+	}
+	if (rc != SQLITE_OK) {
+		agg_free(&days);
+		agg_free(&rules);
 		return fail(db, "begin", why, whylen);
-	for (size_t i = 0; i < n; i++)
-		if ((rc = insert_one(db, recs[i])) != 0) {
+	}
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = insert_one(db, recs[i], &days, &rules);
+	if (rc == 0)
+		rc = write_aggs(db, &days, &rules);
+	agg_free(&days);
+	agg_free(&rules);
+	if (rc != 0) {
+		if (rc == SQLITE_NOMEM)
+			snprintf(why, whylen, "insert: out of memory");
+		else
 			fail(db, "insert", why, whylen);
-			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-			return ((rc & 0xff) == SQLITE_BUSY) ? 1 : -1;
-		}
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		return ((rc & 0xff) == SQLITE_BUSY) ? 1 : -1;
+	}
 	rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		fail(db, "commit", why, whylen);

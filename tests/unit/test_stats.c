@@ -121,6 +121,66 @@ test_db_reports(void **state)
 	assert_null(db);		/* path() unlinked it: gone */
 }
 
+/* Many domains and failures in one batch: the in-memory totals grow. */
+static void
+test_db_batch_totals(void **state)
+{
+	char why[300];
+	struct statsdb *db;
+	enum { N = 300 };
+	struct stats_record *r = calloc(N, sizeof(*r)), *p[N];
+	struct statsdb_rule *ru;
+	struct statsdb_domain *d;
+	size_t n;
+	long msgs;
+
+	(void)state;
+	assert_non_null(r);
+	db = statsdb_open(path("b.db"), STATSDB_WRITE, why, sizeof(why));
+	assert_non_null(db);
+	for (int i = 0; i < N; i++) {
+		char dom[32];
+
+		snprintf(dom, sizeof(dom), "d%d.test", i % 150);
+		rec(&r[i], 1795000000 + i, dom, "pass", "spf,dkim,tls");
+		snprintf(r[i].profile[PROFILE_YAHOO], 8, "fail");
+		snprintf(r[i].failed[PROFILE_YAHOO], sizeof(r[i].failed[0]), "spf,iprev");
+		p[i] = &r[i];
+	}
+	assert_int_equal(statsdb_insert(db, p, N, why, sizeof(why)), 0);
+	assert_int_equal(statsdb_domains(db, 0, NULL, &d, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 150);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(d[i].c.messages, 2);
+	free(d);
+	assert_int_equal(statsdb_rules(db, 0, NULL, &ru, &n, &msgs, why, sizeof(why)), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(ru[0].rule, "dkim");	/* a tie: by name */
+	assert_string_equal(ru[2].rule, "spf");
+	assert_int_equal(ru[2].messages, N);
+	assert_int_equal(ru[2].per_profile[PROFILE_GOOGLE], N);
+	assert_int_equal(ru[2].per_profile[PROFILE_YAHOO], N);
+	free(ru);
+	statsdb_close(db);
+
+	/* the per-day rule totals agree with the failure rows */
+	char file[256];
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	snprintf(file, sizeof(file), "%s/b.db", dir);
+	assert_int_equal(sqlite3_open(file, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT (SELECT sum(failures) FROM daily_rules),"
+	    " (SELECT count(*) FROM failures), (SELECT count(*) FROM daily_rules)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), N * 5);
+	assert_int_equal(sqlite3_column_int(st, 1), N * 5);
+	assert_int_equal(sqlite3_column_int(st, 2), 150 * 5);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	free(r);
+}
+
 static void
 test_db_refuses(void **state)
 {
@@ -274,6 +334,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_db_reports),
+		cmocka_unit_test(test_db_batch_totals),
 		cmocka_unit_test(test_db_refuses),
 		cmocka_unit_test(test_queue_drops_when_full),
 		cmocka_unit_test(test_writer_writes_all_at_stop),
