@@ -181,7 +181,7 @@ check_set_client(struct check *c, const char *ip, const char *hostname)
 	set_field(c, env->client_name, sizeof(env->client_name), hostname, "client name");
 	if (netaddr_parse(env->client_ip, &a) == 0) {
 		netaddr_str(&a, env->client_ip, sizeof(env->client_ip));
-		c->internal = cidr_list_match(&c->e->cfg->internal_hosts, &a);
+		c->internal = engine_client_internal(c->e, env->client_ip);
 	}
 }
 
@@ -250,12 +250,14 @@ check_is_internal(const struct check *c)
 	return c->internal;
 }
 
+/* Outbound mode checks the submitters' own mail: nobody is skipped. */
 int
 engine_client_internal(const struct engine *e, const char *ip)
 {
 	struct netaddr a;
 
-	return netaddr_parse(ip, &a) == 0 && cidr_list_match(&e->cfg->internal_hosts, &a);
+	return e->cfg->mode == MODE_INBOUND && netaddr_parse(ip, &a) == 0 &&
+	    cidr_list_match(&e->cfg->internal_hosts, &a);
 }
 
 const struct header_list *

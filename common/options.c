@@ -41,7 +41,7 @@ const struct config_option config_options[] = {
 	{ "DNSCacheSize", OPT_UINT, "10000",
 	  "number of DNS answers kept in the shared cache (0 disables it)", OFF(dns_cache_size), 0, 10000000, NULL },
 	{ "InternalHosts", OPT_CIDRS, "127.0.0.0/8 ::1",
-	  "client networks whose mail is passed without checks (none: check everything)", OFF(internal_hosts), 0, 0, NULL },
+	  "inbound mode: client networks whose mail is passed without checks (none: check everything)", OFF(internal_hosts), 0, 0, NULL },
 	{ "AddReceivedSPF", OPT_BOOL, "no",
 	  "also add a Received-SPF header (RFC 7208 section 9.1)", OFF(add_received_spf), 0, 0, NULL },
 	{ "On-SPFFail", OPT_ACTION, "accept",

@@ -394,6 +394,15 @@ def outbound_mode_judges_sending_ips():
     eq(rule(v, "tls")["state"], "n/a", "TLS rule")
     expect(v, (), (), ())
     eq(v["action"]["action"], "accept", "tag and log")
+    # submitters on loopback (InternalHosts by default) are checked outbound
+    with open(conf, "w") as f:
+        f.write(open(CTX.conf).read().replace("InternalHosts none\n", "") +
+                "Mode outbound\nSendingIPs %s\n" % GOOD_IP)
+    p = subprocess.run([TOOL, "-c", conf, "--ip", "127.0.0.1", "--helo", "laptop",
+                        "--mail-from", "b@good.test", "--json", path], capture_output=True)
+    v = json.loads(p.stdout)
+    eq(v["skipped"], False, "InternalHosts does not skip outbound mail")
+    eq(v["spf"]["result"], "pass", "judged for the SendingIP")
     # a SendingIP that the SPF record does not list is flagged
     with open(conf, "w") as f:
         f.write(open(CTX.conf).read() + "Mode outbound\nSendingIPs %s 203.0.113.5\n" % GOOD_IP)
