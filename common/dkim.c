@@ -33,8 +33,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <dlfcn.h>
+#include <pthread.h>
 
 #include <opendkim/dkim.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "dkim.h"
 #include "dns.h"
@@ -405,6 +410,169 @@ dk_configure(DKIM_LIB *lib, char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- parsed public keys, shared ---------------------------------------- */
+
+/*
+ * libopendkim turns a key record's p= into an EVP_PKEY with
+ * d2i_PUBKEY_bio() for every RSA signature it verifies. OpenSSL 3.0 builds
+ * a decoder context for each such call: under `make bench` that was 22 % of
+ * all the milter's CPU, four times the RSA verification itself. The
+ * definition below takes the place of libcrypto's for libopendkim (the
+ * executable's symbol comes first in the dynamic linker's lookup order) and
+ * keeps what it parsed, keyed by the DER bytes: a hit returns the same
+ * EVP_PKEY with one more reference (libopendkim drops it with
+ * EVP_PKEY_free; OpenSSL's keys may be shared between threads for
+ * verification). A key is its bytes, so nothing here can go stale: a changed
+ * DNS record is a different key. Anything unusual (not a memory BIO, a
+ * caller's object to fill, libcrypto symbols not found) goes to the real
+ * function. libcrypto is reached through dlsym: the program does not link it
+ * directly, libopendkim brings it.
+ */
+#define DK_KEYS 128		/* parsed keys kept (LRU) */
+#define DK_KEY_MAXDER 8192	/* larger keys are not kept */
+
+typedef EVP_PKEY *(*dk_d2i_bio_fn)(BIO *, EVP_PKEY **);
+typedef EVP_PKEY *(*dk_d2i_fn)(EVP_PKEY **, const unsigned char **, long);
+
+static struct {
+	dk_d2i_bio_fn real;
+	dk_d2i_fn d2i;
+	int (*up_ref)(EVP_PKEY *);
+	void (*pkey_free)(EVP_PKEY *);
+	long (*bio_ctrl)(BIO *, int, long, void *);
+	int (*bio_type)(const BIO *);
+	int (*bio_read)(BIO *, void *, int);
+	int ok;
+} dk_crypto;
+static pthread_once_t dk_crypto_once = PTHREAD_ONCE_INIT;
+
+struct dk_key {
+	unsigned char der[DK_KEY_MAXDER];
+	size_t len, used;	/* bytes of DER; bytes d2i consumed */
+	uint64_t hash;
+	EVP_PKEY *pkey;
+	unsigned long last;
+};
+static struct dk_key *dk_keys;
+static size_t dk_nkeys;
+static unsigned long dk_key_clock;
+static pthread_mutex_t dk_keys_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+dk_crypto_init(void)
+{
+	void *r = dlvsym(RTLD_NEXT, "d2i_PUBKEY_bio", "OPENSSL_3.0.0");
+
+	if (r == NULL)
+		r = dlsym(RTLD_NEXT, "d2i_PUBKEY_bio");
+	dk_crypto.real = (dk_d2i_bio_fn)r;
+	dk_crypto.d2i = (dk_d2i_fn)dlsym(RTLD_DEFAULT, "d2i_PUBKEY");
+	*(void **)&dk_crypto.up_ref = dlsym(RTLD_DEFAULT, "EVP_PKEY_up_ref");
+	*(void **)&dk_crypto.pkey_free = dlsym(RTLD_DEFAULT, "EVP_PKEY_free");
+	*(void **)&dk_crypto.bio_ctrl = dlsym(RTLD_DEFAULT, "BIO_ctrl");
+	*(void **)&dk_crypto.bio_type = dlsym(RTLD_DEFAULT, "BIO_method_type");
+	*(void **)&dk_crypto.bio_read = dlsym(RTLD_DEFAULT, "BIO_read");
+	dk_keys = calloc(DK_KEYS, sizeof(*dk_keys));
+	dk_crypto.ok = dk_crypto.real && dk_crypto.d2i && dk_crypto.up_ref && dk_crypto.pkey_free &&
+	    dk_crypto.bio_ctrl && dk_crypto.bio_type && dk_crypto.bio_read && dk_keys != NULL;
+}
+
+static uint64_t
+dk_fnv(const unsigned char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (n--)
+		h = (h ^ *p++) * 1099511628211ULL;
+	return h;
+}
+
+/* Under dk_keys_lock: the cached key for these bytes, with a reference. */
+static EVP_PKEY *
+dk_key_find(const unsigned char *der, size_t len, uint64_t h, size_t *used)
+{
+	for (size_t i = 0; i < dk_nkeys; i++) {
+		struct dk_key *k = &dk_keys[i];
+
+		if (k->hash == h && k->len == len && memcmp(k->der, der, len) == 0 &&
+		    dk_crypto.up_ref(k->pkey) == 1) {
+			k->last = ++dk_key_clock;
+			*used = k->used;
+			return k->pkey;
+		}
+	}
+	return NULL;
+}
+
+/* Under dk_keys_lock: keeps pkey (takes a reference of its own). */
+static void
+dk_key_keep(const unsigned char *der, size_t len, uint64_t h, size_t used, EVP_PKEY *pkey)
+{
+	struct dk_key *k;
+
+	if (dk_nkeys < DK_KEYS) {
+		k = &dk_keys[dk_nkeys++];
+	} else {
+		k = &dk_keys[0];
+		for (size_t i = 1; i < DK_KEYS; i++)
+			if (dk_keys[i].last < k->last)
+				k = &dk_keys[i];
+		dk_crypto.pkey_free(k->pkey);
+	}
+	if (dk_crypto.up_ref(pkey) != 1) {
+		*k = dk_keys[--dk_nkeys];
+		return;
+	}
+	memcpy(k->der, der, len);
+	k->len = len;
+	k->used = used;
+	k->hash = h;
+	k->pkey = pkey;
+	k->last = ++dk_key_clock;
+}
+
+EVP_PKEY *
+d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
+{
+	char *data = NULL;
+	long len;
+	const unsigned char *p;
+	EVP_PKEY *pkey;
+	size_t used = 0;
+	uint64_t h;
+
+	pthread_once(&dk_crypto_once, dk_crypto_init);
+	if (!dk_crypto.ok || a != NULL || bp == NULL || dk_crypto.bio_type(bp) != BIO_TYPE_MEM)
+		return dk_crypto.real ? dk_crypto.real(bp, a) : NULL;
+	len = dk_crypto.bio_ctrl(bp, BIO_CTRL_INFO, 0, &data);
+	if (len <= 0 || len > DK_KEY_MAXDER || data == NULL)
+		return dk_crypto.real(bp, a);
+	h = dk_fnv((const unsigned char *)data, (size_t)len);
+	pthread_mutex_lock(&dk_keys_lock);
+	pkey = dk_key_find((const unsigned char *)data, (size_t)len, h, &used);
+	pthread_mutex_unlock(&dk_keys_lock);
+	if (pkey == NULL) {
+		p = (const unsigned char *)data;
+		pkey = dk_crypto.d2i(NULL, &p, len);
+		if (pkey == NULL)
+			return NULL;
+		used = (size_t)(p - (const unsigned char *)data);
+		pthread_mutex_lock(&dk_keys_lock);
+		dk_key_keep((const unsigned char *)data, (size_t)len, h, used, pkey);
+		pthread_mutex_unlock(&dk_keys_lock);
+	}
+	/* consume what d2i read, as the real function does */
+	while (used > 0) {
+		unsigned char skip[512];
+		int r = dk_crypto.bio_read(bp, skip, used > sizeof(skip) ? (int)sizeof(skip) : (int)used);
+
+		if (r <= 0)
+			break;
+		used -= (size_t)r;
+	}
+	return pkey;
 }
 
 /* Replaces the resolver; NULL close/init or dkim_close calls res_nclose. */
