@@ -38,10 +38,13 @@ def main():
             zone.add(owner, rtype, rdata, ttl=86400)
     u = BenchUnbound(zone, sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None).start()
     print(u.port, flush=True)
-    signal.signal(signal.SIGTERM, lambda *a: (u.stop(), sys.exit(0)))
+    # stop in the main flow: Popen.wait() holds a lock a handler would need
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         u.proc.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         u.stop()
 
 
