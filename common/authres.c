@@ -174,14 +174,33 @@ authres_authserv_id(const char *value)
 {
 	const char *p = skip_cfws(value), *start;
 
+
+	char *id, *o;
+
 	if (*p == '"') {
-		start = ++p;
-		while (*p && *p != '"')
+		/* a quoted-string: unescape quoted-pairs as a reader would */
+		if ((id = o = malloc(strlen(p) + 1)) == NULL)
+			return NULL;
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			*o++ = *p;
+		}
+		*o = '\0';
+	} else {
+		start = p;
+		while (*p && *p != ';' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '(')
 			p++;
-		return *p == '"' ? strndup(start, (size_t)(p - start)) : NULL;
+		if ((id = strndup(start, (size_t)(p - start))) == NULL)
+			return NULL;
+		o = id + strlen(id);
 	}
-	start = p;
-	while (*p && *p != ';' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '(')
-		p++;
-	return p > start ? strndup(start, (size_t)(p - start)) : NULL;
+	/* "mx.example." names the same host as "mx.example" */
+	while (o > id && o[-1] == '.')
+		*--o = '\0';
+	if (*id == '\0') {
+		free(id);
+		return NULL;
+	}
+	return id;
 }

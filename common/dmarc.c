@@ -970,7 +970,7 @@ one_from_domain(const struct dmarc_input *in, struct dmarc_outcome *out)
 		snprintf(out->why, sizeof(out->why), "message has %zu From addresses (", n);
 		for (k = 0; k < n; k++)
 			addf(out->why, sizeof(out->why), "%s%s", k ? ", " : "", doms[k]);
-		addf(out->why, sizeof(out->why), "); DMARC needs exactly one From domain (RFC 7489 §6.6.1)");
+		addf(out->why, sizeof(out->why), "); DMARC needs exactly one From domain (RFC 7489 section 6.6.1)");
 		return -1;
 	}
 	copystr(out->from_domain, sizeof(out->from_domain), doms[0]);
@@ -1063,11 +1063,11 @@ pick_policy(struct dns_ctx *dns, struct dmarc_outcome *out, char *notes, size_t 
 			out->result = DMARC_RES_PERMERROR;
 			snprintf(out->why, sizeof(out->why),
 			    "invalid %s= in the DMARC record at _dmarc.%s and no valid rua=:"
-			    " no policy applies (RFC 7489 §6.6.3)", t, out->record_domain);
+			    " no policy applies (RFC 7489 section 6.6.3)", t, out->record_domain);
 			return -1;
 		}
 		addf(notes, noteslen, "%sinvalid %s= with a valid rua=: acts as p=none"
-		    " (RFC 7489 §6.6.3)", *notes ? "; " : "", t);
+		    " (RFC 7489 section 6.6.3)", *notes ? "; " : "", t);
 		out->policy = DMARC_POLICY_NONE;
 		out->policy_tag = "p";
 		return 0;
@@ -1181,7 +1181,7 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 		return out->result = DMARC_RES_NONE;
 	if (out->n_records > 1) {
 		snprintf(out->why, sizeof(out->why), "%zu DMARC records at _dmarc.%s"
-		    " (exactly one is allowed; RFC 7489 §6.6.3)", out->n_records,
+		    " (exactly one is allowed; RFC 7489 section 6.6.3)", out->n_records,
 		    out->record_domain);
 		return out->result = DMARC_RES_PERMERROR;
 	}

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,10 @@ struct check {
 	struct header_removal *forged;	/* incoming copies of our fields */
 	size_t n_forged, cap_forged;
 	int eoh_done;
+	int headers_overflow;		/* fields past the list's limits: not checkable */
+	size_t body_line;		/* length of the body line being read */
+	int body_line_cr;		/* the last chunk ended in CR */
+	unsigned long long_body_lines;	/* body lines over 998 octets */
 	struct dkim_msg *dkim;
 	struct verdict v;
 };
@@ -317,9 +322,11 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 			    "invalid header field name skipped");
 		return;
 	}
-	if (header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0 &&
-	    c->v.input_error[0] == '\0')
-		snprintf(c->v.input_error, sizeof(c->v.input_error), "%s", why);
+	if (header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0) {
+		c->headers_overflow = 1;
+		if (c->v.input_error[0] == '\0')
+			snprintf(c->v.input_error, sizeof(c->v.input_error), "%s", why);
+	}
 }
 
 void
@@ -340,8 +347,25 @@ check_eoh(struct check *c)
 void
 check_body(struct check *c, const unsigned char *p, size_t n)
 {
+	const unsigned char *end = p + n, *nl;
+
 	if (c->dkim != NULL)
 		dkim_msg_body(c->dkim, p, n);
+	/* RFC 5322 2.1.1: at most 998 octets per line, CRLF excluded */
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		c->body_line += (size_t)((nl ? nl : end) - p);
+		if (nl == NULL)
+			break;
+		if (c->body_line > 0 && p < nl && nl[-1] == '\r')
+			c->body_line--;
+		else if (c->body_line > 0 && p == nl && c->body_line_cr)
+			c->body_line--;
+		if (c->body_line > 998)
+			c->long_body_lines++;
+		c->body_line = 0;
+	}
+	c->body_line_cr = n > 0 && end[-1] == '\r';
 }
 
 /* ---- the checks ---- */
@@ -378,11 +402,16 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 {
 	struct envelope *env = &c->v.env;
 
+	long total = c->dns.budget_ms, spf_share = total / 2;
+
 	if (nips == 0) {
 		c->v.spf.result = SPF_RES_NONE;
 		snprintf(c->v.spf.why, sizeof(c->v.spf.why), "no client address known");
 		return;
 	}
+	/* a sender's SPF record may spend at most half of the DNS time:
+	 * the rest is kept for DKIM keys, DMARC and iprev */
+	c->dns.budget_ms = spf_share;
 	for (size_t i = 0; i < nips; i++) {
 		struct spf_query q = {
 			.client_ip = ips[i],
@@ -399,6 +428,7 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 		}
 	}
 	c->v.spf_done = 1;
+	c->dns.budget_ms += total - spf_share;
 }
 
 static void
@@ -430,29 +460,106 @@ run_dkim(struct check *c)
 	}
 }
 
-#define MAX_FROM_DOMAINS 16
+#define MAX_FROM_DOMAINS 64
 
-/* The domains of all From mailboxes, for DMARC (duplicates are fine). */
+/*
+ * The domain after an '@' of a From value, read leniently: for values that
+ * do not parse, or hold more mailboxes than the parser keeps, so that
+ * DMARC still judges every domain a mail client could show.
+ */
 static size_t
-from_domains(const struct check *c, char out[][256], size_t max)
+lenient_domain(const char *at, const char *end, char *out, size_t outlen)
+{
+	const char *p = at + 1, *e;
+	size_t n;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	for (e = p; e < end && strchr(" \t\r\n>,;:()<\"@", *e) == NULL; e++)
+		;
+	while (e > p && e[-1] == '.')
+		e--;
+	n = (size_t)(e - p);
+	if (n == 0 || n >= outlen)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[n] = '\0';
+	return n;
+}
+
+/* Adds a domain once; returns -1 when the list is full. */
+static int
+add_domain(char out[][256], size_t *n, size_t max, const char *d)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(out[i], d) == 0)
+			return 0;
+	if (*n == max)
+		return -1;
+	snprintf(out[(*n)++], 256, "%s", d);
+	return 0;
+}
+
+/* The distinct domains of all From mailboxes; *more is set when there
+ * were more than max. */
+static size_t
+from_domains(const struct check *c, char out[][256], size_t max, int *more)
 {
 	size_t n = 0;
+	char d[256];
 
+	*more = 0;
 	for (size_t i = 0; i < c->headers.n; i++) {
 		const struct header *h = &c->headers.v[i];
+		const char *end = h->value + h->value_len;
 		struct addr_list l;
 
-		if (strcasecmp(h->name, "From") != 0 || addr_parse(h->value, h->value_len, &l) < 0)
+		if (strcasecmp(h->name, "From") != 0)
 			continue;
-		for (size_t k = 0; k < l.n && n < max; k++)
-			snprintf(out[n++], 256, "%s", l.v[k].domain);
+		if (addr_parse(h->value, h->value_len, &l) == 0 && l.n > 0 && !l.truncated) {
+			for (size_t k = 0; k < l.n; k++)
+				if (add_domain(out, &n, max, l.v[k].domain) < 0)
+					*more = 1;
+			continue;
+		}
+		for (const char *p = h->value; p < end; p++)
+			if (*p == '@' && lenient_domain(p, end, d, sizeof(d)) > 0 &&
+			    add_domain(out, &n, max, d) < 0)
+				*more = 1;
 	}
 	return n;
 }
 
+/* Worst first: a failure with a policy is what a spoofer must not escape. */
+static int
+dmarc_badness(enum dmarc_res r)
+{
+	static const int rank[] = { [DMARC_RES_PASS] = 0, [DMARC_RES_NONE] = 1,
+	    [DMARC_RES_PERMERROR] = 2, [DMARC_RES_TEMPERROR] = 3, [DMARC_RES_FAIL] = 4 };
+
+	return rank[r];
+}
+
+static void
+dmarc_one(struct check *c, const char *const *doms, size_t n, struct dmarc_outcome *out)
+{
+	struct dmarc_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.from_domains = doms;
+	in.n_from = n;
+	in.spf_domain = c->v.spf_done ? c->v.spf.domain : NULL;
+	in.spf_result = c->v.spf_done ? c->v.spf.result : SPF_RES_NONE;
+	in.dkim = c->v.dkim;
+	in.n_dkim = c->v.n_dkim;
+	dmarc_check(c->e->dmarc, &c->dns, &in, out);
+}
+
 /*
- * Without a DMARC record there is no policy, but the bulk-sender rules
- * still ask whether From aligns (relaxed) with a passing SPF or DKIM domain.
+ * Without a usable DMARC policy there is nothing to align by, but the
+ * bulk-sender rules still ask whether From aligns (relaxed) with a
+ * passing SPF or DKIM domain.
  */
 static void
 relaxed_alignment(struct check *c)
@@ -473,26 +580,49 @@ relaxed_alignment(struct check *c)
 		}
 }
 
+/*
+ * DMARC wants exactly one From domain (RFC 7489 6.6.1). With several, each
+ * is judged on its own and the worst result stands, so that adding a second
+ * address never hides a p=reject domain; the result keeps the note.
+ */
 static void
 run_dmarc(struct check *c)
 {
 	char doms[MAX_FROM_DOMAINS][256];
-	const char *ptrs[MAX_FROM_DOMAINS];
-	struct dmarc_input in;
-	size_t n = from_domains(c, doms, MAX_FROM_DOMAINS);
+	const char *ptrs[MAX_FROM_DOMAINS] = { 0 };
+	int more;
+	size_t n = from_domains(c, doms, MAX_FROM_DOMAINS, &more);
 
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = doms[i];
-	memset(&in, 0, sizeof(in));
-	in.from_domains = ptrs;
-	in.n_from = n;
-	in.spf_domain = c->v.spf_done ? c->v.spf.domain : NULL;
-	in.spf_result = c->v.spf_done ? c->v.spf.result : SPF_RES_NONE;
-	in.dkim = c->v.dkim;
-	in.n_dkim = c->v.n_dkim;
-	dmarc_check(c->e->dmarc, &c->dns, &in, &c->v.dmarc);
+	dmarc_one(c, ptrs, n, &c->v.dmarc);
 	c->v.dmarc_done = 1;
-	if (!c->v.dmarc.have_record && c->v.dmarc.n_from == 1)
+	if (n > 1 || more) {
+		struct dmarc_outcome *worst = NULL, *o = malloc(sizeof(*o));
+		char why[160];
+
+		snprintf(why, sizeof(why), "message has %s%zu From addresses", more ? "more than " : "", n);
+		for (size_t i = 0; o != NULL && i < n; i++) {
+			dmarc_one(c, &ptrs[i], 1, o);
+			if (worst == NULL || dmarc_badness(o->result) > dmarc_badness(worst->result)) {
+				if (worst == NULL && (worst = malloc(sizeof(*worst))) == NULL)
+					break;
+				*worst = *o;
+			}
+		}
+		if (worst != NULL && (dmarc_badness(worst->result) > dmarc_badness(DMARC_RES_PERMERROR) ||
+		    more)) {
+			c->v.dmarc = *worst;
+			if (more && c->v.dmarc.result == DMARC_RES_PASS)
+				c->v.dmarc.result = DMARC_RES_PERMERROR;
+			snprintf(c->v.dmarc.why + strlen(c->v.dmarc.why),
+			    sizeof(c->v.dmarc.why) - strlen(c->v.dmarc.why), "; %s", why);
+		}
+		free(worst);
+		free(o);
+	}
+	if (c->v.dmarc.n_from == 1 && !c->v.dmarc.spf_aligned && !c->v.dmarc.dkim_aligned &&
+	    c->v.dmarc.result != DMARC_RES_FAIL && c->v.dmarc.result != DMARC_RES_PASS)
 		relaxed_alignment(c);
 }
 
@@ -528,9 +658,12 @@ run_bulk(struct check *c)
 		c->v.bulk = 1;
 		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%s", names);
 	}
+	/* only authenticated mail counts: nobody can push another's domain over */
 	if ((cfg->bulk_detection & BULK_VOLUME) && c->v.dmarc.from_domain[0] &&
+	    (c->v.dmarc.spf_aligned || c->v.dmarc.dkim_aligned) &&
 	    dmarc_org_domain(c->e->dmarc, &c->dns, c->v.dmarc.from_domain, org, sizeof(org)) == 0) {
-		c->v.volume = volume_add(c->e->volume, org, time(NULL));
+		c->v.volume = volume_add(c->e->volume, org, c->v.env.n_rcpt ? c->v.env.n_rcpt : 1,
+		    time(NULL));
 		if (c->v.volume >= cfg->bulk_threshold && !c->v.bulk) {
 			c->v.bulk = 1;
 			snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%lu messages from %s in 24 h",
@@ -620,12 +753,21 @@ set_reply(struct verdict *v, const char *xcode, const char *fmt, ...)
 	}
 }
 
+/*
+ * On-DMARCFail policy: the domain's policy, one step milder while the
+ * domain is testing it (t=y, RFC 9989) or applies it to a sample only
+ * (pct below 100, RFC 7489 6.6.4).
+ */
 static enum action
 dmarc_action(const struct sc_config *cfg, const struct dmarc_outcome *d)
 {
+	enum dmarc_policy p = d->policy;
+
 	if (cfg->on_dmarc_fail != DMARC_ACT_POLICY)
 		return (enum action)cfg->on_dmarc_fail;
-	switch (d->policy) {
+	if ((d->testing || d->pct < 100) && p > DMARC_POLICY_NONE)
+		p--;
+	switch (p) {
 	case DMARC_POLICY_REJECT:	return ACT_REJECT;
 	case DMARC_POLICY_QUARANTINE:	return ACT_QUARANTINE;
 	default:			return ACT_ACCEPT;
@@ -673,8 +815,12 @@ explain(struct check *c, enum cause cause, int profile)
 		if (v->spf_done && v->spf.result == SPF_RES_TEMPERROR)
 			set_reply(v, "5.7.27", "DNS failure checking the SPF record of %s",
 			    v->spf.domain[0] ? v->spf.domain : "the sender");
-		else if ((d = dkim_first(v, DKIM_RES_TEMPERROR, DKIM_RES_TEMPERROR)) != NULL)
+		else if ((d = dkim_first(v, DKIM_RES_TEMPERROR, DKIM_RES_TEMPERROR)) != NULL &&
+		    !dkim_any(v, DKIM_RES_PASS))
 			set_reply(v, "5.7.30", "DNS failure fetching the DKIM key of %s", d->domain);
+		else
+			set_reply(v, "5.7.26", "DNS failure looking up the DMARC policy of %s",
+			    v->dmarc.from_domain[0] ? v->dmarc.from_domain : "the From domain");
 		break;
 	case C_SPF_FAIL:
 	case C_SPF_SOFT:
@@ -685,7 +831,10 @@ explain(struct check *c, enum cause cause, int profile)
 		break;
 	case C_DKIM_FAIL:
 		d = dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY);
-		set_reply(v, "5.7.30", "DKIM signature of %s did not verify: %s", d->domain, d->why);
+		if (d->result == DKIM_RES_POLICY)
+			set_reply(v, "5.7.30", "DKIM signature of %s is not acceptable: %s", d->domain, d->why);
+		else
+			set_reply(v, "5.7.30", "DKIM signature of %s did not verify: %s", d->domain, d->why);
 		break;
 	case C_DMARC_FAIL:
 		set_reply(v, "5.7.26", "Unauthenticated email from %s is not accepted due to the "
@@ -717,11 +866,12 @@ decide(struct check *c)
 	/* DNS trouble matters only when it leaves the message unauthenticated */
 	int spf_temp = v->spf_done && v->spf.result == SPF_RES_TEMPERROR && !dkim_pass;
 	int dkim_temp = !dkim_pass && !spf_pass && dkim_any(v, DKIM_RES_TEMPERROR);
+	int dmarc_temp = v->dmarc_done && v->dmarc.result == DMARC_RES_TEMPERROR;
 	int profile;
 	enum action nc = noncompliant_action(cfg, &v->compliance, &profile);
 	struct { int hit; enum action act; } cand[C_COUNT] = {
 		[C_ERROR] = { v->error[0] != '\0' || v->dkim_error[0] != '\0', cfg->on_error },
-		[C_DNS] = { spf_temp || dkim_temp, cfg->on_dns_error },
+		[C_DNS] = { spf_temp || dkim_temp || dmarc_temp, cfg->on_dns_error },
 		[C_SPF_FAIL] = { v->spf_done && v->spf.result == SPF_RES_FAIL, cfg->on_spf_fail },
 		[C_SPF_SOFT] = { v->spf_done && v->spf.result == SPF_RES_SOFTFAIL, cfg->on_spf_softfail },
 		[C_DKIM_FAIL] = { !dkim_pass && dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY) != NULL,
@@ -762,6 +912,26 @@ add_header(struct verdict *v, const char *name, char *value)
 	v->n_add++;
 }
 
+/*
+ * More header fields than the list keeps: what lies past the limit could
+ * hide a second From or signature, so nothing may pass. DKIM results are
+ * dropped, DMARC is a permerror, the format rule fails, and the check
+ * counts as an error.
+ */
+static void
+not_checkable(struct check *c)
+{
+	snprintf(c->v.error, sizeof(c->v.error), "header section too large to check (%s)",
+	    c->v.input_error);
+	snprintf(c->v.dkim_error, sizeof(c->v.dkim_error), "not checked: %s", c->v.input_error);
+	c->v.dkim = NULL;
+	c->v.n_dkim = 0;
+	format_add_problem(&c->v.format, FORMAT_FAIL, "header", "%s", c->v.input_error);
+	c->v.dmarc.result = DMARC_RES_PERMERROR;
+	snprintf(c->v.dmarc.why, sizeof(c->v.dmarc.why), "not checked: %s", c->v.input_error);
+	c->v.dmarc_done = 1;
+}
+
 const struct verdict *
 check_finish(struct check *c)
 {
@@ -784,7 +954,14 @@ check_finish(struct check *c)
 		run_spf(c, ips, nips);
 		run_dkim(c);
 		format_check(&c->headers, &c->v.format);
-		run_dmarc(c);
+		if (c->long_body_lines)
+			format_add_problem(&c->v.format, FORMAT_FAIL, "body",
+			    "%lu body line%s longer than 998 octets (RFC 5322 section 2.1.1)",
+			    c->long_body_lines, c->long_body_lines == 1 ? "" : "s");
+		if (c->headers_overflow)
+			not_checkable(c);
+		else
+			run_dmarc(c);
 		run_iprev(c, ips, nips);
 		run_unsub(c);
 		run_bulk(c);

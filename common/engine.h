@@ -77,7 +77,7 @@ struct verdict {
 
 	const struct dkim_sig_result *dkim;
 	size_t n_dkim;
-	char dkim_error[160];		/* internal DKIM trouble, "" if none */
+	char dkim_error[256];		/* internal DKIM trouble, "" if none */
 
 	struct dmarc_outcome dmarc;
 	int dmarc_done;
@@ -102,7 +102,7 @@ struct verdict {
 	size_t n_add;
 	const struct header_removal *remove;	/* forged copies of our fields */
 	size_t n_remove;
-	char error[160];		/* internal error of this check, "" if none */
+	char error[256];		/* internal error of this check, "" if none */
 	char input_error[160];		/* first problem with the input, "" if none */
 
 	char *log_line;

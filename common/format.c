@@ -13,12 +13,8 @@
 
 #include "format.h"
 
-static void
-add_problem(struct format_result *out, enum format_level level, const char *field,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-add_problem(struct format_result *out, enum format_level level, const char *field,
+void
+format_add_problem(struct format_result *out, enum format_level level, const char *field,
     const char *fmt, ...)
 {
 	struct format_problem *p;
@@ -299,7 +295,7 @@ check_duplicates(const struct header_list *hl, struct format_result *out)
 		unsigned n = header_count(hl, single_fields[i]);
 
 		if (n > 1)
-			add_problem(out, FORMAT_FAIL, single_fields[i],
+			format_add_problem(out, FORMAT_FAIL, single_fields[i],
 			    "%u %s fields (RFC 5322 section 3.6 allows one)", n, single_fields[i]);
 	}
 }
@@ -311,31 +307,31 @@ check_from(const struct header_list *hl, struct format_result *out, struct addr_
 	const struct header *h;
 
 	if (n == 0) {
-		add_problem(out, FORMAT_FAIL, "From", "no From field (RFC 5322 section 3.6 requires one)");
+		format_add_problem(out, FORMAT_FAIL, "From", "no From field (RFC 5322 section 3.6 requires one)");
 		return;
 	}
 	if (n > 1)
 		return;		/* reported by check_duplicates */
 	h = header_get(hl, "From", 1);
 	if (addr_parse(h->value, h->value_len, al) < 0) {
-		add_problem(out, FORMAT_FAIL, "From", "From does not parse at octet %zu: %s",
+		format_add_problem(out, FORMAT_FAIL, "From", "From does not parse at octet %zu: %s",
 		    al->error_pos, al->why);
 		return;
 	}
 	if (al->n_groups > 0) {
-		add_problem(out, FORMAT_FAIL, "From",
+		format_add_problem(out, FORMAT_FAIL, "From",
 		    "From uses group syntax (name:...;), not one author mailbox");
 		return;
 	}
 	if (al->n_total != 1) {
-		add_problem(out, FORMAT_FAIL, "From",
+		format_add_problem(out, FORMAT_FAIL, "From",
 		    "From has %zu mailboxes (exactly one is required)", al->n_total);
 		return;
 	}
 	out->has_from = 1;
 	out->from = al->v[0];
 	if (out->from.domain_literal)
-		add_problem(out, FORMAT_WARN, "From",
+		format_add_problem(out, FORMAT_WARN, "From",
 		    "From domain %s is an address literal: DMARC cannot apply", out->from.domain);
 }
 
@@ -347,14 +343,14 @@ check_date(const struct header_list *hl, struct format_result *out)
 	char why[120];
 
 	if (n == 0) {
-		add_problem(out, FORMAT_FAIL, "Date", "no Date field (RFC 5322 section 3.6 requires one)");
+		format_add_problem(out, FORMAT_FAIL, "Date", "no Date field (RFC 5322 section 3.6 requires one)");
 		return;
 	}
 	if (n > 1)
 		return;
 	h = header_get(hl, "Date", 1);
 	if (format_date_parse(h->value, h->value_len, &out->date, why, sizeof(why)) < 0) {
-		add_problem(out, FORMAT_WARN, "Date",
+		format_add_problem(out, FORMAT_WARN, "Date",
 		    "Date is not an RFC 5322 date-time: %s", why);
 		return;
 	}
@@ -368,7 +364,7 @@ check_message_id(const struct header_list *hl, struct format_result *out, struct
 	const struct header *h;
 
 	if (n == 0) {
-		add_problem(out, FORMAT_FAIL, "Message-ID", "no Message-ID field (Gmail requires one)");
+		format_add_problem(out, FORMAT_FAIL, "Message-ID", "no Message-ID field (Gmail requires one)");
 		return;
 	}
 	if (n > 1)
@@ -381,7 +377,7 @@ check_message_id(const struct header_list *hl, struct format_result *out, struct
 	 */
 	if (addr_parse(h->value, h->value_len, al) < 0 || al->n_total != 1 ||
 	    al->n_groups != 0 || !al->v[0].angle || al->v[0].has_display || al->v[0].route)
-		add_problem(out, FORMAT_WARN, "Message-ID",
+		format_add_problem(out, FORMAT_WARN, "Message-ID",
 		    "Message-ID is not <left@right> (RFC 5322 section 3.6.4)");
 }
 
@@ -393,16 +389,16 @@ check_sender_reply_to(const struct header_list *hl, struct format_result *out, s
 	if (header_count(hl, "Sender") == 1) {
 		h = header_get(hl, "Sender", 1);
 		if (addr_parse(h->value, h->value_len, al) < 0)
-			add_problem(out, FORMAT_WARN, "Sender", "Sender does not parse at octet %zu: %s",
+			format_add_problem(out, FORMAT_WARN, "Sender", "Sender does not parse at octet %zu: %s",
 			    al->error_pos, al->why);
 		else if (al->n_total != 1 || al->n_groups != 0)
-			add_problem(out, FORMAT_WARN, "Sender",
+			format_add_problem(out, FORMAT_WARN, "Sender",
 			    "Sender is not one mailbox (RFC 5322 section 3.6.2)");
 	}
 	if (header_count(hl, "Reply-To") == 1) {
 		h = header_get(hl, "Reply-To", 1);
 		if (addr_parse(h->value, h->value_len, al) < 0)
-			add_problem(out, FORMAT_WARN, "Reply-To", "Reply-To does not parse at octet %zu: %s",
+			format_add_problem(out, FORMAT_WARN, "Reply-To", "Reply-To does not parse at octet %zu: %s",
 			    al->error_pos, al->why);
 	}
 }
@@ -422,7 +418,7 @@ check_lines(const struct header *h, struct format_result *out)
 			continue;
 		}
 		if (cur > FORMAT_MAX_LINE) {
-			add_problem(out, FORMAT_FAIL, h->name,
+			format_add_problem(out, FORMAT_FAIL, h->name,
 			    "%s: line %zu is %zu octets (RFC 5322 section 2.1.1 allows %d)",
 			    h->name, line, cur, FORMAT_MAX_LINE);
 			return;

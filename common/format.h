@@ -71,6 +71,9 @@ struct format_result {
 };
 
 void format_check(const struct header_list *hl, struct format_result *out);
+/* Adds a problem found elsewhere (e.g. a body line over 998 octets). */
+void format_add_problem(struct format_result *out, enum format_level level, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Parses an RFC 5322 date-time (value as received). Returns 0, or -1

@@ -139,8 +139,21 @@ header_unfold(const char *value, size_t len)
 	return out;
 }
 
+static int
+add_to_list(const char *name, const char *value, size_t len, void *arg, char *why, size_t whylen)
+{
+	return header_list_add(arg, name, value, len, why, whylen);
+}
+
 int
 message_split(const char *data, size_t len, struct header_list *hl,
+    char **storage, const char **body, size_t *bodylen, char *why, size_t whylen)
+{
+	return message_parse(data, len, add_to_list, hl, storage, body, bodylen, why, whylen);
+}
+
+int
+message_parse(const char *data, size_t len, header_field_cb cb, void *arg,
     char **storage, const char **body, size_t *bodylen, char *why, size_t whylen)
 {
 	size_t n, pos = 0;
@@ -192,7 +205,7 @@ message_split(const char *data, size_t len, struct header_list *hl,
 			free(name);
 			return -1;
 		}
-		rc = header_list_add(hl, name, s + colon + 1, end - colon - 1, why, whylen);
+		rc = cb(name, s + colon + 1, end - colon - 1, arg, why, whylen);
 		free(name);
 		if (rc < 0)
 			return -1;

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define HEADER_MAX_FIELDS	1000
+#define HEADER_MAX_FIELDS	10000
 #define HEADER_MAX_BYTES	(1024 * 1024)
 
 struct header {
@@ -54,6 +54,16 @@ int header_name_valid(const char *name);
  * -1 with a reason for input that is not a message.
  */
 int message_split(const char *data, size_t len, struct header_list *hl,
+    char **storage, const char **body, size_t *bodylen, char *why, size_t whylen);
+
+/*
+ * The same, handing each field to cb (name, value as received with CRLF
+ * folds, its length) instead of storing it; a cb that returns -1 stops
+ * the parse with its reason in why.
+ */
+typedef int (*header_field_cb)(const char *name, const char *value, size_t len, void *arg,
+    char *why, size_t whylen);
+int message_parse(const char *data, size_t len, header_field_cb cb, void *arg,
     char **storage, const char **body, size_t *bodylen, char *why, size_t whylen);
 
 #endif

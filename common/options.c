@@ -396,6 +396,10 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 		    name);
 		return 1;
 	}
+	if (c->sending_ips.n > MAX_SENDING_IPS) {
+		sbuf_printf(errs, "%s: SendingIPs: at most %d addresses\n", name, MAX_SENDING_IPS);
+		return 1;
+	}
 	for (size_t i = 0; i < c->sending_ips.n; i++)
 		if (c->sending_ips.v[i].prefix != (c->sending_ips.v[i].net.family == AF_INET ? 32u : 128u)) {
 			sbuf_printf(errs, "%s: SendingIPs takes addresses, not networks\n", name);

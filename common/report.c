@@ -138,7 +138,8 @@ report_compliance(const struct verdict *v, const char *authserv_id)
 
 		if (!pv->enabled)
 			continue;
-		authres_method(&a, profile_name((enum profile_id)p), pv->pass ? "pass" : "fail");
+		authres_method(&a, profile_name((enum profile_id)p),
+		    !pv->pass ? "fail" : pv->temperror ? "temperror" : "pass");
 		for (size_t i = 0; i < pv->n_failed; i++)
 			snprintf(rules + strlen(rules), sizeof(rules) - strlen(rules), "%s%s",
 			    i ? "," : "", rule_name(pv->failed[i]));
@@ -252,7 +253,8 @@ report_log_line(const struct verdict *v)
 
 		if (!pv->enabled)
 			continue;
-		sbuf_printf(&b, " %s=%s", profile_name((enum profile_id)p), pv->pass ? "pass" : "fail");
+		sbuf_printf(&b, " %s=%s", profile_name((enum profile_id)p),
+		    !pv->pass ? "fail" : pv->temperror ? "temperror" : "pass");
 		for (size_t i = 0; i < pv->n_failed; i++)
 			sbuf_printf(&b, "%c%s", i ? ',' : ':', rule_name(pv->failed[i]));
 	}

@@ -62,9 +62,9 @@ profile_name(enum profile_id p)
 const char *
 rule_state_str(enum rule_state s)
 {
-	static const char *const n[] = { "pass", "fail", "unknown", "n/a" };
+	static const char *const n[] = { "pass", "fail", "unknown", "n/a", "temperror" };
 
-	return (unsigned)s < 4 ? n[s] : "?";
+	return (unsigned)s < 5 ? n[s] : "?";
 }
 
 int
@@ -149,7 +149,8 @@ eval_spf(const struct rules_input *in, struct rule_result *r)
 		break;
 	case SPF_RES_TEMPERROR:
 		snprintf(fix, sizeof(fix), "make sure the DNS servers of %s answer", d);
-		break;
+		set(r, RULE_TEMP, fix, "SPF temperror for %s: %s", d, s->why);
+		return;
 	default:
 		snprintf(fix, sizeof(fix), "add %s to the SPF record of %s", ip, d);
 		break;
@@ -201,7 +202,10 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 	if (!pass) {
 		snprintf(fix, sizeof(fix), "sign with DKIM as %s (rsa-sha256, 2048-bit key, From in h=)",
 		    from_domain(in));
-		if (in->n_dkim == 0)
+		if (bad != NULL && bad->result == DKIM_RES_TEMPERROR)
+			set(r, RULE_TEMP, NULL, "DKIM key of d=%s could not be fetched: %s", bad->domain,
+			    bad->why);
+		else if (in->n_dkim == 0)
 			set(r, RULE_FAIL, fix, "no DKIM signature");
 		else if (bad != NULL && bad->result == DKIM_RES_PASS)
 			set(r, RULE_FAIL, fix, "the signature of d=%s does not cover From", bad->domain);
@@ -246,7 +250,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	}
 	if (d->result == DMARC_RES_TEMPERROR) {
 		snprintf(fix, sizeof(fix), "make sure the DNS servers of %s answer", d->org_domain);
-		set(rec, RULE_FAIL, fix, "DMARC lookup failed: %s", d->why);
+		set(rec, RULE_TEMP, fix, "DMARC lookup failed: %s", d->why);
 	} else if (d->n_records > 1) {
 		snprintf(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->record_domain);
 		set(rec, RULE_FAIL, fix, "%zu DMARC records at _dmarc.%s", d->n_records, d->record_domain);
@@ -268,7 +272,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 		set(al, RULE_PASS, NULL, "From %s aligned with %s %s", d->from_domain,
 		    d->dkim_aligned ? "DKIM" : "SPF", d->dkim_aligned ? d->dkim_domain : d->spf_domain);
 	} else if (d->result == DMARC_RES_TEMPERROR) {
-		set(al, RULE_UNKNOWN, NULL, "alignment unknown: %s", d->why);
+		set(al, RULE_TEMP, NULL, "alignment unknown: %s", d->why);
 	} else {
 		snprintf(fix, sizeof(fix), "send with a MAIL FROM domain or DKIM d= under %s "
 		    "(the From domain's organizational domain)", d->org_domain[0] ? d->org_domain : "it");
@@ -297,7 +301,8 @@ eval_iprev(const struct rules_input *in, struct rule_result *r)
 		break;
 	case IPREV_RES_TEMPERROR:
 		snprintf(fix, sizeof(fix), "make sure the reverse DNS of %s answers", o->ip);
-		break;
+		set(r, RULE_TEMP, fix, "iprev temperror: %s", o->why);
+		return;
 	default:
 		snprintf(fix, sizeof(fix), "make the PTR name of %s resolve back to %s", o->ip, o->ip);
 		break;
@@ -345,12 +350,12 @@ eval_format(const struct rules_input *in, struct compliance *c)
 		if (f->v[i].level == FORMAT_FAIL) {
 			char fix[600];
 
-			snprintf(fix, sizeof(fix), "fix the %s field (RFC 5322 §3.6)", f->v[i].field);
+			snprintf(fix, sizeof(fix), "fix the %s field (RFC 5322 section 3.6)", f->v[i].field);
 			set(r, RULE_FAIL, fix, "%s%s", f->v[i].reason,
 			    f->n_fail > 1 ? " (and more)" : "");
 			return;
 		}
-	set(r, RULE_FAIL, "fix the header fields (RFC 5322 §3.6)", "format problems");
+	set(r, RULE_FAIL, "fix the header fields (RFC 5322 section 3.6)", "format problems");
 }
 
 /* The one-click rules as profile p sees them. */
@@ -412,6 +417,8 @@ rules_evaluate(const struct rules_input *in, unsigned profiles, struct complianc
 	if (out->rule[RULE_SPF].state == RULE_PASS || out->rule[RULE_DKIM].state == RULE_PASS)
 		set(&out->rule[RULE_AUTH_ANY], RULE_PASS, NULL, "%s passes",
 		    out->rule[RULE_SPF].state == RULE_PASS ? "SPF" : "DKIM");
+	else if (out->rule[RULE_SPF].state == RULE_TEMP || out->rule[RULE_DKIM].state == RULE_TEMP)
+		set(&out->rule[RULE_AUTH_ANY], RULE_TEMP, NULL, "SPF or DKIM could not be checked (DNS)");
 	else
 		set(&out->rule[RULE_AUTH_ANY], RULE_FAIL,
 		    "publish SPF for the MAIL FROM domain or sign with DKIM",
@@ -435,9 +442,14 @@ rules_evaluate(const struct rules_input *in, unsigned profiles, struct complianc
 
 			if (sc == SCOPE_NONE || (sc == SCOPE_BULK && !in->bulk))
 				continue;
-			if (failing(rules_result(out, (enum profile_id)p, (enum rule_id)r)))
+			const struct rule_result *rr = rules_result(out, (enum profile_id)p, (enum rule_id)r);
+
+			if (failing(rr))
 				pv->failed[pv->n_failed++] = (enum rule_id)r;
+			else if (rr->state == RULE_TEMP)
+				pv->temperror = 1;
 		}
 		pv->pass = pv->n_failed == 0;
+		pv->temperror = pv->pass && pv->temperror;
 	}
 }

@@ -6,7 +6,8 @@
  * one-line fix; each enabled profile gets a verdict: compliant, or the list
  * of failed rule ids. A rule applies to a profile for all senders or only
  * for bulk senders (rules_applies). A rule whose input is unknown (TLS when
- * the MTA does not say) never fails. Warnings (a 1024-bit key, an
+ * the MTA does not say) or that DNS trouble kept from an answer never fails:
+ * a temporary problem must not turn into a permanent rejection. Warnings (a 1024-bit key, an
  * ed25519-only signature, an unparseable Date) are reported apart and
  * never among the failed ids.
  *
@@ -36,7 +37,9 @@ enum profile_id { PROFILE_GOOGLE = 0, PROFILE_YAHOO, PROFILE_MICROSOFT, PROFILE_
 #define PROFILES_ALL ((1u << PROFILE_COUNT) - 1)
 
 enum rule_scope { SCOPE_NONE = 0, SCOPE_ALL, SCOPE_BULK };
-enum rule_state { RULE_PASS = 0, RULE_FAIL, RULE_UNKNOWN, RULE_NA };
+/* RULE_TEMP: DNS trouble kept the rule from an answer; like UNKNOWN it never
+ * fails a profile, but the profile's verdict becomes "temperror". */
+enum rule_state { RULE_PASS = 0, RULE_FAIL, RULE_UNKNOWN, RULE_NA, RULE_TEMP };
 
 const char *rule_name(enum rule_id r);
 const char *profile_name(enum profile_id p);
@@ -75,7 +78,8 @@ struct rule_result {
 
 struct profile_verdict {
 	int enabled;
-	int pass;
+	int pass;		/* no binding rule failed */
+	int temperror;		/* pass, but a binding rule had DNS trouble */
 	size_t n_failed;
 	enum rule_id failed[RULE_COUNT];
 	/* per-profile results of the rules whose meaning differs by profile */

@@ -52,7 +52,7 @@ hash(const char *s)
 }
 
 static struct counter *
-find(struct volume *v, const char *domain, int create, int64_t now_hour)
+find(struct volume *v, const char *domain, int create)
 {
 	uint32_t h = hash(domain) % v->nbuckets;
 	struct counter *c;
@@ -62,25 +62,10 @@ find(struct volume *v, const char *domain, int create, int64_t now_hour)
 			return c;
 	if (!create || strlen(domain) >= DOMAIN_MAX)
 		return NULL;
-	if (v->n >= v->max) {
-		/* full: reuse an entry whose slots have all expired */
-		for (size_t b = 0; b < v->nbuckets; b++)
-			for (struct counter **pp = &v->bucket[b]; *pp; pp = &(*pp)->next) {
-				int live = 0;
-				for (int i = 0; i < SLOTS && !live; i++)
-					live = (*pp)->count[i] && (*pp)->hour[i] > now_hour - SLOTS;
-				if (!live) {
-					c = *pp;
-					*pp = c->next;
-					v->n--;
-					goto reuse;
-				}
-			}
-		return NULL;
-	}
+	if (v->n >= v->max)
+		return NULL;	/* no scan here: pruning happens when saving */
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return NULL;
-reuse:
 	memset(c, 0, sizeof(*c));
 	snprintf(c->domain, sizeof(c->domain), "%s", domain);
 	c->next = v->bucket[h];
@@ -113,15 +98,15 @@ bump(struct counter *c, int64_t hour, uint32_t by)
 }
 
 unsigned long
-volume_add(struct volume *v, const char *domain, time_t now)
+volume_add(struct volume *v, const char *domain, unsigned by, time_t now)
 {
 	int64_t hour = (int64_t)now / 3600;
 	struct counter *c;
-	unsigned long n = 1;
+	unsigned long n = by;
 
 	pthread_mutex_lock(&v->lock);
-	if ((c = find(v, domain, 1, hour)) != NULL) {
-		bump(c, hour, 1);
+	if ((c = find(v, domain, 1)) != NULL) {
+		bump(c, hour, by);
 		n = sum(c, hour);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -136,7 +121,7 @@ volume_count(struct volume *v, const char *domain, time_t now)
 	unsigned long n = 0;
 
 	pthread_mutex_lock(&v->lock);
-	if ((c = find(v, domain, 0, hour)) != NULL)
+	if ((c = find(v, domain, 0)) != NULL)
 		n = sum(c, hour);
 	pthread_mutex_unlock(&v->lock);
 	return n;
@@ -164,7 +149,7 @@ load(struct volume *v)
 		lineno++;
 		if (tok == NULL || tok[0] == '#')
 			continue;
-		if ((c = find(v, tok, 1, now_hour)) == NULL) {
+		if ((c = find(v, tok, 1)) == NULL) {
 			bad++;
 			continue;
 		}
@@ -210,6 +195,23 @@ volume_new(const char *state_file, size_t max_domains, char *why, size_t whylen)
 	return v;
 }
 
+/* Drops domains whose 24 hours have passed; called with the lock held. */
+static void
+prune(struct volume *v, int64_t now_hour)
+{
+	for (size_t b = 0; b < v->nbuckets; b++)
+		for (struct counter **pp = &v->bucket[b]; *pp;) {
+			if (sum(*pp, now_hour) == 0) {
+				struct counter *c = *pp;
+				*pp = c->next;
+				free(c);
+				v->n--;
+			} else {
+				pp = &(*pp)->next;
+			}
+		}
+}
+
 int
 volume_save(struct volume *v, char *why, size_t whylen)
 {
@@ -225,6 +227,7 @@ volume_save(struct volume *v, char *why, size_t whylen)
 	sbuf_init(&text, 256u << 20);
 	sbuf_addstr(&text, "# sendercheck volume counts: domain hour:count... (hours since 1970)\n");
 	pthread_mutex_lock(&v->lock);
+	prune(v, now_hour);
 	for (size_t b = 0; b < v->nbuckets; b++)
 		for (struct counter *c = v->bucket[b]; c; c = c->next) {
 			if (sum(c, now_hour) == 0)

@@ -24,8 +24,10 @@ struct volume *volume_new(const char *state_file, size_t max_domains,
     char *why, size_t whylen);
 void volume_free(struct volume *v);
 
-/* Counts one message for domain at time now; returns the 24 h count with it. */
-unsigned long volume_add(struct volume *v, const char *domain, time_t now);
+/* Counts n messages (recipients) for domain at time now; returns the 24 h
+ * count with them. A full table counts nothing new until expired entries
+ * are pruned (at each save). */
+unsigned long volume_add(struct volume *v, const char *domain, unsigned n, time_t now);
 /* The 24 h count for domain at time now. */
 unsigned long volume_count(struct volume *v, const char *domain, time_t now);
 

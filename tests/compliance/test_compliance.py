@@ -53,7 +53,16 @@ def setup():
     z.txt("_dmarc.twodmarc.test", "v=DMARC1; p=reject")
     z.txt("_dmarc.orgfb.test", "v=DMARC1; p=reject")
     z.txt("_dmarc.strict.test", "v=DMARC1; p=quarantine; adkim=s; aspf=s")
+    for d in ("victim.test", "evil.test", "ramp.test", "testing.test"):
+        z.txt(d, spf)
+        z.txt("s1._domainkey." + d, c.keys["k2048"].record())
+    z.txt("_dmarc.victim.test", "v=DMARC1; p=reject")
+    z.txt("_dmarc.evil.test", "v=DMARC1; p=none")
+    z.txt("_dmarc.ramp.test", "v=DMARC1; p=reject; pct=10")
+    z.txt("_dmarc.testing.test", "v=DMARC1; p=reject; t=y")
     z.refuse("_dmarc.tempdmarc.test")
+    z.txt("spf-temp-only.test", "v=spf1 include:broken.spf-temp-only.test -all")
+    z.refuse("broken.spf-temp-only.test")
     z.add("10.2.0.192.in-addr.arpa", "PTR", "mail.good.test")
     z.add("mail.good.test", "A", GOOD_IP)
     z.add("20.2.0.192.in-addr.arpa", "PTR", "other.good.test")
@@ -232,7 +241,8 @@ def dmarc_temperror():
     v = verdict(msg("news@tempdmarc.test", extra=ONECLICK, sign=("tempdmarc.test", "s1", "k2048"),
                     headers=SIGNED_LU), mail_from="b@tempdmarc.test")
     eq(v["dmarc"]["result"], "temperror", "DMARC on a DNS error")
-    check("dmarc-record" in failed(v, "google"), "record unknown is not compliant")
+    eq(rule(v, "dmarc-record")["state"], "temperror", "record unknown: temperror, not a failure")
+    eq(v["profiles"]["google"]["temperror"], True, "verdict temperror")
 
 
 @case
@@ -248,10 +258,11 @@ def dkim_key_fail_sha1_and_small_key():
 @case
 def iprev_pass_fail_noptr_temperror():
     eq(verdict(msg())["iprev"]["result"], "pass", "iprev pass")
-    for ip, res in ((BADPTR_IP, "fail"), (NOPTR_IP, "permerror"), (TEMPPTR_IP, "temperror")):
+    for ip, res, fails in ((BADPTR_IP, "fail", ["iprev"]), (NOPTR_IP, "permerror", ["iprev"]),
+                           (TEMPPTR_IP, "temperror", [])):
         v = verdict(msg(), ip=ip)
         eq(v["iprev"]["result"], res, "iprev for " + ip)
-        eq(failed(v, "google"), ["iprev"], "google for " + ip)
+        eq(failed(v, "google"), fails, "google for " + ip)
         eq(failed(v, "microsoft"), [], "microsoft binds bulk only")
 
 
@@ -418,6 +429,124 @@ def outbound_mode_judges_sending_ips():
                        capture_output=True)
     eq(p.returncode, 2, "config error")
     contains(p.stderr.decode(), "Mode outbound needs SendingIPs", "message")
+
+
+# ---- spoofing attempts found in review: none may pass ----
+
+def policy_conf(extra=""):
+    conf = os.path.join(WORK, "policy-%s.conf" % os.urandom(3).hex())
+    with open(conf, "w") as f:
+        f.write(open(CTX.conf).read() + "On-DMARCFail policy\nOn-DNSError tempfail\n" + extra)
+    return conf
+
+
+def verdict_conf(conf, m, mail_from="b@evil.test", ip=GOOD_IP):
+    path = os.path.join(WORK, "p-%s.eml" % os.urandom(3).hex())
+    with open(path, "wb") as f:
+        f.write(m)
+    p = subprocess.run([TOOL, "-c", conf, "--ip", ip, "--helo", "mail.good.test", "--mail-from",
+                        mail_from, "--tls", "TLSv1.3", "--json", path], capture_output=True, timeout=60)
+    eq(p.returncode, 0, "exit status (%r)" % p.stderr[-300:])
+    return json.loads(p.stdout)
+
+
+def spoof(from_value, extra=()):
+    """Signed by evil.test (p=none), From naming victim.test (p=reject)."""
+    hdrs = [("From", " " + from_value), ("To", " r@example.net"), ("Subject", " pay"),
+            ("Date", " Wed, 25 Nov 2026 10:00:00 +0000"), ("Message-ID", " <%s@evil.test>" % os.urandom(4).hex())]
+    m = mail.message(hdrs + list(extra), "Pay now.\n")
+    return mail.sign(m, "evil.test", "s1", CTX.keys["k2048"])
+
+
+@case
+def spoof_multiple_from_cannot_hide_p_reject():
+    conf = policy_conf()
+    for value in ("a@evil.test, ceo@victim.test", "ceo@victim.test, a@evil.test",
+                  ", ".join(["a%d@evil.test" % i for i in range(16)] + ["ceo@victim.test"])):
+        v = verdict_conf(conf, spoof(value))
+        eq(v["dmarc"]["result"], "fail", "DMARC for From %r" % value[:60])
+        eq(v["dmarc"]["from_domain"], "victim.test", "the failing domain is reported")
+        eq(v["action"]["action"], "reject", "p=reject honoured for %r" % value[:60])
+        eq(v["action"]["enhanced_code"], "5.7.26", "code")
+
+
+@case
+def spoof_unparseable_from_still_judged():
+    conf = policy_conf()
+    for value in ("ceo@victim.test>", "ceo@victim.test.", "Boss <ceo@victim.test>>"):
+        v = verdict_conf(conf, spoof(value))
+        eq(v["dmarc"]["result"], "fail", "DMARC for From %r" % value)
+        eq(v["action"]["action"], "reject", "p=reject for %r" % value)
+
+
+@case
+def spoof_from_behind_header_limit():
+    """A second From behind more fields than the engine keeps: not a pass."""
+    pad = [("X-Pad", " %d" % i) for i in range(10001)]
+    v = verdict_conf(policy_conf(), spoof("a@evil.test", extra=pad + [("From", " ceo@victim.test")]))
+    check(all(d["result"] != "pass" for d in v["dkim"]), "no DKIM pass: %r" % v["dkim"])
+    check(v["dmarc"]["result"] != "pass", "no DMARC pass: %r" % v["dmarc"]["result"])
+    eq(v["action"]["cause"], "error", "an error, by On-Error")
+    for p in ("google", "yahoo"):      # Microsoft binds bulk mail only
+        eq(v["profiles"][p]["compliant"], False, p + " not compliant")
+    ar = [h["value"] for h in v["add_headers"] if h["name"] == "Authentication-Results"][0]
+    check("dkim=pass" not in ar and "dmarc=pass" not in ar, "A-R writes no DKIM/DMARC pass: " + ar)
+
+
+@case
+def dmarc_pct_and_testing_step_down():
+    conf = policy_conf()
+    v = verdict_conf(conf, spoof("ceo@ramp.test"))
+    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "quarantine"), "p=reject pct=10")
+    v = verdict_conf(conf, spoof("ceo@testing.test"))
+    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "quarantine"), "p=reject t=y")
+    v = verdict_conf(conf, spoof("ceo@victim.test"))
+    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "reject"), "p=reject")
+
+
+@case
+def dns_trouble_is_temporary_not_noncompliant():
+    """SPF temperror with DKIM passing: bulk mail is not rejected for good."""
+    conf = policy_conf("On-Noncompliant reject\nBulkDetection always\n")
+    v = verdict_conf(conf, msg(extra=ONECLICK, headers=SIGNED_LU), mail_from="b@spf-temp-only.test")
+    eq(v["spf"]["result"], "temperror", "SPF")
+    eq(rule(v, "spf")["state"], "temperror", "rule state")
+    check(v["action"]["action"] != "reject", "no permanent rejection: %r" % v["action"])
+    eq(v["profiles"]["google"]["temperror"], True, "google verdict is temperror")
+    v = verdict_conf(conf, msg(extra=ONECLICK, headers=SIGNED_LU), ip=TEMPPTR_IP, mail_from="b@good.test")
+    eq(rule(v, "iprev")["state"], "temperror", "iprev")
+    eq(v["action"]["action"], "accept", "DKIM and SPF pass: DNS trouble elsewhere is not acted on")
+
+
+@case
+def dmarc_temperror_acted_on():
+    conf = policy_conf()
+    v = verdict_conf(conf, msg("news@tempdmarc.test", sign=("tempdmarc.test", "s1", "k2048")),
+                     mail_from="b@tempdmarc.test")
+    eq(v["dmarc"]["result"], "temperror", "DMARC")
+    eq((v["action"]["action"], v["action"]["cause"]), ("tempfail", "dns-error"), "On-DNSError")
+    eq(v["action"]["enhanced_code"], "4.7.26", "code")
+
+
+@case
+def body_line_over_998_fails_format():
+    v = verdict(msg(sign=None, body="short\n" + "b" * 999 + "\nend\n"))
+    check("format" in failed(v, "google"), "format fails: %r" % failed(v, "google"))
+    contains(rule(v, "format")["reason"], "body line", "names the body")
+    v = verdict(msg(sign=None, body="short\n" + "b" * 998 + "\nend\n"))
+    eq(rule(v, "format")["state"], "pass", "998 octets is fine")
+
+
+@case
+def too_many_sending_ips_is_a_config_error():
+    conf = os.path.join(WORK, "many.conf")
+    with open(conf, "w") as f:
+        f.write(open(CTX.conf).read() + "Mode outbound\nSendingIPs %s\n" %
+                " ".join("192.0.2.%d" % i for i in range(1, 10)))
+    p = subprocess.run([TOOL, "-c", conf, "--ip", GOOD_IP, "--mail-from", "b@good.test", "-"],
+                       input=msg(), capture_output=True)
+    eq(p.returncode, 2, "config error")
+    contains(p.stderr.decode(), "SendingIPs: at most 8", "message")
 
 
 # ---- through the milter ----

@@ -93,6 +93,10 @@ test_authserv_id(void **state)
 		{ " ; spf=pass", NULL },
 		{ "", NULL },
 		{ " (unterminated", NULL },
+		{ " \"mx.te\\st\"; none", "mx.test" },	/* quoted-pair read as a reader would */
+		{ " \"mx.test; none", "mx.test; none" },	/* unterminated quote: still ours-ish */
+		{ " mx.test.; none", "mx.test" },		/* trailing dot */
+		{ " \"\"; none", NULL },
 	};
 
 	(void)state;
