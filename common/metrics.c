@@ -40,7 +40,7 @@ static struct {
 	atomic_ulong dkim[N_DKIM];		/* each signature; none: unsigned message */
 	atomic_ulong dmarc[N_DMARC];
 	atomic_ulong iprev[N_IPREV];
-	atomic_ulong verdict[PROFILE_COUNT][2];	/* 0 pass, 1 fail */
+	atomic_ulong verdict[PROFILE_COUNT][3];	/* 0 pass, 1 fail, 2 temperror */
 	atomic_ulong rule_fail[PROFILE_COUNT][RULE_COUNT];
 	atomic_ulong bulk;
 	atomic_ulong oneclick[3];		/* pass, fail, none */
@@ -104,7 +104,7 @@ metrics_count(const struct verdict *v)
 
 		if (!pv->enabled)
 			continue;
-		inc(&M.verdict[p][pv->pass ? 0 : 1], 1);
+		inc(&M.verdict[p][!pv->pass ? 1 : pv->temperror ? 2 : 0], 1);
 		for (size_t i = 0; i < pv->n_failed; i++)
 			if ((unsigned)pv->failed[i] < RULE_COUNT)
 				inc(&M.rule_fail[p][pv->failed[i]], 1);
@@ -154,9 +154,10 @@ metrics_render(void)
 
 	head(&b, "sendercheck_verdicts_total", "counter", "Compliance verdicts by profile.");
 	for (int p = 0; p < PROFILE_COUNT; p++)
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < 3; k++)
 			sbuf_printf(&b, "sendercheck_verdicts_total{profile=\"%s\",verdict=\"%s\"} %lu\n",
-			    profile_name((enum profile_id)p), k ? "fail" : "pass", get(&M.verdict[p][k]));
+			    profile_name((enum profile_id)p), k == 0 ? "pass" : k == 1 ? "fail" : "temperror",
+			    get(&M.verdict[p][k]));
 	head(&b, "sendercheck_rule_failures_total", "counter",
 	    "Messages failing a rule, by profile and rule id.");
 	for (int p = 0; p < PROFILE_COUNT; p++)

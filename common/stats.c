@@ -101,7 +101,8 @@ stats_fill(struct stats_record *r, const struct verdict *v, time_t now)
 
 		if (!pv->enabled)
 			continue;
-		snprintf(r->profile[p], sizeof(r->profile[p]), "%s", pv->pass ? "pass" : "fail");
+		snprintf(r->profile[p], sizeof(r->profile[p]), "%s",
+		    !pv->pass ? "fail" : pv->temperror ? "temperror" : "pass");
 		for (size_t i = 0; i < pv->n_failed; i++) {
 			int k = snprintf(r->failed[p] + fl, sizeof(r->failed[p]) - fl, "%s%s",
 			    i ? "," : "", rule_name(pv->failed[i]));
