@@ -47,7 +47,7 @@ struct stats_record {
 	char tls[12];			/* yes, no, unknown, n/a */
 	char oneclick[8];		/* pass, fail (List-Unsubscribe present), none */
 	int bulk;
-	char profile[PROFILE_COUNT][8];	/* pass, fail, "" (profile off) */
+	char profile[PROFILE_COUNT][12];	/* pass, fail, temperror, "" (profile off) */
 	char failed[PROFILE_COUNT][200];	/* rule ids, comma separated */
 	char action[16];
 	char cause[32];
