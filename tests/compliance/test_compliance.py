@@ -100,7 +100,17 @@ def msg(from_addr="news@good.test", extra=(), sign=("good.test", "s1", "k2048"),
     return m
 
 
+SEEN = []   # (message, ip, mail_from, tls, verdict) of every default-config case, replayed via the milter
+
+
 def verdict(m, ip=GOOD_IP, mail_from="bounce@good.test", tls="TLSv1.3", extra_args=()):
+    v = _verdict(m, ip, mail_from, tls, extra_args)
+    if not extra_args:
+        SEEN.append((m, ip, mail_from, tls, v))
+    return v
+
+
+def _verdict(m, ip, mail_from, tls, extra_args):
     path = os.path.join(WORK, "m-%s.eml" % os.urandom(3).hex())
     with open(path, "wb") as f:
         f.write(m)
@@ -621,6 +631,28 @@ def milter_forged_compliance_field_removed():
     time.sleep(0.2)
     log = [l for l in CTX.milter.read_log().splitlines() if "removed_forged=1" in l]
     check(log, "forged compliance field removed")
+
+
+@case
+def every_case_again_through_the_milter():
+    """Each message judged above by sendercheck-test goes through the milter
+    too: its compliance field names the same failed rules per profile, and
+    both fields parse with python3-authres."""
+    check(len(SEEN) >= 30, "cases seen: %d" % len(SEEN))
+    for m, ip, mail_from, tls, v in SEEN:
+        r = milter_send(CTX.milter, m, tls=bool(tls), ip=ip, mail_from="<%s>" % mail_from)
+        comp = r["headers"].get("X-Sender-Compliance")
+        check(comp is not None, "compliance field for a message from %s" % mail_from)
+        h = parse_field("X-Sender-Compliance", comp)
+        parse_field("Authentication-Results", r["headers"]["Authentication-Results"])
+        got = {}
+        for res in h.results:
+            if res.method in ("google", "yahoo", "microsoft"):
+                rules = [p.value for p in res.properties if p.name == "rules"]
+                got[res.method] = sorted(rules[0].split(",")) if rules else []
+        for prof in ("google", "yahoo", "microsoft"):
+            eq(got.get(prof), sorted(failed(v, prof)),
+               "%s via the milter vs sendercheck-test (%s, %s)" % (prof, mail_from, comp))
 
 
 if __name__ == "__main__":
