@@ -408,7 +408,7 @@ def background_mode(c):
     sock = os.path.join(WORK, "bg.sock")
     conf = os.path.join(WORK, "bg.conf")
     with open(conf, "w") as f:
-        f.write("Socket unix:%s\nPidFile %s\nNameservers %s\nInternalHosts none\n"
+        f.write("Socket unix:%s\nPidFile %s\nNameservers %s\nInternalHosts none\nVolumeFile\n"
                 % (sock, pidf, c.dns.address))
     p = subprocess.run([os.path.join(BUILD, "milter", "sendercheck"), "-c", conf],
                        capture_output=True, timeout=20)
