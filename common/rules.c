@@ -244,12 +244,12 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 		return;
 	}
 	if (d->n_from != 1) {
-		const char *fix1 = d->n_from == 0 ?
+		const char *from_fix = d->n_from == 0 ?
 		    "write a From field with one address in RFC 5322 form (name@domain)" :
 		    "send with exactly one From address";
 
-		set(rec, RULE_FAIL, fix1, "%s", d->why);
-		set(al, RULE_FAIL, fix1, "%s", d->why);
+		set(rec, RULE_FAIL, from_fix, "%s", d->why);
+		set(al, RULE_FAIL, from_fix, "%s", d->why);
 		return;
 	}
 	if (d->result == DMARC_RES_TEMPERROR) {
