@@ -11,6 +11,8 @@
  *   lookup is charged to that message's time budget.
  * - One result per DKIM-Signature in header order. Signatures past
  *   max_signatures are not evaluated (no DNS) and are listed as neutral.
+ * - Body hashes are computed here, not by libopendkim, unless a signature
+ *   has l= ("body hashes" below); the verdicts are libopendkim's.
  * - pass needs DKIM_SIGFLAG_PASSED and a matching body hash. RFC 8301:
  *   a signature that verified or failed with rsa-sha1, or with an RSA key
  *   under 1024 bits, is DKIM_RES_POLICY ("policy" outranks "fail" so that
@@ -61,6 +63,40 @@ struct dk_lookup {
 	char why[160];
 };
 
+/*
+ * One body hash computed here (see "body hashes" below): one per
+ * (body canonicalisation, hash) pair in use, shared by the signatures
+ * that have that pair. The canonicaliser state is libopendkim's.
+ */
+#define DK_NBH		4	/* {simple, relaxed} x {sha256, sha1} */
+#define DK_OUTBUF	4096	/* canonical bytes gathered per digest update */
+#define DK_LIBHASHBUF	4096	/* libopendkim's DKIM_HASHBUFSIZE */
+
+struct dk_bh {
+	int used;
+	int canon;		/* DKIM_CANON_SIMPLE or DKIM_CANON_RELAXED */
+	int sha1;		/* SHA-1 (rsa-sha1), else SHA-256 */
+	int failed;		/* an EVP call failed: the hash never matches */
+	int done;
+	int order;		/* 1 + place among libopendkim's body canons; 0: none */
+	EVP_MD_CTX *ctx;
+	/* canonicaliser state, as libopendkim's DKIM_CANON */
+	unsigned char lastchar;
+	int blankline;
+	unsigned long blanks;
+	int state;		/* relaxed: 0 line start, 1 WSP, 2 CR, 3 word */
+	int pending;		/* relaxed: a word not yet ended by WSP or CRLF */
+	unsigned long mark;	/* relaxed: total when the pending word began */
+	/* libopendkim's count of bytes flushed from its 4 KB hash buffer */
+	size_t libbuffered;
+	unsigned long libwrote;
+	unsigned long total;	/* canonical bytes hashed */
+	size_t outlen;
+	unsigned char out[DK_OUTBUF];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen;
+};
+
 struct dkim_msg {
 	struct dkim_verifier *v;
 	struct dns_ctx *dns;
@@ -68,6 +104,9 @@ struct dkim_msg {
 	char id[64];
 	int nosig;		/* libopendkim saw no signature at EOH */
 	int finished;
+	int ownbody;		/* body hashes computed here, not by libopendkim */
+	int unterminated;	/* and libopendkim's dkim_eom failed on it */
+	struct dk_bh bh[DK_NBH];
 	DKIM_STAT eoh_stat;
 	size_t nlookups;
 	struct dk_lookup lookups[DK_MAX_LOOKUPS];
@@ -427,8 +466,8 @@ dk_configure(DKIM_LIB *lib, char *why, size_t whylen)
  * verification). A key is its bytes, so nothing here can go stale: a changed
  * DNS record is a different key. Anything unusual (not a memory BIO, a
  * caller's object to fill, libcrypto symbols not found) goes to the real
- * function. libcrypto is reached through dlsym: the program does not link it
- * directly, libopendkim brings it.
+ * function. These libcrypto functions are reached through dlsym (the real
+ * d2i_PUBKEY_bio with RTLD_NEXT, as this definition hides it).
  */
 #define DK_KEYS 128		/* parsed keys kept (LRU) */
 #define DK_KEY_MAXDER 8192	/* larger keys are not kept */
@@ -621,6 +660,447 @@ dkim_verifier_free(struct dkim_verifier *v)
 	free(v);
 }
 
+/* ---- body hashes, computed here ------------------------------------- */
+
+/*
+ * libopendkim canonicalises the body a byte at a time through a growing
+ * string: a third of the milter's CPU under `make bench`. So when every
+ * signature allows it, the body is not given to libopendkim at all: it
+ * still verifies the header signature (DKIM_SIGFLAG_PASSED does not depend
+ * on the body) and compares the empty body's hash with bh=, which sets
+ * DKIM_SIGBH_MISMATCH and DKIM_SIGERROR_BADSIG; dk_own_bh() puts back what
+ * the real body gives. Each signature's body hash is computed here while
+ * the body streams in, one hash per (body canonicalisation, hash) pair.
+ *
+ * "Same verdicts" means libopendkim's canonicaliser, quirks included, not
+ * RFC 6376's: the state machines below are dkim_canon_bodychunk() of
+ * libopendkim 2.11 without DKIM_LIBFLAGS_FIXCRLF, made to move over runs
+ * of ordinary bytes, and its verdict is a string comparison of base64
+ * (bh= must be the canonical encoding). Quirks kept, among others: simple
+ * drops a line's CRLF after a bare LF in it, writes a CR left over from the
+ * previous chunk before the pending empty lines, and adds a CRLF at the end
+ * only when nothing had left its 4 KB hash buffer yet (a short body without
+ * a final CRLF gets one, a long one does not); relaxed drops a bare CR
+ * before a non-space. A relaxed body that ends inside a word makes
+ * libopendkim's dkim_eom fail ("CRLF at end of body missing"): there, one
+ * byte "x" is given to libopendkim so that it fails the same way, and every
+ * signature whose body hash it then leaves untested stays untested; the
+ * lengths reported are what libopendkim had written by then (dk_bh_len).
+ * Checked against the old way (body to libopendkim) on random bodies of
+ * those bytes cut into random chunks: same results, reasons and lengths.
+ *
+ * A message with an l= signature keeps the old way (libopendkim hashes
+ * the body): given no body, libopendkim would call every l= too large
+ * (DKIM_SIGERROR_TOOLARGE_L). So does one with a signature whose hash or
+ * canonicalisation this code does not know.
+ * Memory: DK_NBH fixed buffers per message, whatever the body.
+ */
+static bool dk_setup_error(int err);
+static const char *dk_tag(DKIM_SIGINFO *sig, const char *tag);
+
+/* SP, HTAB, CR: the bytes that end a run in a relaxed word */
+static const unsigned char dk_rx_stop[256] = {
+	['\t'] = 1, [' '] = 1, ['\r'] = 1,
+};
+
+static void
+dk_bh_flushout(struct dk_bh *g)
+{
+	if (g->outlen > 0 && !g->failed &&
+	    EVP_DigestUpdate(g->ctx, g->out, g->outlen) != 1)
+		g->failed = 1;
+	g->outlen = 0;
+}
+
+/* Hashes n canonical bytes. */
+static void
+dk_bh_emit(struct dk_bh *g, const unsigned char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	g->total += n;
+	if (n >= 256) {
+		dk_bh_flushout(g);
+		if (!g->failed && EVP_DigestUpdate(g->ctx, p, n) != 1)
+			g->failed = 1;
+		return;
+	}
+	if (g->outlen + n > sizeof g->out)
+		dk_bh_flushout(g);
+	memcpy(g->out + g->outlen, p, n);
+	g->outlen += n;
+}
+
+/*
+ * dkim_canon_buffer() for "simple": hashes the bytes and keeps
+ * libopendkim's count of bytes written out of its hash buffer (n == 0 is
+ * its flush), which decides the CRLF added at the end.
+ */
+static void
+dk_bh_put(struct dk_bh *g, const unsigned char *p, size_t n)
+{
+	if (n == 0) {
+		g->libwrote += g->libbuffered;
+		g->libbuffered = 0;
+		return;
+	}
+	if (g->libbuffered + n > DK_LIBHASHBUF) {
+		g->libwrote += g->libbuffered;
+		g->libbuffered = 0;
+	}
+	if (n >= DK_LIBHASHBUF)
+		g->libwrote += n;
+	else
+		g->libbuffered += n;
+	dk_bh_emit(g, p, n);
+}
+
+static void
+dk_bh_flushblanks(struct dk_bh *g, int simple)
+{
+	for (; g->blanks > 0; g->blanks--) {
+		if (simple)
+			dk_bh_put(g, (const unsigned char *)"\r\n", 2);
+		else
+			dk_bh_emit(g, (const unsigned char *)"\r\n", 2);
+	}
+}
+
+/* dkim_canon_bodychunk(), DKIM_CANON_SIMPLE */
+static void
+dk_bh_simple(struct dk_bh *g, const unsigned char *start, size_t len)
+{
+	const unsigned char *p = start, *end = start + len, *wrote = start, *q;
+	size_t wlen = 0;
+
+	while (p < end) {
+		if (*p == '\n') {
+			if (g->lastchar == '\r') {
+				if (g->blankline)
+					g->blanks++;
+				else if (wlen == 1 || p == start)
+					dk_bh_put(g, (const unsigned char *)"\r\n", 2);
+				else
+					dk_bh_put(g, wrote, wlen + 1);
+				wrote = p + 1;
+				wlen = 0;
+				g->blankline = 1;
+			}
+			/* a bare LF is not counted in wlen (libopendkim) */
+			g->lastchar = '\n';
+			p++;
+			continue;
+		}
+		if (p == start && g->lastchar == '\r')
+			dk_bh_put(g, (const unsigned char *)"\r", 1);
+		q = memchr(p, '\n', (size_t)(end - p));
+		if (q == NULL)
+			q = end;
+		if (g->blankline) {
+			const unsigned char *c;
+
+			for (c = p; c < q && *c == '\r'; c++)
+				;
+			if (c < q) {
+				dk_bh_flushblanks(g, 1);
+				g->blankline = 0;
+			}
+		}
+		wlen += (size_t)(q - p);
+		g->lastchar = q[-1];
+		p = q;
+	}
+	if (wlen > 0 && wrote[wlen - 1] == '\r')
+		wlen--;
+	dk_bh_put(g, wrote, wlen);
+}
+
+/* A word starts: libopendkim writes pending empty lines before it. */
+static void
+dk_bh_word(struct dk_bh *g)
+{
+	if (!g->pending) {
+		g->mark = g->total;
+		dk_bh_flushblanks(g, 0);
+		g->pending = 1;
+	}
+	g->blankline = 0;
+}
+
+/* dkim_canon_bodychunk(), DKIM_CANON_RELAXED, words written as they come */
+static void
+dk_bh_relaxed(struct dk_bh *g, const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len, *q, *last;
+
+	while (p < end) {
+		unsigned char c = *p;
+
+		switch (g->state) {
+		case 0:		/* start of line */
+		case 1:		/* after WSP */
+			if (c == ' ' || c == '\t') {
+				g->state = 1;
+				p++;
+			} else if (c == '\r') {
+				g->state = 2;
+				p++;
+			} else {
+				if (g->state == 1) {
+					dk_bh_flushblanks(g, 0);
+					dk_bh_emit(g, (const unsigned char *)" ", 1);
+				}
+				dk_bh_word(g);
+				g->state = 3;
+			}
+			break;
+		case 2:		/* after CR */
+			if (c == '\n') {
+				if (g->blankline) {
+					g->blanks++;
+				} else {
+					dk_bh_flushblanks(g, 0);
+					dk_bh_emit(g, (const unsigned char *)"\r\n", 2);
+					g->pending = 0;
+					g->blankline = 1;
+				}
+				g->state = 0;
+				p++;
+			} else if (c == '\r') {
+				dk_bh_word(g);
+				dk_bh_emit(g, p, 1);
+				p++;
+			} else if (c == ' ' || c == '\t') {
+				dk_bh_flushblanks(g, 0);
+				g->pending = 0;
+				g->state = 1;
+				p++;
+			} else {
+				/* the CR is dropped (libopendkim) */
+				dk_bh_word(g);
+				g->state = 3;
+			}
+			break;
+		default:	/* in a word */
+			/*
+			 * A single SP between two words comes out as it went
+			 * in: the run goes on over it (the next word is the
+			 * pending one from there).
+			 */
+			last = NULL;
+			for (q = p; q < end; q++) {
+				if (!dk_rx_stop[*q])
+					continue;
+				if (*q == ' ' && q + 1 < end && !dk_rx_stop[q[1]]) {
+					last = q + 1;
+					continue;
+				}
+				break;
+			}
+			if (last != NULL)
+				g->mark = g->total + (unsigned long)(last - p);
+			dk_bh_emit(g, p, (size_t)(q - p));
+			p = q;
+			if (p == end)
+				break;
+			if (*p == '\r') {
+				g->state = 2;
+			} else {
+				g->pending = 0;
+				g->state = 1;
+			}
+			p++;
+			break;
+		}
+	}
+}
+
+static void
+dk_bh_free(struct dkim_msg *m)
+{
+	for (size_t i = 0; i < DK_NBH; i++) {
+		EVP_MD_CTX_free(m->bh[i].ctx);
+		m->bh[i].ctx = NULL;
+		m->bh[i].used = 0;
+	}
+	m->ownbody = 0;
+}
+
+/* The hash for this signature's body canonicalisation and algorithm. */
+static struct dk_bh *
+dk_bh_find(struct dkim_msg *m, DKIM_SIGINFO *sig, int create)
+{
+	dkim_canon_t hc = DKIM_CANON_SIMPLE, bc = DKIM_CANON_SIMPLE;
+	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
+	int sha1;
+	struct dk_bh *g;
+
+	if (dkim_sig_getcanons(sig, &hc, &bc) != DKIM_STAT_OK ||
+	    dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
+		return NULL;
+	if (bc != DKIM_CANON_SIMPLE && bc != DKIM_CANON_RELAXED)
+		return NULL;
+	if (alg == DKIM_SIGN_RSASHA1)
+		sha1 = 1;
+	else if (alg == DKIM_SIGN_RSASHA256 || alg == DKIM_SIGN_ED25519SHA256)
+		sha1 = 0;
+	else
+		return NULL;
+	g = &m->bh[(bc == DKIM_CANON_RELAXED ? 2 : 0) + sha1];
+	if (!g->used && !create)
+		return NULL;
+	if (!g->used) {
+		memset(g, 0, sizeof *g);
+		g->canon = bc;
+		g->sha1 = sha1;
+		g->blankline = 1;
+		g->ctx = EVP_MD_CTX_new();
+		if (g->ctx == NULL || EVP_DigestInit_ex(g->ctx,
+		    sha1 ? EVP_sha1() : EVP_sha256(), NULL) != 1) {
+			EVP_MD_CTX_free(g->ctx);
+			g->ctx = NULL;
+			return NULL;
+		}
+		g->used = 1;
+	}
+	return g;
+}
+
+/*
+ * At EOH: one hash per pair in use, or the old way (ownbody stays 0).
+ * Signatures libopendkim could not set up have no body hash in
+ * libopendkim; they are hashed here too when their tags allow, which costs
+ * time but cannot change a verdict.
+ */
+static void
+dk_bh_setup(struct dkim_msg *m)
+{
+	DKIM_SIGINFO **sigs = NULL;
+	int nsigs = 0, i, order = 0;
+
+	if (m->eoh_stat != DKIM_STAT_OK ||
+	    dkim_getsiglist(m->dkim, &sigs, &nsigs) != DKIM_STAT_OK ||
+	    sigs == NULL || nsigs <= 0)
+		return;
+	for (i = 0; i < nsigs; i++) {
+		bool broken = dk_setup_error(dkim_sig_geterror(sigs[i]));
+		struct dk_bh *g;
+
+		if (dk_tag(sigs[i], "l") != NULL) {
+			dk_bh_free(m);
+			return;
+		}
+		g = dk_bh_find(m, sigs[i], 1);
+		if (g == NULL && !broken) {
+			dk_bh_free(m);
+			return;
+		}
+		if (g != NULL && !broken && g->order == 0)
+			g->order = ++order;
+	}
+	m->ownbody = 1;
+}
+
+static void
+dk_bh_body(struct dkim_msg *m, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < DK_NBH; i++) {
+		struct dk_bh *g = &m->bh[i];
+
+		if (!g->used)
+			continue;
+		if (g->canon == DKIM_CANON_SIMPLE)
+			dk_bh_simple(g, p, n);
+		else
+			dk_bh_relaxed(g, p, n);
+	}
+}
+
+/* dkim_canon_closebody(); returns 1 if libopendkim's would fail. */
+static int
+dk_bh_close(struct dkim_msg *m)
+{
+	int unterminated = 0;
+
+	for (size_t i = 0; i < DK_NBH; i++) {
+		struct dk_bh *g = &m->bh[i];
+
+		if (!g->used || g->done)
+			continue;
+		if (g->canon == DKIM_CANON_RELAXED && g->pending && g->order > 0)
+			unterminated = 1;
+		if (g->canon == DKIM_CANON_SIMPLE && g->libwrote == 0)
+			dk_bh_emit(g, (const unsigned char *)"\r\n", 2);
+		dk_bh_flushout(g);
+		if (!g->failed &&
+		    EVP_DigestFinal_ex(g->ctx, g->digest, &g->dlen) != 1)
+			g->failed = 1;
+		g->done = 1;
+	}
+	return unterminated;
+}
+
+/*
+ * What libopendkim's dkim_sig_getcanonlen() would have said: all the bytes
+ * hashed; but when its dkim_eom failed on an unterminated relaxed body, what
+ * it had written by then: a relaxed hash, up to the pending word (and the
+ * empty lines before it); a simple one, all of it if it was closed before
+ * the first relaxed one in libopendkim's order, else what had left its 4 KB
+ * buffer.
+ */
+static unsigned long
+dk_bh_len(const struct dkim_msg *m, const struct dk_bh *g)
+{
+	int first = 0;
+
+	if (!g->done)
+		return 0;
+	if (!m->unterminated)
+		return g->total;
+	if (g->canon == DKIM_CANON_RELAXED)
+		return g->pending ? g->mark : g->total;
+	for (size_t i = 0; i < DK_NBH; i++)
+		if (m->bh[i].used && m->bh[i].canon == DKIM_CANON_RELAXED &&
+		    m->bh[i].order > 0 && (first == 0 || m->bh[i].order < first))
+			first = m->bh[i].order;
+	return g->order < first ? g->total : g->libwrote;
+}
+
+/*
+ * Our verdict on a signature's body hash, in libopendkim's terms. It
+ * compares base64(digest) with bh= as a string (strcmp) and, on mismatch,
+ * sets DKIM_SIGERROR_BADSIG beside DKIM_SIGBH_MISMATCH; on a match an
+ * UNKNOWN error becomes OK. Given no body, its own comparison was made with
+ * the empty body's hash: *bh and *err are rewritten to what they would have
+ * been with the body. Left alone: the old way, a signature not verified or
+ * whose body hash libopendkim left untested (dkim_eom failed), and an error
+ * set after the comparison (t=s, DKIM_SIGERROR_SUBDOMAIN).
+ */
+static void
+dk_own_bh(struct dkim_msg *m, DKIM_SIGINFO *sig, unsigned flags, int *bh,
+    int *err)
+{
+	const char *tag;
+	struct dk_bh *g;
+	unsigned char enc[((EVP_MAX_MD_SIZE + 2) / 3) * 4 + 1];
+	int match = 0;
+
+	if (!m->ownbody || *bh == DKIM_SIGBH_UNTESTED ||
+	    (flags & DKIM_SIGFLAG_PASSED) == 0)
+		return;
+	g = dk_bh_find(m, sig, 0);
+	tag = dk_tag(sig, "bh");
+	if (g != NULL && g->done && !g->failed && tag != NULL &&
+	    g->dlen > 0 && g->dlen <= EVP_MAX_MD_SIZE) {
+		EVP_EncodeBlock(enc, g->digest, (int)g->dlen);
+		match = strcmp((const char *)enc, tag) == 0;
+	}
+	*bh = match ? DKIM_SIGBH_MATCH : DKIM_SIGBH_MISMATCH;
+	if (*err == DKIM_SIGERROR_BADSIG || *err == DKIM_SIGERROR_OK ||
+	    *err == DKIM_SIGERROR_UNKNOWN)
+		*err = match ? DKIM_SIGERROR_OK : DKIM_SIGERROR_BADSIG;
+}
+
 /* ---- one message ---------------------------------------------------- */
 
 struct dkim_msg *
@@ -697,6 +1177,8 @@ dkim_msg_eoh(struct dkim_msg *m)
 		m->nosig = 1;
 	else if (st != DKIM_STAT_OK)
 		dk_log_stat(m, "end of headers", st);
+	else
+		dk_bh_setup(m);
 }
 
 void
@@ -706,6 +1188,10 @@ dkim_msg_body(struct dkim_msg *m, const unsigned char *p, size_t n)
 
 	if (m == NULL || m->finished || m->nosig || p == NULL || n == 0)
 		return;
+	if (m->ownbody) {
+		dk_bh_body(m, p, n);
+		return;
+	}
 	/* dkim_body does not write to the buffer; its prototype lacks const */
 	st = dkim_body(m->dkim, (unsigned char *)(uintptr_t)p, n);
 	if (st != DKIM_STAT_OK && st != DKIM_STAT_NOSIG)
@@ -817,6 +1303,13 @@ dk_fill_tags(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
 	    dkim_sig_getcanonlen(m->dkim, sig, NULL, &canon, &signlen) ==
 	    DKIM_STAT_OK && canon > 0)
 		r->body_len = (unsigned long)canon;
+	/* libopendkim hashed no body: the length is ours */
+	if (m->ownbody && !dk_setup_error(dkim_sig_geterror(sig)) &&
+	    (dkim_sig_getflags(sig) & DKIM_SIGFLAG_IGNORE) == 0) {
+		struct dk_bh *g = dk_bh_find(m, sig, 0);
+
+		r->body_len = g != NULL ? dk_bh_len(m, g) : 0;
+	}
 }
 
 static const struct dk_lookup *
@@ -1000,10 +1493,11 @@ dk_evaluate(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
 {
 	unsigned flags = dkim_sig_getflags(sig);
 	int bh = dkim_sig_getbh(sig);
+	int err = dkim_sig_geterror(sig);
 
+	dk_own_bh(m, sig, flags, &bh, &err);
 	if ((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH &&
-	    (dkim_sig_geterror(sig) == DKIM_SIGERROR_OK ||
-	    dkim_sig_geterror(sig) == DKIM_SIGERROR_UNKNOWN)) {
+	    (err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_UNKNOWN)) {
 		r->result = DKIM_RES_PASS;
 		r->why[0] = '\0';
 	} else if ((flags & DKIM_SIGFLAG_PASSED) != 0 &&
@@ -1078,6 +1572,9 @@ dkim_msg_finish(struct dkim_msg *m, const struct dkim_sig_result **res,
 	}
 	if (!m->finished) {
 		m->finished = 1;
+		/* see "body hashes": libopendkim must fail as it would have */
+		if (m->ownbody && (m->unterminated = dk_bh_close(m)) != 0)
+			(void)dkim_body(m->dkim, (unsigned char *)(uintptr_t)"x", 1);
 		if (!m->nosig) {
 			dk_enter(m);
 			st = dkim_eom(m->dkim, NULL);
@@ -1103,5 +1600,6 @@ dkim_msg_free(struct dkim_msg *m)
 		return;
 	if (m->dkim != NULL)
 		(void)dkim_free(m->dkim);
+	dk_bh_free(m);
 	free(m);
 }
