@@ -25,6 +25,23 @@ report_clean_text(char *dst, size_t dstlen, const char *src)
 	dst[i] = '\0';
 }
 
+/*
+ * A method's reason: a fixed text for DNS trouble (the details, with
+ * server addresses, stay in the log), the check's own reason when it did
+ * not pass. Returns whether a reason was written.
+ */
+static int
+write_reason(struct authres *a, int temp, int pass, const char *why, const char *temp_text)
+{
+	if (temp)
+		authres_reason(a, temp_text);
+	else if (!pass && why[0])
+		authres_reason(a, why);
+	else
+		return 0;
+	return 1;
+}
+
 static void
 write_spf(const struct verdict *v, struct authres *a)
 {
@@ -33,11 +50,8 @@ write_spf(const struct verdict *v, struct authres *a)
 	if (!v->spf_done)
 		return;
 	authres_method(a, "spf", spf_result_str(s->result));
-	/* DNS details (server addresses) stay in the log */
-	if (s->result == SPF_RES_TEMPERROR)
-		authres_reason(a, "temporary DNS failure");
-	else if (s->result != SPF_RES_PASS && s->why[0])
-		authres_reason(a, s->why);
+	write_reason(a, s->result == SPF_RES_TEMPERROR, s->result == SPF_RES_PASS, s->why,
+	    "temporary DNS failure");
 	if (v->env.null_sender)
 		authres_prop(a, "smtp.helo", v->env.helo);
 	else
@@ -51,11 +65,8 @@ write_dkim(const struct verdict *v, struct authres *a)
 		const struct dkim_sig_result *d = &v->dkim[i];
 
 		authres_method(a, "dkim", dkim_res_str(d->result));
-		if (d->result == DKIM_RES_TEMPERROR)
-			authres_reason(a, "temporary DNS failure fetching the key");
-		else if (d->result != DKIM_RES_PASS && d->why[0])
-			authres_reason(a, d->why);
-		else if (d->key_bits > 0) {
+		if (!write_reason(a, d->result == DKIM_RES_TEMPERROR, d->result == DKIM_RES_PASS, d->why,
+		    "temporary DNS failure fetching the key") && d->key_bits > 0) {
 			char note[32];
 			snprintf(note, sizeof(note), "%u-bit key", d->key_bits);
 			authres_comment(a, note);
@@ -82,10 +93,8 @@ write_dmarc(const struct verdict *v, struct authres *a)
 	if (!v->dmarc_done)
 		return;
 	authres_method(a, "dmarc", dmarc_res_str(d->result));
-	if (d->result == DMARC_RES_TEMPERROR)
-		authres_reason(a, "temporary DNS failure");
-	else if (d->result != DMARC_RES_PASS && d->why[0])
-		authres_reason(a, d->why);
+	write_reason(a, d->result == DMARC_RES_TEMPERROR, d->result == DMARC_RES_PASS, d->why,
+	    "temporary DNS failure");
 	if (d->have_record)
 		authres_prop(a, "policy.dmarc", d->policy != DMARC_POLICY_UNSET ?
 		    dmarc_policy_str(d->policy) : "none");
@@ -99,11 +108,9 @@ write_iprev(const struct verdict *v, struct authres *a)
 	if (!v->iprev_done)
 		return;
 	authres_method(a, "iprev", iprev_res_str(v->iprev.result));
-	if (v->iprev.result == IPREV_RES_TEMPERROR)
-		authres_reason(a, "temporary DNS failure");
-	else if (v->iprev.result != IPREV_RES_PASS && v->iprev.why[0])
-		authres_reason(a, v->iprev.why);
-	else if (v->iprev.name[0])
+	if (!write_reason(a, v->iprev.result == IPREV_RES_TEMPERROR,
+	    v->iprev.result == IPREV_RES_PASS, v->iprev.why, "temporary DNS failure") &&
+	    v->iprev.name[0])
 		authres_comment(a, v->iprev.name);
 	authres_prop(a, "policy.iprev", v->iprev.ip);
 }
