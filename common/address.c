@@ -194,19 +194,24 @@ skip_cfws(struct lexer *lx)
 	}
 }
 
-/* Scans a quoted string (open '"' at lx->pos); *end is past the closing '"'. */
+/*
+ * Scans a quoted string (close '"') or a domain literal (close ']') whose
+ * opening character is at lx->pos; *end is past the closing one. Both take
+ * quoted-pairs and folding; a literal also refuses '[' and non-ASCII.
+ */
 static int
-scan_qstring(struct lexer *lx, size_t *end)
+scan_delimited(struct lexer *lx, unsigned char close, size_t *end)
 {
+	const char *what = close == '"' ? "quoted string" : "domain literal";
 	size_t i = lx->pos + 1;
 
 	for (;;) {
 		unsigned char c;
 
 		if (i >= lx->len)
-			return fail(lx, lx->pos, "unterminated quoted string");
+			return fail(lx, lx->pos, "unterminated %s", what);
 		c = lx->s[i];
-		if (c == '"') {
+		if (c == close) {
 			*end = i + 1;
 			return 0;
 		}
@@ -216,37 +221,9 @@ scan_qstring(struct lexer *lx, size_t *end)
 		} else if (c == '\r' || c == '\n') {
 			if (skip_fws(lx, &i) < 0)
 				return -1;
-		} else if (c == '\0') {
+		} else if (c == '\0' && close == '"') {
 			return fail(lx, i, "NUL in quoted string");
-		} else {
-			i++;
-		}
-	}
-}
-
-/* Scans a domain literal (open '[' at lx->pos); *end is past the ']'. */
-static int
-scan_dliteral(struct lexer *lx, size_t *end)
-{
-	size_t i = lx->pos + 1;
-
-	for (;;) {
-		unsigned char c;
-
-		if (i >= lx->len)
-			return fail(lx, lx->pos, "unterminated domain literal");
-		c = lx->s[i];
-		if (c == ']') {
-			*end = i + 1;
-			return 0;
-		}
-		if (c == '\\') {
-			if (skip_quoted_pair(lx, &i) < 0)
-				return -1;
-		} else if (c == '\r' || c == '\n') {
-			if (skip_fws(lx, &i) < 0)
-				return -1;
-		} else if (c == '[' || c == '\0' || c >= 0x80) {
+		} else if (close == ']' && (c == '[' || c == '\0' || c >= 0x80)) {
 			return fail(lx, i, "octet 0x%02x not allowed in a domain literal", c);
 		} else {
 			i++;
@@ -279,11 +256,11 @@ next_tok(struct lexer *lx, struct tok *t)
 		t->end = i;
 	} else if (c == '"') {
 		t->type = T_QSTRING;
-		if (scan_qstring(lx, &t->end) < 0)
+		if (scan_delimited(lx, '"', &t->end) < 0)
 			return -1;
 	} else if (c == '[') {
 		t->type = T_DLIT;
-		if (scan_dliteral(lx, &t->end) < 0)
+		if (scan_delimited(lx, ']', &t->end) < 0)
 			return -1;
 	} else if (is_special_char(c)) {
 		t->type = T_SPECIAL;
