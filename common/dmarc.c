@@ -326,43 +326,35 @@ parse_uint(const char *v, size_t n, size_t maxdigits, unsigned long max,
 	return 0;
 }
 
-/* fo: 0 / 1 / d / s, colon separated, blanks around colons allowed */
-static int
-valid_fo(const char *v, size_t n)
+/* One fo item: 0, 1, d or s; returns the index past it, or 0 if none. */
+static size_t
+fo_item(const char *v, size_t i, size_t n)
 {
-	size_t i = 0;
-
-	for (;;) {
-		while (i < n && is_wsp(v[i]))
-			i++;
-		if (i >= n)
-			return 0;
-		if (!strchr("01dsDS", v[i]))
-			return 0;
-		i++;
-		while (i < n && is_wsp(v[i]))
-			i++;
-		if (i == n)
-			return 1;
-		if (v[i] != ':')
-			return 0;
-		i++;
-	}
+	return i < n && strchr("01dsDS", v[i]) != NULL ? i + 1 : 0;
 }
 
-/* rf: keywords (ALPHA *ALNUMPUNC), colon separated */
+/* One rf item: a keyword (ALPHA *ALNUMPUNC); the index past it, or 0. */
+static size_t
+rf_item(const char *v, size_t i, size_t n)
+{
+	if (i >= n || !isalpha((unsigned char)v[i]))
+		return 0;
+	while (i < n && (isalnum((unsigned char)v[i]) || v[i] == '-' || v[i] == '_'))
+		i++;
+	return i;
+}
+
+/* A colon-separated list of items, blanks around colons allowed (fo, rf). */
 static int
-valid_rf(const char *v, size_t n)
+valid_colon_list(const char *v, size_t n, size_t (*item)(const char *, size_t, size_t))
 {
 	size_t i = 0;
 
 	for (;;) {
 		while (i < n && is_wsp(v[i]))
 			i++;
-		if (i >= n || !isalpha((unsigned char)v[i]))
+		if ((i = item(v, i, n)) == 0)
 			return 0;
-		while (i < n && (isalnum((unsigned char)v[i]) || v[i] == '-' || v[i] == '_'))
-			i++;
 		while (i < n && is_wsp(v[i]))
 			i++;
 		if (i == n)
@@ -516,13 +508,13 @@ apply_tag(struct dmarc_record *r, unsigned bit, const char *tag,
 			note_bad(r, bit, tag, v, n, why, whylen);
 		break;
 	case DMARC_TAG_FO:
-		if (!valid_fo(v, n) || n >= sizeof(r->fo))
+		if (!valid_colon_list(v, n, fo_item) || n >= sizeof(r->fo))
 			note_bad(r, bit, tag, v, n, why, whylen);
 		else
 			copy_value(r->fo, sizeof(r->fo), v, n, tag, why, whylen);
 		break;
 	case DMARC_TAG_RF:
-		if (!valid_rf(v, n))
+		if (!valid_colon_list(v, n, rf_item))
 			note_bad(r, bit, tag, v, n, why, whylen);
 		break;
 	case DMARC_TAG_RUA:
