@@ -395,23 +395,36 @@ temp(struct frame *f, const char *term, const char *name, const struct dns_resul
 	return M_TEMP;
 }
 
+/* M_MATCH if one address record of res matches the client (with the CIDR lengths). */
+static enum mres
+any_addr_matches(struct frame *f, const struct spf_term *t, const struct dns_result *res)
+{
+	for (size_t k = 0; k < res->n; k++)
+		if (rr_matches(f->ev, &res->rr[k], t->cidr4, t->cidr6))
+			return M_MATCH;
+	return M_NOMATCH;
+}
+
+/* A lookup that found nothing: no match, or permerror past the void limit. */
+static enum mres
+void_lookup(struct frame *f, const char *term)
+{
+	return count_void(f, term) < 0 ? M_PERM : M_NOMATCH;
+}
+
 static enum mres
 mech_a(struct frame *f, size_t i, const char *term, const char *name)
 {
 	const struct spf_term *t = &f->rec.terms[i];
 	struct dns_result res;
 	enum mres m = M_NOMATCH;
-	size_t k;
 
 	switch (lookup(f->ev, name, addr_type(f->ev), &res)) {
 	case LK_OK:
-		for (k = 0; k < res.n && m == M_NOMATCH; k++)
-			if (rr_matches(f->ev, &res.rr[k], t->cidr4, t->cidr6))
-				m = M_MATCH;
+		m = any_addr_matches(f, t, &res);
 		break;
 	case LK_VOID:
-		if (count_void(f, term) < 0)
-			m = M_PERM;
+		m = void_lookup(f, term);
 		break;
 	case LK_TEMP:
 		m = temp(f, term, name, &res);
@@ -428,15 +441,12 @@ mx_host(struct frame *f, const struct spf_term *t, const char *term,
 {
 	struct dns_result res;
 	enum mres m = M_NOMATCH;
-	size_t k;
 
 	if (host[0] == '\0')
 		return M_NOMATCH;	/* null MX (RFC 7505) */
 	switch (lookup(f->ev, host, addr_type(f->ev), &res)) {
 	case LK_OK:
-		for (k = 0; k < res.n && m == M_NOMATCH; k++)
-			if (rr_matches(f->ev, &res.rr[k], t->cidr4, t->cidr6))
-				m = M_MATCH;
+		m = any_addr_matches(f, t, &res);
 		break;
 	case LK_VOID:
 		break;
@@ -470,8 +480,7 @@ mech_mx(struct frame *f, size_t i, const char *term, const char *name)
 			m = mx_host(f, t, term, (const char *)res.rr[k].data);
 		break;
 	case LK_VOID:
-		if (count_void(f, term) < 0)
-			m = M_PERM;
+		m = void_lookup(f, term);
 		break;
 	case LK_TEMP:
 		m = temp(f, term, name, &res);
@@ -501,8 +510,7 @@ mech_ptr(struct frame *f, const char *term, const char *name)
 		}
 		break;
 	case LK_VOID:
-		if (count_void(f, term) < 0)
-			m = M_PERM;
+		m = void_lookup(f, term);
 		break;
 	case LK_TEMP:
 		break;		/* section 5.5: a DNS error is no match */
@@ -522,8 +530,7 @@ mech_exists(struct frame *f, const char *term, const char *name)
 		m = M_MATCH;
 		break;
 	case LK_VOID:
-		if (count_void(f, term) < 0)
-			m = M_PERM;
+		m = void_lookup(f, term);
 		break;
 	case LK_TEMP:
 		m = temp(f, term, name, &res);
