@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Writes conf/sendercheck.conf from the option table in common/options.c,
+"""Writes conf/sendercheck.conf from the option table in common/engine/options.c,
 so that the sample documents every option exactly as the table does (a
 unit test checks it). Run after changing the table: conf/gen-sample.py"""
 import os
 import re
 
 here = os.path.dirname(os.path.abspath(__file__))
-src = open(os.path.join(here, "..", "common", "options.c")).read()
+src = open(os.path.join(here, "..", "common", "engine", "options.c")).read()
 table = src[src.index("config_options[] = {"):src.index("const size_t config_n_options")]
 rows = re.findall(r'\{ "([\w-]+)", (\w+), "([^"]*)",\s*((?:"(?:[^"\\]|\\.)*"\s*)+),', table)
 out = ["# sendercheck.conf: configuration of the sendercheck milter.",

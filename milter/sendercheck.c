@@ -306,6 +306,7 @@ render(SMFICTX *ctx, const struct verdict *v)
 			log_warn("the MTA refused to quarantine the message");
 		break;
 	case ACT_ACCEPT:
+	case ACT_COUNT:
 		break;
 	}
 	/* delete forged fields from the last, so indexes stay valid */

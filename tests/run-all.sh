@@ -81,6 +81,9 @@ for build in "$@"; do
 	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"
 done
 
+# common/ layers: no lower layer includes a higher one
+group "check-layers" "src" sh "$here/check-layers.sh" "$here/.."
+
 # fuzz smoke run of the parsers (~40 s): builds its own clang/libFuzzer
 # binaries, so once, not per build directory
 group "fuzz-smoke" "fuzz" "$here/fuzz/run.sh" 10

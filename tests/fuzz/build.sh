@@ -21,8 +21,8 @@ cat > "$out/config.h" <<'H'
 #define PACKAGE_VERSION "fuzz"
 H
 flags="-std=c11 -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined
-  -fno-sanitize-recover=undefined -I$out -I$top/common"
-common="$top/common/spf_record.c $top/common/spf_macro.c $top/common/sbuf.c"
+  -fno-sanitize-recover=undefined -I$out -I$top/common/base -I$top/common/dns -I$top/common/checks"
+common="$top/common/checks/spf_record.c $top/common/checks/spf_macro.c $top/common/base/sbuf.c"
 for t in fuzz_spf_record fuzz_spf_macro; do
 	$CC $flags -o "$out/$t" "$here/$t.c" $common
 done
@@ -31,7 +31,7 @@ echo "built $out/fuzz_spf_record $out/fuzz_spf_macro"
 # parser) and fuzz_unsub (unsub.c, with header.c; dkim_res_str is stubbed
 # in the target so libopendkim is not needed).
 $CC $flags -o "$out/fuzz_address" "$here/fuzz_address.c" \
-    "$top/common/address.c" "$top/common/format.c" "$top/common/header.c"
+    "$top/common/checks/address.c" "$top/common/checks/format.c" "$top/common/checks/header.c"
 $CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" \
-    "$top/common/unsub.c" "$top/common/header.c"
+    "$top/common/checks/unsub.c" "$top/common/checks/header.c"
 echo "built $out/fuzz_address $out/fuzz_unsub"

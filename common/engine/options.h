@@ -16,9 +16,7 @@
 #include "dns.h"
 #include "netaddr.h"
 #include "sbuf.h"
-
-enum action { ACT_ACCEPT = 0, ACT_REJECT, ACT_TEMPFAIL, ACT_QUARANTINE };
-const char *action_str(enum action a);
+#include "verdict.h"
 
 enum opt_type {
 	OPT_STRING, OPT_BOOL, OPT_UINT, OPT_SECONDS, OPT_ACTION, OPT_SERVERS,
@@ -31,7 +29,7 @@ enum opt_type {
 enum dmarc_action { DMARC_ACT_ACCEPT = 0, DMARC_ACT_REJECT, DMARC_ACT_TEMPFAIL,
 	DMARC_ACT_QUARANTINE, DMARC_ACT_POLICY };
 enum mode { MODE_INBOUND = 0, MODE_OUTBOUND };
-#define ACT_INHERIT 4	/* per-profile action: use On-Noncompliant */
+#define ACT_INHERIT ACT_COUNT	/* per-profile action: use On-Noncompliant */
 enum bulk_detect { BULK_HEADERS = 1, BULK_VOLUME = 2, BULK_ALWAYS = 4, BULK_NEVER = 8 };
 enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON };
 
@@ -57,7 +55,7 @@ struct sc_config {
 	int on_dmarc_fail;		/* enum dmarc_action */
 	unsigned profiles;		/* bit per enum profile_id */
 	int on_noncompliant;		/* enum action */
-	int on_noncompliant_profile[3];	/* enum action or ACT_INHERIT, per profile */
+	int on_noncompliant_profile[PROFILE_COUNT];	/* enum action or ACT_INHERIT, per profile */
 	unsigned bulk_detection;	/* enum bulk_detect bits */
 	unsigned bulk_threshold;
 	char *volume_file;

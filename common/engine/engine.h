@@ -16,15 +16,9 @@
 
 #include <stddef.h>
 
-#include "dkim.h"
-#include "dmarc.h"
-#include "format.h"
 #include "header.h"
-#include "iprev.h"
 #include "options.h"
-#include "rules.h"
-#include "spf.h"
-#include "unsub.h"
+#include "verdict.h"
 
 struct engine;
 struct check;
@@ -38,77 +32,6 @@ int engine_start(struct engine *e, char *why, size_t whylen);
 void engine_stop(struct engine *e);
 void engine_free(struct engine *e);
 const struct sc_config *engine_config(const struct engine *e);
-
-struct header_edit {
-	char *name;
-	char *value;		/* folded with "\n\t" */
-};
-
-/* A field to delete: the index-th field named name (1-based, as received). */
-struct header_removal {
-	const char *name;
-	unsigned index;
-};
-
-#define VERDICT_MAX_ADD 4
-
-/* What the front end said about the transaction. */
-struct envelope {
-	char client_ip[64];		/* canonical text form */
-	char client_name[256];		/* verified name, "" if none */
-	char helo[256];
-	char mail_from[512];		/* without <>; "" for the null sender */
-	int null_sender;
-	unsigned n_rcpt;
-	char queue_id[64];
-	char tls_version[32];		/* "" if none or unknown */
-	char cipher[64];
-	enum tls_state tls;
-};
-
-struct verdict {
-	struct envelope env;
-	int skipped;			/* internal host: nothing checked */
-	char skip_reason[128];
-
-	struct spf_outcome spf;		/* MAIL FROM; the HELO identity for the null sender */
-	int spf_done;
-	char spf_ip[64];		/* the address SPF judged (a SendingIP when outbound) */
-
-	const struct dkim_sig_result *dkim;
-	size_t n_dkim;
-	char dkim_error[256];		/* internal DKIM trouble, "" if none */
-
-	struct dmarc_outcome dmarc;
-	int dmarc_done;
-	struct iprev_outcome iprev;
-	int iprev_done;
-	struct format_result format;
-	struct unsub_result unsub;
-	int unsub_aligned;		/* the covering signature's d= aligns with From */
-	int bulk;
-	char bulk_why[320];
-	unsigned long volume;		/* From org domain's messages in 24 h (volume detection) */
-	struct compliance compliance;
-
-	enum action action;
-	char cause[32];			/* "spf-fail", "noncompliant", ... or "none" */
-	char smtp_rcode[4];		/* "550", "451", "" for accept */
-	char smtp_xcode[8];		/* "5.7.27" */
-	char smtp_text[256];
-	char quarantine_reason[300];
-
-	struct header_edit add[VERDICT_MAX_ADD];	/* to prepend, in order */
-	size_t n_add;
-	const struct header_removal *remove;	/* forged copies of our fields */
-	size_t n_remove;
-	char error[256];		/* internal error of this check, "" if none */
-	char input_error[160];		/* first problem with the input, "" if none */
-
-	char *log_line;
-	unsigned dns_queries, dns_cache_hits, dns_timeouts;
-	long elapsed_ms;		/* time spent in check_finish */
-};
 
 struct check *check_new(struct engine *e);
 void check_free(struct check *c);

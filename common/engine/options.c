@@ -123,14 +123,6 @@ const struct config_option config_options[] = {
 };
 const size_t config_n_options = sizeof(config_options) / sizeof(config_options[0]);
 
-const char *
-action_str(enum action a)
-{
-	static const char *const names[] = { "accept", "reject", "tempfail", "quarantine" };
-
-	return (unsigned)a < 4 ? names[a] : "accept";
-}
-
 static int
 parse_bool(const char *v, int *out)
 {
@@ -301,7 +293,7 @@ option_set(struct sc_config *c, const struct config_option *o, const char *v,
 			return snprintf(why, whylen, "'%s' is not a number of seconds from 0.001 to 600", v), -1;
 		return 0;
 	case OPT_ACTION:
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < ACT_COUNT; i++)
 			if (strcasecmp(v, action_str((enum action)i)) == 0)
 				return *(enum action *)field = (enum action)i, 0;
 		return snprintf(why, whylen, "'%s' is not one of accept, reject, tempfail, quarantine", v), -1;

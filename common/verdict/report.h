@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "engine.h"
+#include "verdict.h"
 
 #define COMPLIANCE_FIELD "X-Sender-Compliance"
 
