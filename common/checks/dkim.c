@@ -153,16 +153,11 @@ dk_leave(void)
 const char *
 dkim_res_str(enum dkim_res r)
 {
-	switch (r) {
-	case DKIM_RES_NONE:	return "none";
-	case DKIM_RES_PASS:	return "pass";
-	case DKIM_RES_FAIL:	return "fail";
-	case DKIM_RES_POLICY:	return "policy";
-	case DKIM_RES_NEUTRAL:	return "neutral";
-	case DKIM_RES_TEMPERROR: return "temperror";
-	case DKIM_RES_PERMERROR: return "permerror";
-	}
-	return "permerror";
+	static const char *const names[DKIM_RES_COUNT] = {
+		"none", "pass", "fail", "policy", "neutral", "temperror", "permerror",
+	};
+
+	return (unsigned)r < DKIM_RES_COUNT ? names[r] : "permerror";
 }
 
 /* Bounded copy of untrusted text; control characters become '?'. */

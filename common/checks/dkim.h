@@ -41,7 +41,8 @@ enum dkim_res {
 	DKIM_RES_POLICY,	/* verifies, but not acceptable (sha1, short key) */
 	DKIM_RES_NEUTRAL,	/* not checked (over the signature limit) */
 	DKIM_RES_TEMPERROR,	/* DNS trouble fetching the key */
-	DKIM_RES_PERMERROR	/* unusable signature or key (syntax, no key, revoked, expired) */
+	DKIM_RES_PERMERROR,	/* unusable signature or key (syntax, no key, revoked, expired) */
+	DKIM_RES_COUNT
 };
 
 /* RFC 8601 names: "none", "pass", "fail", "policy", "neutral", "temperror", "permerror" */

@@ -147,26 +147,21 @@ at_or_below(const char *child, const char *parent)
 const char *
 dmarc_res_str(enum dmarc_res r)
 {
-	switch (r) {
-	case DMARC_RES_NONE:		return "none";
-	case DMARC_RES_PASS:		return "pass";
-	case DMARC_RES_FAIL:		return "fail";
-	case DMARC_RES_TEMPERROR:	return "temperror";
-	case DMARC_RES_PERMERROR:	return "permerror";
-	}
-	return "permerror";
+	static const char *const names[DMARC_RES_COUNT] = {
+		"none", "pass", "fail", "temperror", "permerror",
+	};
+
+	return (unsigned)r < DMARC_RES_COUNT ? names[r] : "permerror";
 }
 
 const char *
 dmarc_policy_str(enum dmarc_policy p)
 {
-	switch (p) {
-	case DMARC_POLICY_UNSET:	return "unset";
-	case DMARC_POLICY_NONE:		return "none";
-	case DMARC_POLICY_QUARANTINE:	return "quarantine";
-	case DMARC_POLICY_REJECT:	return "reject";
-	}
-	return "unset";
+	static const char *const names[DMARC_POLICY_COUNT] = {
+		"unset", "none", "quarantine", "reject",
+	};
+
+	return (unsigned)p < DMARC_POLICY_COUNT ? names[p] : "unset";
 }
 
 /* --- domain names --- */

@@ -89,14 +89,16 @@ enum dmarc_res {
 	DMARC_RES_PASS,
 	DMARC_RES_FAIL,
 	DMARC_RES_TEMPERROR,	/* DNS trouble */
-	DMARC_RES_PERMERROR	/* several records, broken record, not one From domain */
+	DMARC_RES_PERMERROR,	/* several records, broken record, not one From domain */
+	DMARC_RES_COUNT
 };
 
 enum dmarc_policy {
 	DMARC_POLICY_UNSET = 0,	/* tag absent / no policy applies */
 	DMARC_POLICY_NONE,
 	DMARC_POLICY_QUARANTINE,
-	DMARC_POLICY_REJECT
+	DMARC_POLICY_REJECT,
+	DMARC_POLICY_COUNT
 };
 
 enum dmarc_align { DMARC_ALIGN_RELAXED = 0, DMARC_ALIGN_STRICT };

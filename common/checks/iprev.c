@@ -18,13 +18,11 @@
 const char *
 iprev_res_str(enum iprev_res r)
 {
-	switch (r) {
-	case IPREV_RES_PASS:		return "pass";
-	case IPREV_RES_FAIL:		return "fail";
-	case IPREV_RES_TEMPERROR:	return "temperror";
-	case IPREV_RES_PERMERROR:	return "permerror";
-	}
-	return "permerror";
+	static const char *const names[IPREV_RES_COUNT] = {
+		"pass", "fail", "temperror", "permerror",
+	};
+
+	return (unsigned)r < IPREV_RES_COUNT ? names[r] : "permerror";
 }
 
 struct client {

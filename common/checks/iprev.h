@@ -33,7 +33,8 @@ enum iprev_res {
 	IPREV_RES_PASS = 0,
 	IPREV_RES_FAIL,
 	IPREV_RES_TEMPERROR,
-	IPREV_RES_PERMERROR
+	IPREV_RES_PERMERROR,
+	IPREV_RES_COUNT
 };
 
 /* "pass", "fail", "temperror", "permerror" */

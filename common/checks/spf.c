@@ -80,16 +80,11 @@ static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
 const char *
 spf_result_str(enum spf_result r)
 {
-	switch (r) {
-	case SPF_RES_NONE:	return "none";
-	case SPF_RES_NEUTRAL:	return "neutral";
-	case SPF_RES_PASS:	return "pass";
-	case SPF_RES_FAIL:	return "fail";
-	case SPF_RES_SOFTFAIL:	return "softfail";
-	case SPF_RES_TEMPERROR:	return "temperror";
-	case SPF_RES_PERMERROR:	return "permerror";
-	}
-	return "permerror";
+	static const char *const names[SPF_RES_COUNT] = {
+		"none", "neutral", "pass", "fail", "softfail", "temperror", "permerror",
+	};
+
+	return (unsigned)r < SPF_RES_COUNT ? names[r] : "permerror";
 }
 
 /* ---- small helpers ---- */

@@ -27,7 +27,8 @@ enum spf_result {
 	SPF_RES_FAIL,
 	SPF_RES_SOFTFAIL,
 	SPF_RES_TEMPERROR,
-	SPF_RES_PERMERROR
+	SPF_RES_PERMERROR,
+	SPF_RES_COUNT
 };
 
 /* "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror" */

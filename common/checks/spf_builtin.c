@@ -563,6 +563,7 @@ mech_include(struct frame *f, const char *term, const char *name)
 		fwhy(f, "%s: %s has no SPF record", term, name);
 		return M_PERM;
 	case SPF_RES_PERMERROR:
+	case SPF_RES_COUNT:
 		break;
 	}
 	fwhy(f, "%s: %s", term, why);

@@ -383,10 +383,8 @@ record_domain(const struct stats_record *r)
 static int
 action_index(const char *a)
 {
-	static const char *const n[] = { "accept", "reject", "tempfail", "quarantine" };
-
-	for (int i = 0; i < 4; i++)
-		if (strcmp(a, n[i]) == 0)
+	for (int i = 0; i < ACT_COUNT; i++)
+		if (strcmp(a, action_str((enum action)i)) == 0)
 			return i;
 	return 0;
 }
@@ -479,7 +477,7 @@ insert_one(struct statsdb *db, const struct stats_record *r, struct aggs *days,
 		g->v[k++] += r->profile[p][0] != '\0';
 		g->v[k++] += strcmp(r->profile[p], "pass") == 0;
 	}
-	for (int x = 0; x < 4; x++)
+	for (int x = 0; x < ACT_COUNT; x++)
 		g->v[k++] += act == x;
 	return 0;
 }
@@ -653,7 +651,7 @@ read_counts(sqlite3_stmt *st, int col, struct statsdb_counts *c)
 		c->judged[p] = sqlite3_column_int64(st, col++);
 		c->compliant[p] = sqlite3_column_int64(st, col++);
 	}
-	for (int a = 0; a < 4; a++)
+	for (int a = 0; a < ACT_COUNT; a++)
 		c->action[a] = sqlite3_column_int64(st, col++);
 }
 

@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "rules.h"
+#include "verdict.h"
 
 #define STATSDB_SCHEMA_VERSION 2
 #define STATSDB_APP_ID 0x53434b31	/* "SCK1" */
@@ -83,7 +83,7 @@ struct statsdb_counts {
 	long messages, spf_pass, dkim_pass, dmarc_pass, aligned, bulk, bulk_oneclick;
 	long judged[PROFILE_COUNT];	/* messages judged by the profile */
 	long compliant[PROFILE_COUNT];
-	long action[4];			/* enum action */
+	long action[ACT_COUNT];
 };
 
 struct statsdb_domain {
