@@ -431,8 +431,8 @@ print_report(const struct args *a, const struct verdict *v)
 	print_more(v);
 	print_compliance(a, v);
 	printf("Action:     %s", action_str(v->action));
-	if (strcmp(v->cause, "none") != 0)
-		printf(" (cause: %s)", v->cause);
+	if (v->cause != CAUSE_NONE)
+		printf(" (cause: %s)", cause_name(v->cause));
 	if (v->smtp_rcode[0])
 		printf("\n            reply: %s %s %s", v->smtp_rcode, v->smtp_xcode, v->smtp_text);
 	printf("\n");
@@ -499,7 +499,7 @@ print_json(const struct args *a, const struct verdict *v)
 		json_compliance(&j, a, v);
 	json_obj_begin(&j, "action");
 	json_str(&j, "action", action_str(v->action));
-	json_str(&j, "cause", v->cause);
+	json_str(&j, "cause", cause_name(v->cause));
 	json_str(&j, "smtp_code", v->smtp_rcode);
 	json_str(&j, "enhanced_code", v->smtp_xcode);
 	json_str(&j, "text", v->smtp_text);

@@ -2,13 +2,12 @@
  * engine: runs the checks of one message and builds its verdict; see
  * engine.h. Order of work: envelope and headers are collected, DKIM is fed
  * from the end of headers on; SPF, DMARC, iprev, format, unsubscribe, bulk
- * classification and the profiles' rules run in check_finish, then the
- * action is chosen and report.c writes the header fields and log line.
+ * classification run in check_finish; policy.c then judges the results
+ * (rules and action) and report.c writes the header fields and log line.
  */
 #include "config.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "engine.h"
 #include "log.h"
 #include "netaddr.h"
+#include "policy.h"
 #include "report.h"
 #include "sbuf.h"
 #include "volume.h"
@@ -39,6 +39,7 @@ struct engine {
 	struct dkim_verifier *dkim;
 	struct dmarc *dmarc;
 	struct volume *volume;
+	struct policy policy;	/* the config's actions, for policy_decide */
 };
 
 struct check {
@@ -58,6 +59,25 @@ struct check {
 	struct verdict v;
 };
 
+/* The actions of the config, as policy_decide takes them. */
+static void
+policy_from_config(const struct sc_config *cfg, struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->profiles = cfg->profiles;
+	p->on[CAUSE_ERROR] = cfg->on_error;
+	p->on[CAUSE_DNS] = cfg->on_dns_error;
+	p->on[CAUSE_SPF_FAIL] = cfg->on_spf_fail;
+	p->on[CAUSE_SPF_SOFTFAIL] = cfg->on_spf_softfail;
+	p->on[CAUSE_DKIM_FAIL] = cfg->on_dkim_fail;
+	p->dmarc_follows_domain = cfg->on_dmarc_fail == DMARC_ACT_POLICY;
+	p->on[CAUSE_DMARC_FAIL] = p->dmarc_follows_domain ? ACT_ACCEPT : (enum action)cfg->on_dmarc_fail;
+	p->on[CAUSE_NONCOMPLIANT] = (enum action)cfg->on_noncompliant;
+	for (int i = 0; i < PROFILE_COUNT; i++)
+		p->on_profile[i] = cfg->on_noncompliant_profile[i] == ACT_INHERIT ? POLICY_INHERIT :
+		    cfg->on_noncompliant_profile[i];
+}
+
 struct engine *
 engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen)
 {
@@ -69,6 +89,7 @@ engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen
 	}
 	e->cfg = cfg;
 	e->flags = flags;
+	policy_from_config(cfg, &e->policy);
 	e->res = dns_resolver_new(cfg->nameservers, cfg->n_nameservers, cfg->dns_cache_size,
 	    why, whylen);
 	if (e->res == NULL)
@@ -673,231 +694,6 @@ run_bulk(struct check *c)
 }
 
 static void
-run_rules(struct check *c)
-{
-	struct rules_input in = {
-		.spf = c->v.spf_done ? &c->v.spf : NULL,
-		.spf_ip = c->v.spf_ip,
-		.dkim = c->v.dkim,
-		.n_dkim = c->v.n_dkim,
-		.dmarc = c->v.dmarc_done ? &c->v.dmarc : NULL,
-		.iprev = c->v.iprev_done ? &c->v.iprev : NULL,
-		.tls = c->v.env.tls,
-		.tls_version = c->v.env.tls_version,
-		.format = &c->v.format,
-		.unsub = &c->v.unsub,
-		.bulk = c->v.bulk,
-	};
-
-	rules_evaluate(&in, c->e->cfg->profiles, &c->v.compliance);
-}
-
-/* ---- the action ---- */
-
-static int
-dkim_any(const struct verdict *v, enum dkim_res r)
-{
-	for (size_t i = 0; i < v->n_dkim; i++)
-		if (v->dkim[i].result == r)
-			return 1;
-	return 0;
-}
-
-/*
- * The first signature that failed verification or our key policy. A
- * permerror (no key, bad syntax, expired) counts as no signature, as
- * RFC 6376 §6.1 says, so it never triggers On-DKIMFail.
- */
-static const struct dkim_sig_result *
-dkim_first(const struct verdict *v, enum dkim_res a, enum dkim_res b)
-{
-	for (size_t i = 0; i < v->n_dkim; i++)
-		if (v->dkim[i].result == a || v->dkim[i].result == b)
-			return &v->dkim[i];
-	return NULL;
-}
-
-static int
-severity(enum action a)
-{
-	static const int rank[] = { [ACT_ACCEPT] = 0, [ACT_QUARANTINE] = 1,
-	    [ACT_TEMPFAIL] = 2, [ACT_REJECT] = 3 };
-
-	return rank[a];
-}
-
-static void
-set_reply(struct verdict *v, const char *xcode, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* xcode is the permanent code ("5.7.27"); tempfail uses its 4.x.x twin. */
-static void
-set_reply(struct verdict *v, const char *xcode, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (v->action == ACT_TEMPFAIL)
-		strncat(text, "; try again later", sizeof(text) - strlen(text) - 1);
-	report_clean_text(v->smtp_text, sizeof(v->smtp_text), text);
-	snprintf(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s", v->smtp_text);
-	if (v->action == ACT_REJECT) {
-		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), "550");
-		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", xcode);
-	} else if (v->action == ACT_TEMPFAIL) {
-		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), "451");
-		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "4%s", xcode + 1);
-	}
-}
-
-/*
- * On-DMARCFail policy: the domain's policy, one step milder while the
- * domain is testing it (t=y, RFC 9989) or applies it to a sample only
- * (pct below 100, RFC 7489 6.6.4).
- */
-static enum action
-dmarc_action(const struct sc_config *cfg, const struct dmarc_outcome *d)
-{
-	enum dmarc_policy p = d->policy;
-
-	if (cfg->on_dmarc_fail != DMARC_ACT_POLICY)
-		return (enum action)cfg->on_dmarc_fail;
-	if ((d->testing || d->pct < 100) && p > DMARC_POLICY_NONE)
-		p--;
-	switch (p) {
-	case DMARC_POLICY_REJECT:	return ACT_REJECT;
-	case DMARC_POLICY_QUARANTINE:	return ACT_QUARANTINE;
-	default:			return ACT_ACCEPT;
-	}
-}
-
-/* The harshest action among the profiles the message breaks, and which. */
-static enum action
-noncompliant_action(const struct sc_config *cfg, const struct compliance *co, int *which)
-{
-	enum action act = ACT_ACCEPT;
-
-	*which = -1;
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &co->profile[p];
-		int a = cfg->on_noncompliant_profile[p];
-
-		if (!pv->enabled || pv->pass)
-			continue;
-		if (a == ACT_INHERIT)
-			a = cfg->on_noncompliant;
-		if (*which < 0 || severity((enum action)a) > severity(act)) {
-			act = (enum action)a;
-			*which = p;
-		}
-	}
-	return act;
-}
-
-enum cause { C_ERROR, C_DNS, C_SPF_FAIL, C_SPF_SOFT, C_DKIM_FAIL, C_DMARC_FAIL, C_NONCOMPLIANT,
-	C_COUNT };
-
-static void
-explain(struct check *c, enum cause cause, int profile)
-{
-	struct verdict *v = &c->v;
-	const struct dkim_sig_result *d;
-
-	switch (cause) {
-	case C_ERROR:
-		set_reply(v, "5.3.0", "Internal error while checking the sender (%s)",
-		    v->error[0] ? v->error : v->dkim_error);
-		break;
-	case C_DNS:
-		if (v->spf_done && v->spf.result == SPF_RES_TEMPERROR)
-			set_reply(v, "5.7.27", "DNS failure checking the SPF record of %s",
-			    v->spf.domain[0] ? v->spf.domain : "the sender");
-		else if ((d = dkim_first(v, DKIM_RES_TEMPERROR, DKIM_RES_TEMPERROR)) != NULL &&
-		    !dkim_any(v, DKIM_RES_PASS))
-			set_reply(v, "5.7.30", "DNS failure fetching the DKIM key of %s", d->domain);
-		else
-			set_reply(v, "5.7.26", "DNS failure looking up the DMARC policy of %s",
-			    v->dmarc.from_domain[0] ? v->dmarc.from_domain : "the From domain");
-		break;
-	case C_SPF_FAIL:
-	case C_SPF_SOFT:
-		set_reply(v, "5.7.27", "SPF %s: %s is not authorized to send mail for %s%s%s",
-		    spf_result_str(v->spf.result), v->spf_ip,
-		    v->spf.domain[0] ? v->spf.domain : "the sender",
-		    v->spf.explanation[0] ? ": " : "", v->spf.explanation);
-		break;
-	case C_DKIM_FAIL:
-		d = dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY);
-		if (d->result == DKIM_RES_POLICY)
-			set_reply(v, "5.7.30", "DKIM signature of %s is not acceptable: %s", d->domain, d->why);
-		else
-			set_reply(v, "5.7.30", "DKIM signature of %s did not verify: %s", d->domain, d->why);
-		break;
-	case C_DMARC_FAIL:
-		set_reply(v, "5.7.26", "Unauthenticated email from %s is not accepted due to the "
-		    "domain's DMARC policy", v->dmarc.from_domain);
-		break;
-	case C_NONCOMPLIANT: {
-		const struct profile_verdict *pv = &v->compliance.profile[profile];
-		enum rule_id r = pv->failed[0];
-
-		set_reply(v, rule_xcode(r), "Message does not meet %s's sender requirements: %s: %s",
-		    profile == PROFILE_GOOGLE ? "Google" : profile == PROFILE_YAHOO ? "Yahoo" : "Microsoft",
-		    rule_name(r), rules_result(&v->compliance, (enum profile_id)profile, r)->reason);
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-static void
-decide(struct check *c)
-{
-	static const char *const names[C_COUNT] = { "error", "dns-error", "spf-fail", "spf-softfail",
-	    "dkim-fail", "dmarc-fail", "noncompliant" };
-	const struct sc_config *cfg = c->e->cfg;
-	struct verdict *v = &c->v;
-	int dkim_pass = dkim_any(v, DKIM_RES_PASS);
-	int spf_pass = v->spf_done && v->spf.result == SPF_RES_PASS;
-	/* DNS trouble matters only when it leaves the message unauthenticated */
-	int spf_temp = v->spf_done && v->spf.result == SPF_RES_TEMPERROR && !dkim_pass;
-	int dkim_temp = !dkim_pass && !spf_pass && dkim_any(v, DKIM_RES_TEMPERROR);
-	int dmarc_temp = v->dmarc_done && v->dmarc.result == DMARC_RES_TEMPERROR;
-	int profile;
-	enum action nc = noncompliant_action(cfg, &v->compliance, &profile);
-	struct { int hit; enum action act; } cand[C_COUNT] = {
-		[C_ERROR] = { v->error[0] != '\0' || v->dkim_error[0] != '\0', cfg->on_error },
-		[C_DNS] = { spf_temp || dkim_temp || dmarc_temp, cfg->on_dns_error },
-		[C_SPF_FAIL] = { v->spf_done && v->spf.result == SPF_RES_FAIL, cfg->on_spf_fail },
-		[C_SPF_SOFT] = { v->spf_done && v->spf.result == SPF_RES_SOFTFAIL, cfg->on_spf_softfail },
-		[C_DKIM_FAIL] = { !dkim_pass && dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY) != NULL,
-		    cfg->on_dkim_fail },
-		[C_DMARC_FAIL] = { v->dmarc_done && v->dmarc.result == DMARC_RES_FAIL,
-		    dmarc_action(cfg, &v->dmarc) },
-		[C_NONCOMPLIANT] = { profile >= 0, nc },
-	};
-	int pick = -1;
-
-	/* the first condition met, unless a later one asks for a harsher action */
-	v->action = ACT_ACCEPT;
-	for (int i = 0; i < C_COUNT; i++) {
-		if (!cand[i].hit)
-			continue;
-		if (pick < 0 || severity(cand[i].act) > severity(v->action)) {
-			v->action = cand[i].act;
-			pick = i;
-		}
-	}
-	snprintf(v->cause, sizeof(v->cause), "%s", pick < 0 ? "none" : names[pick]);
-	if (pick >= 0)
-		explain(c, (enum cause)pick, profile);
-}
-
-static void
 add_header(struct verdict *v, const char *name, char *value)
 {
 	if (value == NULL || v->n_add == VERDICT_MAX_ADD) {
@@ -947,7 +743,6 @@ check_finish(struct check *c)
 		c->v.skipped = 1;
 		snprintf(c->v.skip_reason, sizeof(c->v.skip_reason),
 		    "client %s is in InternalHosts", c->v.env.client_ip);
-		snprintf(c->v.cause, sizeof(c->v.cause), "none");
 	} else {
 		nips = judged_ips(c, ips, MAX_SENDING_IPS);
 		check_eoh(c);
@@ -965,10 +760,9 @@ check_finish(struct check *c)
 		run_iprev(c, ips, nips);
 		run_unsub(c);
 		run_bulk(c);
-		run_rules(c);
 		c->v.remove = c->forged;
 		c->v.n_remove = c->n_forged;
-		decide(c);
+		policy_decide(&c->e->policy, &c->v);
 		add_header(&c->v, "Authentication-Results", report_authres(&c->v, cfg->authserv_id));
 		add_header(&c->v, COMPLIANCE_FIELD, report_compliance(&c->v, cfg->authserv_id));
 		if (cfg->add_received_spf && c->v.spf_done)

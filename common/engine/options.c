@@ -23,7 +23,6 @@ static const char *const dmarc_action_names[] = { "accept", "reject", "tempfail"
 	"policy", NULL };
 static const char *const inherit_action_names[] = { "accept", "reject", "tempfail", "quarantine",
 	"inherit", NULL };
-static const char *const profile_names[] = { "google", "yahoo", "microsoft", NULL };
 static const char *const bulk_names[] = { "headers", "volume", "always", "never", NULL };
 static const char *const mode_names[] = { "inbound", "outbound", NULL };
 static const char *const log_format_names[] = { "text", "json", NULL };
@@ -73,13 +72,13 @@ const struct config_option config_options[] = {
 	  "action when a message breaks a profile's rules", OFF(on_noncompliant), 0, 0, NULL },
 	{ "On-Noncompliant-Google", OPT_ENUM, "inherit",
 	  "action when it breaks Google's rules (inherit: On-Noncompliant)",
-	  OFF(on_noncompliant_profile[0]), 0, 0, inherit_action_names },
+	  OFF(on_noncompliant_profile[PROFILE_GOOGLE]), 0, 0, inherit_action_names },
 	{ "On-Noncompliant-Yahoo", OPT_ENUM, "inherit",
 	  "action when it breaks Yahoo's rules (inherit: On-Noncompliant)",
-	  OFF(on_noncompliant_profile[1]), 0, 0, inherit_action_names },
+	  OFF(on_noncompliant_profile[PROFILE_YAHOO]), 0, 0, inherit_action_names },
 	{ "On-Noncompliant-Microsoft", OPT_ENUM, "inherit",
 	  "action when it breaks Microsoft's rules (inherit: On-Noncompliant)",
-	  OFF(on_noncompliant_profile[2]), 0, 0, inherit_action_names },
+	  OFF(on_noncompliant_profile[PROFILE_MICROSOFT]), 0, 0, inherit_action_names },
 	{ "BulkDetection", OPT_FLAGS, "headers volume",
 	  "what makes a message bulk: headers (List-Unsubscribe, List-Id, Precedence, Feedback-ID), volume, always, never",
 	  OFF(bulk_detection), 0, 0, bulk_names },

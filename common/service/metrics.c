@@ -22,10 +22,10 @@
 #include "report.h"
 #include "sbuf.h"
 
-#define N_SPF 7		/* enum spf_result */
-#define N_DKIM 7	/* enum dkim_res */
-#define N_DMARC 5	/* enum dmarc_res */
-#define N_IPREV 4	/* enum iprev_res */
+#define N_SPF SPF_RES_COUNT
+#define N_DKIM DKIM_RES_COUNT
+#define N_DMARC DMARC_RES_COUNT
+#define N_IPREV IPREV_RES_COUNT
 
 /* upper bounds of the latency buckets, in ms (le="0.001" ... "10") */
 static const long bucket_ms[] = { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
@@ -34,13 +34,13 @@ static const char *const bucket_le[N_BUCKETS] = { "0.001", "0.0025", "0.005", "0
 	"0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10" };
 
 static struct {
-	atomic_ulong messages[4];		/* enum action */
+	atomic_ulong messages[ACT_COUNT];
 	atomic_ulong skipped;
 	atomic_ulong spf[N_SPF];
 	atomic_ulong dkim[N_DKIM];		/* each signature; none: unsigned message */
 	atomic_ulong dmarc[N_DMARC];
 	atomic_ulong iprev[N_IPREV];
-	atomic_ulong verdict[PROFILE_COUNT][3];	/* 0 pass, 1 fail, 2 temperror */
+	atomic_ulong verdict[PROFILE_COUNT][PROFILE_RESULT_COUNT];
 	atomic_ulong rule_fail[PROFILE_COUNT][RULE_COUNT];
 	atomic_ulong bulk;
 	atomic_ulong oneclick[3];		/* pass, fail, none */
@@ -74,7 +74,7 @@ metrics_count(const struct verdict *v)
 {
 	size_t b;
 
-	inc(&M.messages[(unsigned)v->action < 4 ? v->action : 0], 1);
+	inc(&M.messages[(unsigned)v->action < ACT_COUNT ? v->action : 0], 1);
 	inc(&M.dns_queries, v->dns_queries);
 	inc(&M.dns_cache_hits, v->dns_cache_hits);
 	inc(&M.dns_timeouts, v->dns_timeouts);
@@ -104,7 +104,7 @@ metrics_count(const struct verdict *v)
 
 		if (!pv->enabled)
 			continue;
-		inc(&M.verdict[p][!pv->pass ? 1 : pv->temperror ? 2 : 0], 1);
+		inc(&M.verdict[p][rules_profile_result(&v->compliance, (enum profile_id)p)], 1);
 		for (size_t i = 0; i < pv->n_failed; i++)
 			if ((unsigned)pv->failed[i] < RULE_COUNT)
 				inc(&M.rule_fail[p][pv->failed[i]], 1);
@@ -130,7 +130,7 @@ metrics_render(void)
 
 	sbuf_init(&b, 1 << 20);
 	head(&b, "sendercheck_messages_total", "counter", "Messages judged, by the action taken.");
-	for (int a = 0; a < 4; a++)
+	for (int a = 0; a < ACT_COUNT; a++)
 		sbuf_printf(&b, "sendercheck_messages_total{action=\"%s\"} %lu\n",
 		    action_str((enum action)a), get(&M.messages[a]));
 	head(&b, "sendercheck_skipped_total", "counter",
@@ -154,9 +154,9 @@ metrics_render(void)
 
 	head(&b, "sendercheck_verdicts_total", "counter", "Compliance verdicts by profile.");
 	for (int p = 0; p < PROFILE_COUNT; p++)
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < PROFILE_RESULT_COUNT; k++)
 			sbuf_printf(&b, "sendercheck_verdicts_total{profile=\"%s\",verdict=\"%s\"} %lu\n",
-			    profile_name((enum profile_id)p), k == 0 ? "pass" : k == 1 ? "fail" : "temperror",
+			    profile_name((enum profile_id)p), profile_result_str((enum profile_result)k),
 			    get(&M.verdict[p][k]));
 	head(&b, "sendercheck_rule_failures_total", "counter",
 	    "Messages failing a rule, by profile and rule id.");

@@ -64,7 +64,7 @@ stats_fill(struct stats_record *r, const struct verdict *v, time_t now)
 	copy_clean(r->from_domain, sizeof(r->from_domain), report_from_domain(v));
 	r->skipped = v->skipped;
 	snprintf(r->action, sizeof(r->action), "%s", action_str(v->action));
-	copy_clean(r->cause, sizeof(r->cause), v->cause);
+	copy_clean(r->cause, sizeof(r->cause), cause_name(v->cause));
 	r->dns_queries = v->dns_queries;
 	r->dns_timeouts = v->dns_timeouts;
 	r->elapsed_ms = v->elapsed_ms;

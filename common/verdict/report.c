@@ -266,8 +266,8 @@ report_log_line(const struct verdict *v)
 			sbuf_printf(&b, "%c%s", i ? ',' : ':', rule_name(pv->failed[i]));
 	}
 	sbuf_printf(&b, " action=%s", action_str(v->action));
-	if (strcmp(v->cause, "none") != 0)
-		sbuf_printf(&b, " cause=%s", v->cause);
+	if (v->cause != CAUSE_NONE)
+		sbuf_printf(&b, " cause=%s", cause_name(v->cause));
 	if (v->error[0])
 		sbuf_printf(&b, " error=\"%s\"", v->error);
 	if (v->input_error[0])
@@ -340,7 +340,7 @@ report_log_json(const struct verdict *v)
 	}
 	json_obj_end(&j);
 	json_str(&j, "action", action_str(v->action));
-	json_str(&j, "cause", v->cause);
+	json_str(&j, "cause", cause_name(v->cause));
 	if (v->error[0])
 		json_str(&j, "error", v->error);
 	if (v->input_error[0])

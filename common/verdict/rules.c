@@ -17,13 +17,16 @@ static const char *const rule_names[RULE_COUNT] = {
 	"format", "oneclick", "mailto-only",
 };
 
-/* Gmail's codes for the same causes (its SMTP error reference). */
-static const char *const rule_xcodes[RULE_COUNT] = {
-	"5.7.27", "5.7.30", "5.7.26", "5.7.26", "5.7.26", "5.7.30", "5.7.25", "5.7.29",
-	"5.7.1", "5.7.1", "5.7.1",
+/* The one table of profiles: name (config, headers, JSON, columns), title, column title. */
+const char *const profile_names[PROFILE_COUNT + 1] = {
+	[PROFILE_GOOGLE] = "google", [PROFILE_YAHOO] = "yahoo", [PROFILE_MICROSOFT] = "microsoft", NULL
 };
-
-static const char *const profile_names[PROFILE_COUNT] = { "google", "yahoo", "microsoft" };
+static const char *const profile_titles[PROFILE_COUNT] = {
+	[PROFILE_GOOGLE] = "Google", [PROFILE_YAHOO] = "Yahoo", [PROFILE_MICROSOFT] = "Microsoft"
+};
+static const char *const profile_abbrevs[PROFILE_COUNT] = {
+	[PROFILE_GOOGLE] = "GOOGLE", [PROFILE_YAHOO] = "YAHOO", [PROFILE_MICROSOFT] = "MSFT"
+};
 
 /*
  * Who each rule binds (DESIGN.md's table). Microsoft's requirements are
@@ -51,20 +54,32 @@ static const unsigned char scope[PROFILE_COUNT][RULE_COUNT] = {
 };
 
 const char *rule_name(enum rule_id r) { return (unsigned)r < RULE_COUNT ? rule_names[r] : "?"; }
-const char *rule_xcode(enum rule_id r) { return (unsigned)r < RULE_COUNT ? rule_xcodes[r] : "5.7.1"; }
-
-const char *
-profile_name(enum profile_id p)
-{
-	return (unsigned)p < PROFILE_COUNT ? profile_names[p] : "?";
-}
+const char *profile_name(enum profile_id p) { return (unsigned)p < PROFILE_COUNT ? profile_names[p] : "?"; }
+const char *profile_title(enum profile_id p) { return (unsigned)p < PROFILE_COUNT ? profile_titles[p] : "?"; }
+const char *profile_abbrev(enum profile_id p) { return (unsigned)p < PROFILE_COUNT ? profile_abbrevs[p] : "?"; }
 
 const char *
 rule_state_str(enum rule_state s)
 {
-	static const char *const n[] = { "pass", "fail", "unknown", "n/a", "temperror" };
+	static const char *const n[RULE_STATE_COUNT] = { "pass", "fail", "unknown", "n/a", "temperror" };
 
-	return (unsigned)s < 5 ? n[s] : "?";
+	return (unsigned)s < RULE_STATE_COUNT ? n[s] : "?";
+}
+
+const char *
+profile_result_str(enum profile_result r)
+{
+	static const char *const n[PROFILE_RESULT_COUNT] = { "pass", "fail", "temperror" };
+
+	return (unsigned)r < PROFILE_RESULT_COUNT ? n[r] : "?";
+}
+
+const char *
+tls_state_str(enum tls_state t)
+{
+	static const char *const n[TLS_STATE_COUNT] = { "unknown", "yes", "no", "n/a" };
+
+	return (unsigned)t < TLS_STATE_COUNT ? n[t] : "?";
 }
 
 int
@@ -74,6 +89,14 @@ profile_parse(const char *name)
 		if (strcasecmp(name, profile_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+enum profile_result
+rules_profile_result(const struct compliance *c, enum profile_id p)
+{
+	const struct profile_verdict *pv = &c->profile[p];
+
+	return !pv->pass ? PROFILE_FAIL : pv->temperror ? PROFILE_TEMPERROR : PROFILE_PASS;
 }
 
 enum rule_scope

@@ -39,20 +39,34 @@ enum profile_id { PROFILE_GOOGLE = 0, PROFILE_YAHOO, PROFILE_MICROSOFT, PROFILE_
 enum rule_scope { SCOPE_NONE = 0, SCOPE_ALL, SCOPE_BULK };
 /* RULE_TEMP: DNS trouble kept the rule from an answer; like UNKNOWN it never
  * fails a profile, but the profile's verdict becomes "temperror". */
-enum rule_state { RULE_PASS = 0, RULE_FAIL, RULE_UNKNOWN, RULE_NA, RULE_TEMP };
+enum rule_state { RULE_PASS = 0, RULE_FAIL, RULE_UNKNOWN, RULE_NA, RULE_TEMP, RULE_STATE_COUNT };
 
+/* A profile's verdict: no binding rule failed (and none had DNS trouble). */
+enum profile_result { PROFILE_PASS = 0, PROFILE_FAIL, PROFILE_TEMPERROR, PROFILE_RESULT_COUNT };
+
+/* The rule ids of DESIGN.md: "spf", "dkim", "auth-any", ... */
 const char *rule_name(enum rule_id r);
+/* The profile table: "google", "yahoo", "microsoft" (config, headers,
+ * JSON, statistics columns); profile_names[] ends with NULL. */
+extern const char *const profile_names[PROFILE_COUNT + 1];
 const char *profile_name(enum profile_id p);
+/* as people write it: "Google", "Yahoo", "Microsoft" */
+const char *profile_title(enum profile_id p);
+/* a short column title: "GOOGLE", "YAHOO", "MSFT" */
+const char *profile_abbrev(enum profile_id p);
+/* "pass", "fail", "unknown", "n/a", "temperror" */
 const char *rule_state_str(enum rule_state s);
+/* "pass", "fail", "temperror" */
+const char *profile_result_str(enum profile_result r);
 /* -1 if unknown */
 int profile_parse(const char *name);
 /* Which senders of profile p the rule r binds. */
 enum rule_scope rules_applies(enum profile_id p, enum rule_id r);
-/* Gmail's enhanced status code for a failed rule (e.g. "5.7.26"). */
-const char *rule_xcode(enum rule_id r);
 
 /* TLS as the MTA reported it. */
-enum tls_state { TLS_UNKNOWN = 0, TLS_YES, TLS_NO, TLS_NOT_APPLICABLE };
+enum tls_state { TLS_UNKNOWN = 0, TLS_YES, TLS_NO, TLS_NOT_APPLICABLE, TLS_STATE_COUNT };
+/* "unknown", "yes", "no", "n/a" */
+const char *tls_state_str(enum tls_state t);
 
 struct rules_input {
 	const struct spf_outcome *spf;	/* NULL if not checked */
@@ -94,6 +108,9 @@ struct compliance {
 };
 
 void rules_evaluate(const struct rules_input *in, unsigned profiles, struct compliance *out);
+
+/* The verdict of profile p (PROFILE_PASS for a profile not judged). */
+enum profile_result rules_profile_result(const struct compliance *c, enum profile_id p);
 
 /* The result of rule r as profile p sees it. */
 const struct rule_result *rules_result(const struct compliance *c, enum profile_id p,

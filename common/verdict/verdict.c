@@ -12,3 +12,12 @@ action_str(enum action a)
 
 	return (unsigned)a < ACT_COUNT ? names[a] : "accept";
 }
+
+const char *
+cause_name(enum cause c)
+{
+	static const char *const names[CAUSE_COUNT] = { "none", "error", "dns-error", "spf-fail",
+		"spf-softfail", "dkim-fail", "dmarc-fail", "noncompliant" };
+
+	return (unsigned)c < CAUSE_COUNT ? names[c] : "none";
+}

@@ -21,6 +21,15 @@ enum action { ACT_ACCEPT = 0, ACT_REJECT, ACT_TEMPFAIL, ACT_QUARANTINE, ACT_COUN
 /* "accept", "reject", "tempfail", "quarantine" */
 const char *action_str(enum action a);
 
+/* Why the action was taken, in the order policy.c considers them. */
+enum cause {
+	CAUSE_NONE = 0, CAUSE_ERROR, CAUSE_DNS, CAUSE_SPF_FAIL, CAUSE_SPF_SOFTFAIL,
+	CAUSE_DKIM_FAIL, CAUSE_DMARC_FAIL, CAUSE_NONCOMPLIANT, CAUSE_COUNT
+};
+/* "none", "error", "dns-error", "spf-fail", "spf-softfail", "dkim-fail",
+ * "dmarc-fail", "noncompliant" */
+const char *cause_name(enum cause c);
+
 struct header_edit {
 	char *name;
 	char *value;		/* folded with "\n\t" */
@@ -74,7 +83,7 @@ struct verdict {
 	struct compliance compliance;
 
 	enum action action;
-	char cause[32];			/* "spf-fail", "noncompliant", ... or "none" */
+	enum cause cause;
 	char smtp_rcode[4];		/* "550", "451", "" for accept */
 	char smtp_xcode[8];		/* "5.7.27" */
 	char smtp_text[256];

@@ -216,7 +216,6 @@ verdict_init(struct verdict *v, const char *from)
 	v->spf.result = SPF_RES_PASS;
 	v->compliance.profile[PROFILE_GOOGLE].enabled = 1;
 	v->compliance.profile[PROFILE_GOOGLE].pass = 1;
-	snprintf(v->cause, sizeof(v->cause), "none");
 }
 
 static void
