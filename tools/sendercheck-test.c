@@ -543,7 +543,7 @@ spf_worst_case(struct spf_engine *e, struct dns_resolver *r,
     const struct sc_config *cfg, const struct args *a, struct spf_outcome *w)
 {
 	struct dns_ctx ctx;
-	struct spf_query q;
+	struct spf_query q = { 0 };
 
 	dns_ctx_init(&ctx, r, cfg->dns_timeout_ms);
 	q.client_ip = strchr(a->ip, ':') && !strstr(a->ip, "::ffff:") ? "::1" : "0.0.0.1";
@@ -574,7 +574,7 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 	struct dns_resolver *r;
 	struct spf_engine *e;
 	struct dns_ctx ctx;
-	struct spf_query q;
+	struct spf_query q = { 0 };
 	static struct spf_outcome out, worst;
 	struct sbuf b;
 	struct json j;

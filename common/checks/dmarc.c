@@ -3,7 +3,7 @@
  *
  * Invariants:
  * - every name compared or looked up here went through
- *   dmarc_domain_normalize() (lower-case A-labels, no trailing dot, valid
+ *   domain_normalize() (lower-case A-labels, no trailing dot, valid
  *   label lengths), so string equality is name equality;
  * - records are parsed from the bytes of the answer with their length;
  *   values kept are copied into fixed fields with explicit bounds and
@@ -28,10 +28,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <idn2.h>
 #include <libpsl.h>
 
 #include "dmarc.h"
+#include "domain.h"
 
 struct dmarc {
 	enum dmarc_discovery discovery;
@@ -166,110 +166,11 @@ dmarc_policy_str(enum dmarc_policy p)
 
 /* --- domain names --- */
 
-static int
-check_ldh(const char *s, char *why, size_t whylen)
-{
-	size_t total = strlen(s), lab = 0;
-	const char *p;
-
-	if (total == 0) {
-		snprintf(why, whylen, "empty domain name");
-		return -1;
-	}
-	if (total > 253) {
-		snprintf(why, whylen, "domain name longer than 253 octets");
-		return -1;
-	}
-	for (p = s; ; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (lab == 0) {
-				snprintf(why, whylen, "empty label in domain name");
-				return -1;
-			}
-			if (lab > 63) {
-				snprintf(why, whylen, "label longer than 63 octets");
-				return -1;
-			}
-			lab = 0;
-			if (*p == '\0')
-				return 0;
-			continue;
-		}
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
-		    *p == '-' || *p == '_')) {
-			snprintf(why, whylen, "character 0x%02x not allowed in a domain name",
-			    (unsigned char)*p);
-			return -1;
-		}
-		lab++;
-	}
-}
-
 int
 dmarc_domain_normalize(const char *in, char *out, size_t outlen,
     char *why, size_t whylen)
 {
-	char buf[DMARC_DOMAIN_MAX + 2];
-	size_t n, i;
-	int non_ascii = 0;
-
-	if (outlen > 0)
-		out[0] = '\0';
-	if (in == NULL || *in == '\0') {
-		snprintf(why, whylen, "empty domain name");
-		return -1;
-	}
-	n = strnlen(in, 1024);
-	if (n >= 1024) {
-		snprintf(why, whylen, "domain name too long");
-		return -1;
-	}
-	if (in[n - 1] == '.')
-		n--;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)in[i] >= 0x80)
-			non_ascii = 1;
-	if (non_ascii) {
-		char *tmp, *a = NULL;
-		int rc;
-
-		if ((tmp = strndup(in, n)) == NULL) {
-			snprintf(why, whylen, "out of memory");
-			return -1;
-		}
-		rc = idn2_to_ascii_8z(tmp, &a,
-		    IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-		free(tmp);
-		if (rc != IDN2_OK) {
-			snprintf(why, whylen, "IDN conversion failed: %s",
-			    idn2_strerror(rc));
-			return -1;
-		}
-		n = strlen(a);
-		if (n >= sizeof(buf)) {
-			idn2_free(a);
-			snprintf(why, whylen, "domain name longer than 253 octets");
-			return -1;
-		}
-		memcpy(buf, a, n + 1);
-		idn2_free(a);
-	} else {
-		if (n >= sizeof(buf)) {
-			snprintf(why, whylen, "domain name longer than 253 octets");
-			return -1;
-		}
-		for (i = 0; i < n; i++)
-			buf[i] = (char)tolower((unsigned char)in[i]);
-		buf[n] = '\0';
-	}
-	if (check_ldh(buf, why, whylen) < 0)
-		return -1;
-	if (strlen(buf) >= outlen) {
-		snprintf(why, whylen, "domain name too long for the buffer");
-		return -1;
-	}
-	memcpy(out, buf, strlen(buf) + 1);
-	return 0;
+	return domain_normalize(in, out, outlen, why, whylen);
 }
 
 /* --- record parsing (RFC 7489 §6.3, §6.4; RFC 9989 tags) --- */

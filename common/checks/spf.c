@@ -522,7 +522,7 @@ prepare(const struct spf_query *q, struct check_in *in, struct spf_outcome *out)
 	} else {
 		copy_str(out->identity, sizeof(out->identity), in->sender);
 		at = strrchr(in->sender, '@');
-		in->domain = at ? at + 1 : in->sender;
+		in->domain = q->sender_domain ? q->sender_domain : at ? at + 1 : in->sender;
 	}
 	copy_str(out->domain, sizeof(out->domain), in->domain);
 

@@ -42,6 +42,9 @@ struct spf_query {
 	const char *client_ip;	/* IPv4, IPv6 or IPv4-mapped IPv6, text */
 	const char *helo;	/* HELO/EHLO name, may be "" */
 	const char *sender;	/* MAIL FROM without <>; "" = null sender */
+	/* its domain as the envelope reader found it (smtppath.h); NULL: what
+	 * follows the last '@' of sender, or all of it */
+	const char *sender_domain;
 	enum spf_identity identity;
 };
 

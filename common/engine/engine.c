@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "report.h"
 #include "sbuf.h"
+#include "smtppath.h"
 #include "volume.h"
 
 /* Fields we write: incoming copies with our authserv-id are forgeries. */
@@ -217,26 +218,26 @@ check_set_helo(struct check *c, const char *helo)
 	set_field(c, c->v.env.helo, sizeof(c->v.env.helo), helo, "HELO name");
 }
 
+/* The one reading of the envelope sender: smtppath.h. */
 void
 check_set_mail_from(struct check *c, const char *mail_from)
 {
 	struct envelope *env = &c->v.env;
-	const char *p = mail_from ? mail_from : "";
-	size_t n;
+	struct smtp_path p;
+	int rc = smtp_path_parse(mail_from, &p);
 
-	while (*p == ' ')
-		p++;
-	n = strlen(p);
-	if (n >= 2 && p[0] == '<') {
-		const char *close = strchr(p, '>');
-		n = close ? (size_t)(close - p - 1) : n - 1;
-		p++;
+	env->null_sender = p.null;
+	env->mail_from[0] = env->mail_from_domain[0] = '\0';
+	if (p.null)
+		return;
+	if (rc == 0) {
+		snprintf(env->mail_from, sizeof(env->mail_from), "%s@%s", p.local, p.domain);
+		snprintf(env->mail_from_domain, sizeof(env->mail_from_domain), "%s", p.domain);
+	} else {
+		set_field(c, env->mail_from, sizeof(env->mail_from), mail_from, "MAIL FROM");
 	}
-	if (n >= sizeof(env->mail_from))
-		n = sizeof(env->mail_from) - 1;
-	memcpy(env->mail_from, p, n);
-	env->mail_from[n] = '\0';
-	env->null_sender = n == 0;
+	if (!p.strict && c->v.input_error[0] == '\0')
+		snprintf(c->v.input_error, sizeof(c->v.input_error), "MAIL FROM: %.140s", p.why);
 }
 
 void
@@ -438,6 +439,7 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 			.client_ip = ips[i],
 			.helo = env->helo,
 			.sender = env->mail_from,
+			.sender_domain = env->mail_from_domain,
 			.identity = env->null_sender ? SPF_ID_HELO : SPF_ID_MAILFROM,
 		};
 		struct spf_outcome o;

@@ -47,7 +47,6 @@ void
 stats_fill(struct stats_record *r, const struct verdict *v, time_t now)
 {
 	const struct envelope *env = &v->env;
-	const char *at;
 	size_t used = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -56,11 +55,7 @@ stats_fill(struct stats_record *r, const struct verdict *v, time_t now)
 	copy_clean(r->client_ip, sizeof(r->client_ip), env->client_ip);
 	copy_clean(r->client_name, sizeof(r->client_name), env->client_name);
 	copy_clean(r->helo, sizeof(r->helo), env->helo);
-	if (!env->null_sender && (at = strrchr(env->mail_from, '@')) != NULL)
-		copy_clean(r->mail_from_domain, sizeof(r->mail_from_domain), at + 1);
-	for (char *p = r->mail_from_domain; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	copy_clean(r->mail_from_domain, sizeof(r->mail_from_domain), env->mail_from_domain);
 	copy_clean(r->from_domain, sizeof(r->from_domain), report_from_domain(v));
 	r->skipped = v->skipped;
 	snprintf(r->action, sizeof(r->action), "%s", action_str(v->action));

@@ -55,7 +55,10 @@ write_spf(const struct verdict *v, struct authres *a)
 	if (v->env.null_sender)
 		authres_prop(a, "smtp.helo", v->env.helo);
 	else
-		authres_prop(a, "smtp.mailfrom", v->env.mail_from);
+		/* the domain alone when the local part would need quoting: no
+		 * reader can then take an '@' inside it for the domain's */
+		authres_prop(a, "smtp.mailfrom", authres_needs_quoting(v->env.mail_from) ?
+		    v->env.mail_from_domain : v->env.mail_from);
 }
 
 static void
@@ -285,7 +288,6 @@ char *
 report_log_json(const struct verdict *v)
 {
 	const struct envelope *env = &v->env;
-	const char *at = env->null_sender ? NULL : strrchr(env->mail_from, '@');
 	struct sbuf b;
 	struct json j;
 
@@ -297,7 +299,7 @@ report_log_json(const struct verdict *v)
 	json_str(&j, "client_name", env->client_name[0] ? env->client_name : NULL);
 	json_str(&j, "helo", env->helo);
 	json_str(&j, "mail_from", env->mail_from);
-	json_str(&j, "mail_from_domain", at ? at + 1 : NULL);
+	json_str(&j, "mail_from_domain", env->mail_from_domain[0] ? env->mail_from_domain : NULL);
 	json_str(&j, "from_domain", report_from_domain(v)[0] ? report_from_domain(v) : NULL);
 	json_int(&j, "rcpts", (long)env->n_rcpt);
 	if (v->skipped) {

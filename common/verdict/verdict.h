@@ -48,7 +48,8 @@ struct envelope {
 	char client_ip[64];		/* canonical text form */
 	char client_name[256];		/* verified name, "" if none */
 	char helo[256];
-	char mail_from[512];		/* without <>; "" for the null sender */
+	char mail_from[512];		/* local@domain as read (smtppath.h); "" for the null sender */
+	char mail_from_domain[256];	/* the domain SPF checks; "" if none */
 	int null_sender;
 	unsigned n_rcpt;
 	char queue_id[64];

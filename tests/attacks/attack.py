@@ -16,10 +16,18 @@ spoofing: On-DMARCFail policy, On-SPFFail reject (as issue 9 tried it).
 send() runs one SMTP transaction through the daemon over the milter
 protocol (miltertest) and returns its outcome: the action and cause from
 the daemon's log line for that queue id, the reply, the fields added.
+start_postfix() puts a throwaway Postfix (tests/lib/postfix.py) in front
+of the same daemon, relaying to smtp-sink; smtp() talks raw SMTP to it, so
+that the envelope and message bytes are exactly the attacker's.
+
+variant(cls, what) notes one attack input tried for a bypass class; each
+file prints "attack variants: class N: M" lines at the end (distinct
+inputs per class), which run.sh sums for the issue's closing note.
 """
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -45,6 +53,8 @@ class World:
         self.extra_zone = zone
         self.daemons = []
         self.dns = None
+        self.pf = self.sink = None
+        self.variants = {}
 
     def start(self):
         try:
@@ -61,13 +71,17 @@ class World:
         z.txt("_dmarc.victim.test", "v=DMARC1; p=reject")
         z.txt("quar.test", "v=spf1 ip4:192.0.2.99 -all")
         z.txt("_dmarc.quar.test", "v=DMARC1; p=quarantine")
+        # the attacker's and the honest sender's mail also comes from
+        # 127.0.0.1 when it goes through the test Postfix
         for d in ("evil.test", "good.test"):
-            z.txt(d, "v=spf1 ip4:%s -all" % CLIENT)
+            z.txt(d, "v=spf1 ip4:%s ip4:127.0.0.1 -all" % CLIENT)
             z.txt("s1._domainkey." + d, self.key.record())
         z.txt("_dmarc.evil.test", "v=DMARC1; p=none")
         z.txt("_dmarc.good.test", "v=DMARC1; p=reject")
         z.add("10.2.0.192.in-addr.arpa", "PTR", HELO)
+        z.add("1.0.0.127.in-addr.arpa", "PTR", HELO)
         z.add(HELO, "A", CLIENT)
+        z.add(HELO, "A", "127.0.0.1")
         if self.extra_zone:
             self.extra_zone(z)
         self.dns = testdns.Unbound(z, os.path.join(self.work, "dns")).start()
@@ -80,7 +94,83 @@ class World:
         self.daemons.append(s)
         return s.start()
 
+    def start_postfix(self, options=None, main=None):
+        """Postfix on 127.0.0.1:self.pf_port with smtpd_milters = a daemon
+        with self.options (+ options) over inet, relaying to smtp-sink."""
+        import postfix
+        postfix.open_up(self.work)
+        self.sink = postfix.SmtpSink(os.path.join(self.work, "sink"), testdns.free_port()).start()
+        self.pf_sc = self.daemon("postfix", dict(self.options, **(options or {})),
+                                 socket_spec="inet:%d@127.0.0.1" % testdns.free_port())
+        port, _, host = self.pf_sc.socket.partition(":")[2].partition("@")
+        params = {"milter_default_action": "tempfail", "smtpd_milters": "inet:%s:%s" % (host, port)}
+        params.update(main or {})
+        self.pf_port = testdns.free_port()
+        self.pf = postfix.Postfix(os.path.join(self.work, "postfix"), self.sink.port,
+                                  [(self.pf_port, {})], main=params).start()
+        return self
+
+    def smtp(self, mail_from, msg, rcpt=b"<ap@example.net>", ehlo=HELO):
+        """One raw SMTP transaction with the test Postfix. mail_from: the
+        bytes after "MAIL FROM:". Returns (reply to MAIL FROM, final reply,
+        the daemon's log line or None); the final reply is the first
+        non-2xx/3xx one, or the reply to the end of DATA."""
+        if isinstance(mail_from, str):
+            mail_from = mail_from.encode("latin-1")
+        if isinstance(rcpt, str):
+            rcpt = rcpt.encode("latin-1")
+        data = re.sub(rb"(?m)^\.", b"..", msg)
+        seen = len(self.action_lines(self.pf_sc))
+        s = socket.create_connection(("127.0.0.1", self.pf_port), timeout=60)
+        f = s.makefile("rb")
+
+        def reply():
+            out = []
+            while True:
+                line = f.readline()
+                out.append(line)
+                if len(line) < 4 or line[3:4] != b"-":
+                    return b"".join(out).decode("latin-1").strip()
+
+        replies = [reply()]
+        try:
+            for cmd in (b"EHLO " + ehlo.encode(), b"MAIL FROM:" + mail_from, b"RCPT TO:" + rcpt,
+                        b"DATA"):
+                s.sendall(cmd + b"\r\n")
+                replies.append(reply())
+                if replies[-1][:1] not in ("2", "3"):
+                    break
+            else:
+                s.sendall(data + (b"" if data.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+                replies.append(reply())
+            s.sendall(b"QUIT\r\n")
+        finally:
+            s.close()
+        line = None
+        if len(replies) > 5:            # the message reached the end of DATA: the daemon judged it
+            deadline = time.time() + 5
+            while line is None and time.time() < deadline:
+                lines = self.action_lines(self.pf_sc)
+                line = lines[-1] if len(lines) > seen else None
+                time.sleep(0.02)
+        return replies[2], replies[-1], line
+
+    @staticmethod
+    def action_lines(sc):
+        return [l for l in sc.read_log().splitlines() if " action=" in l]
+
+    def variant(self, cls, what):
+        self.variants.setdefault(cls, set()).add(repr(what))
+
     def stop(self):
+        for cls in sorted(self.variants):
+            print("attack variants: class %s: %d" % (cls, len(self.variants[cls])))
+        if self.pf:
+            self.pf.stop()
+            self.pf = None
+        if self.sink:
+            self.sink.stop()
+            self.sink = None
         for s in self.daemons:
             rc = s.stop()
             if rc not in (0, None):

@@ -105,7 +105,7 @@ run(struct spf_engine *e, struct dns_resolver *r, const struct opts *o)
 	char line[4096];
 	char *f[4];
 	struct dns_ctx ctx;
-	struct spf_query q;
+	struct spf_query q = { 0 };
 	struct spf_outcome out;
 
 	while (fgets(line, sizeof(line), stdin) != NULL) {

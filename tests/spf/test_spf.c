@@ -55,7 +55,7 @@ check(const char *ip, const char *helo, const char *sender,
     enum spf_identity id, struct spf_outcome *out)
 {
 	struct dns_ctx ctx;
-	struct spf_query q = { ip, helo, sender, id };
+	struct spf_query q = { .client_ip = ip, .helo = helo, .sender = sender, .identity = id };
 
 	dns_ctx_init(&ctx, res, 200);
 	return spf_check(eng, &ctx, &q, out);

@@ -1,0 +1,226 @@
+/*
+ * domain: name normalization and recovery; see domain.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <idn2.h>
+
+#include "domain.h"
+
+/* Letters, digits, '-' and '_' in labels of 1..63 octets, 253 in all. */
+static int
+check_ldh(const char *s, char *why, size_t whylen)
+{
+	size_t total = strlen(s), lab = 0;
+	const char *p;
+
+	if (total == 0) {
+		snprintf(why, whylen, "empty domain name");
+		return -1;
+	}
+	if (total > DOMAIN_MAX) {
+		snprintf(why, whylen, "domain name longer than %d octets", DOMAIN_MAX);
+		return -1;
+	}
+	for (p = s; ; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (lab == 0) {
+				snprintf(why, whylen, "empty label in domain name");
+				return -1;
+			}
+			if (lab > 63) {
+				snprintf(why, whylen, "label longer than 63 octets");
+				return -1;
+			}
+			lab = 0;
+			if (*p == '\0')
+				return 0;
+			continue;
+		}
+		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+		    *p == '-' || *p == '_')) {
+			snprintf(why, whylen, "character 0x%02x not allowed in a domain name",
+			    (unsigned char)*p);
+			return -1;
+		}
+		lab++;
+	}
+}
+
+int
+domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t whylen)
+{
+	char buf[DOMAIN_MAX + 5];
+	size_t n, i;
+	int non_ascii = 0;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (in == NULL || *in == '\0') {
+		snprintf(why, whylen, "empty domain name");
+		return -1;
+	}
+	n = strnlen(in, 1024);
+	if (n >= 1024) {
+		snprintf(why, whylen, "domain name too long");
+		return -1;
+	}
+	if (in[n - 1] == '.')
+		n--;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)in[i] >= 0x80)
+			non_ascii = 1;
+	if (non_ascii) {
+		char *tmp, *a = NULL;
+		int rc;
+
+		if ((tmp = strndup(in, n)) == NULL) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		rc = idn2_to_ascii_8z(tmp, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+		free(tmp);
+		if (rc != IDN2_OK) {
+			snprintf(why, whylen, "IDN conversion failed: %s", idn2_strerror(rc));
+			return -1;
+		}
+		n = strlen(a);
+		if (n >= sizeof(buf)) {
+			idn2_free(a);
+			snprintf(why, whylen, "domain name longer than %d octets", DOMAIN_MAX);
+			return -1;
+		}
+		memcpy(buf, a, n + 1);
+		idn2_free(a);
+	} else {
+		if (n >= sizeof(buf)) {
+			snprintf(why, whylen, "domain name longer than %d octets", DOMAIN_MAX);
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			buf[i] = (char)tolower((unsigned char)in[i]);
+		buf[n] = '\0';
+	}
+	if (check_ldh(buf, why, whylen) < 0)
+		return -1;
+	if (strlen(buf) >= outlen) {
+		snprintf(why, whylen, "domain name too long for the buffer");
+		return -1;
+	}
+	memcpy(out, buf, strlen(buf) + 1);
+	return 0;
+}
+
+/* text as a person can read it in a reason: other octets as \xNN, at most ~60 shown */
+static void
+printable(const char *text, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 8 < outlen; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (o >= 60) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	if (outlen > 0)
+		out[o < outlen ? o : outlen - 1] = '\0';
+}
+
+/* Octets that can be part of a written name: LDH, '_', '.', and non-ASCII (U-labels). */
+static int
+name_octet(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '.' || c >= 0x80;
+}
+
+/* The longest prefix of s (at most n octets) that normalizes; its length, 0 if none. */
+static size_t
+longest_valid_prefix(const char *s, size_t n, char *out, size_t outlen)
+{
+	char cand[DOMAIN_RECOVER_SCAN + 1], why[120];
+
+	for (size_t end = n; end > 0; end--) {
+		size_t k = end;
+
+		while (k > 0 && s[k - 1] == '.')
+			k--;
+		if (k == 0)
+			return 0;
+		memcpy(cand, s, k);
+		cand[k] = '\0';
+		if (domain_normalize(cand, out, outlen, why, sizeof(why)) == 0)
+			return end;
+	}
+	return 0;
+}
+
+/* No name: out emptied, why is "\"SHOWN\" WHAT". */
+static enum domain_recovery
+none(char *out, size_t outlen, char *why, size_t whylen, const char *shown, const char *what)
+{
+	if (outlen > 0)
+		out[0] = '\0';
+	snprintf(why, whylen, "\"%s\" %s", shown, what);
+	return DOMAIN_NONE;
+}
+
+enum domain_recovery
+domain_recover(const char *text, size_t len, char *out, size_t outlen, char *why, size_t whylen)
+{
+	char shown[80], tmp[DOMAIN_RECOVER_SCAN + 1], nwhy[120];
+	size_t run, used;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	why[0] = '\0';
+	printable(text, len, shown, sizeof(shown));
+	if (len > 0 && text[0] == '[') {
+		const char *close = memchr(text, ']', len);
+		size_t inner = close ? (size_t)(close - text) - 1 : 0;
+
+		if (close == NULL || inner == 0 || inner > DOMAIN_MAX ||
+		    memchr(text + 1, '\0', inner) != NULL)
+			return none(out, outlen, why, whylen, shown, "is a domain literal that names no domain");
+		memcpy(tmp, text + 1, inner);
+		tmp[inner] = '\0';
+		/* "[192.0.2.1]" or "[IPv6:...]" names an address, not a domain with a policy */
+		if (strspn(tmp, "0123456789.") == inner || strchr(tmp, ':') != NULL ||
+		    domain_normalize(tmp, out, outlen, nwhy, sizeof(nwhy)) < 0 || strchr(out, '.') == NULL)
+			return none(out, outlen, why, whylen, shown, "is a domain literal that names no domain");
+		snprintf(why, whylen, "\"%s\" is a domain literal; it names %s", shown, out);
+		return DOMAIN_RECOVERED;
+	}
+	if (len > 0 && len <= DOMAIN_RECOVER_SCAN && memchr(text, '\0', len) == NULL) {
+		memcpy(tmp, text, len);
+		tmp[len] = '\0';
+		if (tmp[len - 1] != '.' && domain_normalize(tmp, out, outlen, nwhy, sizeof(nwhy)) == 0)
+			return DOMAIN_VALID;
+	}
+	for (run = 0; run < len && run < DOMAIN_RECOVER_SCAN && name_octet((unsigned char)text[run]); run++)
+		;
+	used = longest_valid_prefix(text, run, out, outlen);
+	if (used == 0)
+		return none(out, outlen, why, whylen, shown, "is not a domain name");
+	/* what follows the name must not be able to continue it */
+	for (size_t i = used; i < len; i++)
+		if (isalnum((unsigned char)text[i]))
+			return none(out, outlen, why, whylen, shown,
+			    "is not a domain name, and no part of it is the one a reader sees");
+	if (strchr(out, '.') == NULL)
+		return none(out, outlen, why, whylen, shown, "is not a domain name (one label)");
+	snprintf(why, whylen, "\"%s\" is not a domain name; read as %s", shown, out);
+	return DOMAIN_RECOVERED;
+}
