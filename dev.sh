@@ -9,10 +9,12 @@ cd "$(dirname "$0")"
 top=$(pwd)
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev libspf2-dev
-  libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev"
+  libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev
+  libsystemd-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
   python3-spf python3-yaml python3-nacl libmail-authenticationresults-perl clang
-  postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus"
+  postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus
+  mandoc man-db systemd util-linux"
 BENCH_DEPS="opendkim opendmarc unbound python3 python3-dkim python3-nacl python3-dnslib openssl
   publicsuffix linux-perf valgrind"
 
@@ -52,6 +54,9 @@ case "${1:-}" in
 run)
 	apt_install $BUILD_DEPS
 	build "$top/build"
+	# the sample config runs it as its own user (UserID sendercheck)
+	getent passwd sendercheck >/dev/null || useradd --system --user-group --home-dir /var/lib/sendercheck \
+		--no-create-home --shell /usr/sbin/nologin sendercheck
 	echo "dev.sh: starting sendercheck with conf/sendercheck.conf (logs to syslog; -f to stay in front)"
 	"$top/build/milter/sendercheck" -c "$top/conf/sendercheck.conf"
 	sleep 0.5

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -26,6 +27,9 @@
 #include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 #include <opendkim/dkim.h>
 #include <spf2/spf_lib_version.h>
 
@@ -34,6 +38,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "report.h"
+#include "startcheck.h"
 #include "stats.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/sendercheck.conf"
@@ -391,7 +396,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: sendercheck [-c FILE] [-f] [-n] [-V]\n"
 	    "  -c FILE  configuration file (default %s)\n"
-	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -f       stay in the foreground (logs go where Syslog says)\n"
 	    "  -n       check the configuration and exit\n"
 	    "  -V       print the version and the libraries' versions\n", DEFAULT_CONFIG);
 }
@@ -612,6 +617,58 @@ write_pidfile(void)
 	close(fd);
 }
 
+/*
+ * -n: the config parsed and UserID exists; now what the start would find:
+ * sockets, state directories, permissions (startcheck.h). Exit 0 or 1.
+ */
+static int
+check_start(const char *path, struct sc_config *config)
+{
+	struct run_as ru = { have_user, run_uid, run_gid };
+	struct sbuf errs, notes;
+	int problems;
+
+	sbuf_init(&errs, 1 << 16);
+	sbuf_init(&notes, 1 << 16);
+	problems = startcheck_all(config, path, &ru, &errs, &notes);
+	fputs(notes.s, stderr);
+	fputs(errs.s, stderr);
+	if (problems == 0)
+		printf("%s: configuration OK\n", path);
+	else
+		fprintf(stderr, "sendercheck: %d problem%s in %s\n", problems, problems == 1 ? "" : "s", path);
+	sbuf_free(&errs);
+	sbuf_free(&notes);
+	config_free(config);
+	return problems == 0 ? 0 : 1;
+}
+
+static void
+block_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* Type=notify: tells systemd (NOTIFY_SOCKET) that the socket accepts
+ * connections, so units ordered after this one (the MTA) start after it. */
+static void
+notify_systemd(const char *state)
+{
+#ifdef HAVE_LIBSYSTEMD
+	int rc = sd_notify(0, state);
+
+	if (rc < 0)
+		log_warn("sd_notify %s: %s", state, strerror(-rc));
+#else
+	(void)state;
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -651,13 +708,13 @@ main(int argc, char **argv)
 		config_free(&config);
 		return 1;
 	}
-	if (check_only) {
-		printf("%s: configuration OK\n", path);
-		config_free(&config);
-		return 0;
-	}
-	log_open("sendercheck", foreground ? 0 : cfg->syslog, cfg->syslog_facility,
-	    (enum log_level)cfg->log_level);
+	if (check_only)
+		return check_start(path, &config);
+	/* -f only keeps the process in front (systemd, supervisors): where the
+	 * log lines go is the config's choice, so they reach mail.log */
+	log_open("sendercheck", cfg->syslog, cfg->syslog_facility, (enum log_level)cfg->log_level);
+	if (!foreground && !cfg->syslog)
+		fprintf(stderr, "sendercheck: Syslog no without -f: log lines are lost once it detaches\n");
 	if ((engine = engine_new(cfg, 0, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;
@@ -666,12 +723,31 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: cannot register the milter on %s\n", cfg->socket);
 		return 1;
 	}
+	/*
+	 * libmilter's signal thread takes SIGTERM/SIGINT with sigwait, but only
+	 * from smfi_main on: blocked here, before the socket opens and any
+	 * thread starts, a stop that comes once the MTA can connect waits for
+	 * it instead of killing the process before stats are flushed.
+	 */
+	block_stop_signals();
 	umask(007);
 	if (smfi_opensocket(true) != MI_SUCCESS) {
-		fprintf(stderr, "sendercheck: cannot listen on %s (in use, or no permission?)\n", cfg->socket);
+		int in_use;
+
+		/* libmilter says only that it failed: probe the same socket for why */
+		if (startcheck_socket(cfg->socket, why, sizeof(why), &in_use) == 0)
+			snprintf(why, sizeof(why), "libmilter could not open it");
+		fprintf(stderr, "sendercheck: cannot listen on %s: %s\n", cfg->socket, why);
 		return 1;
 	}
 	tcp_nodelay_listener();
+	/* a configured service: if it cannot be bound (as root: a port below
+	 * 1024 works), the start fails here, while stderr still reaches the
+	 * admin; served after dropping privileges */
+	if (cfg->metrics_socket[0] && (metrics = metrics_listen(cfg->metrics_socket, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "sendercheck: %s\n", why);
+		return 1;
+	}
 	if (!foreground && daemonize() < 0) {
 		fprintf(stderr, "sendercheck: cannot detach: %s\n", strerror(errno));
 		return 1;
@@ -679,9 +755,6 @@ main(int argc, char **argv)
 	write_pidfile();
 	prepare_state_dir(cfg->volume_file, "VolumeFile");
 	prepare_state_dir(cfg->stats_db, "StatsDB");
-	/* bound as root (a port below 1024 works), served after dropping */
-	if (cfg->metrics_socket[0] && (metrics = metrics_listen(cfg->metrics_socket, why, sizeof(why))) == NULL)
-		log_err("no metrics: %s", why);
 	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(engine, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
@@ -693,7 +766,9 @@ main(int argc, char **argv)
 	signal(SIGHUP, SIG_IGN);
 	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, cfg->socket,
 	    cfg->authserv_id);
+	notify_systemd("READY=1");
 	rc = smfi_main();
+	notify_systemd("STOPPING=1");
 	log_notice("sendercheck stopping");
 	if (cfg->pid_file[0] && unlink(cfg->pid_file) != 0 && errno != ENOENT)
 		log_notice("PidFile %s left behind: %s", cfg->pid_file, strerror(errno));

@@ -81,7 +81,13 @@ for build in "$@"; do
 	# a throwaway Postfix (as root, under a temp dir) + smtp-sink + OpenDKIM: ~25 s per build
 	group "postfix" "$build" $PY "$here/postfix/test_postfix.py" "$build"
 	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"
+	# -n, start errors, logging, Type=notify (as root: unshare, setuid)
+	group "admin" "$build" $PY "$here/admin/test_admin.py" "$build"
 done
+
+# man pages (lint, sections, options), make install, the systemd unit
+# (systemd-analyze verify / security): once, on the first build
+group "install" "$1" $PY "$here/install/test_install.py" "$(cd "$1" && pwd)"
 
 # common/ layers: no lower layer includes a higher one
 group "check-layers" "src" sh "$here/check-layers.sh" "$here/.."

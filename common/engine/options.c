@@ -492,8 +492,10 @@ config_load(struct sc_config *c, const char *path, struct sbuf *errs)
 	int rc;
 
 	if (f == NULL) {
+		int err = errno;	/* config_defaults may change errno */
+
 		config_defaults(c);
-		sbuf_printf(errs, "%s:0: cannot open: %s\n", path, strerror(errno));
+		sbuf_printf(errs, "%s: cannot open: %s\n", path, strerror(err));
 		return 1;
 	}
 	sbuf_init(&text, 1 << 20);
@@ -502,7 +504,7 @@ config_load(struct sc_config *c, const char *path, struct sbuf *errs)
 	fclose(f);
 	if (text.overflow || memchr(text.s, '\0', text.len) != NULL) {
 		config_defaults(c);
-		sbuf_printf(errs, "%s:0: not a text file of at most 1 MiB\n", path);
+		sbuf_printf(errs, "%s: not a text file of at most 1 MiB\n", path);
 		sbuf_free(&text);
 		return 1;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "authres.h"
 #include "json.h"
@@ -284,9 +285,26 @@ out:
 }
 
 /* One JSON object: envelope, each method's result, the verdicts and the action. */
+/* The wall clock as RFC 3339 UTC with milliseconds: a JSON log record is
+ * often shipped without syslog's own time stamp. */
+static const char *
+now_rfc3339(char *buf, size_t len)
+{
+	struct timespec t;
+	struct tm tm;
+	char day[32];
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	gmtime_r(&t.tv_sec, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", day, (int)(t.tv_nsec / 1000000 % 1000));
+	return buf;
+}
+
 char *
 report_log_json(const struct verdict *v)
 {
+	char ts[64];
 	const struct envelope *env = &v->env;
 	struct sbuf b;
 	struct json j;
@@ -294,6 +312,7 @@ report_log_json(const struct verdict *v)
 	sbuf_init(&b, 32768);
 	json_init(&j, &b);
 	json_obj_begin(&j, NULL);
+	json_str(&j, "time", now_rfc3339(ts, sizeof(ts)));
 	json_str(&j, "queue_id", env->queue_id[0] ? env->queue_id : NULL);
 	json_str(&j, "client_ip", env->client_ip);
 	json_str(&j, "client_name", env->client_name[0] ? env->client_name : NULL);

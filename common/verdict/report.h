@@ -21,7 +21,8 @@ char *report_received_spf(const struct verdict *v, const char *authserv_id);
 char *report_log_line(const struct verdict *v);
 /*
  * The same record as one JSON object on one line (LogFormat json): the
- * fields of the statistics store (see statsdb.h) and of the text line.
+ * fields of the statistics store (see statsdb.h) and of the text line,
+ * after "time": when it was written, RFC 3339 UTC with milliseconds.
  */
 char *report_log_json(const struct verdict *v);
 

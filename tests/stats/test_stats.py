@@ -7,6 +7,7 @@ while writing leaves a clean file with every committed batch; a full queue
 drops statistics, never mail; an old schema is upgraded in place and old
 rows pruned; stats on vs off throughput.
 Run: /usr/bin/python3 test_stats.py BUILDDIR"""
+import calendar
 import csv
 import io
 import json
@@ -235,6 +236,10 @@ def json_log_record_fields():
     eq(rec["bulk"], True, "bulk")
     eq(rec["profiles"]["google"], {"verdict": "pass", "failed": []}, "google")
     eq(rec["tls"], "yes", "tls")
+    # a time stamp of its own (RFC 3339 UTC, ms), close to now
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", rec.get("time", "")), "time %r" % rec)
+    stamp = calendar.timegm(time.strptime(rec["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+    check(abs(stamp - time.time()) < 600, "time %s is not about now" % rec["time"])
     rec6 = CTX.sent[6][1]
     eq(rec6["spf"], "fail", "spf fail logged")
     eq(rec6["iprev"], "permerror", "no PTR")

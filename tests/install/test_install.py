@@ -1,0 +1,205 @@
+"""Man pages and make install: every page lints clean (mandoc -T lint and
+man --warnings), has the sections a manual page needs and documents every
+command-line option its program's --help lists; sendercheck.conf(5) lists
+exactly the options of the table (through the sample, which a unit test
+holds to the table); make install DESTDIR=... puts programs, pages, sample
+and unit in place and never overwrites an edited sendercheck.conf.
+Run: /usr/bin/python3 test_install.py BUILDDIR"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import case, check, contains, eq, run            # noqa: E402
+
+BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+SRC = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+WORK = tempfile.mkdtemp(prefix="sc-install-")
+PAGES = {"sendercheck.8": "milter/sendercheck", "sendercheck.conf.5": None,
+         "sendercheck-test.1": "tools/sendercheck-test",
+         "sendercheck-stats.1": "tools/sendercheck-stats"}
+SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "SIGNALS", "EXIT STATUS",
+            "EXAMPLES", "SEE ALSO"]
+
+
+def page(name):
+    return os.path.join(BUILD, "man", name)
+
+
+def rendered(path):
+    env = dict(os.environ, MANWIDTH="100", LC_ALL="C.UTF-8")
+    p = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", path], capture_output=True,
+                       text=True, env=env)
+    return p
+
+
+@case
+def pages_lint_clean():
+    for name in PAGES:
+        p = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", page(name)],
+                           capture_output=True, text=True)
+        eq((p.stdout + p.stderr).strip(), "", "mandoc -T lint " + name)
+        r = rendered(page(name))
+        eq(r.returncode, 0, "man -l %s exit" % name)
+        eq(r.stderr.strip(), "", "man --warnings " + name)
+
+
+@case
+def pages_have_every_section():
+    for name in PAGES:
+        heads = re.findall(r'^\.SH "?([A-Z ]+)"?$', open(page(name)).read(), re.M)
+        eq(heads, SECTIONS, "sections of " + name)
+
+
+@case
+def pages_document_every_command_line_option():
+    for name, prog in PAGES.items():
+        if prog is None:
+            continue
+        out = subprocess.run([os.path.join(BUILD, prog), "-h"], capture_output=True, text=True)
+        eq(out.returncode, 0, prog + " -h")
+        opts = set(re.findall(r'(?<![\w-])(--?[a-zA-Z][\w-]*)', out.stdout))
+        check(opts, "no options found in %s -h" % prog)
+        text = rendered(page(name)).stdout
+        for o in sorted(opts):
+            check(re.search(r'(?<![\w-])%s(?![\w-])' % re.escape(o), text),
+                  "%s documents %s (in its -h) nowhere" % (name, o))
+
+
+@case
+def conf_page_lists_exactly_the_table():
+    sample = [n for n in re.findall(r'^## ([\w-]+): ', open(os.path.join(SRC, "conf", "sendercheck.conf")).read(),
+                                    re.M) if n != "Default"]
+    src = open(page("sendercheck.conf.5")).read()
+    opts = src[src.index(".SH OPTIONS"):src.index(".SH FILES")]
+    listed = [n.replace("\\-", "-") for n in re.findall(r'^\.TP\n\\fB([^\\]*(?:\\-[^\\]*)*)\\fR', opts, re.M)]
+    eq(listed, sample, "options in sendercheck.conf(5) vs the table (via the sample)")
+    text = rendered(page("sendercheck.conf.5")).stdout
+    # each entry shows its doc line and default, as the sample does
+    for m in re.finditer(r'^## ([\w-]+): (.*)\n## Default: (.*)$',
+                         open(os.path.join(SRC, "conf", "sendercheck.conf")).read(), re.M):
+        flat = " ".join(text.split())
+        doc = m.group(2)
+        contains(flat, doc[0].upper() + doc[1:], "doc of " + m.group(1))
+        want = "Default: empty." if m.group(3) == "(empty)" else "Default: %s." % m.group(3)
+        contains(flat, want, "default of " + m.group(1))
+
+
+def make_install(dest):
+    return subprocess.run(["make", "-s", "-C", BUILD, "install", "DESTDIR=" + dest],
+                          capture_output=True, text=True)
+
+
+def configured(var):
+    m = re.search(r'^%s = (.*)$' % var, open(os.path.join(BUILD, "Makefile")).read(), re.M)
+    return m.group(1).strip()
+
+
+@case
+def make_install_puts_everything_in_place():
+    dest = os.path.join(WORK, "root")
+    p = make_install(dest)
+    eq(p.returncode, 0, "make install: " + p.stderr[-2000:])
+    prefix = configured("prefix")
+    etc = dest + configured("sysconfdir").replace("${prefix}", prefix)
+    root = dest + prefix
+    for f in ["sbin/sendercheck", "bin/sendercheck-test", "bin/sendercheck-stats",
+              "share/man/man8/sendercheck.8", "share/man/man5/sendercheck.conf.5",
+              "share/man/man1/sendercheck-test.1", "share/man/man1/sendercheck-stats.1",
+              "share/doc/sendercheck/examples/sendercheck.conf",
+              "share/doc/sendercheck/examples/postfix-main.cf"]:
+        check(os.path.exists(os.path.join(root, f)), "make install did not install " + f)
+    conf = os.path.join(etc, "sendercheck.conf")
+    eq(open(conf).read(), open(os.path.join(SRC, "conf", "sendercheck.conf")).read(), "installed sample")
+    # the installed page names the installed config path
+    contains(open(os.path.join(root, "share/man/man8/sendercheck.8")).read(), etc[len(dest):],
+             "sendercheck(8) names the config path")
+    unitdir = configured("systemdsystemunitdir")
+    if unitdir:
+        unit = open(dest + unitdir + "/sendercheck.service").read()
+        contains(unit, "ExecStart=%s/sbin/sendercheck -f -c %s" % (prefix, etc[len(dest):]), "unit paths")
+        check(not re.search(r'@\w+@', unit), "unsubstituted @...@ in the unit")
+
+
+@case
+def make_install_keeps_an_edited_config():
+    dest = os.path.join(WORK, "root2")
+    eq(make_install(dest).returncode, 0, "first make install")
+    etc = dest + configured("sysconfdir").replace("${prefix}", configured("prefix"))
+    conf = os.path.join(etc, "sendercheck.conf")
+    with open(conf, "w") as f:
+        f.write("AuthservID mx.edited.example\n")
+    p = make_install(dest)
+    eq(p.returncode, 0, "second make install")
+    eq(open(conf).read(), "AuthservID mx.edited.example\n", "edited config after make install")
+    contains(p.stdout, "keeping", "make install says it kept the config")
+    # uninstall leaves the edited file, removes an unchanged one
+    subprocess.run(["make", "-s", "-C", BUILD, "uninstall", "DESTDIR=" + dest], capture_output=True)
+    check(os.path.exists(conf), "uninstall removed an edited config")
+    dest3 = os.path.join(WORK, "root3")
+    eq(make_install(dest3).returncode, 0, "make install 3")
+    subprocess.run(["make", "-s", "-C", BUILD, "uninstall", "DESTDIR=" + dest3], capture_output=True)
+    check(not os.path.exists(dest3 + configured("sysconfdir").replace("${prefix}", configured("prefix"))
+                             + "/sendercheck.conf"), "uninstall left an unchanged sample")
+
+
+def unit_for_host(tmp):
+    """The installed unit with its paths pointed at the build's binary, so
+    that systemd-analyze can check ExecStart= on this machine."""
+    dest = os.path.join(WORK, "unitroot")
+    if not os.path.exists(dest):
+        eq(make_install(dest).returncode, 0, "make install")
+    unitdir = configured("systemdsystemunitdir")
+    check(unitdir, "configure found no systemd unit directory")
+    text = open(dest + unitdir + "/sendercheck.service").read()
+    sbin = configured("sbindir").replace("${exec_prefix}", configured("exec_prefix")).replace(
+        "${prefix}", configured("prefix"))
+    text = text.replace(sbin + "/sendercheck", dest + sbin + "/sendercheck")
+    os.makedirs(tmp, exist_ok=True)
+    path = os.path.join(tmp, "sendercheck.service")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def analyze(*args):
+    return subprocess.run(["systemd-analyze"] + list(args), capture_output=True, text=True)
+
+
+@case
+def unit_passes_systemd_analyze_verify():
+    unit = unit_for_host(os.path.join(WORK, "verify"))
+    p = analyze("verify", "--man=no", unit)
+    eq((p.returncode, p.stdout + p.stderr), (0, ""), "systemd-analyze verify")
+    # the check can fail: a unit whose binary is missing does
+    bad = os.path.join(WORK, "verify-bad", "sendercheck.service")
+    os.makedirs(os.path.dirname(bad), exist_ok=True)
+    with open(bad, "w") as f:
+        f.write(open(unit).read().replace("/sbin/sendercheck", "/sbin/no-such-sendercheck"))
+    p = analyze("verify", "--man=no", bad)
+    check(p.returncode != 0 and "not executable" in p.stderr, "verify accepted a missing binary: %r" % p.stderr)
+
+
+@case
+def unit_is_hardened():
+    unit = unit_for_host(os.path.join(WORK, "security"))
+    text = open(unit).read()
+    for line in ["Type=notify", "User=sendercheck", "Group=sendercheck", "RuntimeDirectory=sendercheck",
+                 "StateDirectory=sendercheck", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                 "ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+                 "MemoryDenyWriteExecute=yes", "SystemCallFilter=@system-service", "CapabilityBoundingSet=\n"]:
+        contains(text, line, "unit")
+    p = analyze("security", "--offline=yes", unit)
+    m = re.search(r"Overall exposure level for sendercheck.service: (\d+\.\d+) (\w+)", p.stdout)
+    check(m, "no score in: %s" % (p.stdout + p.stderr)[-800:])
+    print("     systemd-analyze security: %s %s" % (m.group(1), m.group(2)))
+    check(float(m.group(1)) <= 2.0, "exposure %s above 2.0" % m.group(1))
+
+
+if __name__ == "__main__":
+    rc = run("man pages and make install (%s)" % BUILD)
+    shutil.rmtree(WORK, ignore_errors=True)
+    sys.exit(rc)
