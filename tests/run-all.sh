@@ -89,6 +89,11 @@ done
 # (systemd-analyze verify / security): once, on the first build
 group "install" "$1" $PY "$here/install/test_install.py" "$(cd "$1" && pwd)"
 
+# the Debian package: dpkg-buildpackage in a copy of the tree (~1.5 min on
+# 2 cores), lintian, dpkg -i on this machine, -n/-V and a message through
+# the installed daemon, purge (~2.5 min in all)
+group "deb" "pkg" $PY "$here/deb/test_deb.py" "$1"
+
 # common/ layers: no lower layer includes a higher one
 group "check-layers" "src" sh "$here/check-layers.sh" "$here/.."
 
