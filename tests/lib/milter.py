@@ -167,7 +167,8 @@ def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test"
     p = subprocess.run(["miltertest", "-s", script], capture_output=True, timeout=timeout + 30)
     out = p.stdout.decode("latin-1")
     res = {"rc": p.returncode, "stdout": out, "stderr": p.stderr.decode("latin-1"),
-           "headers": {}, "deleted": False, "deleted_fields": [], "quarantined": False, "reply_match": False,
+           "headers": {}, "raw_headers": {}, "deleted": False, "deleted_fields": [], "quarantined": False,
+           "reply_match": False,
            "connect": None, "eom": None}
     for line in out.splitlines():
         if line.startswith("CONNECT "):
@@ -176,7 +177,12 @@ def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test"
             res["eom"] = line[4:]
         elif line.startswith("HDR "):
             name, _, value = line[4:].partition(": ")
-            res["headers"][name] = value.replace("\\n", "\n")
+            value = value.replace("\\n", "\n")
+            # the filter sends the value with its leading space (it
+            # negotiates SMFIP_HDR_LEADSPC, and Sendmail writes "Name:"
+            # and the value as given); the MTA shows "Name: value"
+            res["raw_headers"][name] = value
+            res["headers"][name] = value[1:] if value.startswith(" ") else value
         elif line.startswith("DELETED "):
             res["deleted_fields"].append(line[8:])
             res["deleted"] = res["deleted"] or line[8:] == "Authentication-Results"
