@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "fields.h"
 #include "header.h"
 #include "json.h"
 #include "log.h"
 #include "options.h"
+#include "report.h"
 #include "sbuf.h"
 
 #define MAX_MESSAGE (64 * 1024 * 1024)
@@ -61,6 +63,7 @@ usage(FILE *f)
 	    "  --json              print one JSON object instead of the report\n"
 	    "  --spf-only DOMAIN   check DOMAIN's SPF record for --ip (no message): the walk,\n"
 	    "                      lookups used of the limits, and warnings for senders\n"
+	    "  --fields            list every field of the JSON record and where it appears\n"
 	    "MESSAGE is a file in RFC 5322 form (LF or CRLF line ends), '-' for stdin.\n",
 	    SYSCONFDIR "/sendercheck.conf");
 }
@@ -79,6 +82,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "profile", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "spf-only", required_argument, NULL, 's' },
+		{ "fields", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +112,13 @@ parse_args(int argc, char **argv, struct args *a)
 				a->rcpt[a->n_rcpt++] = optarg;
 			break;
 		case 'h': usage(stdout); exit(0);
+		case 'F': {
+			char *t = report_fields();
+
+			fputs(t ? t : "", stdout);
+			free(t);
+			exit(0);
+		}
 		default: return -1;
 		}
 	}
@@ -161,374 +172,20 @@ read_message(const char *path, struct sbuf *out)
 	return 0;
 }
 
-/* The builtin engine's walk, limits and lint, under the SPF line. */
-static void
-print_spf_walk(const struct spf_outcome *s)
+/*
+ * The verdict as the report and the JSON record show it: only the
+ * profiles asked for with --profile (the header fields keep them all).
+ */
+static const struct verdict *
+shown(const struct args *a, const struct verdict *v, struct verdict *copy)
 {
-	unsigned i;
-
-	if (s->n_walk == 0)
-		return;		/* libspf2, or no record looked at */
-	printf("            engine %s: DNS lookups %u of %d, void lookups %u of %d\n",
-	    s->engine, s->dns_lookups, SPF_MAX_DNS_TERMS, s->void_lookups, SPF_MAX_VOID);
-	if (s->term[0])
-		printf("            decided by '%s' in %s\n", s->term, s->term_domain);
-	printf("            records walked:\n");
-	for (i = 0; i < s->n_walk; i++) {
-		const struct spf_walk_step *w = &s->walk[i];
-
-		printf("            %*s%s%s%s: %s\n", (int)(2 + 2 * w->depth), "",
-		    w->via, w->via[0] ? " " : "", w->domain,
-		    w->record[0] ? w->record : "(no SPF record)");
-		printf("            %*s  -> %s (%s)\n", (int)(2 + 2 * w->depth), "",
-		    spf_result_str(w->result), w->why);
-	}
-	if (s->walk_truncated)
-		printf("              (more records than shown)\n");
-	for (i = 0; i < s->n_lint; i++)
-		printf("            warning: %s\n", s->lint[i]);
-}
-
-/* The same in JSON, inside the "spf" object. */
-static void
-json_spf_walk(struct json *j, const struct spf_outcome *s)
-{
-	unsigned i;
-
-	json_str(j, "engine", s->engine);
-	json_int(j, "dns_lookups", s->dns_lookups);
-	json_int(j, "dns_lookups_limit", SPF_MAX_DNS_TERMS);
-	json_int(j, "void_lookups", s->void_lookups);
-	json_int(j, "void_lookups_limit", SPF_MAX_VOID);
-	json_str(j, "term", s->term);
-	json_str(j, "term_domain", s->term_domain);
-	json_arr_begin(j, "walk");
-	for (i = 0; i < s->n_walk; i++) {
-		const struct spf_walk_step *w = &s->walk[i];
-
-		json_obj_begin(j, NULL);
-		json_int(j, "depth", w->depth);
-		json_str(j, "via", w->via);
-		json_str(j, "domain", w->domain);
-		json_str(j, "record", w->record);
-		json_str(j, "result", spf_result_str(w->result));
-		json_str(j, "reason", w->why);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	json_bool(j, "walk_truncated", s->walk_truncated);
-	json_arr_begin(j, "lint");
-	for (i = 0; i < s->n_lint; i++)
-		json_str(j, NULL, s->lint[i]);
-	json_arr_end(j);
-}
-
-static const char *
-tls_text(enum tls_state t)
-{
-	switch (t) {
-	case TLS_YES:			return "yes";
-	case TLS_NO:			return "no";
-	case TLS_NOT_APPLICABLE:	return "not applicable (outbound)";
-	default:			return "unknown (give --tls VERSION or --no-tls)";
-	}
-}
-
-/* DMARC, iprev, TLS, format, unsubscribe and bulk, one line or two each. */
-static void
-print_more(const struct verdict *v)
-{
-	const struct dmarc_outcome *d = &v->dmarc;
-
-	if (v->dmarc_done) {
-		printf("DMARC:      %s for %s", dmarc_res_str(d->result),
-		    d->from_domain[0] ? d->from_domain : "-");
-		if (d->have_record)
-			printf(" (record at _dmarc.%s, policy %s)", d->record_domain,
-			    dmarc_policy_str(d->policy));
-		printf("\n            %s\n", d->why);
-	}
-	if (v->iprev_done)
-		printf("iprev:      %s for %s%s%s (%s)\n", iprev_res_str(v->iprev.result), v->iprev.ip,
-		    v->iprev.name[0] ? " -> " : "", v->iprev.name, v->iprev.why);
-	printf("TLS:        %s%s%s\n", tls_text(v->env.tls), v->env.tls_version[0] ? ", " : "",
-	    v->env.tls_version);
-	printf("Format:     %s\n", v->format.pass ? "ok" : "problems");
-	for (size_t i = 0; i < v->format.n; i++)
-		printf("            %s %s: %s\n", v->format.v[i].level == FORMAT_FAIL ? "fail" : "warning",
-		    v->format.v[i].field, v->format.v[i].reason);
-	if (v->unsub.n_list_unsub == 0)
-		printf("Unsubscribe: none\n");
-	else
-		printf("Unsubscribe: one-click %s%s%s%s\n", v->unsub.pass ? "ok" : "not ok",
-		    v->unsub.sig_domain[0] ? ", signed by d=" : "", v->unsub.sig_domain,
-		    v->unsub.pass ? (v->unsub_aligned ? " (aligned with From)" : " (not aligned with From)") : "");
-	for (size_t i = 0; i < v->unsub.n_reasons; i++)
-		printf("            %s\n", v->unsub.reasons[i]);
-	printf("Bulk:       %s%s%s%s\n", v->bulk ? "yes" : "no", v->bulk_why[0] ? " (" : "",
-	    v->bulk_why, v->bulk_why[0] ? ")" : "");
-}
-
-static int
-shown(const struct args *a, int p, const struct verdict *v)
-{
-	return v->compliance.profile[p].enabled && (a->profiles == 0 || (a->profiles & (1u << p)));
-}
-
-/* Per profile: compliant, or each failed rule with its reason and fix. */
-static void
-print_compliance(const struct args *a, const struct verdict *v)
-{
-	const struct compliance *c = &v->compliance;
-
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &c->profile[p];
-
-		if (!shown(a, p, v))
-			continue;
-		printf("%-11s %s\n", p == PROFILE_GOOGLE ? "Google:" : p == PROFILE_YAHOO ? "Yahoo:" :
-		    "Microsoft:", !pv->pass ? "NOT compliant" :
-		    pv->temperror ? "compliant so far (DNS trouble kept a rule from an answer)" : "compliant");
-		for (size_t i = 0; i < pv->n_failed; i++) {
-			const struct rule_result *r = rules_result(c, (enum profile_id)p, pv->failed[i]);
-
-			printf("            %s: %s\n", rule_name(pv->failed[i]), r->reason);
-			if (r->fix[0])
-				printf("              fix: %s\n", r->fix);
-		}
-	}
-	for (size_t i = 0; i < c->n_warn; i++)
-		printf("Warning:    %s\n", c->warn[i]);
-	printf("Not checkable here: spam rate under 0.3%%, unsubscribes honoured within 2 days\n");
-}
-
-static void
-json_compliance(struct json *j, const struct args *a, const struct verdict *v)
-{
-	const struct compliance *c = &v->compliance;
-
-	json_obj_begin(j, "dmarc");
-	json_str(j, "result", v->dmarc_done ? dmarc_res_str(v->dmarc.result) : "none");
-	json_str(j, "from_domain", v->dmarc.from_domain);
-	json_str(j, "org_domain", v->dmarc.org_domain);
-	json_str(j, "record_domain", v->dmarc.record_domain);
-	json_str(j, "policy", dmarc_policy_str(v->dmarc.policy));
-	json_bool(j, "p_present", v->dmarc.have_record && v->dmarc.record.p_present);
-	json_int(j, "records", (long)v->dmarc.n_records);
-	json_bool(j, "spf_aligned", v->dmarc.spf_aligned);
-	json_bool(j, "dkim_aligned", v->dmarc.dkim_aligned);
-	json_str(j, "reason", v->dmarc.why);
-	json_obj_end(j);
-	json_obj_begin(j, "iprev");
-	json_str(j, "result", v->iprev_done ? iprev_res_str(v->iprev.result) : "none");
-	json_str(j, "ip", v->iprev.ip);
-	json_str(j, "name", v->iprev.name);
-	json_str(j, "reason", v->iprev.why);
-	json_obj_end(j);
-	json_str(j, "tls", v->env.tls == TLS_YES ? "yes" : v->env.tls == TLS_NO ? "no" :
-	    v->env.tls == TLS_NOT_APPLICABLE ? "n/a" : "unknown");
-	json_obj_begin(j, "unsubscribe");
-	json_bool(j, "oneclick", v->unsub.pass);
-	json_int(j, "list_unsubscribe_fields", v->unsub.n_list_unsub);
-	json_bool(j, "https", v->unsub.has_https);
-	json_bool(j, "mailto", v->unsub.has_mailto);
-	json_bool(j, "mailto_only", v->unsub.mailto_only);
-	json_str(j, "signed_by", v->unsub.sig_domain);
-	json_bool(j, "aligned", v->unsub_aligned);
-	json_arr_begin(j, "reasons");
-	for (size_t i = 0; i < v->unsub.n_reasons; i++)
-		json_str(j, NULL, v->unsub.reasons[i]);
-	json_arr_end(j);
-	json_obj_end(j);
-	json_arr_begin(j, "format");
-	for (size_t i = 0; i < v->format.n; i++) {
-		json_obj_begin(j, NULL);
-		json_str(j, "level", v->format.v[i].level == FORMAT_FAIL ? "fail" : "warning");
-		json_str(j, "field", v->format.v[i].field);
-		json_str(j, "reason", v->format.v[i].reason);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	json_obj_begin(j, "bulk");
-	json_bool(j, "bulk", v->bulk);
-	json_str(j, "why", v->bulk_why);
-	json_obj_end(j);
-	json_obj_begin(j, "rules");
-	for (int r = 0; r < RULE_COUNT; r++) {
-		if (r == RULE_ONECLICK || r == RULE_MAILTO_ONLY)
-			continue;	/* per profile */
-		json_obj_begin(j, rule_name((enum rule_id)r));
-		json_str(j, "state", rule_state_str(c->rule[r].state));
-		json_str(j, "reason", c->rule[r].reason);
-		json_str(j, "fix", c->rule[r].fix);
-		json_obj_end(j);
-	}
-	json_obj_end(j);
-	json_obj_begin(j, "profiles");
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &c->profile[p];
-
-		if (!shown(a, p, v))
-			continue;
-		json_obj_begin(j, profile_name((enum profile_id)p));
-		json_bool(j, "compliant", pv->pass);
-		json_bool(j, "temperror", pv->temperror);
-		json_arr_begin(j, "failed");
-		for (size_t i = 0; i < pv->n_failed; i++) {
-			const struct rule_result *r = rules_result(c, (enum profile_id)p, pv->failed[i]);
-
-			json_obj_begin(j, NULL);
-			json_str(j, "rule", rule_name(pv->failed[i]));
-			json_str(j, "reason", r->reason);
-			json_str(j, "fix", r->fix);
-			json_obj_end(j);
-		}
-		json_arr_end(j);
-		json_obj_end(j);
-	}
-	json_obj_end(j);
-	json_arr_begin(j, "warnings");
-	for (size_t i = 0; i < c->n_warn; i++)
-		json_str(j, NULL, c->warn[i]);
-	json_arr_end(j);
-}
-
-static void
-print_report(const struct args *a, const struct verdict *v)
-{
-	printf("Client:     %s  HELO %s  MAIL FROM <%s>\n", a->ip, a->helo ? a->helo : "-",
-	    strcmp(a->mail_from, "<>") == 0 ? "" : a->mail_from);
-	if (v->skipped) {
-		printf("Not checked: %s\n", v->skip_reason);
-		return;
-	}
-	if (v->spf_done)
-		printf("SPF:        %s for %s (%s)%s%s\n", spf_result_str(v->spf.result),
-		    v->spf.identity[0] ? v->spf.identity : "-", v->spf.why[0] ? v->spf.why : "no reason given",
-		    v->spf.explanation[0] ? "\n            explanation: " : "", v->spf.explanation);
-	if (v->spf_done)
-		print_spf_walk(&v->spf);
-	else
-		printf("SPF:        not checked (%s)\n", v->spf.why);
-	if (v->n_dkim == 0)
-		printf("DKIM:       %s\n", v->dkim_error[0] ? v->dkim_error : "none (no signature)");
-	for (size_t i = 0; i < v->n_dkim; i++) {
-		const struct dkim_sig_result *d = &v->dkim[i];
-
-		printf("DKIM #%zu:    %s d=%s s=%s a=%s", i + 1, dkim_res_str(d->result),
-		    d->domain, d->selector, d->algorithm);
-		if (d->key_bits)
-			printf(" key=%u bits", d->key_bits);
-		if (d->has_length)
-			printf(" l=%lu", d->length);
-		printf("\n            signed headers: ");
-		for (size_t k = 0; k < d->n_signed; k++)
-			printf("%s%s", k ? ":" : "", d->signed_hdrs[k]);
-		printf("\n");
-		if (d->why[0])
-			printf("            %s\n", d->why);
-	}
-	print_more(v);
-	print_compliance(a, v);
-	printf("Action:     %s", action_str(v->action));
-	if (v->cause != CAUSE_NONE)
-		printf(" (cause: %s)", cause_name(v->cause));
-	if (v->smtp_rcode[0])
-		printf("\n            reply: %s %s %s", v->smtp_rcode, v->smtp_xcode, v->smtp_text);
-	printf("\n");
-	for (size_t i = 0; i < v->n_remove; i++)
-		printf("Removes:    %s #%u (carries our authserv-id: forged)\n", v->remove[i].name,
-		    v->remove[i].index);
-	printf("\nHeader fields the milter would add:\n");
-	for (size_t i = 0; i < v->n_add; i++)
-		printf("%s: %s\n", v->add[i].name, v->add[i].value);
-}
-
-static void
-print_json(const struct args *a, const struct verdict *v)
-{
-	struct sbuf b;
-	struct json j;
-
-	sbuf_init(&b, 1 << 24);
-	json_init(&j, &b);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "version", PACKAGE_VERSION);
-	json_obj_begin(&j, "client");
-	json_str(&j, "ip", a->ip);
-	json_str(&j, "helo", a->helo ? a->helo : "");
-	json_str(&j, "mail_from", strcmp(a->mail_from, "<>") == 0 ? "" : a->mail_from);
-	json_str(&j, "tls", a->tls);
-	json_obj_end(&j);
-	json_bool(&j, "skipped", v->skipped);
-	if (v->skipped)
-		json_str(&j, "skip_reason", v->skip_reason);
-	json_obj_begin(&j, "spf");
-	json_str(&j, "result", v->spf_done ? spf_result_str(v->spf.result) : "none");
-	json_str(&j, "identity", v->spf.identity);
-	json_str(&j, "domain", v->spf.domain);
-	json_str(&j, "reason", v->spf.why);
-	json_str(&j, "explanation", v->spf.explanation);
-	json_spf_walk(&j, &v->spf);
-	json_obj_end(&j);
-	json_arr_begin(&j, "dkim");
-	for (size_t i = 0; i < v->n_dkim; i++) {
-		const struct dkim_sig_result *d = &v->dkim[i];
-
-		json_obj_begin(&j, NULL);
-		json_str(&j, "result", dkim_res_str(d->result));
-		json_str(&j, "domain", d->domain);
-		json_str(&j, "selector", d->selector);
-		json_str(&j, "identity", d->identity);
-		json_str(&j, "algorithm", d->algorithm);
-		json_int(&j, "key_bits", d->key_bits);
-		json_str(&j, "b", d->b_prefix);
-		if (d->has_length)
-			json_int(&j, "length", (long)d->length);
-		json_arr_begin(&j, "signed_headers");
-		for (size_t k = 0; k < d->n_signed; k++)
-			json_str(&j, NULL, d->signed_hdrs[k]);
-		json_arr_end(&j);
-		json_str(&j, "reason", d->why);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	if (v->dkim_error[0])
-		json_str(&j, "dkim_error", v->dkim_error);
-	if (!v->skipped)
-		json_compliance(&j, a, v);
-	json_obj_begin(&j, "action");
-	json_str(&j, "action", action_str(v->action));
-	json_str(&j, "cause", cause_name(v->cause));
-	json_str(&j, "smtp_code", v->smtp_rcode);
-	json_str(&j, "enhanced_code", v->smtp_xcode);
-	json_str(&j, "text", v->smtp_text);
-	json_obj_end(&j);
-	json_arr_begin(&j, "add_headers");
-	for (size_t i = 0; i < v->n_add; i++) {
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", v->add[i].name);
-		json_str(&j, "value", v->add[i].value);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_arr_begin(&j, "remove_headers");
-	for (size_t i = 0; i < v->n_remove; i++) {
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", v->remove[i].name);
-		json_int(&j, "index", v->remove[i].index);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_begin(&j, "dns");
-	json_int(&j, "queries", v->dns_queries);
-	json_int(&j, "cache_hits", v->dns_cache_hits);
-	json_int(&j, "timeouts", v->dns_timeouts);
-	json_obj_end(&j);
-	json_str(&j, "log", v->log_line);
-	json_obj_end(&j);
-	puts(b.s);
-	sbuf_free(&b);
+	if (a->profiles == 0)
+		return v;
+	*copy = *v;
+	for (int p = 0; p < PROFILE_COUNT; p++)
+		if (!(a->profiles & (1u << p)))
+			copy->compliance.profile[p].enabled = 0;
+	return copy;
 }
 
 /*
@@ -576,6 +233,7 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 	struct dns_ctx ctx;
 	struct spf_query q = { 0 };
 	static struct spf_outcome out, worst;
+	static struct verdict v;
 	struct sbuf b;
 	struct json j;
 	char why[256];
@@ -601,22 +259,21 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 	spf_check(e, &ctx, &q, &out);
 	if (out.n_walk > 0)
 		spf_worst_case(e, r, cfg, a, &worst);
+	/* rendered as the spf field of a verdict */
+	v.spf = out;
+	v.spf_done = 1;
+	snprintf(v.spf_ip, sizeof(v.spf_ip), "%s", a->ip);
 	if (a->json) {
 		sbuf_init(&b, 1 << 20);
 		json_init(&j, &b);
 		json_obj_begin(&j, NULL);
-		json_str(&j, "version", PACKAGE_VERSION);
+		json_int(&j, "version", VERDICT_JSON_VERSION);
 		json_obj_begin(&j, "client");
 		json_str(&j, "ip", a->ip);
 		json_str(&j, "helo", a->helo ? a->helo : "");
 		json_obj_end(&j);
 		json_obj_begin(&j, "spf");
-		json_str(&j, "result", spf_result_str(out.result));
-		json_str(&j, "identity", out.identity);
-		json_str(&j, "domain", out.domain);
-		json_str(&j, "reason", out.why);
-		json_str(&j, "explanation", out.explanation);
-		json_spf_walk(&j, &out);
+		report_json_key(&j, &v, "spf", 1, 1);
 		if (out.n_walk > 0) {
 			json_obj_begin(&j, "worst_case");
 			json_str(&j, "client_ip", strchr(a->ip, ':') && !strstr(a->ip, "::ffff:") ?
@@ -634,11 +291,10 @@ spf_only(const struct args *a, const struct sc_config *cfg)
 		puts(b.s);
 		sbuf_free(&b);
 	} else {
-		printf("Client:     %s  HELO %s\n", a->ip, a->helo ? a->helo : "-");
-		printf("SPF:        %s for %s (%s)%s%s\n", spf_result_str(out.result),
-		    out.domain[0] ? out.domain : "-", out.why[0] ? out.why : "no reason given",
-		    out.explanation[0] ? "\n            explanation: " : "", out.explanation);
-		print_spf_walk(&out);
+		char *t = report_text(&v, "spf");
+
+		printf("Client:     %s  HELO %s%s", a->ip, a->helo ? a->helo : "-", t ? t : "\n");
+		free(t);
 		if (out.n_walk > 0)
 			print_worst_case(&worst);
 	}
@@ -674,7 +330,8 @@ main(int argc, char **argv)
 	struct engine *e;
 	struct check *c;
 	const struct verdict *v;
-	char *storage = NULL, why[512] = "";
+	static struct verdict copy;
+	char *storage = NULL, why[512] = "", *text;
 	const char *body;
 	size_t bodylen;
 	int problems;
@@ -739,10 +396,11 @@ main(int argc, char **argv)
 	check_eoh(c);
 	check_body(c, (const unsigned char *)body, bodylen);
 	v = check_finish(c);
+	text = a.json ? report_json(shown(&a, v, &copy), 1) : report_text(shown(&a, v, &copy), NULL);
+	fputs(text ? text : "", stdout);
 	if (a.json)
-		print_json(&a, v);
-	else
-		print_report(&a, v);
+		putchar('\n');
+	free(text);
 	check_free(c);
 	engine_free(e);
 	free(storage);

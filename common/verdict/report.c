@@ -1,5 +1,7 @@
 /*
- * report: header values and the log line of a verdict; see report.h.
+ * report: the renderers of a verdict that write text: resinfo header
+ * fields, the log line, the report and the JSON record. Each is a sink
+ * of the field table's walk (fields.h) and knows only its syntax.
  */
 #include "config.h"
 
@@ -7,10 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "authres.h"
+#include "fields.h"
 #include "json.h"
+#include "log.h"
 #include "report.h"
 #include "sbuf.h"
 
@@ -26,141 +29,123 @@ report_clean_text(char *dst, size_t dstlen, const char *src)
 	dst[i] = '\0';
 }
 
-/*
- * A method's reason: a fixed text for DNS trouble (the details, with
- * server addresses, stay in the log), the check's own reason when it did
- * not pass. Returns whether a reason was written.
- */
-static int
-write_reason(struct authres *a, int temp, int pass, const char *why, const char *temp_text)
+/* The text of a value: enum names (or the report's words), numbers,
+ * yes/no; NULL when absent, empty or blank. */
+static const char *
+value_text(const struct vfield *f, const struct vval *val, int words, char *buf, size_t len)
 {
-	if (temp)
-		authres_reason(a, temp_text);
-	else if (!pass && why[0])
-		authres_reason(a, why);
-	else
-		return 0;
-	return 1;
-}
+	const char *s;
 
-static void
-write_spf(const struct verdict *v, struct authres *a)
-{
-	const struct spf_outcome *s = &v->spf;
-
-	if (!v->spf_done)
-		return;
-	authres_method(a, "spf", spf_result_str(s->result));
-	write_reason(a, s->result == SPF_RES_TEMPERROR, s->result == SPF_RES_PASS, s->why,
-	    "temporary DNS failure");
-	if (v->env.null_sender)
-		authres_prop(a, "smtp.helo", v->env.helo);
-	else
-		/* the domain alone when the local part would need quoting: no
-		 * reader can then take an '@' inside it for the domain's */
-		authres_prop(a, "smtp.mailfrom", authres_needs_quoting(v->env.mail_from) ?
-		    v->env.mail_from_domain : v->env.mail_from);
-}
-
-static void
-write_dkim(const struct verdict *v, struct authres *a)
-{
-	for (size_t i = 0; i < v->n_dkim; i++) {
-		const struct dkim_sig_result *d = &v->dkim[i];
-
-		authres_method(a, "dkim", dkim_res_str(d->result));
-		if (!write_reason(a, d->result == DKIM_RES_TEMPERROR, d->result == DKIM_RES_PASS, d->why,
-		    "temporary DNS failure fetching the key") && d->key_bits > 0) {
-			char note[32];
-			snprintf(note, sizeof(note), "%u-bit key", d->key_bits);
-			authres_comment(a, note);
-		}
-		if (d->domain[0])
-			authres_prop(a, "header.d", d->domain);
-		if (d->selector[0])
-			authres_prop(a, "header.s", d->selector);
-		if (d->algorithm[0])
-			authres_prop(a, "header.a", d->algorithm);
-		/* always quoted: a prefix may start with '/' */
-		if (d->b_prefix[0])
-			authres_prop_quoted(a, "header.b", d->b_prefix);
+	if (!val->present)
+		return NULL;
+	switch (f->type) {
+	case VF_INT:
+		snprintf(buf, len, "%lld", val->n);
+		s = buf;
+		break;
+	case VF_BOOL:
+		s = words && f->tname ? f->tname((int)val->n) : val->n ? "yes" : "no";
+		break;
+	case VF_ENUM:
+		s = words && f->tname ? f->tname((int)val->n) : val->s;
+		break;
+	default:
+		s = val->s;
+		break;
 	}
-	if (v->n_dkim == 0 && v->dkim_error[0] == '\0')
-		authres_method(a, "dkim", "none");
+	if (s == NULL || s[0] == '\0' || (f->blank && strcmp(s, f->blank) == 0))
+		return NULL;
+	return s;
+}
+
+/* ---- resinfo: Authentication-Results and the compliance field ---- */
+
+struct ar_sink {
+	struct authres a;
+	const char *method;	/* of the group or item being written */
+	int writing;		/* its result was written */
+};
+
+static void
+ar_open(void *arg, const struct vfield *f, const struct vctx *c)
+{
+	struct ar_sink *s = arg;
+
+	if (f->ar_role == AR_METHOD && (f->type == VF_GROUP || c->via == f)) {
+		s->method = f->ar ? f->ar : vctx_key(c);
+		s->writing = 0;
+	}
 }
 
 static void
-write_dmarc(const struct verdict *v, struct authres *a)
+ar_value(void *arg, const struct vfield *f, const struct vctx *c, const struct vval *val)
 {
-	const struct dmarc_outcome *d = &v->dmarc;
+	struct ar_sink *s = arg;
+	char num[32];
+	const char *t = value_text(f, val, 0, num, sizeof(num));
 
-	if (!v->dmarc_done)
+	(void)c;
+	if (f->type == VF_GROUP || f->type == VF_MAP)
 		return;
-	authres_method(a, "dmarc", dmarc_res_str(d->result));
-	write_reason(a, d->result == DMARC_RES_TEMPERROR, d->result == DMARC_RES_PASS, d->why,
-	    "temporary DNS failure");
-	if (d->have_record)
-		authres_prop(a, "policy.dmarc", d->policy != DMARC_POLICY_UNSET ?
-		    dmarc_policy_str(d->policy) : "none");
-	if (d->from_domain[0])
-		authres_prop(a, "header.from", d->from_domain);
+	if (f->type == VF_LIST) {
+		/* an empty list of results: what it says ("dkim=none") */
+		if (f->ar_role == AR_METHOD && t != NULL)
+			authres_method(&s->a, f->ar, t);
+		return;
+	}
+	switch (f->ar_role) {
+	case AR_RESULT:
+		s->writing = t != NULL;
+		if (t != NULL)
+			authres_method(&s->a, s->method, t);
+		break;
+	case AR_REASON:
+		if (s->writing && t != NULL)
+			authres_reason(&s->a, t);
+		break;
+	case AR_COMMENT:
+		if (s->writing && t != NULL)
+			authres_comment(&s->a, t);
+		break;
+	case AR_PROP:
+		if (s->writing && t != NULL)
+			authres_prop(&s->a, f->ar, t);
+		break;
+	case AR_PROP_QUOTED:
+		if (s->writing && t != NULL)
+			authres_prop_quoted(&s->a, f->ar, t);
+		break;
+	case AR_METHOD:
+	case AR_NONE:
+		break;
+	}
 }
 
-static void
-write_iprev(const struct verdict *v, struct authres *a)
+static char *
+resinfo(const struct verdict *v, const char *authserv_id, unsigned output)
 {
-	if (!v->iprev_done)
-		return;
-	authres_method(a, "iprev", iprev_res_str(v->iprev.result));
-	if (!write_reason(a, v->iprev.result == IPREV_RES_TEMPERROR,
-	    v->iprev.result == IPREV_RES_PASS, v->iprev.why, "temporary DNS failure") &&
-	    v->iprev.name[0])
-		authres_comment(a, v->iprev.name);
-	authres_prop(a, "policy.iprev", v->iprev.ip);
+	static const struct vsink sink = { ar_open, NULL, ar_value };
+	struct ar_sink s = { .method = "" };
+	char why[160];
+
+	authres_begin(&s.a, authserv_id);
+	if (verdict_walk(verdict_fields, v, output, &sink, &s, why, sizeof(why)) < 0)
+		log_warn("resinfo: %s", why);
+	return authres_end(&s.a);
 }
 
 char *
 report_authres(const struct verdict *v, const char *authserv_id)
 {
-	struct authres a;
-
-	authres_begin(&a, authserv_id);
-	write_spf(v, &a);
-	write_dkim(v, &a);
-	write_dmarc(v, &a);
-	write_iprev(v, &a);
-	return authres_end(&a);
+	return resinfo(v, authserv_id, VO_AR);
 }
 
-/*
- * "mx.example.net; google=fail policy.rules="oneclick,dmarc-record";
- * yahoo=pass; microsoft=pass; bulk=yes (list-unsubscribe)"
- */
+/* "mx.example.net; bulk=yes (List-Unsubscribe); google=fail
+ * policy.rules="oneclick,dmarc-record"; yahoo=pass; microsoft=pass" */
 char *
 report_compliance(const struct verdict *v, const char *authserv_id)
 {
-	const struct compliance *c = &v->compliance;
-	struct authres a;
-
-	authres_begin(&a, authserv_id);
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &c->profile[p];
-		char rules[256] = "";
-
-		if (!pv->enabled)
-			continue;
-		authres_method(&a, profile_name((enum profile_id)p),
-		    !pv->pass ? "fail" : pv->temperror ? "temperror" : "pass");
-		for (size_t i = 0; i < pv->n_failed; i++)
-			snprintf(rules + strlen(rules), sizeof(rules) - strlen(rules), "%s%s",
-			    i ? "," : "", rule_name(pv->failed[i]));
-		if (pv->n_failed)
-			authres_prop_quoted(&a, "policy.rules", rules);
-	}
-	authres_method(&a, "bulk", v->bulk ? "yes" : "no");
-	if (v->bulk_why[0])
-		authres_comment(&a, v->bulk_why);
-	return authres_end(&a);
+	return resinfo(v, authserv_id, VO_COMPL);
 }
 
 /* A Received-SPF key=value value: a dot-atom as is, else a quoted-string. */
@@ -201,12 +186,203 @@ report_received_spf(const struct verdict *v, const char *authserv_id)
 	return sbuf_detach(&b);
 }
 
+/* ---- the log line and the report: formats per field ---- */
+
+#define LINE_DEPTH 8
+#define REPORT_COLUMN 12
+
+struct line_sink {
+	struct sbuf *b;
+	int report;		/* sendercheck-test's report, else the log line */
+	size_t depth;
+	struct { const struct vfield *list; size_t items; } open[LINE_DEPTH];
+};
+
+/* The next item of the innermost list: its heading first, a separator between. */
+static void
+line_item(struct line_sink *s, const struct vfield *list, const struct vctx *c)
+{
+	if (s->depth == 0 || s->open[s->depth - 1].list != list)
+		return;
+	if (s->open[s->depth - 1].items == 0 && s->report && list->head)
+		vfield_format(s->b, list->head, c, NULL, REPORT_COLUMN);
+	else if (s->open[s->depth - 1].items > 0 && list->sep)
+		sbuf_addstr(s->b, list->sep);
+	s->open[s->depth - 1].items++;
+}
+
+static void
+line_open(void *arg, const struct vfield *f, const struct vctx *c)
+{
+	struct line_sink *s = arg;
+
+	if (f->type == VF_GROUP) {
+		if (s->report && f->head)
+			vfield_format(s->b, f->head, c, NULL, REPORT_COLUMN);
+	} else if (c->via == f) {
+		line_item(s, f, c);
+	} else if (s->depth < LINE_DEPTH) {
+		s->open[s->depth].list = f;
+		s->open[s->depth++].items = 0;
+	}
+}
+
+static void
+line_close(void *arg, const struct vfield *f, const struct vctx *c)
+{
+	struct line_sink *s = arg;
+
+	if (f->type != VF_GROUP && c->via != f && s->depth > 0 && s->open[s->depth - 1].list == f)
+		s->depth--;
+}
+
+static void
+line_value(void *arg, const struct vfield *f, const struct vctx *c, const struct vval *val)
+{
+	struct line_sink *s = arg;
+	const char *fmt = s->report ? f->text : f->log, *none = s->report ? f->text_none : f->log_none;
+	char num[32];
+	const char *t;
+
+	if (val->na)
+		return;		/* does not apply: left out */
+	if (f->key == NULL && c->via != NULL)
+		line_item(s, c->via, c);
+	/* a boolean written as a phrase: only when true */
+	if (f->type == VF_BOOL && fmt != NULL && strstr(fmt, "%s") == NULL) {
+		if (val->present && val->n)
+			vfield_format(s->b, fmt, c, NULL, s->report ? REPORT_COLUMN : 0);
+		return;
+	}
+	t = value_text(f, val, s->report, num, sizeof(num));
+	if (t != NULL && fmt != NULL)
+		vfield_format(s->b, fmt, c, t, s->report ? REPORT_COLUMN : 0);
+	else if (t == NULL && none != NULL)
+		vfield_format(s->b, none, c, NULL, s->report ? REPORT_COLUMN : 0);
+}
+
+/* The log line or the report: of every field, or of the one named key. */
+static char *
+lines(const struct verdict *v, int report, const char *key)
+{
+	static const struct vsink sink = { line_open, line_close, line_value };
+	unsigned out = report ? VO_TEXT : VO_LOG;
+	struct sbuf b;
+	struct line_sink s = { &b, report, 0, { { NULL, 0 } } };
+	char why[160];
+	int rc;
+
+	sbuf_init(&b, 1 << 20);
+	rc = key ? verdict_walk_key(verdict_fields, key, 0, v, out, &sink, &s, why, sizeof(why)) :
+	    verdict_walk(verdict_fields, v, out, &sink, &s, why, sizeof(why));
+	if (rc < 0)
+		log_warn("%s: %s", report ? "report" : "log line", why);
+	if (report)
+		sbuf_addc(&b, '\n');
+	return sbuf_detach(&b);
+}
+
+char *
+report_log_line(const struct verdict *v)
+{
+	return lines(v, 0, NULL);
+}
+
+char *
+report_text(const struct verdict *v, const char *key)
+{
+	return lines(v, 1, key);
+}
+
+/* ---- JSON ---- */
+
+static void
+json_open(void *arg, const struct vfield *f, const struct vctx *c)
+{
+	struct json *j = arg;
+
+	if (f->type == VF_GROUP)
+		json_obj_begin(j, f->key);
+	else if (c->via == f)
+		json_obj_begin(j, f->type == VF_MAP ? f->name((int)c->index) : NULL);
+	else if (f->type == VF_LIST)
+		json_arr_begin(j, f->key);
+	else
+		json_obj_begin(j, f->key);
+}
+
+static void
+json_close(void *arg, const struct vfield *f, const struct vctx *c)
+{
+	struct json *j = arg;
+
+	if (f->type == VF_LIST && c->via != f)
+		json_arr_end(j);
+	else
+		json_obj_end(j);
+}
+
+static void
+json_value(void *arg, const struct vfield *f, const struct vctx *c, const struct vval *val)
+{
+	struct json *j = arg;
+
+	(void)c;
+	if (!val->present) {
+		json_str(j, f->key, NULL);
+		return;
+	}
+	switch (f->type) {
+	case VF_STR:
+	case VF_ENUM:
+		json_str(j, f->key, val->s);
+		break;
+	case VF_INT:
+		json_int(j, f->key, (long)val->n);
+		break;
+	case VF_BOOL:
+		json_bool(j, f->key, (int)val->n);
+		break;
+	default:
+		break;		/* what an empty list says: the list is [] */
+	}
+}
+
+static const struct vsink json_sink = { json_open, json_close, json_value };
+
+char *
+report_json(const struct verdict *v, int full)
+{
+	struct sbuf b;
+	struct json j;
+	char why[160];
+
+	sbuf_init(&b, 1 << 24);
+	json_init(&j, &b);
+	json_obj_begin(&j, NULL);
+	if (verdict_walk(verdict_fields, v, VO_JSON | (full ? VO_FULL : 0), &json_sink, &j, why,
+	    sizeof(why)) < 0)
+		log_warn("JSON record: %s", why);
+	json_obj_end(&j);
+	return sbuf_detach(&b);
+}
+
+void
+report_json_key(struct json *j, const struct verdict *v, const char *key, int inner, int full)
+{
+	char why[160];
+
+	if (verdict_walk_key(verdict_fields, key, inner, v, VO_JSON | (full ? VO_FULL : 0), &json_sink,
+	    j, why, sizeof(why)) < 0)
+		log_warn("JSON record: %s", why);
+}
+
+/* ---- TEMPORARY: for stats.c and metrics.c until they walk the table ---- */
+
 const char *
 report_tls_str(enum tls_state t)
 {
-	static const char *const n[] = { "unknown", "yes", "no", "n/a" };
-
-	return (unsigned)t < 4 ? n[t] : "?";
+	return tls_state_str(t);
 }
 
 const char *
@@ -227,151 +403,72 @@ report_oneclick(const struct verdict *v)
 	return v->unsub.n_list_unsub > 0 ? "fail" : "none";
 }
 
-char *
-report_log_line(const struct verdict *v)
-{
-	const struct envelope *env = &v->env;
-	struct sbuf b;
+/* ---- the table itself, for people: sendercheck-test --fields ---- */
 
-	sbuf_init(&b, 8192);
-	sbuf_printf(&b, "%s: client=%s", env->queue_id[0] ? env->queue_id : "NOQUEUE",
-	    env->client_ip[0] ? env->client_ip : "unknown");
-	if (env->client_name[0])
-		sbuf_printf(&b, " (%s)", env->client_name);
-	sbuf_printf(&b, " helo=%s from=<%s> rcpts=%u", env->helo[0] ? env->helo : "-",
-	    env->mail_from, env->n_rcpt);
-	if (v->skipped) {
-		sbuf_printf(&b, " skipped=\"%s\"", v->skip_reason);
-		goto out;
-	}
-	if (v->spf_done)
-		sbuf_printf(&b, " spf=%s domain=%s", spf_result_str(v->spf.result),
-		    v->spf.domain[0] ? v->spf.domain : "-");
-	if (v->n_dkim == 0)
-		sbuf_addstr(&b, " dkim=none");
-	for (size_t i = 0; i < v->n_dkim; i++)
-		sbuf_printf(&b, " dkim=%s d=%s s=%s a=%s", dkim_res_str(v->dkim[i].result),
-		    v->dkim[i].domain, v->dkim[i].selector, v->dkim[i].algorithm);
-	if (v->dmarc_done)
-		sbuf_printf(&b, " dmarc=%s header.from=%s", dmarc_res_str(v->dmarc.result),
-		    v->dmarc.from_domain[0] ? v->dmarc.from_domain : "-");
-	if (v->iprev_done)
-		sbuf_printf(&b, " iprev=%s", iprev_res_str(v->iprev.result));
-	sbuf_printf(&b, " tls=%s bulk=%s oneclick=%s", report_tls_str(env->tls), v->bulk ? "yes" : "no",
-	    report_oneclick(v));
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &v->compliance.profile[p];
-
-		if (!pv->enabled)
-			continue;
-		sbuf_printf(&b, " %s=%s", profile_name((enum profile_id)p),
-		    !pv->pass ? "fail" : pv->temperror ? "temperror" : "pass");
-		for (size_t i = 0; i < pv->n_failed; i++)
-			sbuf_printf(&b, "%c%s", i ? ',' : ':', rule_name(pv->failed[i]));
-	}
-	sbuf_printf(&b, " action=%s", action_str(v->action));
-	if (v->cause != CAUSE_NONE)
-		sbuf_printf(&b, " cause=%s", cause_name(v->cause));
-	if (v->error[0])
-		sbuf_printf(&b, " error=\"%s\"", v->error);
-	if (v->input_error[0])
-		sbuf_printf(&b, " input=\"%s\"", v->input_error);
-	if (v->n_remove)
-		sbuf_printf(&b, " removed_forged=%zu", v->n_remove);
-	sbuf_printf(&b, " dns=%u/%u/%u", v->dns_queries, v->dns_cache_hits, v->dns_timeouts);
-out:
-	sbuf_printf(&b, " ms=%ld", v->elapsed_ms);
-	return sbuf_detach(&b);
-}
-
-/* One JSON object: envelope, each method's result, the verdicts and the action. */
-/* The wall clock as RFC 3339 UTC with milliseconds: a JSON log record is
- * often shipped without syslog's own time stamp. */
 static const char *
-now_rfc3339(char *buf, size_t len)
+type_name(const struct vfield *f)
 {
-	struct timespec t;
-	struct tm tm;
-	char day[32];
+	static const char *const n[] = { [VF_STR] = "string", [VF_INT] = "number", [VF_BOOL] = "bool",
+		[VF_ENUM] = "name", [VF_GROUP] = "object", [VF_LIST] = "array", [VF_MAP] = "object" };
 
-	clock_gettime(CLOCK_REALTIME, &t);
-	gmtime_r(&t.tv_sec, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", day, (int)(t.tv_nsec / 1000000 % 1000));
-	return buf;
+	return n[f->type] ? n[f->type] : "?";
+}
+
+static void
+fields_of(struct sbuf *b, const struct vfield *rows, const char *prefix)
+{
+	static const struct { unsigned bit; const char *name; } outs[] = {
+		{ VO_JSON, "json" }, { VO_FULL, "full" }, { VO_LOG, "log" }, { VO_TEXT, "report" },
+		{ VO_STATS, "stats" }, { VO_METRIC, "metrics" }, { VO_AR, "A-R" },
+		{ VO_COMPL, "compliance" },
+	};
+
+	for (const struct vfield *f = rows; f->type != VF_END; f++) {
+		unsigned reach = vfield_reach(f);
+		char path[256], where[80] = "";
+
+		if (!(reach & (VO_JSON | VO_FULL)))
+			continue;	/* not in the record (a renderer's helper) */
+		snprintf(path, sizeof(path), "%s%s%s%s", prefix, prefix[0] && f->key ? "." : "",
+		    f->key ? f->key : "", f->type == VF_LIST ? "[]" : f->type == VF_MAP ? ".NAME" : "");
+		for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
+			if (reach & outs[i].bit)
+				snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
+				    where[0] ? "," : "", outs[i].name);
+		sbuf_printf(b, "%-40s %-7s %-38s %s", path, type_name(f), where, f->doc ? f->doc : "");
+		if (f->type == VF_ENUM || f->type == VF_MAP) {
+			const char *sep = f->type == VF_MAP ? " (NAME: " : " (";
+
+			for (int i = 0; i < f->count; i++)
+				if (f->name(i)[0] != '?') {
+					sbuf_printf(b, "%s%s", sep, f->name(i));
+					sep = " ";
+				}
+			sbuf_addc(b, ')');
+		}
+		if (f->col != NULL) {
+			sbuf_addstr(b, " [column ");
+			for (const char *p = f->col; *p; p++)
+				if (p[0] == '%' && p[1] == 'k')
+					sbuf_addstr(b, "NAME"), p++;
+				else
+					sbuf_addc(b, *p);
+			sbuf_addc(b, ']');
+		}
+		sbuf_addc(b, '\n');
+		if (f->sub != NULL && f->sub[0].key != NULL)
+			fields_of(b, f->sub, path);
+	}
 }
 
 char *
-report_log_json(const struct verdict *v)
+report_fields(void)
 {
-	char ts[64];
-	const struct envelope *env = &v->env;
 	struct sbuf b;
-	struct json j;
 
-	sbuf_init(&b, 32768);
-	json_init(&j, &b);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "time", now_rfc3339(ts, sizeof(ts)));
-	json_str(&j, "queue_id", env->queue_id[0] ? env->queue_id : NULL);
-	json_str(&j, "client_ip", env->client_ip);
-	json_str(&j, "client_name", env->client_name[0] ? env->client_name : NULL);
-	json_str(&j, "helo", env->helo);
-	json_str(&j, "mail_from", env->mail_from);
-	json_str(&j, "mail_from_domain", env->mail_from_domain[0] ? env->mail_from_domain : NULL);
-	json_str(&j, "from_domain", report_from_domain(v)[0] ? report_from_domain(v) : NULL);
-	json_int(&j, "rcpts", (long)env->n_rcpt);
-	if (v->skipped) {
-		json_bool(&j, "skipped", 1);
-		json_str(&j, "skip_reason", v->skip_reason);
-		goto out;
-	}
-	json_str(&j, "spf", v->spf_done ? spf_result_str(v->spf.result) : NULL);
-	json_str(&j, "spf_domain", v->spf_done && v->spf.domain[0] ? v->spf.domain : NULL);
-	json_arr_begin(&j, "dkim");
-	for (size_t i = 0; i < v->n_dkim; i++) {
-		json_obj_begin(&j, NULL);
-		json_str(&j, "domain", v->dkim[i].domain);
-		json_str(&j, "selector", v->dkim[i].selector);
-		json_str(&j, "algorithm", v->dkim[i].algorithm);
-		json_str(&j, "result", dkim_res_str(v->dkim[i].result));
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_str(&j, "dmarc", v->dmarc_done ? dmarc_res_str(v->dmarc.result) : NULL);
-	json_bool(&j, "aligned", v->compliance.rule[RULE_DMARC_ALIGN].state == RULE_PASS);
-	json_str(&j, "iprev", v->iprev_done ? iprev_res_str(v->iprev.result) : NULL);
-	json_str(&j, "tls", report_tls_str(env->tls));
-	json_str(&j, "tls_version", env->tls_version[0] ? env->tls_version : NULL);
-	json_str(&j, "oneclick", report_oneclick(v));
-	json_bool(&j, "bulk", v->bulk);
-	json_obj_begin(&j, "profiles");
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &v->compliance.profile[p];
-
-		if (!pv->enabled)
-			continue;
-		json_obj_begin(&j, profile_name((enum profile_id)p));
-		json_str(&j, "verdict", pv->pass ? "pass" : "fail");
-		json_arr_begin(&j, "failed");
-		for (size_t i = 0; i < pv->n_failed; i++)
-			json_str(&j, NULL, rule_name(pv->failed[i]));
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
-	json_obj_end(&j);
-	json_str(&j, "action", action_str(v->action));
-	json_str(&j, "cause", cause_name(v->cause));
-	if (v->error[0])
-		json_str(&j, "error", v->error);
-	if (v->input_error[0])
-		json_str(&j, "input_error", v->input_error);
-	json_int(&j, "removed_forged", (long)v->n_remove);
-	json_int(&j, "dns_queries", (long)v->dns_queries);
-	json_int(&j, "dns_cache_hits", (long)v->dns_cache_hits);
-	json_int(&j, "dns_timeouts", (long)v->dns_timeouts);
-out:
-	json_int(&j, "ms", v->elapsed_ms);
-	json_obj_end(&j);
+	sbuf_init(&b, 1 << 20);
+	sbuf_printf(&b, "# the JSON record, version %d: path, type, where it appears, meaning\n",
+	    VERDICT_JSON_VERSION);
+	fields_of(&b, verdict_fields, "");
 	return sbuf_detach(&b);
 }

@@ -1,9 +1,11 @@
 /*
  * report: a verdict written out for people and programs: the
  * Authentication-Results value (RFC 8601), the compliance field in the
- * same resinfo syntax, the Received-SPF field (RFC 7208 §9.1) and the
- * one-line log record of the message. All output is printable ASCII;
- * header values are folded with "\n\t" as libmilter wants.
+ * same resinfo syntax, the Received-SPF field (RFC 7208 §9.1), the
+ * one-line log record of the message, sendercheck-test's report and the
+ * JSON record. Every one but Received-SPF walks the field table
+ * (fields.h): which fields appear, and how, is said there. Header values
+ * are printable ASCII folded with "\n\t" as libmilter wants.
  */
 #ifndef SC_REPORT_H
 #define SC_REPORT_H
@@ -19,12 +21,21 @@ char *report_authres(const struct verdict *v, const char *authserv_id);
 char *report_compliance(const struct verdict *v, const char *authserv_id);
 char *report_received_spf(const struct verdict *v, const char *authserv_id);
 char *report_log_line(const struct verdict *v);
+/* sendercheck-test's report: each check, the verdicts, the action, the
+ * fields; key: only the field of that name (NULL: all). */
+char *report_text(const struct verdict *v, const char *key);
 /*
- * The same record as one JSON object on one line (LogFormat json): the
- * fields of the statistics store (see statsdb.h) and of the text line,
- * after "time": when it was written, RFC 3339 UTC with milliseconds.
+ * The JSON record, one object on one line, in the one shape of
+ * VERDICT_JSON_VERSION (README: "The JSON record"): full is
+ * sendercheck-test's (every field), else the summary that LogFormat json
+ * logs (the VO_JSON fields).
  */
-char *report_log_json(const struct verdict *v);
+char *report_json(const struct verdict *v, int full);
+/* Every field of the JSON record, one line each: path, type, where, meaning. */
+char *report_fields(void);
+/* The field named key into the object j has open (inner: a group's fields only). */
+struct json;
+void report_json_key(struct json *j, const struct verdict *v, const char *key, int inner, int full);
 
 /* The RFC5322.From domain (lower-case), "" if the message has not one. */
 const char *report_from_domain(const struct verdict *v);
