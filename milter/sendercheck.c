@@ -59,6 +59,9 @@ struct conn {
 	char name[256];
 	char helo[256];
 	struct check *msg;
+	/* SMFIP_HDR_LEADSPC negotiated: the MTA writes the values of fields
+	 * we add exactly as given, so they carry their own leading space */
+	int leadspc;
 };
 
 static sfsistat
@@ -131,11 +134,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	 * to DATA acknowledges it and costs one round trip.
 	 */
 	unsigned long skip = SMFIP_NOUNKNOWN;
+	struct conn *c;
 
 	(void)f2; (void)f3; (void)pf2; (void)pf3;
 	*pf0 = want_act & f0;
 	*pf1 |= (want_nr | skip | SMFIP_HDR_LEADSPC) & f1;
 	nr_flags = *pf1 & want_nr;
+	if ((c = conn_get(ctx)) != NULL)
+		c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	symlist_ok = (f0 & SMFIF_SETSYMLIST) != 0;
 	if (symlist_ok) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr} {client_name} j");
@@ -294,6 +300,30 @@ escape_percent(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
+/*
+ * A field at the top, "Name: value" as MTAs write them: with
+ * SMFIP_HDR_LEADSPC negotiated, Sendmail writes "Name:" and the value
+ * exactly as given (no space of its own); Postfix adds a space only when
+ * the value lacks one. So the value brings its space when negotiated.
+ */
+static int
+insert_field(SMFICTX *ctx, const char *name, const char *value)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	char *spaced;
+	int rc;
+
+	if (c == NULL || !c->leadspc || value[0] == ' ' || value[0] == '\t')
+		return smfi_insheader(ctx, 0, (char *)name, (char *)value);
+	if ((spaced = malloc(strlen(value) + 2)) == NULL)
+		return MI_FAILURE;
+	spaced[0] = ' ';
+	memcpy(spaced + 1, value, strlen(value) + 1);
+	rc = smfi_insheader(ctx, 0, (char *)name, spaced);
+	free(spaced);
+	return rc;
+}
+
 static sfsistat
 render(SMFICTX *ctx, const struct verdict *v)
 {
@@ -320,7 +350,7 @@ render(SMFICTX *ctx, const struct verdict *v)
 			log_warn("could not remove %s #%u", v->remove[i].name, v->remove[i].index);
 	/* insert in reverse at the top, so the first ends up first */
 	for (size_t i = v->n_add; i-- > 0;)
-		if (smfi_insheader(ctx, 0, v->add[i].name, v->add[i].value) != MI_SUCCESS)
+		if (insert_field(ctx, v->add[i].name, v->add[i].value) != MI_SUCCESS)
 			log_warn("could not add %s", v->add[i].name);
 	return SMFIS_ACCEPT;
 }

@@ -81,6 +81,8 @@ for build in "$@"; do
 	# a throwaway Postfix (as root, under a temp dir) + smtp-sink + OpenDKIM: ~25 s per build
 	group "postfix" "$build" $PY "$here/postfix/test_postfix.py" "$build"
 	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"
+	# a real Sendmail 8.17 extracted from Debian's packages (~10 s per build)
+	group "sendmail" "$build" $PY "$here/sendmail/test_sendmail.py" "$build"
 	# -n, start errors, logging, Type=notify (as root: unshare, setuid)
 	group "admin" "$build" $PY "$here/admin/test_admin.py" "$build"
 done

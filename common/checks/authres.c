@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "authres.h"
 
@@ -146,61 +147,175 @@ authres_end(struct authres *a)
 	return sbuf_detach(&a->b);
 }
 
-/* Skips white space and (nested) comments. */
-static const char *
-skip_cfws(const char *p)
+/* How a reading treats one octet of the authserv-id part. */
+enum octet_use { KEEP, DROP, SEP };
+typedef enum octet_use (*octet_reading)(unsigned char c);
+
+static int
+is_space(unsigned char c)
 {
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p != '(')
-			return p;
-		int depth = 0;
-		for (; *p; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == '(')
-				depth++;
-			else if (*p == ')' && --depth == 0) {
-				p++;
-				break;
-			}
-		}
-	}
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-char *
-authres_authserv_id(const char *value)
+static int
+is_id_char(unsigned char c)
 {
-	const char *p = skip_cfws(value), *start;
+	return isalnum(c) || c == '.' || c == '-' || c == '_';
+}
 
+/* RFC 8601: white space separates; a quoted-string's quotes and escapes go */
+static enum octet_use
+read_rfc(unsigned char c)
+{
+	return is_space(c) ? SEP : (c == '"' || c == '\\') ? DROP : KEEP;
+}
 
-	char *id, *o;
+/* control bytes and 8-bit octets (a no-break space) taken for white space */
+static enum octet_use
+read_ctl_as_space(unsigned char c)
+{
+	return (c < 0x20 || c >= 0x7f) ? SEP : read_rfc(c);
+}
 
-	if (*p == '"') {
-		/* a quoted-string: unescape quoted-pairs as a reader would */
-		if ((id = o = malloc(strlen(p) + 1)) == NULL)
-			return NULL;
-		for (p++; *p && *p != '"'; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			*o++ = *p;
+/* control bytes and 8-bit octets ignored */
+static enum octet_use
+read_ctl_dropped(unsigned char c)
+{
+	return is_space(c) ? SEP : (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? DROP : KEEP;
+}
+
+/* a token ends at any octet that is not a token octet */
+static enum octet_use
+read_tokens(unsigned char c)
+{
+	return is_token_char(c) ? KEEP : SEP;
+}
+
+/* everything but the octets of a host name ignored: one word */
+static enum octet_use
+read_squashed(unsigned char c)
+{
+	return is_id_char(c) ? KEEP : DROP;
+}
+
+/* word (trailing dots dropped) is id, or id followed by a version number */
+static int
+word_is(const char *w, size_t n, const char *id, size_t idn)
+{
+	while (n > 0 && w[n - 1] == '.')
+		n--;
+	if (n < idn || idn == 0 || strncasecmp(w, id, idn) != 0)
+		return 0;
+	for (size_t i = idn; i < n; i++)
+		if (!isdigit((unsigned char)w[i]))
+			return 0;
+	return 1;
+}
+
+/* Whether a word of s (n octets), read by how, is id. */
+static int
+has_word(const char *s, size_t n, octet_reading how, const char *id, size_t idn)
+{
+	char w[300];
+	size_t wl = 0;
+	int too_long = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		enum octet_use u = i < n ? how((unsigned char)s[i]) : SEP;
+
+		if (u == KEEP) {
+			if (wl < sizeof(w))
+				w[wl++] = s[i];
+			else
+				too_long = 1;
+		} else if (u == SEP) {
+			if (!too_long && word_is(w, wl, id, idn))
+				return 1;
+			wl = 0;
+			too_long = 0;
 		}
-		*o = '\0';
-	} else {
-		start = p;
-		while (*p && *p != ';' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '(')
-			p++;
-		if ((id = strndup(start, (size_t)(p - start))) == NULL)
-			return NULL;
-		o = id + strlen(id);
 	}
-	/* "mx.example." names the same host as "mx.example" */
-	while (o > id && o[-1] == '.')
-		*--o = '\0';
-	if (*id == '\0') {
-		free(id);
-		return NULL;
+	return 0;
+}
+
+/* s without comments (nested, with quoted-pairs), as RFC parsers read it */
+static size_t
+strip_comments(const char *s, size_t n, char *out)
+{
+	size_t o = 0, depth = 0;
+	int quoted = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (depth == 0 && c == '"')
+			quoted = !quoted;
+		if (!quoted && c == '(') {
+			depth++;
+			out[o++] = ' ';
+		} else if (!quoted && depth > 0 && c == ')') {
+			depth--;
+		} else if (depth > 0) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+		} else {
+			if (quoted && c == '\\' && i + 1 < n)
+				out[o++] = s[i++];
+			out[o++] = s[i];
+		}
 	}
-	return id;
+	return o;
+}
+
+/* The end of the authserv-id part: the first ';' outside quotes and comments. */
+static size_t
+rfc_id_end(const char *s, size_t n)
+{
+	size_t depth = 0;
+	int quoted = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n && (quoted || depth > 0))
+			i++;
+		else if (depth == 0 && s[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && s[i] == '(')
+			depth++;
+		else if (!quoted && depth > 0 && s[i] == ')')
+			depth--;
+		else if (!quoted && depth == 0 && s[i] == ';')
+			return i;
+	}
+	return n;
+}
+
+int
+authres_claims_id(const char *value, size_t len, const char *authserv_id)
+{
+	static const octet_reading readings[] = { read_rfc, read_ctl_as_space, read_ctl_dropped,
+	    read_tokens, read_squashed };
+	const char *semi = memchr(value, ';', len);
+	size_t idn = strlen(authserv_id), parts_n[3];
+	const char *parts[3];
+	char *stripped;
+	int found = 0;
+
+	while (idn > 0 && authserv_id[idn - 1] == '.')
+		idn--;
+	if (idn == 0)
+		return 0;
+	/* the id part as a naive reader cuts it, as RFC 8601 does, and without comments */
+	parts[0] = value;
+	parts_n[0] = semi ? (size_t)(semi - value) : len;
+	parts[1] = value;
+	parts_n[1] = rfc_id_end(value, len);
+	if ((stripped = malloc(parts_n[1] + 1)) == NULL)
+		return 1;	/* when in doubt: ours */
+	parts[2] = stripped;
+	parts_n[2] = strip_comments(value, parts_n[1], stripped);
+	for (size_t p = 0; p < 3 && !found; p++)
+		for (size_t r = 0; r < sizeof(readings) / sizeof(readings[0]) && !found; r++)
+			found = has_word(parts[p], parts_n[p], readings[r], authserv_id, idn);
+	free(stripped);
+	return found;
 }

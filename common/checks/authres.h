@@ -1,6 +1,7 @@
 /*
  * authres: writes RFC 8601 Authentication-Results values (and fields in
- * the same resinfo syntax) and reads the authserv-id of incoming ones.
+ * the same resinfo syntax) and recognises incoming ones that claim to be
+ * ours.
  *
  * A value is built as: authserv-id, then one resinfo per method, each on
  * its own folded line ("\n\t", as libmilter wants). Property values that
@@ -41,10 +42,17 @@ void authres_add_quoted(struct sbuf *b, const char *v);
 int authres_needs_quoting(const char *v);
 
 /*
- * The authserv-id of an incoming Authentication-Results value (comments and
- * white space skipped, surrounding quotes removed), malloc'd, or NULL if
- * there is none.
+ * Whether an incoming Authentication-Results (or compliance) value could be
+ * read, by any reasonable parser, as carrying authserv_id: the words
+ * before the first ';' (outside and inside quotes and comments) are read
+ * several ways - white space only separating; control bytes and octets
+ * over 127 separating, or dropped; every non-token octet separating; all
+ * but letters, digits, '.', '-' and '_' dropped - and each word, with
+ * quotes, backslashes and trailing dots dropped, is compared case-
+ * insensitively; "mx.example 1" (a version) matches too. When in doubt it
+ * says yes: a removed foreign field loses a note, a kept forged one lets
+ * a sender claim a pass. len octets of value are read (NUL included).
  */
-char *authres_authserv_id(const char *value);
+int authres_claims_id(const char *value, size_t len, const char *authserv_id);
 
 #endif

@@ -293,40 +293,46 @@ check_headers(const struct check *c)
 	return &c->headers;
 }
 
+/* name is field (case-insensitive), white space before the colon allowed as Postfix does */
+static int
+field_is(const char *name, const char *field)
+{
+	size_t n = strlen(name), fn = strlen(field);
+
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	return n == fn && strncasecmp(name, field, fn) == 0;
+}
+
 /*
- * Notes an incoming copy of a field we write if it carries our
- * authserv-id. Every field is seen here, before any limit of the header
- * list, so that no forged copy slips through by coming late.
+ * Notes an incoming copy of a field we write if any reader could take it
+ * for ours (authres_claims_id). Every field is seen here, before any limit
+ * of the header list, so that no forged copy slips through by coming late.
  */
 static void
-note_forged(struct check *c, const char *name, const char *value)
+note_forged(struct check *c, const char *name, const char *value, size_t len)
 {
 	for (size_t k = 0; k < N_OWNED; k++) {
-		char *id;
-
-		if (strcasecmp(name, owned_fields[k]) != 0)
+		if (!field_is(name, owned_fields[k]))
 			continue;
 		c->owned_seen[k]++;
-		id = authres_authserv_id(value);
-		if (id != NULL && strcasecmp(id, c->e->cfg->authserv_id) == 0) {
-			if (c->n_forged == c->cap_forged) {
-				size_t ncap = c->cap_forged ? 2 * c->cap_forged : 4;
-				struct header_removal *nf = realloc(c->forged, ncap * sizeof(*nf));
+		if (!authres_claims_id(value, len, c->e->cfg->authserv_id))
+			continue;
+		if (c->n_forged == c->cap_forged) {
+			size_t ncap = c->cap_forged ? 2 * c->cap_forged : 4;
+			struct header_removal *nf = realloc(c->forged, ncap * sizeof(*nf));
 
-				if (nf == NULL) {
-					snprintf(c->v.error, sizeof(c->v.error),
-					    "out of memory noting forged %s fields", owned_fields[k]);
-					free(id);
-					return;
-				}
-				c->forged = nf;
-				c->cap_forged = ncap;
+			if (nf == NULL) {
+				snprintf(c->v.error, sizeof(c->v.error),
+				    "out of memory noting forged %s fields", owned_fields[k]);
+				return;
 			}
-			c->forged[c->n_forged].name = owned_fields[k];
-			c->forged[c->n_forged].index = c->owned_seen[k];
-			c->n_forged++;
+			c->forged = nf;
+			c->cap_forged = ncap;
 		}
-		free(id);
+		c->forged[c->n_forged].name = owned_fields[k];
+		c->forged[c->n_forged].index = c->owned_seen[k];
+		c->n_forged++;
 	}
 }
 
@@ -337,7 +343,7 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 
 	if (c->internal)
 		return;
-	note_forged(c, name, value);
+	note_forged(c, name, value, len);
 	if (!header_name_valid(name)) {
 		if (c->v.input_error[0] == '\0')
 			snprintf(c->v.input_error, sizeof(c->v.input_error),

@@ -189,15 +189,22 @@ class World:
     def message(self, from_value, sign="evil.test", extra=(), headers=SIGNED, body="Pay now.\n",
                 first=()):
         """A message whose From field is from_value (as it follows the colon,
-        without the leading space), signed by sign (evil.test, good.test or
-        None). first: fields before From."""
-        hdrs = list(first) + [("From", " " + from_value), ("To", " ap@example.net"),
-                              ("Subject", " invoice"), ("Date", " Wed, 25 Nov 2026 10:00:00 +0000"),
-                              ("Message-ID", " <%s@msg.test>" % os.urandom(6).hex())] + list(extra)
-        m = mail.message(hdrs, body)
+        without the leading space; str or bytes), signed by sign (evil.test,
+        good.test or None). extra: fields after the usual ones, seen by the
+        signer; first: fields put on top after signing (any bytes, even
+        ones the signer cannot parse). Values are written byte for byte
+        (str as latin-1)."""
+        def field(name, value):
+            b = lambda x: x if isinstance(x, bytes) else x.encode("latin-1")
+            return b(name) + b":" + b(value) + b"\r\n"
+        hdrs = [("From", b" " + (from_value if isinstance(from_value, bytes) else from_value.encode("latin-1"))),
+                ("To", " ap@example.net"), ("Subject", " invoice"),
+                ("Date", " Wed, 25 Nov 2026 10:00:00 +0000"),
+                ("Message-ID", " <%s@msg.test>" % os.urandom(6).hex())] + list(extra)
+        m = b"".join(field(n, v) for n, v in hdrs) + b"\r\n" + body.replace("\n", "\r\n").encode()
         if sign:
             m = mail.sign(m, sign, "s1", self.key, headers=headers)
-        return m
+        return b"".join(field(n, v) for n, v in first) + m
 
     def send(self, msg, mail_from="<bounce@evil.test>", sc=None, helo=HELO, ip=CLIENT, **kw):
         """One transaction; returns the run_session result plus 'action',

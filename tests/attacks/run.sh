@@ -4,7 +4,9 @@
 # built daemon over the milter protocol and through a real Postfix.
 #   tests/attacks/run.sh BUILDDIR [TEST_FILE...]
 # Sums the "N passed, N failed" line of each file; a file that prints no
-# such line (it crashed, or its setup failed) counts as one failure.
+# such line (it crashed, or its setup failed) counts as one failure. Each
+# file also prints "attack variants: class N: M" (distinct attack inputs it
+# tried per bypass class); their sums per class are printed at the end.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run.sh BUILDDIR [TEST_FILE...]}
@@ -12,6 +14,8 @@ shift
 PY=/usr/bin/python3
 pass=0
 fail=0
+variants=$(mktemp)
+trap 'rm -f "$variants"' EXIT
 files=$*
 [ -n "$files" ] || files=$(ls "$here"/test_*.py 2>/dev/null)
 for t in $files; do
@@ -19,6 +23,7 @@ for t in $files; do
 	$PY "$t" "$build" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	grep -E '^attack variants: class [^:]+: [0-9]+$' "$log" >>"$variants"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	rm -f "$log"
 	if [ -z "$line" ]; then
@@ -36,5 +41,7 @@ for t in $files; do
 	pass=$((pass + p))
 	fail=$((fail + f))
 done
+awk -F': ' '{ n[$2] += $3 } END { for (c in n) print "attack variants in all: " c ": " n[c] }' \
+    "$variants" | sort
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

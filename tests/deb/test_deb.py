@@ -114,7 +114,8 @@ def package_builds(c):
               "./usr/share/man/man8/sendercheck.8.gz", "./usr/share/man/man5/sendercheck.conf.5.gz",
               "./usr/share/man/man1/sendercheck-test.1.gz", "./usr/share/man/man1/sendercheck-stats.1.gz",
               "./usr/share/doc/sendercheck/README.Debian", "./usr/lib/tmpfiles.d/sendercheck.conf",
-              "./usr/share/doc/sendercheck/examples/sendercheck.conf"]:
+              "./usr/share/doc/sendercheck/examples/sendercheck.conf",
+              "./usr/share/doc/sendercheck/examples/sendmail.mc"]:
         check(f in names, "package lacks " + f)
 
 

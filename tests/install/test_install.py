@@ -110,7 +110,8 @@ def make_install_puts_everything_in_place():
               "share/man/man8/sendercheck.8", "share/man/man5/sendercheck.conf.5",
               "share/man/man1/sendercheck-test.1", "share/man/man1/sendercheck-stats.1",
               "share/doc/sendercheck/examples/sendercheck.conf",
-              "share/doc/sendercheck/examples/postfix-main.cf"]:
+              "share/doc/sendercheck/examples/postfix-main.cf",
+              "share/doc/sendercheck/examples/sendmail.mc"]:
         check(os.path.exists(os.path.join(root, f)), "make install did not install " + f)
     conf = os.path.join(etc, "sendercheck.conf")
     eq(open(conf).read(), open(os.path.join(SRC, "conf", "sendercheck.conf")).read(), "installed sample")

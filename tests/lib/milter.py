@@ -4,7 +4,8 @@ Sendercheck starts the daemon in the foreground with a config written by the
 test and waits until its socket accepts connections. run_session() writes a
 miltertest Lua script for one SMTP transaction, runs it and returns what the
 filter did: the reply to each step, the header fields it added, whether it
-deleted fields, and whether a given SMTP reply matched.
+deleted fields ("deleted": an Authentication-Results; "deleted_fields": the
+names of our fields it deleted), and whether a given SMTP reply matched.
 """
 import os
 import signal
@@ -152,8 +153,9 @@ def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test"
             "  local v = mt.getheader(conn, %s, 0)" % _lua_str(name),
             '  if v ~= nil then mt.echo("HDR %s: " .. string.gsub(v, "\\n", "\\\\n")) end' % name,
         ]
-    lines.append('  if mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results") then '
-                 'mt.echo("DELETED Authentication-Results") end')
+    for name in ("Authentication-Results", "X-Sender-Compliance"):
+        lines.append('  if mt.eom_check(conn, MT_HDRDELETE, "%s") then mt.echo("DELETED %s") end'
+                     % (name, name))
     lines.append('  if mt.eom_check(conn, MT_QUARANTINE) then mt.echo("QUARANTINED") end')
     if expect_reply:
         args = ", ".join(_lua_str(x) for x in expect_reply)
@@ -165,7 +167,8 @@ def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test"
     p = subprocess.run(["miltertest", "-s", script], capture_output=True, timeout=timeout + 30)
     out = p.stdout.decode("latin-1")
     res = {"rc": p.returncode, "stdout": out, "stderr": p.stderr.decode("latin-1"),
-           "headers": {}, "deleted": False, "quarantined": False, "reply_match": False,
+           "headers": {}, "raw_headers": {}, "deleted": False, "deleted_fields": [], "quarantined": False,
+           "reply_match": False,
            "connect": None, "eom": None}
     for line in out.splitlines():
         if line.startswith("CONNECT "):
@@ -174,9 +177,15 @@ def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test"
             res["eom"] = line[4:]
         elif line.startswith("HDR "):
             name, _, value = line[4:].partition(": ")
-            res["headers"][name] = value.replace("\\n", "\n")
-        elif line.startswith("DELETED"):
-            res["deleted"] = True
+            value = value.replace("\\n", "\n")
+            # the filter sends the value with its leading space (it
+            # negotiates SMFIP_HDR_LEADSPC, and Sendmail writes "Name:"
+            # and the value as given); the MTA shows "Name: value"
+            res["raw_headers"][name] = value
+            res["headers"][name] = value[1:] if value.startswith(" ") else value
+        elif line.startswith("DELETED "):
+            res["deleted_fields"].append(line[8:])
+            res["deleted"] = res["deleted"] or line[8:] == "Authentication-Results"
         elif line.startswith("QUARANTINED"):
             res["quarantined"] = True
         elif line.startswith("REPLY-MATCH"):

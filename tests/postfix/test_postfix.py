@@ -123,14 +123,16 @@ def start_all():
     c.sc_out = sc("outbound", out).start()
     c.odkim.start()
 
-    # the documented lines: inbound macros, outbound milter order
+    # the documented lines: inbound milter, outbound milter order
     inbound = conf_params("postfix-main.cf")
     outbound = conf_params("postfix-outbound.cf")
     main = {k: v for k, v in inbound.items() if k.startswith("milter_") and k != "milter_default_action"}
     main.update({
         "smtpd_tls_cert_file": c.cert, "smtpd_tls_key_file": c.certkey,
         "smtpd_tls_security_level": "may",
-        "m_inet": milter_spec(c.sc_inet), "m_unix": milter_spec(c.sc_unix),
+        # the documented line itself (per-milter settings in braces), our port
+        "m_inet": inbound["smtpd_milters"].replace("8894", c.sc_inet.socket.split(":")[1].split("@")[0]),
+        "m_unix": milter_spec(c.sc_unix),
         "m_strict": milter_spec(c.sc_strict), "m_tf": milter_spec(c.sc_tf),
         "m_later": milter_spec(c.sc_later), "m_dead": "inet:127.0.0.1:%d" % c.dead_port,
         "m_out": outbound["smtpd_milters"].replace("8891", str(c.odkim.port))
@@ -238,6 +240,8 @@ def inbound_pass(port, tls):
     if tls:
         contains(t, "STARTTLS", "swaks used STARTTLS")
     head = delivered(tok)
+    # written "Name: value" with one space (the filter sends its own space)
+    check(re.search(r"^Authentication-Results: mx\.test;", head, re.M), "A-R as written: %r" % head[:800])
     ar = ours(head, "Authentication-Results")
     eq(len(ar), 1, "one A-R of ours")
     for part in ("spf=pass smtp.mailfrom=b@good.test", "dkim=pass", "header.d=good.test header.s=s1",
