@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "engine.h"
 #include "fields.h"
@@ -66,6 +68,16 @@ usage(FILE *f)
 	    "  --fields            list every field of the JSON record and where it appears\n"
 	    "MESSAGE is a file in RFC 5322 form (LF or CRLF line ends), '-' for stdin.\n",
 	    SYSCONFDIR "/sendercheck.conf");
+}
+
+/* An address as the MTA gives it: IPv4 dotted quad or IPv6, nothing else
+ * (no prefix, no brackets, no name). */
+static int
+is_ip_address(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
 static int
@@ -121,6 +133,10 @@ parse_args(int argc, char **argv, struct args *a)
 		}
 		default: return -1;
 		}
+	}
+	if (a->ip != NULL && !is_ip_address(a->ip)) {
+		fprintf(stderr, "sendercheck-test: --ip '%s' is not an IPv4 or IPv6 address\n", a->ip);
+		return -1;
 	}
 	if (a->spf_only != NULL) {
 		if (optind != argc) {

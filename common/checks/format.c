@@ -364,7 +364,7 @@ check_message_id(const struct header_list *hl, struct format_result *out, struct
 	const struct header *h;
 
 	if (n == 0) {
-		format_add_problem(out, FORMAT_FAIL, "Message-ID", "no Message-ID field (Gmail requires one)");
+		format_add_problem(out, FORMAT_FAIL, "Message-ID", "no Message-ID field (RFC 5322 section 3.6.4 asks for one)");
 		return;
 	}
 	if (n > 1)

@@ -86,7 +86,7 @@ static const char *
 verdict_text(int i)
 {
 	static const char *const n[PROFILE_RESULT_COUNT] = { "compliant", "NOT compliant",
-		"compliant so far (DNS trouble kept a rule from an answer)" };
+		"not decided (DNS trouble)" };
 
 	return (unsigned)i < PROFILE_RESULT_COUNT ? n[i] : "?";
 }
@@ -458,6 +458,51 @@ get_failed_rules(const struct vctx *c, struct vval *o)
 	o->present = used > 0;
 }
 
+/* "dkim, oneclick": the binding rules DNS trouble kept from an answer */
+static void
+get_unknown_rules(const struct vctx *c, struct vval *o)
+{
+	const struct compliance *cp = &c->v->compliance;
+	enum profile_id p = (enum profile_id)c->index;
+	size_t used = 0;
+
+	o->buf[0] = '\0';
+	for (int r = 0; r < RULE_COUNT; r++) {
+		enum rule_scope sc = rules_applies(p, (enum rule_id)r);
+		int k;
+
+		if (sc == SCOPE_NONE || (sc == SCOPE_BULK && !c->v->bulk) ||
+		    rules_result(cp, p, (enum rule_id)r)->state != RULE_TEMP)
+			continue;
+		k = snprintf(o->buf + used, sizeof(o->buf) - used, "%s%s", used ? ", " : "",
+		    rule_name((enum rule_id)r));
+		if (k < 0 || (size_t)k >= sizeof(o->buf) - used)
+			break;
+		used += (size_t)k;
+	}
+	o->s = o->buf;
+	o->present = used > 0;
+}
+
+/* The first DNS trouble of the checks, said once above them. */
+static void
+get_dns_trouble(const struct vctx *c, struct vval *o)
+{
+	const struct verdict *v = c->v;
+
+	o->s = NULL;
+	if (v->spf_done && v->spf.result == SPF_RES_TEMPERROR)
+		o->s = v->spf.why;
+	for (size_t i = 0; o->s == NULL && i < v->n_dkim; i++)
+		if (v->dkim[i].result == DKIM_RES_TEMPERROR)
+			o->s = v->dkim[i].why;
+	if (o->s == NULL && v->dmarc_done && v->dmarc.result == DMARC_RES_TEMPERROR)
+		o->s = v->dmarc.why;
+	if (o->s == NULL && v->iprev_done && v->iprev.result == IPREV_RES_TEMPERROR)
+		o->s = v->iprev.why;
+	o->present = o->s != NULL;
+}
+
 static void
 get_not_checkable(const struct vctx *c, struct vval *o)
 {
@@ -769,6 +814,10 @@ static const struct vfield profile_fields[] = {
 	  .col = "%k", .metric = "sendercheck_verdicts_total", .vlabel = "verdict" },
 	{ "failed", VF_LIST, 0, "the binding rules it fails, in rule order", .sub = failed_fields,
 	  ITEMS(struct profile_verdict, failed, n_failed) },
+	{ "unknown_rules", VF_STR, VO_FULL | VO_TEXT,
+	  "binding rules DNS trouble kept from an answer (neither failed nor passed), null if none",
+	  .get = get_unknown_rules, .empty_null = 1,
+	  .text = "\n\tunknown for lack of DNS answers (neither failed nor passed): %s" },
 	{ "failed_rules", VF_STR, VO_LOG | VO_STATS | VO_COMPL, "the failed rule ids, comma separated",
 	  .get = get_failed_rules, .log = ":%s", .ar_role = AR_PROP_QUOTED, .ar = "policy.rules",
 	  .col = "%k_failed" },
@@ -845,6 +894,10 @@ const struct vfield verdict_fields[] = {
 	  AT(struct verdict, skipped), .col = "skipped", .metric = "sendercheck_skipped_total" },
 	{ "skip_reason", VF_STR, VO_JSON | VO_LOG | VO_TEXT, "why not", AT(struct verdict, skip_reason),
 	  .when = was_skipped, .log = " skipped=\"%s\"", .text = "\nNot checked: %s" },
+	{ "dns_trouble", VF_STR, VO_FULL | VO_TEXT, "the first DNS failure of the checks, null if none: "
+	  "what needed it is unknown, never failed or passed", .get = get_dns_trouble, .when = checked,
+	  .empty_null = 1, .text = "\nDNS:\ttrouble: %s\n\tevery result that needed that answer is "
+	  "unknown: no rule below failed\n\tor passed because of it" },
 	{ "spf", VF_GROUP, 0, "SPF (RFC 7208) of MAIL FROM (HELO for <>)", .sub = spf_fields,
 	  GROUP_AT(struct verdict, spf), .when = checked, .ar_role = AR_METHOD, .ar = "spf" },
 	{ "dkim", VF_LIST, VO_LOG | VO_TEXT | VO_METRIC | VO_AR, "each DKIM signature (RFC 6376)",

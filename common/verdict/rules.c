@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "rules.h"
 
@@ -147,25 +149,52 @@ from_domain(const struct rules_input *in)
 	return "the From domain";
 }
 
+/* "ip4:IP" or "ip6:IP": the SPF term that lists one address. */
+static const char *
+spf_term(const char *ip, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%s", strchr(ip, ':') ? "ip6" : "ip4", ip);
+	return buf;
+}
+
+/*
+ * The checked domain's own record with term added after "v=spf1", ready
+ * to publish; "" when there is no whole record text to start from.
+ */
+static const char *
+spf_record_with(const struct spf_outcome *s, const char *term, char *buf, size_t len)
+{
+	const char *rec = s->n_walk > 0 && s->walk[0].depth == 0 ? s->walk[0].record : "";
+	size_t n = strlen(rec);
+
+	buf[0] = '\0';
+	if (strncasecmp(rec, "v=spf1", 6) != 0 || (rec[6] != ' ' && rec[6] != '\0') ||
+	    (n >= 3 && strcmp(rec + n - 3, "...") == 0))
+		return buf;
+	snprintf(buf, len, "v=spf1 %s%s", term, rec + 6);
+	return buf;
+}
+
 static void
 eval_spf(const struct rules_input *in, struct rule_result *r)
 {
 	const struct spf_outcome *s = in->spf;
 	const char *d, *ip = in->spf_ip ? in->spf_ip : "the sending IP";
-	char fix[600];
+	char fix[1200], term[80], rec[540];
 
 	if (s == NULL) {
 		set(r, RULE_UNKNOWN, NULL, "SPF was not checked (no client address)");
 		return;
 	}
 	d = s->domain[0] ? s->domain : "the MAIL FROM domain";
+	spf_term(ip, term, sizeof(term));
 	switch (s->result) {
 	case SPF_RES_PASS:
 		set(r, RULE_PASS, NULL, "SPF pass for %s", d);
 		return;
 	case SPF_RES_NONE:
-		snprintf(fix, sizeof(fix), "publish an SPF record at %s that lists %s, e.g. "
-		    "\"v=spf1 ip4:%s ~all\"", d, ip, ip);
+		snprintf(fix, sizeof(fix), "publish an SPF record at %s that lists %s: "
+		    "%s TXT \"v=spf1 %s ~all\"", d, ip, d, term);
 		break;
 	case SPF_RES_PERMERROR:
 		snprintf(fix, sizeof(fix), "fix the SPF record of %s (%s)", d, s->why);
@@ -175,7 +204,12 @@ eval_spf(const struct rules_input *in, struct rule_result *r)
 		set(r, RULE_TEMP, fix, "SPF temperror for %s: %s", d, s->why);
 		return;
 	default:
-		snprintf(fix, sizeof(fix), "add %s to the SPF record of %s", ip, d);
+		if (spf_record_with(s, term, rec, sizeof(rec))[0])
+			snprintf(fix, sizeof(fix), "add %s to the SPF record of %s: %s TXT \"%s\"",
+			    ip, d, d, rec);
+		else
+			snprintf(fix, sizeof(fix), "add %s to the SPF record of %s: put \"%s\" after "
+			    "\"v=spf1\" in its TXT record", ip, d, term);
 		break;
 	}
 	set(r, RULE_FAIL, fix, "SPF %s for %s: %s", spf_result_str(s->result), d, s->why);
@@ -195,7 +229,7 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 {
 	struct rule_result *r = &c->rule[RULE_DKIM], *k = &c->rule[RULE_DKIM_KEY];
 	const struct dkim_sig_result *bad = NULL, *weak = NULL;
-	char fix[600];
+	char fix[1200];
 	int pass = 0, rsa_pass = 0, ed_pass = 0;
 
 	for (size_t i = 0; i < in->n_dkim; i++) {
@@ -223,8 +257,10 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 		warn(c, "only an ed25519 signature passes; some receivers ignore ed25519: add an "
 		    "RSA-2048 signature too");
 	if (!pass) {
-		snprintf(fix, sizeof(fix), "sign with DKIM as %s (rsa-sha256, 2048-bit key, From in h=)",
-		    from_domain(in));
+		snprintf(fix, sizeof(fix), "sign with DKIM as %s (rsa-sha256, 2048-bit key, From in h=) "
+		    "and publish the public key: SELECTOR._domainkey.%s TXT \"v=DKIM1; k=rsa; p=BASE64KEY\" "
+		    "(opendkim-genkey -b 2048 -d %s -s SELECTOR writes both)",
+		    from_domain(in), from_domain(in), from_domain(in));
 		if (bad != NULL && bad->result == DKIM_RES_TEMPERROR)
 			set(r, RULE_TEMP, NULL, "DKIM key of d=%s could not be fetched: %s", bad->domain,
 			    bad->why);
@@ -259,7 +295,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 {
 	struct rule_result *rec = &c->rule[RULE_DMARC_RECORD], *al = &c->rule[RULE_DMARC_ALIGN];
 	const struct dmarc_outcome *d = in->dmarc;
-	char fix[600];
+	char fix[1200];
 
 	if (d == NULL) {
 		set(rec, RULE_UNKNOWN, NULL, "DMARC was not checked");
@@ -282,14 +318,17 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 		snprintf(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->record_domain);
 		set(rec, RULE_FAIL, fix, "%zu DMARC records at _dmarc.%s", d->n_records, d->record_domain);
 	} else if (!d->have_record) {
-		snprintf(fix, sizeof(fix), "publish a DMARC record with p=none at _dmarc.%s",
-		    d->org_domain[0] ? d->org_domain : d->from_domain);
+		const char *od = d->org_domain[0] ? d->org_domain : d->from_domain;
+
+		snprintf(fix, sizeof(fix), "publish a DMARC record with p=none at _dmarc.%s: "
+		    "_dmarc.%s TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\"", od, od, od);
 		set(rec, RULE_FAIL, fix, "no DMARC record for %s%s%s", d->from_domain,
 		    d->result == DMARC_RES_PERMERROR ? ": " : "",
 		    d->result == DMARC_RES_PERMERROR ? d->why : "");
 	} else if (!d->record.p_present) {
 		snprintf(fix, sizeof(fix), "add p=none (or quarantine/reject) to the DMARC record at "
-		    "_dmarc.%s", d->record_domain);
+		    "_dmarc.%s, right after \"v=DMARC1;\": _dmarc.%s TXT \"v=DMARC1; p=none; ...\"",
+		    d->record_domain, d->record_domain);
 		set(rec, RULE_FAIL, fix, "the DMARC record at _dmarc.%s has no p= tag", d->record_domain);
 	} else {
 		set(rec, RULE_PASS, NULL, "DMARC record at _dmarc.%s, p=%s", d->record_domain,
@@ -308,11 +347,32 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	}
 }
 
+/* The PTR owner name of an address: "4.3.2.1.in-addr.arpa." or the
+ * ip6.arpa nibbles; the address itself if it does not parse. */
+static void
+reverse_name(const char *ip, char *buf, size_t len)
+{
+	unsigned char a[16];
+	size_t at = 0;
+
+	if (inet_pton(AF_INET, ip, a) == 1) {
+		snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa.", a[3], a[2], a[1], a[0]);
+		return;
+	}
+	if (inet_pton(AF_INET6, ip, a) != 1 || len < 74) {
+		snprintf(buf, len, "%s", ip);
+		return;
+	}
+	for (int i = 15; i >= 0; i--)
+		at += (size_t)snprintf(buf + at, len - at, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+	snprintf(buf + at, len - at, "ip6.arpa.");
+}
+
 static void
 eval_iprev(const struct rules_input *in, struct rule_result *r)
 {
 	const struct iprev_outcome *o = in->iprev;
-	char fix[600];
+	char fix[1200], rev[80];
 
 	if (o == NULL) {
 		set(r, RULE_UNKNOWN, NULL, "iprev was not checked");
@@ -323,15 +383,22 @@ eval_iprev(const struct rules_input *in, struct rule_result *r)
 		set(r, RULE_PASS, NULL, "%s has PTR %s, which resolves back", o->ip, o->name);
 		return;
 	case IPREV_RES_PERMERROR:
+		reverse_name(o->ip, rev, sizeof(rev));
 		snprintf(fix, sizeof(fix), "publish a PTR record for %s naming a host whose "
-		    "A/AAAA record is %s", o->ip, o->ip);
+		    "A/AAAA record is %s: \"%s PTR mail.%s.\" and \"mail.%s. %s %s\" (mail: your "
+		    "host's name)", o->ip, o->ip, rev, from_domain(in), from_domain(in),
+		    strchr(o->ip, ':') ? "AAAA" : "A", o->ip);
 		break;
 	case IPREV_RES_TEMPERROR:
 		snprintf(fix, sizeof(fix), "make sure the reverse DNS of %s answers", o->ip);
 		set(r, RULE_TEMP, fix, "iprev temperror: %s", o->why);
 		return;
 	default:
-		snprintf(fix, sizeof(fix), "make the PTR name of %s resolve back to %s", o->ip, o->ip);
+		if (o->n_names > 0)
+			snprintf(fix, sizeof(fix), "make the PTR name of %s resolve back to %s: "
+			    "\"%s. %s %s\"", o->ip, o->ip, o->names[0], strchr(o->ip, ':') ? "AAAA" : "A", o->ip);
+		else
+			snprintf(fix, sizeof(fix), "make the PTR name of %s resolve back to %s", o->ip, o->ip);
 		break;
 	}
 	set(r, RULE_FAIL, fix, "iprev %s: %s", iprev_res_str(o->result), o->why);
@@ -375,9 +442,15 @@ eval_format(const struct rules_input *in, struct compliance *c)
 	}
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].level == FORMAT_FAIL) {
-			char fix[600];
+			char fix[1200];
 
-			snprintf(fix, sizeof(fix), "fix the %s field (RFC 5322 section 3.6)", f->v[i].field);
+			if (strcmp(f->v[i].field, "Message-ID") == 0)
+				snprintf(fix, sizeof(fix), "add a Message-ID field, e.g. \"Message-ID: "
+				    "<unique-id@%s>\" (RFC 5322 section 3.6.4)", from_domain(in));
+			else if (strstr(f->v[i].reason, "no ") == f->v[i].reason)
+				snprintf(fix, sizeof(fix), "add a %s field (RFC 5322 section 3.6)", f->v[i].field);
+			else
+				snprintf(fix, sizeof(fix), "fix the %s field (RFC 5322 section 3.6)", f->v[i].field);
 			set(r, RULE_FAIL, fix, "%s%s", f->v[i].reason,
 			    f->n_fail > 1 ? " (and more)" : "");
 			return;
@@ -414,6 +487,14 @@ eval_unsub(const struct rules_input *in, enum profile_id p, struct profile_verdi
 	}
 	if (p == PROFILE_YAHOO && u->has_mailto && u->n_list_unsub == 1) {
 		set(&pv->oneclick, RULE_PASS, NULL, "mailto: unsubscribe (accepted by Yahoo)");
+		return;
+	}
+	/* the fields are right and only the signature over them is unknown
+	 * (its key could not be fetched): no verdict, not a failure */
+	if ((u->problems & ~(unsigned)(UNSUB_P_NOT_SIGNED | UNSUB_P_SIG_FAILED)) == 0 &&
+	    u->sig_index >= 0 && u->sig_result == DKIM_RES_TEMPERROR) {
+		set(&pv->oneclick, RULE_TEMP, NULL, "one-click unknown: the DKIM key of d=%s, whose "
+		    "signature covers both fields, could not be fetched", u->sig_domain);
 		return;
 	}
 	set(&pv->oneclick, RULE_FAIL, fix, "%s", u->n_reasons ? u->reasons[0] : "no one-click unsubscribe");

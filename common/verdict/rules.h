@@ -85,7 +85,7 @@ struct rules_input {
 struct rule_result {
 	enum rule_state state;
 	char reason[600];
-	char fix[600];
+	char fix[1200];	/* copy-paste ready where a DNS record is the fix */
 };
 
 #define RULES_MAX_WARN 8

@@ -2,6 +2,7 @@
 Run: /usr/bin/python3 test_cli.py BUILDDIR"""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -222,6 +223,96 @@ def hostile_input_no_crash(c):
         for h in v["add_headers"]:
             if h["name"] == "Authentication-Results":
                 authres.AuthenticationResultsHeader.parse("Authentication-Results: " + h["value"])
+
+
+@case
+def ip_that_is_not_an_address_is_a_usage_error(c):
+    """Never a run with empty fields: each of these is exit 2 with a reason."""
+    for bad in ("1.2.3", "300.1.2.3", "192.0.2.1/24", "[192.0.2.1]", "::g", "mail.example.com", "",
+                "192.0.2.1 "):
+        for extra in ([], ["--spf-only", "dkim.test"]):
+            cmd = [TOOL, "-c", c.conf, "--ip", bad] + extra
+            if not extra:
+                cmd += ["--mail-from", "a@dkim.test", "-"]
+            p = subprocess.run(cmd, input=b"From: a@dkim.test\r\n\r\nx\r\n", capture_output=True)
+            eq(p.returncode, 2, "exit for --ip %r %r" % (bad, extra))
+            contains(p.stderr.decode(), "--ip '%s' is not an IPv4 or IPv6 address" % bad, "message")
+            eq(p.stdout, b"", "nothing on stdout for --ip %r" % bad)
+    for good in ("192.0.2.10", "2001:db8::10", "::ffff:192.0.2.10"):
+        p = tool(c, mail.simple_message("user@dkim.test"))
+        eq(p.returncode, 0, "--ip %s" % good)
+
+
+def unreachable_conf():
+    path = os.path.join(WORK, "nodns.conf")
+    with open(path, "w") as f:       # nothing listens on that port
+        f.write("Nameservers 127.0.0.1:%d\nDNSTimeout 1\nInternalHosts none\nAuthservID mx.test\n"
+                % testdns.free_port())
+    return path
+
+
+@case
+def dns_unreachable_said_once_and_no_rule_claimed(c):
+    """A signed bulk message with one-click headers while DNS cannot be
+    reached: no profile may call a rule failed or passed for lack of an
+    answer (one-click rests on the signature whose key could not be had)."""
+    lu = [("List-Unsubscribe", " <https://dkim.test/u/1>"),
+          ("List-Unsubscribe-Post", " List-Unsubscribe=One-Click")]
+    msg = mail.sign(mail.simple_message("user@dkim.test", extra=lu), "dkim.test", "r2048", c.keys["r2048"],
+                    headers=(b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe",
+                             b"list-unsubscribe-post"))
+    path = os.path.join(WORK, "nodns.eml")
+    with open(path, "wb") as f:
+        f.write(msg)
+    p = subprocess.run([TOOL, "-c", unreachable_conf(), "--ip", world.CLIENT, "--helo", "client.test",
+                        "--mail-from", "user@dkim.test", "--tls", "TLSv1.3", path],
+                       capture_output=True, timeout=60)
+    eq(p.returncode, 0, "exit (stderr %r)" % p.stderr)
+    out = p.stdout.decode()
+    eq(out.count("DNS:        trouble:"), 1, "DNS trouble said once at the top:\n" + out)
+    check(out.index("DNS:") < out.index("SPF:"), "the DNS line comes before the checks")
+    eq(out.count("Not checkable here"), 1, "'Not checkable here' once")
+    check("NOT compliant" not in out, "a profile claims a failure for lack of DNS:\n" + out)
+    check("compliant so far" not in out, "a profile claims a pass for lack of DNS:\n" + out)
+    for prof in ("Google:", "Yahoo:", "Microsoft:"):
+        line = [l for l in out.splitlines() if l.startswith(prof)]
+        eq(line, ["%-11s not decided (DNS trouble)" % prof], prof)
+    check("fix: add \"List-Unsubscribe" not in out, "a fix for one-click headers that are right:\n" + out)
+    contains(out, "unknown for lack of DNS answers (neither failed nor passed): ", "unknown rules listed")
+    # the same message with DNS answering: one-click passes for every profile
+    path2 = os.path.join(WORK, "dns.eml")
+    with open(path2, "wb") as f:
+        f.write(msg)
+    out = subprocess.run([TOOL, "-c", c.conf, "--ip", world.CLIENT, "--helo", "client.test", "--mail-from",
+                          "user@dkim.test", "--tls", "TLSv1.3", path2], capture_output=True).stdout.decode()
+    check("oneclick:" not in out and "DNS:" not in out, "with DNS answering:\n" + out)
+
+
+@case
+def fixes_are_copy_paste_records(c):
+    """Where a DNS record is the fix, the fix holds the record to publish."""
+    bulk = [("List-Id", " <news.spf-none.test>")]     # bulk: SPF, DKIM, DMARC bind
+    text = tool(c, mail.simple_message("user@spf-none.test", extra=bulk), json_out=False,
+                mail_from="user@spf-none.test").stdout.decode()
+    contains(text, 'spf-none.test TXT "v=spf1 ip4:%s ~all"' % world.CLIENT, "SPF record to publish")
+    contains(text, '_dmarc.spf-none.test TXT "v=DMARC1; p=none; rua=mailto:dmarc-reports@spf-none.test"',
+             "DMARC record to publish")
+    contains(text, 'SELECTOR._domainkey.spf-none.test TXT "v=DKIM1; k=rsa; p=BASE64KEY"', "DKIM key record")
+    # an address not in the record: the record with the address added
+    text = tool(c, mail.simple_message("user@spf-fail.test", extra=bulk), json_out=False,
+                mail_from="user@spf-fail.test").stdout.decode()
+    contains(text, 'spf-fail.test TXT "v=spf1 ip4:%s ip4:192.0.2.99 -all"' % world.CLIENT, "SPF record")
+
+
+@case
+def missing_message_id_wording_is_not_gmails(c):
+    msg = mail.simple_message("user@dkim.test")
+    msg = re.sub(rb"Message-ID:[^\r]*\r\n", b"", msg)
+    text = tool(c, mail.sign(msg, "dkim.test", "r2048", c.keys["r2048"], headers=(b"from", b"to", b"subject")),
+                "--profile", "yahoo", "--profile", "microsoft", json_out=False).stdout.decode()
+    check("Gmail" not in text, "Gmail named for Yahoo/Microsoft:\n" + text)
+    contains(text, "format: no Message-ID field", "reason")
+    contains(text, "fix: add a Message-ID field", "fix")
 
 
 if __name__ == "__main__":
