@@ -7,32 +7,25 @@
  * getrandom(), and an EDNS0 OPT record (payload 1232) is appended.
  * Replies are parsed with ns_initparse()/ns_parserr()/ns_name_uncompress().
  *
- * Sending. One lookup makes at most two rounds over the servers, one UDP
- * datagram per attempt. Attempt k waits
- *	min(remaining, max(1000 ms, remaining / attempts_left))
- * where remaining is what is left of the ctx budget and attempts_left
- * counts this attempt and the later ones to servers still in the game.
- * So with [dead, good] and 1500 ms the dead server gets 1000 ms and the
- * good one the rest; with one server the budget is split over a send and
- * one resend. Each server has its own connected UDP socket for the whole
- * lookup: a late reply to an earlier attempt still counts while a later
- * attempt waits. A datagram counts only if it comes from the server's
- * address and port, carries the query ID, has QR set, opcode QUERY and
- * echoes the question (name compared case-insensitively); anything else
- * is dropped and waiting goes on until the attempt's deadline.
- * TC set: the query is repeated over TCP to that server (same window rule).
- * FORMERR while sending EDNS0: EDNS0 is dropped for the rest of the
- * lookup and the query resent to that server at once.
- * A server that gives SERVFAIL/REFUSED/another rcode, a malformed reply,
- * an ICMP unreachable or a broken TCP reply is not asked again in this
- * lookup; its result is kept and returned if no other server answers
- * (the first such failure wins over timeouts).
+ * Network work (sending, retries, TCP, failover) is done by one thread
+ * per resolver: see dns_io.c. This file holds what askers see: a lookup
+ * looks in the asker's session (dns_session: the early questions and
+ * earlier answers of the same message), then the cache, then joins the
+ * same question if it is in flight for anyone (single flight), and only
+ * then starts a new flight; then it waits on the flight, at most as long
+ * as its dns_ctx budget allows.
  *
- * Budget: the wall time from the first send to the result is subtracted
- * from ctx->budget_ms; at <= 0, lookups fail at once with DNS_TIMEOUT.
+ * Budget: the wall time an asker waits is subtracted from ctx->budget_ms;
+ * at <= 0, lookups that would have to wait fail at once with DNS_TIMEOUT
+ * (an answer that is already there is still given). A new flight gets the
+ * asker's remaining budget as its network time; a later asker with more
+ * time left extends it. A waiter whose flight should end by itself at its
+ * own deadline waits a little longer (DNS_GRACE_MS) for the flight's own
+ * result, which explains the timeout better.
  * Counters: ctx->queries counts every valid lookup (cache hits included);
- * resolver stats "queries" counts lookups that went to the network,
- * "tcp_retries" TCP fallbacks, "timeouts" lookups that ended in DNS_TIMEOUT.
+ * resolver stats "queries" counts flights (lookups that went to the
+ * network), "tcp_retries" TCP fallbacks, "timeouts" lookups that ended in
+ * DNS_TIMEOUT.
  *
  * Cache: hash table (FNV-1a, chained) plus an LRU list, under one mutex;
  * key = lower-cased name without trailing dot + type; value = the wire
@@ -44,6 +37,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/random.h>
 #include <netinet/in.h>
@@ -62,21 +56,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns.h"
+#include "dns_impl.h"
 
-#define DNS_MIN_WAIT_MS	1000
-#define DNS_ROUNDS	2
 #define DNS_MAX_CNAME	8
 #define DNS_EDNS_SIZE	1232
 #define DNS_MAX_TTL	86400
 #define DNS_MAX_NEG_TTL	900
 #define DNS_NOSOA_TTL	60
-#define DNS_QBUF	512
-#define DNS_UDP_BUF	65536
 #define DNS_NAMEBUF	256
-#define DNS_ESCBUF	(253 * 4 + 8)	/* a name with every octet as \DDD */
-#define DNS_POLL_MAX	60000	/* longest single poll(), ms */
-#define DNS_READ_MAX	64	/* datagrams read per wakeup */
+#define DNS_GRACE_MS	250	/* extra wait for a flight's own timeout */
 
 struct cache_ent {
 	struct cache_ent *hnext;	/* hash chain */
@@ -89,50 +77,6 @@ struct cache_ent {
 	size_t wirelen;
 	char name[];			/* lower case, no trailing dot */
 };
-
-struct dns_resolver {
-	struct dns_server servers[DNS_MAX_SERVERS];
-	size_t nservers;
-	pthread_mutex_t lock;		/* guards the cache */
-	struct cache_ent **buckets;
-	size_t nbuckets;		/* power of two */
-	size_t cache_max;
-	size_t cache_n;
-	struct cache_ent *lru_head;
-	struct cache_ent *lru_tail;
-	atomic_ulong queries;
-	atomic_ulong cache_hits;
-	atomic_ulong timeouts;
-	atomic_ulong tcp_retries;
-};
-
-/* State of one lookup on the network. */
-struct lookup {
-	struct dns_ctx *c;
-	struct dns_resolver *r;
-	const char *name;
-	uint16_t type;
-	unsigned char q[DNS_QBUF];	/* query, with room for OPT */
-	size_t qbase;			/* length without OPT */
-	int edns;
-	unsigned char *buf;		/* UDP receive buffer */
-	int fd[DNS_MAX_SERVERS];
-	int done[DNS_MAX_SERVERS];	/* not to be asked again */
-	int asked[DNS_MAX_SERVERS];
-	size_t att;			/* current attempt number */
-	long long start;
-	int timed_out;
-	int final;			/* ans holds OK/NXDOMAIN/NODATA */
-	size_t ans_srv;
-	struct dns_result ans;
-	uint32_t ans_ttl;
-	int have_fail;			/* fail holds the first failure */
-	size_t fail_srv;
-	struct dns_result fail;
-};
-
-static void lookup_handle(struct lookup *, size_t, const unsigned char *,
-    size_t, int);
 
 /* --- small helpers --- */
 
@@ -148,8 +92,8 @@ setwhy(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static long long
-now_ms(void)
+long long
+dns_now_ms(void)
 {
 	struct timespec ts;
 
@@ -163,8 +107,8 @@ lc(int ch)
 	return (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
 }
 
-static const char *
-type_str(uint16_t type, char *buf, size_t buflen)
+const char *
+dns_type_str(uint16_t type, char *buf, size_t buflen)
 {
 	switch (type) {
 	case DNS_T_A:		return "A";
@@ -202,6 +146,7 @@ dns_status_str(enum dns_status st)
 	case DNS_SERVFAIL:	return "SERVFAIL";
 	case DNS_TIMEOUT:	return "TIMEOUT";
 	case DNS_ERROR:		return "ERROR";
+	case DNS_BADNAME:	return "BADNAME";
 	}
 	return "UNKNOWN";
 }
@@ -339,8 +284,8 @@ server_ok(const struct dns_server *s)
 	return 0;
 }
 
-static int
-same_addr(const struct sockaddr_storage *a, const struct dns_server *s)
+int
+dns_same_addr(const struct sockaddr_storage *a, const struct dns_server *s)
 {
 	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&s->addr;
@@ -359,55 +304,10 @@ same_addr(const struct sockaddr_storage *a, const struct dns_server *s)
 	return 0;
 }
 
-/* --- per-thread res_state --- */
-
-static pthread_key_t res_key;
-static pthread_once_t res_once = PTHREAD_ONCE_INIT;
-static int res_key_ok;
-
-static void
-res_free(void *p)
-{
-	res_nclose((res_state)p);
-	free(p);
-}
-
-static void
-res_key_init(void)
-{
-	res_key_ok = pthread_key_create(&res_key, res_free) == 0;
-}
-
-static res_state
-thread_res(void)
-{
-	res_state st;
-
-	if (pthread_once(&res_once, res_key_init) != 0 || !res_key_ok)
-		return NULL;
-	if ((st = pthread_getspecific(res_key)) != NULL)
-		return st;
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return NULL;
-	if (res_ninit(st) != 0 || pthread_setspecific(res_key, st) != 0) {
-		res_nclose(st);
-		free(st);
-		return NULL;
-	}
-	return st;
-}
-
+/* Queries are built on the network thread (dns_io.c): askers keep no state. */
 void
 dns_thread_done(void)
 {
-	res_state st;
-
-	if (pthread_once(&res_once, res_key_init) != 0 || !res_key_ok)
-		return;
-	if ((st = pthread_getspecific(res_key)) != NULL) {
-		pthread_setspecific(res_key, NULL);
-		res_free(st);
-	}
 }
 
 /* --- resolver --- */
@@ -491,12 +391,22 @@ dns_resolver_new(const struct dns_server *servers, size_t nservers,
 			return NULL;
 		}
 	}
-	if (pthread_mutex_init(&r->lock, NULL) != 0) {
+	r->ntable = 256;
+	r->wakefd = -1;
+	if ((r->table = calloc(r->ntable, sizeof(*r->table))) == NULL ||
+	    (r->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    pthread_mutex_init(&r->cache_lock, NULL) != 0) {
+		if (r->wakefd >= 0)
+			close(r->wakefd);
+		free(r->table);
 		free(r->buckets);
 		free(r);
-		setwhy(why, whylen, "cannot create a mutex");
+		setwhy(why, whylen, "cannot set up the resolver: %s", strerror(errno));
 		return NULL;
 	}
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&r->condattr);
+	pthread_condattr_setclock(&r->condattr, CLOCK_MONOTONIC);
 	return r;
 }
 
@@ -507,12 +417,17 @@ dns_resolver_free(struct dns_resolver *r)
 
 	if (r == NULL)
 		return;
+	dns_io_stop(r);
 	for (e = r->lru_head; e != NULL; e = next) {
 		next = e->next;
 		free(e->wire);
 		free(e);
 	}
 	free(r->buckets);
+	free(r->table);
+	close(r->wakefd);
+	pthread_condattr_destroy(&r->condattr);
+	pthread_mutex_destroy(&r->cache_lock);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -613,10 +528,10 @@ cache_get(struct dns_resolver *r, const char *key, uint16_t type,
 
 	if (r->cache_max == 0)
 		return -1;
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->cache_lock);
 	pp = cache_slot(r, key, type, h);
 	if ((e = *pp) != NULL) {
-		*left_ms = e->expires - now_ms();
+		*left_ms = e->expires - dns_now_ms();
 		if (*left_ms <= 0)
 			cache_drop(r, pp, e);
 		else if ((*wire = malloc(e->wirelen)) != NULL) {
@@ -627,12 +542,12 @@ cache_get(struct dns_resolver *r, const char *key, uint16_t type,
 			hit = 0;
 		}
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->cache_lock);
 	return hit;
 }
 
-static void
-cache_put(struct dns_resolver *r, const char *key, uint16_t type,
+void
+dns_cache_put(struct dns_resolver *r, const char *key, uint16_t type,
     const unsigned char *wire, size_t len, uint32_t ttl)
 {
 	struct cache_ent *e, **pp;
@@ -651,8 +566,8 @@ cache_put(struct dns_resolver *r, const char *key, uint16_t type,
 	memcpy(e->name, key, klen + 1);
 	e->type = type;
 	e->hash = cache_hash(key, type);
-	e->expires = now_ms() + (long long)ttl * 1000;
-	pthread_mutex_lock(&r->lock);
+	e->expires = dns_now_ms() + (long long)ttl * 1000;
+	pthread_mutex_lock(&r->cache_lock);
 	pp = cache_slot(r, key, type, e->hash);
 	if (*pp != NULL)
 		cache_drop(r, pp, *pp);
@@ -663,7 +578,7 @@ cache_put(struct dns_resolver *r, const char *key, uint16_t type,
 	*pp = e;
 	lru_push(r, e);
 	r->cache_n++;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->cache_lock);
 }
 
 /* --- parsing --- */
@@ -930,8 +845,8 @@ collect(ns_msg *msg, uint16_t qtype, const char *name, uint32_t *ttl,
  * Parses wire (which out takes over) for records of qtype. *cttl gets
  * the cache lifetime (0: do not cache).
  */
-static enum dns_status
-parse_wire(unsigned char *wire, size_t len, uint16_t qtype,
+enum dns_status
+dns_parse_wire(unsigned char *wire, size_t len, uint16_t qtype,
     struct dns_result *out, uint32_t *cttl)
 {
 	char cur[NS_MAXDNAME];
@@ -1003,7 +918,7 @@ dns_parse_reply(const unsigned char *wire, size_t len, uint16_t qtype,
 	}
 	if (len)
 		memcpy(copy, wire, len);
-	return parse_wire(copy, len, qtype, out, &ttl);
+	return dns_parse_wire(copy, len, qtype, out, &ttl);
 }
 
 void
@@ -1104,453 +1019,31 @@ dns_reverse_name(const char *ip, char *buf, size_t buflen)
 	return 0;
 }
 
-/* --- network --- */
-
-static long long
-budget_left(const struct lookup *l)
+static enum dns_status
+from_cache(struct dns_ctx *c, const char *name, uint16_t type,
+    unsigned char *wire, size_t len, long long left_ms,
+    struct dns_result *out)
 {
-	return (long long)l->c->budget_ms - (now_ms() - l->start);
+	uint32_t ttl, left = (uint32_t)((left_ms + 999) / 1000);
+	size_t i;
+
+	dns_parse_wire(wire, len, type, out, &ttl);
+	out->from_cache = 1;
+	c->cache_hits++;
+	atomic_fetch_add(&c->res->cache_hits, 1);
+	for (i = 0; i < out->n; i++)
+		if (out->rr[i].ttl > left)
+			out->rr[i].ttl = left;
+	if (out->status != DNS_OK)
+		dns_explain(out, NULL, name, type);
+	return out->status;
 }
 
-static size_t
-attempts_left(const struct lookup *l)
-{
-	size_t a, n = 0, ns = l->r->nservers;
+/* --- flights, sessions and waiting --- */
 
-	for (a = l->att; a < DNS_ROUNDS * ns; a++)
-		if (!l->done[a % ns])
-			n++;
-	return n ? n : 1;
-}
-
-static long long
-window(const struct lookup *l)
-{
-	long long rem = budget_left(l), w;
-
-	w = rem / (long long)attempts_left(l);
-	if (w < DNS_MIN_WAIT_MS)
-		w = DNS_MIN_WAIT_MS;
-	return w < rem ? w : rem;
-}
-
-/* Records a failure of server s (the first one is kept). */
-static void
-fail_msg(struct lookup *l, size_t s, enum dns_status st, const char *fmt,
-    ...)
-{
-	va_list ap;
-
-	l->done[s] = 1;
-	if (l->have_fail)
-		return;
-	memset(&l->fail, 0, sizeof(l->fail));
-	l->fail.status = st;
-	va_start(ap, fmt);
-	vsnprintf(l->fail.why, sizeof(l->fail.why), fmt, ap);
-	va_end(ap);
-	l->have_fail = 1;
-	l->fail_srv = s;
-}
-
-/* Does p/n answer our query? (ID, QR, opcode, question) */
-static int
-reply_matches(const struct lookup *l, const unsigned char *p, size_t n)
-{
-	size_t qlen = l->qbase - NS_HFIXEDSZ, i;
-
-	if (n < NS_HFIXEDSZ || p[0] != l->q[0] || p[1] != l->q[1])
-		return 0;
-	if (!(p[2] & 0x80) || (p[2] & 0x78) != 0)
-		return 0;
-	/* Some servers answer FORMERR to EDNS without the question. */
-	if ((p[3] & 0x0f) == ns_r_formerr && p[4] == 0 && p[5] == 0)
-		return 1;
-	if (p[4] != 0 || p[5] != 1 || n < NS_HFIXEDSZ + qlen)
-		return 0;
-	for (i = NS_HFIXEDSZ; i < l->qbase - 4; i++)
-		if (lc(p[i]) != lc(l->q[i]))
-			return 0;
-	return memcmp(p + l->qbase - 4, l->q + l->qbase - 4, 4) == 0;
-}
-
-static size_t
-query_len(const struct lookup *l)
-{
-	return l->edns ? l->qbase + 11 : l->qbase;
-}
-
-static int
-build_query(struct lookup *l, char *why, size_t whylen)
-{
-	res_state st = thread_res();
-	unsigned char *o;
-	uint16_t id;
-	int n;
-
-	if (st == NULL) {
-		setwhy(why, whylen, "cannot set up the resolver state");
-		return -1;
-	}
-	n = res_nmkquery(st, ns_o_query, l->name, ns_c_in, l->type, NULL, 0,
-	    NULL, l->q, DNS_QBUF - 11);
-	if (n < NS_HFIXEDSZ + 5) {
-		setwhy(why, whylen, "cannot build a query for %s", l->name);
-		return -1;
-	}
-	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) == sizeof(id))
-		memcpy(l->q, &id, 2);
-	l->qbase = (size_t)n;
-	o = l->q + n;			/* OPT: root, type 41, payload */
-	memcpy(o, "\0\0\x29\x04\xd0\0\0\0\0\0\0", 11);
-	l->edns = 1;
-	l->q[10] = 0;
-	l->q[11] = 1;
-	return 0;
-}
-
-static void
-set_edns(struct lookup *l, int on)
-{
-	l->edns = on;
-	l->q[11] = on ? 1 : 0;
-}
-
-static int
-udp_send(struct lookup *l, size_t s)
-{
-	const struct dns_server *sv = &l->r->servers[s];
-	int fd = l->fd[s];
-
-	if (fd < 0) {
-		fd = socket(sv->addr.ss_family,
-		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			fail_msg(l, s, DNS_ERROR, "cannot create a socket: %s",
-			    strerror(errno));
-			return -1;
-		}
-		if (connect(fd, (const struct sockaddr *)&sv->addr,
-		    sv->addrlen) < 0) {
-			fail_msg(l, s, DNS_ERROR, "cannot reach: %s",
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-		l->fd[s] = fd;
-	}
-	l->asked[s] = 1;
-	if (send(fd, l->q, query_len(l), 0) < 0) {
-		fail_msg(l, s, DNS_SERVFAIL, "unreachable: %s",
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Waits for fd to become ready for ev until deadline: 1 ready, 0 timeout. */
-static int
-wait_fd(int fd, short ev, long long deadline)
-{
-	struct pollfd p;
-	long long left;
-	int n;
-
-	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
-			return 0;
-		p.fd = fd;
-		p.events = ev;
-		p.revents = 0;
-		n = poll(&p, 1, (int)(left < DNS_POLL_MAX ? left :
-		    DNS_POLL_MAX));
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-/* Reads exactly n bytes: 0 done, -1 timeout, -2 closed or error. */
-static int
-read_full(int fd, unsigned char *p, size_t n, long long deadline)
-{
-	ssize_t k;
-	int w;
-
-	while (n > 0) {
-		k = read(fd, p, n);
-		if (k > 0) {
-			p += k;
-			n -= (size_t)k;
-			continue;
-		}
-		if (k == 0 || (errno != EAGAIN && errno != EINTR))
-			return -2;
-		if ((w = wait_fd(fd, POLLIN, deadline)) <= 0)
-			return w == 0 ? -1 : -2;
-	}
-	return 0;
-}
-
-static int
-write_full(int fd, const unsigned char *p, size_t n, long long deadline)
-{
-	ssize_t k;
-	int w;
-
-	while (n > 0) {
-		k = send(fd, p, n, MSG_NOSIGNAL);
-		if (k > 0) {
-			p += k;
-			n -= (size_t)k;
-			continue;
-		}
-		if (k == 0 || (errno != EAGAIN && errno != EINTR))
-			return -2;
-		if ((w = wait_fd(fd, POLLOUT, deadline)) <= 0)
-			return w == 0 ? -1 : -2;
-	}
-	return 0;
-}
-
-static int
-tcp_connect(const struct dns_server *sv, long long deadline, int *fdp)
-{
-	int fd, err = 0, w;
-	socklen_t elen = sizeof(err);
-
-	fd = socket(sv->addr.ss_family,
-	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -2;
-	*fdp = fd;
-	if (connect(fd, (const struct sockaddr *)&sv->addr, sv->addrlen) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return -2;
-	if ((w = wait_fd(fd, POLLOUT, deadline)) <= 0)
-		return w == 0 ? -1 : -2;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
-		errno = err;
-		return -2;
-	}
-	return 0;
-}
-
-/*
- * One query over TCP to server s. Returns the reply (malloc'd) or NULL
- * with *timeout set when it was a timeout, else a failure is recorded.
- */
-static unsigned char *
-tcp_query(struct lookup *l, size_t s, size_t *replen)
-{
-	long long deadline = now_ms() + window(l);
-	unsigned char hdr[2], *rep = NULL, *out;
-	size_t qlen = query_len(l), n = 0;
-	int fd = -1, rc;
-	const char *what = "connecting";
-
-	atomic_fetch_add(&l->r->tcp_retries, 1);
-	rc = tcp_connect(&l->r->servers[s], deadline, &fd);
-	if (rc == 0 && (out = malloc(qlen + 2)) != NULL) {
-		what = "sending";
-		out[0] = (unsigned char)(qlen >> 8);
-		out[1] = (unsigned char)qlen;
-		memcpy(out + 2, l->q, qlen);
-		rc = write_full(fd, out, qlen + 2, deadline);
-		free(out);
-	} else if (rc == 0)
-		rc = -2;
-	if (rc == 0) {
-		what = "reading the length";
-		rc = read_full(fd, hdr, 2, deadline);
-	}
-	if (rc == 0) {
-		what = "reading the reply";
-		n = ((size_t)hdr[0] << 8) | hdr[1];
-		if (n < NS_HFIXEDSZ || (rep = malloc(n)) == NULL)
-			rc = -2;
-		else
-			rc = read_full(fd, rep, n, deadline);
-	}
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && reply_matches(l, rep, n)) {
-		*replen = n;
-		return rep;
-	}
-	free(rep);
-	if (rc == -1) {
-		l->timed_out = 1;
-		l->done[s] = 1;
-	} else if (rc == 0)
-		fail_msg(l, s, DNS_ERROR, "TCP reply does not match the query");
-	else
-		fail_msg(l, s, DNS_ERROR, "TCP failed while %s", what);
-	return NULL;
-}
-
-static void
-lookup_tcp(struct lookup *l, size_t s)
-{
-	unsigned char *rep;
-	size_t n;
-
-	if ((rep = tcp_query(l, s, &n)) != NULL) {
-		lookup_handle(l, s, rep, n, 1);
-		free(rep);
-	}
-}
-
-/* A matching reply from server s. */
-static void
-lookup_handle(struct lookup *l, size_t s, const unsigned char *p, size_t n,
-    int tcp)
-{
-	struct dns_result res;
-	unsigned char *copy;
-	uint32_t ttl;
-	int rcode = p[3] & 0x0f;
-
-	if (rcode == ns_r_formerr && l->edns) {
-		set_edns(l, 0);
-		if (tcp)
-			lookup_tcp(l, s);
-		else
-			udp_send(l, s);
-		return;
-	}
-	if ((p[2] & 0x02) && !tcp) {
-		lookup_tcp(l, s);
-		return;
-	}
-	if ((copy = malloc(n)) == NULL) {
-		fail_msg(l, s, DNS_ERROR, "out of memory");
-		return;
-	}
-	memcpy(copy, p, n);
-	parse_wire(copy, n, l->type, &res, &ttl);
-	if (res.status == DNS_OK || res.status == DNS_NXDOMAIN ||
-	    res.status == DNS_NODATA) {
-		l->ans = res;
-		l->ans_ttl = ttl;
-		l->ans_srv = s;
-		l->final = 1;
-		return;
-	}
-	l->done[s] = 1;
-	if (l->have_fail) {
-		dns_result_free(&res);
-		return;
-	}
-	l->fail = res;
-	l->fail_srv = s;
-	l->have_fail = 1;
-}
-
-/* Reads all pending datagrams of server s. */
-static void
-udp_read(struct lookup *l, size_t s)
-{
-	struct sockaddr_storage from;
-	socklen_t flen;
-	ssize_t n;
-	int i;
-
-	for (i = 0; i < DNS_READ_MAX && !l->final && !l->done[s]; i++) {
-		flen = sizeof(from);
-		n = recvfrom(l->fd[s], l->buf, DNS_UDP_BUF, 0,
-		    (struct sockaddr *)&from, &flen);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				return;
-			fail_msg(l, s, DNS_SERVFAIL, "unreachable: %s",
-			    strerror(errno));
-			return;
-		}
-		if (!same_addr(&from, &l->r->servers[s]) ||
-		    !reply_matches(l, l->buf, (size_t)n))
-			continue;
-		lookup_handle(l, s, l->buf, (size_t)n, 0);
-	}
-}
-
-/* Waits for replies from any server until deadline or server cur is out. */
-static void
-lookup_wait(struct lookup *l, size_t cur, long long deadline)
-{
-	struct pollfd pfd[DNS_MAX_SERVERS];
-	size_t idx[DNS_MAX_SERVERS], k, s;
-	long long left;
-	int n;
-
-	while (!l->final && !l->done[cur]) {
-		if ((left = deadline - now_ms()) <= 0) {
-			l->timed_out = 1;
-			return;
-		}
-		for (k = s = 0; s < l->r->nservers; s++)
-			if (l->fd[s] >= 0 && !l->done[s]) {
-				pfd[k].fd = l->fd[s];
-				pfd[k].events = POLLIN;
-				pfd[k].revents = 0;
-				idx[k++] = s;
-			}
-		n = poll(pfd, k, (int)(left < DNS_POLL_MAX ? left :
-		    DNS_POLL_MAX));
-		if (n < 0 && errno != EINTR) {
-			fail_msg(l, cur, DNS_ERROR, "poll: %s",
-			    strerror(errno));
-			return;
-		}
-		for (s = 0; n > 0 && s < k && !l->final; s++)
-			if (pfd[s].revents)
-				udp_read(l, idx[s]);
-	}
-}
-
-static void
-lookup_run(struct lookup *l)
-{
-	size_t ns = l->r->nservers, s;
-
-	for (l->att = 0; l->att < DNS_ROUNDS * ns && !l->final; l->att++) {
-		s = l->att % ns;
-		if (l->done[s])
-			continue;
-		if (budget_left(l) <= 0)
-			break;
-		if (udp_send(l, s) < 0)
-			continue;
-		lookup_wait(l, s, now_ms() + window(l));
-	}
-}
-
-/* Appends the server list asked to buf. */
-static void
-asked_str(const struct lookup *l, char *buf, size_t buflen)
-{
-	char one[INET6_ADDRSTRLEN + 10];
-	size_t s, o = 0;
-	int n;
-
-	buf[0] = '\0';
-	for (s = 0; s < l->r->nservers; s++) {
-		if (!l->asked[s])
-			continue;
-		dns_server_str(&l->r->servers[s], one, sizeof(one));
-		n = snprintf(buf + o, buflen - o, "%s%s", o ? ", " : "", one);
-		if (n < 0 || (size_t)n >= buflen - o)
-			return;
-		o += (size_t)n;
-	}
-}
-
-/* Rewrites why as "<why> from SERVER for NAME/TYPE". */
-static void
-explain(struct dns_result *out, const struct dns_server *sv,
+/* Rewrites why as "<why> from SERVER for NAME/TYPE" ("(cached)" without a server). */
+void
+dns_explain(struct dns_result *out, const struct dns_server *sv,
     const char *name, uint16_t type)
 {
 	char old[sizeof(out->why)], srv[INET6_ADDRSTRLEN + 10], tb[16];
@@ -1560,7 +1053,7 @@ explain(struct dns_result *out, const struct dns_server *sv,
 		dns_server_str(sv, srv, sizeof(srv));
 	snprintf(out->why, sizeof(out->why), "%s %s%s for %s/%s", old,
 	    sv ? "from " : "(cached)", sv ? srv : "", name,
-	    type_str(type, tb, sizeof(tb)));
+	    dns_type_str(type, tb, sizeof(tb)));
 }
 
 static void
@@ -1570,60 +1063,277 @@ count_timeout(struct dns_ctx *c)
 	atomic_fetch_add(&c->res->timeouts, 1);
 }
 
-static void
-network_lookup(struct lookup *l, const char *key, struct dns_result *out)
-{
-	char srv[200], tb[16];
-	size_t s;
-	long long waited;
+struct dns_session {
+	struct dns_resolver *r;
+	unsigned budget_ms;
+	int cancelled;
+	size_t n, cap;
+	struct flight **f;	/* each holds a reference */
+};
 
-	atomic_fetch_add(&l->r->queries, 1);
-	l->start = now_ms();
-	lookup_run(l);
-	waited = now_ms() - l->start;
-	l->c->budget_ms -= (long)waited;
-	for (s = 0; s < l->r->nservers; s++)
-		if (l->fd[s] >= 0)
-			close(l->fd[s]);
-	if (l->final) {
-		*out = l->ans;
-		if (l->have_fail)
-			dns_result_free(&l->fail);
-		cache_put(l->r, key, l->type, out->wire, out->wirelen,
-		    l->ans_ttl);
-		if (out->status != DNS_OK)
-			explain(out, &l->r->servers[l->ans_srv], l->name,
-			    l->type);
-	} else if (l->have_fail) {
-		*out = l->fail;
-		explain(out, &l->r->servers[l->fail_srv], l->name, l->type);
-	} else {
-		memset(out, 0, sizeof(*out));
-		out->status = DNS_TIMEOUT;
-		asked_str(l, srv, sizeof(srv));
-		snprintf(out->why, sizeof(out->why), "timed out after %lld ms "
-		    "asking %s for %s/%s", waited, srv[0] ? srv : "no server",
-		    l->name, type_str(l->type, tb, sizeof(tb)));
+static uint64_t
+flight_hash(const char *key, uint16_t type)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *key; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ULL;
 	}
+	h ^= type;
+	h *= 1099511628211ULL;
+	return h;
 }
 
-static enum dns_status
-from_cache(struct dns_ctx *c, const char *name, uint16_t type,
-    unsigned char *wire, size_t len, long long left_ms,
-    struct dns_result *out)
+/* Lock held. */
+void
+dns_flight_unref(struct dns_resolver *r, struct flight *f)
 {
-	uint32_t ttl, left = (uint32_t)((left_ms + 999) / 1000);
+	(void)r;
+	if (--f->refs > 0)
+		return;
+	pthread_cond_destroy(&f->cond);
+	free(f->wire);
+	free(f);
+}
+
+/* The flight for key/type that is still in the air (lock held). */
+static struct flight *
+table_find(struct dns_resolver *r, const char *key, uint16_t type, uint64_t h)
+{
+	struct flight *f;
+
+	for (f = r->table[h & (r->ntable - 1)]; f != NULL; f = f->hnext)
+		if (f->hash == h && f->type == type && strcmp(f->key, key) == 0)
+			return f;
+	return NULL;
+}
+
+/*
+ * The flight for qname/type with a reference for the caller: one in the
+ * air, or a new one with budget_ms of network time. Lock held. NULL with
+ * why on failure.
+ */
+static struct flight *
+flight_get(struct dns_resolver *r, const char *qname, const char *key, uint16_t type,
+    long budget_ms, char *why, size_t whylen)
+{
+	uint64_t h = flight_hash(key, type);
+	long long until = dns_now_ms() + (budget_ms > 0 ? budget_ms : 0);
+	struct flight *f = table_find(r, key, type, h);
+
+	if (f != NULL) {
+		if (until > f->deadline)
+			f->deadline = until;
+		f->refs++;
+		return f;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	pthread_cond_init(&f->cond, &r->condattr);
+	f->hash = h;
+	f->type = type;
+	f->deadline = until;
+	snprintf(f->name, sizeof(f->name), "%s", qname);
+	snprintf(f->key, sizeof(f->key), "%s", key);
+	f->refs = 1;
+	if (dns_io_submit(r, f, why, whylen) < 0) {
+		dns_flight_unref(r, f);
+		return NULL;
+	}
+	f->hnext = r->table[h & (r->ntable - 1)];
+	r->table[h & (r->ntable - 1)] = f;
+	f->in_table = 1;
+	return f;
+}
+
+/* The session's flight for key/type, with a reference (lock held). */
+static struct flight *
+session_find(struct dns_session *s, const char *key, uint16_t type)
+{
 	size_t i;
 
-	parse_wire(wire, len, type, out, &ttl);
-	out->from_cache = 1;
-	c->cache_hits++;
-	atomic_fetch_add(&c->res->cache_hits, 1);
-	for (i = 0; i < out->n; i++)
-		if (out->rr[i].ttl > left)
-			out->rr[i].ttl = left;
+	for (i = 0; i < s->n; i++)
+		if (s->f[i]->type == type && strcmp(s->f[i]->key, key) == 0) {
+			s->f[i]->refs++;
+			return s->f[i];
+		}
+	return NULL;
+}
+
+/* Keeps f in the session (one more reference); lock held. */
+static void
+session_keep(struct dns_session *s, struct flight *f)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->f[i] == f)
+			return;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? 2 * s->cap : 16;
+		struct flight **nf = realloc(s->f, ncap * sizeof(*nf));
+
+		if (nf == NULL)
+			return;		/* not kept: it is asked again if needed */
+		s->f = nf;
+		s->cap = ncap;
+	}
+	f->refs++;
+	s->f[s->n++] = f;
+}
+
+struct dns_session *
+dns_session_new(struct dns_resolver *r, unsigned budget_ms)
+{
+	struct dns_session *s = calloc(1, sizeof(*s));
+
+	if (s != NULL) {
+		s->r = r;
+		s->budget_ms = budget_ms;
+	}
+	return s;
+}
+
+void
+dns_ctx_bind(struct dns_ctx *c, struct dns_session *s)
+{
+	c->session = s;
+}
+
+void
+dns_prefetch(struct dns_session *s, const char *name, uint16_t type)
+{
+	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF], why[160];
+	unsigned char *wire;
+	size_t len;
+	long long left;
+	struct flight *f = NULL;
+
+	if (s == NULL || check_name(name, qname, 0, NULL, 0) < 0)
+		return;
+	check_name(name, key, 1, NULL, 0);
+	if (cache_get(s->r, key, type, &wire, &len, &left) == 0) {
+		free(wire);
+		return;		/* nothing to ask */
+	}
+	pthread_mutex_lock(&s->r->lock);
+	if (!s->cancelled && (f = session_find(s, key, type)) == NULL &&
+	    (f = flight_get(s->r, qname, key, type, (long)s->budget_ms, why, sizeof(why))) != NULL)
+		session_keep(s, f);
+	if (f != NULL)
+		dns_flight_unref(s->r, f);
+	pthread_mutex_unlock(&s->r->lock);
+}
+
+void
+dns_session_cancel(struct dns_session *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->r->lock);
+	s->cancelled = 1;
+	for (i = 0; i < s->n; i++)
+		pthread_cond_broadcast(&s->f[i]->cond);
+	pthread_mutex_unlock(&s->r->lock);
+}
+
+void
+dns_session_free(struct dns_session *s)
+{
+	size_t i;
+	int pending = 0;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->r->lock);
+	for (i = 0; i < s->n; i++) {
+		pending |= !s->f[i]->done;
+		dns_flight_unref(s->r, s->f[i]);
+	}
+	pthread_mutex_unlock(&s->r->lock);
+	if (pending)
+		dns_io_wake(s->r);	/* to cancel what nobody wants now */
+	free(s->f);
+	free(s);
+}
+
+/* Fills out from a finished flight; lock held. */
+static void
+from_flight(const struct flight *f, struct dns_result *out)
+{
+	unsigned char *copy;
+	uint32_t ttl, age;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (f->wire != NULL && (copy = malloc(f->wirelen)) != NULL) {
+		memcpy(copy, f->wire, f->wirelen);
+		if (f->status == DNS_OK || f->status == DNS_NXDOMAIN || f->status == DNS_NODATA) {
+			dns_parse_wire(copy, f->wirelen, f->type, out, &ttl);
+			age = (uint32_t)((dns_now_ms() - f->done_at) / 1000);
+			for (i = 0; i < out->n; i++)
+				out->rr[i].ttl = out->rr[i].ttl > age ? out->rr[i].ttl - age : 0;
+		} else {
+			out->wire = copy;
+			out->wirelen = f->wirelen;
+		}
+	}
+	out->status = f->status;
 	if (out->status != DNS_OK)
-		explain(out, NULL, name, type);
+		memcpy(out->why, f->why, sizeof(out->why));
+}
+
+static void
+ms_to_ts(long long ms, struct timespec *ts)
+{
+	ts->tv_sec = ms / 1000;
+	ts->tv_nsec = (ms % 1000) * 1000000;
+}
+
+/*
+ * Waits for f (the caller's reference is dropped here) as long as the
+ * budget allows and fills out. Lock held.
+ */
+static enum dns_status
+wait_flight(struct dns_ctx *c, struct flight *f, const char *qname, uint16_t type,
+    struct dns_result *out)
+{
+	struct dns_resolver *r = c->res;
+	long long start = dns_now_ms(), limit, now;
+	struct timespec ts;
+	char tb[16];
+
+	limit = start + (c->budget_ms > 0 ? c->budget_ms : 0);
+	if (f->deadline <= limit && c->budget_ms > 0)
+		limit = f->deadline + DNS_GRACE_MS;	/* it ends by itself */
+	while (!f->done && !(c->session != NULL && c->session->cancelled)) {
+		if ((now = dns_now_ms()) >= limit)
+			break;
+		ms_to_ts(limit, &ts);
+		pthread_cond_timedwait(&f->cond, &r->lock, &ts);
+	}
+	now = dns_now_ms();
+	c->budget_ms -= (long)(now - start);
+	if (f->done)
+		from_flight(f, out);
+	else {
+		memset(out, 0, sizeof(*out));
+		out->status = DNS_TIMEOUT;
+		if (c->session != NULL && c->session->cancelled)
+			snprintf(out->why, sizeof(out->why), "lookup cancelled for %s/%s", qname,
+			    dns_type_str(type, tb, sizeof(tb)));
+		else if (now == start)
+			snprintf(out->why, sizeof(out->why), "DNS time budget used up");
+		else
+			snprintf(out->why, sizeof(out->why), "no answer within the check's DNS time "
+			    "(%lld ms) for %s/%s", now - start, qname, dns_type_str(type, tb, sizeof(tb)));
+	}
+	dns_flight_unref(r, f);
 	return out->status;
 }
 
@@ -1635,45 +1345,57 @@ static enum dns_status
 query_checked(struct dns_ctx *c, const char *qname, const char *key,
     uint16_t type, struct dns_result *out)
 {
-	struct lookup *l;
+	struct dns_resolver *r;
+	struct flight *f = NULL;
 	unsigned char *wire;
-	size_t len, s;
+	size_t len;
 	long long left_ms;
 
 	if (c == NULL || c->res == NULL) {
 		snprintf(out->why, sizeof(out->why), "no resolver");
 		return DNS_ERROR;
 	}
+	r = c->res;
 	c->queries++;
-	if (cache_get(c->res, key, type, &wire, &len, &left_ms) == 0)
+	if (c->session != NULL) {
+		pthread_mutex_lock(&r->lock);
+		f = session_find(c->session, key, type);
+		if (f != NULL) {
+			wait_flight(c, f, qname, type, out);
+			pthread_mutex_unlock(&r->lock);
+			goto done;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (cache_get(r, key, type, &wire, &len, &left_ms) == 0)
 		return from_cache(c, qname, type, wire, len, left_ms, out);
 	if (c->budget_ms <= 0) {
 		out->status = DNS_TIMEOUT;
 		snprintf(out->why, sizeof(out->why), "DNS time budget used up");
-		count_timeout(c);
-		return DNS_TIMEOUT;
+		goto done;
 	}
-	if ((l = calloc(1, sizeof(*l))) == NULL ||
-	    (l->buf = malloc(DNS_UDP_BUF)) == NULL) {
-		free(l);
-		snprintf(out->why, sizeof(out->why), "out of memory");
+	pthread_mutex_lock(&r->lock);
+	f = flight_get(r, qname, key, type, c->budget_ms, out->why, sizeof(out->why));
+	if (f == NULL) {
+		pthread_mutex_unlock(&r->lock);
+		out->status = DNS_ERROR;
 		return DNS_ERROR;
 	}
-	l->c = c;
-	l->r = c->res;
-	l->name = qname;
-	l->type = type;
-	for (s = 0; s < DNS_MAX_SERVERS; s++)
-		l->fd[s] = -1;
-	if (build_query(l, out->why, sizeof(out->why)) == 0)
-		network_lookup(l, key, out);
+	if (c->session != NULL && !c->session->cancelled)
+		session_keep(c->session, f);
+	wait_flight(c, f, qname, type, out);
+	pthread_mutex_unlock(&r->lock);
+done:
 	if (out->status == DNS_TIMEOUT)
 		count_timeout(c);
-	free(l->buf);
-	free(l);
 	return out->status;
 }
 
+int
+dns_status_temporary(enum dns_status st)
+{
+	return st == DNS_SERVFAIL || st == DNS_TIMEOUT || st == DNS_ERROR;
+}
 enum dns_status
 dns_query(struct dns_ctx *c, const char *name, uint16_t type,
     struct dns_result *out)
@@ -1681,9 +1403,9 @@ dns_query(struct dns_ctx *c, const char *name, uint16_t type,
 	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF];
 
 	memset(out, 0, sizeof(*out));
-	out->status = DNS_ERROR;
+	out->status = DNS_BADNAME;
 	if (check_name(name, qname, 0, out->why, sizeof(out->why)) < 0)
-		return DNS_ERROR;
+		return DNS_BADNAME;
 	check_name(name, key, 1, NULL, 0);
 	return query_checked(c, qname, key, type, out);
 }
@@ -1741,9 +1463,9 @@ dns_query_octets(struct dns_ctx *c, const char *name, uint16_t type,
 	char qname[DNS_ESCBUF], key[DNS_ESCBUF];
 
 	memset(out, 0, sizeof(*out));
-	out->status = DNS_ERROR;
+	out->status = DNS_BADNAME;
 	if (escape_name(name, qname, sizeof(qname), 0, out->why, sizeof(out->why)) < 0)
-		return DNS_ERROR;
+		return DNS_BADNAME;
 	escape_name(name, key, sizeof(key), 1, NULL, 0);
 	return query_checked(c, qname, key, type, out);
 }

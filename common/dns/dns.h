@@ -1,23 +1,30 @@
 /*
  * dns: the one resolver for everything (SPF, DKIM, DMARC, iprev).
  *
- * Queries are built and parsed with libresolv (per-thread res_state) and
- * sent by this module itself over UDP to the configured nameservers
- * (IPv4 or IPv6, any port), retried over TCP when the UDP reply is
- * truncated. Answers are kept in a bounded TTL cache shared by all threads.
+ * Queries are built and parsed with libresolv and sent by this module
+ * itself over UDP to the configured nameservers (IPv4 or IPv6, any port),
+ * retried over TCP when the UDP reply is truncated. One thread per
+ * resolver does all network work (dns_io.c), so any number of questions
+ * are in flight at once; a question already in flight is never sent
+ * twice (single flight: every asker gets the one answer). Answers are
+ * kept in a bounded TTL cache shared by all threads.
  *
  * Every lookup is charged to a dns_ctx, which carries the time budget of
- * one check (DNSTimeout): time spent waiting on the network is subtracted,
- * and once the budget is used up lookups fail fast with DNS_TIMEOUT.
- * A dns_ctx belongs to one check and one thread at a time; a dns_resolver
- * is shared and thread-safe.
+ * one check (DNSTimeout): time spent waiting for an answer is subtracted,
+ * and once the budget is used up lookups that would have to wait fail
+ * fast with DNS_TIMEOUT. Each check has its own dns_ctx, so one slow name
+ * can only use up the budget of the check that asked it. A dns_ctx belongs
+ * to one thread at a time; a dns_resolver and a dns_session are shared
+ * and thread-safe.
  *
  * Errors are values: every result carries a dns_status and a reason a
- * person can read. Nothing here aborts or exits on bad input: hostile or
- * malformed answers give DNS_ERROR.
+ * person can read. Nothing here aborts or exits on bad input. Temporary
+ * (ask again later): DNS_SERVFAIL, DNS_TIMEOUT, DNS_ERROR (every reply
+ * that cannot be used: malformed, truncated over TCP, a CNAME loop; and
+ * local failures). Permanent: DNS_NXDOMAIN, DNS_NODATA, DNS_BADNAME.
  *
  * How tries are spread over the servers, what is cached and for how long:
- * see the top of dns.c.
+ * see the top of dns.c and dns_io.c.
  */
 #ifndef SC_DNS_H
 #define SC_DNS_H
@@ -41,8 +48,10 @@ enum dns_status {
 	DNS_NXDOMAIN,	/* the name does not exist */
 	DNS_NODATA,	/* the name exists, no record of this type */
 	DNS_SERVFAIL,	/* server failure or refusal */
-	DNS_TIMEOUT,	/* no answer in time, or budget used up */
-	DNS_ERROR	/* bad name, malformed answer, local failure */
+	DNS_TIMEOUT,	/* no answer in time, budget used up, or cancelled */
+	DNS_ERROR,	/* no usable reply (malformed, truncated over TCP,
+			 * CNAME loop) or a local failure: temporary */
+	DNS_BADNAME	/* not a valid DNS name: nothing was asked */
 };
 
 const char *dns_status_str(enum dns_status st);
@@ -81,16 +90,61 @@ struct dns_resolver *dns_resolver_new(const struct dns_server *servers,
 void dns_resolver_free(struct dns_resolver *r);
 void dns_resolver_stats(struct dns_resolver *r, struct dns_resolver_stats *out);
 
+struct dns_session;
+
 /* Per-check context: budget and counters. Plain struct, no allocation. */
 struct dns_ctx {
 	struct dns_resolver *res;
-	long budget_ms;		/* remaining network wait time */
+	struct dns_session *session;	/* NULL, or see dns_ctx_bind */
+	long budget_ms;		/* remaining wait time */
 	unsigned queries;	/* lookups asked for (cache hits included) */
 	unsigned cache_hits;
 	unsigned timeouts;
 };
 
 void dns_ctx_init(struct dns_ctx *c, struct dns_resolver *r, unsigned budget_ms);
+
+/*
+ * Early questions (prefetch) and sessions.
+ *
+ * A dns_session holds the questions of one message (or one SMTP
+ * connection): the answers asked for early and every answer its checks
+ * got from the network. It lets a question be asked as soon as its name
+ * is known (PTR at connect, the SPF record at MAIL FROM, a DKIM key when
+ * its DKIM-Signature field arrives, the DMARC record when From arrives)
+ * and the check that needs it find the answer later, still in flight or
+ * already there, even with the cache off (DNSCacheSize 0).
+ *
+ *	s = dns_session_new(resolver, budget_ms);
+ *	dns_prefetch(s, "sel._domainkey.example.com", DNS_T_TXT);   (returns at once)
+ *	...
+ *	dns_ctx_init(&ctx, resolver, budget_ms);
+ *	dns_ctx_bind(&ctx, s);
+ *	dns_query(&ctx, "sel._domainkey.example.com", DNS_T_TXT, &res);
+ *	    -> the prefetched answer (waits for it if still in flight)
+ *	dns_session_cancel(s);	(abort: wakes every waiter, DNS_TIMEOUT)
+ *	dns_session_free(s);	(after the last dns_query on a bound ctx)
+ *
+ * A prefetch counts against nothing: no ctx counter, no budget, no SPF
+ * limit sees it until a dns_query uses its answer (then it counts as
+ * that query, from_cache 0). It gets budget_ms of network time from when
+ * it is asked. Names that are not valid DNS names are ignored. A
+ * dns_query on a bound ctx looks in the session first, then the cache,
+ * then joins the same question in flight for anyone, and only then asks
+ * the network; what it gets from the network is kept in the session too.
+ * dns_session_free drops what was never used; questions nobody else
+ * waits for are then cancelled (their sockets closed).
+ *
+ * A DKIM verifier needs nothing of this: the engine prefetches the key
+ * name s._domainkey.d when the DKIM-Signature field arrives and binds the
+ * verifier's dns_ctx to the message's session; the verifier's own
+ * dns_query for that name then finds the answer.
+ */
+struct dns_session *dns_session_new(struct dns_resolver *r, unsigned budget_ms);
+void dns_ctx_bind(struct dns_ctx *c, struct dns_session *s);
+void dns_prefetch(struct dns_session *s, const char *name, uint16_t type);
+void dns_session_cancel(struct dns_session *s);
+void dns_session_free(struct dns_session *s);
 
 /* One resource record of the asked type. */
 struct dns_rr {
@@ -122,7 +176,7 @@ struct dns_result {
 
 /*
  * Looks up name/type. name may end with a dot; a name that is not a valid
- * DNS name (empty label, label > 63, name > 253 octets) gives DNS_ERROR
+ * DNS name (empty label, label > 63, name > 253 octets) gives DNS_BADNAME
  * without a query; so do spaces, backslashes and control characters (a
  * backslash would be read as an escape). Always fills *out (free it with dns_result_free), and
  * returns out->status; *out is overwritten, so free an earlier result
@@ -151,11 +205,13 @@ enum dns_status dns_query_octets(struct dns_ctx *c, const char *name,
 enum dns_status dns_parse_reply(const unsigned char *wire, size_t len,
     uint16_t qtype, struct dns_result *out);
 
+/* Whether a dns_status is temporary trouble (SERVFAIL, TIMEOUT, ERROR). */
+int dns_status_temporary(enum dns_status st);
+
 /*
- * Frees the calling thread's resolver state (a res_state kept per thread).
- * Other threads' states are freed when they exit; call this before the
- * main thread exits or in a thread that stops using dns. Optional; the
- * state is made again when needed.
+ * Frees the calling thread's resolver state, if it has one. Queries are
+ * built on the resolver's own thread now, so callers need not call this;
+ * it stays for the programs that do. Optional.
  */
 void dns_thread_done(void);
 

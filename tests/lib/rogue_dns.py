@@ -47,6 +47,8 @@ delayN       answers A 192.0.2.3 after N ms (e.g. delay300)
 noedns       FORMERR (no question) to queries with EDNS, else A 192.0.2.53
 tcpcut       UDP: TC; TCP: one byte of the length, then close
 tcpshort     UDP: TC; TCP: length 500, 20 bytes, then close
+tctcp*       TC set and no answer over UDP and over TCP (a cut reply is
+             not "no records"; tctcp-key._domainkey... for DKIM)
 count*       TXT "<n>" = queries for this name so far (TTL 300)
 ttl0*        like count but TTL 0
 """
@@ -133,7 +135,7 @@ def answer(req, tcp):
             add(QTYPE.TXT, TXT([b"over tcp"]))
         else:
             rep.header.tc = 1
-    elif lab in ("tcpcut", "tcpshort"):
+    elif lab in ("tcpcut", "tcpshort") or lab.startswith("tctcp"):
         rep.header.tc = 1
     elif lab == "wrongsrc":
         add(QTYPE.A, A("192.0.2.99"))

@@ -847,23 +847,23 @@ test_names(void **state)
 	dns_ctx_init(&c, r, 0);
 	for (i = 0; i < sizeof(badn) / sizeof(badn[0]); i++) {
 		assert_int_equal(dns_query(&c, badn[i].name, DNS_T_A, &res),
-		    DNS_ERROR);
+		    DNS_BADNAME);
 		if (strstr(res.why, badn[i].why) == NULL)
 			fail_msg("\"%s\": why \"%s\"", badn[i].name, res.why);
 		dns_result_free(&res);
 	}
-	assert_int_equal(dns_query(&c, NULL, DNS_T_A, &res), DNS_ERROR);
+	assert_int_equal(dns_query(&c, NULL, DNS_T_A, &res), DNS_BADNAME);
 	dns_result_free(&res);
 	memset(n, 'a', 64);
 	strcpy(n + 64, ".example");
-	assert_int_equal(dns_query(&c, n, DNS_T_A, &res), DNS_ERROR);
+	assert_int_equal(dns_query(&c, n, DNS_T_A, &res), DNS_BADNAME);
 	assert_non_null(strstr(res.why, "label longer than 63"));
 	dns_result_free(&res);
 	/* 4 labels of 63 + 3 dots = 255 > 253; 63+63+63+61+3 = 253 ok */
 	memset(n, 'b', 255);
 	n[63] = n[127] = n[191] = '.';
 	n[255] = '\0';
-	assert_int_equal(dns_query(&c, n, DNS_T_A, &res), DNS_ERROR);
+	assert_int_equal(dns_query(&c, n, DNS_T_A, &res), DNS_BADNAME);
 	assert_non_null(strstr(res.why, "longer than 253"));
 	dns_result_free(&res);
 	assert_int_equal(c.queries, 0);

@@ -148,7 +148,7 @@ test_statuses(void **state)
 	expect("refused.rogue.test", DNS_T_A, DNS_SERVFAIL, "REFUSED");
 	expect("loop.rogue.test", DNS_T_A, DNS_ERROR, "CNAME loop");
 	expect("malformed.rogue.test", DNS_T_A, DNS_ERROR, "malformed");
-	expect("bad..name", DNS_T_A, DNS_ERROR, "empty label");
+	expect("bad..name", DNS_T_A, DNS_BADNAME, "empty label");
 }
 
 static void
@@ -193,6 +193,9 @@ test_tcp(void **state)
 
 	expect("tcpcut.rogue.test", DNS_T_A, DNS_ERROR, "TCP failed");
 	expect("tcpshort.rogue.test", DNS_T_A, DNS_ERROR, "TCP failed");
+	/* TC over TCP too: a reply that cannot be used, never "no records" */
+	expect("tctcp.rogue.test", DNS_T_TXT, DNS_ERROR, "truncated reply over TCP");
+	assert_true(dns_status_temporary(DNS_ERROR));
 }
 
 static void
@@ -474,6 +477,232 @@ test_dead_then_good(void **state)
 	dns_resolver_free(r);
 }
 
+
+/* The fault cases, all in flight at once (asked early, then used). */
+struct fault {
+	const char *name;
+	uint16_t type;
+	enum dns_status want;
+	const char *why;
+};
+
+static const struct fault faults[] = {
+	{ "a.rogue.test", DNS_T_A, DNS_OK, NULL },
+	{ "nx.rogue.test", DNS_T_TXT, DNS_NXDOMAIN, "NXDOMAIN from 127." },
+	{ "nodata.rogue.test", DNS_T_TXT, DNS_NODATA, "NODATA" },
+	{ "servfail.rogue.test", DNS_T_A, DNS_SERVFAIL, "SERVFAIL" },
+	{ "refused.rogue.test", DNS_T_A, DNS_SERVFAIL, "REFUSED" },
+	{ "loop.rogue.test", DNS_T_A, DNS_ERROR, "CNAME loop" },
+	{ "malformed.rogue.test", DNS_T_A, DNS_ERROR, "malformed" },
+	{ "tc.rogue.test", DNS_T_TXT, DNS_OK, NULL },
+	{ "huge.rogue.test", DNS_T_TXT, DNS_OK, NULL },
+	{ "tcpcut.rogue.test", DNS_T_A, DNS_ERROR, "TCP failed" },
+	{ "tcpshort.rogue.test", DNS_T_A, DNS_ERROR, "TCP failed" },
+	{ "tctcp.rogue.test", DNS_T_TXT, DNS_ERROR, "truncated reply over TCP" },
+	{ "wrongid.rogue.test", DNS_T_A, DNS_OK, NULL },
+	{ "wrongq.rogue.test", DNS_T_A, DNS_OK, NULL },
+	{ "wrongsrc.rogue.test", DNS_T_A, DNS_OK, NULL },
+	{ "noedns.rogue.test", DNS_T_A, DNS_OK, NULL },
+	{ "garbage.rogue.test", DNS_T_A, DNS_TIMEOUT, NULL },
+	{ "silent.rogue.test", DNS_T_TXT, DNS_TIMEOUT, "timed out after" },
+	{ "delay300.rogue.test", DNS_T_A, DNS_OK, NULL },
+	{ "delay1200.rogue.test", DNS_T_A, DNS_OK, NULL },
+};
+#define N_FAULTS (sizeof(faults) / sizeof(faults[0]))
+
+static void
+check_fault(struct dns_ctx *c, const struct fault *f)
+{
+	struct dns_result res;
+	enum dns_status st = dns_query(c, f->name, f->type, &res);
+
+	if (st != f->want)
+		fail_msg("%s: %s, want %s (%s)", f->name, dns_status_str(st),
+		    dns_status_str(f->want), res.why);
+	if (f->why != NULL && strstr(res.why, f->why) == NULL)
+		fail_msg("%s: why \"%s\" lacks \"%s\"", f->name, res.why, f->why);
+	dns_result_free(&res);
+}
+
+static void
+test_faults_in_flight(void **state)
+{
+	struct dns_resolver *r = resolver(&good, 1, 0);
+	struct dns_session *s = dns_session_new(r, 2500);
+	struct dns_resolver_stats st;
+	struct dns_ctx c;
+	long long t0 = ms_now(), dt;
+	size_t i;
+
+	(void)state;
+	assert_non_null(s);
+	for (i = 0; i < N_FAULTS; i++)
+		dns_prefetch(s, faults[i].name, faults[i].type);
+	dns_ctx_init(&c, r, 2500);
+	dns_ctx_bind(&c, s);
+	assert_int_equal(c.queries, 0);		/* a prefetch counts nothing */
+	for (i = 0; i < N_FAULTS; i++)
+		check_fault(&c, &faults[i]);
+	dt = ms_now() - t0;
+	/* all at once: about the slowest one (2.5 s), not the sum */
+	if (dt > 4000)
+		fail_msg("%zu faults in flight took %lld ms", N_FAULTS, dt);
+	assert_int_equal(c.queries, N_FAULTS);
+	dns_resolver_stats(r, &st);
+	assert_int_equal(st.queries, N_FAULTS);	/* each asked once */
+	dns_session_free(s);
+	dns_resolver_free(r);
+}
+
+struct fault_worker {
+	struct dns_resolver *r;
+	struct dns_session *s;
+	size_t first;
+	int bad;
+};
+
+static void *
+fault_work(void *arg)
+{
+	struct fault_worker *w = arg;
+	struct dns_ctx c;
+	struct dns_result res;
+	size_t i;
+
+	for (i = 0; i < N_FAULTS; i++) {
+		const struct fault *f = &faults[(i + w->first) % N_FAULTS];
+
+		dns_ctx_init(&c, w->r, 2500);	/* each question its own budget */
+		dns_ctx_bind(&c, w->s);
+		if (dns_query(&c, f->name, f->type, &res) != f->want ||
+		    (f->why != NULL && strstr(res.why, f->why) == NULL)) {
+			fprintf(stderr, "worker %zu: %s: %s (%s)\n", w->first, f->name,
+			    dns_status_str(res.status), res.why);
+			w->bad++;
+		}
+		dns_result_free(&res);
+	}
+	return NULL;
+}
+
+/* Four threads ask every fault case at the same time: one flight each. */
+static void
+test_faults_threads(void **state)
+{
+	struct dns_resolver *r = resolver(&good, 1, 0);
+	struct dns_session *s = dns_session_new(r, 2500);
+	struct dns_resolver_stats st;
+	struct fault_worker w[4];
+	pthread_t t[4];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		w[i].r = r;
+		w[i].s = i < 2 ? s : NULL;	/* two in a session, two without */
+		w[i].first = (size_t)i * 5;
+		w[i].bad = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, fault_work, &w[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].bad)
+			fail_msg("worker %d: %d wrong results", i, w[i].bad);
+	}
+	dns_resolver_stats(r, &st);
+	/* single flight: far fewer than 4 x N (a question finished before a
+	 * later thread asks it may be asked again: the cache is off) */
+	if (st.queries >= 4 * N_FAULTS)
+		fail_msg("%lu flights for 4 x %zu questions", st.queries, N_FAULTS);
+	dns_session_free(s);
+	dns_resolver_free(r);
+}
+
+/* A prefetched answer is used even with the cache off, and counted once used. */
+static void
+test_prefetch(void **state)
+{
+	struct dns_resolver *r = resolver(&good, 1, 0);
+	struct dns_session *s = dns_session_new(r, 3000), *s2 = dns_session_new(r, 3000);
+	struct dns_resolver_stats st;
+	struct dns_ctx c, c2;
+	long long t0;
+
+	(void)state;
+	dns_prefetch(s, "count-p.rogue.test", DNS_T_TXT);
+	dns_prefetch(s, "count-p.rogue.test", DNS_T_TXT);	/* asked once */
+	dns_prefetch(s, "bad..name", DNS_T_TXT);		/* ignored */
+	dns_ctx_init(&c, r, 3000);
+	dns_ctx_bind(&c, s);
+	count_query(&c, "count-p.rogue.test", "1", 0);
+	count_query(&c, "COUNT-P.rogue.test.", "1", 0);	/* the session keeps it */
+	assert_int_equal(c.queries, 2);
+	assert_int_equal(c.cache_hits, 0);
+	dns_resolver_stats(r, &st);
+	assert_int_equal(st.queries, 1);
+
+	/* two sessions ask the same slow name: one question on the wire */
+	dns_prefetch(s, "delay300.rogue.test", DNS_T_A);
+	dns_prefetch(s2, "delay300.rogue.test", DNS_T_A);
+	dns_resolver_stats(r, &st);
+	assert_int_equal(st.queries, 2);
+	dns_ctx_init(&c2, r, 3000);
+	dns_ctx_bind(&c2, s2);
+	t0 = ms_now();
+	assert_int_equal(dns_query(&c2, "delay300.rogue.test", DNS_T_A, &(struct dns_result){ 0 }),
+	    DNS_OK);
+	assert_true(ms_now() - t0 < 400);
+	dns_session_free(s2);
+	dns_session_free(s);
+	dns_resolver_free(r);
+}
+
+struct canceller {
+	struct dns_session *s;
+	int ms;
+};
+
+static void *
+cancel_later(void *arg)
+{
+	struct canceller *k = arg;
+	struct timespec ts = { 0, (long)k->ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+	dns_session_cancel(k->s);
+	return NULL;
+}
+
+/* An abort wakes a waiter at once; an unused prefetch is cancelled. */
+static void
+test_cancel(void **state)
+{
+	struct dns_resolver *r = resolver(&good, 1, 0);
+	struct dns_session *s = dns_session_new(r, 5000);
+	struct canceller k = { s, 200 };
+	struct dns_result res;
+	struct dns_ctx c;
+	pthread_t t;
+	long long t0;
+
+	(void)state;
+	dns_prefetch(s, "silent.rogue.test", DNS_T_TXT);
+	dns_prefetch(s, "silent.rogue.test", DNS_T_A);
+	dns_ctx_init(&c, r, 5000);
+	dns_ctx_bind(&c, s);
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, &k), 0);
+	t0 = ms_now();
+	assert_int_equal(dns_query(&c, "silent.rogue.test", DNS_T_TXT, &res), DNS_TIMEOUT);
+	assert_true(ms_now() - t0 < 1000);
+	assert_non_null(strstr(res.why, "cancelled"));
+	dns_result_free(&res);
+	pthread_join(t, NULL);
+	dns_session_free(s);		/* the A question is dropped too */
+	t0 = ms_now();
+	dns_resolver_free(r);		/* nothing left to wait for */
+	assert_true(ms_now() - t0 < 500);
+}
+
 struct worker {
 	struct dns_resolver *r;
 	int id;
@@ -539,6 +768,10 @@ main(void)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_dead_then_good),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_faults_in_flight),
+		cmocka_unit_test(test_faults_threads),
+		cmocka_unit_test(test_prefetch),
+		cmocka_unit_test(test_cancel),
 	};
 	int rc;
 
