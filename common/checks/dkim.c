@@ -17,8 +17,9 @@
  *   a signature that verified or failed with rsa-sha1, or with an RSA key
  *   under 1024 bits, is DKIM_RES_POLICY ("policy" outranks "fail" so that
  *   the reason names the rule; the failure is kept in why).
- * - Missing key (NXDOMAIN / NODATA) is permerror "no key", DNS timeout,
- *   SERVFAIL and local DNS failures are temperror "DNS error: ...".
+ * - Missing key (NXDOMAIN / NODATA) is permerror "no key"; DNS timeout,
+ *   SERVFAIL, a reply that cannot be used (malformed, truncated over TCP)
+ *   and local DNS failures are temperror "DNS error: ...".
  * - Malformed signatures or keys never crash: all DKIM_STAT_* returns are
  *   handled and libopendkim's per-signature error codes become a reason.
  * - Untrusted strings are copied with bounds (dk_copy); nothing exits.
@@ -1361,7 +1362,7 @@ dk_keyfail(const struct dkim_msg *m, struct dkim_sig_result *r)
 		dk_why(r, "no key for %s", l->name);
 		return;
 	}
-	if (l->status == DNS_ERROR && !dk_valid_name(l->name)) {
+	if (l->status == DNS_BADNAME || !dk_valid_name(l->name)) {
 		/* the signature names an impossible key: not worth a retry */
 		r->result = DKIM_RES_PERMERROR;
 		dk_why(r, "invalid key name %s", l->name);

@@ -61,7 +61,7 @@ parse_client(const char *ip, struct client *c)
 static int
 dns_trouble(enum dns_status st)
 {
-	return st == DNS_SERVFAIL || st == DNS_TIMEOUT;
+	return dns_status_temporary(st);
 }
 
 /* Whether name has an A/AAAA record equal to the client: 1, 0, or -1 on DNS trouble. */
@@ -115,6 +115,7 @@ iprev_check(struct dns_ctx *dns, const char *ip, struct iprev_outcome *out)
 		return out->result = IPREV_RES_PERMERROR;
 	case DNS_SERVFAIL:
 	case DNS_TIMEOUT:
+	case DNS_ERROR:
 		snprintf(out->why, sizeof(out->why), "PTR lookup for %s: %s (%s)", c.text,
 		    dns_status_str(ptr.status), ptr.why);
 		dns_result_free(&ptr);
@@ -136,7 +137,7 @@ iprev_check(struct dns_ctx *dns, const char *ip, struct iprev_outcome *out)
 		slot[ptr.rr[i].len] = '\0';
 		out->n_names++;
 		/* a name dns_query refuses (escapes, bad labels) gives
-		 * DNS_ERROR: it does not map back */
+		 * DNS_BADNAME: it does not map back */
 		m = maps_back(dns, slot, &c, twhy, sizeof(twhy));
 		if (m > 0) {
 			snprintf(out->name, sizeof(out->name), "%s", slot);

@@ -209,12 +209,10 @@ rr_status(SPF_dns_server_t *ds, const char *domain, ns_type type,
 }
 
 /*
- * The h_errno libspf2 expects. DNS_ERROR: names are checked before the
- * query, so either the server's answer was unusable (a CNAME loop or an
- * over-long chain, bad records): no usable records, NO_DATA, which lets a
- * ptr search go on (RFC 7208 §5.5) where TRY_AGAIN would end the whole
- * check in temperror; or no answer came at all (a local failure):
- * TRY_AGAIN.
+ * The h_errno libspf2 expects. A name that cannot be asked is one that
+ * does not exist; every reply that cannot be used (DNS_ERROR: malformed,
+ * truncated over TCP, a CNAME loop) is temporary, like a server failure:
+ * TRY_AGAIN, never read as "no records".
  */
 static SPF_dns_stat_t
 herrno_of(const struct dns_result *res)
@@ -223,10 +221,8 @@ herrno_of(const struct dns_result *res)
 	case DNS_OK:		return NETDB_SUCCESS;
 	case DNS_NXDOMAIN:	return HOST_NOT_FOUND;
 	case DNS_NODATA:	return NO_DATA;
+	case DNS_BADNAME:	return HOST_NOT_FOUND;
 	case DNS_ERROR:
-		if (res->wire != NULL)
-			return NO_DATA;
-		break;
 	case DNS_SERVFAIL:
 	case DNS_TIMEOUT:
 		break;

@@ -210,10 +210,11 @@ addr_type(const struct eval *ev)
 enum lk { LK_OK, LK_VOID, LK_TEMP };
 
 /*
- * One lookup. LK_VOID: NXDOMAIN, no records of the type, a name that
- * cannot exist (not asked), or an answer the dns module found unusable;
- * LK_TEMP: server failure, timeout (the DNSTimeout budget included), or
- * a local failure. res must be freed in every case.
+ * One lookup. LK_VOID: NXDOMAIN, no records of the type, or a name that
+ * cannot exist (not asked); LK_TEMP: server failure, timeout (the
+ * DNSTimeout budget included), a reply that cannot be used (malformed,
+ * truncated over TCP, a CNAME loop: never read as "no records") or a
+ * local failure. res must be freed in every case.
  */
 static enum lk
 lookup(struct eval *ev, const char *name, uint16_t type, struct dns_result *res)
@@ -230,8 +231,9 @@ lookup(struct eval *ev, const char *name, uint16_t type, struct dns_result *res)
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
 		return LK_VOID;
+	case DNS_BADNAME:
+		return LK_VOID;
 	case DNS_ERROR:
-		return res->wire != NULL ? LK_VOID : LK_TEMP;
 	case DNS_SERVFAIL:
 	case DNS_TIMEOUT:
 		break;
