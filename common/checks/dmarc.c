@@ -563,7 +563,7 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 static int
 dns_trouble(enum dns_status st)
 {
-	return st != DNS_OK && st != DNS_NXDOMAIN && st != DNS_NODATA;
+	return dns_status_temporary(st);
 }
 
 /*
@@ -879,7 +879,7 @@ domain_exists(struct dns_ctx *dns, const char *dom)
 		dns_result_free(&res);
 		if (st == DNS_OK)
 			return 1;
-		if (st == DNS_NXDOMAIN)
+		if (st == DNS_NXDOMAIN || st == DNS_BADNAME)
 			return 0;	/* the name holds no records of any type */
 		if (st != DNS_NODATA)
 			return -1;
@@ -990,37 +990,58 @@ pick_policy(struct dns_ctx *dns, struct dmarc_outcome *out, char *notes, size_t 
 	return ex < 0 ? 1 : 0;
 }
 
-/* Runs the SPF and DKIM alignment checks; returns 1 if some check met DNS trouble. */
+/*
+ * Runs the SPF and DKIM alignment checks. Returns 1 when no aligned pass
+ * was found but one may still come: an identifier whose result is
+ * temperror (pending on DNS) is aligned, or its alignment could not be
+ * told (DNS trouble in a tree walk); twhy says which. Identifiers that
+ * are not aligned never matter, whatever their result.
+ */
 static int
 align_all(const struct dmarc *d, struct dns_ctx *dns, const struct dmarc_input *in,
     struct dmarc_outcome *out, char *twhy, size_t twhylen)
 {
-	char cand[DMARC_DOMAIN_MAX], why[200];
+	char cand[DMARC_DOMAIN_MAX], why[200], awhy[200];
 	int temp = 0, a;
 	size_t i;
 
-	if (in->spf_result == SPF_RES_PASS && in->spf_domain != NULL &&
+	if ((in->spf_result == SPF_RES_PASS || in->spf_result == SPF_RES_TEMPERROR) &&
+	    in->spf_domain != NULL &&
 	    dmarc_domain_normalize(in->spf_domain, cand, sizeof(cand), why, sizeof(why)) == 0) {
+		awhy[0] = '\0';
 		a = aligned_norm(d, dns, out->from_domain, out->org_domain, cand,
-		    out->record.aspf, twhy, twhylen);
-		if (a > 0) {
+		    out->record.aspf, awhy, sizeof(awhy));
+		if (a > 0 && in->spf_result == SPF_RES_PASS) {
 			out->spf_aligned = 1;
 			copystr(out->spf_domain, sizeof(out->spf_domain), cand);
-		} else if (a < 0)
+		} else if (a != 0 && !temp) {
 			temp = 1;
+			if (in->spf_result == SPF_RES_TEMPERROR)
+				snprintf(twhy, twhylen, "SPF temperror for aligned %.120s", cand);
+			else
+				copystr(twhy, twhylen, awhy);
+		}
 	}
 	for (i = 0; in->dkim != NULL && i < in->n_dkim && !out->dkim_aligned; i++) {
-		if (in->dkim[i].result != DKIM_RES_PASS ||
+		enum dkim_res r = in->dkim[i].result;
+
+		if ((r != DKIM_RES_PASS && r != DKIM_RES_TEMPERROR) ||
 		    dmarc_domain_normalize(in->dkim[i].domain, cand, sizeof(cand),
 		    why, sizeof(why)) < 0)
 			continue;
+		awhy[0] = '\0';
 		a = aligned_norm(d, dns, out->from_domain, out->org_domain, cand,
-		    out->record.adkim, twhy, twhylen);
-		if (a > 0) {
+		    out->record.adkim, awhy, sizeof(awhy));
+		if (a > 0 && r == DKIM_RES_PASS) {
 			out->dkim_aligned = 1;
 			copystr(out->dkim_domain, sizeof(out->dkim_domain), cand);
-		} else if (a < 0)
+		} else if (a != 0 && !temp) {
 			temp = 1;
+			if (r == DKIM_RES_TEMPERROR)
+				snprintf(twhy, twhylen, "DKIM temperror for aligned d=%.120s", cand);
+			else
+				copystr(twhy, twhylen, awhy);
+		}
 	}
 	return temp;
 }
@@ -1043,6 +1064,33 @@ describe_fail(const struct dmarc_input *in, struct dmarc_outcome *out)
 	if (npass == 0)
 		addf(out->why, sizeof(out->why), ", no passing DKIM signature");
 	addf(out->why, sizeof(out->why), "; From domain %s", out->from_domain);
+}
+
+void
+dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, const char *from_domain,
+    const char *const *ids, size_t n_ids)
+{
+	struct dmarc_outcome *out = calloc(1, sizeof(*out));
+	struct level found;
+	char notes[256] = "", cand[DMARC_DOMAIN_MAX], org[DMARC_DOMAIN_MAX], why[200];
+	size_t i;
+
+	if (out == NULL || dns == NULL ||
+	    dmarc_domain_normalize(from_domain, out->from_domain, sizeof(out->from_domain),
+	    why, sizeof(why)) < 0) {
+		free(out);
+		return;
+	}
+	if (discover(d, dns, out, &found) == 0 && out->n_records == 1 && !found.broken) {
+		out->record = found.rec;
+		pick_policy(dns, out, notes, sizeof(notes));	/* the np= existence check */
+	}
+	for (i = 0; d->discovery == DMARC_DISCOVERY_TREEWALK && out->org_domain[0] && i < n_ids; i++)
+		if (ids[i] != NULL &&
+		    dmarc_domain_normalize(ids[i], cand, sizeof(cand), why, sizeof(why)) == 0 &&
+		    strcmp(cand, out->from_domain) != 0 && at_or_below(cand, out->org_domain))
+			org_of(d, dns, cand, org, sizeof(org), why, sizeof(why));
+	free(out);
 }
 
 enum dmarc_res
@@ -1098,7 +1146,7 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 			addf(out->why, sizeof(out->why), " and SPF pass for %s", out->spf_domain);
 	} else if (temp) {
 		out->result = DMARC_RES_TEMPERROR;
-		snprintf(out->why, sizeof(out->why), "alignment: %s", twhy);
+		snprintf(out->why, sizeof(out->why), "no aligned pass yet, but one may come: %s", twhy);
 	} else if (np_unknown) {
 		out->result = DMARC_RES_TEMPERROR;
 		snprintf(out->why, sizeof(out->why), "fails, but whether np= applies is"

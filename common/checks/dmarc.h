@@ -21,9 +21,16 @@
  *   writes it as %x44.4d.41.52.43.31) followed by the end, blanks or ";".
  *   Tag names and the keyword values (p=Reject) are case-insensitive.
  * - Result: pass when SPF passed for a domain aligned with the From
- *   domain, or a passing DKIM signature's d= is aligned; fail otherwise
- *   when a usable record was found; none when no record exists.
- *   Relaxed = same org domain; strict = same name (RFC 7489 §3.1).
+ *   domain, or a passing DKIM signature's d= is aligned; none when no
+ *   record exists. With a usable record and no aligned pass: temperror
+ *   when an aligned identifier's result is pending on DNS (SPF or DKIM
+ *   temperror), or DNS trouble in a tree walk leaves a passing
+ *   identifier's alignment unknown: a retry could pass (RFC 7489 4.2,
+ *   RFC 9989); fail otherwise. An identifier that is not aligned can
+ *   never make DMARC pass, so its DNS trouble (a dead key of another
+ *   domain, a slow SPF include elsewhere) never turns fail into
+ *   temperror. Relaxed = same org domain; strict = same name (RFC 7489
+ *   §3.1).
  *
  * Decisions (documented here because the RFCs leave them open):
  * - Not exactly one distinct From domain (none, or several different
@@ -202,6 +209,19 @@ const char *dmarc_psl_source(const struct dmarc *d);
  * gives no single valid From domain (no lookup is made then). */
 enum dmarc_res dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
     const struct dmarc_input *in, struct dmarc_outcome *out);
+
+/*
+ * Asks now what dmarc_check will ask for this From domain: the record
+ * discovery (PSL mode: _dmarc.D and _dmarc.ORG; tree walk: the walk),
+ * the np= existence check, and in tree-walk mode the org-domain walks of
+ * the identifiers ids (SPF domain, DKIM d=) that are at or below the From
+ * domain's org domain (names in the From domain's own tree; alignment
+ * needs them when they pass). For early questions: run it on a dns_ctx
+ * bound to the message's dns_session, and dmarc_check later finds every
+ * answer there. Results are not kept; bad names are ignored.
+ */
+void dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, const char *from_domain,
+    const char *const *ids, size_t n_ids);
 
 /*
  * The organizational domain of domain (any case, U- or A-labels) into out,
