@@ -1,9 +1,22 @@
 /*
  * engine: runs the checks of one message and builds its verdict; see
  * engine.h. Order of work: envelope and headers are collected, DKIM is fed
- * from the end of headers on; SPF, DMARC, iprev, format, unsubscribe, bulk
- * classification run in check_finish; policy.c then judges the results
- * (rules and action) and report.c writes the header fields and log line.
+ * from the end of headers on; format, unsubscribe and bulk classification
+ * run in check_finish; policy.c then judges the results (rules and
+ * action) and report.c writes the header fields and log line.
+ *
+ * DNS: every check has its own dns_ctx, with the whole DNSTimeout as its
+ * budget, so a slow or dead name only ever uses up the time of the check
+ * that asked it. Questions are asked as soon as their names are known,
+ * all into the message's dns_session: iprev runs (on a task thread) from
+ * check_set_client, SPF from check_set_mail_from, each DKIM key is asked
+ * when its DKIM-Signature field arrives, the DMARC record when From
+ * arrives and the rest of DMARC's discovery from the end of headers on.
+ * check_finish then waits for all of them at once: the message waits
+ * about as long as its slowest check, at most DNSTimeout after the end of
+ * the message for anything asked by then. Nothing is asked that the
+ * checks would not ask (see dkimkey.h for which signatures get an early
+ * key lookup, dmarc_warm for DMARC); check_free cancels what is pending.
  */
 #include "config.h"
 
@@ -16,6 +29,7 @@
 
 #include "address.h"
 #include "authres.h"
+#include "dkimkey.h"
 #include "engine.h"
 #include "log.h"
 #include "netaddr.h"
@@ -23,6 +37,7 @@
 #include "report.h"
 #include "sbuf.h"
 #include "smtppath.h"
+#include "taskpool.h"
 #include "volume.h"
 
 /* Fields we write: incoming copies with our authserv-id are forgeries. */
@@ -31,6 +46,11 @@ static const char *const owned_fields[] = { "Authentication-Results", COMPLIANCE
 
 #define VOLUME_MAX_DOMAINS 200000
 #define VOLUME_SAVE_SECONDS 60
+#define CHECK_THREADS 64	/* task threads for SPF, iprev, DMARC (waiting on DNS) */
+#define EARLY_FROM_MAX 4	/* From domains whose DMARC record is asked early */
+#define EARLY_IDS_MAX 8		/* identifiers DMARC's tree walk may need early */
+#define DOMAIN_MAX 256
+#define MAX_FROM_DOMAINS 64
 
 struct engine {
 	const struct sc_config *cfg;
@@ -41,11 +61,29 @@ struct engine {
 	struct dmarc *dmarc;
 	struct volume *volume;
 	struct policy policy;	/* the config's actions, for policy_decide */
+	struct task_pool *pool;
+};
+
+/* What DMARC's early discovery needs, copied at the end of headers. */
+struct dmarc_early {
+	char from[EARLY_FROM_MAX][DOMAIN_MAX];
+	size_t n_from;
+	char ids[EARLY_IDS_MAX][DOMAIN_MAX];	/* SPF domain, DKIM d= */
+	size_t n_ids;
 };
 
 struct check {
 	struct engine *e;
-	struct dns_ctx dns;
+	/* DNS: the message's early questions and one budget per check */
+	struct dns_session *dns;
+	struct dns_ctx dns_spf, dns_dkim, dns_dmarc, dns_dmarc_early, dns_iprev;
+	struct task spf_task, iprev_task, dmarc_task;
+	int spf_started, iprev_started, dmarc_started;
+	int spf_stale, iprev_stale;	/* input changed after the task began */
+	char ips[MAX_SENDING_IPS][64];	/* the judged addresses, for the tasks */
+	size_t nips;
+	unsigned early_keys;		/* DKIM keys asked early */
+	struct dmarc_early dmarc_early;
 	int internal;
 	struct header_list headers;
 	unsigned owned_seen[N_OWNED];	/* fields seen per owned_fields[] name */
@@ -108,6 +146,10 @@ engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen
 	    VOLUME_MAX_DOMAINS, why, whylen);
 	if (e->volume == NULL)
 		goto fail;
+	if ((e->pool = task_pool_new(CHECK_THREADS)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto fail;
+	}
 	return e;
 fail:
 	engine_free(e);
@@ -131,6 +173,7 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	task_pool_free(e->pool);
 	if (e->volume)
 		volume_free(e->volume);
 	if (e->dmarc)
@@ -150,6 +193,15 @@ engine_config(const struct engine *e)
 	return e->cfg;
 }
 
+static void start_iprev(struct check *c);
+
+static void
+check_dns_init(struct check *c, struct dns_ctx *ctx)
+{
+	dns_ctx_init(ctx, c->e->res, c->e->cfg->dns_timeout_ms);
+	dns_ctx_bind(ctx, c->dns);
+}
+
 struct check *
 check_new(struct engine *e)
 {
@@ -158,10 +210,33 @@ check_new(struct engine *e)
 	if (c == NULL)
 		return NULL;
 	c->e = e;
-	dns_ctx_init(&c->dns, e->res, e->cfg->dns_timeout_ms);
+	if ((c->dns = dns_session_new(e->res, e->cfg->dns_timeout_ms)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	check_dns_init(c, &c->dns_spf);
+	check_dns_init(c, &c->dns_dkim);
+	check_dns_init(c, &c->dns_dmarc);
+	check_dns_init(c, &c->dns_dmarc_early);
+	check_dns_init(c, &c->dns_iprev);
 	header_list_init(&c->headers);
 	c->v.env.tls = e->cfg->mode == MODE_OUTBOUND ? TLS_NOT_APPLICABLE : TLS_UNKNOWN;
+	if (e->cfg->mode == MODE_OUTBOUND)
+		start_iprev(c);		/* SendingIPs: known now */
 	return c;
+}
+
+/* Waits for the check's tasks; run_queued 0 drops those not yet begun (abort). */
+static void
+join_tasks(struct check *c, int run_queued)
+{
+	if (c->spf_started)
+		task_join(c->e->pool, &c->spf_task, run_queued);
+	if (c->iprev_started)
+		task_join(c->e->pool, &c->iprev_task, run_queued);
+	if (c->dmarc_started)
+		task_join(c->e->pool, &c->dmarc_task, run_queued);
+	c->spf_started = c->iprev_started = c->dmarc_started = 0;
 }
 
 void
@@ -169,6 +244,9 @@ check_free(struct check *c)
 {
 	if (c == NULL)
 		return;
+	dns_session_cancel(c->dns);
+	join_tasks(c, 0);
+	dns_session_free(c->dns);
 	if (c->dkim)
 		dkim_msg_free(c->dkim);
 	header_list_free(&c->headers);
@@ -198,25 +276,50 @@ set_field(struct check *c, char *dst, size_t dstlen, const char *src, const char
 	dst[n] = '\0';
 }
 
+/*
+ * An envelope value changes while SPF (or iprev) already runs on the old
+ * one: wait for that run, and run again at the end.
+ */
+static void
+spf_input_changes(struct check *c)
+{
+	if (c->spf_started) {
+		task_join(c->e->pool, &c->spf_task, 1);
+		c->spf_started = 0;
+		c->spf_stale = 1;
+	}
+}
+
 void
 check_set_client(struct check *c, const char *ip, const char *hostname)
 {
 	struct envelope *env = &c->v.env;
 	struct netaddr a;
 
+	spf_input_changes(c);
+	if (c->iprev_started && c->e->cfg->mode == MODE_INBOUND) {
+		task_join(c->e->pool, &c->iprev_task, 1);
+		c->iprev_started = 0;
+		c->iprev_stale = 1;
+	}
 	set_field(c, env->client_ip, sizeof(env->client_ip), ip, "client address");
 	set_field(c, env->client_name, sizeof(env->client_name), hostname, "client name");
 	if (netaddr_parse(env->client_ip, &a) == 0) {
 		netaddr_str(&a, env->client_ip, sizeof(env->client_ip));
 		c->internal = engine_client_internal(c->e, env->client_ip);
 	}
+	if (c->e->cfg->mode == MODE_INBOUND && !c->iprev_stale)
+		start_iprev(c);
 }
 
 void
 check_set_helo(struct check *c, const char *helo)
 {
+	spf_input_changes(c);
 	set_field(c, c->v.env.helo, sizeof(c->v.env.helo), helo, "HELO name");
 }
+
+static void start_spf(struct check *c);
 
 /* The one reading of the envelope sender: smtppath.h. */
 void
@@ -224,20 +327,24 @@ check_set_mail_from(struct check *c, const char *mail_from)
 {
 	struct envelope *env = &c->v.env;
 	struct smtp_path p;
-	int rc = smtp_path_parse(mail_from, &p);
+	int rc;
 
+	spf_input_changes(c);
+	rc = smtp_path_parse(mail_from, &p);
 	env->null_sender = p.null;
 	env->mail_from[0] = env->mail_from_domain[0] = '\0';
-	if (p.null)
-		return;
-	if (rc == 0) {
-		snprintf(env->mail_from, sizeof(env->mail_from), "%s@%s", p.local, p.domain);
-		snprintf(env->mail_from_domain, sizeof(env->mail_from_domain), "%s", p.domain);
-	} else {
-		set_field(c, env->mail_from, sizeof(env->mail_from), mail_from, "MAIL FROM");
+	if (!p.null) {
+		if (rc == 0) {
+			snprintf(env->mail_from, sizeof(env->mail_from), "%s@%s", p.local, p.domain);
+			snprintf(env->mail_from_domain, sizeof(env->mail_from_domain), "%s", p.domain);
+		} else {
+			set_field(c, env->mail_from, sizeof(env->mail_from), mail_from, "MAIL FROM");
+		}
+		if (!p.strict && c->v.input_error[0] == '\0')
+			snprintf(c->v.input_error, sizeof(c->v.input_error), "MAIL FROM: %.140s", p.why);
 	}
-	if (!p.strict && c->v.input_error[0] == '\0')
-		snprintf(c->v.input_error, sizeof(c->v.input_error), "MAIL FROM: %.140s", p.why);
+	if (!c->spf_stale)
+		start_spf(c);
 }
 
 void
@@ -305,6 +412,36 @@ field_is(const char *name, const char *field)
 }
 
 /*
+ * Early questions from a header field: the key of a DKIM signature the
+ * verifier will check (the first MaxSignatures), the DMARC record of a
+ * From domain. Asked into the message's session; they count against
+ * nothing until a check uses them.
+ */
+static void
+ask_early(struct check *c, const char *name, const char *value, size_t len)
+{
+	char key[DOMAIN_MAX], q[DOMAIN_MAX + 8];
+
+	if (field_is(name, "DKIM-Signature")) {
+		if (c->early_keys >= c->e->cfg->max_signatures)
+			return;
+		c->early_keys++;
+		if (dkim_key_name(value, len, key, sizeof(key)) == 0)
+			dns_prefetch(c->dns, key, DNS_T_TXT);
+	} else if (field_is(name, "From")) {
+		struct addr_list l;
+
+		if (addr_parse(value, len, &l) < 0)
+			return;
+		for (size_t k = 0; k < l.n && k < EARLY_FROM_MAX; k++)
+			if (dmarc_domain_normalize(l.v[k].domain, key, sizeof(key), NULL, 0) == 0) {
+				snprintf(q, sizeof(q), "_dmarc.%s", key);
+				dns_prefetch(c->dns, q, DNS_T_TXT);
+			}
+	}
+}
+
+/*
  * Notes an incoming copy of a field we write if any reader could take it
  * for ours (authres_claims_id). Every field is seen here, before any limit
  * of the header list, so that no forged copy slips through by coming late.
@@ -355,7 +492,10 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 		if (c->v.input_error[0] == '\0')
 			snprintf(c->v.input_error, sizeof(c->v.input_error), "%s", why);
 	}
+	ask_early(c, name, value, len);
 }
+
+static void start_dmarc_early(struct check *c);
 
 void
 check_eoh(struct check *c)
@@ -364,7 +504,8 @@ check_eoh(struct check *c)
 	if (c->internal || c->eoh_done)
 		return;
 	c->eoh_done = 1;
-	c->dkim = dkim_msg_new(c->e->dkim, &c->dns, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
+	start_dmarc_early(c);
+	c->dkim = dkim_msg_new(c->e->dkim, &c->dns_dkim, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
 	if (c->dkim == NULL)
 		return;
 	for (size_t i = 0; i < c->headers.n; i++)
@@ -430,16 +571,11 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 {
 	struct envelope *env = &c->v.env;
 
-	long total = c->dns.budget_ms, spf_share = total / 2;
-
 	if (nips == 0) {
 		c->v.spf.result = SPF_RES_NONE;
 		snprintf(c->v.spf.why, sizeof(c->v.spf.why), "no client address known");
 		return;
 	}
-	/* a sender's SPF record may spend at most half of the DNS time:
-	 * the rest is kept for DKIM keys, DMARC and iprev */
-	c->dns.budget_ms = spf_share;
 	for (size_t i = 0; i < nips; i++) {
 		struct spf_query q = {
 			.client_ip = ips[i],
@@ -450,14 +586,13 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 		};
 		struct spf_outcome o;
 
-		spf_check(c->e->spf, &c->dns, &q, &o);
+		spf_check(c->e->spf, &c->dns_spf, &q, &o);
 		if (i == 0 || spf_badness(o.result) > spf_badness(c->v.spf.result)) {
 			c->v.spf = o;
 			snprintf(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", ips[i]);
 		}
 	}
 	c->v.spf_done = 1;
-	c->dns.budget_ms += total - spf_share;
 }
 
 static void
@@ -466,11 +601,104 @@ run_iprev(struct check *c, char ips[][64], size_t nips)
 	for (size_t i = 0; i < nips; i++) {
 		struct iprev_outcome o;
 
-		iprev_check(&c->dns, ips[i], &o);
+		iprev_check(&c->dns_iprev, ips[i], &o);
 		if (i == 0 || (o.result != IPREV_RES_PASS && c->v.iprev.result == IPREV_RES_PASS))
 			c->v.iprev = o;
 	}
 	c->v.iprev_done = nips > 0;
+}
+
+/* ---- the checks as tasks, started as soon as their input is known ---- */
+
+static void
+spf_task(void *arg)
+{
+	struct check *c = arg;
+
+	run_spf(c, c->ips, c->nips);
+}
+
+static void
+iprev_task(void *arg)
+{
+	struct check *c = arg;
+
+	run_iprev(c, c->ips, c->nips);
+}
+
+/* SPF from MAIL FROM on: the client (or SendingIPs), HELO and sender are known. */
+static void
+start_spf(struct check *c)
+{
+	if (c->internal || c->spf_started)
+		return;
+	if (!c->iprev_started)		/* else c->ips is set, and the task reads it */
+		c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
+	task_start(c->e->pool, &c->spf_task, spf_task, c);
+	c->spf_started = 1;
+}
+
+/* iprev from the client address on (inbound), or from the start (SendingIPs). */
+static void
+start_iprev(struct check *c)
+{
+	if (c->internal || c->iprev_started || c->spf_started)
+		return;
+	c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
+	if (c->nips == 0)
+		return;
+	task_start(c->e->pool, &c->iprev_task, iprev_task, c);
+	c->iprev_started = 1;
+}
+
+static void
+dmarc_early_task(void *arg)
+{
+	struct check *c = arg;
+	struct dmarc_early *de = &c->dmarc_early;
+	const char *ids[EARLY_IDS_MAX];
+
+	for (size_t i = 0; i < de->n_ids; i++)
+		ids[i] = de->ids[i];
+	for (size_t i = 0; i < de->n_from; i++)
+		dmarc_warm(c->e->dmarc, &c->dns_dmarc_early, de->from[i], ids, de->n_ids);
+}
+
+static size_t from_domains(const struct check *c, char out[][256], size_t max, int *more);
+
+/* DMARC's record discovery from the end of headers on: From is known. */
+static void
+start_dmarc_early(struct check *c)
+{
+	struct dmarc_early *de = &c->dmarc_early;
+	char doms[MAX_FROM_DOMAINS][256], key[DOMAIN_MAX];
+	const char *sfx = "._domainkey.", *p, *d;
+	int more;
+	size_t n;
+
+	if (c->internal || c->dmarc_started || c->headers_overflow)
+		return;
+	n = from_domains(c, doms, MAX_FROM_DOMAINS, &more);
+	for (size_t i = 0; i < n && de->n_from < EARLY_FROM_MAX; i++)
+		snprintf(de->from[de->n_from++], DOMAIN_MAX, "%s", doms[i]);
+	if (de->n_from == 0)
+		return;
+	/* identifiers the tree walk may need: the SPF domain and each d= */
+	snprintf(de->ids[de->n_ids++], DOMAIN_MAX, "%.255s",
+	    c->v.env.null_sender ? c->v.env.helo : c->v.env.mail_from_domain);
+	for (size_t i = 0; i < c->headers.n && de->n_ids < EARLY_IDS_MAX; i++) {
+		const struct header *h = &c->headers.v[i];
+
+		if (strcasecmp(h->name, "DKIM-Signature") != 0 ||
+		    dkim_key_name(h->value, h->value_len, key, sizeof(key)) < 0)
+			continue;
+		for (d = NULL, p = key; (p = strstr(p, sfx)) != NULL; p++)
+			d = p + strlen(sfx);
+		if (d != NULL)
+			snprintf(de->ids[de->n_ids++], DOMAIN_MAX, "%s", d);
+	}
+	task_start(c->e->pool, &c->dmarc_task, dmarc_early_task, c);
+	c->dmarc_started = 1;
 }
 
 static void
@@ -488,8 +716,6 @@ run_dkim(struct check *c)
 		c->v.n_dkim = 0;
 	}
 }
-
-#define MAX_FROM_DOMAINS 64
 
 /*
  * The domain after an '@' of a From value, read leniently: for values that
@@ -582,7 +808,7 @@ dmarc_one(struct check *c, const char *const *doms, size_t n, struct dmarc_outco
 	in.spf_result = c->v.spf_done ? c->v.spf.result : SPF_RES_NONE;
 	in.dkim = c->v.dkim;
 	in.n_dkim = c->v.n_dkim;
-	dmarc_check(c->e->dmarc, &c->dns, &in, out);
+	dmarc_check(c->e->dmarc, &c->dns_dmarc, &in, out);
 }
 
 /*
@@ -596,13 +822,13 @@ relaxed_alignment(struct check *c)
 	struct dmarc_outcome *d = &c->v.dmarc;
 
 	if (c->v.spf_done && c->v.spf.result == SPF_RES_PASS &&
-	    dmarc_aligned(c->e->dmarc, &c->dns, d->from_domain, c->v.spf.domain, DMARC_ALIGN_RELAXED) == 1) {
+	    dmarc_aligned(c->e->dmarc, &c->dns_dmarc, d->from_domain, c->v.spf.domain, DMARC_ALIGN_RELAXED) == 1) {
 		d->spf_aligned = 1;
 		snprintf(d->spf_domain, sizeof(d->spf_domain), "%s", c->v.spf.domain);
 	}
 	for (size_t i = 0; i < c->v.n_dkim && !d->dkim_aligned; i++)
 		if (c->v.dkim[i].result == DKIM_RES_PASS &&
-		    dmarc_aligned(c->e->dmarc, &c->dns, d->from_domain, c->v.dkim[i].domain,
+		    dmarc_aligned(c->e->dmarc, &c->dns_dmarc, d->from_domain, c->v.dkim[i].domain,
 		    DMARC_ALIGN_RELAXED) == 1) {
 			d->dkim_aligned = 1;
 			snprintf(d->dkim_domain, sizeof(d->dkim_domain), "%s", c->v.dkim[i].domain);
@@ -665,7 +891,7 @@ run_unsub(struct check *c)
 	for (size_t i = 0; i < u->n_covering && c->v.dmarc.from_domain[0]; i++) {
 		const char *d = c->v.dkim[u->covering[i]].domain;
 
-		if (dmarc_aligned(c->e->dmarc, &c->dns, c->v.dmarc.from_domain, d, DMARC_ALIGN_RELAXED) == 1)
+		if (dmarc_aligned(c->e->dmarc, &c->dns_dmarc, c->v.dmarc.from_domain, d, DMARC_ALIGN_RELAXED) == 1)
 			c->v.unsub_aligned = 1;
 	}
 }
@@ -690,7 +916,7 @@ run_bulk(struct check *c)
 	/* only authenticated mail counts: nobody can push another's domain over */
 	if ((cfg->bulk_detection & BULK_VOLUME) && c->v.dmarc.from_domain[0] &&
 	    (c->v.dmarc.spf_aligned || c->v.dmarc.dkim_aligned) &&
-	    dmarc_org_domain(c->e->dmarc, &c->dns, c->v.dmarc.from_domain, org, sizeof(org)) == 0) {
+	    dmarc_org_domain(c->e->dmarc, &c->dns_dmarc, c->v.dmarc.from_domain, org, sizeof(org)) == 0) {
 		c->v.volume = volume_add(c->e->volume, org, c->v.env.n_rcpt ? c->v.env.n_rcpt : 1,
 		    time(NULL));
 		if (c->v.volume >= cfg->bulk_threshold && !c->v.bulk) {
@@ -736,13 +962,51 @@ not_checkable(struct check *c)
 	c->v.dmarc_done = 1;
 }
 
+/* SPF's result: from its task, or evaluated now (not begun, or its input changed). */
+static void
+wait_spf(struct check *c)
+{
+	if (c->spf_started)
+		task_join(c->e->pool, &c->spf_task, 1);
+	if (!c->spf_started || c->spf_stale) {
+		c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
+		run_spf(c, c->ips, c->nips);
+	}
+	c->spf_started = 0;
+}
+
+static void
+wait_iprev(struct check *c)
+{
+	if (c->iprev_started)
+		task_join(c->e->pool, &c->iprev_task, 1);
+	if (!c->iprev_started || c->iprev_stale) {
+		c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
+		run_iprev(c, c->ips, c->nips);
+	}
+	c->iprev_started = 0;
+}
+
+/* The message's DNS counts: every check's, added up. */
+static void
+count_dns(struct check *c)
+{
+	const struct dns_ctx *all[] = { &c->dns_spf, &c->dns_dkim, &c->dns_dmarc,
+	    &c->dns_dmarc_early, &c->dns_iprev };
+
+	c->v.dns_queries = c->v.dns_cache_hits = c->v.dns_timeouts = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		c->v.dns_queries += all[i]->queries;
+		c->v.dns_cache_hits += all[i]->cache_hits;
+		c->v.dns_timeouts += all[i]->timeouts;
+	}
+}
+
 const struct verdict *
 check_finish(struct check *c)
 {
 	const struct sc_config *cfg = c->e->cfg;
 	struct timespec started, now;
-	char ips[MAX_SENDING_IPS][64];
-	size_t nips;
 
 	if (c->v.log_line != NULL)
 		return &c->v;
@@ -752,20 +1016,23 @@ check_finish(struct check *c)
 		snprintf(c->v.skip_reason, sizeof(c->v.skip_reason),
 		    "client %s is in InternalHosts", c->v.env.client_ip);
 	} else {
-		nips = judged_ips(c, ips, MAX_SENDING_IPS);
 		check_eoh(c);
-		run_spf(c, ips, nips);
+		/* the checks begun early run on; the rest start now */
+		wait_spf(c);
 		run_dkim(c);
 		format_check(&c->headers, &c->v.format);
 		if (c->long_body_lines)
 			format_add_problem(&c->v.format, FORMAT_FAIL, "body",
 			    "%lu body line%s longer than 998 octets (RFC 5322 section 2.1.1)",
 			    c->long_body_lines, c->long_body_lines == 1 ? "" : "s");
+		if (c->dmarc_started)
+			task_join(c->e->pool, &c->dmarc_task, 1);
+		c->dmarc_started = 0;
 		if (c->headers_overflow)
 			not_checkable(c);
 		else
 			run_dmarc(c);
-		run_iprev(c, ips, nips);
+		wait_iprev(c);
 		run_unsub(c);
 		run_bulk(c);
 		c->v.remove = c->forged;
@@ -776,9 +1043,7 @@ check_finish(struct check *c)
 		if (cfg->add_received_spf && c->v.spf_done)
 			add_header(&c->v, "Received-SPF", report_received_spf(&c->v, cfg->authserv_id));
 	}
-	c->v.dns_queries = c->dns.queries;
-	c->v.dns_cache_hits = c->dns.cache_hits;
-	c->v.dns_timeouts = c->dns.timeouts;
+	count_dns(c);
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->v.time_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	clock_gettime(CLOCK_MONOTONIC, &now);
