@@ -58,6 +58,7 @@ struct conn {
 	char ip[64];
 	char name[256];
 	char helo[256];
+	struct check_conn *early;	/* iprev, begun at connect */
 	struct check *msg;
 	/* SMFIP_HDR_LEADSPC negotiated: the MTA writes the values of fields
 	 * we add exactly as given, so they carry their own leading space */
@@ -188,6 +189,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		log_debug("client %s is in InternalHosts: not checked", c->ip);
 		return SMFIS_ACCEPT;
 	}
+	check_conn_free(c->early);
+	c->early = check_conn_new(engine, c->ip);
 	return SMFIS_CONTINUE;
 }
 
@@ -225,7 +228,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return noreply(SMFIP_NR_MAIL);
 	}
 	msg_end(c);
-	if ((c->msg = check_new(engine)) == NULL) {
+	if ((c->msg = check_new_in(engine, c->early)) == NULL) {
 		log_err("out of memory at MAIL FROM");
 		return noreply(SMFIP_NR_MAIL);
 	}
@@ -397,6 +400,7 @@ cb_close(SMFICTX *ctx)
 
 	if (c != NULL) {
 		msg_end(c);
+		check_conn_free(c->early);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}

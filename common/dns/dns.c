@@ -1297,14 +1297,15 @@ ms_to_ts(long long ms, struct timespec *ts)
 
 /*
  * Waits for f (the caller's reference is dropped here) as long as the
- * budget allows and fills out. Lock held.
+ * budget allows, counted from start (taken before f was made, whose
+ * network time was counted from then too), and fills out. Lock held.
  */
 static enum dns_status
 wait_flight(struct dns_ctx *c, struct flight *f, const char *qname, uint16_t type,
-    struct dns_result *out)
+    long long start, struct dns_result *out)
 {
 	struct dns_resolver *r = c->res;
-	long long start = dns_now_ms(), limit, now;
+	long long limit, now;
 	struct timespec ts;
 	char tb[16];
 
@@ -1349,7 +1350,7 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 	struct flight *f = NULL;
 	unsigned char *wire;
 	size_t len;
-	long long left_ms;
+	long long left_ms, start;
 
 	if (c == NULL || c->res == NULL) {
 		snprintf(out->why, sizeof(out->why), "no resolver");
@@ -1361,7 +1362,7 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 		pthread_mutex_lock(&r->lock);
 		f = session_find(c->session, key, type);
 		if (f != NULL) {
-			wait_flight(c, f, qname, type, out);
+			wait_flight(c, f, qname, type, dns_now_ms(), out);
 			pthread_mutex_unlock(&r->lock);
 			goto done;
 		}
@@ -1375,6 +1376,7 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 		goto done;
 	}
 	pthread_mutex_lock(&r->lock);
+	start = dns_now_ms();
 	f = flight_get(r, qname, key, type, c->budget_ms, out->why, sizeof(out->why));
 	if (f == NULL) {
 		pthread_mutex_unlock(&r->lock);
@@ -1383,7 +1385,7 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 	}
 	if (c->session != NULL && !c->session->cancelled)
 		session_keep(c->session, f);
-	wait_flight(c, f, qname, type, out);
+	wait_flight(c, f, qname, type, start, out);
 	pthread_mutex_unlock(&r->lock);
 done:
 	if (out->status == DNS_TIMEOUT)

@@ -72,8 +72,21 @@ struct dmarc_early {
 	size_t n_ids;
 };
 
+struct check_conn {
+	struct engine *e;
+	struct dns_session *dns;
+	struct dns_ctx ctx;
+	struct task task;
+	int started;		/* the task was started and not yet joined */
+	int counted;		/* its DNS counts went into a message's */
+	char ip[64];		/* as check_set_client normalizes it */
+	struct iprev_outcome iprev;
+};
+
 struct check {
 	struct engine *e;
+	struct check_conn *conn;	/* NULL, or where iprev began at connect */
+	int iprev_from_conn;
 	/* DNS: the message's early questions and one budget per check */
 	struct dns_session *dns;
 	struct dns_ctx dns_spf, dns_dkim, dns_dmarc, dns_dmarc_early, dns_iprev;
@@ -226,6 +239,60 @@ check_new(struct engine *e)
 	return c;
 }
 
+static void
+conn_iprev_task(void *arg)
+{
+	struct check_conn *cc = arg;
+
+	iprev_check(&cc->ctx, cc->ip, &cc->iprev);
+}
+
+struct check_conn *
+check_conn_new(struct engine *e, const char *ip)
+{
+	struct check_conn *cc;
+	struct netaddr a;
+
+	if (e->cfg->mode != MODE_INBOUND || netaddr_parse(ip ? ip : "", &a) != 0 ||
+	    engine_client_internal(e, ip))
+		return NULL;
+	if ((cc = calloc(1, sizeof(*cc))) == NULL)
+		return NULL;
+	if ((cc->dns = dns_session_new(e->res, e->cfg->dns_timeout_ms)) == NULL) {
+		free(cc);
+		return NULL;
+	}
+	cc->e = e;
+	netaddr_str(&a, cc->ip, sizeof(cc->ip));
+	dns_ctx_init(&cc->ctx, e->res, e->cfg->dns_timeout_ms);
+	dns_ctx_bind(&cc->ctx, cc->dns);
+	task_start(e->pool, &cc->task, conn_iprev_task, cc);
+	cc->started = 1;
+	return cc;
+}
+
+void
+check_conn_free(struct check_conn *cc)
+{
+	if (cc == NULL)
+		return;
+	dns_session_cancel(cc->dns);
+	if (cc->started)
+		task_join(cc->e->pool, &cc->task, 0);
+	dns_session_free(cc->dns);
+	free(cc);
+}
+
+struct check *
+check_new_in(struct engine *e, struct check_conn *cc)
+{
+	struct check *c = check_new(e);
+
+	if (c != NULL)
+		c->conn = cc;
+	return c;
+}
+
 /* Waits for the check's tasks; run_queued 0 drops those not yet begun (abort). */
 static void
 join_tasks(struct check *c, int run_queued)
@@ -308,7 +375,9 @@ check_set_client(struct check *c, const char *ip, const char *hostname)
 		netaddr_str(&a, env->client_ip, sizeof(env->client_ip));
 		c->internal = engine_client_internal(c->e, env->client_ip);
 	}
-	if (c->e->cfg->mode == MODE_INBOUND && !c->iprev_stale)
+	c->iprev_from_conn = c->conn != NULL && !c->iprev_stale && !c->internal &&
+	    strcmp(c->conn->ip, env->client_ip) == 0;
+	if (c->e->cfg->mode == MODE_INBOUND && !c->iprev_stale && !c->iprev_from_conn)
 		start_iprev(c);
 }
 
@@ -978,6 +1047,16 @@ wait_spf(struct check *c)
 static void
 wait_iprev(struct check *c)
 {
+	struct check_conn *cc = c->conn;
+
+	if (c->iprev_from_conn) {
+		if (cc->started)		/* the connection's first message */
+			task_join(c->e->pool, &cc->task, 1);
+		cc->started = 0;
+		c->v.iprev = cc->iprev;
+		c->v.iprev_done = 1;
+		return;
+	}
 	if (c->iprev_started)
 		task_join(c->e->pool, &c->iprev_task, 1);
 	if (!c->iprev_started || c->iprev_stale) {
@@ -999,6 +1078,12 @@ count_dns(struct check *c)
 		c->v.dns_queries += all[i]->queries;
 		c->v.dns_cache_hits += all[i]->cache_hits;
 		c->v.dns_timeouts += all[i]->timeouts;
+	}
+	if (c->iprev_from_conn && !c->conn->counted) {	/* iprev's, once per connection */
+		c->conn->counted = 1;
+		c->v.dns_queries += c->conn->ctx.queries;
+		c->v.dns_cache_hits += c->conn->ctx.cache_hits;
+		c->v.dns_timeouts += c->conn->ctx.timeouts;
 	}
 }
 

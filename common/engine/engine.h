@@ -36,6 +36,20 @@ const struct sc_config *engine_config(const struct engine *e);
 struct check *check_new(struct engine *e);
 void check_free(struct check *c);
 
+/*
+ * A connection (one SMTP session) before any message. Made at connect,
+ * it starts the client's iprev check at once (inbound mode, a client not
+ * in InternalHosts), so the PTR and address records are asked while the
+ * client is still at HELO and MAIL FROM; every message of the connection
+ * made with check_new_in takes that result. Free it at close, after its
+ * last check (what is still pending is cancelled). NULL when there is
+ * nothing to do early (then check_new_in is check_new).
+ */
+struct check_conn;
+struct check_conn *check_conn_new(struct engine *e, const char *ip);
+void check_conn_free(struct check_conn *cc);
+struct check *check_new_in(struct engine *e, struct check_conn *cc);
+
 /* Envelope and macros; each value is copied, over-long ones are cut and noted. */
 void check_set_client(struct check *c, const char *ip, const char *hostname);
 void check_set_helo(struct check *c, const char *helo);

@@ -36,7 +36,7 @@ const struct config_option config_options[] = {
 	  "DNS servers as IP or IP:PORT ([IPv6]:PORT), space separated (empty: /etc/resolv.conf)",
 	  OFF(nameservers), 0, 0, NULL },
 	{ "DNSTimeout", OPT_SECONDS, "8",
-	  "total seconds of DNS waiting allowed for one message's checks", OFF(dns_timeout_ms), 0, 0, NULL },
+	  "seconds each check (SPF, DKIM, DMARC, iprev) may wait for DNS; they wait at once, so also the longest a message waits", OFF(dns_timeout_ms), 0, 0, NULL },
 	{ "DNSCacheSize", OPT_UINT, "10000",
 	  "number of DNS answers kept in the shared cache (0 disables it)", OFF(dns_cache_size), 0, 10000000, NULL },
 	{ "InternalHosts", OPT_CIDRS, "127.0.0.0/8 ::1",

@@ -35,3 +35,6 @@ $CC $flags -o "$out/fuzz_address" "$here/fuzz_address.c" \
 $CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" \
     "$top/common/checks/unsub.c" "$top/common/checks/header.c"
 echo "built $out/fuzz_address $out/fuzz_unsub"
+# the DKIM-Signature key-name reader behind the engine's early key lookups
+$CC $flags -o "$out/fuzz_dkimkey" "$here/fuzz_dkimkey.c" "$top/common/checks/dkimkey.c"
+echo "built $out/fuzz_dkimkey"

@@ -50,7 +50,7 @@ if os.path.exists(path):
 PY
 pass=0
 fail=0
-for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub; do
+for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey; do
 	t=${target#fuzz_}
 	t=${t#spf_}
 	mkdir -p "$work/corpus/$t" "$work/seed/$t"

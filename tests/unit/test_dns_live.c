@@ -625,6 +625,7 @@ test_prefetch(void **state)
 	struct dns_resolver *r = resolver(&good, 1, 0);
 	struct dns_session *s = dns_session_new(r, 3000), *s2 = dns_session_new(r, 3000);
 	struct dns_resolver_stats st;
+	struct dns_result res;
 	struct dns_ctx c, c2;
 	long long t0;
 
@@ -649,9 +650,9 @@ test_prefetch(void **state)
 	dns_ctx_init(&c2, r, 3000);
 	dns_ctx_bind(&c2, s2);
 	t0 = ms_now();
-	assert_int_equal(dns_query(&c2, "delay300.rogue.test", DNS_T_A, &(struct dns_result){ 0 }),
-	    DNS_OK);
+	assert_int_equal(dns_query(&c2, "delay300.rogue.test", DNS_T_A, &res), DNS_OK);
 	assert_true(ms_now() - t0 < 400);
+	dns_result_free(&res);
 	dns_session_free(s2);
 	dns_session_free(s);
 	dns_resolver_free(r);
