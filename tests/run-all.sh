@@ -75,6 +75,7 @@ for build in "$@"; do
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	group "cli" "$build" $PY "$here/cli/test_cli.py" "$build"
+	group "dns-check" "$build" $PY "$here/cli/test_dnscheck.py" "$build"
 	group "compliance" "$build" $PY "$here/compliance/test_compliance.py" "$build"
 	# issue 9: every spoofing bypass class tried as an attacker would
 	group "attacks" "$build" "$here/attacks/run.sh" "$build"

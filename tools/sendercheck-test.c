@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "dnscheck.h"
 #include "engine.h"
 #include "fields.h"
 #include "header.h"
@@ -40,6 +42,9 @@ struct args {
 	const char *tls;
 	const char *message;
 	const char *spf_only;	/* --spf-only DOMAIN */
+	const char *dns_check;	/* --dns-check DOMAIN */
+	const char *selectors[DNSCHECK_MAX_SELECTORS];	/* --selector S */
+	size_t n_selectors;
 	int no_tls;		/* --no-tls */
 	unsigned profiles;	/* --profile NAME (repeatable); 0: all configured */
 	int json;
@@ -54,6 +59,7 @@ usage(FILE *f)
 	    "usage: sendercheck-test [-c FILE] --ip ADDR [--helo NAME] --mail-from ADDR\n"
 	    "                        [--rcpt ADDR]... [--tls VERSION] [--json] MESSAGE|-\n"
 	    "       sendercheck-test [-c FILE] --spf-only DOMAIN --ip ADDR [--helo NAME] [--json]\n"
+	    "       sendercheck-test [-c FILE] --dns-check DOMAIN [--selector S]... [--ip ADDR]\n"
 	    "  -c, --config FILE   configuration file (default %s if it exists)\n"
 	    "  --ip ADDR           the connecting client's IP address\n"
 	    "  --helo NAME         the HELO/EHLO name\n"
@@ -65,6 +71,10 @@ usage(FILE *f)
 	    "  --json              print one JSON object instead of the report\n"
 	    "  --spf-only DOMAIN   check DOMAIN's SPF record for --ip (no message): the walk,\n"
 	    "                      lookups used of the limits, and warnings for senders\n"
+	    "  --dns-check DOMAIN  check what DOMAIN publishes (no message): SPF as --spf-only,\n"
+	    "                      DKIM keys, the DMARC record, with records to publish as fixes\n"
+	    "  --selector S        with --dns-check: the DKIM selector to check (repeatable;\n"
+	    "                      none: common selectors are tried)\n"
 	    "  --fields            list every field of the JSON record and where it appears\n"
 	    "MESSAGE is a file in RFC 5322 form (LF or CRLF line ends), '-' for stdin.\n",
 	    SYSCONFDIR "/sendercheck.conf");
@@ -78,6 +88,32 @@ is_ip_address(const char *s)
 	unsigned char buf[16];
 
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* A host name: labels of letters, digits, '-' and '_' (or 8-bit for
+ * U-labels), 1..63 octets each, 253 in all. */
+static int
+is_domain(const char *s)
+{
+	size_t label = 0, n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '.')
+		return 0;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum(ch) || ch == '-' || ch == '_' || ch >= 0x80) {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
 }
 
 static int
@@ -94,6 +130,8 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "profile", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "spf-only", required_argument, NULL, 's' },
+		{ "dns-check", required_argument, NULL, 'D' },
+		{ "selector", required_argument, NULL, 'S' },
 		{ "fields", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -119,6 +157,14 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'j': a->json = 1; break;
 		case 's': a->spf_only = optarg; break;
+		case 'D': a->dns_check = optarg; break;
+		case 'S':
+			if (a->n_selectors == DNSCHECK_MAX_SELECTORS) {
+				fprintf(stderr, "sendercheck-test: at most %d --selector\n", DNSCHECK_MAX_SELECTORS);
+				return -1;
+			}
+			a->selectors[a->n_selectors++] = optarg;
+			break;
 		case 'r':
 			if (a->n_rcpt < 64)
 				a->rcpt[a->n_rcpt++] = optarg;
@@ -137,6 +183,21 @@ parse_args(int argc, char **argv, struct args *a)
 	if (a->ip != NULL && !is_ip_address(a->ip)) {
 		fprintf(stderr, "sendercheck-test: --ip '%s' is not an IPv4 or IPv6 address\n", a->ip);
 		return -1;
+	}
+	if (a->n_selectors > 0 && a->dns_check == NULL) {
+		fprintf(stderr, "sendercheck-test: --selector goes with --dns-check\n");
+		return -1;
+	}
+	if (a->dns_check != NULL) {
+		if (optind != argc || a->spf_only != NULL || a->json) {
+			fprintf(stderr, "sendercheck-test: --dns-check takes no MESSAGE, --spf-only or --json\n");
+			return -1;
+		}
+		if (!is_domain(a->dns_check)) {
+			fprintf(stderr, "sendercheck-test: --dns-check '%s' is not a domain name\n", a->dns_check);
+			return -1;
+		}
+		return 0;
 	}
 	if (a->spf_only != NULL) {
 		if (optind != argc) {
@@ -369,6 +430,23 @@ main(int argc, char **argv)
 	}
 	sbuf_free(&errs);
 	log_open("sendercheck-test", 0, 0, cfg.log_level < LOG_LVL_WARN ? cfg.log_level : LOG_LVL_WARN);
+	if (a.dns_check != NULL) {
+		struct args spf = a;
+		int found;
+
+		/* SPF as --spf-only does it: for --ip, else a client no term matches */
+		spf.spf_only = a.dns_check;
+		if (spf.ip == NULL)
+			spf.ip = "0.0.0.1";
+		printf("Domain:     %s%s\n", a.dns_check, a.ip ? "" :
+		    " (SPF for 0.0.0.1, a client no term matches; --ip checks yours)");
+		spf_only(&spf, &cfg);
+		found = dnscheck_print(&cfg, a.dns_check, a.selectors, a.n_selectors);
+		printf("%d problem%s found\n", found, found == 1 ? "" : "s");
+		config_free(&cfg);
+		dns_thread_done();
+		return 0;
+	}
 	if (a.spf_only != NULL) {
 		int rc = spf_only(&a, &cfg);
 

@@ -9,9 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <arpa/inet.h>
-#include <sys/socket.h>
 
+#include "dns.h"
 #include "rules.h"
 
 static const char *const rule_names[RULE_COUNT] = {
@@ -347,27 +346,6 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	}
 }
 
-/* The PTR owner name of an address: "4.3.2.1.in-addr.arpa." or the
- * ip6.arpa nibbles; the address itself if it does not parse. */
-static void
-reverse_name(const char *ip, char *buf, size_t len)
-{
-	unsigned char a[16];
-	size_t at = 0;
-
-	if (inet_pton(AF_INET, ip, a) == 1) {
-		snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa.", a[3], a[2], a[1], a[0]);
-		return;
-	}
-	if (inet_pton(AF_INET6, ip, a) != 1 || len < 74) {
-		snprintf(buf, len, "%s", ip);
-		return;
-	}
-	for (int i = 15; i >= 0; i--)
-		at += (size_t)snprintf(buf + at, len - at, "%x.%x.", a[i] & 0xf, a[i] >> 4);
-	snprintf(buf + at, len - at, "ip6.arpa.");
-}
-
 static void
 eval_iprev(const struct rules_input *in, struct rule_result *r)
 {
@@ -383,9 +361,10 @@ eval_iprev(const struct rules_input *in, struct rule_result *r)
 		set(r, RULE_PASS, NULL, "%s has PTR %s, which resolves back", o->ip, o->name);
 		return;
 	case IPREV_RES_PERMERROR:
-		reverse_name(o->ip, rev, sizeof(rev));
+		if (dns_reverse_name(o->ip, rev, sizeof(rev)) < 0)
+			snprintf(rev, sizeof(rev), "%s", o->ip);
 		snprintf(fix, sizeof(fix), "publish a PTR record for %s naming a host whose "
-		    "A/AAAA record is %s: \"%s PTR mail.%s.\" and \"mail.%s. %s %s\" (mail: your "
+		    "A/AAAA record is %s: \"%s. PTR mail.%s.\" and \"mail.%s. %s %s\" (mail: your "
 		    "host's name)", o->ip, o->ip, rev, from_domain(in), from_domain(in),
 		    strchr(o->ip, ':') ? "AAAA" : "A", o->ip);
 		break;

@@ -38,3 +38,6 @@ echo "built $out/fuzz_address $out/fuzz_unsub"
 # the DKIM-Signature key-name reader behind the engine's early key lookups
 $CC $flags -o "$out/fuzz_dkimkey" "$here/fuzz_dkimkey.c" "$top/common/checks/dkimkey.c"
 echo "built $out/fuzz_dkimkey"
+# the DKIM key record check of sendercheck-test --dns-check (OpenSSL)
+$CC $flags -I$top/tools -o "$out/fuzz_keyrecord" "$here/fuzz_keyrecord.c" "$top/tools/keyrecord.c" -lcrypto
+echo "built $out/fuzz_keyrecord"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzz smoke run: builds the targets (build.sh) and runs each for a while:
 # the SPF record parser and macro expander, the RFC 5322 address parser,
-# the List-Unsubscribe parser.
+# the List-Unsubscribe parser, the DKIM key record check of --dns-check.
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~40 s in all)
 # Seeds: tests/fuzz/corpus/<target>/ (small, our own) plus the SPF
 # records and explanation strings of the RFC 7208 suite (Debian
@@ -50,7 +50,7 @@ if os.path.exists(path):
 PY
 pass=0
 fail=0
-for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey; do
+for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey fuzz_keyrecord; do
 	t=${target#fuzz_}
 	t=${t#spf_}
 	mkdir -p "$work/corpus/$t" "$work/seed/$t"
