@@ -585,6 +585,7 @@ start_stats(void)
 			log_err("no statistics: %s", why);
 		metrics_set_stats(stats);
 	}
+	metrics_set_sharedstate(engine_sharedstate(engine));
 	if (metrics != NULL && metrics_start(metrics, why, sizeof(why)) < 0) {
 		log_err("no metrics: %s", why);
 		metrics_stop(metrics);

@@ -86,6 +86,8 @@ for build in "$@"; do
 	group "sendmail" "$build" $PY "$here/sendmail/test_sendmail.py" "$build"
 	# -n, start errors, logging, Type=notify (as root: unshare, setuid)
 	group "admin" "$build" $PY "$here/admin/test_admin.py" "$build"
+	# three daemons sharing a real Redis (and PostgreSQL) started by the test
+	group "fleet" "$build" $PY "$here/fleet/test_fleet.py" "$build"
 done
 
 # man pages (lint, sections, options), make install, the systemd unit

@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "report.h"
 #include "sbuf.h"
+#include "sharedstate.h"
 #include "smtppath.h"
 #include "taskpool.h"
 #include "volume.h"
@@ -60,6 +61,7 @@ struct engine {
 	struct dkim_verifier *dkim;
 	struct dmarc *dmarc;
 	struct volume *volume;
+	struct sharedstate *shared;	/* SharedState; NULL when off */
 	struct policy policy;	/* the config's actions, for policy_decide */
 	struct task_pool *pool;
 };
@@ -156,9 +158,23 @@ engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen
 	if (e->dmarc == NULL)
 		goto fail;
 	e->volume = volume_new((flags & ENGINE_READ_ONLY) ? "" : cfg->volume_file,
-	    VOLUME_MAX_DOMAINS, why, whylen);
+	    VOLUME_MAX_DOMAINS, cfg->bulk_sticky_days, why, whylen);
 	if (e->volume == NULL)
 		goto fail;
+	if (cfg->shared_state[0] && !(flags & ENGINE_READ_ONLY)) {
+		struct sharedstate_config sc = {
+			.uri = cfg->shared_state,
+			.password_file = cfg->shared_state_password_file,
+			.host = cfg->host_name,
+			.timeout_ms = cfg->shared_state_timeout_ms,
+			.threshold = cfg->bulk_threshold,
+			.sticky_days = cfg->bulk_sticky_days,
+			.max_domains = VOLUME_MAX_DOMAINS,
+		};
+
+		if ((e->shared = sharedstate_new(&sc, why, whylen)) == NULL)
+			goto fail;
+	}
 	if ((e->pool = task_pool_new(CHECK_THREADS)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
@@ -172,13 +188,37 @@ fail:
 int
 engine_start(struct engine *e, char *why, size_t whylen)
 {
-	return volume_start_saver(e->volume, VOLUME_SAVE_SECONDS, why, whylen);
+	if (volume_start_saver(e->volume, VOLUME_SAVE_SECONDS, why, whylen) < 0)
+		return -1;
+	if (e->shared != NULL) {
+		char msg[512];
+		int rc = sharedstate_probe(e->shared, msg, sizeof(msg));
+
+		/* refused (password, database) is a configuration error; not
+		 * reachable is an outage: count locally until it is back */
+		if (rc < 0) {
+			snprintf(why, whylen, "SharedState %s: %s", sharedstate_uri(e->shared), msg);
+			return -1;
+		}
+		if (rc > 0)
+			log_warn("SharedState %s not reachable at start (%s): judging volume on local counts "
+			    "until it is", sharedstate_uri(e->shared), msg);
+		return sharedstate_start(e->shared, why, whylen);
+	}
+	return 0;
 }
 
 void
 engine_stop(struct engine *e)
 {
+	sharedstate_stop(e->shared);
 	volume_stop(e->volume);
+}
+
+struct sharedstate *
+engine_sharedstate(const struct engine *e)
+{
+	return e->shared;
 }
 
 void
@@ -187,6 +227,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	task_pool_free(e->pool);
+	sharedstate_free(e->shared);
 	if (e->volume)
 		volume_free(e->volume);
 	if (e->dmarc)
@@ -965,6 +1006,50 @@ run_unsub(struct check *c)
 	}
 }
 
+/*
+ * The 24 h count of org with this message, and whether org is bulk by
+ * volume: at or over BulkThreshold now, or within BulkStickyDays of when
+ * it was. With SharedState the count is the fleet's (the local file's
+ * count is a floor when Redis is away or knows less).
+ */
+static void
+count_volume(struct check *c, const char *org)
+{
+	const struct sc_config *cfg = c->e->cfg;
+	unsigned by = c->v.env.n_rcpt ? c->v.env.n_rcpt : 1;
+	time_t now = time(NULL);
+	long long bulk_at = 0;
+	unsigned long n = volume_add(c->e->volume, org, by, now, &bulk_at);
+
+	if (c->e->shared != NULL) {
+		struct sharedstate_count fleet;
+
+		sharedstate_add(c->e->shared, org, by, now, &fleet);
+		if (fleet.messages > n)
+			n = fleet.messages;
+		if (fleet.bulk_at > bulk_at)
+			bulk_at = fleet.bulk_at;
+	}
+	c->v.volume = n;
+	if (n >= cfg->bulk_threshold)
+		volume_mark_bulk(c->e->volume, org, now);
+	if (c->v.bulk)
+		return;
+	if (n >= cfg->bulk_threshold) {
+		c->v.bulk = 1;
+		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%lu messages from %s in 24 h", n, org);
+	} else if (bulk_at > 0) {
+		char day[16];
+		struct tm tm;
+		time_t t = (time_t)bulk_at;
+
+		if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof(day), "%Y-%m-%d", &tm) == 0)
+			snprintf(day, sizeof(day), "?");
+		c->v.bulk = 1;
+		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%s reached BulkThreshold on %s", org, day);
+	}
+}
+
 static void
 run_bulk(struct check *c)
 {
@@ -985,15 +1070,8 @@ run_bulk(struct check *c)
 	/* only authenticated mail counts: nobody can push another's domain over */
 	if ((cfg->bulk_detection & BULK_VOLUME) && c->v.dmarc.from_domain[0] &&
 	    (c->v.dmarc.spf_aligned || c->v.dmarc.dkim_aligned) &&
-	    dmarc_org_domain(c->e->dmarc, &c->dns_dmarc, c->v.dmarc.from_domain, org, sizeof(org)) == 0) {
-		c->v.volume = volume_add(c->e->volume, org, c->v.env.n_rcpt ? c->v.env.n_rcpt : 1,
-		    time(NULL));
-		if (c->v.volume >= cfg->bulk_threshold && !c->v.bulk) {
-			c->v.bulk = 1;
-			snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%lu messages from %s in 24 h",
-			    c->v.volume, org);
-		}
-	}
+	    dmarc_org_domain(c->e->dmarc, &c->dns_dmarc, c->v.dmarc.from_domain, org, sizeof(org)) == 0)
+		count_volume(c, org);
 }
 
 static void

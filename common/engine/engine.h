@@ -26,12 +26,15 @@ struct check;
 /* ENGINE_READ_ONLY: never write state files (the offline checker). */
 #define ENGINE_READ_ONLY 1
 struct engine *engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen);
-/* Starts background work (saving volume counts); after any fork. */
+/* Starts background work (saving volume counts, SharedState's thread, after
+ * one connection to Redis: a refused one is an error); after any fork. */
 int engine_start(struct engine *e, char *why, size_t whylen);
 /* Ends background work and saves state; checks may still run (shutdown). */
 void engine_stop(struct engine *e);
 void engine_free(struct engine *e);
 const struct sc_config *engine_config(const struct engine *e);
+/* The fleet's shared counts (SharedState), for the metrics; NULL when off. */
+struct sharedstate *engine_sharedstate(const struct engine *e);
 
 struct check *check_new(struct engine *e);
 void check_free(struct check *c);

@@ -14,6 +14,7 @@
 
 #include "options.h"
 #include "log.h"
+#include "sharedstate.h"
 #include "spf.h"
 
 #define OFF(f) offsetof(struct sc_config, f)
@@ -85,9 +86,24 @@ const struct config_option config_options[] = {
 	{ "BulkThreshold", OPT_UINT, "5000",
 	  "messages per organizational domain in 24 hours from which its mail is bulk",
 	  OFF(bulk_threshold), 1, 100000000, NULL },
+	{ "BulkStickyDays", OPT_UINT, "365",
+	  "days a domain stays bulk after its volume reached BulkThreshold (0: only while it does)",
+	  OFF(bulk_sticky_days), 0, 36500, NULL },
 	{ "VolumeFile", OPT_STRING, "/var/lib/sendercheck/volume.txt",
-	  "where the 24-hour volume counts are kept across restarts (empty: memory only)",
+	  "where the 24-hour volume counts are kept across restarts (empty: memory only; with SharedState: the fallback)",
 	  OFF(volume_file), 0, 0, NULL },
+	{ "SharedState", OPT_STRING, "",
+	  "Redis holding the fleet's volume counts and bulk marks: redis://HOST[:PORT][/DB] or unix:/path[?db=N] (empty: each host counts alone)",
+	  OFF(shared_state), 0, 0, NULL },
+	{ "SharedStatePasswordFile", OPT_STRING, "",
+	  "file whose first line is the Redis password, or USER PASSWORD for an ACL user (empty: no AUTH)",
+	  OFF(shared_state_password_file), 0, 0, NULL },
+	{ "SharedStateTimeout", OPT_SECONDS, "0.05",
+	  "longest wait for one Redis round trip; mail never waits for Redis (counts go in the background)",
+	  OFF(shared_state_timeout_ms), 0, 0, NULL },
+	{ "HostName", OPT_STRING, "",
+	  "this host's name in the fleet's counts and statistics rows (empty: the system's host name)",
+	  OFF(host_name), 0, 0, NULL },
 	{ "Mode", OPT_ENUM, "inbound",
 	  "inbound (judge the connecting client) or outbound (self-test: judge SendingIPs, no TLS rule)",
 	  OFF(mode), 0, 0, mode_names },
@@ -354,9 +370,10 @@ config_defaults(struct sc_config *c)
 			log_err("internal: default of %s: %s", config_options[i].name, why);
 }
 
-/* The authserv-id is written bare: a host name (letters, digits, '.', '-', '_'). */
+/* The authserv-id and HostName are written bare: a host name (letters,
+ * digits, '.', '-', '_'). */
 static int
-check_authserv_id(const char *s)
+check_host_name(const char *s)
 {
 	if (*s == '\0' || *s == '.')
 		return -1;
@@ -366,18 +383,26 @@ check_authserv_id(const char *s)
 	return 0;
 }
 
+/* An empty string option becomes the system's host name. */
+static void
+default_host_name(char **field)
+{
+	char host[256];
+
+	if ((*field)[0] != '\0')
+		return;
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	free(*field);
+	*field = strdup(host);
+}
+
 static int
 finish(struct sc_config *c, const char *name, struct sbuf *errs)
 {
-	if (c->authserv_id[0] == '\0') {
-		char host[256];
-
-		if (gethostname(host, sizeof(host)) != 0)
-			strcpy(host, "localhost");
-		host[sizeof(host) - 1] = '\0';
-		free(c->authserv_id);
-		c->authserv_id = strdup(host);
-	}
+	default_host_name(&c->authserv_id);
+	default_host_name(&c->host_name);
 	if ((c->bulk_detection & BULK_ALWAYS) && (c->bulk_detection & BULK_NEVER)) {
 		sbuf_printf(errs, "%s: BulkDetection cannot be both always and never\n", name);
 		return 1;
@@ -406,9 +431,21 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 			return 1;
 		}
 	}
-	if (c->authserv_id == NULL || check_authserv_id(c->authserv_id) < 0) {
+	if (c->authserv_id == NULL || check_host_name(c->authserv_id) < 0) {
 		sbuf_printf(errs, "%s: AuthservID must be a host name (letters, digits, '.', '-', '_')\n", name);
 		return 1;
+	}
+	if (c->host_name == NULL || check_host_name(c->host_name) < 0 || strlen(c->host_name) > 200) {
+		sbuf_printf(errs, "%s: HostName must be a host name (letters, digits, '.', '-', '_')\n", name);
+		return 1;
+	}
+	if (c->shared_state[0] != '\0') {
+		char why[300];
+
+		if (sharedstate_check_uri(c->shared_state, why, sizeof(why)) < 0) {
+			sbuf_printf(errs, "%s: SharedState: %s\n", name, why);
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -58,7 +58,12 @@ struct sc_config {
 	int on_noncompliant_profile[PROFILE_COUNT];	/* enum action or ACT_INHERIT, per profile */
 	unsigned bulk_detection;	/* enum bulk_detect bits */
 	unsigned bulk_threshold;
+	unsigned bulk_sticky_days;
 	char *volume_file;
+	char *shared_state;		/* "" = each daemon counts alone */
+	char *shared_state_password_file;
+	unsigned shared_state_timeout_ms;
+	char *host_name;		/* HostName; filled in from gethostname() */
 	int mode;			/* enum mode */
 	struct cidr_list sending_ips;
 	char *stats_db;			/* "" = no statistics */

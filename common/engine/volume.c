@@ -24,6 +24,7 @@ struct counter {
 	struct counter *next;
 	int64_t hour[SLOTS];		/* the hour (since the epoch) each slot counts */
 	uint32_t count[SLOTS];
+	int64_t bulk_at;		/* last bulk mark, unix seconds; 0 none */
 	char domain[DOMAIN_MAX];
 };
 
@@ -31,6 +32,7 @@ struct volume {
 	pthread_mutex_t lock;
 	struct counter **bucket;
 	size_t nbuckets, n, max;
+	int64_t sticky;			/* seconds a bulk mark is kept */
 	char *state_file;
 	pthread_t saver;
 	int saver_running;
@@ -97,20 +99,44 @@ bump(struct counter *c, int64_t hour, uint32_t by)
 	c->count[i] = c->count[i] > UINT32_MAX - by ? UINT32_MAX : c->count[i] + by;
 }
 
+/* Whether c's bulk mark still counts at now. */
+static int
+sticky(const struct volume *v, const struct counter *c, int64_t now)
+{
+	return c->bulk_at > 0 && c->bulk_at + v->sticky > now;
+}
+
 unsigned long
-volume_add(struct volume *v, const char *domain, unsigned by, time_t now)
+volume_add(struct volume *v, const char *domain, unsigned by, time_t now, long long *bulk_at)
 {
 	int64_t hour = (int64_t)now / 3600;
 	struct counter *c;
 	unsigned long n = by;
 
+	if (bulk_at != NULL)
+		*bulk_at = 0;
 	pthread_mutex_lock(&v->lock);
 	if ((c = find(v, domain, 1)) != NULL) {
 		bump(c, hour, by);
 		n = sum(c, hour);
+		if (bulk_at != NULL && sticky(v, c, now))
+			*bulk_at = c->bulk_at;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return n;
+}
+
+void
+volume_mark_bulk(struct volume *v, const char *domain, time_t now)
+{
+	struct counter *c;
+
+	if (v->sticky <= 0)
+		return;
+	pthread_mutex_lock(&v->lock);
+	if ((c = find(v, domain, 1)) != NULL && c->bulk_at < (int64_t)now)
+		c->bulk_at = (int64_t)now;
+	pthread_mutex_unlock(&v->lock);
 }
 
 unsigned long
@@ -127,7 +153,7 @@ volume_count(struct volume *v, const char *domain, time_t now)
 	return n;
 }
 
-/* State file: "domain hour:count hour:count ..." per line. */
+/* State file: "domain hour:count hour:count ... [bulk:TIME]" per line. */
 static void
 load(struct volume *v)
 {
@@ -154,9 +180,14 @@ load(struct volume *v)
 			continue;
 		}
 		while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
-			long long hour;
+			long long hour, at;
 			unsigned long count;
 
+			if (sscanf(tok, "bulk:%lld", &at) == 1) {
+				if (at > 0 && at + v->sticky > now_hour * 3600)
+					c->bulk_at = at;
+				continue;
+			}
 			if (sscanf(tok, "%lld:%lu", &hour, &count) != 2 || count > UINT32_MAX) {
 				bad++;
 				continue;
@@ -171,7 +202,8 @@ load(struct volume *v)
 }
 
 struct volume *
-volume_new(const char *state_file, size_t max_domains, char *why, size_t whylen)
+volume_new(const char *state_file, size_t max_domains, unsigned sticky_days,
+    char *why, size_t whylen)
 {
 	struct volume *v = calloc(1, sizeof(*v));
 
@@ -181,6 +213,7 @@ volume_new(const char *state_file, size_t max_domains, char *why, size_t whylen)
 		return NULL;
 	}
 	v->max = max_domains ? max_domains : 1;
+	v->sticky = (int64_t)sticky_days * 86400;
 	v->nbuckets = v->max < 1024 ? 1024 : v->max;
 	if ((v->bucket = calloc(v->nbuckets, sizeof(*v->bucket))) == NULL) {
 		free(v->state_file);
@@ -195,13 +228,14 @@ volume_new(const char *state_file, size_t max_domains, char *why, size_t whylen)
 	return v;
 }
 
-/* Drops domains whose 24 hours have passed; called with the lock held. */
+/* Drops domains whose 24 hours and bulk mark have passed; called with the
+ * lock held. */
 static void
 prune(struct volume *v, int64_t now_hour)
 {
 	for (size_t b = 0; b < v->nbuckets; b++)
 		for (struct counter **pp = &v->bucket[b]; *pp;) {
-			if (sum(*pp, now_hour) == 0) {
+			if (sum(*pp, now_hour) == 0 && !sticky(v, *pp, now_hour * 3600)) {
 				struct counter *c = *pp;
 				*pp = c->next;
 				free(c);
@@ -225,18 +259,20 @@ volume_save(struct volume *v, char *why, size_t whylen)
 		return 0;
 	/* copy under the lock, write without it: mail never waits for the disk */
 	sbuf_init(&text, 256u << 20);
-	sbuf_addstr(&text, "# sendercheck volume counts: domain hour:count... (hours since 1970)\n");
+	sbuf_addstr(&text, "# sendercheck volume counts: domain hour:count... [bulk:TIME] (hours, seconds since 1970)\n");
 	pthread_mutex_lock(&v->lock);
 	prune(v, now_hour);
 	for (size_t b = 0; b < v->nbuckets; b++)
 		for (struct counter *c = v->bucket[b]; c; c = c->next) {
-			if (sum(c, now_hour) == 0)
+			if (sum(c, now_hour) == 0 && !sticky(v, c, now_hour * 3600))
 				continue;
 			sbuf_addstr(&text, c->domain);
 			for (int i = 0; i < SLOTS; i++)
 				if (c->count[i] && c->hour[i] > now_hour - SLOTS)
 					sbuf_printf(&text, " %lld:%lu", (long long)c->hour[i],
 					    (unsigned long)c->count[i]);
+			if (sticky(v, c, now_hour * 3600))
+				sbuf_printf(&text, " bulk:%lld", (long long)c->bulk_at);
 			sbuf_addc(&text, '\n');
 		}
 	pthread_mutex_unlock(&v->lock);

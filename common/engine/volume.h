@@ -10,6 +10,11 @@
  * (volume_start_saver), so that no message ever waits for the disk.
  * A state file that cannot be read gives a warning and empty counts, never
  * a failed start.
+ *
+ * Each domain also keeps the last time it was judged bulk by volume
+ * (volume_mark_bulk), for BulkStickyDays: Google's bulk-sender status does
+ * not end when the volume drops. A marked domain is kept (and saved) until
+ * its mark is sticky_days old, even with no messages in 24 hours.
  */
 #ifndef SC_VOLUME_H
 #define SC_VOLUME_H
@@ -19,15 +24,20 @@
 
 struct volume;
 
-/* state_file "" keeps counts in memory only; max_domains bounds the table. */
-struct volume *volume_new(const char *state_file, size_t max_domains,
+/* state_file "" keeps counts in memory only; max_domains bounds the table;
+ * sticky_days: how long a bulk mark is kept (0: marks are not kept). */
+struct volume *volume_new(const char *state_file, size_t max_domains, unsigned sticky_days,
     char *why, size_t whylen);
 void volume_free(struct volume *v);
 
 /* Counts n messages (recipients) for domain at time now; returns the 24 h
- * count with them. A full table counts nothing new until expired entries
- * are pruned (at each save). */
-unsigned long volume_add(struct volume *v, const char *domain, unsigned n, time_t now);
+ * count with them, and in *bulk_at (if not NULL) the domain's last bulk
+ * mark (unix seconds, 0: none). A full table counts nothing new until
+ * expired entries are pruned (at each save). */
+unsigned long volume_add(struct volume *v, const char *domain, unsigned n, time_t now,
+    long long *bulk_at);
+/* Marks domain as judged bulk by volume at time now. */
+void volume_mark_bulk(struct volume *v, const char *domain, time_t now);
 /* The 24 h count for domain at time now. */
 unsigned long volume_count(struct volume *v, const char *domain, time_t now);
 

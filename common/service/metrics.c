@@ -50,6 +50,7 @@ static struct {
 } M;
 
 static struct stats *stats_src;
+static struct sharedstate *shared_src;
 
 static void
 inc(atomic_ulong *c, unsigned long n)
@@ -67,6 +68,12 @@ void
 metrics_set_stats(struct stats *s)
 {
 	stats_src = s;
+}
+
+void
+metrics_set_sharedstate(struct sharedstate *s)
+{
+	shared_src = s;
 }
 
 void
@@ -119,6 +126,48 @@ static void
 head(struct sbuf *b, const char *name, const char *type, const char *help)
 {
 	sbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+histo_lines(struct sbuf *b, const char *name, const char *label, struct histo *h)
+{
+	struct histo_snapshot hs;
+
+	histo_read(h, &hs);
+	for (int i = 0; i < HISTO_BUCKETS; i++)
+		sbuf_printf(b, "%s_bucket{%s,le=\"%s\"} %lu\n", name, label, histo_le[i], hs.cumulative[i]);
+	sbuf_printf(b, "%s_bucket{%s,le=\"+Inf\"} %lu\n", name, label, hs.count);
+	sbuf_printf(b, "%s_sum{%s} %lu.%06lu\n", name, label, hs.sum_us / 1000000, hs.sum_us % 1000000);
+	sbuf_printf(b, "%s_count{%s} %lu\n", name, label, hs.count);
+}
+
+/* The backends the daemon talks to, one label value each (only those configured). */
+static void
+render_backends(struct sbuf *b)
+{
+	struct sharedstate_counters sc;
+	const char *redis = "backend=\"redis\"";
+
+	if (shared_src == NULL)
+		return;
+	sharedstate_get_counters(shared_src, &sc);
+	head(b, "sendercheck_backend_up", "gauge",
+	    "1 while the backend is reachable and in use (redis: SharedState).");
+	sbuf_printf(b, "sendercheck_backend_up{%s} %d\n", redis, sc.up);
+	head(b, "sendercheck_backend_roundtrip_seconds", "histogram",
+	    "Round trips to the backend (redis: one pipeline of writes or fetches).");
+	histo_lines(b, "sendercheck_backend_roundtrip_seconds", redis, sharedstate_latency(shared_src));
+	head(b, "sendercheck_backend_errors_total", "counter",
+	    "Failed connections and round trips to the backend.");
+	sbuf_printf(b, "sendercheck_backend_errors_total{%s} %lu\n", redis, sc.errors);
+	head(b, "sendercheck_backend_outages_total", "counter", "Times the backend became unreachable.");
+	sbuf_printf(b, "sendercheck_backend_outages_total{%s} %lu\n", redis, sc.outages);
+	head(b, "sendercheck_backend_fallbacks_total", "counter",
+	    "redis: messages judged on this host's counts because Redis was unreachable.");
+	sbuf_printf(b, "sendercheck_backend_fallbacks_total{%s} %lu\n", redis, sc.fallbacks);
+	head(b, "sendercheck_backend_queue_length", "gauge",
+	    "Work waiting for the backend (redis: domains whose counts are not written yet).");
+	sbuf_printf(b, "sendercheck_backend_queue_length{%s} %lu\n", redis, sc.pending);
 }
 
 char *
@@ -194,6 +243,8 @@ metrics_render(void)
 	sbuf_printf(&b, "sendercheck_stats_lost_total %lu\n", sc.lost);
 	head(&b, "sendercheck_stats_queue_length", "gauge", "Verdicts waiting for the statistics writer.");
 	sbuf_printf(&b, "sendercheck_stats_queue_length %lu\n", sc.queue_length);
+
+	render_backends(&b);
 
 	head(&b, "sendercheck_check_duration_seconds", "histogram",
 	    "Time spent judging one message (check_finish), at millisecond resolution.");

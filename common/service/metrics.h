@@ -6,8 +6,10 @@
  * metrics_count adds one verdict with relaxed atomic increments only (no
  * lock, no allocation): messages by action, results by method and result,
  * verdicts by profile, rule failures, DNS lookups / cache hits / timeouts,
- * and the check latency histogram. The stats queue's counters are read
- * from the stats module when a scrape comes. Every label combination is
+ * and the check latency histogram. The stats queue's counters and the
+ * backends' (Redis: SharedState; the statistics store) are read from their
+ * modules when a scrape comes, as sendercheck_backend_* with a backend
+ * label: up, round-trip latency histogram, errors, fallbacks, queue length. Every label combination is
  * exported from the start (zeros included), so that rate() works from the
  * first scrape.
  *
@@ -23,6 +25,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "sharedstate.h"
 #include "stats.h"
 
 struct metrics_server;
@@ -31,6 +34,8 @@ struct metrics_server;
 void metrics_count(const struct verdict *v);
 /* Where the stats queue counters come from (NULL: none). */
 void metrics_set_stats(struct stats *s);
+/* Where the Redis counters come from (NULL: SharedState off). */
+void metrics_set_sharedstate(struct sharedstate *s);
 /* The exposition text, malloc'd; NULL when out of memory. */
 char *metrics_render(void);
 

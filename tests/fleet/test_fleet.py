@@ -1,0 +1,408 @@
+"""A fleet of MX hosts (issue 15): three sendercheck daemons sharing one
+real Redis (SharedState) and one real PostgreSQL (StatsDB), all started
+by this test on loopback ports in a temporary directory, against unbound.
+
+Redis: a domain's messages split over the three hosts cross BulkThreshold
+in total but on no host alone, and are judged bulk (volume) on every host
+from then on, with the fleet-wide count in the reason; the sticky bulk
+mark; exact totals with parallel senders; Redis killed and restarted
+(empty), and hung (SIGSTOP): no mail waits, the counts made meanwhile are
+written when it is back, nothing twice; wrong password, bad URIs.
+Run: /usr/bin/python3 test_fleet.py BUILDDIR [CASE...]"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from harness import case, check, contains, eq, run            # noqa: E402
+import mail                                                   # noqa: E402
+from milter import Sendercheck, run_session                   # noqa: E402
+import servers                                                # noqa: E402
+import testdns                                                # noqa: E402
+
+BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+DAEMON = os.path.join(BUILD, "milter", "sendercheck")
+WORK = tempfile.mkdtemp(prefix="sc-fleet-")
+GOOD_IP = "192.0.2.10"
+DOMAINS = ("good.test", "par.test", "sticky.test", "old.test", "down.test", "hung.test",
+           "unix.test", "auth.test")
+THRESHOLD = 10
+TIMEOUT_MS = 50
+HOSTS = ("mx1", "mx2", "mx3")
+DB = 3          # the Redis database the fleet uses
+SIGNED = [b"from", b"to", b"subject", b"date", b"message-id"]
+
+
+class Ctx:
+    pass
+
+
+CTX = Ctx()
+
+
+def daemon_options(host, extra=None):
+    o = {"Nameservers": CTX.dns.address, "BulkDetection": "volume", "BulkThreshold": str(THRESHOLD),
+         "SharedState": "%s/%d" % (CTX.redis.uri, DB), "SharedStateTimeout": "%g" % (TIMEOUT_MS / 1000),
+         "HostName": host, "LogFormat": "json",
+         "MetricsSocket": "inet:%d@127.0.0.1" % servers.free_port()}
+    o.update(extra or {})
+    return o
+
+
+def setup():
+    c = CTX
+    z = testdns.Zone()
+    c.key = mail.RSAKey(2048, WORK)
+    for d in DOMAINS:
+        z.txt(d, "v=spf1 ip4:%s -all" % GOOD_IP)
+        z.txt("s1._domainkey." + d, c.key.record())
+        z.txt("_dmarc." + d, "v=DMARC1; p=none")
+    z.add("10.2.0.192.in-addr.arpa", "PTR", "mail.good.test")
+    z.add("mail.good.test", "A", GOOD_IP)
+    c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
+    c.redis = servers.Redis(WORK).start()
+    c.hosts = []
+    for h in HOSTS:
+        opts = daemon_options(h)
+        sc = Sendercheck(BUILD, WORK, opts, name=h)
+        sc.metrics_port = int(opts["MetricsSocket"].split(":")[1].split("@")[0])
+        c.hosts.append(sc.start())
+    return c
+
+
+def teardown(c):
+    for sc in getattr(c, "hosts", []):
+        sc.stop()
+    for s in ("redis", "dns"):
+        obj = getattr(c, s, None)
+        if obj is not None:
+            (obj.shutdown if s == "redis" else obj.stop)()
+    if os.environ.get("KEEP_TMP") is None:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+def msg(domain):
+    hdrs = [("From", " news@" + domain), ("To", " rcpt@example.net"), ("Subject", " offer"),
+            ("Date", " Wed, 25 Nov 2026 10:00:00 +0000"),
+            ("Message-ID", " <%s@%s>" % (os.urandom(6).hex(), domain))]
+    return mail.sign(mail.message(hdrs, "Hello.\n"), domain, "s1", CTX.key, headers=SIGNED)
+
+
+def send(sc, domain, rcpts=1):
+    """One message through sc; returns (reply, compliance field, seconds)."""
+    headers, body = mail.split(msg(domain))
+    qid = "FL" + os.urandom(4).hex().upper()
+    t0 = time.time()
+    r = run_session(sc.socket, ip=GOOD_IP, helo="mail.good.test", mail_from="<b@%s>" % domain,
+                    rcpts=["<r%d@example.net>" % i for i in range(rcpts)], headers=headers,
+                    body=body, macros={"i": qid, "{tls_version}": "TLSv1.3"}, workdir=WORK)
+    took = time.time() - t0
+    check(r["rc"] == 0, "miltertest: %s %s" % (r["stdout"], r["stderr"]))
+    return r["eom"], r["headers"].get("X-Sender-Compliance", ""), took, qid
+
+
+def fleet_total(domain, db=DB, redis=None):
+    """The fleet's count of domain as Redis holds it: the sum of every run's fields."""
+    out = (redis or CTX.redis).cli("HGETALL", "sendercheck:vol:" + domain, db=db).split()
+    return sum(int(v) for v in out[1::2])
+
+
+def wait_total(domain, want, timeout=10, db=DB, redis=None):
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        try:
+            got = fleet_total(domain, db, redis)
+        except RuntimeError:
+            got = None
+        if got == want:
+            return got
+        time.sleep(0.05)
+    return got
+
+
+def scrape(sc):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % sc.metrics_port, timeout=10) as r:
+        return r.read().decode()
+
+
+def metric(text, name, labels='backend="redis"'):
+    m = re.search(r"^%s\{%s\} (\S+)$" % (re.escape(name), re.escape(labels)), text, re.M)
+    check(m, "%s{%s} in the metrics" % (name, labels))
+    return float(m.group(1))
+
+
+def log_records(sc):
+    out = {}
+    for line in sc.read_log().splitlines():
+        i = line.find("{")
+        if i >= 0 and '"queue_id"' in line:
+            rec = json.loads(line[i:])
+            out[rec.get("queue_id")] = rec
+    return out
+
+
+# ---- Redis: the fleet's counts ----
+
+@case
+def split_over_hosts_crosses_threshold_in_total():
+    """9 messages, 3 per host: no host and not the fleet at 10 yet. Then one
+    more per host, each a second apart: the fleet count (10, 11, 12) is
+    bulk on every host, though each host has counted only 4."""
+    for i in range(9):
+        eom, comp, _, _ = send(CTX.hosts[i % 3], "good.test")
+        eq(eom, "a", "accepted")
+        contains(comp, "bulk=no", "message %d: under the threshold" % (i + 1))
+    eq(wait_total("good.test", 9), 9, "the fleet's total in Redis")
+    for n, sc in zip((10, 11, 12), CTX.hosts):
+        time.sleep(1.0)     # a count made on one daemon is seen by the others within 1 s
+        eom, comp, _, _ = send(sc, "good.test")
+        contains(comp, "bulk=yes", "%s judges by the fleet's count" % sc.socket)
+        contains(comp, "%d messages from good.test in 24 h" % n, "the reason carries the fleet-wide count")
+    eq(wait_total("good.test", 12), 12, "every message counted once")
+
+
+@case
+def keys_readable_with_redis_cli():
+    keys = CTX.redis.cli("KEYS", "sendercheck:*", db=DB).split()
+    check("sendercheck:vol:good.test" in keys, "the org domain is in the key name: %r" % keys)
+    fields = CTX.redis.cli("HKEYS", "sendercheck:vol:good.test", db=DB).split()
+    hour = int(time.time()) // 3600
+    for h in HOSTS:
+        check(any(re.fullmatch(r"%d:%s:[0-9a-f]{8}" % (hour, h), f) for f in fields),
+              "a field HOUR:%s:RUN in %r" % (h, fields))
+    ttl = int(CTX.redis.cli("TTL", "sendercheck:vol:good.test", db=DB))
+    check(86400 < ttl <= 90000, "counts expire after 25 h (TTL %d)" % ttl)
+    score = CTX.redis.cli("ZSCORE", "sendercheck:bulk", "good.test", db=DB).strip()
+    check(score and abs(float(score) - time.time()) < 120, "good.test marked bulk now: %r" % score)
+    check(CTX.redis.cli("ZSCORE", "sendercheck:recent", "good.test", db=DB).strip(), "in the changed set")
+    eq(CTX.redis.cli("DBSIZE", db=0).strip(), "0", "nothing in database 0: the URI's /3 is used")
+
+
+@case
+def sticky_bulk_mark():
+    """good.test, marked a moment ago, is bulk on a host that joins the
+    fleet now and has never seen it. Marks from the past (as a host that
+    joins finds them): 100 days old is bulk with one message, 400 days old
+    is not (BulkStickyDays 365)."""
+    now = int(time.time())
+    CTX.redis.cli("ZADD", "sendercheck:bulk", now - 100 * 86400, "sticky.test", db=DB)
+    CTX.redis.cli("ZADD", "sendercheck:bulk", now - 400 * 86400, "old.test", db=DB)
+    day = time.strftime("%Y-%m-%d", time.gmtime(now - 100 * 86400))
+    sc = Sendercheck(BUILD, WORK, daemon_options("mx4"), name="mx4").start()
+    try:
+        time.sleep(0.5)
+        _, comp, _, _ = send(sc, "good.test")
+        contains(comp, "13 messages from good.test in 24 h", "the fleet's count on a new host")
+        _, comp, _, _ = send(sc, "sticky.test")
+        contains(comp, "bulk=yes", "sticky mark")
+        contains(comp, "sticky.test reached BulkThreshold on %s" % day, "reason")
+        _, comp, _, _ = send(sc, "old.test")
+        contains(comp, "bulk=no", "a mark older than BulkStickyDays")
+    finally:
+        eq(sc.stop(), 0, "clean exit")
+    eq(wait_total("good.test", 13), 13, "the new host's count written")
+
+
+@case
+def parallel_senders_exact_total():
+    """30 messages (2 recipients each) at once over the three hosts: the
+    fleet's total is exactly 60."""
+    errors = []
+
+    def worker(sc, k):
+        try:
+            for _ in range(k):
+                eom, _, _, _ = send(sc, "par.test", rcpts=2)
+                if eom != "a":
+                    errors.append(eom)
+        except Exception as e:      # reported below
+            errors.append(repr(e))
+    ts = [threading.Thread(target=worker, args=(CTX.hosts[i % 3], 5)) for i in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    eq(errors, [], "every message accepted")
+    eq(wait_total("par.test", 60), 60, "recipients counted once each")
+
+
+def outage_messages(domain, k, during):
+    """k messages spread over the hosts while during() holds; returns the
+    daemons' per-message check times (ms) and the wall times (s)."""
+    ms, walls = [], []
+    qids = []
+    for i in range(k):
+        sc = CTX.hosts[i % 3]
+        eom, comp, took, qid = send(sc, domain)
+        eq(eom, "a", "accepted while Redis is %s" % during)
+        walls.append(took)
+        qids.append((sc, qid))
+    for sc, qid in qids:
+        rec = log_records(sc).get(qid)
+        check(rec is not None, "log record of %s" % qid)
+        ms.append(rec["ms"])
+    return ms, walls
+
+
+@case
+def redis_killed_and_restarted():
+    """Before: 6 counted. Redis killed (its data is lost with it): 9 more,
+    none waiting past SharedStateTimeout, judged on local counts, one
+    warning per host. Redis back, empty: every daemon writes its counts
+    again, the total is exactly 15."""
+    for i in range(6):
+        send(CTX.hosts[i % 3], "down.test")
+    eq(wait_total("down.test", 6), 6, "before the outage")
+    CTX.redis.kill()
+    try:
+        ms, walls = outage_messages("down.test", 9, "down")
+        check(max(ms) < TIMEOUT_MS, "no check waited for Redis: %r ms" % ms)
+        text = scrape(CTX.hosts[0])
+        eq(metric(text, "sendercheck_backend_up"), 0, "up is 0 while Redis is down")
+        check(metric(text, "sendercheck_backend_fallbacks_total") >= 2,
+              "messages judged on local counts: %s" % text)
+        check(metric(text, "sendercheck_backend_outages_total") >= 1, "the outage counted")
+        check(metric(text, "sendercheck_backend_queue_length") >= 1, "counts waiting to be written")
+    finally:
+        CTX.redis.start()       # same port, empty
+    eq(wait_total("down.test", 15), 15, "counts made during the outage written, nothing twice")
+    # (mx4 has left: its count went with Redis's data)
+    eq(wait_total("good.test", 12), 12, "earlier counts written again into the empty Redis")
+    time.sleep(0.6)
+    for sc in CTX.hosts:
+        log = sc.read_log()
+        eq(log.count("unreachable"), 1, "one warning for the outage on %s" % sc.socket)
+        contains(log, "is back after", "recovery logged")
+        eq(metric(scrape(sc), "sendercheck_backend_up"), 1, "up again")
+    _, comp, _, _ = send(CTX.hosts[1], "down.test")
+    contains(comp, "16 messages from down.test in 24 h", "counts resume on the fleet's total")
+
+
+@case
+def redis_hung_then_resumes():
+    """SIGSTOP: connections stay open and nothing answers. Mail goes on
+    without waiting; writes sent into the hung server are sent again after
+    it wakes (and it runs the first ones too): absolute values, so the
+    total stays exact."""
+    for i in range(3):
+        send(CTX.hosts[i % 3], "hung.test")
+    eq(wait_total("hung.test", 3), 3, "before")
+    CTX.redis.stop()
+    try:
+        ms, _ = outage_messages("hung.test", 9, "hung")
+        check(max(ms) < TIMEOUT_MS, "no check waited for the hung Redis: %r ms" % ms)
+        time.sleep(0.5)
+    finally:
+        CTX.redis.cont()
+    eq(wait_total("hung.test", 12), 12, "exactly 12 after it wakes")
+    time.sleep(1.2)
+    eq(fleet_total("hung.test"), 12, "and still 12 later")
+
+
+@case
+def backend_metrics_valid():
+    """The Redis round-trip histogram is there and promtool takes the text."""
+    text = scrape(CTX.hosts[0])
+    count = metric(text, "sendercheck_backend_roundtrip_seconds_count")
+    check(count > 10, "round trips measured: %s" % count)
+    inf = metric(text, "sendercheck_backend_roundtrip_seconds_bucket", 'backend="redis",le="+Inf"')
+    eq(inf, count, "+Inf bucket equals the count")
+    p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True)
+    eq(p.returncode, 0, "promtool check metrics: %s" % (p.stdout + p.stderr).decode())
+
+
+@case
+def unix_socket_and_database():
+    sc = Sendercheck(BUILD, WORK, daemon_options("mx9", {
+        "SharedState": "unix:%s?db=5" % CTX.redis.socket}), name="unix").start()
+    try:
+        send(sc, "unix.test")
+        eq(wait_total("unix.test", 1, db=5), 1, "counted through the unix socket in database 5")
+    finally:
+        eq(sc.stop(), 0, "clean exit")
+
+
+@case
+def password_file():
+    r = servers.Redis(WORK, password="s3cret pass", name="redis-auth").start()
+    good = os.path.join(WORK, "redis-pass")
+    bad = os.path.join(WORK, "redis-wrong")
+    with open(good, "w") as f:
+        f.write("default s3cret pass\n")
+    with open(bad, "w") as f:
+        f.write("wrong\n")
+    try:
+        opts = daemon_options("mx8", {"SharedState": r.uri, "SharedStatePasswordFile": bad})
+        sc = Sendercheck(BUILD, WORK, opts, name="auth-bad")
+        p = subprocess.run([DAEMON, "-f", "-c", sc.conf], capture_output=True, timeout=30)
+        eq(p.returncode, 1, "a wrong password stops the start")
+        err = p.stderr.decode()
+        contains(err, "SharedState %s" % r.uri, "the URI named")
+        contains(err, "AUTH refused (password from %s)" % bad, "why")
+        check("s3cret" not in err and "wrong\n" not in err, "no password in the message: %r" % err)
+        opts = daemon_options("mx8", {"SharedState": r.uri, "SharedStatePasswordFile": good})
+        sc = Sendercheck(BUILD, WORK, opts, name="auth-good").start()
+        try:
+            send(sc, "auth.test")
+            eq(wait_total("auth.test", 1, db=0, redis=r), 1, "counted with AUTH user password")
+        finally:
+            eq(sc.stop(), 0, "clean exit")
+    finally:
+        r.shutdown()
+
+
+@case
+def bad_uris_are_config_errors():
+    for value, why in (("rediss://127.0.0.1:6380", "no TLS"),
+                       ("redis://:pw@127.0.0.1", "SharedStatePasswordFile"),
+                       ("unix:relative.sock", "unix:/absolute/path"),
+                       ("redis://127.0.0.1:0", "port"),
+                       ("redis://127.0.0.1/x", "database"),
+                       ("http://127.0.0.1", "expected redis://")):
+        conf = os.path.join(WORK, "bad.conf")
+        with open(conf, "w") as f:
+            f.write("SharedState %s\n" % value)
+        p = subprocess.run([DAEMON, "-n", "-c", conf], capture_output=True, timeout=30)
+        eq(p.returncode, 1, "sendercheck -n with SharedState %s" % value)
+        contains(p.stderr.decode(), why, "the reason for %s" % value)
+
+
+@case
+def redis_down_at_start_is_not_fatal():
+    """A daemon started while Redis is away counts locally and writes its
+    counts once Redis answers."""
+    r = servers.Redis(WORK, name="redis-late")
+    sc = Sendercheck(BUILD, WORK, daemon_options("mx7", {"SharedState": r.uri}), name="late").start()
+    try:
+        for _ in range(2):
+            eom, comp, _, _ = send(sc, "unix.test")
+            eq(eom, "a", "accepted")
+        contains(sc.read_log(), "not reachable at start", "the start says so")
+        r.start()
+        eq(wait_total("unix.test", 2, db=0, redis=r), 2, "written once Redis is there")
+    finally:
+        eq(sc.stop(), 0, "clean exit")
+        r.shutdown()
+
+
+@case
+def daemons_stop_cleanly():
+    """Last: every daemon of the run exits 0 (sanitizer builds: no report)."""
+    for sc in CTX.hosts:
+        eq(sc.stop(), 0, "exit status of %s" % sc.socket)
+        log = sc.read_log()
+        check("Sanitizer" not in log and "runtime error" not in log, "sanitizer report: %s" % log[-3000:])
+    CTX.hosts = []
+
+
+if __name__ == "__main__":
+    sys.exit(run("fleet: three daemons sharing Redis and PostgreSQL", setup, teardown))
