@@ -107,6 +107,7 @@ struct sharedstate {
 	/* the thread's own */
 	redisContext *rc;
 	char sha[48];
+	char run_id[48];		/* the Redis process we last talked to */
 	int full;			/* next fetch takes everything */
 	long long since_ms, bulk_since;
 	time_t last_warn, down_since;
@@ -475,11 +476,12 @@ read_password(const char *path, char *user, size_t ulen, char *pass, size_t plen
 }
 
 /*
- * A connection ready for work: AUTH, SELECT, the script loaded. 0; 1 when
- * Redis cannot be reached (or the link broke); -1 when it refused us.
+ * A connection ready for work: AUTH, SELECT, the script loaded, and the
+ * server's run_id. 0; 1 when Redis cannot be reached (or the link broke);
+ * -1 when it refused us.
  */
 static int
-open_conn(struct sharedstate *s, redisContext **out, char *why, size_t whylen)
+open_conn(struct sharedstate *s, redisContext **out, char run_id[48], char *why, size_t whylen)
 {
 	struct timeval tv = { (time_t)(s->timeout_ms / 1000), (suseconds_t)(s->timeout_ms % 1000) * 1000 };
 	redisContext *rc;
@@ -553,6 +555,20 @@ open_conn(struct sharedstate *s, redisContext **out, char *why, size_t whylen)
 	memcpy(s->sha, r->str, r->len);
 	s->sha[r->len] = '\0';
 	freeReplyObject(r);
+	/* which Redis process this is: a restarted one may have lost data */
+	cmd_start(&c);
+	cmd_arg(&c, "INFO");
+	cmd_arg(&c, "server");
+	if ((r = command(s, rc, &c, why, whylen)) == NULL)
+		goto fail;
+	run_id[0] = '\0';
+	if (r->type == REDIS_REPLY_STRING) {
+		const char *p = strstr(r->str, "run_id:");
+
+		if (p != NULL)
+			snprintf(run_id, 41, "%.40s", p + 7);
+	}
+	freeReplyObject(r);
 	sbuf_free(&c.b);
 	*out = rc;
 	return 0;
@@ -573,7 +589,7 @@ sharedstate_probe(struct sharedstate *s, char *why, size_t whylen)
 	/* hiredis writes with write(): a peer that closes must not SIGPIPE us */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rcode = open_conn(s, &rc, why, whylen);
+	rcode = open_conn(s, &rc, s->run_id, why, whylen);
 	if (rc != NULL)
 		redisFree(rc);
 	sigemptyset(&pipe_only);
@@ -604,6 +620,8 @@ went_down(struct sharedstate *s, const char *why)
 		log_warn("SharedState %s unreachable: %s; judging volume on local counts, retrying every second",
 		    s->uri, why);
 		s->last_warn = now;
+	} else {
+		log_debug("SharedState %s: %s", s->uri, why);
 	}
 }
 
@@ -961,8 +979,8 @@ prune_local(struct sharedstate *s)
 static int
 connect_now(struct sharedstate *s)
 {
-	char why[512];
-	int rc = open_conn(s, &s->rc, why, sizeof(why));
+	char why[512], run_id[48];
+	int rc = open_conn(s, &s->rc, run_id, why, sizeof(why));
 
 	if (rc != 0) {
 		went_down(s, why);
@@ -973,8 +991,13 @@ connect_now(struct sharedstate *s)
 		    s->uri, (long)(time(NULL) - s->down_since));
 	else
 		log_info("SharedState %s: connected (this run writes fields *%s)", s->uri, s->suffix);
-	mark_all_dirty(s);
-	s->full = 1;
+	/* counts not confirmed are still marked; a new Redis process (or the
+	 * first connection) gets everything of this run and is read whole */
+	if (s->full || run_id[0] == '\0' || strcmp(run_id, s->run_id) != 0) {
+		mark_all_dirty(s);
+		s->full = 1;
+	}
+	snprintf(s->run_id, sizeof(s->run_id), "%s", run_id);
 	return 0;
 }
 
@@ -1051,7 +1074,7 @@ sync_main(void *arg)
 			sleep_ms(s, TICK_MS);
 	}
 	/* the last counts of this run, once, within the timeout */
-	if (s->rc == NULL && open_conn(s, &s->rc, why, sizeof(why)) != 0)
+	if (s->rc == NULL && open_conn(s, &s->rc, s->run_id, why, sizeof(why)) != 0)
 		log_warn("SharedState %s: the last counts of this run were not written: %s", s->uri, why);
 	for (int more = 1, rounds = 0; s->rc != NULL && more && rounds < 100; rounds++)
 		if (write_dirty(s, &more, why, sizeof(why)) < 0) {
