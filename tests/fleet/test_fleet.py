@@ -299,6 +299,7 @@ def redis_killed_and_restarted():
         log = sc.read_log()
         eq(log.count("unreachable"), 1, "one warning for the outage on %s" % sc.socket)
         contains(log, "is back after", "recovery logged")
+    time.sleep(1.0)         # the last host's write is seen by the others within 1 s
     _, comp, _, _ = send(CTX.hosts[1], "down.test")
     contains(comp, "16 messages from down.test in 24 h", "counts resume on the fleet's total")
 
