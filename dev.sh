@@ -12,7 +12,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev l
   libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev
   libsystemd-dev libhiredis-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
-  python3-spf python3-yaml python3-nacl libmail-authenticationresults-perl clang
+  python3-spf python3-dnspython python3-yaml python3-nacl libmail-authenticationresults-perl clang
   postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus
   mandoc man-db systemd util-linux debhelper dpkg-dev lintian adduser
   libwrap0 liblockfile1 libldap-2.5-0 libsasl2-2 libnsl2 libdb5.3"
@@ -68,6 +68,8 @@ test)
 	apt_install $BUILD_DEPS $TEST_DEPS
 	build "$top/build"
 	build "$top/build-asan" --enable-sanitizers
+	# optional third-party test data, next to the clone (README: Tests)
+	export SENDERCHECK_TESTDATA="${SENDERCHECK_TESTDATA-$top/../shared/testdata}"
 	exec "$top/tests/run-all.sh" "$top/build" "$top/build-asan" ;;
 bench)	# make bench: sendercheck vs OpenDKIM / OpenDMARC / a do-nothing filter
 	apt_install $BUILD_DEPS $BENCH_DEPS

@@ -4,12 +4,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
+from harness import case, check, contains, eq, run, testdata, testdata_or_none  # noqa: E402
+import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
 import testdns                                                # noqa: E402
 import world                                                  # noqa: E402
@@ -17,8 +17,8 @@ import world                                                  # noqa: E402
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 TOOL = os.path.join(BUILD, "tools", "sendercheck-test")
 WORK = tempfile.mkdtemp(prefix="sc-cli-")
-SHARED = os.environ.get("SC_SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                   "..", "..", "..", "shared"))
+# dkimpy's test data as Debian's python3-dkim installs it
+DKIMPY_DATA = "/usr/lib/python3/dist-packages/dkim/tests/data"
 
 
 class Ctx:
@@ -28,15 +28,20 @@ class Ctx:
 def setup():
     c = Ctx()
     z, c.keys = world.build(WORK)
-    # RFC 8463 Appendix A keys, read from the shared test data at test time
-    rfc = os.path.join(SHARED, "testdata", "dkim", "rfc8463")
-    c.rfc8463 = os.path.isdir(rfc)
-    if c.rfc8463:
-        for line in open(os.path.join(rfc, "dns.txt")):
+    # the RFC 8463 keys (the same in dkimpy's data and in RFC 8463
+    # Appendix A, from the optional test data folder)
+    seen = set()
+    for dns_txt in (testdata_or_none("dkim", "rfc8463", "dns.txt"),
+                    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dkim",
+                                 "dkimpy-dns.txt")):
+        if dns_txt is None:
+            continue
+        for line in open(dns_txt):
             if line.strip() and not line.startswith("#"):
                 owner, rdata = line.split(None, 1)
-                z.txt(owner, rdata.strip())
-        c.rfc8463_msg = os.path.join(rfc, "signed.eml")
+                if owner.lower() not in seen:
+                    seen.add(owner.lower())
+                    z.txt(owner, rdata.strip())
     c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
     c.conf = os.path.join(WORK, "sc.conf")
     with open(c.conf, "w") as f:
@@ -51,7 +56,8 @@ def teardown(c):
     shutil.rmtree(WORK, ignore_errors=True)
 
 
-def tool(c, msg, *args, json_out=True, mail_from="user@dkim.test", stdin=None, conf=True):
+def tool(c, msg, *args, json_out=True, mail_from="user@dkim.test", stdin=None, conf=True,
+         expect=0):
     path = "-"
     if msg is not None:
         path = os.path.join(WORK, "m-%s.eml" % os.urandom(3).hex())
@@ -60,14 +66,11 @@ def tool(c, msg, *args, json_out=True, mail_from="user@dkim.test", stdin=None, c
     cmd = [TOOL] + (["-c", c.conf] if conf else []) + ["--ip", world.CLIENT, "--helo", "client.test",
                                                        "--mail-from", mail_from]
     cmd += list(args) + (["--json"] if json_out else []) + [path]
-    p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
-    return p
+    return evidence.run(cmd, expect=expect, input=stdin, timeout=60)
 
 
 def verdict(c, msg, **kw):
-    p = tool(c, msg, **kw)
-    eq(p.returncode, 0, "exit status (stderr %r)" % p.stderr)
-    return json.loads(p.stdout)
+    return json.loads(tool(c, msg, **kw).stdout)
 
 
 def ar(v):
@@ -111,10 +114,19 @@ def dkim_json_details(c):
 
 @case
 def rfc8463_vector_both_pass(c):
-    check(c.rfc8463, "shared/testdata/dkim/rfc8463 not found at " + SHARED)
-    v = verdict(c, open(c.rfc8463_msg, "rb").read(), mail_from="joe@football.example.com")
+    msg = testdata("dkim", "rfc8463", "signed.eml")
+    v = verdict(c, open(msg, "rb").read(), mail_from="joe@football.example.com")
     eq([d["result"] for d in v["dkim"]], ["pass", "pass"], "both RFC 8463 signatures")
     eq(sorted(d["algorithm"] for d in v["dkim"]), ["ed25519-sha256", "rsa-sha256"], "algorithms")
+
+
+@case
+def dkimpy_vector_both_pass(c):
+    """dkimpy's draft-era copy of the RFC 8463 example (python3-dkim)."""
+    msg = os.path.join(DKIMPY_DATA, "rfc6376.signed.msg")
+    v = verdict(c, open(msg, "rb").read(), mail_from="joe@football.example.com")
+    eq([d["result"] for d in v["dkim"]], ["pass", "pass"], "both signatures")
+    eq([d["algorithm"] for d in v["dkim"]], ["ed25519-sha256", "rsa-sha256"], "algorithms")
 
 
 @case
@@ -127,7 +139,6 @@ def lf_only_file_read_as_crlf(c):
 @case
 def stdin_message(c):
     p = tool(c, None, stdin=world.signed(c.keys, "ed"))
-    eq(p.returncode, 0, "exit status")
     eq(json.loads(p.stdout)["dkim"][0]["result"], "pass", "message from stdin")
 
 
@@ -160,10 +171,9 @@ def received_spf_quoting(c):
     conf = os.path.join(WORK, "rspf.conf")
     with open(conf, "w") as f:
         f.write(open(c.conf).read() + "AddReceivedSPF yes\n")
-    p = subprocess.run([TOOL, "-c", conf, "--ip", "2001:db8::25", "--helo", "[192.0.2.1]",
-                        "--mail-from", '"a b"@spf-pass.test', "--json", "-"],
-                       input=mail.simple_message("x@spf-pass.test"), capture_output=True)
-    eq(p.returncode, 0, "exit status")
+    p = evidence.run([TOOL, "-c", conf, "--ip", "2001:db8::25", "--helo", "[192.0.2.1]",
+                      "--mail-from", '"a b"@spf-pass.test', "--json", "-"],
+                     input=mail.simple_message("x@spf-pass.test"))
     v = json.loads(p.stdout)
     rs = [h["value"] for h in v["add_headers"] if h["name"] == "Received-SPF"][0]
     contains(rs, 'client-ip="2001:db8::25"', "IPv6 quoted")
@@ -175,7 +185,6 @@ def received_spf_quoting(c):
 @case
 def text_report(c):
     p = tool(c, world.signed(c.keys, "r2048"), json_out=False)
-    eq(p.returncode, 0, "exit status")
     out = p.stdout.decode()
     contains(out, "SPF:        pass", "report")
     contains(out, "DKIM #1:    pass d=dkim.test s=r2048 a=rsa-sha256 key=2048 bits", "report")
@@ -185,22 +194,18 @@ def text_report(c):
 
 @case
 def usage_errors_exit_2(c):
-    p = subprocess.run([TOOL, "--mail-from", "a@b", "-"], input=b"", capture_output=True)
-    eq(p.returncode, 2, "missing --ip")
+    p = evidence.run([TOOL, "--mail-from", "a@b", "-"], expect=2, input=b"")
     contains(p.stderr.decode(), "--ip is required", "message")
-    p = subprocess.run([TOOL, "--ip", "192.0.2.1", "--mail-from", "a@b", "/nonexistent.eml"],
-                       capture_output=True)
-    eq(p.returncode, 2, "missing file")
+    p = evidence.run([TOOL, "--ip", "192.0.2.1", "--mail-from", "a@b", "/nonexistent.eml"],
+                     expect=2)
     contains(p.stderr.decode(), "cannot open /nonexistent.eml", "message")
-    p = tool(c, b"just some text without a header\n\nbody\n")
-    eq(p.returncode, 2, "not a message")
+    p = tool(c, b"just some text without a header\n\nbody\n", expect=2)
     contains(p.stderr.decode(), "not a header field", "message")
     bad = os.path.join(WORK, "bad.conf")
     with open(bad, "w") as f:
         f.write("Nameservers 127.0.0.1:99999\n")
-    p = subprocess.run([TOOL, "-c", bad, "--ip", "192.0.2.1", "--mail-from", "a@b", "-"],
-                       input=b"From: a@b\r\n\r\n", capture_output=True)
-    eq(p.returncode, 2, "bad config")
+    p = evidence.run([TOOL, "-c", bad, "--ip", "192.0.2.1", "--mail-from", "a@b", "-"],
+                     expect=2, input=b"From: a@b\r\n\r\n")
     contains(p.stderr.decode(), bad + ":1: Nameservers:", "FILE:LINE in the message")
 
 
@@ -217,7 +222,6 @@ def hostile_input_no_crash(c):
     ]
     for m in cases:
         p = tool(c, m)
-        eq(p.returncode, 0, "exit status for %r (stderr %r)" % (m[:60], p.stderr[-300:]))
         v = json.loads(p.stdout.decode("utf-8"))      # strict UTF-8
         import authres
         for h in v["add_headers"]:

@@ -6,12 +6,12 @@ Run: /usr/bin/python3 test_compliance.py BUILDDIR"""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
 from milter import Sendercheck, run_session                   # noqa: E402
 import testdns                                                # noqa: E402
@@ -116,9 +116,7 @@ def _verdict(m, ip, mail_from, tls, extra_args):
         f.write(m)
     args = [TOOL, "-c", CTX.conf, "--ip", ip, "--helo", "mail.good.test", "--mail-from", mail_from,
             "--json"] + (["--tls", tls] if tls else ["--no-tls"]) + list(extra_args) + [path]
-    p = subprocess.run(args, capture_output=True, timeout=60)
-    eq(p.returncode, 0, "exit status (%r)" % p.stderr[-400:])
-    return json.loads(p.stdout)
+    return json.loads(evidence.run(args, timeout=60).stdout)
 
 
 def failed(v, profile):
@@ -286,8 +284,7 @@ def tls_present_absent_unknown():
     path = os.path.join(WORK, "t.eml")
     with open(path, "wb") as f:
         f.write(msg())
-    p = subprocess.run([TOOL, "-c", CTX.conf, "--ip", GOOD_IP, "--mail-from", "b@good.test", "--json", path],
-                       capture_output=True)
+    p = evidence.run([TOOL, "-c", CTX.conf, "--ip", GOOD_IP, "--mail-from", "b@good.test", "--json", path])
     v = json.loads(p.stdout)
     eq(rule(v, "tls")["state"], "unknown", "TLS not stated is unknown, never guessed")
     eq(failed(v, "google"), [], "unknown never fails")
@@ -406,8 +403,8 @@ def outbound_mode_judges_sending_ips():
     with open(path, "wb") as f:
         f.write(msg(extra=ONECLICK, headers=SIGNED_LU))
     # submitted from a LAN address with no SPF standing and no PTR
-    p = subprocess.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--helo", "laptop",
-                        "--mail-from", "b@good.test", "--json", path], capture_output=True)
+    p = evidence.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--helo", "laptop",
+                      "--mail-from", "b@good.test", "--json", path])
     v = json.loads(p.stdout)
     eq(v["spf"]["result"], "pass", "SPF judged for the SendingIP")
     eq(v["iprev"]["ip"], GOOD_IP, "iprev judged for the SendingIP")
@@ -419,25 +416,24 @@ def outbound_mode_judges_sending_ips():
     with open(conf, "w") as f:
         f.write(open(CTX.conf).read().replace("InternalHosts none\n", "") +
                 "Mode outbound\nSendingIPs %s\n" % GOOD_IP)
-    p = subprocess.run([TOOL, "-c", conf, "--ip", "127.0.0.1", "--helo", "laptop",
-                        "--mail-from", "b@good.test", "--json", path], capture_output=True)
+    p = evidence.run([TOOL, "-c", conf, "--ip", "127.0.0.1", "--helo", "laptop",
+                      "--mail-from", "b@good.test", "--json", path])
     v = json.loads(p.stdout)
     eq(v["skipped"], False, "InternalHosts does not skip outbound mail")
     eq(v["spf"]["result"], "pass", "judged for the SendingIP")
     # a SendingIP that the SPF record does not list is flagged
     with open(conf, "w") as f:
         f.write(open(CTX.conf).read() + "Mode outbound\nSendingIPs %s 203.0.113.5\n" % GOOD_IP)
-    p = subprocess.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--helo", "laptop",
-                        "--mail-from", "b@good.test", "--json", path], capture_output=True)
+    p = evidence.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--helo", "laptop",
+                      "--mail-from", "b@good.test", "--json", path])
     v = json.loads(p.stdout)
     eq(v["spf"]["result"], "fail", "the worst SendingIP counts")
     contains(rule(v, "spf")["fix"], "add 203.0.113.5 to the SPF record of good.test", "fix names it")
     # outbound needs SendingIPs
     with open(conf, "w") as f:
         f.write(open(CTX.conf).read() + "Mode outbound\n")
-    p = subprocess.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--mail-from", "b@good.test", path],
-                       capture_output=True)
-    eq(p.returncode, 2, "config error")
+    p = evidence.run([TOOL, "-c", conf, "--ip", "198.51.100.7", "--mail-from", "b@good.test", path],
+                     expect=2)
     contains(p.stderr.decode(), "Mode outbound needs SendingIPs", "message")
 
 
@@ -454,9 +450,8 @@ def verdict_conf(conf, m, mail_from="b@evil.test", ip=GOOD_IP):
     path = os.path.join(WORK, "p-%s.eml" % os.urandom(3).hex())
     with open(path, "wb") as f:
         f.write(m)
-    p = subprocess.run([TOOL, "-c", conf, "--ip", ip, "--helo", "mail.good.test", "--mail-from",
-                        mail_from, "--tls", "TLSv1.3", "--json", path], capture_output=True, timeout=60)
-    eq(p.returncode, 0, "exit status (%r)" % p.stderr[-300:])
+    p = evidence.run([TOOL, "-c", conf, "--ip", ip, "--helo", "mail.good.test", "--mail-from",
+                      mail_from, "--tls", "TLSv1.3", "--json", path], timeout=60)
     return json.loads(p.stdout)
 
 
@@ -553,9 +548,8 @@ def too_many_sending_ips_is_a_config_error():
     with open(conf, "w") as f:
         f.write(open(CTX.conf).read() + "Mode outbound\nSendingIPs %s\n" %
                 " ".join("192.0.2.%d" % i for i in range(1, 10)))
-    p = subprocess.run([TOOL, "-c", conf, "--ip", GOOD_IP, "--mail-from", "b@good.test", "-"],
-                       input=msg(), capture_output=True)
-    eq(p.returncode, 2, "config error")
+    p = evidence.run([TOOL, "-c", conf, "--ip", GOOD_IP, "--mail-from", "b@good.test", "-"],
+                     expect=2, input=msg())
     contains(p.stderr.decode(), "SendingIPs: at most 8", "message")
 
 

@@ -63,7 +63,8 @@ for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimke
 	    "$work/corpus/$t" $seeds "$work/seed/$t" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	if [ $rc -eq 0 ] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' "$log"; then
+	if [ $rc -eq 0 ] && ! grep -q 'ERROR: libFuzzer' "$log" &&
+	    /usr/bin/python3 "$here/../lib/evidence.py" scan "$log" >/dev/null; then
 		echo "ok   $target: ${runs:-?} runs in ${secs}s, no crash"
 		pass=$((pass + 1))
 	else

@@ -13,6 +13,8 @@ import socket
 import subprocess
 import time
 
+import evidence
+
 
 class Sendercheck:
     def __init__(self, builddir, workdir, options, socket_spec=None, name="sc"):
@@ -34,17 +36,41 @@ class Sendercheck:
         self.proc = None
 
     def start(self):
+        """Starts the daemon and waits until it is ready: its socket
+        accepts and it has logged that it listens, which it does after
+        opening its statistics file and metrics socket (the socket itself
+        accepts earlier)."""
         self.logf = open(self.log, "ab")
+        self.log_start = self.logf.tell()
         self.proc = subprocess.Popen([self.bin, "-f", "-c", self.conf],
                                      stdout=self.logf, stderr=self.logf)
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("sendercheck exited %s:\n%s" % (self.proc.returncode, self.read_log()))
-            if self._accepts():
+                rc = self.proc.returncode
+                log = self.read_log()
+                self.proc = None
+                evidence.stopped(self.what(), rc, log)
+                raise RuntimeError("sendercheck exited %s:\n%s" % (rc, log))
+            if self._accepts() and self._ready():
                 return self
             time.sleep(0.05)
         raise RuntimeError("sendercheck did not listen on " + self.socket)
+
+    def what(self):
+        return "sendercheck " + os.path.basename(self.conf)
+
+    def _ready(self):
+        """The "listening on" notice, unless LogLevel hides notices."""
+        level = "info"
+        with open(self.conf) as f:
+            for line in f:
+                k, _, v = line.strip().partition(" ")
+                if k.lower() == "loglevel":
+                    level = v.strip().lower()
+        if level in ("error", "err", "warning", "warn"):
+            return True
+        return " listening on " in self.read_log()
 
     def _accepts(self):
         kind, _, rest = self.socket.partition(":")
@@ -62,21 +88,33 @@ class Sendercheck:
         except OSError:
             return False
 
-    def stop(self):
+    def stop(self, expect=0):
+        """SIGTERM, then waits; returns the exit status (None if it was not
+        running). The exit status and the log of this run go to
+        evidence.stopped(): a daemon that exits with another status than
+        expect (or is killed for not stopping) or wrote a sanitizer report
+        fails the test that was running."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         rc = self.proc.returncode if self.proc else None
         self.proc = None
+        if rc is not None:
+            self.logf.close()
+            evidence.stopped(self.what(), rc, self.read_log(), expect)
         return rc
 
-    def read_log(self):
+    def read_log(self, whole=False):
+        """The log of the current (or last) run; whole=True: of every run."""
         try:
-            return open(self.log, "rb").read().decode("utf-8", "replace")
+            with open(self.log, "rb") as f:
+                if not whole:
+                    f.seek(getattr(self, "log_start", 0))
+                return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
 

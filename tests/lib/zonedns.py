@@ -3,7 +3,7 @@
 Run it with /usr/bin/python3 (it needs Debian's python3-dnslib).
 
 It serves a scenario's `zonedata` (the RFC 7208 suite's format, see
-/work/shared/testdata/spf/README.md) on 127.0.0.1:PORT over UDP and TCP:
+$SENDERCHECK_TESTDATA/spf/README.md) on 127.0.0.1:PORT over UDP and TCP:
 
 - A, AAAA, MX, PTR, CNAME, TXT and SPF (type 99) records;
 - a TXT/SPF value given as a list is one record of several

@@ -168,9 +168,7 @@ def teardown(c):
     if getattr(c, "pf", None):
         c.pf.stop()
     for s in getattr(c, "daemons", []):
-        rc = s.stop()
-        if rc not in (0, None):
-            print("note: sendercheck %s exited %s; log:\n%s" % (s.conf, rc, s.read_log()[-2000:]))
+        s.stop()        # exit status and log judged by evidence.stopped()
     for x in ("odkim", "sink", "dns"):
         if getattr(c, x, None):
             getattr(c, x).stop()

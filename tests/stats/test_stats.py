@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
 from milter import Sendercheck, run_session                   # noqa: E402
 import testdns                                                # noqa: E402
@@ -113,8 +114,8 @@ def send(sc, m, ip=GOOD_IP, mail_from="<b@good.test>", tls=True):
 
 
 def tool(*args, expect_rc=0):
-    p = subprocess.run([TOOL, "--db", CTX.db] + list(args), capture_output=True, timeout=60)
-    eq(p.returncode, expect_rc, "sendercheck-stats %s exit (stderr %r)" % (" ".join(args), p.stderr[-300:]))
+    p = evidence.run([TOOL, "--db", CTX.db] + list(args), expect=expect_rc, timeout=60,
+                     what="sendercheck-stats " + " ".join(args))
     return p.stdout.decode()
 
 
@@ -543,6 +544,7 @@ def kill9_while_writing():
         time.sleep(0.02)
     sc.proc.send_signal(signal.SIGKILL)
     sc.proc.wait()
+    sc.stop(expect=-signal.SIGKILL)
     t.join(120)
     committed = sum(int(m) for m in re.findall(r"stats: committed (\d+)", sc.read_log()))
     con = sqlite3.connect(db, timeout=5)
@@ -665,23 +667,20 @@ def schema_v1_upgraded_and_old_rows_pruned():
     row = con.execute("SELECT dns_queries, elapsed_ms FROM messages WHERE domain = 'good.test'").fetchone()
     check(row[0] is not None and row[0] > 0, "new columns filled: %r" % (row,))
     con.close()
-    got = json.loads(subprocess.run([TOOL, "--db", db, "domains", "--format", "json"],
-                                    capture_output=True).stdout)
+    got = json.loads(evidence.run([TOOL, "--db", db, "domains", "--format", "json"]).stdout)
     eq(sorted(d["domain"] for d in got["domains"]), ["good.test", "kept.test"], "report after upgrade")
 
 
 @case
 def foreign_or_missing_file():
-    p = subprocess.run([TOOL, "--db", os.path.join(WORK, "nothing.db")], capture_output=True)
-    eq(p.returncode, 1, "missing file")
+    p = evidence.run([TOOL, "--db", os.path.join(WORK, "nothing.db")], expect=1)
     contains(p.stderr.decode(), "no statistics file", "says so")
     foreign = os.path.join(WORK, "foreign.db")
     con = sqlite3.connect(foreign)
     con.execute("CREATE TABLE x (y)")
     con.commit()
     con.close()
-    p = subprocess.run([TOOL, "--db", foreign], capture_output=True)
-    eq(p.returncode, 1, "foreign file")
+    p = evidence.run([TOOL, "--db", foreign], expect=1)
     contains(p.stderr.decode(), "not a sendercheck statistics file", "says so")
     # the daemon with an unusable StatsDB still filters mail
     sc = Sendercheck(BUILD, WORK, {"Nameservers": CTX.dns.address, "StatsDB": foreign}, name="foreign").start()
@@ -700,13 +699,11 @@ def config_reads_statsdb():
     conf = os.path.join(WORK, "tool.conf")
     with open(conf, "w") as f:
         f.write("StatsDB %s\nInternalHosts none\n" % CTX.db)
-    p = subprocess.run([TOOL, "-c", conf, "domains", "--format", "json"], capture_output=True)
-    eq(p.returncode, 0, "exit (%r)" % p.stderr)
+    p = evidence.run([TOOL, "-c", conf, "domains", "--format", "json"])
     eq(sum(d["messages"] for d in json.loads(p.stdout)["domains"]), len(MAIN), "same file")
     with open(conf, "w") as f:
         f.write("MetricsSocket unix:/tmp/x\n")
-    p = subprocess.run([os.path.join(BUILD, "milter", "sendercheck"), "-n", "-c", conf], capture_output=True)
-    eq(p.returncode, 1, "MetricsSocket must be inet")
+    p = evidence.run([os.path.join(BUILD, "milter", "sendercheck"), "-n", "-c", conf], expect=1)
     contains(p.stderr.decode(), "MetricsSocket", "names the option")
 
 
