@@ -1,12 +1,13 @@
 #!/bin/sh
 # Runs the DKIM test vectors against BUILDDIR/tests/dkim/dkimcheck (built by
 # `make check`; this script builds nothing).
-#   tests/dkim/run.sh BUILDDIR [TESTDATA]
+#   tests/dkim/run.sh BUILDDIR [CASE...]
 # Uses Debian's /usr/bin/python3 (python3-dkim, python3-dnslib, python3-nacl)
-# and unbound. Under --enable-sanitizers builds, LSan reads lsan.supp.
+# and unbound; the optional vectors come from $SENDERCHECK_TESTDATA.
+# Under --enable-sanitizers builds, LSan reads lsan.supp.
 set -eu
 if [ $# -lt 1 ]; then
-	echo "usage: $0 BUILDDIR [TESTDATA]" >&2
+	echo "usage: $0 BUILDDIR [CASE...]" >&2
 	exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
