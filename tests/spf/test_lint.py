@@ -7,18 +7,22 @@ Serves a zone with tests/lib/zonedns.py and checks, in the text report and
 in --json: the walk of records with lookups used of 10 and voids of 2, the
 deciding term, and the warnings (over the lookup limit, duplicate SPF
 records, deprecated ptr, +all, ?all, too many void lookups).
-Prints "N passed, N failed". Run with /usr/bin/python3.
+One case per record shape; prints "N passed, N failed, N skipped".
+Run with /usr/bin/python3.
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
+import evidence  # noqa: E402
+from harness import case, check, contains, eq, run  # noqa: E402
 from zonedns import ZoneServer  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 
 IP = "192.0.2.10"
 ZONE = {
@@ -38,108 +42,134 @@ ZONE = {
     "syntax.test": [{"SPF": "v=spf1 ip4:192.0.2.300 -all"}],
 }
 
-results = []
+
+class Ctx:
+    pass
 
 
-def check(name, cond, detail=""):
-    results.append(cond)
-    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else ": " + str(detail)))
+CTX = Ctx()
 
 
-def run(build, conf, *args):
-    p = subprocess.run([os.path.join(build, "tools", "sendercheck-test"), "-c", conf] + list(args),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+def tool(*args, expect=0):
+    """sendercheck-test -c CONF ARGS: (stdout, stderr), exit status expect."""
+    p = evidence.run([os.path.join(BUILD, "tools", "sendercheck-test"), "-c", CTX.conf] + list(args),
+                     expect=expect, timeout=60)
+    return p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
-def spf_json(build, conf, domain, ip=IP):
-    rc, out, err = run(build, conf, "--spf-only", domain, "--ip", ip, "--json")
-    if rc != 0:
-        return {"error": err}
-    return json.loads(out)["spf"]
+def spf_json(domain, ip=IP):
+    return json.loads(tool("--spf-only", domain, "--ip", ip, "--json")[0])["spf"]
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: test_lint.py BUILDDIR")
-    build = sys.argv[1]
-    srv = ZoneServer(ZONE).start()
-    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
-    conf.write("Nameservers %s\nDNSTimeout 3\nSyslog no\n" % srv.address)
-    conf.close()
-    try:
-        rc, out, err = run(build, conf.name, "--spf-only", "good.test", "--ip", IP)
-        check("text: exit 0", rc == 0, err)
-        check("text: result", "SPF:        pass for good.test" in out, out)
-        check("text: lookups of 10", "DNS lookups 1 of 10, void lookups 0 of 2" in out, out)
-        check("text: deciding term", "decided by 'ip4:192.0.2.0/24' in _spf.good.test" in out, out)
-        check("text: walk shows the include",
-              "include _spf.good.test: v=spf1 ip4:192.0.2.0/24" in out, out)
-        check("text: no warnings for a clean record", "warning:" not in out, out)
+def lint(j, part, what):
+    check(any(part in w for w in j.get("lint", [])), "%s: %r not in the warnings %r"
+          % (what, part, j.get("lint")))
 
-        j = spf_json(build, conf.name, "good.test")
-        check("json: keys", all(k in j for k in (
-            "result", "identity", "domain", "reason", "explanation", "engine", "dns_lookups",
-            "dns_lookups_limit", "void_lookups", "void_lookups_limit", "term", "walk", "lint")), j)
-        check("json: walk", [w["domain"] for w in j.get("walk", [])] == ["good.test", "_spf.good.test"]
-              and j["walk"][1]["via"] == "include" and j["walk"][1]["depth"] == 1, j)
 
-        j = spf_json(build, conf.name, "over.test")
-        check("over the limit: permerror", j.get("result") == "permerror", j)
-        check("over the limit: 11 lookups counted", j.get("dns_lookups") == 11, j)
-        check("over the limit: flagged", any("limit of 10 DNS lookups" in w for w in j.get("lint", [])), j)
-        check("over the limit: the 11th term named", j.get("term") == "include:l3.test" and
-              j.get("term_domain") == "over.test", j)
-        check("over the limit: ?all inside includes not flagged",
-              not any("?all" in w for w in j.get("lint", [])), j)
+@case
+def text_report():
+    out, _ = tool("--spf-only", "good.test", "--ip", IP)
+    contains(out, "SPF:        pass for good.test", "result")
+    contains(out, "DNS lookups 1 of 10, void lookups 0 of 2", "lookups of 10")
+    contains(out, "decided by 'ip4:192.0.2.0/24' in _spf.good.test", "deciding term")
+    contains(out, "include _spf.good.test: v=spf1 ip4:192.0.2.0/24", "the walk shows the include")
+    check("warning:" not in out, "no warnings for a clean record: " + out)
 
-        # passes early for its own IP, over the limit for everyone else
-        j = spf_json(build, conf.name, "early.test")
-        check("early match: pass with few lookups", j.get("result") == "pass" and
-              j.get("dns_lookups") == 0, j)
-        w = j.get("worst_case", {})
-        check("early match: worst case over the limit", w.get("over_limits") is True and
-              w.get("result") == "permerror" and w.get("dns_lookups") == 11, j)
-        rc, out, err = run(build, conf.name, "--spf-only", "early.test", "--ip", IP)
-        check("early match: text warns", "worst case (a client no term matches): permerror"
-              in out and "warning: over the limits for senders matched late" in out, out)
-        j = spf_json(build, conf.name, "good.test")
-        check("clean record: worst case within limits",
-              j.get("worst_case", {}).get("over_limits") is False, j)
 
-        j = spf_json(build, conf.name, "dup.test")
-        check("duplicate records: permerror", j.get("result") == "permerror", j)
-        check("duplicate records: flagged", any("2 SPF records" in w for w in j.get("lint", [])), j)
+@case
+def json_report():
+    j = spf_json("good.test")
+    for k in ("result", "identity", "domain", "reason", "explanation", "engine", "dns_lookups",
+              "dns_lookups_limit", "void_lookups", "void_lookups_limit", "term", "walk", "lint"):
+        check(k in j, "key %s in %r" % (k, j))
+    eq([w["domain"] for w in j["walk"]], ["good.test", "_spf.good.test"], "walk")
+    eq((j["walk"][1]["via"], j["walk"][1]["depth"]), ("include", 1), "walk step")
+    eq(j.get("worst_case", {}).get("over_limits"), False, "clean record: worst case within limits")
 
-        j = spf_json(build, conf.name, "ptr.test")
-        check("ptr: flagged as deprecated", any("'ptr' is deprecated" in w for w in j.get("lint", [])), j)
 
-        j = spf_json(build, conf.name, "plusall.test")
-        check("+all: pass", j.get("result") == "pass", j)
-        check("+all: flagged", any("'+all'" in w for w in j.get("lint", [])), j)
+@case
+def over_the_lookup_limit():
+    j = spf_json("over.test")
+    eq(j.get("result"), "permerror", "result")
+    eq(j.get("dns_lookups"), 11, "lookups counted")
+    lint(j, "limit of 10 DNS lookups", "flagged")
+    eq((j.get("term"), j.get("term_domain")), ("include:l3.test", "over.test"), "the 11th term")
+    check(not any("?all" in w for w in j.get("lint", [])), "?all inside includes not flagged: %r" % j)
 
-        j = spf_json(build, conf.name, "neutral.test")
-        check("?all: flagged", any("'?all'" in w for w in j.get("lint", [])), j)
 
-        j = spf_json(build, conf.name, "voids.test")
-        check("voids: permerror on the 3rd", j.get("result") == "permerror" and
-              j.get("void_lookups") == 3 and j.get("term") == "a:nx3.test", j)
-        check("voids: flagged", any("void lookups" in w for w in j.get("lint", [])), j)
+@case
+def early_match_worst_case():
+    """Passes early for its own IP, over the limit for everyone else."""
+    j = spf_json("early.test")
+    eq((j.get("result"), j.get("dns_lookups")), ("pass", 0), "pass with few lookups")
+    w = j.get("worst_case", {})
+    eq((w.get("over_limits"), w.get("result"), w.get("dns_lookups")), (True, "permerror", 11),
+       "worst case")
+    out, _ = tool("--spf-only", "early.test", "--ip", IP)
+    contains(out, "worst case (a client no term matches): permerror", "text")
+    contains(out, "warning: over the limits for senders matched late", "text")
 
-        j = spf_json(build, conf.name, "syntax.test")
-        check("syntax error: term and offset in the reason", j.get("result") == "permerror" and
-              "term 1 'ip4:192.0.2.300' at offset" in j.get("reason", ""), j)
 
-        rc, out, err = run(build, conf.name, "--spf-only", "good.test")
-        check("--spf-only without --ip: usage error", rc == 2, out + err)
-        rc, out, err = run(build, conf.name, "--spf-only", "good.test", "--ip", IP, "msg.eml")
-        check("--spf-only with a MESSAGE: usage error", rc == 2, out + err)
-    finally:
-        srv.stop()
-        os.unlink(conf.name)
-    print("%d passed, %d failed" % (results.count(True), results.count(False)))
-    return 0 if all(results) else 1
+@case
+def duplicate_records():
+    j = spf_json("dup.test")
+    eq(j.get("result"), "permerror", "result")
+    lint(j, "2 SPF records", "flagged")
+
+
+@case
+def ptr_deprecated():
+    lint(spf_json("ptr.test"), "'ptr' is deprecated", "flagged")
+
+
+@case
+def plus_all():
+    j = spf_json("plusall.test")
+    eq(j.get("result"), "pass", "result")
+    lint(j, "'+all'", "flagged")
+
+
+@case
+def neutral_all():
+    lint(spf_json("neutral.test"), "'?all'", "flagged")
+
+
+@case
+def void_lookups():
+    j = spf_json("voids.test")
+    eq((j.get("result"), j.get("void_lookups"), j.get("term")), ("permerror", 3, "a:nx3.test"),
+       "permerror on the 3rd")
+    lint(j, "void lookups", "flagged")
+
+
+@case
+def syntax_error():
+    j = spf_json("syntax.test")
+    eq(j.get("result"), "permerror", "result")
+    contains(j.get("reason", ""), "term 1 'ip4:192.0.2.300' at offset", "term and offset in the reason")
+
+
+@case
+def usage_errors():
+    tool("--spf-only", "good.test", expect=2)                      # no --ip
+    tool("--spf-only", "good.test", "--ip", IP, "msg.eml", expect=2)   # and a MESSAGE
+
+
+def setup():
+    CTX.srv = ZoneServer(ZONE).start()
+    f = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    f.write("Nameservers %s\nDNSTimeout 3\nSyslog no\n" % CTX.srv.address)
+    f.close()
+    CTX.conf = f.name
+    return CTX
+
+
+def teardown(c):
+    if getattr(c, "srv", None):
+        c.srv.stop()
+    if getattr(c, "conf", None):
+        os.unlink(c.conf)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("sendercheck-test --spf-only (%s)" % BUILD, setup, teardown))
