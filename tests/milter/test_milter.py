@@ -161,6 +161,19 @@ def forged_ar_removed(c):
 
 
 @case
+def forged_ar_removed_in_any_spelling(c):
+    """The authserv-id is a domain name: a forger who writes it in another
+    case, after a comment, with a version or a trailing dot is still
+    matched (RFC 8601 2.5; RFC 1035 names compare without case)."""
+    for spelling in ("MX.TEST", "Mx.Test", "mx.TEST", "(relay) mx.test", "mx.test 1",
+                     "mx.test.", "MX.Test."):
+        msg = mail.simple_message("user@spf-pass.test", extra=[
+            ("Authentication-Results", " %s; dkim=pass header.d=bank.test" % spelling)])
+        r = send(c.accept, msg, mail_from="<user@spf-pass.test>")
+        check(r["deleted"], "A-R from %r must be deleted: %s" % (spelling, r["stdout"]))
+
+
+@case
 def forged_ar_removed_after_many_fields(c):
     """A forged A-R behind more fields than the header list keeps, and
     many forged copies: every copy is deleted."""
