@@ -422,7 +422,9 @@ def background_mode(c):
     evidence.run([os.path.join(BUILD, "milter", "sendercheck"), "-c", conf], timeout=20,
                  env=evidence.detached_env(san), what="sendercheck (parent)")
     deadline = time.time() + 10
-    while time.time() < deadline and not (os.path.exists(pidf) and os.path.exists(sock)):
+    # the file exists before its line is written: wait for the whole line
+    while time.time() < deadline and not (os.path.exists(sock) and os.path.exists(pidf)
+                                          and open(pidf).read().endswith("\n")):
         time.sleep(0.05)
     pid = int(open(pidf).read())
     try:
