@@ -1203,14 +1203,29 @@ dns_ctx_bind(struct dns_ctx *c, struct dns_session *s)
 	c->session = s;
 }
 
+/* dns_prefetch of a checked name (qname, key as in query_checked). */
+static void
+prefetch_checked(struct dns_session *s, const char *qname, const char *key, uint16_t type)
+{
+	char why[160];
+	struct flight *f = NULL;
+
+	pthread_mutex_lock(&s->r->lock);
+	if (!s->cancelled && (f = session_find(s, key, type)) == NULL &&
+	    (f = flight_get(s->r, qname, key, type, (long)s->budget_ms, why, sizeof(why))) != NULL)
+		session_keep(s, f);
+	if (f != NULL)
+		dns_flight_unref(s->r, f);
+	pthread_mutex_unlock(&s->r->lock);
+}
+
 void
 dns_prefetch(struct dns_session *s, const char *name, uint16_t type)
 {
-	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF], why[160];
+	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF];
 	unsigned char *wire;
 	size_t len;
 	long long left;
-	struct flight *f = NULL;
 
 	if (s == NULL || check_name(name, qname, 0, NULL, 0) < 0)
 		return;
@@ -1219,13 +1234,7 @@ dns_prefetch(struct dns_session *s, const char *name, uint16_t type)
 		free(wire);
 		return;		/* nothing to ask */
 	}
-	pthread_mutex_lock(&s->r->lock);
-	if (!s->cancelled && (f = session_find(s, key, type)) == NULL &&
-	    (f = flight_get(s->r, qname, key, type, (long)s->budget_ms, why, sizeof(why))) != NULL)
-		session_keep(s, f);
-	if (f != NULL)
-		dns_flight_unref(s->r, f);
-	pthread_mutex_unlock(&s->r->lock);
+	prefetch_checked(s, qname, key, type);
 }
 
 void
@@ -1361,15 +1370,25 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 	if (c->session != NULL) {
 		pthread_mutex_lock(&r->lock);
 		f = session_find(c->session, key, type);
-		if (f != NULL) {
+		if (f != NULL && (f->done || !c->nowait)) {
 			wait_flight(c, f, qname, type, dns_now_ms(), out);
 			pthread_mutex_unlock(&r->lock);
 			goto done;
 		}
+		if (f != NULL)
+			dns_flight_unref(r, f);
 		pthread_mutex_unlock(&r->lock);
 	}
 	if (cache_get(r, key, type, &wire, &len, &left_ms) == 0)
 		return from_cache(c, qname, type, wire, len, left_ms, out);
+	if (c->nowait) {
+		c->would_block = 1;
+		if (c->session != NULL && f == NULL)
+			prefetch_checked(c->session, qname, key, type);
+		out->status = DNS_TIMEOUT;
+		snprintf(out->why, sizeof(out->why), "would wait");
+		return DNS_TIMEOUT;
+	}
 	if (c->budget_ms <= 0) {
 		out->status = DNS_TIMEOUT;
 		snprintf(out->why, sizeof(out->why), "DNS time budget used up");

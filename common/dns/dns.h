@@ -97,6 +97,15 @@ struct dns_ctx {
 	struct dns_resolver *res;
 	struct dns_session *session;	/* NULL, or see dns_ctx_bind */
 	long budget_ms;		/* remaining wait time */
+	/*
+	 * nowait set: an answer that is not there at once (cache, or done
+	 * in the session) is not waited for: the question is asked into the
+	 * session (when bound), would_block is set and the lookup gives
+	 * DNS_TIMEOUT "would wait". For trying a check inline first and
+	 * handing it to a thread only when it would wait.
+	 */
+	int nowait;
+	int would_block;
 	unsigned queries;	/* lookups asked for (cache hits included) */
 	unsigned cache_hits;
 	unsigned timeouts;

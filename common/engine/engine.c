@@ -94,6 +94,7 @@ struct check {
 	struct dns_ctx dns_spf, dns_dkim, dns_dmarc, dns_dmarc_early, dns_iprev;
 	struct task spf_task, iprev_task, dmarc_task;
 	int spf_started, iprev_started, dmarc_started;
+	int spf_ready, iprev_ready;	/* done inline: every answer was there */
 	int spf_stale, iprev_stale;	/* input changed after the task began */
 	char ips[MAX_SENDING_IPS][64];	/* the judged addresses, for the tasks */
 	size_t nips;
@@ -305,6 +306,13 @@ check_conn_new(struct engine *e, const char *ip)
 	}
 	cc->e = e;
 	netaddr_str(&a, cc->ip, sizeof(cc->ip));
+	/* all answers at hand (the cache): done here, no thread needed */
+	dns_ctx_init(&cc->ctx, e->res, e->cfg->dns_timeout_ms);
+	dns_ctx_bind(&cc->ctx, cc->dns);
+	cc->ctx.nowait = 1;
+	conn_iprev_task(cc);
+	if (!cc->ctx.would_block)
+		return cc;
 	dns_ctx_init(&cc->ctx, e->res, e->cfg->dns_timeout_ms);
 	dns_ctx_bind(&cc->ctx, cc->dns);
 	task_start(e->pool, &cc->task, conn_iprev_task, cc);
@@ -396,6 +404,10 @@ spf_input_changes(struct check *c)
 		c->spf_started = 0;
 		c->spf_stale = 1;
 	}
+	if (c->spf_ready) {
+		c->spf_ready = 0;
+		c->spf_stale = 1;
+	}
 }
 
 void
@@ -405,9 +417,10 @@ check_set_client(struct check *c, const char *ip, const char *hostname)
 	struct netaddr a;
 
 	spf_input_changes(c);
-	if (c->iprev_started && c->e->cfg->mode == MODE_INBOUND) {
-		task_join(c->e->pool, &c->iprev_task, 1);
-		c->iprev_started = 0;
+	if ((c->iprev_started || c->iprev_ready) && c->e->cfg->mode == MODE_INBOUND) {
+		if (c->iprev_started)
+			task_join(c->e->pool, &c->iprev_task, 1);
+		c->iprev_started = c->iprev_ready = 0;
 		c->iprev_stale = 1;
 	}
 	set_field(c, env->client_ip, sizeof(env->client_ip), ip, "client address");
@@ -736,14 +749,36 @@ iprev_task(void *arg)
 	run_iprev(c, c->ips, c->nips);
 }
 
+/*
+ * Runs fn(c) here with ctx in nowait mode: 1 when it finished with every
+ * answer at hand (the cache, or the session), 0 when it would have had
+ * to wait: then its result is void, ctx is made afresh, and the
+ * questions it could not answer are already asked (in the session).
+ */
+static int
+try_inline(struct check *c, struct dns_ctx *ctx, void (*fn)(void *))
+{
+	ctx->nowait = 1;
+	fn(c);
+	ctx->nowait = 0;
+	if (!ctx->would_block)
+		return 1;
+	check_dns_init(c, ctx);
+	return 0;
+}
+
 /* SPF from MAIL FROM on: the client (or SendingIPs), HELO and sender are known. */
 static void
 start_spf(struct check *c)
 {
-	if (c->internal || c->spf_started)
+	if (c->internal || c->spf_started || c->spf_ready)
 		return;
 	if (!c->iprev_started)		/* else c->ips is set, and the task reads it */
 		c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
+	if (try_inline(c, &c->dns_spf, spf_task)) {
+		c->spf_ready = 1;
+		return;
+	}
 	task_start(c->e->pool, &c->spf_task, spf_task, c);
 	c->spf_started = 1;
 }
@@ -752,11 +787,15 @@ start_spf(struct check *c)
 static void
 start_iprev(struct check *c)
 {
-	if (c->internal || c->iprev_started || c->spf_started)
+	if (c->internal || c->iprev_started || c->iprev_ready || c->spf_started)
 		return;
 	c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
 	if (c->nips == 0)
 		return;
+	if (try_inline(c, &c->dns_iprev, iprev_task)) {
+		c->iprev_ready = 1;
+		return;
+	}
 	task_start(c->e->pool, &c->iprev_task, iprev_task, c);
 	c->iprev_started = 1;
 }
@@ -807,6 +846,8 @@ start_dmarc_early(struct check *c)
 		if (d != NULL)
 			snprintf(de->ids[de->n_ids++], DOMAIN_MAX, "%s", d);
 	}
+	if (try_inline(c, &c->dns_dmarc_early, dmarc_early_task))
+		return;		/* every answer was at hand: nothing to ask early */
 	task_start(c->e->pool, &c->dmarc_task, dmarc_early_task, c);
 	c->dmarc_started = 1;
 }
@@ -1115,11 +1156,11 @@ wait_spf(struct check *c)
 {
 	if (c->spf_started)
 		task_join(c->e->pool, &c->spf_task, 1);
-	if (!c->spf_started || c->spf_stale) {
+	if ((!c->spf_started && !c->spf_ready) || c->spf_stale) {
 		c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
 		run_spf(c, c->ips, c->nips);
 	}
-	c->spf_started = 0;
+	c->spf_started = c->spf_ready = 0;
 }
 
 static void
@@ -1137,11 +1178,11 @@ wait_iprev(struct check *c)
 	}
 	if (c->iprev_started)
 		task_join(c->e->pool, &c->iprev_task, 1);
-	if (!c->iprev_started || c->iprev_stale) {
+	if ((!c->iprev_started && !c->iprev_ready) || c->iprev_stale) {
 		c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
 		run_iprev(c, c->ips, c->nips);
 	}
-	c->iprev_started = 0;
+	c->iprev_started = c->iprev_ready = 0;
 }
 
 /* The message's DNS counts: every check's, added up. */
