@@ -18,7 +18,7 @@ TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres pytho
   libwrap0 liblockfile1 libldap-2.5-0 libsasl2-2 libnsl2 libdb5.3"
 # the fleet group's servers, started by the tests on loopback ports
 TEST_DEPS="$TEST_DEPS redis-server"
-BENCH_DEPS="opendkim opendmarc unbound python3 python3-dkim python3-nacl python3-dnslib openssl
+BENCH_DEPS="opendkim opendmarc rspamd unbound python3 python3-dkim python3-nacl python3-dnslib openssl
   publicsuffix linux-perf valgrind"
 
 apt_install() {

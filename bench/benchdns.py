@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """The benchmark's DNS server: Debian's unbound serving bench zone.txt.
 
-    benchdns.py ZONEFILE WORKDIR [EXTRA_ADDR]
+    benchdns.py ZONEFILE WORKDIR [EXTRA_ADDR] [--ttl N]
 
 Starts unbound (tests/lib/testdns.py) on 127.0.0.1:PORT and, with
 EXTRA_ADDR, also on EXTRA_ADDR:53 (for OpenDMARC, whose libresolv and
 libspf2 lookups can only go to port 53 of the nameserver in resolv.conf).
-Prints "PORT" on stdout once it answers and runs until SIGTERM.
+Records get TTL N (default 86400; 0 for the DNS latency mode, so that no
+filter's own cache keeps an answer). Prints "PORT" on stdout once it
+answers and runs until SIGTERM.
 """
 import os
 import signal
@@ -30,13 +32,19 @@ class BenchUnbound(testdns.Unbound):
 
 
 def main():
+    args = sys.argv[1:]
+    ttl = 86400
+    if "--ttl" in args:
+        i = args.index("--ttl")
+        ttl = int(args[i + 1])
+        del args[i:i + 2]
     zone = testdns.Zone()
-    for line in open(sys.argv[1]):
+    for line in open(args[0]):
         line = line.rstrip("\n")
         if line and not line.startswith("#"):
             owner, rtype, rdata = line.split(None, 2)
-            zone.add(owner, rtype, rdata, ttl=86400)
-    u = BenchUnbound(zone, sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None).start()
+            zone.add(owner, rtype, rdata, ttl=ttl)
+    u = BenchUnbound(zone, args[1], args[2] if len(args) > 2 else None).start()
     print(u.port, flush=True)
     # stop in the main flow: Popen.wait() holds a lock a handler would need
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -2,8 +2,15 @@
  * miltergen: a load generator that speaks the milter protocol (version 6) to
  * a filter as Postfix does, for `make bench`. libmilter has no client side.
  *
- *   miltergen -s SOCKET -c CORPUS [-n CONC] [-t SECONDS] [-w WARMUP] [-p PID]
- *             [-k MSGS_PER_CONN] [-r SEED] [-v]
+ *   miltergen -s SOCKET -c CORPUS [-n CONC] [-t SECONDS] [-w WARMUP] [-p PID[,PID...]]
+ *             [-k MSGS_PER_CONN] [-r SEED] [-S SOCKET2 -C CORPUS2] [-v]
+ *
+ * With -S, each message goes through a second filter after the first, as
+ * Postfix chains smtpd_milters (OpenDKIM, then OpenDMARC): the same
+ * message number from CORPUS2 (which may carry the first filter's
+ * Authentication-Results), and the latency runs to the second filter's
+ * final reply. -p takes a comma list of up to 16 PIDs (both filters', or
+ * every process of a filter that has several): CPU and RSS are summed.
  *
  * SOCKET is unix:/path or inet:PORT@HOST (as libmilter writes it). CORPUS is
  * bench/gencorpus.py's corpus.bin. CONC threads each keep a connection and
@@ -79,7 +86,9 @@ static atomic_size_t cursor;
 static atomic_int phase;
 static struct timespec t_start, t_stop;
 
-static const char *sockspec;
+static const char *sockspec, *sockspec2;
+static struct msg *corpus2;
+static size_t n_corpus2;
 static int per_conn;
 static int verbose;
 static atomic_int dump_left;	/* -H N: print the fields added to the first N messages */
@@ -373,9 +382,8 @@ read_pkt(struct conn *c)
 }
 
 static int
-conn_open(struct conn *c)
+conn_open(struct conn *c, const char *spec)
 {
-	const char *spec = sockspec;
 	int fd = -1;
 	struct timeval tv = { 30, 0 };
 
@@ -620,11 +628,11 @@ negotiate(struct conn *c)
 
 /* Opens a connection and sends CONNECT and HELO for message m's client. */
 static int
-session_start(struct conn *c, const struct msg *m, struct stats *st)
+session_start(struct conn *c, const char *spec, const struct msg *m, struct stats *st)
 {
 	unsigned long f;
 
-	if (conn_open(c) < 0 || negotiate(c) < 0)
+	if (conn_open(c, spec) < 0 || negotiate(c) < 0)
 		return -1;
 	f = c->pflags;
 	if (send_macros(c, SMFIM_CONNECT, SMFIC_CONNECT, m) < 0)
@@ -808,20 +816,22 @@ static void *
 worker(void *arg)
 {
 	struct stats *st = arg;
-	struct conn c = { .fd = -1 };
+	struct conn c = { .fd = -1 }, c2 = { .fd = -1 };
 	int in_conn = 0;
 
 	while (atomic_load(&phase) < 2) {
 		size_t i = atomic_fetch_add(&cursor, 1) % n_corpus;
-		const struct msg *m = &corpus[i];
+		const struct msg *m = &corpus[i], *m2 = corpus2 ? &corpus2[i % n_corpus2] : NULL;
 		double t0, t1;
 		int measuring;
 
-		if (c.fd < 0) {
-			if (session_start(&c, m, st) < 0) {
+		if (c.fd < 0 || (sockspec2 && c2.fd < 0)) {
+			if (session_start(&c, sockspec, m, st) < 0 ||
+			    (sockspec2 && session_start(&c2, sockspec2, m2, st) < 0)) {
 				if (atomic_load(&phase) == 1)
 					st->errors++;
 				conn_close(&c, 0);
+				conn_close(&c2, 0);
 				usleep(10000);
 				continue;
 			}
@@ -830,12 +840,13 @@ worker(void *arg)
 		t0 = now_sec();
 		measuring = atomic_load(&phase) == 1 && t0 >= ts_sec(&t_start);
 		unsigned long tf = st->tempfail;
-		if (send_message(&c, m, st) < 0) {
+		if (send_message(&c, m, st) < 0 || (sockspec2 && send_message(&c2, m2, st) < 0)) {
 			if (measuring && atomic_load(&phase) == 1)
 				st->errors++;
 			if (verbose)
 				fprintf(stderr, "miltergen: protocol error on message %zu\n", i);
 			conn_close(&c, 0);
+			conn_close(&c2, 0);
 			continue;
 		}
 		t1 = now_sec();
@@ -844,10 +855,13 @@ worker(void *arg)
 			if (st->tempfail != tf)
 				st->errors++;
 		}
-		if (per_conn > 0 && ++in_conn >= per_conn)
+		if (per_conn > 0 && ++in_conn >= per_conn) {
 			conn_close(&c, 1);
+			conn_close(&c2, 1);
+		}
 	}
 	conn_close(&c, 1);
+	conn_close(&c2, 1);
 	return NULL;
 }
 
@@ -929,28 +943,36 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: miltergen -s SOCKET -c CORPUS [-n CONC] [-t SECONDS] [-w WARMUP] "
-	    "[-p PID] [-k MSGS_PER_CONN] [-r START] [-v]\n");
+	    "[-p PID[,PID...]] [-k MSGS_PER_CONN] [-r START] [-S SOCKET2 -C CORPUS2] [-v]\n");
 	exit(2);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *corpus_path = NULL;
-	int conc = 1, pid = 0, opt;
+	const char *corpus_path = NULL, *corpus2_path = NULL;
+	int conc = 1, pids[16], npids = 0, pid = 0, opt;
+	char *tok, *save;
 	double secs = 3, warm = 1, cpu0 = 0, cpu1 = 0;
 	pthread_t *th;
 	struct stats *st, tot = { 0 };
 	long rss = -1;
 
-	while ((opt = getopt(argc, argv, "s:c:n:t:w:p:k:r:vH:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:c:n:t:w:p:k:r:vH:S:C:")) != -1) {
 		switch (opt) {
 		case 's': sockspec = optarg; break;
 		case 'c': corpus_path = optarg; break;
+		case 'S': sockspec2 = optarg; break;
+		case 'C': corpus2_path = optarg; break;
 		case 'n': conc = atoi(optarg); break;
 		case 't': secs = atof(optarg); break;
 		case 'w': warm = atof(optarg); break;
-		case 'p': pid = atoi(optarg); break;
+		case 'p':
+			for (tok = strtok_r(optarg, ",", &save); tok && npids < 16;
+			    tok = strtok_r(NULL, ",", &save))
+				pids[npids++] = atoi(tok);
+			pid = npids > 0 ? pids[0] : 0;
+			break;
 		case 'k': per_conn = atoi(optarg); break;
 		case 'r': atomic_store(&cursor, (size_t)strtoul(optarg, NULL, 10)); break;
 		case 'v': verbose = 1; break;
@@ -960,6 +982,13 @@ main(int argc, char **argv)
 	}
 	if (sockspec == NULL || corpus_path == NULL || conc < 1 || secs <= 0)
 		usage();
+	if ((sockspec2 == NULL) != (corpus2_path == NULL))
+		usage();
+	if (corpus2_path != NULL) {
+		load_corpus(corpus2_path);
+		corpus2 = corpus;
+		n_corpus2 = n_corpus;
+	}
 	load_corpus(corpus_path);
 	th = xmalloc((size_t)conc * sizeof(*th));
 	st = calloc((size_t)conc, sizeof(*st));
@@ -977,9 +1006,9 @@ main(int argc, char **argv)
 		if (pthread_create(&th[i], NULL, worker, &st[i]) != 0)
 			die("pthread_create failed");
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t_start, NULL);
-	if (pid > 0) {
-		reset_hwm(pid);
-		cpu0 = proc_cpu_sec(pid);
+	for (int k = 0; k < npids; k++) {
+		reset_hwm(pids[k]);
+		cpu0 += proc_cpu_sec(pids[k]);
 	}
 	atomic_store(&phase, 1);
 	{
@@ -992,9 +1021,9 @@ main(int argc, char **argv)
 		}
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL);
 	}
-	if (pid > 0) {
-		cpu1 = proc_cpu_sec(pid);
-		rss = proc_status_kb(pid, "VmHWM");
+	for (int k = 0; k < npids; k++) {
+		cpu1 += proc_cpu_sec(pids[k]);
+		rss = (rss < 0 ? 0 : rss) + proc_status_kb(pids[k], "VmHWM");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t_stop);
 	atomic_store(&phase, 2);
