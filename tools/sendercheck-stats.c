@@ -28,10 +28,10 @@
 
 enum cmd { CMD_DOMAINS, CMD_RULES, CMD_TREND };
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
-enum sort_key { S_DOMAIN, S_MESSAGES, S_SPF, S_DKIM, S_DMARC, S_ALIGNED, S_ONECLICK,
-	S_GOOGLE, S_YAHOO, S_MICROSOFT };
-static const char *const sort_names[] = { "domain", "messages", "spf", "dkim", "dmarc", "aligned",
-	"oneclick", "google", "yahoo", "microsoft", NULL };
+/* then one per profile: S_PROFILE + enum profile_id, named by the profile */
+enum sort_key { S_DOMAIN, S_MESSAGES, S_SPF, S_DKIM, S_DMARC, S_ALIGNED, S_ONECLICK, S_PROFILE };
+static const char *const sort_names[S_PROFILE] = { "domain", "messages", "spf", "dkim", "dmarc",
+	"aligned", "oneclick" };
 
 struct args {
 	const char *config;
@@ -136,9 +136,11 @@ parse_args(int argc, char **argv, struct args *a)
 			}
 			break;
 		case 'S':
-			for (i = 0; sort_names[i] && strcasecmp(sort_names[i], optarg) != 0; i++)
+			for (i = 0; i < S_PROFILE && strcasecmp(sort_names[i], optarg) != 0; i++)
 				;
-			if (sort_names[i] == NULL) {
+			if (i == S_PROFILE && profile_parse(optarg) >= 0)
+				i = S_PROFILE + profile_parse(optarg);
+			else if (i == S_PROFILE) {
 				fprintf(stderr, "sendercheck-stats: unknown --sort column '%s'\n", optarg);
 				return 2;
 			}
@@ -219,10 +221,15 @@ sort_value(const struct statsdb_domain *d, enum sort_key k)
 	case S_DMARC: return pct(c->dmarc_pass, c->messages);
 	case S_ALIGNED: return pct(c->aligned, c->messages);
 	case S_ONECLICK: return c->bulk ? pct(c->bulk_oneclick, c->bulk) : 1000;
-	case S_GOOGLE: return c->judged[0] ? pct(c->compliant[0], c->judged[0]) : 1000;
-	case S_YAHOO: return c->judged[1] ? pct(c->compliant[1], c->judged[1]) : 1000;
-	case S_MICROSOFT: return c->judged[2] ? pct(c->compliant[2], c->judged[2]) : 1000;
 	case S_DOMAIN: break;
+	case S_PROFILE:
+	default: {
+		int p = (int)k - S_PROFILE;
+
+		if (p >= 0 && p < PROFILE_COUNT)
+			return c->judged[p] ? pct(c->compliant[p], c->judged[p]) : 1000;
+		break;
+	}
 	}
 	return 0;
 }
@@ -316,15 +323,23 @@ counts_json(const struct statsdb_counts *c)
 		jpct("compliant_pct", c->compliant[p], c->judged[p]);
 		putchar('}');
 	}
-	printf("}, \"actions\": {\"accept\": %ld, \"reject\": %ld, \"tempfail\": %ld, \"quarantine\": %ld}",
-	    c->action[0], c->action[1], c->action[2], c->action[3]);
+	printf("}, \"actions\": {");
+	for (int x = 0; x < ACT_COUNT; x++)
+		printf("%s\"%s\": %ld", x ? ", " : "", action_str((enum action)x), c->action[x]);
+	putchar('}');
 }
 
-static const char csv_counts_head[] =
-	"messages,spf_pass,spf_pass_pct,dkim_pass,dkim_pass_pct,dmarc_pass,dmarc_pass_pct,aligned,"
-	"aligned_pct,bulk_messages,oneclick_ok,oneclick_ok_pct,google_judged,google_compliant,"
-	"google_pct,yahoo_judged,yahoo_compliant,yahoo_pct,microsoft_judged,microsoft_compliant,"
-	"microsoft_pct,accept,reject,tempfail,quarantine";
+static void
+counts_csv_head(void)
+{
+	printf("messages,spf_pass,spf_pass_pct,dkim_pass,dkim_pass_pct,dmarc_pass,dmarc_pass_pct,"
+	    "aligned,aligned_pct,bulk_messages,oneclick_ok,oneclick_ok_pct");
+	for (int p = 0; p < PROFILE_COUNT; p++)
+		printf(",%s_judged,%s_compliant,%s_pct", profile_name((enum profile_id)p),
+		    profile_name((enum profile_id)p), profile_name((enum profile_id)p));
+	for (int x = 0; x < ACT_COUNT; x++)
+		printf(",%s", action_str((enum action)x));
+}
 
 static void
 counts_csv(const struct statsdb_counts *c)
@@ -347,30 +362,34 @@ counts_csv(const struct statsdb_counts *c)
 		pct_text(q, sizeof(q), c->compliant[p], c->judged[p]);
 		printf(",%ld,%ld,%s", c->judged[p], c->compliant[p], strcmp(q, "-") ? q : "");
 	}
-	printf(",%ld,%ld,%ld,%ld", c->action[0], c->action[1], c->action[2], c->action[3]);
+	for (int x = 0; x < ACT_COUNT; x++)
+		printf(",%ld", c->action[x]);
 }
 
 /* The percentage columns shared by the domains and trend tables (63 columns). */
 static void
 counts_text_head(void)
 {
-	printf(" %6s %6s %6s %6s %7s %7s %6s %6s", "SPF%", "DKIM%", "DMARC%", "ALIGN%", "1CLICK%",
-	    "GOOGLE%", "YAHOO%", "MSFT%");
+	printf(" %6s %6s %6s %6s %7s", "SPF%", "DKIM%", "DMARC%", "ALIGN%", "1CLICK%");
+	for (int p = 0; p < PROFILE_COUNT; p++)
+		printf(" %*s%%", p == 0 ? 6 : 5, profile_abbrev((enum profile_id)p));
 }
 
 static void
 counts_text(const struct statsdb_counts *c)
 {
-	char b[8][16];
+	char b[5][16], q[16];
 
 	pct_text(b[0], sizeof(b[0]), c->spf_pass, c->messages);
 	pct_text(b[1], sizeof(b[1]), c->dkim_pass, c->messages);
 	pct_text(b[2], sizeof(b[2]), c->dmarc_pass, c->messages);
 	pct_text(b[3], sizeof(b[3]), c->aligned, c->messages);
 	pct_text(b[4], sizeof(b[4]), c->bulk_oneclick, c->bulk);
-	for (int p = 0; p < PROFILE_COUNT; p++)
-		pct_text(b[5 + p], sizeof(b[0]), c->compliant[p], c->judged[p]);
-	printf(" %6s %6s %6s %6s %7s %7s %6s %6s", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+	printf(" %6s %6s %6s %6s %7s", b[0], b[1], b[2], b[3], b[4]);
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		pct_text(q, sizeof(q), c->compliant[p], c->judged[p]);
+		printf(" %*s", p == 0 ? 7 : 6, q);
+	}
 }
 
 /* s cut to width columns with "..." at the end when longer. */
@@ -403,7 +422,9 @@ print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
 		}
 		printf("\n]}\n");
 	} else if (a->fmt == FMT_CSV) {
-		printf("domain,%s,bulk\n", csv_counts_head);
+		printf("domain,");
+		counts_csv_head();
+		printf(",bulk\n");
 		for (size_t i = 0; i < n; i++) {
 			csv_field(d[i].domain);
 			putchar(',');
@@ -454,14 +475,18 @@ print_rules(const struct args *a, const struct statsdb_rule *r, size_t n, long m
 		}
 		printf("\n]}\n");
 	} else if (a->fmt == FMT_CSV) {
-		printf("rule,messages,messages_pct,google,yahoo,microsoft,top_domains\n");
+		printf("rule,messages,messages_pct");
+		for (int q = 0; q < PROFILE_COUNT; q++)
+			printf(",%s", profile_name((enum profile_id)q));
+		printf(",top_domains\n");
 		for (size_t i = 0; i < n; i++) {
 			char p[16];
 			struct sbuf top;
 
 			pct_text(p, sizeof(p), r[i].messages, messages);
-			printf("%s,%ld,%s,%ld,%ld,%ld,", r[i].rule, r[i].messages, strcmp(p, "-") ? p : "",
-			    r[i].per_profile[0], r[i].per_profile[1], r[i].per_profile[2]);
+			printf("%s,%ld,%s,", r[i].rule, r[i].messages, strcmp(p, "-") ? p : "");
+			for (int q = 0; q < PROFILE_COUNT; q++)
+				printf("%ld,", r[i].per_profile[q]);
 			sbuf_init(&top, 8192);
 			for (size_t k = 0; k < r[i].n_top; k++)
 				sbuf_printf(&top, "%s%s:%ld", k ? " " : "", r[i].top[k].domain, r[i].top[k].n);
@@ -470,8 +495,10 @@ print_rules(const struct args *a, const struct statsdb_rule *r, size_t n, long m
 			putchar('\n');
 		}
 	} else {
-		printf("%-14s %7s %6s %7s %7s %7s  %s\n", "RULE", "MSGS", "%MSGS", "GOOGLE", "YAHOO", "MSFT",
-		    "DOMAINS FAILING IT MOST");
+		printf("%-14s %7s %6s", "RULE", "MSGS", "%MSGS");
+		for (int q = 0; q < PROFILE_COUNT; q++)
+			printf(" %7s", profile_abbrev((enum profile_id)q));
+		printf("  %s\n", "DOMAINS FAILING IT MOST");
 		for (size_t i = 0; i < n; i++) {
 			char p[16], top[256] = "", part[300];
 			size_t room = 100 - 59;
@@ -489,8 +516,10 @@ print_rules(const struct args *a, const struct statsdb_rule *r, size_t n, long m
 				}
 				strcat(top, part);
 			}
-			printf("%-14s %7ld %6s %7ld %7ld %7ld  %s\n", r[i].rule, r[i].messages, p,
-			    r[i].per_profile[0], r[i].per_profile[1], r[i].per_profile[2], top);
+			printf("%-14s %7ld %6s", r[i].rule, r[i].messages, p);
+			for (int q = 0; q < PROFILE_COUNT; q++)
+				printf(" %7ld", r[i].per_profile[q]);
+			printf("  %s\n", top);
 		}
 		printf("%zu rule%s failed, of %ld message%s since %s\n", n, n == 1 ? "" : "s", messages,
 		    messages == 1 ? "" : "s", a->since_text);
@@ -516,7 +545,9 @@ print_trend(const struct args *a, const struct statsdb_day *d, size_t n)
 		}
 		printf("\n]}\n");
 	} else if (a->fmt == FMT_CSV) {
-		printf("day,%s\n", csv_counts_head);
+		printf("day,");
+		counts_csv_head();
+		putchar('\n');
 		for (size_t i = 0; i < n; i++) {
 			printf("%s,", d[i].day);
 			counts_csv(&d[i].c);

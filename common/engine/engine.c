@@ -517,12 +517,6 @@ engine_client_internal(const struct engine *e, const char *ip)
 	    cidr_list_match(&e->cfg->internal_hosts, &a);
 }
 
-const struct header_list *
-check_headers(const struct check *c)
-{
-	return &c->headers;
-}
-
 /* name is field (case-insensitive), white space before the colon allowed as Postfix does */
 static int
 field_is(const char *name, const char *field)

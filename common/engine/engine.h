@@ -75,7 +75,4 @@ void check_eoh(struct check *c);
 void check_body(struct check *c, const unsigned char *p, size_t n);
 const struct verdict *check_finish(struct check *c);
 
-/* The check's header list (for reports). */
-const struct header_list *check_headers(const struct check *c);
-
 #endif

@@ -18,14 +18,9 @@
 
 #include <microhttpd.h>
 
+#include "fields.h"
 #include "metrics.h"
-#include "report.h"
 #include "sbuf.h"
-
-#define N_SPF SPF_RES_COUNT
-#define N_DKIM DKIM_RES_COUNT
-#define N_DMARC DMARC_RES_COUNT
-#define N_IPREV IPREV_RES_COUNT
 
 /* upper bounds of the latency buckets, in ms (le="0.001" ... "10") */
 static const long bucket_ms[] = { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
@@ -33,18 +28,61 @@ static const long bucket_ms[] = { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500
 static const char *const bucket_le[N_BUCKETS] = { "0.001", "0.0025", "0.005", "0.01", "0.025",
 	"0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10" };
 
+#define HISTOGRAM "sendercheck_check_duration_seconds"
+
+/*
+ * The families, in the order of the page. A field of the table names its
+ * family in .metric; NULL type: the stats queue's counters (not a verdict's).
+ */
+static const struct family {
+	const char *name, *type, *help;
+} families[] = {
+	{ "sendercheck_messages_total", "counter", "Messages judged, by the action taken." },
+	{ "sendercheck_skipped_total", "counter",
+	  "Messages from InternalHosts passed without checks at end of message." },
+	{ "sendercheck_results_total", "counter",
+	  "Authentication results by method and result (dkim: per signature; none: unsigned)." },
+	{ "sendercheck_verdicts_total", "counter", "Compliance verdicts by profile." },
+	{ "sendercheck_rule_failures_total", "counter", "Messages failing a rule, by profile and rule id." },
+	{ "sendercheck_bulk_messages_total", "counter", "Messages classified as bulk." },
+	{ "sendercheck_oneclick_total", "counter",
+	  "One-click unsubscribe (RFC 8058): pass, fail (List-Unsubscribe not one-click), none." },
+	{ "sendercheck_dns_queries_total", "counter", "DNS lookups of the checks (cache hits included)." },
+	{ "sendercheck_dns_cache_hits_total", "counter", "DNS lookups answered from the cache." },
+	{ "sendercheck_dns_timeouts_total", "counter", "DNS lookups that timed out." },
+	{ "stats queue and backends", NULL, NULL },
+	{ HISTOGRAM, "histogram", "Time spent judging one message (check_finish), at millisecond resolution." },
+};
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+
+/*
+ * The series: one per label set of a field (per map key, per value of an
+ * enum), registered once from the table. Two fields that make the same
+ * series (an empty list of signatures counts dkim="none" like a signature
+ * would) share it.
+ */
+#define MAX_SERIES 512
+#define MAX_REGS 32
+
+struct series {
+	const char *family;
+	char labels[160];
+};
+
+struct reg {
+	const struct vfield *row;
+	int nmap, nval;		/* series per map key, values per series */
+	int slot[MAX_SERIES];	/* [map * nval + value]: the series, -1 none */
+};
+
+static struct series series[MAX_SERIES];
+static size_t n_series;
+static struct reg regs[MAX_REGS];
+static size_t n_regs;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 static struct {
-	atomic_ulong messages[ACT_COUNT];
-	atomic_ulong skipped;
-	atomic_ulong spf[N_SPF];
-	atomic_ulong dkim[N_DKIM];		/* each signature; none: unsigned message */
-	atomic_ulong dmarc[N_DMARC];
-	atomic_ulong iprev[N_IPREV];
-	atomic_ulong verdict[PROFILE_COUNT][PROFILE_RESULT_COUNT];
-	atomic_ulong rule_fail[PROFILE_COUNT][RULE_COUNT];
-	atomic_ulong bulk;
-	atomic_ulong oneclick[3];		/* pass, fail, none */
-	atomic_ulong dns_queries, dns_cache_hits, dns_timeouts;
+	atomic_ulong count[MAX_SERIES];
 	atomic_ulong latency_bucket[N_BUCKETS];	/* not cumulative here */
 	atomic_ulong latency_count, latency_sum_ms;
 } M;
@@ -64,6 +102,71 @@ get(atomic_ulong *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+/* The series of family with labels, made if new; -1 when there is no room. */
+static int
+series_of(const char *family, const char *labels)
+{
+	for (size_t i = 0; i < n_series; i++)
+		if (strcmp(series[i].family, family) == 0 && strcmp(series[i].labels, labels) == 0)
+			return (int)i;
+	if (n_series == MAX_SERIES)
+		return -1;
+	series[n_series].family = family;
+	snprintf(series[n_series].labels, sizeof(series[0].labels), "%s", labels);
+	return (int)n_series++;
+}
+
+static void
+register_row(const struct vfield *f, const struct vfield *map)
+{
+	struct reg *r;
+	int has_names = f->name != NULL && f->count > 0;
+
+	if (n_regs == MAX_REGS || strcmp(f->metric, HISTOGRAM) == 0)
+		return;
+	r = &regs[n_regs++];
+	r->row = f;
+	r->nmap = map ? map->count : 1;
+	r->nval = has_names ? f->count : 1;
+	for (int m = 0; m < r->nmap; m++)
+		for (int v = 0; v < r->nval; v++) {
+			char labels[160] = "";
+			int *slot = &r->slot[m * r->nval + v];
+
+			*slot = -1;
+			if (m * r->nval + v >= MAX_SERIES || (f->mfilter && !f->mfilter(m, v)))
+				continue;
+			if (map)
+				snprintf(labels, sizeof(labels), "%s=\"%s\"", map->vlabel, map->name(m));
+			if (f->mlabels)
+				snprintf(labels + strlen(labels), sizeof(labels) - strlen(labels), "%s%s",
+				    labels[0] ? "," : "", f->mlabels);
+			if (has_names && f->vlabel)
+				snprintf(labels + strlen(labels), sizeof(labels) - strlen(labels),
+				    "%s%s=\"%s\"", labels[0] ? "," : "", f->vlabel, f->name(v));
+			*slot = series_of(f->metric, labels);
+		}
+}
+
+static void
+register_rows(const struct vfield *rows, const struct vfield *map)
+{
+	for (const struct vfield *f = rows; f->type != VF_END; f++) {
+		if (!(vfield_reach(f) & VO_METRIC))
+			continue;
+		if (f->metric != NULL && (f->out & VO_METRIC))
+			register_row(f, map);
+		if (f->sub != NULL)
+			register_rows(f->sub, f->type == VF_MAP ? f : map);
+	}
+}
+
+static void
+init(void)
+{
+	register_rows(verdict_fields, NULL);
+}
+
 void
 metrics_set_stats(struct stats *s)
 {
@@ -76,56 +179,79 @@ metrics_set_sharedstate(struct sharedstate *s)
 	shared_src = s;
 }
 
-void
-metrics_count(const struct verdict *v)
+static void
+observe_latency(long ms)
 {
 	size_t b;
 
-	inc(&M.messages[(unsigned)v->action < ACT_COUNT ? v->action : 0], 1);
-	inc(&M.dns_queries, v->dns_queries);
-	inc(&M.dns_cache_hits, v->dns_cache_hits);
-	inc(&M.dns_timeouts, v->dns_timeouts);
-	for (b = 0; b < N_BUCKETS && v->elapsed_ms > bucket_ms[b]; b++)
+	for (b = 0; b < N_BUCKETS && ms > bucket_ms[b]; b++)
 		;
 	if (b < N_BUCKETS)
 		inc(&M.latency_bucket[b], 1);
 	inc(&M.latency_count, 1);
-	inc(&M.latency_sum_ms, v->elapsed_ms > 0 ? (unsigned long)v->elapsed_ms : 0);
-	if (v->skipped) {
-		inc(&M.skipped, 1);
+	inc(&M.latency_sum_ms, ms > 0 ? (unsigned long)ms : 0);
+}
+
+static void
+count_value(void *arg, const struct vfield *f, const struct vctx *c, const struct vval *val)
+{
+	const struct reg *r = NULL;
+	int m, v;
+
+	(void)arg;
+	if (f->metric == NULL || !(f->out & VO_METRIC) || !val->present)
+		return;
+	if (strcmp(f->metric, HISTOGRAM) == 0) {
+		observe_latency((long)val->n);
 		return;
 	}
-	if (v->spf_done && (unsigned)v->spf.result < N_SPF)
-		inc(&M.spf[v->spf.result], 1);
-	if (v->n_dkim == 0)
-		inc(&M.dkim[DKIM_RES_NONE], 1);
-	for (size_t i = 0; i < v->n_dkim; i++)
-		if ((unsigned)v->dkim[i].result < N_DKIM)
-			inc(&M.dkim[v->dkim[i].result], 1);
-	if (v->dmarc_done && (unsigned)v->dmarc.result < N_DMARC)
-		inc(&M.dmarc[v->dmarc.result], 1);
-	if (v->iprev_done && (unsigned)v->iprev.result < N_IPREV)
-		inc(&M.iprev[v->iprev.result], 1);
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &v->compliance.profile[p];
+	for (size_t i = 0; i < n_regs && r == NULL; i++)
+		if (regs[i].row == f)
+			r = &regs[i];
+	if (r == NULL)
+		return;
+	m = r->nmap > 1 ? (int)vctx_map_index(c) : 0;
+	v = r->nval > 1 ? (int)val->n : 0;
+	if (f->type == VF_BOOL && !val->n)
+		return;		/* a boolean counts the true ones */
+	if (m >= r->nmap || v < 0 || v >= r->nval || r->slot[m * r->nval + v] < 0)
+		return;
+	inc(&M.count[r->slot[m * r->nval + v]], f->type == VF_INT ? (unsigned long)val->n : 1);
+}
 
-		if (!pv->enabled)
-			continue;
-		inc(&M.verdict[p][rules_profile_result(&v->compliance, (enum profile_id)p)], 1);
-		for (size_t i = 0; i < pv->n_failed; i++)
-			if ((unsigned)pv->failed[i] < RULE_COUNT)
-				inc(&M.rule_fail[p][pv->failed[i]], 1);
-	}
-	if (v->bulk)
-		inc(&M.bulk, 1);
-	const char *oc = report_oneclick(v);
-	inc(&M.oneclick[strcmp(oc, "pass") == 0 ? 0 : strcmp(oc, "fail") == 0 ? 1 : 2], 1);
+void
+metrics_count(const struct verdict *v)
+{
+	static const struct vsink sink = { NULL, NULL, count_value };
+	char why[160];
+
+	pthread_once(&once, init);
+	(void)verdict_walk(verdict_fields, v, VO_METRIC, &sink, NULL, why, sizeof(why));
 }
 
 static void
 head(struct sbuf *b, const char *name, const char *type, const char *help)
 {
 	sbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+render_stats_queue(struct sbuf *b)
+{
+	struct stats_counters sc;
+
+	stats_get_counters(stats_src, &sc);
+	head(b, "sendercheck_stats_queued_total", "counter", "Verdicts queued for the statistics file.");
+	sbuf_printf(b, "sendercheck_stats_queued_total %lu\n", sc.queued);
+	head(b, "sendercheck_stats_dropped_total", "counter",
+	    "Verdicts dropped from the statistics because the queue was full (mail went on).");
+	sbuf_printf(b, "sendercheck_stats_dropped_total %lu\n", sc.dropped);
+	head(b, "sendercheck_stats_written_total", "counter", "Verdicts committed to the statistics file.");
+	sbuf_printf(b, "sendercheck_stats_written_total %lu\n", sc.written);
+	head(b, "sendercheck_stats_lost_total", "counter", "Verdicts not written because of a write error.");
+	sbuf_printf(b, "sendercheck_stats_lost_total %lu\n", sc.lost);
+	head(b, "sendercheck_stats_queue_length", "gauge", "Verdicts waiting for the statistics writer.");
+	sbuf_printf(b, "sendercheck_stats_queue_length %lu\n", sc.queue_length);
 }
 
 static void
@@ -170,95 +296,51 @@ render_backends(struct sbuf *b)
 	sbuf_printf(b, "sendercheck_backend_queue_length{%s} %lu\n", redis, sc.pending);
 }
 
-char *
-metrics_render(void)
+static void
+render_histogram(struct sbuf *b)
 {
-	static const char *const oc_names[3] = { "pass", "fail", "none" };
-	struct sbuf b;
-	unsigned long cum = 0;
+	unsigned long cum = 0, count, sum;
 
-	sbuf_init(&b, 1 << 20);
-	head(&b, "sendercheck_messages_total", "counter", "Messages judged, by the action taken.");
-	for (int a = 0; a < ACT_COUNT; a++)
-		sbuf_printf(&b, "sendercheck_messages_total{action=\"%s\"} %lu\n",
-		    action_str((enum action)a), get(&M.messages[a]));
-	head(&b, "sendercheck_skipped_total", "counter",
-	    "Messages from InternalHosts passed without checks at end of message.");
-	sbuf_printf(&b, "sendercheck_skipped_total %lu\n", get(&M.skipped));
-
-	head(&b, "sendercheck_results_total", "counter",
-	    "Authentication results by method and result (dkim: per signature; none: unsigned).");
-	for (int r = 0; r < N_SPF; r++)
-		sbuf_printf(&b, "sendercheck_results_total{method=\"spf\",result=\"%s\"} %lu\n",
-		    spf_result_str((enum spf_result)r), get(&M.spf[r]));
-	for (int r = 0; r < N_DKIM; r++)
-		sbuf_printf(&b, "sendercheck_results_total{method=\"dkim\",result=\"%s\"} %lu\n",
-		    dkim_res_str((enum dkim_res)r), get(&M.dkim[r]));
-	for (int r = 0; r < N_DMARC; r++)
-		sbuf_printf(&b, "sendercheck_results_total{method=\"dmarc\",result=\"%s\"} %lu\n",
-		    dmarc_res_str((enum dmarc_res)r), get(&M.dmarc[r]));
-	for (int r = 0; r < N_IPREV; r++)
-		sbuf_printf(&b, "sendercheck_results_total{method=\"iprev\",result=\"%s\"} %lu\n",
-		    iprev_res_str((enum iprev_res)r), get(&M.iprev[r]));
-
-	head(&b, "sendercheck_verdicts_total", "counter", "Compliance verdicts by profile.");
-	for (int p = 0; p < PROFILE_COUNT; p++)
-		for (int k = 0; k < PROFILE_RESULT_COUNT; k++)
-			sbuf_printf(&b, "sendercheck_verdicts_total{profile=\"%s\",verdict=\"%s\"} %lu\n",
-			    profile_name((enum profile_id)p), profile_result_str((enum profile_result)k),
-			    get(&M.verdict[p][k]));
-	head(&b, "sendercheck_rule_failures_total", "counter",
-	    "Messages failing a rule, by profile and rule id.");
-	for (int p = 0; p < PROFILE_COUNT; p++)
-		for (int r = 0; r < RULE_COUNT; r++)
-			if (rules_applies((enum profile_id)p, (enum rule_id)r) != SCOPE_NONE)
-				sbuf_printf(&b, "sendercheck_rule_failures_total{profile=\"%s\",rule=\"%s\"} %lu\n",
-				    profile_name((enum profile_id)p), rule_name((enum rule_id)r),
-				    get(&M.rule_fail[p][r]));
-	head(&b, "sendercheck_bulk_messages_total", "counter", "Messages classified as bulk.");
-	sbuf_printf(&b, "sendercheck_bulk_messages_total %lu\n", get(&M.bulk));
-	head(&b, "sendercheck_oneclick_total", "counter",
-	    "One-click unsubscribe (RFC 8058): pass, fail (List-Unsubscribe not one-click), none.");
-	for (int k = 0; k < 3; k++)
-		sbuf_printf(&b, "sendercheck_oneclick_total{result=\"%s\"} %lu\n", oc_names[k],
-		    get(&M.oneclick[k]));
-
-	head(&b, "sendercheck_dns_queries_total", "counter", "DNS lookups of the checks (cache hits included).");
-	sbuf_printf(&b, "sendercheck_dns_queries_total %lu\n", get(&M.dns_queries));
-	head(&b, "sendercheck_dns_cache_hits_total", "counter", "DNS lookups answered from the cache.");
-	sbuf_printf(&b, "sendercheck_dns_cache_hits_total %lu\n", get(&M.dns_cache_hits));
-	head(&b, "sendercheck_dns_timeouts_total", "counter", "DNS lookups that timed out.");
-	sbuf_printf(&b, "sendercheck_dns_timeouts_total %lu\n", get(&M.dns_timeouts));
-
-	struct stats_counters sc;
-	stats_get_counters(stats_src, &sc);
-	head(&b, "sendercheck_stats_queued_total", "counter", "Verdicts queued for the statistics file.");
-	sbuf_printf(&b, "sendercheck_stats_queued_total %lu\n", sc.queued);
-	head(&b, "sendercheck_stats_dropped_total", "counter",
-	    "Verdicts dropped from the statistics because the queue was full (mail went on).");
-	sbuf_printf(&b, "sendercheck_stats_dropped_total %lu\n", sc.dropped);
-	head(&b, "sendercheck_stats_written_total", "counter", "Verdicts committed to the statistics file.");
-	sbuf_printf(&b, "sendercheck_stats_written_total %lu\n", sc.written);
-	head(&b, "sendercheck_stats_lost_total", "counter", "Verdicts not written because of a write error.");
-	sbuf_printf(&b, "sendercheck_stats_lost_total %lu\n", sc.lost);
-	head(&b, "sendercheck_stats_queue_length", "gauge", "Verdicts waiting for the statistics writer.");
-	sbuf_printf(&b, "sendercheck_stats_queue_length %lu\n", sc.queue_length);
-
-	render_backends(&b);
-
-	head(&b, "sendercheck_check_duration_seconds", "histogram",
-	    "Time spent judging one message (check_finish), at millisecond resolution.");
 	for (size_t i = 0; i < N_BUCKETS; i++) {
 		cum += get(&M.latency_bucket[i]);
-		sbuf_printf(&b, "sendercheck_check_duration_seconds_bucket{le=\"%s\"} %lu\n", bucket_le[i], cum);
+		sbuf_printf(b, HISTOGRAM "_bucket{le=\"%s\"} %lu\n", bucket_le[i], cum);
 	}
-	unsigned long count = get(&M.latency_count), sum = get(&M.latency_sum_ms);
+	count = get(&M.latency_count);
+	sum = get(&M.latency_sum_ms);
 	/* +Inf must equal _count: read once, and never below the buckets */
 	if (count < cum)
 		count = cum;
-	sbuf_printf(&b, "sendercheck_check_duration_seconds_bucket{le=\"+Inf\"} %lu\n", count);
-	sbuf_printf(&b, "sendercheck_check_duration_seconds_sum %lu.%03lu\n", sum / 1000, sum % 1000);
-	sbuf_printf(&b, "sendercheck_check_duration_seconds_count %lu\n", count);
+	sbuf_printf(b, HISTOGRAM "_bucket{le=\"+Inf\"} %lu\n", count);
+	sbuf_printf(b, HISTOGRAM "_sum %lu.%03lu\n", sum / 1000, sum % 1000);
+	sbuf_printf(b, HISTOGRAM "_count %lu\n", count);
+}
+
+char *
+metrics_render(void)
+{
+	struct sbuf b;
+
+	pthread_once(&once, init);
+	sbuf_init(&b, 1 << 20);
+	for (size_t f = 0; f < N_FAMILIES; f++) {
+		const struct family *fa = &families[f];
+
+		if (fa->type == NULL) {
+			render_stats_queue(&b);
+			render_backends(&b);
+			continue;
+		}
+		head(&b, fa->name, fa->type, fa->help);
+		if (strcmp(fa->name, HISTOGRAM) == 0) {
+			render_histogram(&b);
+			continue;
+		}
+		/* every series from the start, zeros included, so that rate() works at once */
+		for (size_t i = 0; i < n_series; i++)
+			if (strcmp(series[i].family, fa->name) == 0)
+				sbuf_printf(&b, series[i].labels[0] ? "%s{%s} %lu\n" : "%s%s %lu\n", fa->name,
+				    series[i].labels, get(&M.count[i]));
+	}
 	if (b.overflow) {
 		sbuf_free(&b);
 		return NULL;

@@ -4,12 +4,14 @@
  * libmicrohttpd.
  *
  * metrics_count adds one verdict with relaxed atomic increments only (no
- * lock, no allocation): messages by action, results by method and result,
- * verdicts by profile, rule failures, DNS lookups / cache hits / timeouts,
- * and the check latency histogram. The stats queue's counters and the
- * backends' (Redis: SharedState; the statistics store) are read from their
- * modules when a scrape comes, as sendercheck_backend_* with a backend
- * label: up, round-trip latency histogram, errors, fallbacks, queue length. Every label combination is
+ * lock, no allocation): the fields of the table (fields.h) marked
+ * VO_METRIC, each in its family (.metric) with its labels: messages by
+ * action, results by method and result, verdicts by profile, rule
+ * failures, bulk, one-click, DNS lookups / cache hits / timeouts, and the
+ * check latency histogram. The stats queue's counters and the backends'
+ * (Redis: SharedState) are read from their modules when a scrape comes,
+ * as sendercheck_backend_* with a backend label: up, round-trip latency
+ * histogram, errors, fallbacks, queue length. Every label combination is
  * exported from the start (zeros included), so that rate() works from the
  * first scrape.
  *
@@ -24,9 +26,9 @@
 
 #include <stddef.h>
 
-#include "engine.h"
 #include "sharedstate.h"
 #include "stats.h"
+#include "verdict.h"
 
 struct metrics_server;
 

@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "log.h"
-#include "report.h"
 #include "stats.h"
 
 #define PRUNE_EVERY 3600	/* seconds */
@@ -27,7 +26,7 @@ struct stats {
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct stats_record **ring;
+	struct vrow **ring;
 	size_t cap, head, n;
 	int stopping;
 	int writer_idle;	/* waiting for records: signal it */
@@ -36,77 +35,6 @@ struct stats {
 
 	atomic_ulong queued, dropped, written, lost, batches;
 };
-
-static void
-copy_clean(char *dst, size_t len, const char *src)
-{
-	report_clean_text(dst, len, src ? src : "");
-}
-
-void
-stats_fill(struct stats_record *r, const struct verdict *v, time_t now)
-{
-	const struct envelope *env = &v->env;
-	size_t used = 0;
-
-	memset(r, 0, sizeof(*r));
-	r->time = (long long)now;
-	copy_clean(r->queue_id, sizeof(r->queue_id), env->queue_id);
-	copy_clean(r->client_ip, sizeof(r->client_ip), env->client_ip);
-	copy_clean(r->client_name, sizeof(r->client_name), env->client_name);
-	copy_clean(r->helo, sizeof(r->helo), env->helo);
-	copy_clean(r->mail_from_domain, sizeof(r->mail_from_domain), env->mail_from_domain);
-	copy_clean(r->from_domain, sizeof(r->from_domain), report_from_domain(v));
-	r->skipped = v->skipped;
-	snprintf(r->action, sizeof(r->action), "%s", action_str(v->action));
-	copy_clean(r->cause, sizeof(r->cause), cause_name(v->cause));
-	r->dns_queries = v->dns_queries;
-	r->dns_timeouts = v->dns_timeouts;
-	r->elapsed_ms = v->elapsed_ms;
-	if (v->skipped)
-		return;
-	for (size_t i = 0; i < v->n_dkim; i++) {
-		char d[256];
-		int k;
-
-		copy_clean(d, sizeof(d), v->dkim[i].domain);
-		k = snprintf(r->dkim + used, sizeof(r->dkim) - used, "%s%s:%s", i ? " " : "",
-		    d[0] ? d : "-", dkim_res_str(v->dkim[i].result));
-		if (k < 0 || (size_t)k >= sizeof(r->dkim) - used) {
-			r->dkim[used] = '\0';	/* whole entries only */
-			break;
-		}
-		used += (size_t)k;
-		if (v->dkim[i].result == DKIM_RES_PASS)
-			r->dkim_pass = 1;
-	}
-	if (v->spf_done)
-		snprintf(r->spf, sizeof(r->spf), "%s", spf_result_str(v->spf.result));
-	if (v->dmarc_done)
-		snprintf(r->dmarc, sizeof(r->dmarc), "%s", dmarc_res_str(v->dmarc.result));
-	r->aligned = v->compliance.rule[RULE_DMARC_ALIGN].state == RULE_PASS;
-	if (v->iprev_done)
-		snprintf(r->iprev, sizeof(r->iprev), "%s", iprev_res_str(v->iprev.result));
-	snprintf(r->tls, sizeof(r->tls), "%s", report_tls_str(env->tls));
-	snprintf(r->oneclick, sizeof(r->oneclick), "%s", report_oneclick(v));
-	r->bulk = v->bulk != 0;
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		const struct profile_verdict *pv = &v->compliance.profile[p];
-		size_t fl = 0;
-
-		if (!pv->enabled)
-			continue;
-		snprintf(r->profile[p], sizeof(r->profile[p]), "%s",
-		    !pv->pass ? "fail" : pv->temperror ? "temperror" : "pass");
-		for (size_t i = 0; i < pv->n_failed; i++) {
-			int k = snprintf(r->failed[p] + fl, sizeof(r->failed[p]) - fl, "%s%s",
-			    i ? "," : "", rule_name(pv->failed[i]));
-			if (k < 0 || (size_t)k >= sizeof(r->failed[p]) - fl)
-				break;
-			fl += (size_t)k;
-		}
-	}
-}
 
 struct stats *
 stats_open(const char *path, unsigned queue_size, unsigned retention_days,
@@ -133,8 +61,9 @@ stats_open(const char *path, unsigned queue_size, unsigned retention_days,
 int
 stats_record(struct stats *s, const struct verdict *v)
 {
-	struct stats_record *r;
+	struct vrow *r;
 	int signal_writer = 0;
+	char why[160];
 
 	if (s == NULL)
 		return -1;
@@ -142,7 +71,9 @@ stats_record(struct stats *s, const struct verdict *v)
 		atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
 		return -1;
 	}
-	stats_fill(r, v, time(NULL));
+	if (verdict_row(v, v->time_ms > 0 ? v->time_ms / 1000 : (long long)time(NULL), r, why,
+	    sizeof(why)) < 0)
+		log_warn("stats: %s", why);	/* the row keeps what could be read */
 	pthread_mutex_lock(&s->lock);
 	if (s->n == s->cap || s->stopping) {
 		pthread_mutex_unlock(&s->lock);
@@ -203,7 +134,7 @@ prune(struct stats *s)
 
 /* Commits one batch; keeps trying while the file is locked by another writer. */
 static void
-write_batch(struct stats *s, struct stats_record **batch, size_t k)
+write_batch(struct stats *s, struct vrow **batch, size_t k)
 {
 	struct timespec t0;
 	char why[300];
@@ -250,7 +181,7 @@ static void *
 writer(void *arg)
 {
 	struct stats *s = arg;
-	struct stats_record **batch = calloc(STATS_BATCH, sizeof(*batch));
+	struct vrow **batch = calloc(STATS_BATCH, sizeof(*batch));
 	struct timespec last_commit, last_prune;
 
 	clock_gettime(CLOCK_MONOTONIC, &last_prune);

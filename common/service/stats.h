@@ -2,8 +2,8 @@
  * stats: every verdict of the daemon into the statistics file, without
  * ever making a message wait.
  *
- * stats_record copies what the store keeps of a verdict (struct
- * stats_record, see statsdb.h) into a bounded queue and returns at once; a
+ * stats_record copies what the store keeps of a verdict (its row of
+ * columns, columns.h) into a bounded queue and returns at once; a
  * single writer thread takes what has gathered (at most STATS_BATCH
  * records, at most every STATS_LINGER_MS unless a batch is full) and
  * commits it in one transaction. When the queue is full the verdict is
@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "engine.h"
 #include "statsdb.h"
+#include "verdict.h"
 
 #define STATS_BATCH 1000
 #define STATS_LINGER_MS 200
@@ -53,8 +53,5 @@ int stats_record(struct stats *s, const struct verdict *v);
 void stats_stop(struct stats *s);
 void stats_free(struct stats *s);
 void stats_get_counters(struct stats *s, struct stats_counters *out);
-
-/* What the store keeps of a verdict, at time now. */
-void stats_fill(struct stats_record *r, const struct verdict *v, time_t now);
 
 #endif

@@ -12,10 +12,25 @@
 
 #include "statsdb.h"
 
+/* The daily totals, in the order of the daily table's count columns. */
+enum total { T_MESSAGES, T_SPF, T_DKIM, T_DMARC, T_ALIGNED, T_BULK, T_BULK_ONECLICK,
+	T_PROFILES, T_ACTIONS = T_PROFILES + 2 * PROFILE_COUNT, T_COUNT = T_ACTIONS + ACT_COUNT };
+
+/* The daily table's column per action (enum action order). */
+static const char *const action_cols[ACT_COUNT] = {
+	[ACT_ACCEPT] = "accepted", [ACT_REJECT] = "rejected", [ACT_TEMPFAIL] = "tempfailed",
+	[ACT_QUARANTINE] = "quarantined",
+};
+
 struct statsdb {
 	sqlite3 *h;
 	int writable;
 	sqlite3_stmt *ins_msg, *ins_fail, *up_daily, *up_rule;
+	/* the row's columns the totals read (-1: none) */
+	int c_from, c_spf, c_dkim_pass, c_dmarc, c_aligned, c_bulk, c_oneclick, c_action, c_skipped;
+	int c_profile[PROFILE_COUNT], c_failed[PROFILE_COUNT];
+	/* the totals as SQL over messages and over daily, in enum total order */
+	char counts_messages[2048], counts_daily[2048];
 };
 
 /* Version 1: messages, failures, daily, daily_rules. */
@@ -172,29 +187,8 @@ rollback:
 	return -1;
 }
 
-static const char sql_ins_msg[] =
-	"INSERT INTO messages (time, day, domain, queue_id, client_ip, client_name, helo,"
-	" mail_from_domain, from_domain, dkim, dkim_pass, spf, dmarc, aligned, iprev, tls, oneclick,"
-	" bulk, google, google_failed, yahoo, yahoo_failed, microsoft, microsoft_failed, action, cause,"
-	" skipped, dns_queries, dns_timeouts, elapsed_ms) VALUES"
-	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-	" ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
 static const char sql_ins_fail[] =
 	"INSERT INTO failures (msg_id, time, domain, profile, rule) VALUES (?1, ?2, ?3, ?4, ?5)";
-/* daily totals: one upsert per day and domain of a batch, counts added */
-static const char sql_up_daily[] =
-	"INSERT INTO daily (day, domain, messages, spf_pass, dkim_pass, dmarc_pass, aligned, bulk,"
-	" bulk_oneclick, google_n, google_pass, yahoo_n, yahoo_pass, microsoft_n, microsoft_pass,"
-	" accepted, rejected, tempfailed, quarantined) VALUES"
-	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
-	" ON CONFLICT (day, domain) DO UPDATE SET messages = messages + ?3,"
-	" spf_pass = spf_pass + ?4, dkim_pass = dkim_pass + ?5, dmarc_pass = dmarc_pass + ?6,"
-	" aligned = aligned + ?7, bulk = bulk + ?8, bulk_oneclick = bulk_oneclick + ?9,"
-	" google_n = google_n + ?10, google_pass = google_pass + ?11,"
-	" yahoo_n = yahoo_n + ?12, yahoo_pass = yahoo_pass + ?13,"
-	" microsoft_n = microsoft_n + ?14, microsoft_pass = microsoft_pass + ?15,"
-	" accepted = accepted + ?16, rejected = rejected + ?17, tempfailed = tempfailed + ?18,"
-	" quarantined = quarantined + ?19";
 static const char sql_up_rule[] =
 	"INSERT INTO daily_rules (day, domain, profile, rule, failures) VALUES (?1, ?2, ?3, ?4, ?5)"
 	" ON CONFLICT (day, domain, profile, rule) DO UPDATE SET failures = failures + ?5";
@@ -203,7 +197,7 @@ static const char sql_up_rule[] =
  * The daily totals of one batch, summed in memory first: one upsert per
  * (day, domain) and per (day, domain, profile, rule) instead of per message.
  */
-#define AGG_COUNTS 17	/* the daily columns after day, domain */
+#define AGG_COUNTS T_COUNT	/* the daily columns after day, domain */
 struct agg {
 	char key[11 + 256 + 8 + 32 + 4];	/* day \1 domain [\1 profile \1 rule] */
 	long v[AGG_COUNTS];
@@ -295,6 +289,163 @@ agg_get(struct aggs *g, const char *key)
 	}
 }
 
+/* The names of the daily count columns and their SQL over messages, in enum total order. */
+static void
+total_column(int t, char *col, size_t collen, char *expr, size_t exprlen)
+{
+	static const char *const base[T_PROFILES][2] = {
+		[T_MESSAGES] = { "messages", "count(*)" },
+		[T_SPF] = { "spf_pass", "sum(spf = 'pass')" },
+		[T_DKIM] = { "dkim_pass", "sum(dkim_pass)" },
+		[T_DMARC] = { "dmarc_pass", "sum(dmarc = 'pass')" },
+		[T_ALIGNED] = { "aligned", "sum(aligned)" },
+		[T_BULK] = { "bulk", "sum(bulk)" },
+		[T_BULK_ONECLICK] = { "bulk_oneclick", "sum(bulk AND oneclick = 'pass')" },
+	};
+
+	if (t < T_PROFILES) {
+		snprintf(col, collen, "%s", base[t][0]);
+		snprintf(expr, exprlen, "%s", base[t][1]);
+	} else if (t < T_ACTIONS) {
+		const char *p = profile_name((enum profile_id)((t - T_PROFILES) / 2));
+		int pass = (t - T_PROFILES) % 2;
+
+		snprintf(col, collen, "%s_%s", p, pass ? "pass" : "n");
+		snprintf(expr, exprlen, pass ? "sum(%s = 'pass')" : "sum(%s IS NOT NULL)", p);
+	} else {
+		enum action a = (enum action)(t - T_ACTIONS);
+
+		snprintf(col, collen, "%s", action_cols[a]);
+		snprintf(expr, exprlen, "sum(action = '%s')", action_str(a));
+	}
+}
+
+/* The totals' SQL, and the row columns they are made of. */
+static void
+prepare_totals(struct statsdb *db)
+{
+	char col[64], expr[128];
+	size_t m = 0, d = 0;
+
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		m += (size_t)snprintf(db->counts_messages + m, sizeof(db->counts_messages) - m, "%s%s",
+		    t ? ", " : "", expr);
+		d += (size_t)snprintf(db->counts_daily + d, sizeof(db->counts_daily) - d, "%ssum(%s)",
+		    t ? ", " : "", col);
+	}
+	db->c_from = verdict_column("from_domain");
+	db->c_spf = verdict_column("spf");
+	db->c_dkim_pass = verdict_column("dkim_pass");
+	db->c_dmarc = verdict_column("dmarc");
+	db->c_aligned = verdict_column("aligned");
+	db->c_bulk = verdict_column("bulk");
+	db->c_oneclick = verdict_column("oneclick");
+	db->c_action = verdict_column("action");
+	db->c_skipped = verdict_column("skipped");
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		snprintf(col, sizeof(col), "%s_failed", profile_name((enum profile_id)p));
+		db->c_profile[p] = verdict_column(profile_name((enum profile_id)p));
+		db->c_failed[p] = verdict_column(col);
+	}
+}
+
+/* Whether table has a column of that name. */
+static int
+has_column(struct statsdb *db, const char *table, const char *name)
+{
+	sqlite3_stmt *st;
+	char sql[128];
+	int found = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	while (!found && sqlite3_step(st) == SQLITE_ROW)
+		found = strcmp((const char *)sqlite3_column_text(st, 1), name) == 0;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Adds the columns the file lacks: every verdict column to messages, the
+ * totals of every profile to daily (a field or profile added since the
+ * file was made). */
+static int
+sync_columns(struct statsdb *db, char *why, size_t whylen)
+{
+	const struct vcol *cols;
+	size_t n = verdict_columns(&cols);
+	char sql[256], col[64], expr[128];
+
+	if (exec(db, "BEGIN IMMEDIATE", why, whylen) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!has_column(db, "messages", cols[i].name)) {
+			snprintf(sql, sizeof(sql), "ALTER TABLE messages ADD COLUMN \"%s\" %s", cols[i].name,
+			    cols[i].type == VCOL_INT ? "INTEGER" : "TEXT");
+			if (exec(db, sql, why, whylen) < 0)
+				goto rollback;
+		}
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		if (!has_column(db, "daily", col)) {
+			snprintf(sql, sizeof(sql), "ALTER TABLE daily ADD COLUMN \"%s\" INTEGER NOT NULL DEFAULT 0",
+			    col);
+			if (exec(db, sql, why, whylen) < 0)
+				goto rollback;
+		}
+	}
+	return exec(db, "COMMIT", why, whylen);
+rollback:
+	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* The statements of the writer, made from the columns. */
+static int
+prepare_writes(struct statsdb *db)
+{
+	const struct vcol *cols;
+	size_t n = verdict_columns(&cols);
+	char sql[4096], col[64], expr[128];
+	size_t o;
+	int rc;
+
+	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO messages (time, day, domain");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", \"%s\"", cols[i].name);
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2, ?3");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%zu", i + 4);
+	snprintf(sql + o, sizeof(sql) - o, ")");
+	if (o >= sizeof(sql) - 2 ||
+	    sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_msg, NULL) != SQLITE_OK)
+		return -1;
+
+	/* daily totals: one upsert per day and domain of a batch, counts added */
+	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO daily (day, domain");
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", col);
+	}
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2");
+	for (int t = 0; t < T_COUNT; t++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%d", t + 3);
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") ON CONFLICT (day, domain) DO UPDATE SET ");
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s%s = %s + ?%d", t ? ", " : "", col, col,
+		    t + 3);
+	}
+	if (o >= sizeof(sql) - 2 ||
+	    sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->up_daily, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_prepare_v3(db->h, sql_ins_fail, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_fail, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db->h, sql_up_rule, -1, SQLITE_PREPARE_PERSISTENT, &db->up_rule, NULL);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 struct statsdb *
 statsdb_open(const char *path, unsigned flags, char *why, size_t whylen)
 {
@@ -327,11 +478,12 @@ statsdb_open(const char *path, unsigned flags, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: %s", path, msg);
 		goto bad;
 	}
-	if (db->writable &&
-	    (sqlite3_prepare_v3(db->h, sql_ins_msg, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_msg, NULL) != SQLITE_OK ||
-	     sqlite3_prepare_v3(db->h, sql_ins_fail, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_fail, NULL) != SQLITE_OK ||
-	     sqlite3_prepare_v3(db->h, sql_up_daily, -1, SQLITE_PREPARE_PERSISTENT, &db->up_daily, NULL) != SQLITE_OK ||
-	     sqlite3_prepare_v3(db->h, sql_up_rule, -1, SQLITE_PREPARE_PERSISTENT, &db->up_rule, NULL) != SQLITE_OK)) {
+	prepare_totals(db);
+	if (db->writable && sync_columns(db, msg, sizeof(msg)) < 0) {
+		snprintf(why, whylen, "%s: adding columns: %s", path, msg);
+		goto bad;
+	}
+	if (db->writable && prepare_writes(db) < 0) {
 		snprintf(why, whylen, "%s: %s", path, sqlite3_errmsg(db->h));
 		goto bad;
 	}
@@ -375,69 +527,53 @@ step_done(sqlite3_stmt *st)
 }
 
 static const char *
-record_domain(const struct stats_record *r)
+row_domain(const struct statsdb *db, const struct vrow *r)
 {
-	return r->from_domain[0] ? r->from_domain : STATSDB_NO_DOMAIN;
+	const char *d = vrow_text(r, db->c_from);
+
+	return d[0] ? d : STATSDB_NO_DOMAIN;
 }
 
 static int
-action_index(const char *a)
+is(const struct vrow *r, int col, const char *value)
 {
-	for (int i = 0; i < ACT_COUNT; i++)
-		if (strcmp(a, action_str((enum action)i)) == 0)
-			return i;
-	return 0;
+	return strcmp(vrow_text(r, col), value) == 0;
 }
 
+/* One message: its row, its failures, and what it adds to the day's totals. */
 static int
-insert_one(struct statsdb *db, const struct stats_record *r, struct aggs *days,
-    struct aggs *rules)
+insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct aggs *rules)
 {
+	const struct vcol *cols;
+	size_t ncols = verdict_columns(&cols);
 	sqlite3_stmt *st = db->ins_msg;
 	char day[11];
-	const char *dom = record_domain(r);
+	const char *dom = row_domain(db, r);
 	sqlite3_int64 id;
-	int rc, i = 1;
+	int rc;
 
 	statsdb_day(r->time, day);
-	sqlite3_bind_int64(st, i++, r->time);
-	sqlite3_bind_text(st, i++, day, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, i++, dom, -1, SQLITE_TRANSIENT);
-	bind_text(st, i++, r->queue_id);
-	bind_text(st, i++, r->client_ip);
-	bind_text(st, i++, r->client_name);
-	bind_text(st, i++, r->helo);
-	bind_text(st, i++, r->mail_from_domain);
-	bind_text(st, i++, r->from_domain);
-	bind_text(st, i++, r->dkim);
-	sqlite3_bind_int(st, i++, r->dkim_pass);
-	bind_text(st, i++, r->spf);
-	bind_text(st, i++, r->dmarc);
-	sqlite3_bind_int(st, i++, r->aligned);
-	bind_text(st, i++, r->iprev);
-	bind_text(st, i++, r->tls);
-	bind_text(st, i++, r->oneclick);
-	sqlite3_bind_int(st, i++, r->bulk);
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		bind_text(st, i++, r->profile[p]);
-		bind_text(st, i++, r->failed[p]);
+	sqlite3_bind_int64(st, 1, r->time);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, dom, -1, SQLITE_TRANSIENT);
+	for (size_t i = 0; i < ncols; i++) {
+		if (vrow_null(r, (int)i))
+			sqlite3_bind_null(st, (int)i + 4);
+		else if (cols[i].type == VCOL_INT)
+			sqlite3_bind_int64(st, (int)i + 4, vrow_int(r, (int)i));
+		else
+			bind_text(st, (int)i + 4, vrow_text(r, (int)i));
 	}
-	bind_text(st, i++, r->action);
-	bind_text(st, i++, r->cause);
-	sqlite3_bind_int(st, i++, r->skipped);
-	sqlite3_bind_int64(st, i++, r->dns_queries);
-	sqlite3_bind_int64(st, i++, r->dns_timeouts);
-	sqlite3_bind_int64(st, i++, r->elapsed_ms);
 	if ((rc = step_done(st)) != 0)
 		return rc;
-	if (r->skipped)
+	if (vrow_int(r, db->c_skipped))
 		return 0;
 	id = sqlite3_last_insert_rowid(db->h);
 
 	for (int p = 0; p < PROFILE_COUNT; p++) {
-		char list[sizeof(r->failed[p])], *save = NULL, *tok;
+		char list[VROW_TEXT_MAX + 1], *save = NULL, *tok;
 
-		snprintf(list, sizeof(list), "%s", r->failed[p]);
+		snprintf(list, sizeof(list), "%s", vrow_text(r, db->c_failed[p]));
 		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 			const char *prof = profile_name((enum profile_id)p);
 
@@ -461,24 +597,24 @@ insert_one(struct statsdb *db, const struct stats_record *r, struct aggs *days,
 
 	char key[sizeof(((struct agg *)0)->key)];
 	struct agg *g;
-	int act = action_index(r->action), k = 0;
+	int bulk = vrow_int(r, db->c_bulk) != 0;
 
 	snprintf(key, sizeof(key), "%s\1%s", day, dom);
 	if ((g = agg_get(days, key)) == NULL)
 		return SQLITE_NOMEM;
-	g->v[k++]++;
-	g->v[k++] += strcmp(r->spf, "pass") == 0;
-	g->v[k++] += r->dkim_pass != 0;
-	g->v[k++] += strcmp(r->dmarc, "pass") == 0;
-	g->v[k++] += r->aligned != 0;
-	g->v[k++] += r->bulk != 0;
-	g->v[k++] += r->bulk && strcmp(r->oneclick, "pass") == 0;
+	g->v[T_MESSAGES]++;
+	g->v[T_SPF] += is(r, db->c_spf, "pass");
+	g->v[T_DKIM] += vrow_int(r, db->c_dkim_pass) != 0;
+	g->v[T_DMARC] += is(r, db->c_dmarc, "pass");
+	g->v[T_ALIGNED] += vrow_int(r, db->c_aligned) != 0;
+	g->v[T_BULK] += bulk;
+	g->v[T_BULK_ONECLICK] += bulk && is(r, db->c_oneclick, "pass");
 	for (int p = 0; p < PROFILE_COUNT; p++) {
-		g->v[k++] += r->profile[p][0] != '\0';
-		g->v[k++] += strcmp(r->profile[p], "pass") == 0;
+		g->v[T_PROFILES + 2 * p] += !vrow_null(r, db->c_profile[p]);
+		g->v[T_PROFILES + 2 * p + 1] += is(r, db->c_profile[p], "pass");
 	}
-	for (int x = 0; x < ACT_COUNT; x++)
-		g->v[k++] += act == x;
+	for (int a = 0; a < ACT_COUNT; a++)
+		g->v[T_ACTIONS + a] += is(r, db->c_action, action_str((enum action)a));
 	return 0;
 }
 
@@ -521,7 +657,7 @@ write_aggs(struct statsdb *db, const struct aggs *days, const struct aggs *rules
 }
 
 int
-statsdb_insert(struct statsdb *db, struct stats_record *const *recs, size_t n,
+statsdb_insert(struct statsdb *db, struct vrow *const *recs, size_t n,
     char *why, size_t whylen)
 {
 	int rc;
@@ -624,19 +760,6 @@ bad:
 
 /* ---- reports ---- */
 
-/* Columns shared by the domains and trend queries, in struct order. */
-#define COUNT_COLS_MESSAGES \
-	"count(*), sum(spf = 'pass'), sum(dkim_pass), sum(dmarc = 'pass'), sum(aligned), sum(bulk)," \
-	" sum(bulk AND oneclick = 'pass'), sum(google IS NOT NULL), sum(google = 'pass')," \
-	" sum(yahoo IS NOT NULL), sum(yahoo = 'pass'), sum(microsoft IS NOT NULL)," \
-	" sum(microsoft = 'pass'), sum(action = 'accept'), sum(action = 'reject')," \
-	" sum(action = 'tempfail'), sum(action = 'quarantine')"
-#define COUNT_COLS_DAILY \
-	"sum(messages), sum(spf_pass), sum(dkim_pass), sum(dmarc_pass), sum(aligned), sum(bulk)," \
-	" sum(bulk_oneclick), sum(google_n), sum(google_pass), sum(yahoo_n), sum(yahoo_pass)," \
-	" sum(microsoft_n), sum(microsoft_pass), sum(accepted), sum(rejected), sum(tempfailed)," \
-	" sum(quarantined)"
-
 static void
 read_counts(sqlite3_stmt *st, int col, struct statsdb_counts *c)
 {
@@ -688,9 +811,11 @@ statsdb_domains(struct statsdb *db, long long since, const char *domain,
 
 	*out = NULL;
 	*n = 0;
-	if (prepare(db, "SELECT domain, " COUNT_COLS_MESSAGES " FROM messages"
-	    " WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY domain",
-	    &st, why, whylen) < 0)
+	char sql[4096];
+
+	snprintf(sql, sizeof(sql), "SELECT domain, %s FROM messages WHERE skipped = 0 AND time >= ?1"
+	    " AND (?2 IS NULL OR domain = ?2) GROUP BY domain", db->counts_messages);
+	if (prepare(db, sql, &st, why, whylen) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, since);
 	bind_text(st, 2, domain);
@@ -817,8 +942,11 @@ statsdb_trend(struct statsdb *db, long long since, const char *domain,
 	*out = NULL;
 	*n = 0;
 	statsdb_day(since, day);
-	if (prepare(db, "SELECT day, " COUNT_COLS_DAILY " FROM daily WHERE day >= ?1"
-	    " AND (?2 IS NULL OR domain = ?2) GROUP BY day ORDER BY day", &st, why, whylen) < 0)
+	char sql[4096];
+
+	snprintf(sql, sizeof(sql), "SELECT day, %s FROM daily WHERE day >= ?1"
+	    " AND (?2 IS NULL OR domain = ?2) GROUP BY day ORDER BY day", db->counts_daily);
+	if (prepare(db, sql, &st, why, whylen) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
 	bind_text(st, 2, domain);

@@ -5,9 +5,14 @@
  * One row per message in `messages` (with its rule failures in
  * `failures`), and per-day per-domain totals in `daily` / `daily_rules`,
  * written in the same transaction as the rows they count, so that the
- * totals always agree with the rows. Days are UTC dates "YYYY-MM-DD". The
- * "domain" of a message is its RFC5322.From domain (what the bulk-sender
- * rules judge), or "(none)" when the message has no single From domain.
+ * totals always agree with the rows. A message row holds the verdict's
+ * columns (columns.h: the fields of the table marked for the store, by
+ * name); a column the file lacks is added when it is opened for writing.
+ * The totals read the columns spf, dkim_pass, dmarc, aligned, bulk,
+ * oneclick, action, skipped, from_domain and one per profile with its
+ * "_failed" list. Days are UTC dates "YYYY-MM-DD". The "domain" of a
+ * message is its RFC5322.From domain (what the bulk-sender rules judge),
+ * or "(none)" when the message has no single From domain.
  *
  * The file is identified by PRAGMA application_id and versioned by PRAGMA
  * user_version (STATSDB_SCHEMA_VERSION); opening it for writing upgrades an
@@ -23,38 +28,11 @@
 
 #include <stddef.h>
 
-#include "verdict.h"
+#include "columns.h"
 
 #define STATSDB_SCHEMA_VERSION 2
 #define STATSDB_APP_ID 0x53434b31	/* "SCK1" */
 #define STATSDB_NO_DOMAIN "(none)"
-
-/* One message as stored; every string is printable ASCII, "" = unknown. */
-struct stats_record {
-	long long time;			/* unix seconds */
-	char queue_id[64];
-	char client_ip[64];
-	char client_name[256];
-	char helo[256];
-	char mail_from_domain[256];	/* "" for the null sender */
-	char from_domain[256];		/* RFC5322.From domain, "" if not one */
-	char dkim[600];			/* "d=example.com:pass d=other.net:fail", "" if unsigned */
-	int dkim_pass;			/* a signature passed */
-	char spf[16];			/* result, "" if not checked */
-	char dmarc[16];
-	int aligned;			/* rule dmarc-align passed */
-	char iprev[16];
-	char tls[12];			/* yes, no, unknown, n/a */
-	char oneclick[8];		/* pass, fail (List-Unsubscribe present), none */
-	int bulk;
-	char profile[PROFILE_COUNT][12];	/* pass, fail, temperror, "" (profile off) */
-	char failed[PROFILE_COUNT][200];	/* rule ids, comma separated */
-	char action[16];
-	char cause[32];
-	int skipped;			/* internal host: not checked, not in totals */
-	unsigned dns_queries, dns_timeouts;
-	long elapsed_ms;
-};
 
 struct statsdb;
 
@@ -68,7 +46,7 @@ int statsdb_schema_version(struct statsdb *db);
  * Returns 0; 1 when the file is locked by another writer (nothing written,
  * try again); -1 on another error (nothing written) with a reason.
  */
-int statsdb_insert(struct statsdb *db, struct stats_record *const *recs, size_t n,
+int statsdb_insert(struct statsdb *db, struct vrow *const *recs, size_t n,
     char *why, size_t whylen);
 
 /*

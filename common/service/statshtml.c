@@ -17,7 +17,9 @@
 #define PAD_T 20
 #define PAD_B 56
 
-static const char *const colors[] = { "#1a73e8", "#6001d2", "#107c10", "#d93025" };
+/* a line per profile, then DMARC pass (a profile added without a colour fails to compile) */
+static const char *const colors[PROFILE_COUNT + 1] = { "#1a73e8", "#6001d2", "#107c10", "#d93025" };
+_Static_assert(sizeof(colors) / sizeof(colors[0]) == 4, "one colour per profile and one for DMARC");
 
 static void
 esc(struct sbuf *b, const char *s)

@@ -674,7 +674,8 @@ static const struct vfield dkim_fields[] = {
 	  .sep = ":" },
 	{ "reason", VF_STR, VO_FULL | VO_TEXT, "why, or a note on a pass", AT(struct dkim_sig_result, why),
 	  .text = "\n\t%s" },
-	{ "entry", VF_STR, VO_STATS, "\"d:result\" in the store", .get = get_dkim_entry },
+	{ "entry", VF_STR, VO_STATS, "\"d:result\" in the store's dkim column (items joined by spaces)",
+	  .get = get_dkim_entry },
 	{ 0 }
 };
 
@@ -903,7 +904,7 @@ const struct vfield verdict_fields[] = {
 	{ "dkim", VF_LIST, VO_LOG | VO_TEXT | VO_METRIC | VO_AR, "each DKIM signature (RFC 6376)",
 	  .sub = dkim_fields, ITEMS_PTR(struct verdict, dkim, n_dkim), .when = checked,
 	  .get = get_dkim_none, .name = dkim_name, .count = DKIM_RES_COUNT, .log = " dkim=%s",
-	  .text = "\nDKIM:\t%s (no signature)", .ar_role = AR_METHOD, .ar = "dkim",
+	  .text = "\nDKIM:\t%s (no signature)", .ar_role = AR_METHOD, .ar = "dkim", .col = "dkim",
 	  .metric = RESULTS, .mlabels = "method=\"dkim\"", .vlabel = "result" },
 	{ "dkim_pass", VF_BOOL, VO_STATS, "a signature passed", .get = get_dkim_pass, .when = checked,
 	  .col = "dkim_pass" },

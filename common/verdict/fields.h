@@ -161,6 +161,7 @@ void vfield_value(const struct vfield *f, const struct vctx *c, struct vval *out
 const char *vctx_key(const struct vctx *c);
 const char *vctx_title(const struct vctx *c);
 size_t vctx_list_index(const struct vctx *c);
+size_t vctx_map_index(const struct vctx *c);
 
 /*
  * Writes fmt with its directives (see above) to b; val may be NULL.

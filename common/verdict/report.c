@@ -377,32 +377,6 @@ report_json_key(struct json *j, const struct verdict *v, const char *key, int in
 		log_warn("JSON record: %s", why);
 }
 
-/* ---- TEMPORARY: for stats.c and metrics.c until they walk the table ---- */
-
-const char *
-report_tls_str(enum tls_state t)
-{
-	return tls_state_str(t);
-}
-
-const char *
-report_from_domain(const struct verdict *v)
-{
-	if (v->dmarc_done && v->dmarc.from_domain[0])
-		return v->dmarc.from_domain;
-	if (v->format.has_from)
-		return v->format.from.domain;
-	return "";
-}
-
-const char *
-report_oneclick(const struct verdict *v)
-{
-	if (v->unsub.pass)
-		return "pass";
-	return v->unsub.n_list_unsub > 0 ? "fail" : "none";
-}
-
 /* ---- the table itself, for people: sendercheck-test --fields ---- */
 
 static const char *

@@ -37,14 +37,6 @@ char *report_fields(void);
 struct json;
 void report_json_key(struct json *j, const struct verdict *v, const char *key, int inner, int full);
 
-/* The RFC5322.From domain (lower-case), "" if the message has not one. */
-const char *report_from_domain(const struct verdict *v);
-/* One-click unsubscribe: "pass", "fail" (List-Unsubscribe present but not
- * one-click per RFC 8058) or "none" (no List-Unsubscribe). */
-const char *report_oneclick(const struct verdict *v);
-/* "unknown", "yes", "no", "n/a" */
-const char *report_tls_str(enum tls_state t);
-
 /* Printable ASCII, single-line copy (control bytes become spaces, others '?'). */
 void report_clean_text(char *dst, size_t dstlen, const char *src);
 

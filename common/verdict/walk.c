@@ -318,6 +318,14 @@ vctx_title(const struct vctx *c)
 }
 
 size_t
+vctx_map_index(const struct vctx *c)
+{
+	const struct vctx *m = enclosing(c, VF_MAP);
+
+	return m != NULL ? m->index : 0;
+}
+
+size_t
 vctx_list_index(const struct vctx *c)
 {
 	const struct vctx *l = enclosing(c, VF_LIST);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "columns.h"
 #include "fields.h"
 #include "report.h"
 #include "verdict_cases.h"
@@ -351,6 +352,82 @@ test_report_text(void **state)
 	free(t);
 }
 
+/* The statistics row: the columns of the store's schema, and their values. */
+static void
+test_columns(void **state)
+{
+	static const char *const schema[] = { "queue_id", "client_ip", "client_name", "helo",
+		"mail_from_domain", "from_domain", "spf", "dkim", "dkim_pass", "dmarc", "aligned",
+		"iprev", "tls", "oneclick", "google", "yahoo", "microsoft", "google_failed",
+		"yahoo_failed", "microsoft_failed", "bulk", "action", "cause", "skipped", "dns_queries",
+		"dns_timeouts", "elapsed_ms" };
+	const size_t n_schema = sizeof(schema) / sizeof(schema[0]);
+	const struct vcol *cols;
+	size_t n = verdict_columns(&cols);
+	static struct vrow r;
+	struct verdict v;
+	char why[160];
+
+	(void)state;
+	/* exactly the columns of the messages table (schema versions 1 and 2) */
+	assert_int_equal(n, n_schema);
+	for (size_t i = 0; i < n_schema; i++)
+		if (verdict_column(schema[i]) < 0)
+			fail_msg("no column %s", schema[i]);
+	assert_int_equal(cols[verdict_column("bulk")].type, VCOL_INT);
+	assert_int_equal(cols[verdict_column("spf")].type, VCOL_TEXT);
+
+	for (int i = 0; i < N_CASES; i++) {
+		verdict_case(i, &v);
+		if (verdict_row(&v, 1795000000, &r, why, sizeof(why)) < 0)
+			fail_msg("case %d: %s", i, why);
+	}
+	verdict_case(1, &v);
+	assert_int_equal(verdict_row(&v, 1795000000, &r, why, sizeof(why)), 0);
+	assert_int_equal(r.time, 1795000000);
+	assert_string_equal(vrow_text(&r, verdict_column("spf")), "softfail");
+	assert_string_equal(vrow_text(&r, verdict_column("dkim")), "example.com:fail other.example:policy");
+	assert_int_equal(vrow_int(&r, verdict_column("dkim_pass")), 0);
+	assert_string_equal(vrow_text(&r, verdict_column("google")), "fail");
+	assert_string_equal(vrow_text(&r, verdict_column("microsoft_failed")), "spf,dkim,dmarc-align,iprev");
+	assert_string_equal(vrow_text(&r, verdict_column("tls")), "no");
+	assert_string_equal(vrow_text(&r, verdict_column("oneclick")), "fail");
+	assert_string_equal(vrow_text(&r, verdict_column("action")), "quarantine");
+	assert_string_equal(vrow_text(&r, verdict_column("cause")), "dmarc-fail");
+	assert_int_equal(vrow_int(&r, verdict_column("bulk")), 1);
+	assert_int_equal(vrow_int(&r, verdict_column("elapsed_ms")), 3);
+	assert_true(vrow_null(&r, verdict_column("mail_from_domain")));
+
+	verdict_case(7, &v);
+	assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);
+	assert_string_equal(vrow_text(&r, verdict_column("dkim")),
+	    "example.com:pass b.example:neutral -:permerror");
+	assert_true(vrow_null(&r, verdict_column("spf")));	/* not checked */
+	assert_true(vrow_null(&r, verdict_column("google_failed")));
+
+	/* a skipped client: what was not checked is NULL */
+	verdict_case(4, &v);
+	assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);
+	assert_int_equal(vrow_int(&r, verdict_column("skipped")), 1);
+	assert_true(vrow_null(&r, verdict_column("spf")));
+	assert_true(vrow_null(&r, verdict_column("dkim")));
+	assert_true(vrow_null(&r, verdict_column("google")));
+	assert_string_equal(vrow_text(&r, verdict_column("action")), "accept");
+
+	/* texts are cut to fit, whole list items only */
+	verdict_case(0, &v);
+	for (size_t i = 0; i < sizeof(case_sigs) / sizeof(case_sigs[0]); i++)
+		memset(case_sigs[i].domain, 'a', sizeof(case_sigs[i].domain) - 1);
+	case_sigs[1].result = DKIM_RES_NEUTRAL;
+	case_sigs[2].result = DKIM_RES_PERMERROR;
+	v.n_dkim = 3;
+	assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);
+	/* 255 + ":pass", " ", 255 + ":neutral"; the third would pass VROW_TEXT_MAX */
+	assert_int_equal(strlen(vrow_text(&r, verdict_column("dkim"))), 260 + 1 + 263);
+	assert_non_null(strstr(vrow_text(&r, verdict_column("dkim")), "a:pass aaa"));
+	assert_null(strstr(vrow_text(&r, verdict_column("dkim")), "permerror"));
+}
+
 /* The walk's final check: a list whose count is beyond any verdict is an
  * error (and is not read), as is a walk that leaves a group open. */
 static void
@@ -379,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_resinfo_and_log),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_report_text),
+		cmocka_unit_test(test_columns),
 		cmocka_unit_test(test_walk_checks),
 	};
 

@@ -33,19 +33,21 @@ path(const char *name)
 }
 
 static void
-rec(struct stats_record *r, long long t, const char *from, const char *spf, const char *google_failed)
+rec(struct vrow *r, long long t, const char *from, const char *spf, const char *google_failed)
 {
-	memset(r, 0, sizeof(*r));
-	r->time = t;
-	snprintf(r->from_domain, sizeof(r->from_domain), "%s", from);
-	snprintf(r->spf, sizeof(r->spf), "%s", spf);
-	snprintf(r->dmarc, sizeof(r->dmarc), "pass");
-	r->aligned = 1;
-	r->dkim_pass = 1;
-	snprintf(r->action, sizeof(r->action), "accept");
-	snprintf(r->profile[PROFILE_GOOGLE], 8, "%s", google_failed[0] ? "fail" : "pass");
-	snprintf(r->failed[PROFILE_GOOGLE], sizeof(r->failed[0]), "%s", google_failed);
-	snprintf(r->profile[PROFILE_YAHOO], 8, "pass");
+	vrow_init(r, t);
+	if (from[0])
+		assert_int_equal(vrow_set_text(r, "from_domain", from), 0);
+	assert_int_equal(vrow_set_text(r, "spf", spf), 0);
+	assert_int_equal(vrow_set_text(r, "dmarc", "pass"), 0);
+	assert_int_equal(vrow_set_int(r, "aligned", 1), 0);
+	assert_int_equal(vrow_set_int(r, "dkim_pass", 1), 0);
+	assert_int_equal(vrow_set_int(r, "skipped", 0), 0);
+	assert_int_equal(vrow_set_text(r, "action", "accept"), 0);
+	assert_int_equal(vrow_set_text(r, "google", google_failed[0] ? "fail" : "pass"), 0);
+	if (google_failed[0])
+		assert_int_equal(vrow_set_text(r, "google_failed", google_failed), 0);
+	assert_int_equal(vrow_set_text(r, "yahoo", "pass"), 0);
 }
 
 static void
@@ -53,8 +55,8 @@ test_db_reports(void **state)
 {
 	char why[300];
 	struct statsdb *db;
-	struct stats_record r[4];
-	struct stats_record *p[4] = { &r[0], &r[1], &r[2], &r[3] };
+	static struct vrow r[4];
+	struct vrow *p[4] = { &r[0], &r[1], &r[2], &r[3] };
 	struct statsdb_domain *d;
 	struct statsdb_rule *ru;
 	struct statsdb_day *days;
@@ -70,8 +72,8 @@ test_db_reports(void **state)
 	rec(&r[1], now, "a.test", "fail", "spf,dkim");
 	rec(&r[2], now - 86400 * 2, "b.test", "pass", "spf");
 	rec(&r[3], now, "", "none", "");
-	r[1].bulk = 1;
-	snprintf(r[1].oneclick, 8, "pass");
+	assert_int_equal(vrow_set_int(&r[1], "bulk", 1), 0);
+	assert_int_equal(vrow_set_text(&r[1], "oneclick", "pass"), 0);
 	assert_int_equal(statsdb_insert(db, p, 4, why, sizeof(why)), 0);
 
 	assert_int_equal(statsdb_domains(db, now - 86400 * 7, NULL, &d, &n, why, sizeof(why)), 0);
@@ -128,7 +130,7 @@ test_db_batch_totals(void **state)
 	char why[300];
 	struct statsdb *db;
 	enum { N = 300 };
-	struct stats_record *r = calloc(N, sizeof(*r)), *p[N];
+	struct vrow *r = calloc(N, sizeof(*r)), *p[N];
 	struct statsdb_rule *ru;
 	struct statsdb_domain *d;
 	size_t n;
@@ -143,8 +145,8 @@ test_db_batch_totals(void **state)
 
 		snprintf(dom, sizeof(dom), "d%d.test", i % 150);
 		rec(&r[i], 1795000000 + i, dom, "pass", "spf,dkim,tls");
-		snprintf(r[i].profile[PROFILE_YAHOO], 8, "fail");
-		snprintf(r[i].failed[PROFILE_YAHOO], sizeof(r[i].failed[0]), "spf,iprev");
+		assert_int_equal(vrow_set_text(&r[i], "yahoo", "fail"), 0);
+		assert_int_equal(vrow_set_text(&r[i], "yahoo_failed", "spf,iprev"), 0);
 		p[i] = &r[i];
 	}
 	assert_int_equal(statsdb_insert(db, p, N, why, sizeof(why)), 0);
