@@ -55,8 +55,19 @@ escape(struct sbuf *b, const char *s)
 
 	sbuf_addc(b, '"');
 	while (*p) {
-		unsigned char c = *p;
-		int n = utf8_len(p);
+		const unsigned char *run = p;
+		unsigned char c;
+		int n;
+
+		/* plain printable ASCII in one piece */
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			sbuf_add(b, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		c = *p;
+		n = utf8_len(p);
 
 		if (n == 0) {
 			sbuf_addstr(b, "\\ufffd");

@@ -201,15 +201,14 @@ count_value(void *arg, const struct vfield *f, const struct vctx *c, const struc
 	(void)arg;
 	if (f->metric == NULL || !(f->out & VO_METRIC) || !val->present)
 		return;
-	if (strcmp(f->metric, HISTOGRAM) == 0) {
-		observe_latency((long)val->n);
-		return;
-	}
 	for (size_t i = 0; i < n_regs && r == NULL; i++)
 		if (regs[i].row == f)
 			r = &regs[i];
-	if (r == NULL)
+	if (r == NULL) {
+		if (strcmp(f->metric, HISTOGRAM) == 0)
+			observe_latency((long)val->n);
 		return;
+	}
 	m = r->nmap > 1 ? (int)vctx_map_index(c) : 0;
 	v = r->nval > 1 ? (int)val->n : 0;
 	if (f->type == VF_BOOL && !val->n)

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "sbuf.h"
 #include "statsdb.h"
 
 /* The daily totals, in the order of the daily table's count columns. */
@@ -350,55 +351,69 @@ prepare_totals(struct statsdb *db)
 	}
 }
 
-/* Whether table has a column of that name. */
-static int
-has_column(struct statsdb *db, const char *table, const char *name)
+/* The names of table's columns, space separated with a space at each end. */
+static void
+column_names(struct statsdb *db, const char *table, struct sbuf *out)
 {
 	sqlite3_stmt *st;
 	char sql[128];
-	int found = 0;
 
+	sbuf_addc(out, ' ');
 	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	while (!found && sqlite3_step(st) == SQLITE_ROW)
-		found = strcmp((const char *)sqlite3_column_text(st, 1), name) == 0;
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		sbuf_printf(out, "%s ", (const char *)sqlite3_column_text(st, 1));
 	sqlite3_finalize(st);
-	return found;
+}
+
+static int
+listed(const struct sbuf *names, const char *name)
+{
+	char word[80];
+
+	snprintf(word, sizeof(word), " %s ", name);
+	return strstr(names->s, word) != NULL;
 }
 
 /* Adds the columns the file lacks: every verdict column to messages, the
  * totals of every profile to daily (a field or profile added since the
- * file was made). */
+ * file was made). Writes nothing when none is missing. */
 static int
 sync_columns(struct statsdb *db, char *why, size_t whylen)
 {
 	const struct vcol *cols;
 	size_t n = verdict_columns(&cols);
 	char sql[256], col[64], expr[128];
+	struct sbuf msgs, daily, alter;
+	int rc = 0;
 
-	if (exec(db, "BEGIN IMMEDIATE", why, whylen) < 0)
-		return -1;
+	sbuf_init(&msgs, 1 << 16);
+	sbuf_init(&daily, 1 << 16);
+	sbuf_init(&alter, 1 << 16);
+	column_names(db, "messages", &msgs);
+	column_names(db, "daily", &daily);
 	for (size_t i = 0; i < n; i++)
-		if (!has_column(db, "messages", cols[i].name)) {
-			snprintf(sql, sizeof(sql), "ALTER TABLE messages ADD COLUMN \"%s\" %s", cols[i].name,
+		if (!listed(&msgs, cols[i].name))
+			sbuf_printf(&alter, "ALTER TABLE messages ADD COLUMN \"%s\" %s;", cols[i].name,
 			    cols[i].type == VCOL_INT ? "INTEGER" : "TEXT");
-			if (exec(db, sql, why, whylen) < 0)
-				goto rollback;
-		}
 	for (int t = 0; t < T_COUNT; t++) {
 		total_column(t, col, sizeof(col), expr, sizeof(expr));
-		if (!has_column(db, "daily", col)) {
-			snprintf(sql, sizeof(sql), "ALTER TABLE daily ADD COLUMN \"%s\" INTEGER NOT NULL DEFAULT 0",
+		if (!listed(&daily, col))
+			sbuf_printf(&alter, "ALTER TABLE daily ADD COLUMN \"%s\" INTEGER NOT NULL DEFAULT 0;",
 			    col);
-			if (exec(db, sql, why, whylen) < 0)
-				goto rollback;
-		}
 	}
-	return exec(db, "COMMIT", why, whylen);
-rollback:
-	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+	if (alter.len > 0) {
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+		if ((rc = exec(db, sql, why, whylen)) == 0 && (rc = exec(db, alter.s, why, whylen)) == 0)
+			rc = exec(db, "COMMIT", why, whylen);
+		if (rc < 0)
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sbuf_free(&msgs);
+	sbuf_free(&daily);
+	sbuf_free(&alter);
+	return rc;
 }
 
 /* The statements of the writer, made from the columns. */

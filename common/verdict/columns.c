@@ -14,6 +14,11 @@
 
 static struct vcol cols[VROW_MAX_COLS];
 static size_t ncols;
+/* which row (and map key) fills which column */
+static struct {
+	const struct vfield *row;
+	int map_index;		/* -1: not under a map, or one column for all keys */
+} filler[VROW_MAX_COLS];
 static int overflow;		/* more columns than VROW_MAX_COLS */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -36,14 +41,16 @@ expand(const char *col, const char *key, char *out, size_t len)
 }
 
 static void
-add(const char *name, enum vcol_type t)
+add(const char *name, enum vcol_type t, const struct vfield *row, int map_index)
 {
 	if (ncols == VROW_MAX_COLS) {
 		overflow = 1;
 		return;
 	}
 	snprintf(cols[ncols].name, sizeof(cols[ncols].name), "%s", name);
-	cols[ncols++].type = t;
+	cols[ncols].type = t;
+	filler[ncols].row = row;
+	filler[ncols++].map_index = map_index;
 }
 
 static void
@@ -53,12 +60,12 @@ add_row(const struct vfield *f, const struct vfield *map)
 	char name[VCOL_NAME_MAX];
 
 	if (map == NULL || strstr(f->col, "%k") == NULL) {
-		add(f->col, t);
+		add(f->col, t, f, -1);
 		return;
 	}
 	for (int i = 0; i < map->count; i++) {
 		expand(f->col, map->name(i), name, sizeof(name));
-		add(name, t);
+		add(name, t, f, i);
 	}
 }
 
@@ -227,16 +234,17 @@ row_fail(struct row_sink *s, const char *fmt, ...)
 static int
 column_of(struct row_sink *s, const struct vfield *f, const struct vctx *c)
 {
-	char name[VCOL_NAME_MAX];
-	int i;
+	int m = (int)vctx_map_index(c), i;
 
-	expand(f->col, vctx_key(c), name, sizeof(name));
-	if ((i = verdict_column(name)) < 0) {
-		row_fail(s, "%s: no column", name);
+	for (i = 0; i < (int)ncols; i++)
+		if (filler[i].row == f && (filler[i].map_index < 0 || filler[i].map_index == m))
+			break;
+	if (i == (int)ncols) {
+		row_fail(s, "%s: no column", f->col);
 		return -1;
 	}
 	if (s->seen[i]++) {
-		row_fail(s, "%s: written twice", name);
+		row_fail(s, "%s: written twice", cols[i].name);
 		return -1;
 	}
 	return i;

@@ -445,15 +445,18 @@ get_failed_rules(const struct vctx *c, struct vval *o)
 	const struct profile_verdict *pv = REC(c, struct profile_verdict);
 	size_t used = 0;
 
-	o->buf[0] = '\0';
 	for (size_t i = 0; i < pv->n_failed; i++) {
-		int k = snprintf(o->buf + used, sizeof(o->buf) - used, "%s%s", i ? "," : "",
-		    rule_name(pv->failed[i]));
+		const char *name = rule_name(pv->failed[i]);
+		size_t n = strlen(name);
 
-		if (k < 0 || (size_t)k >= sizeof(o->buf) - used)
+		if (used + n + 2 > sizeof(o->buf))
 			break;
-		used += (size_t)k;
+		if (i > 0)
+			o->buf[used++] = ',';
+		memcpy(o->buf + used, name, n);
+		used += n;
 	}
+	o->buf[used] = '\0';
 	o->s = o->buf;
 	o->present = used > 0;
 }

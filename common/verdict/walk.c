@@ -3,7 +3,9 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,14 +41,51 @@ walk_fail(struct walk *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-unsigned
-vfield_reach(const struct vfield *f)
+static unsigned
+reach_of(const struct vfield *f)
 {
 	unsigned out = f->out;
 
 	if (f->sub != NULL)
 		for (const struct vfield *s = f->sub; s->type != VF_END; s++)
-			out |= vfield_reach(s);
+			out |= reach_of(s);
+	return out;
+}
+
+/* The reach of the containers, found once (a walk asks it of every
+ * row): open addressing on the row's address. */
+#define REACH_SLOTS 256
+static struct {
+	const struct vfield *row;
+	unsigned reach;
+} reach_cache[REACH_SLOTS];
+static pthread_mutex_t reach_lock = PTHREAD_MUTEX_INITIALIZER;
+
+unsigned
+vfield_reach(const struct vfield *f)
+{
+	size_t i = ((uintptr_t)f / sizeof(*f)) % REACH_SLOTS;
+	unsigned out;
+
+	if (f->sub == NULL)
+		return f->out;
+	for (size_t k = 0; k < REACH_SLOTS; k++, i = (i + 1) % REACH_SLOTS) {
+		const struct vfield *row = __atomic_load_n(&reach_cache[i].row, __ATOMIC_ACQUIRE);
+
+		if (row == f)
+			return reach_cache[i].reach;
+		if (row == NULL)
+			break;
+	}
+	out = reach_of(f);
+	pthread_mutex_lock(&reach_lock);
+	for (size_t k = 0; k < REACH_SLOTS; k++, i = (i + 1) % REACH_SLOTS)
+		if (reach_cache[i].row == NULL || reach_cache[i].row == f) {
+			reach_cache[i].reach = out;
+			__atomic_store_n(&reach_cache[i].row, f, __ATOMIC_RELEASE);
+			break;
+		}
+	pthread_mutex_unlock(&reach_lock);
 	return out;
 }
 
@@ -209,7 +248,7 @@ walk_rows(struct walk *w, const struct vfield *rows, const struct vctx *c, int d
 	for (const struct vfield *f = rows; f->type != VF_END; f++) {
 		int present;
 
-		if (!(vfield_reach(f) & w->outputs))
+		if (!((f->sub != NULL ? vfield_reach(f) : f->out) & w->outputs))
 			continue;
 		switch (f->type) {
 		case VF_GROUP:
@@ -349,6 +388,13 @@ vfield_format(struct sbuf *b, const char *fmt, const struct vctx *c, const char 
     size_t pad_col)
 {
 	for (const char *p = fmt; *p; p++) {
+		size_t run = strcspn(p, "%\t");
+
+		if (run > 0) {
+			sbuf_add(b, p, run);
+			p += run - 1;
+			continue;
+		}
 		if (*p == '\t' && pad_col > 0) {
 			size_t col = column(b);
 

@@ -206,6 +206,48 @@ test_db_refuses(void **state)
 	assert_non_null(strstr(why, "newer"));
 }
 
+/* A column the file lacks (a field added to the verdict since the file
+ * was made) is added when it is opened for writing, and filled. */
+static void
+test_db_adds_missing_columns(void **state)
+{
+	char why[300];
+	struct statsdb *db;
+	static struct vrow r;
+	struct vrow *p[1] = { &r };
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	const char *f = path("cols.db");
+
+	(void)state;
+	db = statsdb_open(f, STATSDB_WRITE, why, sizeof(why));
+	assert_non_null(db);
+	statsdb_close(db);
+	assert_int_equal(sqlite3_open(f, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "ALTER TABLE messages DROP COLUMN oneclick;"
+	    " ALTER TABLE daily DROP COLUMN yahoo_pass", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	/* read-only: not changed, still readable */
+	db = statsdb_open(f, 0, why, sizeof(why));
+	assert_non_null(db);
+	statsdb_close(db);
+	db = statsdb_open(f, STATSDB_WRITE, why, sizeof(why));
+	assert_non_null(db);
+	rec(&r, 1795000000, "c.test", "pass", "");
+	assert_int_equal(vrow_set_text(&r, "oneclick", "pass"), 0);
+	assert_int_equal(statsdb_insert(db, p, 1, why, sizeof(why)), 0);
+	statsdb_close(db);
+	assert_int_equal(sqlite3_open(f, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT (SELECT oneclick FROM messages),"
+	    " (SELECT yahoo_pass FROM daily)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "pass");
+	assert_int_equal(sqlite3_column_int(st, 1), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
 static void
 verdict_init(struct verdict *v, const char *from)
 {
@@ -337,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_db_reports),
 		cmocka_unit_test(test_db_batch_totals),
 		cmocka_unit_test(test_db_refuses),
+		cmocka_unit_test(test_db_adds_missing_columns),
 		cmocka_unit_test(test_queue_drops_when_full),
 		cmocka_unit_test(test_writer_writes_all_at_stop),
 		cmocka_unit_test(test_metrics_text),
