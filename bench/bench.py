@@ -79,6 +79,32 @@ def random_loopback():
     return "127.%d.%d.%d" % (rng.randint(100, 250), rng.randint(1, 250), rng.randint(2, 250))
 
 
+def opendkim_args(work, name, sock, nameserver, authserv):
+    """OpenDKIM verifying only, keys through nameserver (port 53)."""
+    conf = os.path.join(work, name + ".conf")
+    with open(conf, "w") as f:
+        f.write("Mode v\nSocket %s\nAuthservID %s\nNameservers %s\n"
+                "AlwaysAddARHeader yes\nSyslog yes\nBackground no\nUMask 000\n"
+                % (sock, authserv, nameserver))
+    return ["/usr/sbin/opendkim", "-f", "-x", conf]
+
+
+def opendmarc_args(work, name, sock, resolv):
+    """OpenDMARC with its own SPF (libspf2), DKIM results from an A-R of
+    the trusted upstream.bench, DNS through resolv (bound over
+    /etc/resolv.conf in a private mount namespace)."""
+    conf = os.path.join(work, name + ".conf")
+    open(os.path.join(work, "ignore"), "a").close()
+    with open(conf, "w") as f:
+        f.write("Socket %s\nAuthservID mx.receiver.example\nTrustedAuthservIDs upstream.bench\n"
+                "SPFSelfValidate true\nSPFIgnoreResults true\nIgnoreHosts %s/ignore\n"
+                "PublicSuffixList /usr/share/publicsuffix/public_suffix_list.dat\n"
+                "RejectFailures false\nFailureReports false\nSyslog true\nBackground false\n"
+                "UMask 000\n" % (sock, work))
+    return ["unshare", "-m", "sh", "-c", "mount --bind %s /etc/resolv.conf && "
+            "exec /usr/sbin/opendmarc -f -c %s" % (resolv, conf)]
+
+
 def free_tcp_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -180,23 +206,10 @@ def main():
             return [os.path.join(build, "milter", "sendercheck"), "-f", "-c", conf]
 
         def odk_args(sock):
-            conf = os.path.join(work, "opendkim.conf")
-            with open(conf, "w") as f:
-                f.write("Mode v\nSocket %s\nAuthservID mx.receiver.example\nNameservers %s\n"
-                        "AlwaysAddARHeader yes\nSyslog yes\nBackground no\nUMask 000\n" % (sock, extra))
-            return ["/usr/sbin/opendkim", "-f", "-x", conf]
+            return opendkim_args(work, "opendkim", sock, extra, "mx.receiver.example")
 
         def odm_args(sock):
-            conf = os.path.join(work, "opendmarc.conf")
-            open(os.path.join(work, "ignore"), "w").close()
-            with open(conf, "w") as f:
-                f.write("Socket %s\nAuthservID mx.receiver.example\nTrustedAuthservIDs upstream.bench\n"
-                        "SPFSelfValidate true\nSPFIgnoreResults true\nIgnoreHosts %s/ignore\n"
-                        "PublicSuffixList /usr/share/publicsuffix/public_suffix_list.dat\n"
-                        "RejectFailures false\nFailureReports false\nSyslog true\nBackground false\n"
-                        "UMask 000\n" % (sock, work))
-            return ["unshare", "-m", "sh", "-c", "mount --bind %s/resolv.conf /etc/resolv.conf && "
-                    "exec /usr/sbin/opendmarc -f -c %s" % (work, conf)]
+            return opendmarc_args(work, "opendmarc", sock, os.path.join(work, "resolv.conf"))
 
         def null_args(sock):
             return [os.path.join(build, "bench", "nullfilter"), sock]

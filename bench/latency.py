@@ -163,21 +163,10 @@ def start(bench, name, work, build, fport, extra):
             return None
         s1 = "inet:%d@127.0.0.1" % bench.free_tcp_port()
         s2 = "inet:%d@127.0.0.1" % bench.free_tcp_port()
-        c1 = os.path.join(work, "opendkim-lat.conf")
-        with open(c1, "w") as f:
-            f.write("Mode v\nSocket %s\nAuthservID upstream.bench\nNameservers %s\n"
-                    "AlwaysAddARHeader yes\nSyslog yes\nBackground no\nUMask 000\n" % (s1, extra))
-        c2 = os.path.join(work, "opendmarc-lat.conf")
-        open(os.path.join(work, "ignore"), "a").close()
-        with open(c2, "w") as f:
-            f.write("Socket %s\nAuthservID mx.receiver.example\nTrustedAuthservIDs upstream.bench\n"
-                    "SPFSelfValidate true\nSPFIgnoreResults true\nIgnoreHosts %s/ignore\n"
-                    "PublicSuffixList /usr/share/publicsuffix/public_suffix_list.dat\n"
-                    "RejectFailures false\nFailureReports false\nSyslog true\nBackground false\n"
-                    "UMask 000\n" % (s2, work))
-        p1 = spawn(["/usr/sbin/opendkim", "-f", "-x", c1], s1, "opendkim")
-        p2 = spawn(["unshare", "-m", "sh", "-c", "mount --bind %s/resolv-delay.conf /etc/resolv.conf && "
-                    "exec /usr/sbin/opendmarc -f -c %s" % (work, c2)], s2, "opendmarc")
+        p1 = spawn(bench.opendkim_args(work, "opendkim-lat", s1, extra, "upstream.bench"), s1,
+                   "opendkim")
+        p2 = spawn(bench.opendmarc_args(work, "opendmarc-lat", s2, os.path.join(work, "resolv-delay.conf")),
+                   s2, "opendmarc")
         return {"procs": [p1, p2], "sock": s1, "sock2": s2, "corpus": os.path.join(work, "corpus.bin")}
     if name == "rspamd":
         if not os.access("/usr/bin/rspamd", os.X_OK):

@@ -1071,20 +1071,6 @@ struct dns_session {
 	struct flight **f;	/* each holds a reference */
 };
 
-static uint64_t
-flight_hash(const char *key, uint16_t type)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *key; key++) {
-		h ^= (unsigned char)*key;
-		h *= 1099511628211ULL;
-	}
-	h ^= type;
-	h *= 1099511628211ULL;
-	return h;
-}
-
 /* Lock held. */
 void
 dns_flight_unref(struct dns_resolver *r, struct flight *f)
@@ -1118,7 +1104,7 @@ static struct flight *
 flight_get(struct dns_resolver *r, const char *qname, const char *key, uint16_t type,
     long budget_ms, char *why, size_t whylen)
 {
-	uint64_t h = flight_hash(key, type);
+	uint64_t h = cache_hash(key, type);
 	long long until = dns_now_ms() + (budget_ms > 0 ? budget_ms : 0);
 	struct flight *f = table_find(r, key, type, h);
 
