@@ -711,7 +711,9 @@ io_main(void *arg)
 		}
 		for (f = active; f != NULL; f = f->next) {
 			f->net.deadline = f->deadline;
-			f->net.alone = f->refs == 1;
+			/* out of the table now, so that nobody joins it meanwhile */
+			if ((f->net.alone = f->refs == 1))
+				table_remove(r, f);
 		}
 		for (f = fresh; f != NULL; f = f->next)
 			f->net.deadline = f->deadline;
