@@ -1245,8 +1245,9 @@ check_finish(struct check *c)
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->v.time_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	c->v.elapsed_ms = (now.tv_sec - started.tv_sec) * 1000 +
-	    (now.tv_nsec - started.tv_nsec) / 1000000;
+	c->v.elapsed_us = (now.tv_sec - started.tv_sec) * 1000000 +
+	    (now.tv_nsec - started.tv_nsec) / 1000;
+	c->v.elapsed_ms = c->v.elapsed_us / 1000;
 	c->v.log_line = report_log_line(&c->v);
 	return &c->v;
 }

@@ -22,9 +22,10 @@
 #include "metrics.h"
 #include "sbuf.h"
 
-/* upper bounds of the latency buckets, in ms (le="0.001" ... "10") */
-static const long bucket_ms[] = { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
-#define N_BUCKETS (sizeof(bucket_ms) / sizeof(bucket_ms[0]))
+/* upper bounds of the latency buckets, in microseconds (le="0.001" ... "10") */
+static const long bucket_us[] = { 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000 };
+#define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 static const char *const bucket_le[N_BUCKETS] = { "0.001", "0.0025", "0.005", "0.01", "0.025",
 	"0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10" };
 
@@ -51,7 +52,7 @@ static const struct family {
 	{ "sendercheck_dns_cache_hits_total", "counter", "DNS lookups answered from the cache." },
 	{ "sendercheck_dns_timeouts_total", "counter", "DNS lookups that timed out." },
 	{ "stats queue and backends", NULL, NULL },
-	{ HISTOGRAM, "histogram", "Time spent judging one message (check_finish), at millisecond resolution." },
+	{ HISTOGRAM, "histogram", "Time spent judging one message (check_finish), at microsecond resolution." },
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
@@ -84,7 +85,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct {
 	atomic_ulong count[MAX_SERIES];
 	atomic_ulong latency_bucket[N_BUCKETS];	/* not cumulative here */
-	atomic_ulong latency_count, latency_sum_ms;
+	atomic_ulong latency_count, latency_sum_us;
 } M;
 
 static struct stats *stats_src;
@@ -179,17 +180,18 @@ metrics_set_sharedstate(struct sharedstate *s)
 	shared_src = s;
 }
 
+/* In microseconds: whole milliseconds made the sum 0 for checks under 1 ms. */
 static void
-observe_latency(long ms)
+observe_latency(long us)
 {
 	size_t b;
 
-	for (b = 0; b < N_BUCKETS && ms > bucket_ms[b]; b++)
+	for (b = 0; b < N_BUCKETS && us > bucket_us[b]; b++)
 		;
 	if (b < N_BUCKETS)
 		inc(&M.latency_bucket[b], 1);
 	inc(&M.latency_count, 1);
-	inc(&M.latency_sum_ms, ms > 0 ? (unsigned long)ms : 0);
+	inc(&M.latency_sum_us, us > 0 ? (unsigned long)us : 0);
 }
 
 static void
@@ -305,12 +307,12 @@ render_histogram(struct sbuf *b)
 		sbuf_printf(b, HISTOGRAM "_bucket{le=\"%s\"} %lu\n", bucket_le[i], cum);
 	}
 	count = get(&M.latency_count);
-	sum = get(&M.latency_sum_ms);
+	sum = get(&M.latency_sum_us);
 	/* +Inf must equal _count: read once, and never below the buckets */
 	if (count < cum)
 		count = cum;
 	sbuf_printf(b, HISTOGRAM "_bucket{le=\"+Inf\"} %lu\n", count);
-	sbuf_printf(b, HISTOGRAM "_sum %lu.%03lu\n", sum / 1000, sum % 1000);
+	sbuf_printf(b, HISTOGRAM "_sum %lu.%06lu\n", sum / 1000000, sum % 1000000);
 	sbuf_printf(b, HISTOGRAM "_count %lu\n", count);
 }
 

@@ -100,6 +100,7 @@ struct verdict {
 	char *log_line;
 	unsigned dns_queries, dns_cache_hits, dns_timeouts;
 	long elapsed_ms;		/* time spent in check_finish */
+	long elapsed_us;		/* the same in microseconds (the metrics' histogram) */
 	long long time_ms;		/* when it was judged: unix time in ms */
 };
 

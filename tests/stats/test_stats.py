@@ -445,6 +445,10 @@ def metrics_match_what_was_sent():
         eq(s[("sendercheck_verdicts_total", 'profile="%s",verdict="pass"' % prof)], ok, prof + " pass")
         eq(s[("sendercheck_verdicts_total", 'profile="%s",verdict="fail"' % prof)], n - ok, prof + " fail")
     eq(s[("sendercheck_check_duration_seconds_count", "")], n, "histogram count")
+    # the sum in seconds at microsecond resolution: never 0 for real work
+    # (whole milliseconds made it 0), and at most each check's bucket bound
+    hsum = s[("sendercheck_check_duration_seconds_sum", "")]
+    check(0 < hsum < n * 10, "histogram sum %r for %d checks" % (hsum, n))
     eq(s[("sendercheck_stats_written_total", "")], n, "stats written")
     eq(s[("sendercheck_stats_dropped_total", "")], 0, "stats dropped")
     check(s[("sendercheck_dns_queries_total", "")] > 0, "dns queries counted")
