@@ -26,7 +26,7 @@
 
 #define DEFAULT_DB "/var/lib/sendercheck/stats.db"
 
-enum cmd { CMD_DOMAINS, CMD_RULES, CMD_TREND };
+enum cmd { CMD_DOMAINS, CMD_RULES, CMD_TREND, CMD_IPS, CMD_SELECTORS, CMD_BACKUP };
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
 /* then one per profile: S_PROFILE + enum profile_id, named by the profile */
 enum sort_key { S_DOMAIN, S_MESSAGES, S_SPF, S_DKIM, S_DMARC, S_ALIGNED, S_ONECLICK, S_PROFILE };
@@ -45,16 +45,22 @@ struct args {
 	enum sort_key sort;
 	int reverse;
 	const char *html;
+	const char *backup;	/* backup FILE */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: sendercheck-stats [-c FILE] [--db PATH] [domains|rules|trend] [options]\n"
+	    "usage: sendercheck-stats [-c FILE] [--db PATH] [domains|rules|trend|ips|selectors] [options]\n"
+	    "       sendercheck-stats [-c FILE] [--db PATH] backup FILE\n"
 	    "  domains            one row per sending (From) domain (the default)\n"
 	    "  rules              failures per rule id, with the domains failing it most\n"
 	    "  trend              one row per day (UTC), for --domain or all\n"
+	    "  ips                one row per client IP address\n"
+	    "  selectors          DKIM signatures per signing domain and selector\n"
+	    "  backup FILE        a consistent copy of the whole file into FILE (a new file),\n"
+	    "                     safe while the daemon writes\n"
 	    "  -c, --config FILE  read StatsDB from FILE (default %s if it exists)\n"
 	    "  --db PATH          the statistics file (default: StatsDB, else %s)\n"
 	    "  --since WHEN       24h, 7d, 2w, 2026-11-01 or all (default 7d; trend 30d)\n"
@@ -173,8 +179,20 @@ parse_args(int argc, char **argv, struct args *a)
 			a->cmd = CMD_RULES;
 		else if (strcmp(c, "trend") == 0)
 			a->cmd = CMD_TREND;
-		else {
-			fprintf(stderr, "sendercheck-stats: unknown report '%s' (domains, rules, trend)\n", c);
+		else if (strcmp(c, "ips") == 0)
+			a->cmd = CMD_IPS;
+		else if (strcmp(c, "selectors") == 0)
+			a->cmd = CMD_SELECTORS;
+		else if (strcmp(c, "backup") == 0) {
+			a->cmd = CMD_BACKUP;
+			if (optind == argc) {
+				fprintf(stderr, "sendercheck-stats: backup needs the FILE to write\n");
+				return 2;
+			}
+			a->backup = argv[optind++];
+		} else {
+			fprintf(stderr, "sendercheck-stats: unknown report '%s' (domains, rules, trend, ips, "
+			    "selectors, backup)\n", c);
 			return 2;
 		}
 	}
@@ -404,17 +422,20 @@ cut(char *dst, size_t len, const char *s, size_t width)
 
 /* ---- the three reports ---- */
 
+/* The per-domain table, or the same per client IP (ips). */
 static void
 print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
 {
+	int ips = a->cmd == CMD_IPS;
+	const char *key = ips ? "ip" : "domain";
 	char dom[40];
 
 	if (a->fmt == FMT_JSON) {
-		printf("{\"report\": \"domains\", \"since\": ");
+		printf("{\"report\": \"%s\", \"since\": ", ips ? "ips" : "domains");
 		jstr(a->since_text);
-		printf(", \"since_unix\": %lld, \"domains\": [", a->since);
+		printf(", \"since_unix\": %lld, \"%s\": [", a->since, ips ? "ips" : "domains");
 		for (size_t i = 0; i < n; i++) {
-			printf("%s\n  {\"domain\": ", i ? "," : "");
+			printf("%s\n  {\"%s\": ", i ? "," : "", key);
 			jstr(d[i].domain);
 			printf(", ");
 			counts_json(&d[i].c);
@@ -422,7 +443,7 @@ print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
 		}
 		printf("\n]}\n");
 	} else if (a->fmt == FMT_CSV) {
-		printf("domain,");
+		printf("%s,", key);
 		counts_csv_head();
 		printf(",bulk\n");
 		for (size_t i = 0; i < n; i++) {
@@ -434,7 +455,7 @@ print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
 	} else {
 		long total = 0;
 
-		printf("%-28s %7s", "DOMAIN", "MSGS");
+		printf("%-28s %7s", ips ? "CLIENT IP" : "DOMAIN", "MSGS");
 		counts_text_head();
 		printf(" %4s\n", "BULK");
 		for (size_t i = 0; i < n; i++) {
@@ -444,8 +465,45 @@ print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
 			printf(" %4s\n", d[i].c.bulk > 0 ? "yes" : "no");
 			total += d[i].c.messages;
 		}
-		printf("%zu domain%s, %ld message%s since %s\n", n, n == 1 ? "" : "s", total,
-		    total == 1 ? "" : "s", a->since_text);
+		printf("%zu %s%s, %ld message%s since %s\n", n, ips ? "address" : "domain",
+		    n == 1 ? "" : ips ? "es" : "s", total, total == 1 ? "" : "s", a->since_text);
+	}
+}
+
+static void
+print_selectors(const struct args *a, const struct statsdb_selector *r, size_t n)
+{
+	char dom[40], sel[24], p[16];
+
+	if (a->fmt == FMT_JSON) {
+		printf("{\"report\": \"selectors\", \"since\": ");
+		jstr(a->since_text);
+		printf(", \"since_unix\": %lld, \"selectors\": [", a->since);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s\n  {\"domain\": ", i ? "," : "");
+			jstr(r[i].domain);
+			printf(", \"selector\": ");
+			jstr(r[i].selector);
+			printf(", \"signatures\": %ld, \"pass\": %ld}", r[i].signatures, r[i].pass);
+		}
+		printf("\n]}\n");
+	} else if (a->fmt == FMT_CSV) {
+		printf("domain,selector,signatures,pass\n");
+		for (size_t i = 0; i < n; i++) {
+			csv_field(r[i].domain);
+			putchar(',');
+			csv_field(r[i].selector);
+			printf(",%ld,%ld\n", r[i].signatures, r[i].pass);
+		}
+	} else {
+		printf("%-28s %-16s %7s %6s\n", "SIGNING DOMAIN", "SELECTOR", "SIGS", "PASS%");
+		for (size_t i = 0; i < n; i++) {
+			cut(dom, sizeof(dom), r[i].domain, 28);
+			cut(sel, sizeof(sel), r[i].selector, 16);
+			pct_text(p, sizeof(p), r[i].pass, r[i].signatures);
+			printf("%-28s %-16s %7ld %6s\n", dom, sel, r[i].signatures, p);
+		}
+		printf("%zu selector%s since %s\n", n, n == 1 ? "" : "s", a->since_text);
 	}
 }
 
@@ -712,11 +770,32 @@ main(int argc, char **argv)
 	rc = 0;
 	if (a.html != NULL) {
 		rc = write_html(&a, db, path);
-	} else if (a.cmd == CMD_DOMAINS) {
+	} else if (a.cmd == CMD_BACKUP) {
+		if (statsdb_backup(db, a.backup, why, sizeof(why)) < 0) {
+			fprintf(stderr, "sendercheck-stats: %s\n", why);
+			rc = 1;
+		} else {
+			printf("%s: copied to %s\n", path, a.backup);
+		}
+	} else if (a.cmd == CMD_SELECTORS) {
+		struct statsdb_selector *r;
+		size_t n;
+
+		if (statsdb_selectors(db, a.since, a.domain, &r, &n, why, sizeof(why)) < 0) {
+			fprintf(stderr, "sendercheck-stats: %s: %s\n", path, why);
+			rc = 1;
+		} else {
+			if (a.top >= 0 && (size_t)a.top < n)
+				n = (size_t)a.top;
+			print_selectors(&a, r, n);
+			free(r);
+		}
+	} else if (a.cmd == CMD_DOMAINS || a.cmd == CMD_IPS) {
 		struct statsdb_domain *d;
 		size_t n;
 
-		if (statsdb_domains(db, a.since, a.domain, &d, &n, why, sizeof(why)) < 0) {
+		if ((a.cmd == CMD_IPS ? statsdb_ips : statsdb_domains)(db, a.since, a.domain, &d, &n,
+		    why, sizeof(why)) < 0) {
 			fprintf(stderr, "sendercheck-stats: %s: %s\n", path, why);
 			rc = 1;
 		} else {

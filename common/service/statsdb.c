@@ -3,10 +3,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -513,6 +516,10 @@ statsdb_close(struct statsdb *db)
 {
 	if (db == NULL)
 		return;
+	/* a clean stop leaves everything in the file itself (the WAL empty), so
+	 * that a copy of the file alone is complete */
+	if (db->writable)
+		sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_finalize(db->ins_msg);
 	sqlite3_finalize(db->ins_fail);
 	sqlite3_finalize(db->up_daily);
@@ -816,20 +823,21 @@ grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-int
-statsdb_domains(struct statsdb *db, long long since, const char *domain,
+/* Counts per value of column key ("domain" or "client_ip"). */
+static int
+grouped(struct statsdb *db, const char *key, long long since, const char *domain,
     struct statsdb_domain **out, size_t *n, char *why, size_t whylen)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
 	int rc;
+	char sql[4096];
 
 	*out = NULL;
 	*n = 0;
-	char sql[4096];
-
-	snprintf(sql, sizeof(sql), "SELECT domain, %s FROM messages WHERE skipped = 0 AND time >= ?1"
-	    " AND (?2 IS NULL OR domain = ?2) GROUP BY domain", db->counts_messages);
+	snprintf(sql, sizeof(sql), "SELECT COALESCE(%s, '(none)') AS k, %s FROM messages"
+	    " WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY k",
+	    key, db->counts_messages);
 	if (prepare(db, sql, &st, why, whylen) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, since);
@@ -852,6 +860,157 @@ statsdb_domains(struct statsdb *db, long long since, const char *domain,
 		return snprintf(why, whylen, "query: %s", sqlite3_errstr(rc)), -1;
 	}
 	return 0;
+}
+
+int
+statsdb_domains(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_domain **out, size_t *n, char *why, size_t whylen)
+{
+	return grouped(db, "domain", since, domain, out, n, why, whylen);
+}
+
+int
+statsdb_ips(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_domain **out, size_t *n, char *why, size_t whylen)
+{
+	return grouped(db, "client_ip", since, domain, out, n, why, whylen);
+}
+
+static struct statsdb_selector *
+selector_row(struct statsdb_selector **arr, size_t *n, size_t *cap, const char *d, size_t dlen,
+    const char *s, size_t slen)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strlen((*arr)[i].domain) == dlen && strncmp((*arr)[i].domain, d, dlen) == 0 &&
+		    strlen((*arr)[i].selector) == slen && strncmp((*arr)[i].selector, s, slen) == 0)
+			return &(*arr)[i];
+	if (grow((void **)arr, cap, *n, sizeof(**arr)) < 0)
+		return NULL;
+	struct statsdb_selector *r = &(*arr)[(*n)++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->domain, sizeof(r->domain), "%.*s", (int)dlen, d);
+	snprintf(r->selector, sizeof(r->selector), "%.*s", (int)slen, s);
+	return r;
+}
+
+/* One "d:s:result" entry (or "d:result", written before selectors were
+ * kept) of the dkim column into its row. */
+static int
+count_signature(struct statsdb_selector **arr, size_t *n, size_t *cap, const char *e, size_t len)
+{
+	const char *c1 = memchr(e, ':', len), *c2, *res;
+	struct statsdb_selector *r;
+
+	if (c1 == NULL)
+		return 0;
+	c2 = memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - e));
+	res = c2 ? c2 + 1 : c1 + 1;
+	r = c2 ? selector_row(arr, n, cap, e, (size_t)(c1 - e), c1 + 1, (size_t)(c2 - c1 - 1)) :
+	    selector_row(arr, n, cap, e, (size_t)(c1 - e), "(not recorded)", 14);
+	if (r == NULL)
+		return -1;
+	r->signatures++;
+	if ((size_t)(e + len - res) == 4 && strncmp(res, "pass", 4) == 0)
+		r->pass++;
+	return 0;
+}
+
+static int
+selector_order(const void *a, const void *b)
+{
+	const struct statsdb_selector *x = a, *y = b;
+	int k;
+
+	if (x->signatures != y->signatures)
+		return x->signatures < y->signatures ? 1 : -1;
+	return (k = strcmp(x->domain, y->domain)) != 0 ? k : strcmp(x->selector, y->selector);
+}
+
+int
+statsdb_selectors(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_selector **out, size_t *n, char *why, size_t whylen)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	/* split in C: SQL that splits a list differs between database engines */
+	if (prepare(db, "SELECT dkim FROM messages WHERE skipped = 0 AND time >= ?1"
+	    " AND (?2 IS NULL OR domain = ?2) AND dkim IS NOT NULL", &st, why, whylen) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, since);
+	bind_text(st, 2, domain);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0), i = 0;
+
+		while (t != NULL && i < len) {
+			size_t start = i;
+
+			while (i < len && t[i] != ' ')
+				i++;
+			if (i > start && count_signature(out, n, &cap, t + start, i - start) < 0) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			i++;
+		}
+		if (rc == SQLITE_NOMEM)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return snprintf(why, whylen, "query: %s", sqlite3_errstr(rc)), -1;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), selector_order);
+	return 0;
+}
+
+int
+statsdb_backup(struct statsdb *db, const char *dest, char *why, size_t whylen)
+{
+	sqlite3 *to = NULL;
+	sqlite3_backup *b;
+	int rc;
+
+	int fd;
+
+	/* never over an existing file: a backup must not destroy another */
+	if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+		snprintf(why, whylen, "%s: %s", dest, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "%s: %s", dest, to ? sqlite3_errmsg(to) : "out of memory");
+		sqlite3_close(to);
+		return -1;
+	}
+	if ((b = sqlite3_backup_init(to, "main", db->h, "main")) == NULL) {
+		snprintf(why, whylen, "backup to %s: %s", dest, sqlite3_errmsg(to));
+		sqlite3_close(to);
+		return -1;
+	}
+	/* the whole file in one step: a consistent copy even while the daemon writes */
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(why, whylen, "backup to %s: %s", dest, sqlite3_errstr(rc));
+		sqlite3_close(to);
+		return -1;
+	}
+	rc = sqlite3_close(to);
+	return rc == SQLITE_OK ? 0 : (snprintf(why, whylen, "closing %s: %s", dest, sqlite3_errstr(rc)), -1);
 }
 
 static struct statsdb_rule *

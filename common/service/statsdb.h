@@ -85,6 +85,25 @@ struct statsdb_day {
 /* domain NULL: all. Arrays are malloc'd (free them); -1 with a reason. */
 int statsdb_domains(struct statsdb *db, long long since, const char *domain,
     struct statsdb_domain **out, size_t *n, char *why, size_t whylen);
+/* The same counts per client IP address (rows' domain field holds the address). */
+int statsdb_ips(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_domain **out, size_t *n, char *why, size_t whylen);
+
+/* DKIM signatures per signing domain and selector, most first. */
+struct statsdb_selector {
+	char domain[254];
+	char selector[200];	/* "(not recorded)" for rows of older versions */
+	long signatures, pass;
+};
+int statsdb_selectors(struct statsdb *db, long long since, const char *domain,
+    struct statsdb_selector **out, size_t *n, char *why, size_t whylen);
+
+/*
+ * A consistent copy of the whole store into a new file dest (SQLite's
+ * online backup: safe while the daemon writes). Refuses an existing dest.
+ */
+int statsdb_backup(struct statsdb *db, const char *dest, char *why, size_t whylen);
+
 int statsdb_rules(struct statsdb *db, long long since, const char *domain,
     struct statsdb_rule **out, size_t *n, long *messages, char *why, size_t whylen);
 /* From the daily totals: days on or after since's day, gaps filled with zeros. */

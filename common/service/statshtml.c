@@ -51,6 +51,64 @@ pct_cell(struct sbuf *b, long num, long den)
 	sbuf_printf(b, "<td class=\"n %s\">%.1f</td>", p >= 99.95 ? "ok" : p >= 90 ? "warn" : "bad", p);
 }
 
+/* The sum of the rows shown, as the table's foot. */
+static void
+totals_row(struct sbuf *b, const struct statshtml_input *in)
+{
+	struct statsdb_counts t;
+
+	memset(&t, 0, sizeof(t));
+	for (size_t i = 0; i < in->n_domains; i++) {
+		const struct statsdb_counts *c = &in->domains[i].c;
+
+		t.messages += c->messages;
+		t.spf_pass += c->spf_pass;
+		t.dkim_pass += c->dkim_pass;
+		t.dmarc_pass += c->dmarc_pass;
+		t.aligned += c->aligned;
+		t.bulk += c->bulk;
+		t.bulk_oneclick += c->bulk_oneclick;
+		for (int p = 0; p < PROFILE_COUNT; p++) {
+			t.judged[p] += c->judged[p];
+			t.compliant[p] += c->compliant[p];
+		}
+	}
+	sbuf_printf(b, "<tfoot><tr class=total><th>all %zu domains</th><td class=n>%ld</td>",
+	    in->n_domains, t.messages);
+	pct_cell(b, t.spf_pass, t.messages);
+	pct_cell(b, t.dkim_pass, t.messages);
+	pct_cell(b, t.dmarc_pass, t.messages);
+	pct_cell(b, t.aligned, t.messages);
+	pct_cell(b, t.bulk_oneclick, t.bulk);
+	for (int p = 0; p < PROFILE_COUNT; p++)
+		if (in->profiles & (1u << p))
+			pct_cell(b, t.compliant[p], t.judged[p]);
+	sbuf_printf(b, "<td class=n>%ld</td></tr></tfoot>", t.bulk);
+}
+
+/* What the milter did with the messages of the rows shown. */
+static void
+actions_table(struct sbuf *b, const struct statshtml_input *in)
+{
+	long n[ACT_COUNT] = { 0 }, all = 0;
+
+	for (size_t i = 0; i < in->n_domains; i++)
+		for (int a = 0; a < ACT_COUNT; a++) {
+			n[a] += in->domains[i].c.action[a];
+			all += in->domains[i].c.action[a];
+		}
+	sbuf_addstr(b, "<h2>Actions</h2>\n<table id=actions><thead><tr><th>action</th><th>messages</th>"
+	    "<th>%</th></tr></thead><tbody>\n");
+	for (int a = 0; a < ACT_COUNT; a++) {
+		sbuf_printf(b, "<tr><td>%s</td><td class=n>%ld</td>", action_str((enum action)a), n[a]);
+		if (all > 0)
+			sbuf_printf(b, "<td class=n>%.1f</td></tr>\n", 100.0 * (double)n[a] / (double)all);
+		else
+			sbuf_addstr(b, "<td class=n>&ndash;</td></tr>\n");
+	}
+	sbuf_addstr(b, "</tbody></table>\n");
+}
+
 static void
 domains_table(struct sbuf *b, const struct statshtml_input *in)
 {
@@ -79,7 +137,11 @@ domains_table(struct sbuf *b, const struct statshtml_input *in)
 	}
 	if (in->n_domains == 0)
 		sbuf_addstr(b, "<tr><td colspan=12>no messages in this window</td></tr>\n");
-	sbuf_addstr(b, "</tbody></table>\n");
+	sbuf_addstr(b, "</tbody>");
+	if (in->n_domains > 1)
+		totals_row(b, in);
+	sbuf_addstr(b, "</table>\n");
+	actions_table(b, in);
 }
 
 static void
@@ -144,6 +206,19 @@ days_table(struct sbuf *b, const struct statshtml_input *in)
 	sbuf_addstr(b, "</tbody></table>\n");
 }
 
+/*
+ * Series often coincide (every profile at 100 %): each has its own dash
+ * pattern, and its points a radius of their own, the first series the
+ * largest, so that points on the same spot show as rings, none hidden.
+ */
+static const char *const dashes[PROFILE_COUNT + 1] = { "none", "8 4", "3 3", "10 3 2 3" };
+
+static double
+radius(int series)
+{
+	return 2.5 + 1.5 * (double)(PROFILE_COUNT - series);
+}
+
 /* Compliance per day: one line per profile and one for DMARC pass, 0..100 %. */
 static void
 day_chart(struct sbuf *b, const struct statshtml_input *in)
@@ -167,8 +242,10 @@ day_chart(struct sbuf *b, const struct statshtml_input *in)
 	size_t every = n > 10 ? (n + 9) / 10 : 1;
 	for (size_t i = 0; i < n; i += every) {
 		double x = PAD_L + (n > 1 ? step * (double)i : w / 2.0);
-		sbuf_printf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\""
-		    " transform=\"rotate(-35 %.1f %d)\">%s</text>\n", x, PAD_T + h + 16, x, PAD_T + h + 16,
+		/* slanting down to the right from their day: the first one used to
+		 * run off the left edge (anchored at its end, slanting left) */
+		sbuf_printf(b, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"start\""
+		    " transform=\"rotate(35 %.1f %d)\">%s</text>\n", x, PAD_T + h + 14, x, PAD_T + h + 14,
 		    in->days[i].day);
 	}
 	for (int s = 0; s <= PROFILE_COUNT; s++) {
@@ -178,7 +255,8 @@ day_chart(struct sbuf *b, const struct statshtml_input *in)
 		if (s < PROFILE_COUNT && !(in->profiles & (1u << s)))
 			continue;
 		sbuf_printf(b, "<g class=series data-name=\"%s\">", name);
-		sbuf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[s]);
+		sbuf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"%s\""
+		    " points=\"", colors[s], dashes[s]);
 		for (size_t i = 0; i < n; i++) {
 			const struct statsdb_counts *c = &in->days[i].c;
 			long num = s < PROFILE_COUNT ? c->compliant[s] : c->dmarc_pass;
@@ -198,9 +276,10 @@ day_chart(struct sbuf *b, const struct statshtml_input *in)
 
 			if (den <= 0)
 				continue;
-			sbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s %s: %.1f%%"
-			    " of %ld</title></circle>", PAD_L + (n > 1 ? step * (double)i : w / 2.0),
-			    PAD_T + h - h * (double)num / (double)den, colors[s], in->days[i].day, name,
+			sbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" stroke=\"#fff\""
+			    " stroke-width=\"1\"><title>%s %s: %.1f%% of %ld</title></circle>",
+			    PAD_L + (n > 1 ? step * (double)i : w / 2.0),
+			    PAD_T + h - h * (double)num / (double)den, radius(s), colors[s], in->days[i].day, name,
 			    100.0 * (double)num / (double)den, den);
 		}
 		sbuf_addstr(b, "</g>\n");
@@ -264,6 +343,7 @@ statshtml_render(const struct statshtml_input *in)
 	    "th{background:#f1f3f4}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
 	    "td.ok{color:#137333}td.warn{color:#b06000}td.bad{color:#c5221f;font-weight:bold}\n"
 	    "p.meta{color:#5f6368;font-size:13px}svg{border:1px solid #dadce0;display:block}\n"
+	    "tfoot th,tfoot td{font-weight:bold;background:#f8f9fa}\n"
 	    "</style></head><body>\n<h1>");
 	esc(&b, in->title);
 	sbuf_addstr(&b, "</h1>\n<p class=meta>");

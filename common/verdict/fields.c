@@ -292,13 +292,30 @@ has_length(const struct vctx *c)
 }
 
 /* The statistics store's "d:result" per signature */
+/* A d= or s= as one token of the store's dkim column: ' ' separates
+ * entries and ':' parts, so neither may occur in it; "-" when empty. */
+static void
+store_token(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+
+	for (; *src && i + 1 < len; src++)
+		dst[i++] = *src == ' ' || *src == ':' || (unsigned char)*src < 0x20 ? '?' : *src;
+	if (i == 0 && len > 1)
+		dst[i++] = '-';
+	dst[i] = '\0';
+}
+
 static void
 get_dkim_entry(const struct vctx *c, struct vval *o)
 {
 	const struct dkim_sig_result *d = REC(c, struct dkim_sig_result);
 
-	snprintf(o->buf, sizeof(o->buf), "%s:%s", d->domain[0] ? d->domain : "-",
-	    dkim_res_str(d->result));
+	char dom[254], sel[200];	/* a DNS name; selectors are short */
+
+	store_token(dom, sizeof(dom), d->domain);
+	store_token(sel, sizeof(sel), d->selector);
+	snprintf(o->buf, sizeof(o->buf), "%s:%s:%s", dom, sel, dkim_res_str(d->result));
 	o->s = o->buf;
 }
 
@@ -677,7 +694,7 @@ static const struct vfield dkim_fields[] = {
 	  .sep = ":" },
 	{ "reason", VF_STR, VO_FULL | VO_TEXT, "why, or a note on a pass", AT(struct dkim_sig_result, why),
 	  .text = "\n\t%s" },
-	{ "entry", VF_STR, VO_STATS, "\"d:result\" in the store's dkim column (items joined by spaces)",
+	{ "entry", VF_STR, VO_STATS, "\"d:s:result\" in the store's dkim column (items joined by spaces; before 0.2: \"d:result\")",
 	  .get = get_dkim_entry },
 	{ 0 }
 };

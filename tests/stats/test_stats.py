@@ -372,6 +372,88 @@ def rules_exact():
 
 
 @case
+def ips_exact():
+    """Per client address: the same counts as per domain, keyed by the IP."""
+    got = json.loads(tool("ips", "--format", "json"))
+    eq(got["report"], "ips", "report")
+    by_ip = {}
+    for r, rec in CTX.sent:
+        by_ip.setdefault(rec["client"]["ip"] if isinstance(rec.get("client"), dict) else rec["client_ip"],
+                         []).append(rec)
+    eq(sorted(i["ip"] for i in got["ips"]), sorted(by_ip), "addresses")
+    for i in got["ips"]:
+        eq(i["messages"], len(by_ip[i["ip"]]), "messages from " + i["ip"])
+    text = tool("ips")
+    contains(text, "CLIENT IP", "text header")
+    contains(text, "%d addresses, %d messages since 7d" % (len(by_ip), len(CTX.sent)), "text total")
+    csv_rows = list(csv.DictReader(io.StringIO(tool("ips", "--format", "csv"))))
+    eq(sorted(r["ip"] for r in csv_rows), sorted(by_ip), "csv")
+
+
+@case
+def selectors_exact():
+    """DKIM signatures per signing domain and selector, from the store."""
+    want = {}
+    for r, rec in CTX.sent:
+        for d in rec["dkim"]:
+            k = (d["domain"], d["selector"])
+            w = want.setdefault(k, [0, 0])
+            w[0] += 1
+            w[1] += d["result"] == "pass"
+    got = json.loads(tool("selectors", "--format", "json"))
+    eq({(s["domain"], s["selector"]): [s["signatures"], s["pass"]] for s in got["selectors"]}, want,
+       "per selector")
+    check(want, "the run signed messages")
+    text = tool("selectors")
+    contains(text, "SIGNING DOMAIN", "header")
+    contains(text, "good.test", "a row")
+    got = json.loads(tool("selectors", "--format", "json", "--domain", "other.test"))
+    eq({s["domain"] for s in got["selectors"]}, {"other.test"}, "--domain")
+
+
+@case
+def backup_is_a_complete_copy_even_while_writing():
+    dest = os.path.join(WORK, "backup.db")
+    out = tool("backup", dest)
+    contains(out, "copied to " + dest, "message")
+    con = sqlite3.connect(dest)
+    eq(con.execute("SELECT count(*) FROM messages").fetchone()[0], len(CTX.sent), "rows in the copy")
+    eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity")
+    con.close()
+    # never over an existing file
+    p = subprocess.run([TOOL, "--db", CTX.db, "backup", dest], capture_output=True, text=True)
+    eq(p.returncode, 1, "refuses an existing file")
+    contains(p.stderr, "File exists", "reason")
+    p = subprocess.run([TOOL, "--db", CTX.db, "backup"], capture_output=True, text=True)
+    eq(p.returncode, 2, "backup without FILE")
+    # while the daemon writes: a copy taken mid-burst holds whole batches and checks ok
+    db = os.path.join(WORK, "busy.db")
+    sc = Sendercheck(BUILD, WORK, {"Nameservers": CTX.dns.address, "StatsDB": db}, name="busy").start()
+    try:
+        t = threading.Thread(target=burst, args=(sc.socket, 200, "B"))
+        t.start()
+        time.sleep(0.3)
+        mid = os.path.join(WORK, "mid.db")
+        subprocess.run([TOOL, "--db", db, "backup", mid], check=True, capture_output=True)
+        t.join()
+    finally:
+        sc.stop()
+    con = sqlite3.connect(mid)
+    eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "mid-write copy integrity")
+    n_mid = con.execute("SELECT count(*) FROM messages").fetchone()[0]
+    eq(con.execute("SELECT sum(messages) FROM daily").fetchone()[0] or 0, n_mid, "totals agree with rows")
+    con.close()
+    # a clean stop checkpoints: the file alone (no -wal) holds every row
+    wal = db + "-wal"
+    check(not os.path.exists(wal) or os.path.getsize(wal) == 0, "WAL left with data after a clean stop")
+    plain = os.path.join(WORK, "plain-copy.db")
+    shutil.copy(db, plain)
+    con = sqlite3.connect(plain)
+    eq(con.execute("SELECT count(*) FROM messages").fetchone()[0], 200, "a plain copy after stop is whole")
+    con.close()
+
+
+@case
 def trend_today():
     got = json.loads(tool("trend", "--format", "json"))
     today = time.strftime("%Y-%m-%d", time.gmtime())
@@ -479,7 +561,17 @@ def html_report_in_chromium():
              "document.querySelectorAll('svg#chart-rules g.bar rect').length",
              "document.querySelectorAll('table#domains tbody tr').length",
              "document.querySelector('svg#chart-days').getBoundingClientRect().width",
-             "document.title"]
+             "document.title",
+             "document.querySelector('table#domains tfoot td.n').textContent",
+             "[...document.querySelectorAll('table#actions tbody tr')].map(r => r.cells[0].textContent"
+             " + '=' + r.cells[1].textContent).join(' ')",
+             # coinciding points stay visible: every series' points have their own size
+             "new Set([...document.querySelectorAll('svg#chart-days circle')].map(c => c.getAttribute('r'))).size",
+             "new Set([...document.querySelectorAll('svg#chart-days polyline')].map(c => "
+             "c.getAttribute('stroke-dasharray'))).size",
+             # the first date label lies inside the chart (it ran off the left edge)
+             "document.querySelector('svg#chart-days text[transform]').getBoundingClientRect().left - "
+             "document.querySelector('svg#chart-days').getBoundingClientRect().left"]
     r = cdp.load("file://" + page, shot, exprs)
     eq(r["errors"], [], "console errors")
     eq([u for u in r["requests"] if not u.startswith(("file:", "data:", "about:"))], [], "no network")
@@ -490,6 +582,11 @@ def html_report_in_chromium():
     eq(v[exprs[2]], len(expected()[0]), "one row per domain")
     check(v[exprs[3]] > 300, "chart has a size")
     eq(v[exprs[4]], "sendercheck compliance statistics", "title")
+    eq(int(v[exprs[5]]), len(CTX.sent), "totals row: every message")
+    eq(v[exprs[6]], "accept=%d reject=0 tempfail=0 quarantine=0" % len(CTX.sent), "action counts")
+    eq(v[exprs[7]], 4, "a point size per series")
+    eq(v[exprs[8]], 4, "a dash pattern per series")
+    check(v[exprs[9]] >= 0, "first date label cut off: %r px" % v[exprs[9]])
     with open(shot, "rb") as f:
         png = f.read()
     check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000, "screenshot is a PNG")

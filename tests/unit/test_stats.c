@@ -330,6 +330,7 @@ test_metrics_text(void **state)
 	(void)state;
 	verdict_init(&v, "m.test");
 	v.elapsed_ms = 3;
+	v.elapsed_us = 3217;	/* the histogram counts microseconds */
 	metrics_count(&v);
 	t = metrics_render();
 	assert_non_null(t);
@@ -340,7 +341,7 @@ test_metrics_text(void **state)
 	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_bucket{le=\"0.0025\"} 0\n"));
 	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_bucket{le=\"0.005\"} 1\n"));
 	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_count 1\n"));
-	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_sum 0.003\n"));
+	assert_non_null(strstr(t, "sendercheck_check_duration_seconds_sum 0.003217\n"));
 	free(t);
 }
 
