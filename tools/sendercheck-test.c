@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "dnscheck.h"
+#include "dnsname.h"
 #include "engine.h"
 #include "fields.h"
 #include "header.h"
@@ -90,31 +91,6 @@ is_ip_address(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* A host name: labels of letters, digits, '-' and '_' (or 8-bit for
- * U-labels), 1..63 octets each, 253 in all. */
-static int
-is_domain(const char *s)
-{
-	size_t label = 0, n = strlen(s);
-
-	if (n == 0 || n > 253 || s[0] == '.')
-		return 0;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum(ch) || ch == '-' || ch == '_' || ch >= 0x80) {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return 1;
-}
 
 static int
 parse_args(int argc, char **argv, struct args *a)
@@ -193,7 +169,7 @@ parse_args(int argc, char **argv, struct args *a)
 			fprintf(stderr, "sendercheck-test: --dns-check takes no MESSAGE, --spf-only or --json\n");
 			return -1;
 		}
-		if (!is_domain(a->dns_check)) {
+		if (!dns_name_ok(a->dns_check, DNS_NAME_HOST_UTF8 | DNS_NAME_FINAL_DOT)) {
 			fprintf(stderr, "sendercheck-test: --dns-check '%s' is not a domain name\n", a->dns_check);
 			return -1;
 		}

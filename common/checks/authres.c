@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "authres.h"
+#include "dnsname.h"
 
 #define AUTHRES_MAX 16384
 
@@ -31,29 +32,6 @@ static int
 is_token_char(unsigned char c)
 {
 	return c > ' ' && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
-static int
-is_domain(const char *s, size_t n)
-{
-	size_t label = 0;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum(c) || c == '-' || c == '_') {
-			label++;
-		} else {
-			return 0;
-		}
-	}
-	return 1;
 }
 
 static int
@@ -82,7 +60,7 @@ authres_needs_quoting(const char *v)
 	/* [local-part] "@" domain-name, RFC 8601 §2.2 pvalue */
 	if (at != v && !is_simple_local_part(v, (size_t)(at - v)))
 		return 1;
-	return !is_domain(at + 1, strlen(at + 1));
+	return dns_name_check(at + 1, strlen(at + 1), DNS_NAME_HOST, NULL, 0) < 0;
 }
 
 void

@@ -46,6 +46,7 @@
 #include <openssl/x509.h>
 
 #include "dkim.h"
+#include "dnsname.h"
 #include "dns.h"
 #include "log.h"
 
@@ -1330,28 +1331,6 @@ dk_find_lookup(const struct dkim_msg *m, const struct dkim_sig_result *r)
 	return NULL;
 }
 
-/* A host name: letters, digits, '-' and '_' in labels of 1..63 octets. */
-static bool
-dk_valid_name(const char *name)
-{
-	size_t label = 0, total = 0;
-	const char *p;
-
-	for (p = name; *p != '\0'; p++, total++) {
-		if (*p == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)*p) || *p == '-' || *p == '_') {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return total > 0 && total <= 253;
-}
-
 /* KEYFAIL: libopendkim only knows the lookup failed; the dns module why. */
 static void
 dk_keyfail(const struct dkim_msg *m, struct dkim_sig_result *r)
@@ -1368,7 +1347,7 @@ dk_keyfail(const struct dkim_msg *m, struct dkim_sig_result *r)
 		dk_why(r, "no key for %s", l->name);
 		return;
 	}
-	if (l->status == DNS_BADNAME || !dk_valid_name(l->name)) {
+	if (l->status == DNS_BADNAME || !dns_name_ok(l->name, DNS_NAME_HOST | DNS_NAME_FINAL_DOT)) {
 		/* the signature names an impossible key: not worth a retry */
 		r->result = DKIM_RES_PERMERROR;
 		dk_why(r, "invalid key name %s", l->name);

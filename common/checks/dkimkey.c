@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dkimkey.h"
+#include "dnsname.h"
 
 #define KEY_NAME_MAX	253
 
@@ -30,31 +31,6 @@ copy_tight(const char *p, const char *e, char *out, size_t outlen)
 	}
 	out[n] = '\0';
 	return 0;
-}
-
-/* A selector or domain: dot-separated labels of [A-Za-z0-9_-], 1..63 each. */
-static int
-name_ok(const char *s)
-{
-	size_t lab = 0;
-
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '.') {
-			if (lab == 0)
-				return 0;
-			lab = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_') {
-			if (++lab > 63)
-				return 0;
-		} else
-			return 0;
-	}
-	return lab > 0;
 }
 
 enum { T_V, T_A, T_B, T_BH, T_D, T_H, T_S, T_Q, T_N };
@@ -113,7 +89,7 @@ dkim_key_name(const char *value, size_t len, char *out, size_t outlen)
 		return -1;
 	if ((seen & (1u << T_Q)) && strcmp(q, "dns/txt") != 0)
 		return -1;
-	if (!name_ok(d) || !name_ok(s) || strlen(s) + strlen(d) + 12 > KEY_NAME_MAX ||
+	if (!dns_name_ok(d, DNS_NAME_HOST) || !dns_name_ok(s, DNS_NAME_HOST) || strlen(s) + strlen(d) + 12 > KEY_NAME_MAX ||
 	    strlen(s) + strlen(d) + 13 > outlen)
 		return -1;
 	strcpy(out, s);

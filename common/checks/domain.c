@@ -10,47 +10,9 @@
 
 #include <idn2.h>
 
+#include "dnsname.h"
 #include "domain.h"
 
-/* Letters, digits, '-' and '_' in labels of 1..63 octets, 253 in all. */
-static int
-check_ldh(const char *s, char *why, size_t whylen)
-{
-	size_t total = strlen(s), lab = 0;
-	const char *p;
-
-	if (total == 0) {
-		snprintf(why, whylen, "empty domain name");
-		return -1;
-	}
-	if (total > DOMAIN_MAX) {
-		snprintf(why, whylen, "domain name longer than %d octets", DOMAIN_MAX);
-		return -1;
-	}
-	for (p = s; ; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (lab == 0) {
-				snprintf(why, whylen, "empty label in domain name");
-				return -1;
-			}
-			if (lab > 63) {
-				snprintf(why, whylen, "label longer than 63 octets");
-				return -1;
-			}
-			lab = 0;
-			if (*p == '\0')
-				return 0;
-			continue;
-		}
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
-		    *p == '-' || *p == '_')) {
-			snprintf(why, whylen, "character 0x%02x not allowed in a domain name",
-			    (unsigned char)*p);
-			return -1;
-		}
-		lab++;
-	}
-}
 
 int
 domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t whylen)
@@ -106,7 +68,7 @@ domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t why
 			buf[i] = (char)tolower((unsigned char)in[i]);
 		buf[n] = '\0';
 	}
-	if (check_ldh(buf, why, whylen) < 0)
+	if (dns_name_check(buf, strlen(buf), DNS_NAME_HOST_LOWER, why, whylen) < 0)
 		return -1;
 	if (strlen(buf) >= outlen) {
 		snprintf(why, whylen, "domain name too long for the buffer");

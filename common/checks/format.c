@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "format.h"
+#include "rfc5322.h"
 
 void
 format_add_problem(struct format_result *out, enum format_level level, const char *field,
@@ -51,43 +52,13 @@ struct dlex {
 	size_t len, pos;
 };
 
-/* Skips white space, folds and (nested) comments; -1 on an unclosed comment. */
-static int
-date_skip_cfws(struct dlex *dl)
-{
-	while (dl->pos < dl->len) {
-		char c = dl->s[dl->pos];
-
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			dl->pos++;
-		} else if (c == '(') {
-			size_t depth = 0;
-
-			do {
-				if (dl->pos >= dl->len)
-					return -1;
-				c = dl->s[dl->pos++];
-				if (c == '\\' && dl->pos < dl->len)
-					dl->pos++;
-				else if (c == '(')
-					depth++;
-				else if (c == ')')
-					depth--;
-			} while (depth > 0);
-		} else {
-			break;
-		}
-	}
-	return 0;
-}
-
 static int
 date_next(struct dlex *dl, struct dtok *t)
 {
 	const char *s = dl->s;
 	size_t i;
 
-	if (date_skip_cfws(dl) < 0)
+	if (r5322_skip_cfws_lenient(dl->s, dl->len, &dl->pos) < 0)
 		return -1;
 	i = dl->pos;
 	t->p = s + i;

@@ -44,6 +44,7 @@
 
 #include "dns.h"
 #include "log.h"
+#include "dnsname.h"
 #include "spf.h"
 #include "spf_builtin.h"
 
@@ -163,38 +164,13 @@ install_handlers(void)
 
 /* ---- names ---- */
 
-/*
- * A DNS name we may look up: labels of 1..63 octets, at most 253 octets
- * without the trailing dot, none of the octets that the dns module
- * refuses (controls, space, DEL, backslash); multi_label asks for at
- * least two labels.
- */
+/* A DNS name we may look up (dnsname.h: what the dns module sends);
+ * multi_label asks for at least two labels. */
 static int
 name_ok(const char *name, int multi_label)
 {
-	size_t len, label = 0, labels = 0, i;
-
-	if (name == NULL)
-		return 0;
-	len = strlen(name);
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
-		return 0;
-	for (i = 0; i <= len; i++) {
-		if (i == len || name[i] == '.') {
-			if (label == 0 || label > 63)
-				return 0;
-			labels++;
-			label = 0;
-		} else if ((unsigned char)name[i] <= ' ' || name[i] == 0x7f ||
-		    name[i] == '\\') {
-			return 0;
-		} else {
-			label++;
-		}
-	}
-	return multi_label ? labels >= 2 : 1;
+	return dns_name_ok(name, DNS_NAME_PRINTABLE | DNS_NAME_FINAL_DOT |
+	    (multi_label ? DNS_NAME_MULTI_LABEL : 0));
 }
 
 /* ---- the DNS layer: libspf2 lookups through dns_query() ---- */

@@ -17,6 +17,7 @@
 
 #include "dns.h"
 #include "sbuf.h"
+#include "dnsname.h"
 #include "spf_builtin.h"
 #include "spf_macro.h"
 #include "spf_record.h"
@@ -120,30 +121,12 @@ decided(struct frame *f, size_t i)
 	copy_str(o->term_domain, sizeof(o->term_domain), f->domain);
 }
 
-/*
- * A name the dns module may be asked for: 1..253 octets (a trailing dot
- * not counted), labels of 1..63 octets, no NUL. Other octets are legal
- * in DNS names (RFC 2181 section 11).
- */
+/* A name the dns module may be asked for: any octet but NUL (RFC 2181
+ * section 11), in labels and lengths as dnsname.h says. */
 static int
 lookupable(const char *name)
 {
-	size_t len = strlen(name), label = 0, i;
-
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253)
-		return 0;
-	for (i = 0; i <= len; i++) {
-		if (i == len || name[i] == '.') {
-			if (label == 0 || label > 63)
-				return 0;
-			label = 0;
-		} else {
-			label++;
-		}
-	}
-	return 1;
+	return dns_name_ok(name, DNS_NAME_ANY | DNS_NAME_FINAL_DOT);
 }
 
 static int

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rfc5322.h"
 #include "unsub.h"
 
 /* ---- List-Unsubscribe (RFC 2369 section 2) ---- */
@@ -17,36 +18,6 @@ static int
 is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Skips white space, folds and (nested) comments; -1 on an unclosed comment. */
-static int
-skip_cfws(const char *s, size_t len, size_t *pos)
-{
-	while (*pos < len) {
-		if (is_blank(s[*pos])) {
-			(*pos)++;
-		} else if (s[*pos] == '(') {
-			size_t depth = 0;
-
-			do {
-				char c;
-
-				if (*pos >= len)
-					return -1;
-				c = s[(*pos)++];
-				if (c == '\\' && *pos < len)
-					(*pos)++;
-				else if (c == '(')
-					depth++;
-				else if (c == ')')
-					depth--;
-			} while (depth > 0);
-		} else {
-			break;
-		}
-	}
-	return 0;
 }
 
 /* RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
@@ -153,7 +124,7 @@ unsub_parse_list(const char *value, size_t len, struct unsub_list *out)
 	for (;;) {
 		int truncated;
 
-		if (skip_cfws(value, len, &pos) < 0) {
+		if (r5322_skip_cfws_lenient(value, len, &pos) < 0) {
 			stop(out, pos, "unclosed comment: the rest is ignored");
 			break;
 		}
@@ -176,7 +147,7 @@ unsub_parse_list(const char *value, size_t len, struct unsub_list *out)
 		}
 		add_uri(out, uri, truncated);
 		item++;
-		if (skip_cfws(value, len, &pos) < 0) {
+		if (r5322_skip_cfws_lenient(value, len, &pos) < 0) {
 			stop(out, pos, "unclosed comment: the rest is ignored");
 			break;
 		}

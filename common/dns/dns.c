@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "dns_impl.h"
+#include "dnsname.h"
 
 #define DNS_MAX_CNAME	8
 #define DNS_EDNS_SIZE	1232
@@ -943,43 +944,17 @@ dns_result_free(struct dns_result *r)
 static int
 check_name(const char *name, char *buf, int lower, char *why, size_t whylen)
 {
-	size_t len, i, lab = 0;
-	unsigned char ch;
+	size_t len = name ? strnlen(name, 1024) : 0;
 
-	len = name ? strnlen(name, 1024) : 0;
-	if (len > 0 && name[len - 1] == '.')
+	if (dns_name_check(name ? name : "", len, DNS_NAME_PRINTABLE | DNS_NAME_FINAL_DOT, why,
+	    whylen) < 0)
+		return -1;
+	if (name[len - 1] == '.')
 		len--;
-	if (len == 0) {
-		setwhy(why, whylen, "empty name");
-		return -1;
-	}
-	if (len > 253) {
-		setwhy(why, whylen, "name longer than 253 octets");
-		return -1;
-	}
-	for (i = 0; i < len; i++) {
-		ch = (unsigned char)name[i];
-		buf[i] = (char)(lower ? lc(ch) : ch);
-		if (ch == '.') {
-			if (lab == 0)
-				goto empty;
-			lab = 0;
-		} else if (ch <= ' ' || ch == 0x7f || ch == '\\') {
-			setwhy(why, whylen, "bad character 0x%02x in name",
-			    ch);
-			return -1;
-		} else if (++lab > 63) {
-			setwhy(why, whylen, "label longer than 63 octets");
-			return -1;
-		}
-	}
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(lower ? lc((unsigned char)name[i]) : (unsigned char)name[i]);
 	buf[len] = '\0';
-	if (lab == 0)
-		goto empty;
 	return 0;
-empty:
-	setwhy(why, whylen, "empty label in name");
-	return -1;
 }
 
 static int
@@ -1426,38 +1401,25 @@ static int
 escape_name(const char *name, char *buf, size_t buflen, int lower,
     char *why, size_t whylen)
 {
-	size_t len, i, lab = 0, o = 0;
-	unsigned char ch;
+	size_t len = name ? strnlen(name, 1024) : 0, o = 0;
 
-	len = name ? strnlen(name, 1024) : 0;
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253) {
-		setwhy(why, whylen, len ? "name longer than 253 octets" : "empty name");
+	if (dns_name_check(name ? name : "", len, DNS_NAME_ANY | DNS_NAME_FINAL_DOT, why, whylen) < 0)
 		return -1;
-	}
-	for (i = 0; i < len; i++) {
-		ch = (unsigned char)name[i];
-		if (ch == '.') {
-			if (lab == 0)
-				break;
-			lab = 0;
-		} else if (++lab > 63) {
-			setwhy(why, whylen, "label longer than 63 octets");
+	if (name[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (o + 5 > buflen) {
+			setwhy(why, whylen, "name longer than its buffer");
 			return -1;
 		}
-		if (o + 5 > buflen)
-			break;
 		if (ch == '.' || (ch > 0x20 && ch < 0x7f && ch != '\\'))
 			buf[o++] = (char)(lower ? lc(ch) : ch);
 		else if (ch == '\\')
 			o += (size_t)snprintf(buf + o, buflen - o, "\\\\");
 		else
 			o += (size_t)snprintf(buf + o, buflen - o, "\\%03u", ch);
-	}
-	if (i < len || lab == 0) {
-		setwhy(why, whylen, "empty label in name");
-		return -1;
 	}
 	buf[o] = '\0';
 	return 0;

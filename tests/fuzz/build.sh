@@ -30,13 +30,14 @@ echo "built $out/fuzz_spf_record $out/fuzz_spf_macro"
 # address/format/unsub targets: fuzz_address (address.c, format.c's date
 # parser) and fuzz_unsub (unsub.c, with header.c; dkim_res_str is stubbed
 # in the target so libopendkim is not needed).
-$CC $flags -o "$out/fuzz_address" "$here/fuzz_address.c" \
+$CC $flags -o "$out/fuzz_address" "$here/fuzz_address.c" "$top/common/base/rfc5322.c" \
     "$top/common/checks/address.c" "$top/common/checks/format.c" "$top/common/checks/header.c"
-$CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" \
+$CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" "$top/common/base/rfc5322.c" \
     "$top/common/checks/unsub.c" "$top/common/checks/header.c"
 echo "built $out/fuzz_address $out/fuzz_unsub"
 # the DKIM-Signature key-name reader behind the engine's early key lookups
-$CC $flags -o "$out/fuzz_dkimkey" "$here/fuzz_dkimkey.c" "$top/common/checks/dkimkey.c"
+$CC $flags -o "$out/fuzz_dkimkey" "$here/fuzz_dkimkey.c" "$top/common/checks/dkimkey.c" \
+    "$top/common/dns/dnsname.c"
 echo "built $out/fuzz_dkimkey"
 # the DKIM key record check of sendercheck-test --dns-check (OpenSSL)
 $CC $flags -I$top/tools -o "$out/fuzz_keyrecord" "$here/fuzz_keyrecord.c" "$top/tools/keyrecord.c" -lcrypto
