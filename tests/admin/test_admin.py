@@ -18,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 SC = os.path.join(BUILD, "milter", "sendercheck")
@@ -46,13 +47,16 @@ def conf(name, **opts):
     return path
 
 
-def sc(*args, user=None, env=None, timeout=20):
+def sc(*args, expect, user=None, env=None, timeout=20):
+    """Runs the daemon (-n or a start that must fail): exit status expect,
+    no sanitizer report (tests/lib/evidence.py)."""
     def drop():
         os.setgroups([])
         os.setgid(user.pw_gid)
         os.setuid(user.pw_uid)
-    return subprocess.run([SC] + list(args), capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=drop if user else None, env=env)
+    return evidence.run([SC] + list(args), expect=expect, text=True, timeout=timeout,
+                        preexec_fn=drop if user else None, env=env,
+                        what="sendercheck " + " ".join(args))
 
 
 def problems(p):
@@ -63,20 +67,19 @@ def problems(p):
 
 @case
 def n_missing_file_names_file_and_errno():
-    p = sc("-n", "-c", WORK + "/missing.conf")
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", WORK + "/missing.conf", expect=1)
     contains(p.stderr, WORK + "/missing.conf: cannot open: No such file or directory", "message")
     check("Success" not in p.stderr, "stale errno: %r" % p.stderr)
     os.makedirs(WORK + "/locked", mode=0o700, exist_ok=True)
     shutil.copy(conf("lk"), WORK + "/locked/sc.conf")
-    p = sc("-n", "-c", WORK + "/locked/sc.conf", user=NOBODY)
+    p = sc("-n", "-c", WORK + "/locked/sc.conf", user=NOBODY, expect=1)
     contains(p.stderr, WORK + "/locked/sc.conf: cannot open: Permission denied", "EACCES")
 
 
 @case
 def n_good_config_is_ok():
-    p = sc("-n", "-c", conf("good", StatsDB=WORK + "/state/stats.db"))
-    eq((p.returncode, p.stderr), (0, ""), "exit, stderr")
+    p = sc("-n", "-c", conf("good", StatsDB=WORK + "/state/stats.db"), expect=0)
+    eq(p.stderr, "", "exit, stderr")
     contains(p.stdout, "configuration OK", "stdout")
     check(not os.path.exists(WORK + "/state"), "-n made a directory")
     check(not os.path.exists(WORK + "/good.sock"), "-n left a socket behind")
@@ -84,8 +87,7 @@ def n_good_config_is_ok():
 
 @case
 def n_socket_directory_missing():
-    p = sc("-n", "-c", conf("s1", Socket="unix:%s/nodir/sc.sock" % WORK))
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", conf("s1", Socket="unix:%s/nodir/sc.sock" % WORK), expect=1)
     contains(p.stderr, "Socket unix:%s/nodir/sc.sock: directory %s/nodir: No such file or directory"
              % (WORK, WORK), "message")
 
@@ -95,23 +97,20 @@ def n_socket_directory_not_writable():
     d = WORK + "/rootonly"
     os.makedirs(d, mode=0o755, exist_ok=True)
     c = conf("s2", Socket="unix:%s/sc.sock" % d, VolumeFile="")
-    p = sc("-n", "-c", c, user=NOBODY)
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", c, user=NOBODY, expect=1)
     contains(p.stderr, "cannot create a socket in %s: Permission denied" % d, "message")
 
 
 @case
 def n_socket_not_a_local_address():
-    p = sc("-n", "-c", conf("s3", Socket="inet:%d@192.0.2.1" % free_port()))
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", conf("s3", Socket="inet:%d@192.0.2.1" % free_port()), expect=1)
     contains(p.stderr, "Cannot assign requested address (the host is not an address of this machine)",
              "message")
 
 
 @case
 def n_privileged_port_as_user():
-    p = sc("-n", "-c", conf("s4", Socket="inet:25@127.0.0.1", VolumeFile=""), user=NOBODY)
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", conf("s4", Socket="inet:25@127.0.0.1", VolumeFile=""), user=NOBODY, expect=1)
     contains(p.stderr, "Permission denied (a port below 1024 needs root)", "message")
 
 
@@ -124,18 +123,16 @@ def n_socket_in_use_is_a_note_and_start_fails_with_the_cause():
     ls.listen(1)
     try:
         c = conf("s5", Socket="inet:%d@127.0.0.1" % port)
-        p = sc("-n", "-c", c)
-        eq(p.returncode, 0, "-n exit (in use is most often the running daemon)")
+        p = sc("-n", "-c", c, expect=0)
         contains(p.stderr, "note: Socket inet:%d@127.0.0.1: Address already in use" % port, "note")
-        p = sc("-f", "-c", c)
-        eq(p.returncode, 1, "start exit")
+        p = sc("-f", "-c", c, expect=1)
         contains(p.stderr, "cannot listen on inet:%d@127.0.0.1: Address already in use" % port, "start")
         check("no permission?" not in p.stderr, "old guess: %r" % p.stderr)
         # a unix socket someone listens on
         us = socket.socket(socket.AF_UNIX)
         us.bind(WORK + "/busy.sock")
         us.listen(1)
-        p = sc("-n", "-c", conf("s6", Socket="unix:%s/busy.sock" % WORK))
+        p = sc("-n", "-c", conf("s6", Socket="unix:%s/busy.sock" % WORK), expect=0)
         contains(p.stderr, "a process listens on it already", "unix in use")
         us.close()
     finally:
@@ -144,8 +141,7 @@ def n_socket_in_use_is_a_note_and_start_fails_with_the_cause():
 
 @case
 def start_unix_socket_missing_directory():
-    p = sc("-f", "-c", conf("s7", Socket="unix:%s/gone/sc.sock" % WORK))
-    eq(p.returncode, 1, "exit")
+    p = sc("-f", "-c", conf("s7", Socket="unix:%s/gone/sc.sock" % WORK), expect=1)
     contains(p.stderr, "cannot listen on unix:%s/gone/sc.sock: directory %s/gone: No such file or directory"
              % (WORK, WORK), "message")
 
@@ -158,19 +154,16 @@ def metrics_socket_that_cannot_be_bound_stops_the_start():
     ls.listen(1)
     try:
         c = conf("m1", MetricsSocket="inet:%d@127.0.0.1" % port)
-        p = sc("-n", "-c", c)
+        p = sc("-n", "-c", c, expect=0)
         contains(p.stderr, "note: MetricsSocket inet:%d@127.0.0.1: Address already in use" % port, "-n note")
-        p = sc("-f", "-c", c)
-        eq(p.returncode, 1, "start exit")
+        p = sc("-f", "-c", c, expect=1)
         contains(p.stderr, "MetricsSocket inet:%d@127.0.0.1: Address already in use" % port, "message")
         # in the background too: the parent reports it before detaching
-        p = sc("-c", conf("m2", MetricsSocket="inet:%d@127.0.0.1" % port))
-        eq(p.returncode, 1, "background start exit")
+        p = sc("-c", conf("m2", MetricsSocket="inet:%d@127.0.0.1" % port), expect=1)
         check(not os.path.exists(WORK + "/m2.sock") or not _accepts(WORK + "/m2.sock"), "still serving")
     finally:
         ls.close()
-    p = sc("-n", "-c", conf("m3", MetricsSocket="inet:%d@192.0.2.1" % free_port()))
-    eq(p.returncode, 1, "-n exit for a foreign address")
+    p = sc("-n", "-c", conf("m3", MetricsSocket="inet:%d@192.0.2.1" % free_port()), expect=1)
     contains(p.stderr, "MetricsSocket", "message")
 
 
@@ -187,10 +180,9 @@ def _accepts(path):
 
 @case
 def n_checks_user_id():
-    p = sc("-n", "-c", conf("u1", UserID="no-such-user-sc"))
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", conf("u1", UserID="no-such-user-sc"), expect=1)
     contains(p.stderr, "UserID: no such user 'no-such-user-sc'", "message")
-    p = sc("-n", "-c", conf("u2", UserID="nobody:no-such-group-sc"))
+    p = sc("-n", "-c", conf("u2", UserID="nobody:no-such-group-sc"), expect=1)
     contains(p.stderr, "UserID: no such group 'no-such-group-sc'", "group")
 
 
@@ -199,8 +191,8 @@ def n_checks_state_dirs_for_the_user_it_runs_as():
     d = WORK + "/rootstate"
     os.makedirs(d, mode=0o755, exist_ok=True)
     # root could write there; UserID nobody cannot
-    p = sc("-n", "-c", conf("d1", UserID="nobody", StatsDB=d + "/stats.db", VolumeFile=d + "/v.txt"))
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", conf("d1", UserID="nobody", StatsDB=d + "/stats.db", VolumeFile=d + "/v.txt"),
+           expect=1)
     contains(p.stderr, "StatsDB %s/stats.db: directory %s is not writable by UserID nobody: Permission denied"
              % (d, d), "StatsDB")
     contains(p.stderr, "VolumeFile %s/v.txt: directory %s is not writable by UserID nobody" % (d, d), "VolumeFile")
@@ -210,42 +202,42 @@ def n_checks_state_dirs_for_the_user_it_runs_as():
     os.chmod(w, 0o777)
     open(w + "/v.txt", "w").close()
     os.chmod(w + "/v.txt", 0o644)
-    p = sc("-n", "-c", conf("d2", UserID="nobody", VolumeFile=w + "/v.txt"))
+    p = sc("-n", "-c", conf("d2", UserID="nobody", VolumeFile=w + "/v.txt"), expect=1)
     contains(p.stderr, "VolumeFile %s/v.txt: not writable by UserID nobody: Permission denied" % w, "file")
     # a directory the daemon would make, under a parent the user cannot pass
     hidden = WORK + "/hidden"
     os.makedirs(hidden, mode=0o700, exist_ok=True)
-    p = sc("-n", "-c", conf("d3", UserID="nobody", StatsDB=hidden + "/new/stats.db"))
+    p = sc("-n", "-c", conf("d3", UserID="nobody", StatsDB=hidden + "/new/stats.db"),
+           expect=1)
     contains(p.stderr, "%s cannot be reached by UserID nobody" % hidden, "unreachable parent")
     # and one that cannot be made at all
-    p = sc("-n", "-c", conf("d4", VolumeFile=WORK + "/no/such/v.txt"))
+    p = sc("-n", "-c", conf("d4", VolumeFile=WORK + "/no/such/v.txt"), expect=1)
     contains(p.stderr, "directory %s/no/such does not exist and cannot be made in %s/no" % (WORK, WORK), "mkdir")
     # the same directories are fine for root
-    p = sc("-n", "-c", conf("d5", StatsDB=d + "/stats.db", VolumeFile=d + "/v.txt"))
-    eq((p.returncode, p.stderr), (0, ""), "as root")
+    p = sc("-n", "-c", conf("d5", StatsDB=d + "/stats.db", VolumeFile=d + "/v.txt"), expect=0)
+    eq(p.stderr, "", "as root")
 
 
 @case
 def n_checks_pidfile_directory():
-    p = sc("-n", "-c", conf("p1", PidFile=WORK + "/nopid/sc.pid"))
-    eq(p.returncode, 1, "exit")
+    p = sc("-n", "-c", conf("p1", PidFile=WORK + "/nopid/sc.pid"), expect=1)
     contains(p.stderr, "PidFile %s/nopid/sc.pid: directory %s/nopid: No such file or directory" % (WORK, WORK),
              "message")
     d = WORK + "/rootpid"
     os.makedirs(d, mode=0o755, exist_ok=True)
-    p = sc("-n", "-c", conf("p2", PidFile=d + "/sc.pid", VolumeFile=""), user=NOBODY)
+    p = sc("-n", "-c", conf("p2", PidFile=d + "/sc.pid", VolumeFile=""), user=NOBODY,
+           expect=1)
     contains(p.stderr, "PidFile %s/sc.pid: directory %s is not writable by the starting user" % (d, d), "perm")
 
 
 @case
 def every_problem_is_reported_not_only_the_first():
     p = sc("-n", "-c", conf("all", Socket="unix:%s/x1/s.sock" % WORK, PidFile=WORK + "/x2/p.pid",
-                            StatsDB="/nonexistent-sc/a/b.db", UserID="no-such-user-sc"))
-    eq(p.returncode, 1, "exit")
+                            StatsDB="/nonexistent-sc/a/b.db", UserID="no-such-user-sc"), expect=1)
     # UserID fails first and alone (the other checks need the user)
     contains(p.stderr, "no such user", "user")
     p = sc("-n", "-c", conf("all2", Socket="unix:%s/x1/s.sock" % WORK, PidFile=WORK + "/x2/p.pid",
-                            StatsDB="/nonexistent-sc/a/b.db"))
+                            StatsDB="/nonexistent-sc/a/b.db"), expect=1)
     eq(len(problems(p)), 3, "problem lines: %r" % p.stderr)
     contains(p.stderr, "3 problems", "count")
 
@@ -275,6 +267,7 @@ def wait_socket(path, proc, timeout=10):
 # inside libmilter, seen here about one stop in five right after a connect).
 def stopped_cleanly(rc, err):
     check(rc is not None and rc >= 0, "killed by signal %s (stderr %r)" % (rc, err))
+    evidence.check("sendercheck", rc, None, err)      # no sanitizer report
 
 
 def stop(proc):
@@ -358,7 +351,8 @@ def type_notify_ready_after_the_socket_accepts():
         p.send_signal(signal.SIGTERM)
         msg = rx.recv(4096).decode()
         contains(msg, "STOPPING=1", "notification at SIGTERM")
-        stopped_cleanly(p.wait(timeout=15), "")
+        p.wait(timeout=15)
+        stopped_cleanly(p.returncode, p.communicate()[1])
     finally:
         rx.close()
 

@@ -6,12 +6,12 @@ the records to publish.
 Run: /usr/bin/python3 test_dnscheck.py BUILDDIR"""
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
 import testdns                                                # noqa: E402
 
@@ -64,9 +64,7 @@ def teardown(c):
 
 
 def dns_check(c, domain, *args):
-    p = subprocess.run([TOOL, "-c", c.conf, "--dns-check", domain] + list(args), capture_output=True,
-                       timeout=60)
-    eq(p.returncode, 0, "exit (stderr %r)" % p.stderr)
+    p = evidence.run([TOOL, "-c", c.conf, "--dns-check", domain] + list(args), timeout=60)
     return p.stdout.decode()
 
 
@@ -165,8 +163,7 @@ def usage_errors(c):
     for args in (["--dns-check", "bad domain"], ["--dns-check", "a..b"], ["--selector", "s1"],
                  ["--dns-check", "good.test", "--json"], ["--dns-check", "good.test", "x.eml"],
                  ["--dns-check", "good.test", "--ip", "1.2.3"]):
-        p = subprocess.run([TOOL, "-c", c.conf] + args, capture_output=True)
-        eq(p.returncode, 2, "exit for %r" % args)
+        p = evidence.run([TOOL, "-c", c.conf] + args, expect=2, what="sendercheck-test %r" % args)
         eq(p.stdout, b"", "stdout for %r" % args)
 
 

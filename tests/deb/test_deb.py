@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 import milter                                                 # noqa: E402
 
 sys.argv.pop(1) if len(sys.argv) > 1 else None
@@ -157,22 +158,17 @@ def installs_on_this_machine(c):
 @case
 def installed_programs_run(c):
     check(c.installed, "not installed")
-    p = sh(["/usr/sbin/sendercheck", "-V"])
-    eq(p.returncode, 0, "-V")
+    p = evidence.run(["/usr/sbin/sendercheck", "-V"], text=True)
     check(re.match(r"sendercheck \d+\.\d+", p.stdout), "-V: %r" % p.stdout)
     for lib in ("libmilter", "libspf2", "libopendkim"):
         contains(p.stdout, lib, "-V")
-    p = sh(["/usr/sbin/sendercheck", "-n"])
-    eq((p.returncode, p.stdout.strip()), (0, "/etc/sendercheck.conf: configuration OK"),
-       "-n as root: " + p.stderr)
+    p = evidence.run(["/usr/sbin/sendercheck", "-n"], text=True, what="sendercheck -n as root")
+    eq(p.stdout.strip(), "/etc/sendercheck.conf: configuration OK", "-n as root: " + p.stderr)
     # as the unit's ExecStartPre runs it: as the user
-    p = sh(["setpriv", "--reuid=sendercheck", "--regid=sendercheck", "--clear-groups",
-            "/usr/sbin/sendercheck", "-n"])
-    eq(p.returncode, 0, "-n as sendercheck: " + p.stderr)
-    p = sh(["/usr/bin/sendercheck-test", "--help"])
-    eq(p.returncode, 0, "sendercheck-test --help")
-    p = sh(["/usr/bin/sendercheck-stats", "--help"])
-    eq(p.returncode, 0, "sendercheck-stats --help")
+    evidence.run(["setpriv", "--reuid=sendercheck", "--regid=sendercheck", "--clear-groups",
+                  "/usr/sbin/sendercheck", "-n"], what="sendercheck -n as sendercheck")
+    evidence.run(["/usr/bin/sendercheck-test", "--help"])
+    evidence.run(["/usr/bin/sendercheck-stats", "--help"])
     for page in ("sendercheck", "sendercheck.conf", "sendercheck-test", "sendercheck-stats"):
         p = sh(["man", "-w", page])
         eq(p.returncode, 0, "man -w " + page)
@@ -224,6 +220,7 @@ def installed_daemon_filters_mail_as_the_unit_runs_it(c):
         rx.close()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
+    evidence.check("the installed sendercheck", proc.returncode, 0, err)
     contains(err, "listening on unix:%s/sc.sock" % d, "log on stderr with Syslog no")
 
 

@@ -23,6 +23,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
 from milter import Sendercheck, run_session                   # noqa: E402
 import servers                                                # noqa: E402
@@ -360,8 +361,8 @@ def password_file():
     try:
         opts = daemon_options("mx8", {"SharedState": r.uri, "SharedStatePasswordFile": bad})
         sc = Sendercheck(BUILD, WORK, opts, name="auth-bad")
-        p = subprocess.run([DAEMON, "-f", "-c", sc.conf], capture_output=True, timeout=30)
-        eq(p.returncode, 1, "a wrong password stops the start")
+        p = evidence.run([DAEMON, "-f", "-c", sc.conf], expect=1, timeout=30,
+                         what="sendercheck with a wrong password")
         err = p.stderr.decode()
         contains(err, "SharedState %s" % r.uri, "the URI named")
         contains(err, "AUTH refused (password from %s)" % bad, "why")
@@ -388,8 +389,8 @@ def bad_uris_are_config_errors():
         conf = os.path.join(WORK, "bad.conf")
         with open(conf, "w") as f:
             f.write("SharedState %s\n" % value)
-        p = subprocess.run([DAEMON, "-n", "-c", conf], capture_output=True, timeout=30)
-        eq(p.returncode, 1, "sendercheck -n with SharedState %s" % value)
+        p = evidence.run([DAEMON, "-n", "-c", conf], expect=1, timeout=30,
+                         what="sendercheck -n with SharedState %s" % value)
         contains(p.stderr.decode(), why, "the reason for %s" % value)
 
 

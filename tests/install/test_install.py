@@ -14,6 +14,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 SRC = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -59,8 +60,7 @@ def pages_document_every_command_line_option():
     for name, prog in PAGES.items():
         if prog is None:
             continue
-        out = subprocess.run([os.path.join(BUILD, prog), "-h"], capture_output=True, text=True)
-        eq(out.returncode, 0, prog + " -h")
+        out = evidence.run([os.path.join(BUILD, prog), "-h"], text=True, what=prog + " -h")
         opts = set(re.findall(r'(?<![\w-])(--?[a-zA-Z][\w-]*)', out.stdout))
         check(opts, "no options found in %s -h" % prog)
         text = rendered(page(name)).stdout

@@ -28,7 +28,6 @@ python3-dnspython).
 import argparse
 import os
 import random
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
