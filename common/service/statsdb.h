@@ -1,6 +1,6 @@
 /*
  * statsdb: the SQLite file of compliance statistics, shared by the daemon's
- * stats writer (common/stats.c) and the report tool (sendercheck-stats).
+ * stats writer (common/service/stats.c) and the report tool (sendercheck-stats).
  *
  * One row per message in `messages` (with its rule failures in
  * `failures`), and per-day per-domain totals in `daily` / `daily_rules`,

@@ -30,8 +30,9 @@ static const char *const profile_abbrevs[PROFILE_COUNT] = {
 };
 
 /*
- * Who each rule binds (DESIGN.md's table). Microsoft's requirements are
- * for high-volume senders only, so its rules bind bulk mail.
+ * Who each rule binds (the README's table, "Profiles and rules").
+ * Microsoft's requirements are for high-volume senders only, so its rules
+ * bind bulk mail.
  */
 static const unsigned char scope[PROFILE_COUNT][RULE_COUNT] = {
 	[PROFILE_GOOGLE] = {

@@ -2,14 +2,14 @@
  * rules: the Google / Yahoo / Microsoft bulk-sender rule set, applied to
  * the results of one message's checks.
  *
- * Each rule (ids as in DESIGN.md's table) gets a state with a reason and a
- * one-line fix; each enabled profile gets a verdict: compliant, or the list
- * of failed rule ids. A rule applies to a profile for all senders or only
- * for bulk senders (rules_applies). A rule whose input is unknown (TLS when
- * the MTA does not say) or that DNS trouble kept from an answer never fails:
- * a temporary problem must not turn into a permanent rejection. Warnings (a 1024-bit key, an
- * ed25519-only signature, an unparseable Date) are reported apart and
- * never among the failed ids.
+ * Each rule (ids as in the README's "Profiles and rules") gets a state with
+ * a reason and a one-line fix; each enabled profile gets a verdict:
+ * compliant, or the list of failed rule ids. A rule applies to a profile
+ * for all senders or only for bulk senders (rules_applies). A rule whose
+ * input is unknown (TLS when the MTA does not say) or that DNS trouble kept
+ * from an answer never fails: a temporary problem must not turn into a
+ * permanent rejection. Warnings (a 1024-bit key, an ed25519-only signature,
+ * an unparseable Date) are reported apart and never among the failed ids.
  *
  * Not checkable by a filter and never faked: the spam rate and honouring
  * unsubscribes within two days.
@@ -44,7 +44,7 @@ enum rule_state { RULE_PASS = 0, RULE_FAIL, RULE_UNKNOWN, RULE_NA, RULE_TEMP, RU
 /* A profile's verdict: no binding rule failed (and none had DNS trouble). */
 enum profile_result { PROFILE_PASS = 0, PROFILE_FAIL, PROFILE_TEMPERROR, PROFILE_RESULT_COUNT };
 
-/* The rule ids of DESIGN.md: "spf", "dkim", "auth-any", ... */
+/* The rule ids of the README: "spf", "dkim", "auth-any", ... */
 const char *rule_name(enum rule_id r);
 /* The profile table: "google", "yahoo", "microsoft" (config, headers,
  * JSON, statistics columns); profile_names[] ends with NULL. */

@@ -1,5 +1,5 @@
 /*
- * dkimcheck: runs common/dkim on one message file, for the DKIM test
+ * dkimcheck: runs common/checks/dkim on one message file, for the DKIM test
  * vectors (tests/dkim/test_vectors.py).
  *
  *   dkimcheck --ns IP:PORT [--max-sigs N] [--budget-ms N] [--threads N] FILE

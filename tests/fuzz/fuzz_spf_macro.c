@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the macro expander (common/spf_macro.c) on its own.
+ * libFuzzer target: the macro expander (common/checks/spf_macro.c) on its own.
  * Input: one flags byte (bit 0: explain-string rules, bit 1: IPv6 client,
  * bit 2: empty sender and HELO values), then the macro-string. Checks
  * the promises of spf_macro.h that a fuzzer can see: what

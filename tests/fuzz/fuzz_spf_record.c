@@ -1,7 +1,7 @@
 /*
- * libFuzzer target: the SPF record parser (common/spf_record.c) and the
+ * libFuzzer target: the SPF record parser (common/checks/spf_record.c) and the
  * macro expander on every domain-spec and modifier value it accepts
- * (common/spf_macro.c). Input: one TXT record's text (any octets);
+ * (common/checks/spf_macro.c). Input: one TXT record's text (any octets);
  * "v=spf1 " is put in front when it is not there, so that the parser,
  * not the version check, gets the input. What the parser accepts is
  * expanded with fixed values, for an IPv4 and an IPv6 client (no DNS:

@@ -1,5 +1,5 @@
 /*
- * Unit tests of common/dns.c without network: replies built here are fed
+ * Unit tests of common/dns/dns.c without network: replies built here are fed
  * to dns_parse_reply (good, negative, failing and hostile ones), plus
  * server specs, reverse names and name validation.
  */

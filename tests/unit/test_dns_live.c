@@ -1,5 +1,5 @@
 /*
- * Live tests of common/dns.c over loopback against tests/lib/rogue_dns.py
+ * Live tests of common/dns/dns.c over loopback against tests/lib/rogue_dns.py
  * (run by tests/unit/run_dns_live.sh). Servers come from the environment:
  *   SC_TEST_DNS=127.0.0.1:PORT        rogue_dns.py
  *   SC_TEST_DNS6=[::1]:PORT           rogue_dns.py on ::1 (optional)
