@@ -124,6 +124,10 @@ group "install" "$1" $PY "$here/install/test_install.py" "$(cd "$1" && pwd)"
 # the installed daemon, purge (~2.5 min in all)
 group "deb" "pkg" $PY "$here/deb/test_deb.py" "$1"
 
+# make distcheck on the first build directory: the tarball carries every
+# tracked file, builds, and passes make check (the unit tests) from itself
+group "distcheck" "dist" $PY "$here/dist/test_dist.py" "$(cd "$1" && pwd)"
+
 # common/ layers: no lower layer includes a higher one
 group "check-layers" "src" sh "$here/check-layers.sh" "$here/.."
 

@@ -80,6 +80,16 @@ def testdata_or_none(*parts):
         return None
 
 
+def built_with(build, feature):
+    """Whether BUILD's config.h defines HAVE_<feature> (configure's optional
+    parts: SQLITE3, MHD, CMOCKA, ...)."""
+    try:
+        with open(os.path.join(build, "config.h")) as f:
+            return ("#define HAVE_%s 1" % feature) in f.read()
+    except OSError:
+        return False
+
+
 def skip_group(title, why):
     """For a group that cannot run at all: prints the result line with one
     skipped case and returns the exit status 0."""

@@ -26,7 +26,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
-from harness import case, check, contains, eq, run            # noqa: E402
+from harness import built_with, case, check, contains, eq, run, skip_group  # noqa: E402
 import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
 from milter import Sendercheck, run_session                   # noqa: E402
@@ -855,4 +855,8 @@ def throughput_stats_on_vs_off():
 
 
 if __name__ == "__main__":
-    sys.exit(run("compliance statistics (store, sendercheck-stats, HTML, metrics)", lambda: setup(), teardown))
+    TITLE = "compliance statistics (store, sendercheck-stats, HTML, metrics)"
+    for feature, lib in (("SQLITE3", "SQLite"), ("MHD", "libmicrohttpd")):
+        if not built_with(BUILD, feature):
+            sys.exit(skip_group(TITLE, "%s was built without %s" % (BUILD, lib)))
+    sys.exit(run(TITLE, lambda: setup(), teardown))
