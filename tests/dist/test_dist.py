@@ -57,6 +57,24 @@ def unit_tests_run_from_the_tarball(c):
 
 
 @case
+def every_unit_test_is_in_make_check(c):
+    """Each cmocka test source (tests/*/test_*.c but the live DNS one, run
+    by its own runner) ran in make check: a test added to check_PROGRAMS
+    instead of UNIT_TESTS in Makefile.am would be built and never run there."""
+    ran = set(re.findall(r"^PASS: (\S+)$", c.out, re.M))
+    want = set()
+    for d in sorted(os.listdir(os.path.join(TOP, "tests"))):
+        folder = os.path.join(TOP, "tests", d)
+        if not os.path.isdir(folder):
+            continue
+        for f in sorted(os.listdir(folder)):
+            if re.match(r"test_\w+\.c$", f) and f != "test_dns_live.c" and \
+                    "<cmocka.h>" in open(os.path.join(folder, f), errors="replace").read():
+                want.add("tests/%s/%s" % (d, f[:-2]))
+    eq(sorted(want - ran), [], "cmocka tests not run by make check (add them to UNIT_TESTS)")
+
+
+@case
 def tarball_carries_every_tracked_file(c):
     p = subprocess.run(["git", "-C", TOP, "ls-files"], capture_output=True, text=True)
     if p.returncode != 0:
