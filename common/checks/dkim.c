@@ -47,6 +47,7 @@
 
 #include "dkim.h"
 #include "dnsname.h"
+#include "htable.h"
 #include "dns.h"
 #include "log.h"
 
@@ -486,16 +487,28 @@ static struct {
 static pthread_once_t dk_crypto_once = PTHREAD_ONCE_INIT;
 
 struct dk_key {
+	struct hlink link;	/* in dk_table, newest used first */
 	unsigned char der[DK_KEY_MAXDER];
 	size_t len, used;	/* bytes of DER; bytes d2i consumed */
-	uint64_t hash;
 	EVP_PKEY *pkey;
-	unsigned long last;
 };
-static struct dk_key *dk_keys;
+struct dk_der {
+	const unsigned char *der;
+	size_t len;
+};
+static struct dk_key *dk_keys;	/* DK_KEYS slots, dk_nkeys of them used */
 static size_t dk_nkeys;
-static unsigned long dk_key_clock;
+static struct htable dk_table;
 static pthread_mutex_t dk_keys_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+dk_key_same(const struct hlink *l, const void *key)
+{
+	const struct dk_key *k = HTABLE_RECORD(l, struct dk_key, link);
+	const struct dk_der *d = key;
+
+	return k->len == d->len && memcmp(k->der, d->der, d->len) == 0;
+}
 
 static void
 dk_crypto_init(void)
@@ -513,34 +526,26 @@ dk_crypto_init(void)
 	*(void **)&dk_crypto.bio_read = dlsym(RTLD_DEFAULT, "BIO_read");
 	dk_keys = calloc(DK_KEYS, sizeof(*dk_keys));
 	dk_crypto.ok = dk_crypto.real && dk_crypto.d2i && dk_crypto.up_ref && dk_crypto.pkey_free &&
-	    dk_crypto.bio_ctrl && dk_crypto.bio_type && dk_crypto.bio_read && dk_keys != NULL;
-}
-
-static uint64_t
-dk_fnv(const unsigned char *p, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	while (n--)
-		h = (h ^ *p++) * 1099511628211ULL;
-	return h;
+	    dk_crypto.bio_ctrl && dk_crypto.bio_type && dk_crypto.bio_read && dk_keys != NULL &&
+	    htable_init(&dk_table, DK_KEYS, dk_key_same) == 0;
 }
 
 /* Under dk_keys_lock: the cached key for these bytes, with a reference. */
 static EVP_PKEY *
 dk_key_find(const unsigned char *der, size_t len, uint64_t h, size_t *used)
 {
-	for (size_t i = 0; i < dk_nkeys; i++) {
-		struct dk_key *k = &dk_keys[i];
+	struct dk_der d = { der, len };
+	struct hlink *l = htable_find(&dk_table, h, &d);
+	struct dk_key *k;
 
-		if (k->hash == h && k->len == len && memcmp(k->der, der, len) == 0 &&
-		    dk_crypto.up_ref(k->pkey) == 1) {
-			k->last = ++dk_key_clock;
-			*used = k->used;
-			return k->pkey;
-		}
-	}
-	return NULL;
+	if (l == NULL)
+		return NULL;
+	k = HTABLE_RECORD(l, struct dk_key, link);
+	if (dk_crypto.up_ref(k->pkey) != 1)
+		return NULL;
+	htable_touch(&dk_table, l);
+	*used = k->used;
+	return k->pkey;
 }
 
 /* Under dk_keys_lock: keeps pkey (takes a reference of its own). */
@@ -549,25 +554,21 @@ dk_key_keep(const unsigned char *der, size_t len, uint64_t h, size_t used, EVP_P
 {
 	struct dk_key *k;
 
+	if (dk_crypto.up_ref(pkey) != 1)
+		return;
 	if (dk_nkeys < DK_KEYS) {
 		k = &dk_keys[dk_nkeys++];
 	} else {
-		k = &dk_keys[0];
-		for (size_t i = 1; i < DK_KEYS; i++)
-			if (dk_keys[i].last < k->last)
-				k = &dk_keys[i];
+		/* the least recently used key makes room */
+		k = HTABLE_RECORD(htable_oldest(&dk_table), struct dk_key, link);
+		htable_del(&dk_table, &k->link);
 		dk_crypto.pkey_free(k->pkey);
-	}
-	if (dk_crypto.up_ref(pkey) != 1) {
-		*k = dk_keys[--dk_nkeys];
-		return;
 	}
 	memcpy(k->der, der, len);
 	k->len = len;
 	k->used = used;
-	k->hash = h;
 	k->pkey = pkey;
-	k->last = ++dk_key_clock;
+	htable_add(&dk_table, &k->link, h);
 }
 
 EVP_PKEY *
@@ -586,7 +587,7 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 	len = dk_crypto.bio_ctrl(bp, BIO_CTRL_INFO, 0, &data);
 	if (len <= 0 || len > DK_KEY_MAXDER || data == NULL)
 		return dk_crypto.real(bp, a);
-	h = dk_fnv((const unsigned char *)data, (size_t)len);
+	h = htable_hash(HTABLE_HASH_INIT, data, (size_t)len);
 	pthread_mutex_lock(&dk_keys_lock);
 	pkey = dk_key_find((const unsigned char *)data, (size_t)len, h, &used);
 	pthread_mutex_unlock(&dk_keys_lock);

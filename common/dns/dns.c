@@ -68,10 +68,7 @@
 #define DNS_GRACE_MS	250	/* extra wait for a flight's own timeout */
 
 struct cache_ent {
-	struct cache_ent *hnext;	/* hash chain */
-	struct cache_ent *prev;		/* LRU list, most recent first */
-	struct cache_ent *next;
-	uint64_t hash;
+	struct hlink link;		/* in r->cache */
 	uint16_t type;
 	long long expires;		/* monotonic ms */
 	unsigned char *wire;
@@ -106,6 +103,30 @@ static int
 lc(int ch)
 {
 	return (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
+}
+
+/* What the cache and the flights are found by. */
+struct dns_key {
+	const char *key;
+	uint16_t type;
+};
+
+static int
+cache_same(const struct hlink *l, const void *k)
+{
+	const struct cache_ent *e = HTABLE_RECORD(l, struct cache_ent, link);
+	const struct dns_key *dk = k;
+
+	return e->type == dk->type && strcmp(e->name, dk->key) == 0;
+}
+
+static int
+flight_same(const struct hlink *l, const void *k)
+{
+	const struct flight *f = HTABLE_RECORD(l, struct flight, link);
+	const struct dns_key *dk = k;
+
+	return f->type == dk->type && strcmp(f->key, dk->key) == 0;
 }
 
 const char *
@@ -381,26 +402,15 @@ dns_resolver_new(const struct dns_server *servers, size_t nservers,
 		return NULL;
 	}
 	r->cache_max = cache_max;
-	if (cache_max > 0) {
-		r->nbuckets = 16;
-		while (r->nbuckets < cache_max && r->nbuckets < (1u << 20))
-			r->nbuckets <<= 1;
-		r->buckets = calloc(r->nbuckets, sizeof(*r->buckets));
-		if (r->buckets == NULL) {
-			free(r);
-			setwhy(why, whylen, "out of memory");
-			return NULL;
-		}
-	}
-	r->ntable = 256;
 	r->wakefd = -1;
-	if ((r->table = calloc(r->ntable, sizeof(*r->table))) == NULL ||
+	if (htable_init(&r->cache, cache_max > 0 ? cache_max : 1, cache_same) < 0 ||
+	    htable_init(&r->flights, 256, flight_same) < 0 ||
 	    (r->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    pthread_mutex_init(&r->cache_lock, NULL) != 0) {
 		if (r->wakefd >= 0)
 			close(r->wakefd);
-		free(r->table);
-		free(r->buckets);
+		htable_free(&r->flights);
+		htable_free(&r->cache);
 		free(r);
 		setwhy(why, whylen, "cannot set up the resolver: %s", strerror(errno));
 		return NULL;
@@ -414,18 +424,20 @@ dns_resolver_new(const struct dns_server *servers, size_t nservers,
 void
 dns_resolver_free(struct dns_resolver *r)
 {
-	struct cache_ent *e, *next;
+	struct hlink *l;
 
 	if (r == NULL)
 		return;
 	dns_io_stop(r);
-	for (e = r->lru_head; e != NULL; e = next) {
-		next = e->next;
+	while ((l = htable_oldest(&r->cache)) != NULL) {
+		struct cache_ent *e = HTABLE_RECORD(l, struct cache_ent, link);
+
+		htable_del(&r->cache, l);
 		free(e->wire);
 		free(e);
 	}
-	free(r->buckets);
-	free(r->table);
+	htable_free(&r->cache);
+	htable_free(&r->flights);
 	close(r->wakefd);
 	pthread_condattr_destroy(&r->condattr);
 	pthread_mutex_destroy(&r->cache_lock);
@@ -452,68 +464,17 @@ dns_ctx_init(struct dns_ctx *c, struct dns_resolver *r, unsigned budget_ms)
 
 /* --- cache --- */
 
-static uint64_t
-cache_hash(const char *name, uint16_t type)
+uint64_t
+dns_key_hash(const char *key, uint16_t type)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *name; name++) {
-		h ^= (unsigned char)*name;
-		h *= 1099511628211ULL;
-	}
-	h ^= type;
-	h *= 1099511628211ULL;
-	return h;
+	return htable_hash(htable_hash_str(HTABLE_HASH_INIT, key), &type, sizeof(type));
 }
 
-static struct cache_ent **
-cache_slot(struct dns_resolver *r, const char *name, uint16_t type,
-    uint64_t h)
-{
-	struct cache_ent **pp = &r->buckets[h & (r->nbuckets - 1)];
-
-	for (; *pp != NULL; pp = &(*pp)->hnext)
-		if ((*pp)->hash == h && (*pp)->type == type &&
-		    strcmp((*pp)->name, name) == 0)
-			break;
-	return pp;
-}
-
+/* Takes e out of the cache and frees it (cache lock held). */
 static void
-lru_unlink(struct dns_resolver *r, struct cache_ent *e)
+cache_drop(struct dns_resolver *r, struct cache_ent *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		r->lru_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		r->lru_tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-lru_push(struct dns_resolver *r, struct cache_ent *e)
-{
-	e->prev = NULL;
-	e->next = r->lru_head;
-	if (r->lru_head)
-		r->lru_head->prev = e;
-	r->lru_head = e;
-	if (r->lru_tail == NULL)
-		r->lru_tail = e;
-}
-
-/* Unlinks e (found at *pp, or looked up when pp is NULL) and frees it. */
-static void
-cache_drop(struct dns_resolver *r, struct cache_ent **pp, struct cache_ent *e)
-{
-	if (pp == NULL)
-		pp = cache_slot(r, e->name, e->type, e->hash);
-	*pp = e->hnext;
-	lru_unlink(r, e);
-	r->cache_n--;
+	htable_del(&r->cache, &e->link);
 	free(e->wire);
 	free(e);
 }
@@ -523,23 +484,23 @@ static int
 cache_get(struct dns_resolver *r, const char *key, uint16_t type,
     unsigned char **wire, size_t *len, long long *left_ms)
 {
-	uint64_t h = cache_hash(key, type);
-	struct cache_ent **pp, *e;
+	struct dns_key k = { key, type };
+	struct hlink *l;
 	int hit = -1;
 
 	if (r->cache_max == 0)
 		return -1;
 	pthread_mutex_lock(&r->cache_lock);
-	pp = cache_slot(r, key, type, h);
-	if ((e = *pp) != NULL) {
+	if ((l = htable_find(&r->cache, dns_key_hash(key, type), &k)) != NULL) {
+		struct cache_ent *e = HTABLE_RECORD(l, struct cache_ent, link);
+
 		*left_ms = e->expires - dns_now_ms();
 		if (*left_ms <= 0)
-			cache_drop(r, pp, e);
+			cache_drop(r, e);
 		else if ((*wire = malloc(e->wirelen)) != NULL) {
 			memcpy(*wire, e->wire, e->wirelen);
 			*len = e->wirelen;
-			lru_unlink(r, e);
-			lru_push(r, e);
+			htable_touch(&r->cache, l);
 			hit = 0;
 		}
 	}
@@ -551,7 +512,10 @@ void
 dns_cache_put(struct dns_resolver *r, const char *key, uint16_t type,
     const unsigned char *wire, size_t len, uint32_t ttl)
 {
-	struct cache_ent *e, **pp;
+	struct dns_key k = { key, type };
+	uint64_t h = dns_key_hash(key, type);
+	struct cache_ent *e;
+	struct hlink *l;
 	size_t klen = strlen(key);
 
 	if (r->cache_max == 0 || ttl == 0)
@@ -566,19 +530,13 @@ dns_cache_put(struct dns_resolver *r, const char *key, uint16_t type,
 	e->wirelen = len;
 	memcpy(e->name, key, klen + 1);
 	e->type = type;
-	e->hash = cache_hash(key, type);
 	e->expires = dns_now_ms() + (long long)ttl * 1000;
 	pthread_mutex_lock(&r->cache_lock);
-	pp = cache_slot(r, key, type, e->hash);
-	if (*pp != NULL)
-		cache_drop(r, pp, *pp);
-	while (r->cache_n >= r->cache_max && r->lru_tail != NULL)
-		cache_drop(r, NULL, r->lru_tail);
-	pp = &r->buckets[e->hash & (r->nbuckets - 1)];
-	e->hnext = *pp;
-	*pp = e;
-	lru_push(r, e);
-	r->cache_n++;
+	if ((l = htable_find(&r->cache, h, &k)) != NULL)
+		cache_drop(r, HTABLE_RECORD(l, struct cache_ent, link));
+	while (r->cache.n >= r->cache_max && (l = htable_oldest(&r->cache)) != NULL)
+		cache_drop(r, HTABLE_RECORD(l, struct cache_ent, link));
+	htable_add(&r->cache, &e->link, h);
 	pthread_mutex_unlock(&r->cache_lock);
 }
 
@@ -1062,12 +1020,10 @@ dns_flight_unref(struct dns_resolver *r, struct flight *f)
 static struct flight *
 table_find(struct dns_resolver *r, const char *key, uint16_t type, uint64_t h)
 {
-	struct flight *f;
+	struct dns_key k = { key, type };
+	struct hlink *l = htable_find(&r->flights, h, &k);
 
-	for (f = r->table[h & (r->ntable - 1)]; f != NULL; f = f->hnext)
-		if (f->hash == h && f->type == type && strcmp(f->key, key) == 0)
-			return f;
-	return NULL;
+	return l != NULL ? HTABLE_RECORD(l, struct flight, link) : NULL;
 }
 
 /*
@@ -1079,7 +1035,7 @@ static struct flight *
 flight_get(struct dns_resolver *r, const char *qname, const char *key, uint16_t type,
     long budget_ms, char *why, size_t whylen)
 {
-	uint64_t h = cache_hash(key, type);
+	uint64_t h = dns_key_hash(key, type);
 	long long until = dns_now_ms() + (budget_ms > 0 ? budget_ms : 0);
 	struct flight *f = table_find(r, key, type, h);
 
@@ -1094,7 +1050,6 @@ flight_get(struct dns_resolver *r, const char *qname, const char *key, uint16_t 
 		return NULL;
 	}
 	pthread_cond_init(&f->cond, &r->condattr);
-	f->hash = h;
 	f->type = type;
 	f->deadline = until;
 	snprintf(f->name, sizeof(f->name), "%s", qname);
@@ -1104,8 +1059,7 @@ flight_get(struct dns_resolver *r, const char *qname, const char *key, uint16_t 
 		dns_flight_unref(r, f);
 		return NULL;
 	}
-	f->hnext = r->table[h & (r->ntable - 1)];
-	r->table[h & (r->ntable - 1)] = f;
+	htable_add(&r->flights, &f->link, h);
 	f->in_table = 1;
 	return f;
 }

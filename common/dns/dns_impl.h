@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "dns.h"
+#include "htable.h"
 
 #define DNS_QBUF	512
 #define DNS_ESCBUF	(253 * 4 + 8)	/* a name with every octet as \DDD */
@@ -60,14 +61,13 @@ struct flight_net {
 };
 
 struct flight {
-	struct flight *hnext;		/* in-flight table chain */
+	struct hlink link;		/* in the table of flights in the air */
 	struct flight *next;		/* the network thread's lists */
 	int refs;
 	int done;			/* the result below is final */
 	int in_table;
 	long long deadline;		/* network work ends by then (ms) */
 	pthread_cond_t cond;		/* broadcast when done */
-	uint64_t hash;
 	uint16_t type;
 	/* the result, written once before done is set */
 	enum dns_status status;
@@ -84,17 +84,12 @@ struct dns_resolver {
 	struct dns_server servers[DNS_MAX_SERVERS];
 	size_t nservers;
 	pthread_mutex_t cache_lock;	/* guards the cache */
-	struct cache_ent **buckets;
-	size_t nbuckets;		/* power of two */
+	struct htable cache;		/* of struct cache_ent, newest used first */
 	size_t cache_max;
-	size_t cache_n;
-	struct cache_ent *lru_head;
-	struct cache_ent *lru_tail;
 	/* flights and sessions */
 	pthread_mutex_t lock;
 	pthread_condattr_t condattr;	/* CLOCK_MONOTONIC */
-	struct flight **table;		/* flights in the air, by hash */
-	size_t ntable;			/* power of two */
+	struct htable flights;		/* flights in the air, by name and type */
 	struct flight *newq;		/* to be started by the network thread */
 	int wakefd;			/* eventfd: wakes the network thread */
 	int io_started;
@@ -116,6 +111,8 @@ enum dns_status dns_parse_wire(unsigned char *wire, size_t len, uint16_t qtype,
 void dns_cache_put(struct dns_resolver *r, const char *key, uint16_t type,
     const unsigned char *wire, size_t len, uint32_t ttl);
 void dns_flight_unref(struct dns_resolver *r, struct flight *f);	/* lock held */
+/* The hash of a cache key and type: the cache's and the flights'. */
+uint64_t dns_key_hash(const char *key, uint16_t type);
 
 /* dns_io.c: starts f (lock held; f is new and already in the table). */
 int dns_io_submit(struct dns_resolver *r, struct flight *f, char *why, size_t whylen);

@@ -562,15 +562,9 @@ conclude(struct dns_resolver *r, struct flight *f)
 static void
 table_remove(struct dns_resolver *r, struct flight *f)
 {
-	struct flight **pp;
-
 	if (!f->in_table)
 		return;
-	for (pp = &r->table[f->hash & (r->ntable - 1)]; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == f) {
-			*pp = f->hnext;
-			break;
-		}
+	htable_del(&r->flights, &f->link);
 	f->in_table = 0;
 }
 

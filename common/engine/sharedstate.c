@@ -17,6 +17,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "htable.h"
 #include "log.h"
 #include "sbuf.h"
 #include "sharedstate.h"
@@ -76,7 +77,7 @@ struct redis_addr {
 };
 
 struct entry {
-	struct entry *next;		/* hash chain */
+	struct hlink link;		/* in the table */
 	struct entry *dirty_next;
 	int64_t hour[SLOTS];		/* the hour each slot holds */
 	uint32_t mine[SLOTS];		/* this run's counts */
@@ -94,8 +95,7 @@ struct sharedstate {
 	size_t max;
 
 	pthread_mutex_t lock;		/* the table and the dirty list */
-	struct entry **bucket;
-	size_t nbuckets, n;
+	struct htable table;		/* of struct entry, by organizational domain */
 	struct entry *dirty;
 	size_t n_dirty;
 
@@ -233,38 +233,30 @@ sharedstate_latency(struct sharedstate *s)
 
 /* ---- the local copy ---- */
 
-static uint32_t
-hash(const char *s)
+static int
+same_org(const struct hlink *l, const void *org)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return strcmp(HTABLE_RECORD(l, struct entry, link)->org, org) == 0;
 }
 
 /* With s->lock held. NULL: not there (create 0), table full or no memory. */
 static struct entry *
 find(struct sharedstate *s, const char *org, int create)
 {
-	uint32_t h = hash(org) % s->nbuckets;
+	uint64_t h = htable_hash_str(HTABLE_HASH_INIT, org);
+	struct hlink *l = htable_find(&s->table, h, org);
 	struct entry *e;
 	size_t len;
 
-	for (e = s->bucket[h]; e != NULL; e = e->next)
-		if (strcmp(e->org, org) == 0)
-			return e;
-	if (!create || s->n >= s->max)
+	if (l != NULL)
+		return HTABLE_RECORD(l, struct entry, link);
+	if (!create || s->table.n >= s->max)
 		return NULL;
 	len = strlen(org);
 	if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL)
 		return NULL;
 	memcpy(e->org, org, len + 1);
-	e->next = s->bucket[h];
-	s->bucket[h] = e;
-	s->n++;
+	htable_add(&s->table, &e->link, h);
 	return e;
 }
 
@@ -630,13 +622,15 @@ static void
 mark_all_dirty(struct sharedstate *s)
 {
 	pthread_mutex_lock(&s->lock);
-	for (size_t b = 0; b < s->nbuckets; b++)
-		for (struct entry *e = s->bucket[b]; e; e = e->next)
-			for (int i = 0; i < SLOTS; i++)
-				if (e->mine[i]) {
-					mark_dirty(s, e);
-					break;
-				}
+	for (struct hlink *l = s->table.newest; l != NULL; l = l->older) {
+		struct entry *e = HTABLE_RECORD(l, struct entry, link);
+
+		for (int i = 0; i < SLOTS; i++)
+			if (e->mine[i]) {
+				mark_dirty(s, e);
+				break;
+			}
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -961,18 +955,15 @@ prune_local(struct sharedstate *s)
 	int64_t now_hour = (int64_t)now / 3600;
 
 	pthread_mutex_lock(&s->lock);
-	for (size_t b = 0; b < s->nbuckets; b++)
-		for (struct entry **pp = &s->bucket[b]; *pp;) {
-			struct entry *e = *pp;
+	for (struct hlink *l = s->table.newest, *older; l != NULL; l = older) {
+		struct entry *e = HTABLE_RECORD(l, struct entry, link);
 
-			if (!e->dirty && window_sum(e, now_hour) == 0 && !sticky(s, e, (int64_t)now)) {
-				*pp = e->next;
-				free(e);
-				s->n--;
-			} else {
-				pp = &e->next;
-			}
+		older = l->older;
+		if (!e->dirty && window_sum(e, now_hour) == 0 && !sticky(s, e, (int64_t)now)) {
+			htable_del(&s->table, l);
+			free(e);
 		}
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -1117,13 +1108,12 @@ sharedstate_new(const struct sharedstate_config *cfg, char *why, size_t whylen)
 	s->threshold = cfg->threshold ? cfg->threshold : 1;
 	s->sticky = (int64_t)cfg->sticky_days * 86400;
 	s->max = cfg->max_domains ? cfg->max_domains : 1;
-	s->nbuckets = s->max < 1024 ? 1024 : s->max;
-	s->bucket = calloc(s->nbuckets, sizeof(*s->bucket));
-	if (s->uri == NULL || s->password_file == NULL || s->suffix == NULL || s->bucket == NULL) {
+	if (s->uri == NULL || s->password_file == NULL || s->suffix == NULL ||
+	    htable_init(&s->table, s->max < 1024 ? 1024 : s->max, same_org) < 0) {
 		free(s->uri);
 		free(s->password_file);
 		free(s->suffix);
-		free(s->bucket);
+		htable_free(&s->table);
 		free(s);
 		return snprintf(why, whylen, "out of memory"), NULL;
 	}
@@ -1178,13 +1168,11 @@ sharedstate_free(struct sharedstate *s)
 	if (s == NULL)
 		return;
 	sharedstate_stop(s);
-	for (size_t b = 0; b < s->nbuckets; b++)
-		while (s->bucket[b]) {
-			struct entry *e = s->bucket[b];
-			s->bucket[b] = e->next;
-			free(e);
-		}
-	free(s->bucket);
+	for (struct hlink *l; (l = htable_oldest(&s->table)) != NULL;) {
+		htable_del(&s->table, l);
+		free(HTABLE_RECORD(l, struct entry, link));
+	}
+	htable_free(&s->table);
 	free(s->uri);
 	free(s->password_file);
 	free(s->suffix);
@@ -1206,6 +1194,6 @@ sharedstate_get_counters(struct sharedstate *s, struct sharedstate_counters *out
 	out->outages = atomic_load_explicit(&s->outages, memory_order_relaxed);
 	pthread_mutex_lock(&s->lock);
 	out->pending = s->n_dirty;
-	out->domains = s->n;
+	out->domains = s->table.n;
 	pthread_mutex_unlock(&s->lock);
 }

@@ -15,13 +15,14 @@
 
 #include "log.h"
 #include "sbuf.h"
+#include "htable.h"
 #include "volume.h"
 
 #define SLOTS 24
 #define DOMAIN_MAX 254
 
 struct counter {
-	struct counter *next;
+	struct hlink link;		/* in volume.table */
 	int64_t hour[SLOTS];		/* the hour (since the epoch) each slot counts */
 	uint32_t count[SLOTS];
 	int64_t bulk_at;		/* last bulk mark, unix seconds; 0 none */
@@ -30,8 +31,8 @@ struct counter {
 
 struct volume {
 	pthread_mutex_t lock;
-	struct counter **bucket;
-	size_t nbuckets, n, max;
+	struct htable table;		/* of struct counter, by domain (any case) */
+	size_t max;
 	int64_t sticky;			/* seconds a bulk mark is kept */
 	char *state_file;
 	pthread_t saver;
@@ -41,38 +42,44 @@ struct volume {
 	unsigned interval;
 };
 
-static uint32_t
+/* Domains are found in any case: the hash of the lower-case name. */
+static uint64_t
 hash(const char *s)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = HTABLE_HASH_INIT;
 
 	for (; *s; s++) {
-		h ^= (unsigned char)(*s | 0x20);
-		h *= 16777619u;
+		unsigned char c = (unsigned char)(*s | 0x20);
+
+		h = htable_hash(h, &c, 1);
 	}
 	return h;
+}
+
+static int
+same_domain(const struct hlink *l, const void *domain)
+{
+	return strcasecmp(HTABLE_RECORD(l, struct counter, link)->domain, domain) == 0;
 }
 
 static struct counter *
 find(struct volume *v, const char *domain, int create)
 {
-	uint32_t h = hash(domain) % v->nbuckets;
+	uint64_t h = hash(domain);
+	struct hlink *l = htable_find(&v->table, h, domain);
 	struct counter *c;
 
-	for (c = v->bucket[h]; c != NULL; c = c->next)
-		if (strcasecmp(c->domain, domain) == 0)
-			return c;
+	if (l != NULL)
+		return HTABLE_RECORD(l, struct counter, link);
 	if (!create || strlen(domain) >= DOMAIN_MAX)
 		return NULL;
-	if (v->n >= v->max)
+	if (v->table.n >= v->max)
 		return NULL;	/* no scan here: pruning happens when saving */
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return NULL;
 	memset(c, 0, sizeof(*c));
 	snprintf(c->domain, sizeof(c->domain), "%s", domain);
-	c->next = v->bucket[h];
-	v->bucket[h] = c;
-	v->n++;
+	htable_add(&v->table, &c->link, h);
 	return c;
 }
 
@@ -214,8 +221,7 @@ volume_new(const char *state_file, size_t max_domains, unsigned sticky_days,
 	}
 	v->max = max_domains ? max_domains : 1;
 	v->sticky = (int64_t)sticky_days * 86400;
-	v->nbuckets = v->max < 1024 ? 1024 : v->max;
-	if ((v->bucket = calloc(v->nbuckets, sizeof(*v->bucket))) == NULL) {
+	if (htable_init(&v->table, v->max < 1024 ? 1024 : v->max, same_domain) < 0) {
 		free(v->state_file);
 		free(v);
 		snprintf(why, whylen, "out of memory");
@@ -233,17 +239,15 @@ volume_new(const char *state_file, size_t max_domains, unsigned sticky_days,
 static void
 prune(struct volume *v, int64_t now_hour)
 {
-	for (size_t b = 0; b < v->nbuckets; b++)
-		for (struct counter **pp = &v->bucket[b]; *pp;) {
-			if (sum(*pp, now_hour) == 0 && !sticky(v, *pp, now_hour * 3600)) {
-				struct counter *c = *pp;
-				*pp = c->next;
-				free(c);
-				v->n--;
-			} else {
-				pp = &(*pp)->next;
-			}
+	for (struct hlink *l = v->table.newest, *older; l != NULL; l = older) {
+		struct counter *c = HTABLE_RECORD(l, struct counter, link);
+
+		older = l->older;
+		if (sum(c, now_hour) == 0 && !sticky(v, c, now_hour * 3600)) {
+			htable_del(&v->table, l);
+			free(c);
 		}
+	}
 }
 
 int
@@ -262,19 +266,20 @@ volume_save(struct volume *v, char *why, size_t whylen)
 	sbuf_addstr(&text, "# sendercheck volume counts: domain hour:count... [bulk:TIME] (hours, seconds since 1970)\n");
 	pthread_mutex_lock(&v->lock);
 	prune(v, now_hour);
-	for (size_t b = 0; b < v->nbuckets; b++)
-		for (struct counter *c = v->bucket[b]; c; c = c->next) {
-			if (sum(c, now_hour) == 0 && !sticky(v, c, now_hour * 3600))
-				continue;
-			sbuf_addstr(&text, c->domain);
-			for (int i = 0; i < SLOTS; i++)
-				if (c->count[i] && c->hour[i] > now_hour - SLOTS)
-					sbuf_printf(&text, " %lld:%lu", (long long)c->hour[i],
-					    (unsigned long)c->count[i]);
-			if (sticky(v, c, now_hour * 3600))
-				sbuf_printf(&text, " bulk:%lld", (long long)c->bulk_at);
-			sbuf_addc(&text, '\n');
-		}
+	for (struct hlink *l = v->table.newest; l != NULL; l = l->older) {
+		struct counter *c = HTABLE_RECORD(l, struct counter, link);
+
+		if (sum(c, now_hour) == 0 && !sticky(v, c, now_hour * 3600))
+			continue;
+		sbuf_addstr(&text, c->domain);
+		for (int i = 0; i < SLOTS; i++)
+			if (c->count[i] && c->hour[i] > now_hour - SLOTS)
+				sbuf_printf(&text, " %lld:%lu", (long long)c->hour[i],
+				    (unsigned long)c->count[i]);
+		if (sticky(v, c, now_hour * 3600))
+			sbuf_printf(&text, " bulk:%lld", (long long)c->bulk_at);
+		sbuf_addc(&text, '\n');
+	}
 	pthread_mutex_unlock(&v->lock);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", v->state_file);
 	if (text.overflow || (f = fopen(tmp, "w")) == NULL) {
@@ -364,13 +369,11 @@ volume_free(struct volume *v)
 	if (v == NULL)
 		return;
 	volume_stop(v);
-	for (size_t b = 0; b < v->nbuckets; b++)
-		while (v->bucket[b]) {
-			struct counter *c = v->bucket[b];
-			v->bucket[b] = c->next;
-			free(c);
-		}
-	free(v->bucket);
+	for (struct hlink *l; (l = htable_oldest(&v->table)) != NULL;) {
+		htable_del(&v->table, l);
+		free(HTABLE_RECORD(l, struct counter, link));
+	}
+	htable_free(&v->table);
 	free(v->state_file);
 	pthread_mutex_destroy(&v->lock);
 	pthread_cond_destroy(&v->wake);

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "htable.h"
 #include "sbuf.h"
 #include "statsdb.h"
 
@@ -203,94 +204,68 @@ static const char sql_up_rule[] =
  */
 #define AGG_COUNTS T_COUNT	/* the daily columns after day, domain */
 struct agg {
+	struct hlink link;
 	char key[11 + 256 + 8 + 32 + 4];	/* day \1 domain [\1 profile \1 rule] */
 	long v[AGG_COUNTS];
 };
 
+/* The totals of one batch, by key, in the order they were first met. */
 struct aggs {
-	struct agg *a;
-	size_t n, cap;
-	size_t *slot;		/* open addressing: index + 1, 0 empty */
-	size_t nslots;
+	struct htable t;
 };
+
+static int
+agg_same(const struct hlink *l, const void *key)
+{
+	return strcmp(HTABLE_RECORD(l, struct agg, link)->key, key) == 0;
+}
 
 static int
 agg_init(struct aggs *g, size_t expect)
 {
-	memset(g, 0, sizeof(*g));
-	g->nslots = 64;
-	while (g->nslots < expect * 2)
-		g->nslots *= 2;
-	g->cap = g->nslots / 2;
-	g->a = malloc(g->cap * sizeof(*g->a));
-	g->slot = calloc(g->nslots, sizeof(*g->slot));
-	if (g->a == NULL || g->slot == NULL) {
-		free(g->a);
-		free(g->slot);
-		return -1;
-	}
-	return 0;
-}
-
-static size_t
-agg_hash(const char *key)
-{
-	size_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
-}
-
-/* Doubles the table (entries and slots, keeping slots at most half full). */
-static int
-agg_grow(struct aggs *g)
-{
-	size_t nslots = g->nslots * 2, *slot;
-	struct agg *a = realloc(g->a, g->cap * 2 * sizeof(*g->a));
-
-	if (a == NULL)
-		return -1;
-	g->a = a;
-	if ((slot = calloc(nslots, sizeof(*slot))) == NULL)
-		return -1;
-	for (size_t k = 0; k < g->n; k++) {
-		size_t i = agg_hash(g->a[k].key) & (nslots - 1);
-		while (slot[i] != 0)
-			i = (i + 1) & (nslots - 1);
-		slot[i] = k + 1;
-	}
-	free(g->slot);
-	g->slot = slot;
-	g->nslots = nslots;
-	g->cap *= 2;
-	return 0;
+	return htable_init(&g->t, expect, agg_same);
 }
 
 static void
 agg_free(struct aggs *g)
 {
-	free(g->a);
-	free(g->slot);
+	for (struct hlink *l; (l = htable_oldest(&g->t)) != NULL;) {
+		htable_del(&g->t, l);
+		free(HTABLE_RECORD(l, struct agg, link));
+	}
+	htable_free(&g->t);
 }
 
 /* The entry for key, made with zeros if new; NULL when out of memory. */
 static struct agg *
 agg_get(struct aggs *g, const char *key)
 {
-	if (g->n == g->cap && agg_grow(g) < 0)
+	uint64_t h = htable_hash_str(HTABLE_HASH_INIT, key);
+	struct hlink *l = htable_find(&g->t, h, key);
+	struct agg *a;
+
+	if (l != NULL)
+		return HTABLE_RECORD(l, struct agg, link);
+	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	for (size_t i = agg_hash(key) & (g->nslots - 1);; i = (i + 1) & (g->nslots - 1)) {
-		if (g->slot[i] == 0) {
-			struct agg *a = &g->a[g->n++];
-			memset(a, 0, sizeof(*a));
-			snprintf(a->key, sizeof(a->key), "%s", key);
-			g->slot[i] = g->n;
-			return a;
-		}
-		if (strcmp(g->a[g->slot[i] - 1].key, key) == 0)
-			return &g->a[g->slot[i] - 1];
-	}
+	snprintf(a->key, sizeof(a->key), "%s", key);
+	htable_add(&g->t, &a->link, h);
+	return a;
+}
+
+/* The first entry met, then the next ones (NULL at the end). */
+static const struct agg *
+agg_first(const struct aggs *g)
+{
+	struct hlink *l = htable_oldest(&g->t);
+
+	return l != NULL ? HTABLE_RECORD(l, struct agg, link) : NULL;
+}
+
+static const struct agg *
+agg_next(const struct agg *a)
+{
+	return a->link.newer != NULL ? HTABLE_RECORD(a->link.newer, struct agg, link) : NULL;
 }
 
 /* The names of the daily count columns and their SQL over messages, in enum total order. */
@@ -646,8 +621,7 @@ write_aggs(struct statsdb *db, const struct aggs *days, const struct aggs *rules
 {
 	int rc;
 
-	for (size_t i = 0; i < days->n; i++) {
-		const struct agg *g = &days->a[i];
+	for (const struct agg *g = agg_first(days); g != NULL; g = agg_next(g)) {
 		const char *sep = strchr(g->key, '\1');
 		sqlite3_stmt *st = db->up_daily;
 
@@ -658,8 +632,7 @@ write_aggs(struct statsdb *db, const struct aggs *days, const struct aggs *rules
 		if ((rc = step_done(st)) != 0)
 			return rc;
 	}
-	for (size_t i = 0; i < rules->n; i++) {
-		const struct agg *g = &rules->a[i];
+	for (const struct agg *g = agg_first(rules); g != NULL; g = agg_next(g)) {
 		char key[sizeof(g->key)], *f[4], *save = NULL;
 		sqlite3_stmt *st = db->up_rule;
 
