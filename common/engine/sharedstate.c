@@ -21,6 +21,7 @@
 #include "log.h"
 #include "sbuf.h"
 #include "sharedstate.h"
+#include "thread.h"
 
 #define SLOTS 24
 #define ORG_MAX 254
@@ -1130,18 +1131,12 @@ sharedstate_new(const struct sharedstate_config *cfg, char *why, size_t whylen)
 int
 sharedstate_start(struct sharedstate *s, char *why, size_t whylen)
 {
-	sigset_t all, old;
 	int rc;
 
 	if (s->running)
 		return 0;
-	/* the thread takes no signals: they belong to the daemon (and a
-	 * SIGPIPE from a closed Redis link stays pending, harmless) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->thread, NULL, sync_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	/* (a SIGPIPE from a closed Redis link stays pending, harmless) */
+	if ((rc = thread_start_quiet(&s->thread, sync_main, s)) != 0) {
 		snprintf(why, whylen, "cannot start the SharedState thread: %s", strerror(rc));
 		return -1;
 	}

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "sbuf.h"
 #include "htable.h"
+#include "thread.h"
 #include "volume.h"
 
 #define SLOTS 24
@@ -330,15 +331,7 @@ volume_start_saver(struct volume *v, unsigned interval, char *why, size_t whylen
 	if (v->state_file[0] == '\0' || v->saver_running)
 		return 0;
 	v->interval = interval ? interval : 60;
-	/* the thread takes no signals: they belong to the daemon's handler */
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&v->saver, NULL, saver, v);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (thread_start_quiet(&v->saver, saver, v) != 0) {
 		snprintf(why, whylen, "cannot start the volume saver thread");
 		return -1;
 	}

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "stats.h"
+#include "thread.h"
 
 #define PRUNE_EVERY 3600	/* seconds */
 #define PRUNE_CHUNK 5000	/* messages per pruning transaction */
@@ -235,17 +236,11 @@ writer(void *arg)
 int
 stats_start(struct stats *s, char *why, size_t whylen)
 {
-	sigset_t all, old;
 	int rc;
 
 	if (s->running)
 		return 0;
-	/* the thread takes no signals: they belong to libmilter's handler */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->writer, NULL, writer, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if ((rc = thread_start_quiet(&s->writer, writer, s)) != 0) {
 		snprintf(why, whylen, "cannot start the stats writer thread: %s", strerror(rc));
 		return -1;
 	}
