@@ -101,6 +101,8 @@ options(void)
 			fputs("empty", stdout);
 		}
 		fputs(".\n", stdout);
+		if (o->flags & OPTF_RESTART)
+			fputs("Changes take effect at restart, not at reload.\n", stdout);
 	}
 }
 

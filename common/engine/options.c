@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "options.h"
 #include "log.h"
@@ -30,111 +32,120 @@ static const char *const log_format_names[] = { "text", "json", NULL };
 
 const struct config_option config_options[] = {
 	{ "Socket", OPT_SOCKET, "inet:8894@127.0.0.1",
-	  "where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/path", OFF(socket), 0, 0, NULL },
+	  "where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/path", OFF(socket), 0, 0, NULL, OPTF_RESTART },
 	{ "AuthservID", OPT_STRING, "",
-	  "authserv-id written in Authentication-Results (empty: this host's name)", OFF(authserv_id), 0, 0, NULL },
+	  "authserv-id written in Authentication-Results (empty: this host's name)", OFF(authserv_id), 0, 0, NULL, 0 },
 	{ "Nameservers", OPT_SERVERS, "",
 	  "DNS servers as IP or IP:PORT ([IPv6]:PORT), space separated (empty: /etc/resolv.conf)",
-	  OFF(nameservers), 0, 0, NULL },
+	  OFF(nameservers), 0, 0, NULL, 0 },
 	{ "DNSTimeout", OPT_SECONDS, "8",
-	  "seconds each check (SPF, DKIM, DMARC, iprev) may wait for DNS; they wait at once, so also the longest a message waits", OFF(dns_timeout_ms), 0, 0, NULL },
+	  "seconds each check (SPF, DKIM, DMARC, iprev) may wait for DNS; they wait at once, so also the longest a message waits", OFF(dns_timeout_ms), 0, 0, NULL, 0 },
 	{ "DNSCacheSize", OPT_UINT, "10000",
-	  "number of DNS answers kept in the shared cache (0 disables it)", OFF(dns_cache_size), 0, 10000000, NULL },
+	  "number of DNS answers kept in the shared cache (0 disables it)", OFF(dns_cache_size), 0, 10000000, NULL, 0 },
 	{ "InternalHosts", OPT_CIDRS, "127.0.0.0/8 ::1",
-	  "inbound mode: client networks whose mail is passed without checks (none: check everything)", OFF(internal_hosts), 0, 0, NULL },
+	  "inbound mode: client networks whose mail is passed without checks (none: check everything)", OFF(internal_hosts), 0, 0, NULL, 0 },
 	{ "AddReceivedSPF", OPT_BOOL, "no",
-	  "also add a Received-SPF header (RFC 7208 section 9.1)", OFF(add_received_spf), 0, 0, NULL },
+	  "also add a Received-SPF header (RFC 7208 section 9.1)", OFF(add_received_spf), 0, 0, NULL, 0 },
 	{ "On-SPFFail", OPT_ACTION, "accept",
-	  "action when SPF fails: accept, reject, tempfail or quarantine", OFF(on_spf_fail), 0, 0, NULL },
+	  "action when SPF fails: accept, reject, tempfail or quarantine", OFF(on_spf_fail), 0, 0, NULL, 0 },
 	{ "On-SPFSoftFail", OPT_ACTION, "accept",
-	  "action when SPF soft-fails", OFF(on_spf_softfail), 0, 0, NULL },
+	  "action when SPF soft-fails", OFF(on_spf_softfail), 0, 0, NULL, 0 },
 	{ "On-DKIMFail", OPT_ACTION, "accept",
-	  "action when a DKIM signature is present and none passes", OFF(on_dkim_fail), 0, 0, NULL },
+	  "action when a DKIM signature is present and none passes", OFF(on_dkim_fail), 0, 0, NULL, 0 },
 	{ "On-DNSError", OPT_ACTION, "accept",
-	  "action when a check could not finish because of DNS (temperror)", OFF(on_dns_error), 0, 0, NULL },
+	  "action when a check could not finish because of DNS (temperror)", OFF(on_dns_error), 0, 0, NULL, 0 },
 	{ "On-Error", OPT_ACTION, "accept",
-	  "action on an internal error (e.g. out of memory)", OFF(on_error), 0, 0, NULL },
+	  "action on an internal error (e.g. out of memory)", OFF(on_error), 0, 0, NULL, 0 },
 	{ "MaxSignatures", OPT_UINT, "5",
 	  "DKIM signatures verified per message; further ones are listed as not checked",
-	  OFF(max_signatures), 1, 32, NULL },
+	  OFF(max_signatures), 1, 32, NULL, 0 },
 	{ "SPFEngine", OPT_SPFENGINE, "builtin",
 	  "SPF implementation: builtin (RFC 7208 evaluator with limits and lint) or libspf2",
-	  OFF(spf_engine), 0, 0, NULL },
+	  OFF(spf_engine), 0, 0, NULL, 0 },
 	{ "DMARCDiscovery", OPT_ENUM, "psl",
 	  "how DMARC finds the organizational domain: psl (RFC 7489, public suffix list) or treewalk (RFC 9989)",
-	  OFF(dmarc_discovery), 0, 0, dmarc_discovery_names },
+	  OFF(dmarc_discovery), 0, 0, dmarc_discovery_names, 0 },
 	{ "On-DMARCFail", OPT_ENUM, "accept",
 	  "action when DMARC fails: accept, reject, tempfail, quarantine, or policy (the domain's p=)",
-	  OFF(on_dmarc_fail), 0, 0, dmarc_action_names },
+	  OFF(on_dmarc_fail), 0, 0, dmarc_action_names, 0 },
 	{ "Profiles", OPT_FLAGS, "google yahoo microsoft",
 	  "bulk-sender rule sets to judge each message by: google, yahoo, microsoft",
-	  OFF(profiles), 0, 0, profile_names },
+	  OFF(profiles), 0, 0, profile_names, 0 },
 	{ "On-Noncompliant", OPT_ACTION, "accept",
-	  "action when a message breaks a profile's rules", OFF(on_noncompliant), 0, 0, NULL },
+	  "action when a message breaks a profile's rules", OFF(on_noncompliant), 0, 0, NULL, 0 },
 	{ "On-Noncompliant-Google", OPT_ENUM, "inherit",
 	  "action when it breaks Google's rules (inherit: On-Noncompliant)",
-	  OFF(on_noncompliant_profile[PROFILE_GOOGLE]), 0, 0, inherit_action_names },
+	  OFF(on_noncompliant_profile[PROFILE_GOOGLE]), 0, 0, inherit_action_names, 0 },
 	{ "On-Noncompliant-Yahoo", OPT_ENUM, "inherit",
 	  "action when it breaks Yahoo's rules (inherit: On-Noncompliant)",
-	  OFF(on_noncompliant_profile[PROFILE_YAHOO]), 0, 0, inherit_action_names },
+	  OFF(on_noncompliant_profile[PROFILE_YAHOO]), 0, 0, inherit_action_names, 0 },
 	{ "On-Noncompliant-Microsoft", OPT_ENUM, "inherit",
 	  "action when it breaks Microsoft's rules (inherit: On-Noncompliant)",
-	  OFF(on_noncompliant_profile[PROFILE_MICROSOFT]), 0, 0, inherit_action_names },
+	  OFF(on_noncompliant_profile[PROFILE_MICROSOFT]), 0, 0, inherit_action_names, 0 },
 	{ "BulkDetection", OPT_FLAGS, "headers volume",
 	  "what makes a message bulk: headers (List-Unsubscribe, List-Id, Precedence, Feedback-ID), volume, always, never",
-	  OFF(bulk_detection), 0, 0, bulk_names },
+	  OFF(bulk_detection), 0, 0, bulk_names, 0 },
 	{ "BulkThreshold", OPT_UINT, "5000",
 	  "messages per organizational domain in 24 hours from which its mail is bulk",
-	  OFF(bulk_threshold), 1, 100000000, NULL },
+	  OFF(bulk_threshold), 1, 100000000, NULL, OPTF_RESTART },
 	{ "BulkStickyDays", OPT_UINT, "365",
 	  "days a domain stays bulk after its volume reached BulkThreshold (0: only while it does)",
-	  OFF(bulk_sticky_days), 0, 36500, NULL },
+	  OFF(bulk_sticky_days), 0, 36500, NULL, OPTF_RESTART },
 	{ "VolumeFile", OPT_STRING, "/var/lib/sendercheck/volume.txt",
 	  "where the 24-hour volume counts are kept across restarts (empty: memory only; with SharedState: the fallback)",
-	  OFF(volume_file), 0, 0, NULL },
+	  OFF(volume_file), 0, 0, NULL, OPTF_RESTART },
 	{ "SharedState", OPT_STRING, "",
 	  "Redis holding the fleet's volume counts and bulk marks: redis://HOST[:PORT][/DB] or unix:/path[?db=N] (empty: each host counts alone)",
-	  OFF(shared_state), 0, 0, NULL },
+	  OFF(shared_state), 0, 0, NULL, OPTF_RESTART },
 	{ "SharedStatePasswordFile", OPT_STRING, "",
 	  "file whose first line is the Redis password, or USER PASSWORD for an ACL user (empty: no AUTH)",
-	  OFF(shared_state_password_file), 0, 0, NULL },
+	  OFF(shared_state_password_file), 0, 0, NULL, OPTF_RESTART },
 	{ "SharedStateTimeout", OPT_SECONDS, "0.05",
 	  "longest wait for one Redis round trip; mail never waits for Redis (counts go in the background)",
-	  OFF(shared_state_timeout_ms), 0, 0, NULL },
+	  OFF(shared_state_timeout_ms), 0, 0, NULL, OPTF_RESTART },
 	{ "HostName", OPT_STRING, "",
 	  "this host's name in the fleet's counts and statistics rows (empty: the system's host name)",
-	  OFF(host_name), 0, 0, NULL },
+	  OFF(host_name), 0, 0, NULL, OPTF_RESTART },
 	{ "Mode", OPT_ENUM, "inbound",
 	  "inbound (judge the connecting client) or outbound (self-test: judge SendingIPs, no TLS rule)",
-	  OFF(mode), 0, 0, mode_names },
+	  OFF(mode), 0, 0, mode_names, 0 },
 	{ "SendingIPs", OPT_CIDRS, "",
 	  "outbound mode: the public IP addresses the mail leaves from (SPF and iprev use them)",
-	  OFF(sending_ips), 0, 0, NULL },
+	  OFF(sending_ips), 0, 0, NULL, 0 },
 	{ "StatsDB", OPT_STRING, "",
 	  "SQLite file that stores every verdict for sendercheck-stats, e.g. /var/lib/sendercheck/stats.db (empty: no statistics)",
-	  OFF(stats_db), 0, 0, NULL },
+	  OFF(stats_db), 0, 0, NULL, OPTF_RESTART },
 	{ "StatsRetention", OPT_UINT, "90",
 	  "days of statistics kept; older messages and daily totals are pruned",
-	  OFF(stats_retention), 1, 36500, NULL },
+	  OFF(stats_retention), 1, 36500, NULL, OPTF_RESTART },
 	{ "StatsQueueSize", OPT_UINT, "10000",
 	  "verdicts waiting for the stats writer; beyond it a message is dropped from the statistics, never delayed",
-	  OFF(stats_queue_size), 1, 10000000, NULL },
+	  OFF(stats_queue_size), 1, 10000000, NULL, OPTF_RESTART },
 	{ "MetricsSocket", OPT_STRING, "",
 	  "serve Prometheus metrics at /metrics on inet:PORT@HOST or inet6:PORT@HOST (empty: off)",
-	  OFF(metrics_socket), 0, 0, NULL },
+	  OFF(metrics_socket), 0, 0, NULL, OPTF_RESTART },
 	{ "LogFormat", OPT_ENUM, "text",
 	  "per-message log record: text (one line of key=value) or json (one JSON object)",
-	  OFF(log_format), 0, 0, log_format_names },
+	  OFF(log_format), 0, 0, log_format_names, 0 },
+	{ "MilterTimeout", OPT_UINT, "120",
+	  "seconds libmilter waits on an MTA stalled in a command or reply, and keeps a session with no command",
+	  OFF(milter_timeout), 1, 86400, NULL, OPTF_RESTART },
+	{ "MilterMaxData", OPT_UINT, "1048576",
+	  "largest milter command in bytes, i.e. one header field (Postfix's header_size_limit is 102400)",
+	  OFF(milter_max_data), 131072, 16777216, NULL, OPTF_RESTART },
+	{ "MilterMaxSessions", OPT_UINT, "1000",
+	  "milter sessions served at once; further ones are told to try again later (tempfail)",
+	  OFF(milter_max_sessions), 1, 1000000, NULL, 0 },
 	{ "UserID", OPT_STRING, "",
-	  "user (or user:group) to run as after binding the socket (empty: stay)", OFF(user_id), 0, 0, NULL },
+	  "user (or user:group) to run as after binding the socket (empty: stay)", OFF(user_id), 0, 0, NULL, OPTF_RESTART },
 	{ "PidFile", OPT_STRING, "",
-	  "file to write the process id to (empty: none)", OFF(pid_file), 0, 0, NULL },
+	  "file to write the process id to (empty: none)", OFF(pid_file), 0, 0, NULL, OPTF_RESTART },
 	{ "Syslog", OPT_BOOL, "yes",
-	  "log to syslog (otherwise, and always with -f, to stderr)", OFF(syslog), 0, 0, NULL },
+	  "log to syslog (otherwise, and always with -f, to stderr)", OFF(syslog), 0, 0, NULL, OPTF_RESTART },
 	{ "SyslogFacility", OPT_FACILITY, "mail",
-	  "syslog facility: mail, daemon, user, local0..local7", OFF(syslog_facility), 0, 0, NULL },
+	  "syslog facility: mail, daemon, user, local0..local7", OFF(syslog_facility), 0, 0, NULL, OPTF_RESTART },
 	{ "LogLevel", OPT_LOGLEVEL, "info",
-	  "error, warning, notice, info (one line per message) or debug", OFF(log_level), 0, 0, NULL },
+	  "error, warning, notice, info (one line per message) or debug", OFF(log_level), 0, 0, NULL, 0 },
 };
 const size_t config_n_options = sizeof(config_options) / sizeof(config_options[0]);
 
@@ -519,29 +530,81 @@ next:
 	return problems + finish(c, name, errs);
 }
 
+/* What a file that is not a regular file is, for messages. */
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "a special file";
+}
+
+/*
+ * Reads a whole config file of at most CONFIG_MAX_BYTES into text. Only
+ * regular files: opening does not wait for a FIFO's writer (O_NONBLOCK),
+ * and reading stops at the cap, so /dev/zero or a pipe cannot stall the
+ * start or a reload.
+ */
+#define CONFIG_MAX_BYTES (1 << 20)
+
+static int
+read_config_file(const char *path, struct sbuf *text, struct sbuf *errs)
+{
+	char buf[8192];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		sbuf_printf(errs, "%s: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		sbuf_printf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sbuf_printf(errs, "%s: not a regular file (%s)\n", path, file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sbuf_printf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (sbuf_add(text, buf, (size_t)n) < 0)
+			break;
+	}
+	close(fd);
+	if (text->overflow || memchr(text->s, '\0', text->len) != NULL) {
+		sbuf_printf(errs, "%s: not a text file of at most 1 MiB\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_load(struct sc_config *c, const char *path, struct sbuf *errs)
 {
-	FILE *f = fopen(path, "r");
 	struct sbuf text;
-	char buf[8192];
-	size_t n;
 	int rc;
 
-	if (f == NULL) {
-		int err = errno;	/* config_defaults may change errno */
-
+	sbuf_init(&text, CONFIG_MAX_BYTES);
+	if (read_config_file(path, &text, errs) < 0) {
 		config_defaults(c);
-		sbuf_printf(errs, "%s: cannot open: %s\n", path, strerror(err));
-		return 1;
-	}
-	sbuf_init(&text, 1 << 20);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&text, buf, n);
-	fclose(f);
-	if (text.overflow || memchr(text.s, '\0', text.len) != NULL) {
-		config_defaults(c);
-		sbuf_printf(errs, "%s: not a text file of at most 1 MiB\n", path);
 		sbuf_free(&text);
 		return 1;
 	}
@@ -563,4 +626,110 @@ config_free(struct sc_config *c)
 			cidr_list_free(field);
 		}
 	}
+}
+
+static int
+str_equal(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+int
+config_option_equal(const struct config_option *o, const struct sc_config *a,
+    const struct sc_config *b)
+{
+	const void *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
+
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_SOCKET:
+		return str_equal(*(char *const *)fa, *(char *const *)fb);
+	case OPT_UINT:
+	case OPT_SECONDS:
+	case OPT_FLAGS:
+		return *(const unsigned *)fa == *(const unsigned *)fb;
+	case OPT_ACTION:
+		return *(const enum action *)fa == *(const enum action *)fb;
+	case OPT_BOOL:
+	case OPT_FACILITY:
+	case OPT_LOGLEVEL:
+	case OPT_SPFENGINE:
+	case OPT_ENUM:
+		return *(const int *)fa == *(const int *)fb;
+	case OPT_SERVERS:
+		if (a->n_nameservers != b->n_nameservers)
+			return 0;
+		for (size_t i = 0; i < a->n_nameservers; i++)
+			if (a->nameservers[i].addrlen != b->nameservers[i].addrlen ||
+			    memcmp(&a->nameservers[i].addr, &b->nameservers[i].addr,
+			    a->nameservers[i].addrlen) != 0)
+				return 0;
+		return 1;
+	case OPT_CIDRS: {
+		const struct cidr_list *la = fa, *lb = fb;
+
+		if (la->n != lb->n)
+			return 0;
+		for (size_t i = 0; i < la->n; i++)
+			if (la->v[i].prefix != lb->v[i].prefix ||
+			    la->v[i].net.family != lb->v[i].net.family ||
+			    memcmp(la->v[i].net.a, lb->v[i].net.a, sizeof(la->v[i].net.a)) != 0)
+				return 0;
+		return 1;
+	}
+	}
+	return 0;
+}
+
+int
+config_option_copy(const struct config_option *o, struct sc_config *dst,
+    const struct sc_config *src)
+{
+	void *fd = (char *)dst + o->offset;
+	const void *fs = (const char *)src + o->offset;
+
+	switch (o->type) {
+	case OPT_STRING:
+	case OPT_SOCKET: {
+		char *copy = strdup(*(char *const *)fs ? *(char *const *)fs : "");
+
+		if (copy == NULL)
+			return -1;
+		free(*(char **)fd);
+		*(char **)fd = copy;
+		return 0;
+	}
+	case OPT_UINT:
+	case OPT_SECONDS:
+	case OPT_FLAGS:
+		*(unsigned *)fd = *(const unsigned *)fs;
+		return 0;
+	case OPT_ACTION:
+		*(enum action *)fd = *(const enum action *)fs;
+		return 0;
+	case OPT_BOOL:
+	case OPT_FACILITY:
+	case OPT_LOGLEVEL:
+	case OPT_SPFENGINE:
+	case OPT_ENUM:
+		*(int *)fd = *(const int *)fs;
+		return 0;
+	case OPT_SERVERS:
+		memcpy(dst->nameservers, src->nameservers, sizeof(dst->nameservers));
+		dst->n_nameservers = src->n_nameservers;
+		return 0;
+	case OPT_CIDRS: {
+		const struct cidr_list *ls = fs;
+		struct cidr_list copy = { ls->n, NULL };
+
+		if (ls->n > 0 && (copy.v = malloc(ls->n * sizeof(*copy.v))) == NULL)
+			return -1;
+		if (ls->n > 0)
+			memcpy(copy.v, ls->v, ls->n * sizeof(*copy.v));
+		cidr_list_free(fd);
+		*(struct cidr_list *)fd = copy;
+		return 0;
+	}
+	}
+	return -1;
 }

@@ -71,12 +71,18 @@ struct sc_config {
 	unsigned stats_queue_size;
 	char *metrics_socket;		/* "" = no metrics server */
 	int log_format;			/* enum log_format */
+	unsigned milter_timeout;	/* seconds */
+	unsigned milter_max_data;	/* bytes */
+	unsigned milter_max_sessions;
 	char *user_id;
 	char *pid_file;
 	int syslog;
 	int syslog_facility;
 	int log_level;
 };
+
+/* Option flags. */
+#define OPTF_RESTART 1	/* read once at start: a reload keeps the running value */
 
 struct config_option {
 	const char *name;
@@ -86,6 +92,7 @@ struct config_option {
 	size_t offset;		/* of the field in struct sc_config */
 	unsigned min, max;	/* OPT_UINT bounds */
 	const char *const *names;	/* OPT_ENUM / OPT_FLAGS: NULL-terminated */
+	unsigned flags;		/* OPTF_* */
 };
 
 extern const struct config_option config_options[];
@@ -102,5 +109,13 @@ int config_load(struct sc_config *c, const char *path, struct sbuf *errs);
 int config_load_string(struct sc_config *c, const char *name, const char *text,
     struct sbuf *errs);
 void config_free(struct sc_config *c);
+
+/* Whether option o has the same value in a and b. */
+int config_option_equal(const struct config_option *o, const struct sc_config *a,
+    const struct sc_config *b);
+/* Gives dst src's value of option o (a reload keeps restart-only values).
+ * Returns 0, or -1 when out of memory (dst unchanged). */
+int config_option_copy(const struct config_option *o, struct sc_config *dst,
+    const struct sc_config *src);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "spf.h"
@@ -140,6 +142,93 @@ test_missing_file(void **state)
 	sbuf_free(&e);
 }
 
+/* Only a regular file is a config file: a directory, a FIFO or a device is
+ * an error that names the file, and reading never waits or runs past the
+ * 1 MiB cap. */
+static void
+test_not_a_regular_file(void **state)
+{
+	static const char *const paths[] = { "/tmp", "/dev/zero", "/dev/null" };
+	char fifo[64] = "/tmp/sc-config-fifo-XXXXXX";
+	struct sc_config c;
+	struct sbuf e;
+	char want[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		sbuf_init(&e, 4096);
+		assert_int_equal(config_load(&c, paths[i], &e), 1);
+		snprintf(want, sizeof(want), "%s: not a regular file (", paths[i]);
+		if (strstr(e.s, want) == NULL)
+			fail_msg("%s: %s", paths[i], e.s);
+		config_free(&c);
+		sbuf_free(&e);
+	}
+	assert_non_null(mkdtemp(fifo));
+	strcat(fifo, "/f");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	sbuf_init(&e, 4096);
+	assert_int_equal(config_load(&c, fifo, &e), 1);	/* no writer: must not wait */
+	assert_non_null(strstr(e.s, "not a regular file (a FIFO)"));
+	config_free(&c);
+	sbuf_free(&e);
+	unlink(fifo);
+	*strrchr(fifo, '/') = '\0';
+	rmdir(fifo);
+}
+
+/* A regular file over the cap is refused after reading 1 MiB, not all of it. */
+static void
+test_file_over_cap(void **state)
+{
+	char path[] = "/tmp/sc-config-big-XXXXXX";
+	int fd = mkstemp(path);
+	struct sc_config c;
+	struct sbuf e;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)1 << 40), 0);	/* sparse: 1 TiB of NULs */
+	close(fd);
+	sbuf_init(&e, 4096);
+	assert_int_equal(config_load(&c, path, &e), 1);
+	assert_non_null(strstr(e.s, "not a text file of at most 1 MiB"));
+	config_free(&c);
+	sbuf_free(&e);
+	unlink(path);
+}
+
+/* config_option_equal tells a reload which options changed. */
+static void
+test_option_equal(void **state)
+{
+	struct sc_config a, b;
+	struct sbuf e;
+	const char *changed[] = { "Socket", "Nameservers", "InternalHosts", "On-SPFFail", "Profiles",
+		"DNSTimeout", "MilterMaxSessions", "LogLevel" };
+
+	(void)state;
+	assert_int_equal(load(&a, "", &e), 0);
+	sbuf_free(&e);
+	assert_int_equal(load(&b, "Socket unix:/run/x.sock\nNameservers 127.0.0.1:53\n"
+	    "InternalHosts 10.0.0.0/8\nOn-SPFFail reject\nProfiles google\nDNSTimeout 3\n"
+	    "MilterMaxSessions 7\nLogLevel debug\n", &e), 0);
+	sbuf_free(&e);
+	for (size_t i = 0; i < config_n_options; i++) {
+		const struct config_option *o = &config_options[i];
+		int want = 1;
+
+		for (size_t k = 0; k < sizeof(changed) / sizeof(changed[0]); k++)
+			if (strcmp(o->name, changed[k]) == 0)
+				want = 0;
+		if (config_option_equal(o, &a, &b) != want)
+			fail_msg("%s: equal should be %d", o->name, want);
+		assert_true(config_option_equal(o, &a, &a));
+	}
+	config_free(&a);
+	config_free(&b);
+}
+
 static void
 test_bad_authserv_id(void **state)
 {
@@ -180,8 +269,9 @@ test_sample_documents_every_option(void **state)
 	for (size_t i = 0; i < config_n_options; i++) {
 		const struct config_option *o = &config_options[i];
 
-		snprintf(line, sizeof(line), "## %s: %s\n## Default: %s\n", o->name, o->doc,
-		    o->def[0] ? o->def : "(empty)");
+		snprintf(line, sizeof(line), "## %s: %s\n## Default: %s\n%s", o->name, o->doc,
+		    o->def[0] ? o->def : "(empty)",
+		    (o->flags & OPTF_RESTART) ? "## Changes take effect at restart, not at reload.\n" : "#");
 		if (strstr(text.s, line) == NULL)
 			fail_msg("%s does not document %s as the table does:\n%s", path, o->name, line);
 	}
@@ -201,6 +291,9 @@ main(void)
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_dns_timeout_bounds),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_not_a_regular_file),
+		cmocka_unit_test(test_file_over_cap),
+		cmocka_unit_test(test_option_equal),
 		cmocka_unit_test(test_bad_authserv_id),
 		cmocka_unit_test(test_sample_documents_every_option),
 	};
