@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -9,7 +10,8 @@
 #include "log.h"
 
 static int log_syslog;
-static enum log_level log_level = LOG_LVL_INFO;
+/* set by a reload while other threads log: atomic */
+static _Atomic int log_level = LOG_LVL_INFO;
 static const char *log_ident = "sendercheck";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -18,7 +20,7 @@ log_open(const char *ident, int use_syslog, int facility, enum log_level level)
 {
 	log_ident = ident;
 	log_syslog = use_syslog;
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 }
@@ -26,13 +28,13 @@ log_open(const char *ident, int use_syslog, int facility, enum log_level level)
 void
 log_set_level(enum log_level level)
 {
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 }
 
 int
 log_enabled(enum log_level level)
 {
-	return level <= log_level;
+	return (int)level <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
 void

@@ -21,6 +21,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,17 @@ static const char *const owned_fields[] = { "Authentication-Results", COMPLIANCE
 #define DOMAIN_MAX 256
 #define MAX_FROM_DOMAINS 64
 
+/*
+ * What outlives a reload: the volume counts and the fleet's shared state,
+ * one set for the engines of every generation (engine_renew), started
+ * with the first and freed with the last of them.
+ */
+struct lasting {
+	atomic_uint engines;
+	struct volume *volume;
+	struct sharedstate *shared;	/* SharedState; NULL when off */
+};
+
 struct engine {
 	const struct sc_config *cfg;
 	unsigned flags;
@@ -60,8 +73,9 @@ struct engine {
 	struct spf_engine *spf;
 	struct dkim_verifier *dkim;
 	struct dmarc *dmarc;
-	struct volume *volume;
-	struct sharedstate *shared;	/* SharedState; NULL when off */
+	struct lasting *lasting;
+	struct volume *volume;		/* lasting's */
+	struct sharedstate *shared;	/* lasting's */
 	struct policy policy;	/* the config's actions, for policy_decide */
 	struct task_pool *pool;
 };
@@ -133,8 +147,56 @@ policy_from_config(const struct sc_config *cfg, struct policy *p)
 		    cfg->on_noncompliant_profile[i];
 }
 
-struct engine *
-engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen)
+/* The volume counts and the shared state for a first engine. */
+static struct lasting *
+lasting_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen)
+{
+	struct lasting *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&l->engines, 1);
+	l->volume = volume_new((flags & ENGINE_READ_ONLY) ? "" : cfg->volume_file,
+	    VOLUME_MAX_DOMAINS, cfg->bulk_sticky_days, why, whylen);
+	if (l->volume == NULL)
+		goto fail;
+	if (cfg->shared_state[0] && !(flags & ENGINE_READ_ONLY)) {
+		struct sharedstate_config sc = {
+			.uri = cfg->shared_state,
+			.password_file = cfg->shared_state_password_file,
+			.host = cfg->host_name,
+			.timeout_ms = cfg->shared_state_timeout_ms,
+			.threshold = cfg->bulk_threshold,
+			.sticky_days = cfg->bulk_sticky_days,
+			.max_domains = VOLUME_MAX_DOMAINS,
+		};
+
+		if ((l->shared = sharedstate_new(&sc, why, whylen)) == NULL)
+			goto fail;
+	}
+	return l;
+fail:
+	if (l->volume)
+		volume_free(l->volume);
+	free(l);
+	return NULL;
+}
+
+static void
+lasting_put(struct lasting *l)
+{
+	if (l == NULL || atomic_fetch_sub(&l->engines, 1) > 1)
+		return;
+	sharedstate_free(l->shared);
+	volume_free(l->volume);
+	free(l);
+}
+
+static struct engine *
+engine_build(const struct sc_config *cfg, unsigned flags, const struct engine *prev,
+    char *why, size_t whylen)
 {
 	struct engine *e = calloc(1, sizeof(*e));
 
@@ -158,24 +220,14 @@ engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen
 	e->dmarc = dmarc_new((enum dmarc_discovery)cfg->dmarc_discovery, why, whylen);
 	if (e->dmarc == NULL)
 		goto fail;
-	e->volume = volume_new((flags & ENGINE_READ_ONLY) ? "" : cfg->volume_file,
-	    VOLUME_MAX_DOMAINS, cfg->bulk_sticky_days, why, whylen);
-	if (e->volume == NULL)
+	if (prev != NULL) {
+		e->lasting = prev->lasting;
+		atomic_fetch_add(&e->lasting->engines, 1);
+	} else if ((e->lasting = lasting_new(cfg, flags, why, whylen)) == NULL) {
 		goto fail;
-	if (cfg->shared_state[0] && !(flags & ENGINE_READ_ONLY)) {
-		struct sharedstate_config sc = {
-			.uri = cfg->shared_state,
-			.password_file = cfg->shared_state_password_file,
-			.host = cfg->host_name,
-			.timeout_ms = cfg->shared_state_timeout_ms,
-			.threshold = cfg->bulk_threshold,
-			.sticky_days = cfg->bulk_sticky_days,
-			.max_domains = VOLUME_MAX_DOMAINS,
-		};
-
-		if ((e->shared = sharedstate_new(&sc, why, whylen)) == NULL)
-			goto fail;
 	}
+	e->volume = e->lasting->volume;
+	e->shared = e->lasting->shared;
 	if ((e->pool = task_pool_new(CHECK_THREADS)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
@@ -184,6 +236,18 @@ engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen
 fail:
 	engine_free(e);
 	return NULL;
+}
+
+struct engine *
+engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen)
+{
+	return engine_build(cfg, flags, NULL, why, whylen);
+}
+
+struct engine *
+engine_renew(const struct engine *prev, const struct sc_config *cfg, char *why, size_t whylen)
+{
+	return engine_build(cfg, prev->flags, prev, why, whylen);
 }
 
 int
@@ -228,9 +292,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	task_pool_free(e->pool);
-	sharedstate_free(e->shared);
-	if (e->volume)
-		volume_free(e->volume);
+	lasting_put(e->lasting);
 	if (e->dmarc)
 		dmarc_free(e->dmarc);
 	if (e->dkim)
@@ -846,6 +908,25 @@ start_dmarc_early(struct check *c)
 	c->dmarc_started = 1;
 }
 
+/*
+ * Fields past the header list's limits never reached the verifier. That
+ * proves nothing about a signature covering them: one that fails is not
+ * checkable (permerror), never a "fail" that On-DKIMFail could act on.
+ */
+static void
+dkim_unseen_fields(struct check *c)
+{
+	for (size_t i = 0; i < c->v.n_dkim; i++) {
+		/* the check's own results (its dkim_msg's), shown const in the verdict */
+		struct dkim_sig_result *r = (struct dkim_sig_result *)(uintptr_t)&c->v.dkim[i];
+
+		if (r->result != DKIM_RES_FAIL)
+			continue;
+		r->result = DKIM_RES_PERMERROR;
+		snprintf(r->why, sizeof(r->why), "not verifiable: %.140s", c->v.input_error);
+	}
+}
+
 static void
 run_dkim(struct check *c)
 {
@@ -860,6 +941,8 @@ run_dkim(struct check *c)
 		c->v.dkim = NULL;
 		c->v.n_dkim = 0;
 	}
+	if (c->headers_overflow)
+		dkim_unseen_fields(c);
 }
 
 /*

@@ -26,6 +26,15 @@ struct check;
 /* ENGINE_READ_ONLY: never write state files (the offline checker). */
 #define ENGINE_READ_ONLY 1
 struct engine *engine_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whylen);
+/*
+ * A new engine for cfg (a reloaded configuration) that carries on prev's
+ * state: the volume counts and the fleet's shared state stay one set,
+ * kept running by prev's engine_start, so no engine_start is needed.
+ * Checks may still run on prev; free each engine when its last check is
+ * done, in any order.
+ */
+struct engine *engine_renew(const struct engine *prev, const struct sc_config *cfg,
+    char *why, size_t whylen);
 /* Starts background work (saving volume counts, SharedState's thread, after
  * one connection to Redis: a refused one is an error); after any fork. */
 int engine_start(struct engine *e, char *why, size_t whylen);
