@@ -3,16 +3,18 @@
  * it collects the envelope, macros, header fields and body of each message
  * into a check, renders the verdict (header edits, reply, action) and logs
  * one line per message. Per-connection state lives only in smfi_setpriv
- * (Debian's libmilter runs callbacks on a worker pool).
+ * (Debian's libmilter runs callbacks on a worker pool): what the MTA
+ * negotiated, and the configuration generation the session started on
+ * (a reload changes the rules for new sessions only; see generation.h).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,34 +29,37 @@
 #include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 #include <opendkim/dkim.h>
 #include <spf2/spf_lib_version.h>
 
 #include "engine.h"
+#include "generation.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "pidfile.h"
+#include "reload.h"
 #include "report.h"
 #include "startcheck.h"
 #include "stats.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/sendercheck.conf"
 
-static struct engine *engine;
-static const struct sc_config *cfg;
+/* The configuration read at start: restart-only options (Socket, UserID,
+ * PidFile, ...) are used from here; sessions use their generation's. */
+static const struct sc_config *boot;
 /* Statistics (StatsDB) and the metrics endpoint (MetricsSocket); NULL when off. */
 static struct stats *stats;
 static struct metrics_server *metrics;
-
-/* Protocol steps negotiated as "no reply"; fixed per process. */
-static unsigned long nr_flags;
-/* The MTA takes macro requests: a missing {tls_version} means no TLS. */
-static int symlist_ok;
+/* Sessions being checked now, against MilterMaxSessions. */
+static atomic_uint sessions;
 
 struct conn {
+	struct generation *gen;	/* the configuration this session runs on */
+	unsigned long nr_flags;	/* steps negotiated as "no reply" */
+	int symlist_ok;		/* the MTA takes macro requests: no {tls_version} means no TLS */
+	int counted;		/* holds one of MilterMaxSessions */
+	int refused;		/* over MilterMaxSessions: tempfail at connect */
 	char ip[64];
 	char name[256];
 	char helo[256];
@@ -66,18 +71,49 @@ struct conn {
 };
 
 static sfsistat
-noreply(unsigned long flag)
+noreply(const struct conn *c, unsigned long flag)
 {
-	return (nr_flags & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return c != NULL && (c->nr_flags & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/* Counts the session against MilterMaxSessions, or marks it refused. */
+static void
+session_count(struct conn *c)
+{
+	unsigned limit = c->gen->cfg.milter_max_sessions;
+
+	if (atomic_fetch_add(&sessions, 1) < limit) {
+		c->counted = 1;
+		return;
+	}
+	atomic_fetch_sub(&sessions, 1);
+	c->refused = 1;
+}
+
+static void
+session_uncount(struct conn *c)
+{
+	if (c->counted)
+		atomic_fetch_sub(&sessions, 1);
+	c->counted = 0;
+}
+
+/* The session's state, made at its first callback (negotiation). */
 static struct conn *
 conn_get(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL)
-		smfi_setpriv(ctx, c);
+	if (c != NULL)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->gen = generation_get()) == NULL) {
+		free(c);
+		return NULL;
+	}
+	session_count(c);
+	smfi_setpriv(ctx, c);
 	return c;
 }
 
@@ -99,10 +135,15 @@ copy(char *dst, size_t len, const char *src)
 /* The action for an internal error, as a milter status (quarantine only
  * takes effect at end of message; elsewhere it is accept). */
 static sfsistat
-on_error(SMFICTX *ctx, const char *why)
+on_error(SMFICTX *ctx, const struct conn *c, const char *why)
 {
+	struct generation *g = c != NULL ? c->gen : generation_get();
+	enum action act = g != NULL ? g->cfg.on_error : ACT_TEMPFAIL;
+
+	if (c == NULL)
+		generation_put(g);
 	log_err("%s", why);
-	switch (cfg->on_error) {
+	switch (act) {
 	case ACT_REJECT:
 		smfi_setreply(ctx, "550", "5.3.0", "Internal error while checking the sender");
 		return SMFIS_REJECT;
@@ -135,16 +176,20 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	 * to DATA acknowledges it and costs one round trip.
 	 */
 	unsigned long skip = SMFIP_NOUNKNOWN;
-	struct conn *c;
+	struct conn *c = conn_get(ctx);
 
 	(void)f2; (void)f3; (void)pf2; (void)pf3;
 	*pf0 = want_act & f0;
+	/* what this MTA agreed to holds for this connection only */
+	if (c == NULL)
+		want_nr = 0;	/* no state to remember it in: answer every step */
 	*pf1 |= (want_nr | skip | SMFIP_HDR_LEADSPC) & f1;
-	nr_flags = *pf1 & want_nr;
-	if ((c = conn_get(ctx)) != NULL)
-		c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
-	symlist_ok = (f0 & SMFIF_SETSYMLIST) != 0;
-	if (symlist_ok) {
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	c->nr_flags = *pf1 & want_nr;
+	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->symlist_ok = (f0 & SMFIF_SETSYMLIST) != 0;
+	if (c->symlist_ok) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr} {client_name} j");
 		smfi_setsymlist(ctx, SMFIM_HELO, "{tls_version} {cipher}");
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {tls_version} {cipher}");
@@ -166,6 +211,21 @@ sockaddr_ip(const struct sockaddr *sa, char *buf, size_t len)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)len);
 }
 
+/* At most one line per 10 seconds while sessions are refused. */
+static void
+refused_log(const struct conn *c)
+{
+	static atomic_long last, refused;
+	long now = (long)time(NULL), then = atomic_load(&last);
+	long n = atomic_fetch_add(&refused, 1) + 1;
+
+	if (now - then >= 10 && atomic_compare_exchange_strong(&last, &then, now)) {
+		atomic_fetch_sub(&refused, n);
+		log_warn("MilterMaxSessions %u reached: session from %s told to try again later "
+		    "(%ld refused since the last note)", c->gen->cfg.milter_max_sessions, c->ip, n);
+	}
+}
+
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -174,7 +234,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	const char *name = smfi_getsymval(ctx, "{client_name}");
 
 	if (c == NULL)
-		return on_error(ctx, "out of memory at connect");
+		return on_error(ctx, c, "out of memory at connect");
 	if (addr != NULL && *addr)
 		copy(c->ip, sizeof(c->ip), addr);
 	else
@@ -185,12 +245,18 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (name == NULL || name[0] == '[' || strcmp(name, "unknown") == 0)
 		name = "";
 	copy(c->name, sizeof(c->name), name);
-	if (engine_client_internal(engine, c->ip)) {
+	if (engine_client_internal(c->gen->engine, c->ip)) {
 		log_debug("client %s is in InternalHosts: not checked", c->ip);
+		session_uncount(c);
 		return SMFIS_ACCEPT;
 	}
+	if (c->refused) {
+		refused_log(c);
+		smfi_setreply(ctx, "451", "4.3.2", "Too many sessions in the sender checks; try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	check_conn_free(c->early);
-	c->early = check_conn_new(engine, c->ip);
+	c->early = check_conn_new(c->gen->engine, c->ip);
 	return SMFIS_CONTINUE;
 }
 
@@ -201,7 +267,7 @@ cb_helo(SMFICTX *ctx, char *helo)
 
 	if (c != NULL)
 		copy(c->helo, sizeof(c->helo), helo);
-	return noreply(SMFIP_NR_HELO);
+	return noreply(c, SMFIP_NR_HELO);
 }
 
 static void
@@ -225,18 +291,18 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	/* MAIL is a no-reply step: on failure, end of message applies On-Error */
 	if (c == NULL) {
 		log_err("out of memory at MAIL FROM");
-		return noreply(SMFIP_NR_MAIL);
+		return noreply(c, SMFIP_NR_MAIL);
 	}
 	msg_end(c);
-	if ((c->msg = check_new_in(engine, c->early)) == NULL) {
+	if ((c->msg = check_new_in(c->gen->engine, c->early)) == NULL) {
 		log_err("out of memory at MAIL FROM");
-		return noreply(SMFIP_NR_MAIL);
+		return noreply(c, SMFIP_NR_MAIL);
 	}
 	check_set_client(c->msg, c->ip, c->name);
 	check_set_helo(c->msg, c->helo);
 	check_set_mail_from(c->msg, argv && argv[0] ? argv[0] : "");
 	take_macros(ctx, c->msg);
-	return noreply(SMFIP_NR_MAIL);
+	return noreply(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat
@@ -246,7 +312,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (c != NULL && c->msg != NULL && argv != NULL && argv[0] != NULL)
 		check_add_rcpt(c->msg, argv[0]);
-	return noreply(SMFIP_NR_RCPT);
+	return noreply(c, SMFIP_NR_RCPT);
 }
 
 /* Answered only to acknowledge the MTA's DATA step: see cb_negotiate. */
@@ -264,7 +330,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (c != NULL && c->msg != NULL && name != NULL && value != NULL)
 		check_header(c->msg, name, value, strlen(value));
-	return noreply(SMFIP_NR_HDR);
+	return noreply(c, SMFIP_NR_HDR);
 }
 
 static sfsistat
@@ -276,7 +342,7 @@ cb_eoh(SMFICTX *ctx)
 		take_macros(ctx, c->msg);
 		check_eoh(c->msg);
 	}
-	return noreply(SMFIP_NR_EOH);
+	return noreply(c, SMFIP_NR_EOH);
 }
 
 static sfsistat
@@ -286,7 +352,7 @@ cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
 
 	if (c != NULL && c->msg != NULL)
 		check_body(c->msg, p, n);
-	return noreply(SMFIP_NR_BODY);
+	return noreply(c, SMFIP_NR_BODY);
 }
 
 /* smfi_setreply treats '%' as a format character: write "%%". */
@@ -366,12 +432,12 @@ cb_eom(SMFICTX *ctx)
 	sfsistat rc;
 
 	if (c == NULL || c->msg == NULL)
-		return on_error(ctx, "end of message without a message");
+		return on_error(ctx, c, "end of message without a message");
 	take_macros(ctx, c->msg);
-	if (symlist_ok)
+	if (c->symlist_ok)
 		check_set_no_tls(c->msg);	/* unless a version was seen */
 	v = check_finish(c->msg);
-	if (cfg->log_format == LOG_FORMAT_JSON && log_enabled(LOG_LVL_INFO)) {
+	if (c->gen->cfg.log_format == LOG_FORMAT_JSON && log_enabled(LOG_LVL_INFO)) {
 		char *j = report_json(v, 0);
 		log_info("%s", j ? j : v->log_line);
 		free(j);
@@ -401,6 +467,8 @@ cb_close(SMFICTX *ctx)
 	if (c != NULL) {
 		msg_end(c);
 		check_conn_free(c->early);
+		session_uncount(c);
+		generation_put(c->gen);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}
@@ -484,9 +552,9 @@ static gid_t run_gid;
 static int
 resolve_user(char *why, size_t whylen)
 {
-	if (cfg->user_id[0] == '\0')
+	if (boot->user_id[0] == '\0')
 		return 0;
-	if (lookup_user(cfg->user_id, &run_uid, &run_gid, why, whylen) < 0)
+	if (lookup_user(boot->user_id, &run_uid, &run_gid, why, whylen) < 0)
 		return -1;
 	have_user = 1;
 	return 0;
@@ -516,7 +584,7 @@ prepare_state_dir(const char *file, const char *option)
 static int
 drop_privileges(char *why, size_t whylen)
 {
-	const char *sock = cfg->socket;
+	const char *sock = boot->socket;
 
 	if (!have_user || geteuid() != 0)
 		return 0;
@@ -527,7 +595,7 @@ drop_privileges(char *why, size_t whylen)
 			log_warn("chown %s: %s", path, strerror(errno));
 	}
 	if (setgroups(1, &run_gid) != 0 || setgid(run_gid) != 0 || setuid(run_uid) != 0) {
-		snprintf(why, whylen, "cannot switch to %s: %s", cfg->user_id, strerror(errno));
+		snprintf(why, whylen, "cannot switch to %s: %s", boot->user_id, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -575,8 +643,8 @@ start_stats(void)
 {
 	char why[600];
 
-	if (cfg->stats_db[0]) {
-		stats = stats_open(cfg->stats_db, cfg->stats_queue_size, cfg->stats_retention, why, sizeof(why));
+	if (boot->stats_db[0]) {
+		stats = stats_open(boot->stats_db, boot->stats_queue_size, boot->stats_retention, why, sizeof(why));
 		if (stats != NULL && stats_start(stats, why, sizeof(why)) < 0) {
 			stats_free(stats);
 			stats = NULL;
@@ -585,7 +653,8 @@ start_stats(void)
 			log_err("no statistics: %s", why);
 		metrics_set_stats(stats);
 	}
-	metrics_set_sharedstate(engine_sharedstate(engine));
+	/* one shared state for every generation (engine_renew) */
+	metrics_set_sharedstate(engine_sharedstate(generation_current()->engine));
 	if (metrics != NULL && metrics_start(metrics, why, sizeof(why)) < 0) {
 		log_err("no metrics: %s", why);
 		metrics_stop(metrics);
@@ -635,23 +704,6 @@ daemonize(void)
 	return 0;
 }
 
-/* Written as root before dropping privileges; never through a symlink. */
-static void
-write_pidfile(void)
-{
-	int fd;
-
-	if (cfg->pid_file[0] == '\0')
-		return;
-	fd = open(cfg->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_warn("cannot write PidFile %s: %s", cfg->pid_file, strerror(errno));
-		return;
-	}
-	dprintf(fd, "%ld\n", (long)getpid());
-	close(fd);
-}
-
 /*
  * -n: the config parsed and UserID exists; now what the start would find:
  * sockets, state directories, permissions (startcheck.h). Exit 0 or 1.
@@ -678,41 +730,57 @@ check_start(const char *path, struct sc_config *config)
 	return problems == 0 ? 0 : 1;
 }
 
-static void
-block_stop_signals(void)
+/* A copy of the configuration read at start, kept for the whole run. */
+static int
+keep_boot_config(const struct sc_config *c)
 {
-	sigset_t set;
+	static struct sc_config copy;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	config_defaults(&copy);
+	for (size_t i = 0; i < config_n_options; i++)
+		if (config_option_copy(&config_options[i], &copy, c) < 0)
+			return -1;
+	boot = &copy;
+	return 0;
 }
 
-/* Type=notify: tells systemd (NOTIFY_SOCKET) that the socket accepts
- * connections, so units ordered after this one (the MTA) start after it. */
-static void
-notify_systemd(const char *state)
+/* The config path as an absolute one: a reload reads it after chdir("/"). */
+static int
+absolute_path(const char *path, char *out, size_t len)
 {
-#ifdef HAVE_LIBSYSTEMD
-	int rc = sd_notify(0, state);
+	char cwd[4096];
 
-	if (rc < 0)
-		log_warn("sd_notify %s: %s", state, strerror(-rc));
-#else
-	(void)state;
-#endif
+	if (path[0] == '/')
+		return (size_t)snprintf(out, len, "%s", path) < len ? 0 : -1;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	return (size_t)snprintf(out, len, "%s/%s", cwd, path) < len ? 0 : -1;
+}
+
+/* Prints "FILE:LINE: why" lines and the count, as -n does. */
+static int
+config_problems(const char *path, const struct sbuf *errs)
+{
+	int n = 0;
+
+	for (const char *p = errs->s; (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	fputs(errs->s, stderr);
+	fprintf(stderr, "sendercheck: %d problem%s in %s\n", n, n == 1 ? "" : "s", path);
+	return 1;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *path = DEFAULT_CONFIG;
-	int foreground = 0, check_only = 0, opt, problems, rc;
-	static struct sc_config config;
+	char conf[4096], why[512];
+	int foreground = 0, check_only = 0, opt, rc;
+	struct generation *gen;
 	struct sbuf errs;
-	char why[512];
 
+	/* before any thread: every thread inherits it (see reload.h) */
+	signals_block();
 	while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
@@ -727,59 +795,69 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	sbuf_init(&errs, 1 << 16);
-	problems = config_load(&config, path, &errs);
-	if (problems > 0) {
-		fputs(errs.s, stderr);
-		fprintf(stderr, "sendercheck: %d problem%s in %s\n", problems, problems == 1 ? "" : "s", path);
-		sbuf_free(&errs);
-		config_free(&config);
+	if (absolute_path(path, conf, sizeof(conf)) < 0) {
+		fprintf(stderr, "sendercheck: %s: path too long\n", path);
 		return 1;
+	}
+	sbuf_init(&errs, 1 << 16);
+	if (check_only) {
+		static struct sc_config config;
+
+		rc = config_load(&config, path, &errs) > 0 ? config_problems(path, &errs) : 0;
+		sbuf_free(&errs);
+		boot = &config;
+		if (rc == 0 && resolve_user(why, sizeof(why)) < 0) {
+			fprintf(stderr, "%s: %s\n", path, why);
+			rc = 1;
+		}
+		if (rc != 0) {
+			config_free(&config);
+			return rc;
+		}
+		return check_start(path, &config);
+	}
+	if ((gen = generation_load(conf, NULL, &errs)) == NULL) {
+		rc = config_problems(path, &errs);
+		sbuf_free(&errs);
+		return rc;
 	}
 	sbuf_free(&errs);
-	cfg = &config;
+	if (keep_boot_config(&gen->cfg) < 0) {
+		fprintf(stderr, "sendercheck: out of memory\n");
+		return 1;
+	}
 	if (resolve_user(why, sizeof(why)) < 0) {
 		fprintf(stderr, "%s: %s\n", path, why);
-		config_free(&config);
 		return 1;
 	}
-	if (check_only)
-		return check_start(path, &config);
 	/* -f only keeps the process in front (systemd, supervisors): where the
 	 * log lines go is the config's choice, so they reach mail.log */
-	log_open("sendercheck", cfg->syslog, cfg->syslog_facility, (enum log_level)cfg->log_level);
-	if (!foreground && !cfg->syslog)
+	log_open("sendercheck", boot->syslog, boot->syslog_facility, (enum log_level)boot->log_level);
+	if (!foreground && !boot->syslog)
 		fprintf(stderr, "sendercheck: Syslog no without -f: log lines are lost once it detaches\n");
-	if ((engine = engine_new(cfg, 0, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "sendercheck: %s\n", why);
+	if (smfi_register(filter) != MI_SUCCESS || smfi_setconn(boot->socket) != MI_SUCCESS) {
+		fprintf(stderr, "sendercheck: cannot register the milter on %s\n", boot->socket);
 		return 1;
 	}
-	if (smfi_register(filter) != MI_SUCCESS || smfi_setconn(cfg->socket) != MI_SUCCESS) {
-		fprintf(stderr, "sendercheck: cannot register the milter on %s\n", cfg->socket);
-		return 1;
-	}
-	/*
-	 * libmilter's signal thread takes SIGTERM/SIGINT with sigwait, but only
-	 * from smfi_main on: blocked here, before the socket opens and any
-	 * thread starts, a stop that comes once the MTA can connect waits for
-	 * it instead of killing the process before stats are flushed.
-	 */
-	block_stop_signals();
+	/* a stalled MTA (or anything else on the socket) holds a worker at most
+	 * this long; the data size admits any header field Postfix passes */
+	smfi_settimeout((int)boot->milter_timeout);
+	smfi_setmaxdatasize(boot->milter_max_data);
 	umask(007);
 	if (smfi_opensocket(true) != MI_SUCCESS) {
 		int in_use;
 
 		/* libmilter says only that it failed: probe the same socket for why */
-		if (startcheck_socket(cfg->socket, why, sizeof(why), &in_use) == 0)
+		if (startcheck_socket(boot->socket, why, sizeof(why), &in_use) == 0)
 			snprintf(why, sizeof(why), "libmilter could not open it");
-		fprintf(stderr, "sendercheck: cannot listen on %s: %s\n", cfg->socket, why);
+		fprintf(stderr, "sendercheck: cannot listen on %s: %s\n", boot->socket, why);
 		return 1;
 	}
 	tcp_nodelay_listener();
 	/* a configured service: if it cannot be bound (as root: a port below
 	 * 1024 works), the start fails here, while stderr still reaches the
 	 * admin; served after dropping privileges */
-	if (cfg->metrics_socket[0] && (metrics = metrics_listen(cfg->metrics_socket, why, sizeof(why))) == NULL) {
+	if (boot->metrics_socket[0] && (metrics = metrics_listen(boot->metrics_socket, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;
 	}
@@ -787,29 +865,34 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
-	write_pidfile();
-	prepare_state_dir(cfg->volume_file, "VolumeFile");
-	prepare_state_dir(cfg->stats_db, "StatsDB");
-	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(engine, why, sizeof(why)) < 0) {
+	if (boot->pid_file[0] && pidfile_write(boot->pid_file, why, sizeof(why)) < 0)
+		log_warn("%s", why);
+	/* root now, not later: the keeper removes the PID file that UserID cannot */
+	if (have_user && geteuid() == 0 && pidfile_keep(why, sizeof(why)) < 0)
+		log_warn("%s; it will be left behind at exit", why);
+	prepare_state_dir(boot->volume_file, "VolumeFile");
+	prepare_state_dir(boot->stats_db, "StatsDB");
+	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(gen->engine, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;
 	}
+	generation_install(gen);
 	start_stats();
-	/* libmilter stops on SIGHUP as on SIGTERM; a "reload" must not stop
-	 * filtering (restart to read the config again) */
-	signal(SIGHUP, SIG_IGN);
-	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, cfg->socket,
-	    cfg->authserv_id);
-	notify_systemd("READY=1");
+	if (reload_start(conf, why, sizeof(why)) < 0)
+		log_err("%s: the configuration cannot be reloaded", why);
+	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, boot->socket,
+	    boot->authserv_id);
+	signals_wake_listener();
+	service_notify("READY=1");
 	rc = smfi_main();
-	notify_systemd("STOPPING=1");
+	service_notify("STOPPING=1");
+	signals_stopped();
 	log_notice("sendercheck stopping");
-	if (cfg->pid_file[0] && unlink(cfg->pid_file) != 0 && errno != ENOENT)
-		log_notice("PidFile %s left behind: %s", cfg->pid_file, strerror(errno));
-	/* the engine stays: libmilter may still have workers in callbacks */
-	engine_stop(engine);
+	pidfile_remove();
+	/* the engines stay: libmilter may still have workers in callbacks */
+	engine_stop(generation_current()->engine);
 	stop_stats();
 	dns_thread_done();
-	return rc == MI_SUCCESS ? 0 : 1;
+	return rc == MI_SUCCESS || signals_stop_asked() ? 0 : 1;
 }

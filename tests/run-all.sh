@@ -101,6 +101,8 @@ for build in "$@"; do
 	group "dkim-bodyhash" "$build" $PY "$here/dkim/test_bodyhash.py" "$build"
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
+	# limits, negotiation per connection, SIGHUP reload, files, PID file
+	group "daemon" "$build" $PY "$here/milter/test_daemon.py" "$build"
 	group "cli" "$build" $PY "$here/cli/test_cli.py" "$build"
 	group "dns-check" "$build" $PY "$here/cli/test_dnscheck.py" "$build"
 	group "compliance" "$build" $PY "$here/compliance/test_compliance.py" "$build"

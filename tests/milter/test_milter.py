@@ -369,8 +369,13 @@ def drops_privileges_and_writes_pid_file(c):
     sc = Sendercheck(BUILD, WORK, {"Nameservers": c.dns.address, "UserID": "nobody",
                                    "PidFile": pidf}, name="user").start()
     try:
+        # the socket listens a moment before the PID file and the switch
+        nobody = pwd.getpwnam("nobody").pw_uid
+        deadline = time.time() + 10
+        while time.time() < deadline and not (os.path.exists(pidf) and _uid_of(sc.proc.pid) == nobody):
+            time.sleep(0.05)
         eq(int(open(pidf).read()), sc.proc.pid, "PidFile content")
-        eq(_uid_of(sc.proc.pid), pwd.getpwnam("nobody").pw_uid, "runs as UserID")
+        eq(_uid_of(sc.proc.pid), nobody, "runs as UserID")
         r = send(sc, mail.simple_message("user@spf-pass.test"), mail_from="<user@spf-pass.test>")
         contains(ar_of(r), "spf=pass", "works after dropping privileges")
     finally:
