@@ -38,8 +38,8 @@
 #include "metrics.h"
 #include "options.h"
 #include "pidfile.h"
-#include "reload.h"
 #include "report.h"
+#include "signals.h"
 #include "startcheck.h"
 #include "stats.h"
 
@@ -730,6 +730,47 @@ check_start(const char *path, struct sc_config *config)
 	return problems == 0 ? 0 : 1;
 }
 
+/* The unix socket's file, if it is one: the MTA finds no filter at once. */
+static void
+remove_unix_socket(void)
+{
+	const char *sock = boot->socket, *path;
+	struct stat st;
+
+	if (strncmp(sock, "unix:", 5) != 0 && strncmp(sock, "local:", 6) != 0)
+		return;
+	path = strchr(sock, ':') + 1;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) != 0)
+		log_debug("cannot remove %s: %s", path, strerror(errno));
+}
+
+/*
+ * The end of the daemon (SIGTERM, SIGINT, or libmilter giving up): the PID
+ * file, the socket file, the volume counts and the statistics queue, then
+ * exit. libmilter is not unwound (its stop destroys mutexes its other
+ * threads still use): sessions in flight are cut, as its stop would cut
+ * them. Workers may still be in callbacks: the engines and the stats
+ * object stay allocated.
+ */
+static void __attribute__((noreturn))
+shut_down(int status)
+{
+	service_notify("STOPPING=1");
+	pidfile_remove();
+	remove_unix_socket();
+	engine_stop(generation_current()->engine);
+	stop_stats();
+	log_notice("sendercheck stopped");
+	exit(status);
+}
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	shut_down(0);
+}
+
 /* A copy of the configuration read at start, kept for the whole run. */
 static int
 keep_boot_config(const struct sc_config *c)
@@ -879,20 +920,17 @@ main(int argc, char **argv)
 	}
 	generation_install(gen);
 	start_stats();
-	if (reload_start(conf, why, sizeof(why)) < 0)
-		log_err("%s: the configuration cannot be reloaded", why);
+	/* without it SIGTERM could not stop the daemon (see signals.h) */
+	if (signals_start(conf, on_stop, why, sizeof(why)) < 0) {
+		log_err("%s", why);
+		fprintf(stderr, "sendercheck: %s\n", why);
+		return 1;
+	}
 	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, boot->socket,
 	    boot->authserv_id);
-	signals_wake_listener();
 	service_notify("READY=1");
 	rc = smfi_main();
-	service_notify("STOPPING=1");
-	signals_stopped();
-	log_notice("sendercheck stopping");
-	pidfile_remove();
-	/* the engines stay: libmilter may still have workers in callbacks */
-	engine_stop(generation_current()->engine);
-	stop_stats();
-	dns_thread_done();
-	return rc == MI_SUCCESS || signals_stop_asked() ? 0 : 1;
+	/* a stop ends the process in on_stop(): here libmilter gave up */
+	log_err("libmilter's listener ended (%s)", rc == MI_SUCCESS ? "stopped" : "failed");
+	shut_down(1);
 }

@@ -1,5 +1,5 @@
 /*
- * reload: signals and configuration reload; see reload.h.
+ * signals: the signal thread, reload and stop; see signals.h.
  */
 #include "config.h"
 
@@ -17,12 +17,10 @@
 
 #include "generation.h"
 #include "log.h"
-#include "reload.h"
+#include "signals.h"
 
 static char conf_path[4096];
-/* the thread in libmilter's listener loop, woken on SIGTERM (see reload.h) */
-static pthread_t listener;
-static atomic_int listener_known, stopped, stop_asked;
+static void (*stop_fn)(int sig);
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 /* libmilter's signal thread came through our sigwait() */
 static atomic_int libmilter_seen;
@@ -40,93 +38,31 @@ service_notify(const char *state)
 #endif
 }
 
+/* The signals this module's thread alone takes. */
+static void
+daemon_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 void
 signals_block(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	daemon_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/* SIGRTMIN + 1: a signal nobody else sends; only interrupts a wait */
-#define SIG_WAKE (SIGRTMIN + 1)
-
-static void
-on_wake(int sig)
-{
-	(void)sig;
-}
-
-void
-signals_wake_listener(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_wake;
-	sa.sa_flags = SA_RESTART;	/* elsewhere: no EINTR where restarting works */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIG_WAKE, &sa, NULL) != 0)
-		return;
-	listener = pthread_self();
-	atomic_store(&listener_known, 1);
-}
-
-void
-signals_stopped(void)
-{
-	atomic_store(&stopped, 1);
-}
-
-int
-signals_stop_asked(void)
-{
-	return atomic_load(&stop_asked);
-}
-
 /*
- * libmilter's stop flag (exported by libmilter, not in mfapi.h): nonzero
- * once its signal thread has asked the listener to stop. Waking the
- * listener before that would only send it round its loop again, through
- * a window where the signal thread can close the socket under it (and
- * smfi_main then reports a failure).
- */
-int mi_stop(void);
-
-/* Interrupts the listener's wait every 20 ms, once it is to stop, until
- * the daemon has stopped. */
-static void *
-wake_listener(void *arg)
-{
-	struct timespec step = { 0, 20 * 1000 * 1000 };
-
-	(void)arg;
-	for (int i = 0; i < 500 && !atomic_load(&stopped); i++) {
-		if (mi_stop() != 0)
-			pthread_kill(listener, SIG_WAKE);
-		nanosleep(&step, NULL);
-	}
-	return NULL;
-}
-
-static void
-stop_soon(void)
-{
-	pthread_t t;
-
-	if (atomic_load(&listener_known) && pthread_create(&t, NULL, wake_listener, NULL) == 0)
-		pthread_detach(t);
-}
-
-/*
- * sigwait() for the whole process: waits as POSIX says, but never for
- * SIGHUP or SIGUSR1, which belong to the reload thread. libmilter's signal
- * thread calls this one (see reload.h); its set holds SIGTERM.
+ * sigwait() for the whole process: waits as POSIX says, but never for the
+ * daemon's signals, which belong to the signal thread. libmilter's signal
+ * thread calls this one (see signals.h): its set holds SIGTERM and nothing
+ * else, so it waits here for good.
  */
 int
 sigwait(const sigset_t *set, int *sig)
@@ -134,17 +70,15 @@ sigwait(const sigset_t *set, int *sig)
 	sigset_t mine = *set;
 	int s;
 
-	sigdelset(&mine, SIGHUP);
-	sigdelset(&mine, SIGUSR1);
 	if (sigismember(&mine, SIGTERM))
 		atomic_store(&libmilter_seen, 1);
+	sigdelset(&mine, SIGHUP);
+	sigdelset(&mine, SIGUSR1);
+	sigdelset(&mine, SIGTERM);
+	sigdelset(&mine, SIGINT);
 	while ((s = sigwaitinfo(&mine, NULL)) < 0)
 		if (errno != EINTR)
 			return errno;
-	if (s == SIGTERM || s == SIGINT) {
-		atomic_store(&stop_asked, 1);
-		stop_soon();
-	}
 	*sig = s;
 	return 0;
 }
@@ -240,7 +174,7 @@ reload_now(void)
 }
 
 static void *
-reload_thread(void *arg)
+signal_thread(void *arg)
 {
 	struct timespec step = { 0, 50 * 1000 * 1000 };
 	siginfo_t info;
@@ -255,12 +189,16 @@ reload_thread(void *arg)
 	if (!atomic_load(&libmilter_seen))
 		log_err("libmilter's signal thread did not come through sendercheck's sigwait(): "
 		    "SIGHUP may stop the daemon; reload with SIGUSR1");
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	daemon_signals(&set);
 	for (;;) {
 		if ((sig = sigwaitinfo(&set, &info)) < 0)
 			continue;	/* EINTR */
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_notice("%s from pid %ld: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			    (long)info.si_pid);
+			stop_fn(sig);
+			continue;	/* not reached: stop_fn ends the process */
+		}
 		log_notice("%s from pid %ld: reading %s again", sig == SIGHUP ? "SIGHUP" : "SIGUSR1",
 		    (long)info.si_pid, conf_path);
 		reload_now();
@@ -269,15 +207,16 @@ reload_thread(void *arg)
 }
 
 int
-reload_start(const char *path, char *why, size_t whylen)
+signals_start(const char *path, void (*stop)(int sig), char *why, size_t whylen)
 {
 	pthread_t t;
 	int rc;
 
 	snprintf(conf_path, sizeof(conf_path), "%s", path);
-	if ((rc = pthread_create(&t, NULL, reload_thread, NULL)) != 0 ||
+	stop_fn = stop;
+	if ((rc = pthread_create(&t, NULL, signal_thread, NULL)) != 0 ||
 	    (rc = pthread_detach(t)) != 0) {
-		snprintf(why, whylen, "cannot start the reload thread: %s", strerror(rc));
+		snprintf(why, whylen, "cannot start the signal thread: %s", strerror(rc));
 		return -1;
 	}
 	return 0;
