@@ -1,7 +1,8 @@
 #!/bin/bash
 # dev.sh: the two Quick start commands of the README.
 #   ./dev.sh run    install build deps, build, start the milter with conf/sendercheck.conf
-#   ./dev.sh test   install build + test deps, build plain and with ASan/UBSan, run every test
+#   ./dev.sh test   install build + test deps, build plain, with ASan/UBSan and with TSan,
+#                   run every test
 #   ./dev.sh bench  install build + bench deps, build, run make bench (not a test)
 # Run as root on Debian 12 (packages come from apt).
 set -eu
@@ -68,9 +69,10 @@ test)
 	apt_install $BUILD_DEPS $TEST_DEPS
 	build "$top/build"
 	build "$top/build-asan" --enable-sanitizers
+	build "$top/build-tsan" --enable-tsan
 	# optional third-party test data, next to the clone (README: Tests)
 	export SENDERCHECK_TESTDATA="${SENDERCHECK_TESTDATA-$top/../shared/testdata}"
-	exec "$top/tests/run-all.sh" "$top/build" "$top/build-asan" ;;
+	exec "$top/tests/run-all.sh" "$top/build" "$top/build-asan" --tsan "$top/build-tsan" ;;
 bench)	# make bench: sendercheck vs OpenDKIM / OpenDMARC / a do-nothing filter
 	apt_install $BUILD_DEPS $BENCH_DEPS
 	build "$top/build"

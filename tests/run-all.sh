@@ -1,9 +1,11 @@
 #!/bin/bash
-# run-all.sh BUILDDIR...: every test group against each build directory
-# (plain, then AddressSanitizer+UBSan), then one total line
-# "N passed, N failed, N skipped" that CI reads. Exit 1 if anything failed.
-# Each group prints its own "N passed, N failed[, N skipped]" line, one
-# count per case; a group run by hand is the same command as below.
+# run-all.sh BUILDDIR... [--tsan TSANDIR]: every test group against each
+# build directory (plain, then AddressSanitizer+UBSan), the threaded groups
+# (DNS, milter, daemon, stats) against a ThreadSanitizer build, then one
+# total line "N passed, N failed, N skipped" that CI reads. Exit 1 if
+# anything failed. Each group prints its own "N passed, N failed[, N
+# skipped]" line, one count per case; a group run by hand is the same
+# command as below.
 #
 # Optional third-party data (the Mail::DKIM corpus, RFC 8463 vectors, ...):
 # the folder named by SENDERCHECK_TESTDATA (dev.sh test points it at
@@ -16,12 +18,21 @@ total_pass=0
 total_fail=0
 total_skip=0
 failed_groups=()
+builds=()
+tsan=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--tsan) tsan=${2:?--tsan needs a build directory}; shift 2 ;;
+	*) builds+=("$1"); shift ;;
+	esac
+done
+set -- "${builds[@]}"
 
 # the same as tests/lib/evidence.py sets for a group run by hand
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=23"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0"
-export TSAN_OPTIONS="halt_on_error=0:exitcode=66"
+export TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1"
 
 # tests/lib/evidence.py: the one judge of exit statuses and sanitizer reports
 evidence() {
@@ -118,6 +129,17 @@ for build in "$@"; do
 	# three daemons sharing a real Redis (and PostgreSQL) started by the test
 	group "fleet" "$build" $PY "$here/fleet/test_fleet.py" "$build"
 done
+
+# ThreadSanitizer: the groups whose code runs on several threads at once
+# (the resolver, libmilter's workers, reload, the stats writer): ~6 min
+if [ -n "$tsan" ]; then
+	tsan=$(cd "$tsan" && pwd)
+	group "unit/test_dns" "$tsan" cmocka "$tsan/tests/unit/test_dns"
+	group "dns-live" "$tsan" cmocka_live "$tsan/tests/unit/test_dns_live"
+	group "milter" "$tsan" $PY "$here/milter/test_milter.py" "$tsan"
+	group "daemon" "$tsan" $PY "$here/milter/test_daemon.py" "$tsan"
+	group "stats" "$tsan" $PY "$here/stats/test_stats.py" "$tsan"
+fi
 
 # man pages (lint, sections, options), make install, the systemd unit
 # (systemd-analyze verify / security): once, on the first build
