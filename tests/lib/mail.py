@@ -75,3 +75,17 @@ def split(msg):
             name, _, value = line.partition(b":")
             fields.append([name, value])
     return [(n.decode(), v.decode("latin-1")) for n, v in fields], body
+
+
+def address_list(size):
+    """An address field value of about size octets, one address per folded
+    line. Long local parts keep it far from Postfix's
+    header_address_token_limit (10240 tokens, 5 an address here), past
+    which Postfix drops the rest of the field."""
+    out, n, i = [], 0, 0
+    while n < size:
+        a = "announcementlistfortheautumnmeetingrecipient%05d@example.net" % i
+        out.append(a)
+        n += len(a) + 4
+        i += 1
+    return " " + ",\r\n ".join(out)

@@ -119,6 +119,14 @@ class Sendercheck:
             return ""
 
 
+def uid_of(pid):
+    """The real user id process pid runs as."""
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    return None
+
+
 def _lua_str(s):
     """A Lua string literal holding exactly the bytes of s (long brackets
     would turn CRLF into LF)."""

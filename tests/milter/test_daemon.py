@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
 import mail                                                   # noqa: E402
-from milter import Sendercheck                                # noqa: E402
+from milter import Sendercheck, uid_of                        # noqa: E402
 import milterproto                                            # noqa: E402
 from milterproto import Session, Closed                       # noqa: E402
 import testdns                                                # noqa: E402
@@ -113,19 +113,8 @@ def one_message(spec, msg, sender="<user@dkim.test>", offer=milterproto.POSTFIX,
 
 # ---- header fields as large as Postfix lets through ----
 
-def big_cc(size):
-    """A Cc field of about size bytes, folded into lines under 78 octets."""
-    addrs, n, i = [], 0, 0
-    while n < size:
-        a = "recipient-%06d@example.net" % i
-        addrs.append(a)
-        n += len(a) + 4
-        i += 1
-    return " " + ",\r\n ".join(addrs)
-
-
 def big_field_message(keys, size, name="Cc"):
-    m = mail.simple_message("user@dkim.test", extra=[(name, big_cc(size))])
+    m = mail.simple_message("user@dkim.test", extra=[(name, mail.address_list(size))])
     return mail.sign(m, "dkim.test", "r2048", keys["r2048"],
                      headers=(b"from", b"to", b"subject", b"date", b"message-id", name.lower().encode()))
 
@@ -216,6 +205,9 @@ def slow_clients_neither_block_others_nor_hold_threads(c):
     timeout = 3
     sc = daemon(c, "slow", {"MilterTimeout": str(timeout)})
     pid = sc.proc.pid
+    # one session first: the socket listens before libmilter's pool runs
+    eq(one_message(sc.socket, mail.simple_message("user@spf-pass.test"),
+                   sender="<user@spf-pass.test>")[0], b"a", "warm-up message")
     before = threads(pid)
     peak = [before]
     sampling = threading.Event()
@@ -524,15 +516,8 @@ def config_path_must_be_a_regular_file(c):
         for args in (["-n", "-c", path], ["-f", "-c", path]):
             p = subprocess.run([DAEMON] + args, capture_output=True, text=True, timeout=10 * SLOW)
             eq(p.returncode, 1, "%s: exit status" % " ".join(args))
-            contains(p.stderr, "%s:0: not a regular file (%s)" % (path, kind), " ".join(args))
+            contains(p.stderr, "%s: not a regular file (%s)" % (path, kind), " ".join(args))
             check("configuration OK" not in p.stdout, "not OK: " + " ".join(args))
-
-
-def _uid_of(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    return None
 
 
 @case
@@ -551,7 +536,7 @@ def pid_file_removed_after_dropping_privileges(c):
         check(wait_until(lambda: os.path.exists(pidf) and open(pidf).read().endswith("\n"),
                          5 * SLOW), "PID file written")
         eq(int(open(pidf).read()), sc.proc.pid, "PidFile content")
-        check(wait_until(lambda: _uid_of(sc.proc.pid) == nobody, 5 * SLOW), "runs as UserID")
+        check(wait_until(lambda: uid_of(sc.proc.pid) == nobody, 5 * SLOW), "runs as UserID")
         eq(os.stat(pidf).st_uid, 0, "the PID file stays root's")
         sc.proc.send_signal(how)
         sc.proc.wait(15 * SLOW)

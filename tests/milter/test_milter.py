@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import case, check, contains, eq, run            # noqa: E402
 import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
-from milter import Sendercheck, run_lua, run_session          # noqa: E402
+from milter import Sendercheck, run_lua, run_session, uid_of  # noqa: E402
 import pwd                                                    # noqa: E402
 import testdns                                                # noqa: E402
 import world                                                  # noqa: E402
@@ -354,13 +354,6 @@ def config_check_mode(c):
         contains(p.stdout, lib, "-V output")
 
 
-def _uid_of(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    return None
-
-
 @case
 def drops_privileges_and_writes_pid_file(c):
     if os.geteuid() != 0:
@@ -372,10 +365,10 @@ def drops_privileges_and_writes_pid_file(c):
         # the socket listens a moment before the PID file and the switch
         nobody = pwd.getpwnam("nobody").pw_uid
         deadline = time.time() + 10
-        while time.time() < deadline and not (os.path.exists(pidf) and _uid_of(sc.proc.pid) == nobody):
+        while time.time() < deadline and not (os.path.exists(pidf) and uid_of(sc.proc.pid) == nobody):
             time.sleep(0.05)
         eq(int(open(pidf).read()), sc.proc.pid, "PidFile content")
-        eq(_uid_of(sc.proc.pid), nobody, "runs as UserID")
+        eq(uid_of(sc.proc.pid), nobody, "runs as UserID")
         r = send(sc, mail.simple_message("user@spf-pass.test"), mail_from="<user@spf-pass.test>")
         contains(ar_of(r), "spf=pass", "works after dropping privileges")
     finally:
