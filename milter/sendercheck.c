@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -333,14 +334,54 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	return noreply(c, SMFIP_NR_HDR);
 }
 
+/*
+ * Callbacks at work on the engine (DKIM, SPF, DMARC: OpenSSL, libspf2,
+ * libpsl), for the stop: the running ones finish (a verdict in progress is
+ * still given), new ones leave the engine alone, and only then does the
+ * process exit, so that no callback uses a library that exit() tears down
+ * (OpenSSL frees its state in an atexit handler).
+ */
+static atomic_int at_work, stopping;
+
+/* 1: go ahead and call work_end() after; 0: the daemon is stopping. */
+static int
+work_begin(void)
+{
+	atomic_fetch_add(&at_work, 1);
+	if (!atomic_load(&stopping))
+		return 1;
+	atomic_fetch_sub(&at_work, 1);
+	return 0;
+}
+
+static void
+work_end(void)
+{
+	atomic_fetch_sub(&at_work, 1);
+}
+
+/* For the stop: no new work from now on; waits up to max_ms for the
+ * running callbacks. Returns how many are still at work. */
+static int
+work_drain(long max_ms)
+{
+	struct timespec step = { 0, 10 * 1000 * 1000 };
+
+	atomic_store(&stopping, 1);
+	for (long waited = 0; atomic_load(&at_work) > 0 && waited < max_ms; waited += 10)
+		nanosleep(&step, NULL);
+	return atomic_load(&at_work);
+}
+
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c != NULL && c->msg != NULL) {
+	if (c != NULL && c->msg != NULL && work_begin()) {
 		take_macros(ctx, c->msg);
 		check_eoh(c->msg);
+		work_end();
 	}
 	return noreply(c, SMFIP_NR_EOH);
 }
@@ -350,8 +391,10 @@ cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c != NULL && c->msg != NULL)
+	if (c != NULL && c->msg != NULL && work_begin()) {
 		check_body(c->msg, p, n);
+		work_end();
+	}
 	return noreply(c, SMFIP_NR_BODY);
 }
 
@@ -433,6 +476,10 @@ cb_eom(SMFICTX *ctx)
 
 	if (c == NULL || c->msg == NULL)
 		return on_error(ctx, c, "end of message without a message");
+	if (!work_begin()) {
+		smfi_setreply(ctx, "451", "4.3.2", "The sender checks are restarting; try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	take_macros(ctx, c->msg);
 	if (c->symlist_ok)
 		check_set_no_tls(c->msg);	/* unless a version was seen */
@@ -449,13 +496,17 @@ cb_eom(SMFICTX *ctx)
 		stats_record(stats, v);	/* never waits: a full queue drops it from stats */
 	rc = v->skipped ? SMFIS_ACCEPT : render(ctx, v);
 	msg_end(c);
+	work_end();
 	return rc;
 }
 
 static sfsistat
 cb_abort(SMFICTX *ctx)
 {
-	msg_end(smfi_getpriv(ctx));
+	if (work_begin()) {
+		msg_end(smfi_getpriv(ctx));
+		work_end();
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -464,13 +515,15 @@ cb_close(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c != NULL) {
+	/* stopping: the process ends, the session with it */
+	if (c != NULL && work_begin()) {
 		msg_end(c);
 		check_conn_free(c->early);
 		session_uncount(c);
 		generation_put(c->gen);
 		free(c);
 		smfi_setpriv(ctx, NULL);
+		work_end();
 	}
 	return SMFIS_CONTINUE;
 }
@@ -746,18 +799,24 @@ remove_unix_socket(void)
 
 /*
  * The end of the daemon (SIGTERM, SIGINT, or libmilter giving up): the PID
- * file, the socket file, the volume counts and the statistics queue, then
- * exit. libmilter is not unwound (its stop destroys mutexes its other
- * threads still use): sessions in flight are cut, as its stop would cut
- * them. Workers may still be in callbacks: the engines and the stats
- * object stay allocated.
+ * file and the socket file go first (the MTA finds no filter at once), the
+ * callbacks at work finish (see work_begin), then the volume counts and
+ * the statistics queue are saved, and the process exits. libmilter is not
+ * unwound (its stop destroys mutexes its other threads still use):
+ * sessions between messages are cut, as its stop would cut them, and a
+ * message that reaches its end meanwhile is told to try again later.
  */
 static void __attribute__((noreturn))
 shut_down(int status)
 {
+	int busy;
+
 	service_notify("STOPPING=1");
 	pidfile_remove();
 	remove_unix_socket();
+	/* a check waits at most DNSTimeout on DNS; then a little for the rest */
+	if ((busy = work_drain((long)generation_current()->cfg.dns_timeout_ms + 2000)) > 0)
+		log_warn("stopping with %d callback%s still at work", busy, busy == 1 ? "" : "s");
 	engine_stop(generation_current()->engine);
 	stop_stats();
 	log_notice("sendercheck stopped");
@@ -820,7 +879,7 @@ main(int argc, char **argv)
 	struct generation *gen;
 	struct sbuf errs;
 
-	/* before any thread: every thread inherits it (see reload.h) */
+	/* before any thread: every thread inherits it (see signals.h) */
 	signals_block();
 	while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
 		switch (opt) {

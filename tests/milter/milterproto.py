@@ -114,9 +114,11 @@ class Session:
     def body(self, chunk):
         return self._step(b"B", chunk, SMFIP_NR_BODY)
 
-    def eom(self):
-        """Sends end of message; returns (final reply, [modification replies])."""
-        self.send(b"E")
+    def eom(self, send=True):
+        """Sends end of message (unless already sent); returns (final reply,
+        [modification replies])."""
+        if send:
+            self.send(b"E")
         mods = []
         while True:
             cmd, data = self.reply()
