@@ -66,6 +66,7 @@ struct conn {
 	char helo[256];
 	struct check_conn *early;	/* iprev, begun at connect */
 	struct check *msg;
+	struct conn *parked_next;	/* closed while stopping: see park() */
 	/* SMFIP_HDR_LEADSPC negotiated: the MTA writes the values of fields
 	 * we add exactly as given, so they carry their own leading space */
 	int leadspc;
@@ -373,6 +374,18 @@ work_drain(long max_ms)
 	return atomic_load(&at_work);
 }
 
+/* Sessions that close while the daemon stops: kept whole (and reachable)
+ * until the process ends, freeing them would be work on the engine. */
+static _Atomic(struct conn *) parked;
+
+static void
+park(struct conn *c)
+{
+	c->parked_next = atomic_load(&parked);
+	while (!atomic_compare_exchange_weak(&parked, &c->parked_next, c))
+		;
+}
+
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
@@ -515,16 +528,19 @@ cb_close(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	/* stopping: the process ends, the session with it */
-	if (c != NULL && work_begin()) {
-		msg_end(c);
-		check_conn_free(c->early);
-		session_uncount(c);
-		generation_put(c->gen);
-		free(c);
-		smfi_setpriv(ctx, NULL);
-		work_end();
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	smfi_setpriv(ctx, NULL);
+	if (!work_begin()) {
+		park(c);	/* stopping: the process ends with it */
+		return SMFIS_CONTINUE;
 	}
+	msg_end(c);
+	check_conn_free(c->early);
+	session_uncount(c);
+	generation_put(c->gen);
+	free(c);
+	work_end();
 	return SMFIS_CONTINUE;
 }
 
