@@ -34,7 +34,7 @@ DAEMON = os.path.join(BUILD, "milter", "sendercheck")
 WORK = tempfile.mkdtemp(prefix="sc-fleet-")
 GOOD_IP = "192.0.2.10"
 DOMAINS = ("good.test", "par.test", "sticky.test", "old.test", "down.test", "hung.test",
-           "unix.test", "auth.test")
+           "unix.test", "auth.test", "reload.test")
 THRESHOLD = 10
 TIMEOUT_MS = 50
 HOSTS = ("mx1", "mx2", "mx3")
@@ -410,6 +410,35 @@ def redis_down_at_start_is_not_fatal():
     finally:
         eq(sc.stop(), 0, "clean exit")
         r.shutdown()
+
+
+@case
+def reload_keeps_the_shared_state():
+    """SIGHUP on a host: each new configuration carries on the same shared
+    state (one Redis connection, its counts); messages after two reloads
+    still count in the fleet's total, and a changed SharedStateTimeout is
+    named as waiting for a restart."""
+    import signal
+    sc = CTX.hosts[0]
+    before = fleet_total("reload.test")
+    text = open(sc.conf).read()
+    for level, timeout in (("debug", "0.2"), ("info", "0.3")):
+        lines = [l for l in text.splitlines()
+                 if not l.startswith(("LogLevel ", "SharedStateTimeout "))]
+        lines += ["LogLevel " + level, "SharedStateTimeout " + timeout]
+        with open(sc.conf + ".new", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(sc.conf + ".new", sc.conf)
+        n = sc.read_log().count("reloaded ")
+        sc.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline and sc.read_log().count("reloaded ") == n:
+            time.sleep(0.05)
+        contains(sc.read_log(), "(changed: LogLevel)", "the reload applied")
+    contains(sc.read_log(), "SharedStateTimeout changed", "SharedStateTimeout waits for a restart")
+    for _ in range(3):
+        eq(send(sc, "reload.test")[0], "a", "accepted")
+    eq(wait_total("reload.test", before + 3), before + 3, "counted in the fleet after the reloads")
 
 
 @case
