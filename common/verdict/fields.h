@@ -51,7 +51,7 @@ enum vf_type {
 };
 
 /* Where a field appears. A group appears wherever one of its fields does. */
-#define VO_JSON		0x001	/* every JSON record (log, statistics, sendercheck-test) */
+#define VO_JSON		0x001	/* every JSON record (LogFormat json, sendercheck-test --json) */
 #define VO_FULL		0x002	/* only sendercheck-test's JSON record */
 #define VO_LOG		0x004	/* the text log line (.log) */
 #define VO_TEXT		0x008	/* sendercheck-test's report (.text) */

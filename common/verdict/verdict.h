@@ -1,8 +1,10 @@
 /*
- * verdict: what the engine concluded about one message, as one record that
- * the renderers (report: header fields, log line, JSON; stats; metrics;
- * the offline checker) read and never write. The engine fills it; nothing
- * here does I/O or DNS.
+ * verdict: what the engine concluded about one message, as one record.
+ * Data flows one way: the engine fills in the envelope and the checks'
+ * results, policy.c adds the decision (compliance, action, cause, reply),
+ * and the renderers (report.c: header fields, log line, report, JSON;
+ * columns.c: statistics rows; metrics) read it through the field table
+ * (fields.h) and never write it. Nothing here does I/O or DNS.
  */
 #ifndef SC_VERDICT_H
 #define SC_VERDICT_H
