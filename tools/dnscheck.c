@@ -130,33 +130,29 @@ print_record_text(struct dns_ctx *ctx, const char *domain)
 static int
 dmarc_section(const struct sc_config *cfg, struct dns_ctx *ctx, const char *domain)
 {
-	struct dmarc *d, *other;
+	struct dmarc *d;
 	struct dmarc_outcome o;
 	struct dmarc_input in = { 0 };
 	const char *from[1] = { domain };
-	char why[256], org2[DMARC_DOMAIN_MAX];
+	char why[256];
 	enum dmarc_discovery mine = (enum dmarc_discovery)cfg->dmarc_discovery;
 	int problems = 0;
 
-	if ((d = dmarc_new(mine, why, sizeof(why))) == NULL) {
+	if ((d = dmarc_new((enum dmarc_standard)cfg->dmarc_standard, mine, why, sizeof(why))) == NULL) {
 		printf("DMARC:      cannot check: %s\n", why);
 		return 1;
 	}
 	in.from_domains = from;
 	in.n_from = 1;
 	dmarc_check(d, ctx, &in, &o);
-	printf("DMARC:      organizational domain %s (%s)\n", o.org_domain[0] ? o.org_domain : "?",
-	    mine == DMARC_DISCOVERY_PSL ? "public suffix list, RFC 7489" : "DNS tree walk, RFC 9989");
+	printf("DMARC:      organizational domain %s (%s; %s)\n", o.org_domain[0] ? o.org_domain : "?",
+	    mine == DMARC_DISCOVERY_PSL ? "public suffix list" : "DNS tree walk",
+	    cfg->dmarc_standard == DMARC_STD_RFC7489 ? "RFC 7489" : "RFC 9989");
 	/* the other method: receivers have not all moved to RFC 9989 */
-	if ((other = dmarc_new(mine == DMARC_DISCOVERY_PSL ? DMARC_DISCOVERY_TREEWALK : DMARC_DISCOVERY_PSL,
-	    why, sizeof(why))) != NULL) {
-		if (dmarc_org_domain(other, ctx, domain, org2, sizeof(org2)) == 0 && o.org_domain[0] &&
-		    strcmp(org2, o.org_domain) != 0)
-			printf("            warning: the %s finds %s instead: receivers using it look "
-			    "for the record elsewhere\n", mine == DMARC_DISCOVERY_PSL ? "RFC 9989 tree walk" :
-			    "public suffix list", org2);
-		dmarc_free(other);
-	}
+	if (o.org_other[0] != '\0')
+		printf("            warning: the %s finds %s instead: receivers using it look "
+		    "for the record elsewhere\n", mine == DMARC_DISCOVERY_PSL ? "RFC 9989 tree walk" :
+		    "public suffix list", o.org_other);
 	if (strcmp(o.from_domain, o.org_domain) != 0)
 		printf("            looked at _dmarc.%s%s\n", o.from_domain,
 		    strcmp(o.record_domain, o.from_domain) == 0 ? ": found" : ": no record, then the "
@@ -169,6 +165,11 @@ dmarc_section(const struct sc_config *cfg, struct dns_ctx *ctx, const char *doma
 		    o.n_records, o.record_domain);
 		printf("              fix: keep exactly one TXT record starting \"v=DMARC1\" at _dmarc.%s\n",
 		    o.record_domain);
+		problems++;
+	} else if (!o.have_record && o.discarded[0] != '\0') {
+		printf("            problem: %s\n", o.discarded);
+		printf("              fix: keep exactly one TXT record, starting \"v=DMARC1;\", at _dmarc.%s\n",
+		    o.org_domain[0] ? o.org_domain : domain);
 		problems++;
 	} else if (!o.have_record) {
 		printf("            problem: no DMARC record (%s)\n", o.why);
@@ -199,11 +200,14 @@ dmarc_section(const struct sc_config *cfg, struct dns_ctx *ctx, const char *doma
 			    "\"rua=mailto:dmarc-reports@%s\"\n", o.record_domain);
 		else if (!r->rua_valid)
 			printf("            warning: rua=%s holds no valid URI\n", r->rua);
-		if (r->pct < 100)
-			printf("            warning: pct=%u: the policy applies to part of the mail only "
-			    "(RFC 9989 removed pct)\n", r->pct);
+		if (o.discarded[0] != '\0')
+			printf("            warning: %s\n", o.discarded);
+		if (r->present & DMARC_TAG_PCT)
+			printf("            warning: pct=%u: RFC 9989 removed pct (receivers on it ignore it; "
+			    "RFC 7489 ones apply the policy to part of the mail only); use t=y to test\n",
+			    r->pct);
 		if (r->testing)
-			printf("            note: t=y: receivers are asked to apply a policy one step milder\n");
+			printf("            note: t=y: RFC 9989 receivers apply a policy one step milder\n");
 	}
 	dmarc_free(d);
 	return problems;

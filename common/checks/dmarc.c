@@ -34,8 +34,9 @@
 #include "domain.h"
 
 struct dmarc {
+	enum dmarc_standard standard;
 	enum dmarc_discovery discovery;
-	psl_ctx_t *psl;		/* PSL mode only */
+	psl_ctx_t *psl;		/* NULL in tree-walk mode when no list could be loaded */
 	int psl_is_builtin;	/* psl is psl_builtin(): do not free */
 	char psl_source[256];
 };
@@ -44,9 +45,10 @@ struct dmarc {
 struct level {
 	char name[DMARC_DOMAIN_MAX];
 	size_t n;		/* DMARC records there (valid or broken) */
-	int broken;		/* n == 1 and it broke the grammar */
-	struct dmarc_record rec;	/* when n == 1 and !broken */
+	int broken;		/* n == 1 and it broke the grammar (rec holds its good terms) */
+	struct dmarc_record rec;	/* when n == 1 */
 	char note[200];		/* parse notes, or the syntax reason */
+	char discarded[300];	/* a TXT record there that was discarded, and why */
 };
 
 struct walk {
@@ -152,6 +154,18 @@ dmarc_res_str(enum dmarc_res r)
 	};
 
 	return (unsigned)r < DMARC_RES_COUNT ? names[r] : "permerror";
+}
+
+const char *
+dmarc_standard_str(enum dmarc_standard s)
+{
+	return s == DMARC_STD_RFC7489 ? "rfc7489" : "rfc9989";
+}
+
+const char *
+dmarc_discovery_str(enum dmarc_discovery d)
+{
+	return d == DMARC_DISCOVERY_PSL ? "psl" : "treewalk";
 }
 
 const char *
@@ -451,34 +465,91 @@ version_end(const char *t, size_t len)
 
 #define MAX_UNKNOWN_SEEN 16
 
+/* Notes the first grammar problem of a record (the term is left out). */
+static void
+syntax_problem(struct dmarc_record *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+syntax_problem(struct dmarc_record *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->syntax[0] != '\0')
+		return;
+	n = snprintf(r->syntax, sizeof(r->syntax), "DMARC record syntax: ");
+	va_start(ap, fmt);
+	vsnprintf(r->syntax + n, sizeof(r->syntax) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Why a TXT record that is not a DMARC record is not one, when it looks
+ * like an attempt at one; "" otherwise. */
+static void
+not_dmarc_why(const char *t, size_t len, char *why, size_t whylen)
+{
+	size_t i = 0;
+
+	if (whylen == 0)
+		return;
+	why[0] = '\0';
+	while (i < len && (is_wsp(t[i]) || t[i] == '\r' || t[i] == '\n'))
+		i++;
+	if (i > 0 && version_end(t + i, len - i) > 0) {
+		snprintf(why, whylen, "it starts with white space, not with v=DMARC1");
+		return;
+	}
+	if (len - i >= 1 && (t[i] == 'v' || t[i] == 'V')) {
+		size_t k = i + 1;
+
+		while (k < len && is_wsp(t[k]))
+			k++;
+		if (k < len && t[k] == '=') {
+			for (k++; k < len && is_wsp(t[k]); k++)
+				;
+			if (len - k >= 6 && word_is(t + k, 6, "dmarc1") && memcmp(t + k, "DMARC1", 6) != 0)
+				snprintf(why, whylen, "its version is \"%.6s\": it must be v=DMARC1,"
+				    " in capitals (RFC 9989 4.7)", t + k);
+			else if (len - k >= 5 && word_is(t + k, 5, "dmarc"))
+				snprintf(why, whylen, "its version \"%.*s\" is not DMARC1",
+				    (int)(len - k > 12 ? 12 : len - k), t + k);
+			return;
+		}
+	}
+	for (size_t k = i; k + 6 <= len; k++)
+		if (memcmp(t + k, "DMARC1", 6) == 0 || word_is(t + k, 6, "dmarc1")) {
+			snprintf(why, whylen, "v=DMARC1 is not its first tag (RFC 9989 4.7:"
+			    " a record must start with it)");
+			return;
+		}
+}
+
 int
 dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
     char *why, size_t whylen)
 {
 	char unknown[MAX_UNKNOWN_SEEN][33];
-	size_t nunknown = 0, i, k, pos;
+	size_t nunknown = 0, k, pos;
 
 	record_defaults(r);
 	if (whylen > 0)
 		why[0] = '\0';
-	if ((pos = version_end(t, len)) == 0)
+	if ((pos = version_end(t, len)) == 0) {
+		not_dmarc_why(t, len, why, whylen);
 		return DMARC_PARSE_NOT_DMARC;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)t[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			snprintf(why, whylen, "DMARC record syntax: control byte 0x%02x", c);
-			return DMARC_PARSE_SYNTAX;
-		}
 	}
 	while (pos < len && is_wsp(t[pos]))
 		pos++;
 	if (pos < len && t[pos] != ';') {
-		snprintf(why, whylen, "DMARC record syntax: no ';' after v=DMARC1");
-		return DMARC_PARSE_SYNTAX;
+		/* "v=DMARC1 p=none": the version term itself is broken */
+		r->version_broken = 1;
+		syntax_problem(r, "no ';' after v=DMARC1");
+		while (pos < len && t[pos] != ';')
+			pos++;
 	}
 	while (pos < len) {
-		size_t s, e, eq, ns, ne, vs, ve;
+		size_t s, e, eq, ns, ne, vs, ve, c;
 		unsigned bit = 0;
 		const char *tagname = NULL;
 
@@ -493,12 +564,19 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 			e--;
 		if (s == e)
 			continue;	/* empty term: ";;" or a trailing ";" */
+		for (c = s; c < e; c++)
+			if (((unsigned char)t[c] < 0x20 && t[c] != '\t') || t[c] == 0x7f)
+				break;
+		if (c < e) {
+			syntax_problem(r, "control byte 0x%02x", (unsigned char)t[c]);
+			continue;
+		}
 		for (eq = s; eq < e && t[eq] != '='; eq++)
 			;
 		if (eq == e) {
-			snprintf(why, whylen, "DMARC record syntax: term without '=': \"%.*s\"",
+			syntax_problem(r, "term without '=': \"%.*s\"",
 			    (int)(e - s > 40 ? 40 : e - s), t + s);
-			return DMARC_PARSE_SYNTAX;
+			continue;
 		}
 		ns = s;
 		ne = eq;
@@ -508,21 +586,18 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 		ve = e;
 		while (vs < ve && is_wsp(t[vs]))
 			vs++;
-		/* tag-name = ALPHA *ALNUMPUNC (RFC 6376 §3.2) */
-		if (ne == ns || !isalpha((unsigned char)t[ns])) {
-			snprintf(why, whylen, "DMARC record syntax: bad tag name \"%.*s\"",
-			    (int)(ne - ns > 40 ? 40 : ne - ns), t + ns);
-			return DMARC_PARSE_SYNTAX;
-		}
+		/* tag-name = ALPHA *ALNUMPUNC (RFC 6376 section 3.2) */
 		for (k = ns; k < ne; k++)
-			if (!isalnum((unsigned char)t[k]) && t[k] != '_') {
-				snprintf(why, whylen, "DMARC record syntax: bad tag name \"%.*s\"",
-				    (int)(ne - ns > 40 ? 40 : ne - ns), t + ns);
-				return DMARC_PARSE_SYNTAX;
-			}
+			if (!isalnum((unsigned char)t[k]) && t[k] != '_')
+				break;
+		if (ne == ns || !isalpha((unsigned char)t[ns]) || k < ne) {
+			syntax_problem(r, "bad tag name \"%.*s\"",
+			    (int)(ne - ns > 40 ? 40 : ne - ns), t + ns);
+			continue;
+		}
 		if (word_is(t + ns, ne - ns, "v")) {
-			snprintf(why, whylen, "DMARC record syntax: v= given twice");
-			return DMARC_PARSE_SYNTAX;
+			syntax_problem(r, "v= given twice");
+			continue;
 		}
 		for (k = 0; k < sizeof(known_tags) / sizeof(known_tags[0]); k++)
 			if (word_is(t + ns, ne - ns, known_tags[k].name)) {
@@ -531,9 +606,8 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 			}
 		if (bit != 0) {
 			if (r->present & bit) {
-				snprintf(why, whylen, "DMARC record syntax: tag %s= given twice",
-				    tagname);
-				return DMARC_PARSE_SYNTAX;
+				syntax_problem(r, "tag %s= given twice", tagname);
+				continue;
 			}
 			r->present |= bit;
 			apply_tag(r, bit, tagname, t + vs, ve - vs, why, whylen);
@@ -543,17 +617,25 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 		 * tag-list (checked for the first MAX_UNKNOWN_SEEN names of
 		 * up to 32 octets) */
 		for (k = 0; k < nunknown; k++)
-			if (word_is(t + ns, ne - ns, unknown[k])) {
-				snprintf(why, whylen, "DMARC record syntax: tag %s= given twice",
-				    unknown[k]);
-				return DMARC_PARSE_SYNTAX;
-			}
+			if (word_is(t + ns, ne - ns, unknown[k]))
+				break;
+		if (k < nunknown) {
+			syntax_problem(r, "tag %s= given twice", unknown[k]);
+			continue;
+		}
 		if (nunknown < MAX_UNKNOWN_SEEN && ne - ns < sizeof(unknown[0])) {
 			for (k = 0; k < ne - ns; k++)
 				unknown[nunknown][k] = (char)tolower((unsigned char)t[ns + k]);
 			unknown[nunknown][ne - ns] = '\0';
 			nunknown++;
 		}
+	}
+	if (r->syntax[0] != '\0') {
+		char notes[256];
+
+		snprintf(notes, sizeof(notes), "%s", whylen > 0 ? why : "");
+		snprintf(why, whylen, "%s%s%s", r->syntax, notes[0] ? "; " : "", notes);
+		return DMARC_PARSE_SYNTAX;
 	}
 	return DMARC_PARSE_OK;
 }
@@ -591,14 +673,28 @@ lookup_level(struct dns_ctx *dns, const char *name, struct level *lv,
 		return -1;
 	}
 	for (i = 0; res.status == DNS_OK && i < res.n; i++) {
+		const char *txt = (const char *)res.rr[i].data;
 		struct dmarc_record rec;
 		char note[sizeof(lv->note)];
 		int rc;
 
-		rc = dmarc_record_parse((const char *)res.rr[i].data, res.rr[i].len,
-		    &rec, note, sizeof(note));
-		if (rc == DMARC_PARSE_NOT_DMARC)
+		rc = dmarc_record_parse(txt, res.rr[i].len, &rec, note, sizeof(note));
+		if (rc == DMARC_PARSE_NOT_DMARC) {
+			if (note[0] != '\0' && lv->discarded[0] == '\0') {
+				char shown[64];
+				size_t k, m = res.rr[i].len < 60 ? res.rr[i].len : 60;
+
+				/* the sender's text, printable only */
+				for (k = 0; k < m; k++)
+					shown[k] = (unsigned char)txt[k] < 0x20 || (unsigned char)txt[k] >= 0x7f ||
+					    txt[k] == '"' ? '?' : txt[k];
+				shown[m] = '\0';
+				addf(lv->discarded, sizeof(lv->discarded),
+				    "\"%s%s\" at _dmarc.%.80s is not a DMARC record: %s", shown,
+				    res.rr[i].len > 60 ? "..." : "", name, note);
+			}
 			continue;
+		}
 		if (++lv->n == 1) {
 			lv->broken = rc == DMARC_PARSE_SYNTAX;
 			lv->rec = rec;
@@ -607,6 +703,55 @@ lookup_level(struct dns_ctx *dns, const char *name, struct level *lv,
 	}
 	dns_result_free(&res);
 	return 0;
+}
+
+/*
+ * What a name's records mean under std: 0 nothing to use (none, or all
+ * discarded), 1 the one usable record, -1 an error that stops discovery
+ * (RFC 7489: several records, or a broken one). RFC 9989 discards
+ * several records and a record whose version term is broken, and uses a
+ * record with other grammar problems (its good terms).
+ */
+static int
+level_state(enum dmarc_standard std, const struct level *lv)
+{
+	if (lv->n == 0)
+		return 0;
+	if (std == DMARC_STD_RFC7489)
+		return lv->n == 1 && !lv->broken ? 1 : -1;
+	return lv->n == 1 && !lv->rec.version_broken ? 1 : 0;
+}
+
+/* The walk's notion of a valid record: one usable record at the name (a
+ * name with several, or a broken one under 7489, is passed over). */
+static int
+level_valid(enum dmarc_standard std, const struct level *lv)
+{
+	return level_state(std, lv) == 1;
+}
+
+/* Says why a name's records were discarded (RFC 9989), into out's
+ * discarded fields unless one is there. */
+static void
+note_discarded(enum dmarc_standard std, const struct level *lv, struct dmarc_outcome *out)
+{
+	char *s = out->discarded;
+	size_t len = sizeof(out->discarded);
+
+	if (s[0] != '\0')
+		return;
+	if (std == DMARC_STD_RFC9989 && lv->n > 1) {
+		snprintf(s, len, "%zu DMARC records at _dmarc.%s were all discarded"
+		    " (RFC 9989 4.10: a name must publish exactly one)", lv->n, lv->name);
+		out->discarded_records = lv->n;
+	} else if (std == DMARC_STD_RFC9989 && lv->n == 1 && lv->rec.version_broken) {
+		addf(s, len, "the record at _dmarc.%s was discarded: %s", lv->name, lv->rec.syntax);
+	} else if (lv->discarded[0] != '\0') {
+		addf(s, len, "%s", lv->discarded);
+	} else {
+		return;
+	}
+	copystr(out->discarded_domain, sizeof(out->discarded_domain), lv->name);
 }
 
 /* The next tree-walk target after cur, or NULL at the top (RFC 9989:
@@ -621,19 +766,14 @@ walk_next(const char *cur)
 	return parent_of(cur);
 }
 
-static int
-level_usable(const struct level *lv)
-{
-	return lv->n == 1 && !lv->broken;
-}
-
 /*
- * RFC 9989 DNS tree walk from dom: asks each target until a usable record
- * with psd=n, or psd=y at a name other than dom, or the top. Returns 0, or
- * -1 on DNS trouble (why set).
+ * RFC 9989 DNS tree walk from dom: asks each target until a valid record
+ * with psd=n or psd=y (at any name, the starting one included: steps 2
+ * and 6 of section 4.10), or the top. Returns 0, or -1 on DNS trouble
+ * (why set).
  */
 static int
-tree_walk(struct dns_ctx *dns, const char *dom, struct walk *w,
+tree_walk(enum dmarc_standard std, struct dns_ctx *dns, const char *dom, struct walk *w,
     char *why, size_t whylen)
 {
 	const char *cur = dom;
@@ -644,25 +784,32 @@ tree_walk(struct dns_ctx *dns, const char *dom, struct walk *w,
 
 		if (lookup_level(dns, cur, lv, why, whylen) < 0)
 			return -1;
-		if (level_usable(lv) && (lv->rec.psd == DMARC_PSD_N ||
-		    (lv->rec.psd == DMARC_PSD_Y && cur != dom)))
+		if (level_valid(std, lv) && lv->rec.psd != DMARC_PSD_U)
 			break;
 		cur = walk_next(cur);
 	}
 	return 0;
 }
 
-/* Org domain from a finished walk (RFC 9989 organizational domain rules). */
+/*
+ * Org domain from a finished walk (RFC 9989 4.10.2): the name with psd=n;
+ * one label below a psd=y name other than the start; else the name with
+ * the fewest labels that has a valid record; else the start. *psd (may be
+ * NULL) gets the index of the psd=y level, or -1.
+ */
 static void
-walk_org(const struct walk *w, const char *dom, char *org, size_t orglen)
+walk_org(enum dmarc_standard std, const struct walk *w, const char *dom, char *org,
+    size_t orglen, int *psd)
 {
 	const struct level *last = NULL;
 	size_t i;
 
+	if (psd != NULL)
+		*psd = -1;
 	for (i = 0; i < w->nlv; i++) {
 		const struct level *lv = &w->lv[i];
 
-		if (!level_usable(lv))
+		if (!level_valid(std, lv))
 			continue;
 		if (lv->rec.psd == DMARC_PSD_N) {
 			copystr(org, orglen, lv->name);
@@ -671,6 +818,8 @@ walk_org(const struct walk *w, const char *dom, char *org, size_t orglen)
 		if (lv->rec.psd == DMARC_PSD_Y && i > 0) {
 			copystr(org, orglen,
 			    last_labels(dom, count_labels(lv->name) + 1));
+			if (psd != NULL)
+				*psd = (int)i;
 			return;
 		}
 		last = lv;
@@ -681,7 +830,7 @@ walk_org(const struct walk *w, const char *dom, char *org, size_t orglen)
 static void
 psl_org(const struct dmarc *d, const char *dom, char *org, size_t orglen)
 {
-	const char *r = psl_registrable_domain(d->psl, dom);
+	const char *r = d->psl != NULL ? psl_registrable_domain(d->psl, dom) : dom;
 
 	/* NULL: dom is itself a public suffix; it is its own org domain */
 	copystr(org, orglen, r != NULL ? r : dom);
@@ -702,16 +851,16 @@ org_of(const struct dmarc *d, struct dns_ctx *dns, const char *dom,
 		snprintf(why, whylen, "tree walk without DNS");
 		return DMARC_ORG_ETEMP;
 	}
-	if (tree_walk(dns, dom, &w, why, whylen) < 0)
+	if (tree_walk(d->standard, dns, dom, &w, why, whylen) < 0)
 		return DMARC_ORG_ETEMP;
-	walk_org(&w, dom, org, orglen);
+	walk_org(d->standard, &w, dom, org, orglen, NULL);
 	return 0;
 }
 
 /* --- public: context --- */
 
 struct dmarc *
-dmarc_new(enum dmarc_discovery disc, char *why, size_t whylen)
+dmarc_new(enum dmarc_standard std, enum dmarc_discovery disc, char *why, size_t whylen)
 {
 	struct dmarc *d;
 
@@ -719,12 +868,14 @@ dmarc_new(enum dmarc_discovery disc, char *why, size_t whylen)
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
+	d->standard = std;
 	d->discovery = disc;
-	if (disc == DMARC_DISCOVERY_TREEWALK) {
-		copystr(d->psl_source, sizeof(d->psl_source), "none (tree walk)");
-		return d;
-	}
 	if ((d->psl = psl_latest(NULL)) == NULL) {
+		if (disc == DMARC_DISCOVERY_TREEWALK) {
+			copystr(d->psl_source, sizeof(d->psl_source),
+			    "none (tree walk; no public suffix list to compare with)");
+			return d;
+		}
 		snprintf(why, whylen, "libpsl: no public suffix list (neither %s nor a built-in list)",
 		    psl_dist_filename() ? psl_dist_filename() : "a distribution file");
 		free(d);
@@ -740,6 +891,14 @@ dmarc_new(enum dmarc_discovery disc, char *why, size_t whylen)
 	} else {
 		snprintf(d->psl_source, sizeof(d->psl_source), "file %s",
 		    psl_dist_filename() ? psl_dist_filename() : "(libpsl distribution file)");
+	}
+	if (disc == DMARC_DISCOVERY_TREEWALK) {
+		char src[sizeof(d->psl_source)];
+
+		copystr(src, sizeof(src), d->psl_source);
+		d->psl_source[0] = '\0';
+		addf(d->psl_source, sizeof(d->psl_source),
+		    "none (tree walk; compared with the public suffix list, %s)", src);
 	}
 	return d;
 }
@@ -865,9 +1024,14 @@ one_from_domain(const struct dmarc_input *in, struct dmarc_outcome *out)
 	return 0;
 }
 
-/* 1 exists, 0 does not (RFC 9989: NXDOMAIN/NODATA for A, AAAA, MX), -1 DNS trouble */
+/*
+ * Whether dom exists, for np=: 1 exists, 0 does not, -1 DNS trouble.
+ * RFC 9989 (3.2.13, RFC 8020): NXDOMAIN for a query of the name means it
+ * does not exist; any other answer, NODATA too, means it does. RFC 7489
+ * with RFC 9091's np=: NXDOMAIN or NODATA for A, AAAA and MX.
+ */
 static int
-domain_exists(struct dns_ctx *dns, const char *dom)
+domain_exists(enum dmarc_standard std, struct dns_ctx *dns, const char *dom)
 {
 	static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA, DNS_T_MX };
 	struct dns_result res;
@@ -883,53 +1047,112 @@ domain_exists(struct dns_ctx *dns, const char *dom)
 			return 0;	/* the name holds no records of any type */
 		if (st != DNS_NODATA)
 			return -1;
+		if (std == DMARC_STD_RFC9989)
+			return 1;	/* NODATA: the name exists */
 	}
 	return 0;
 }
 
+/* The index of the level named name in w, or -1. */
+static int
+level_named(const struct walk *w, const char *name)
+{
+	for (size_t i = 0; i < w->nlv; i++)
+		if (strcmp(w->lv[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Whether a walk met any valid record. */
+static int
+walk_has_record(enum dmarc_standard std, const struct walk *w)
+{
+	for (size_t i = 0; i < w->nlv; i++)
+		if (level_valid(std, &w->lv[i]))
+			return 1;
+	return 0;
+}
+
 /*
- * Finds the policy record. Fills out->record_domain, n_records, record,
- * org_domain. Returns 0 (maybe no record), or -1 with out->result set.
+ * Finds the policy record. Fills out->record_domain, n_records, org_domain,
+ * discarded and *found. *seen: whether the names looked at held any valid
+ * record. Returns 0 (maybe no record), or -1 with out->result set.
  */
 static int
 discover(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out,
-    struct level *found)
+    struct level *found, int *seen)
 {
-	struct walk w;
-	size_t i;
+	enum dmarc_standard std = d->standard;
+	struct walk *w = calloc(1, sizeof(*w));
 	const char *from = out->from_domain;
+	const struct level *pick = NULL;
 	char why[200];
+	int psd = -1, k;
+	size_t i;
 
 	memset(found, 0, sizeof(*found));
-	if (d->discovery == DMARC_DISCOVERY_PSL) {
-		psl_org(d, from, out->org_domain, sizeof(out->org_domain));
-		w.nlv = 0;
-		if (lookup_level(dns, from, &w.lv[w.nlv++], why, sizeof(why)) < 0)
-			goto temp;
-		if (w.lv[0].n == 0 && strcmp(out->org_domain, from) != 0 &&
-		    lookup_level(dns, out->org_domain, &w.lv[w.nlv++], why, sizeof(why)) < 0)
-			goto temp;
-	} else {
-		if (tree_walk(dns, from, &w, why, sizeof(why)) < 0)
-			goto temp;
-		walk_org(&w, from, out->org_domain, sizeof(out->org_domain));
+	*seen = 0;
+	if (w == NULL) {
+		out->result = DMARC_RES_TEMPERROR;
+		snprintf(out->why, sizeof(out->why), "DMARC record lookup: out of memory");
+		return -1;
 	}
-	for (i = 0; i < w.nlv; i++)
-		if (w.lv[i].n > 0) {
-			*found = w.lv[i];
-			copystr(out->record_domain, sizeof(out->record_domain), found->name);
-			out->n_records = found->n;
-			return 0;
-		}
+	if (d->discovery == DMARC_DISCOVERY_PSL) {
+		/* RFC 7489 6.6.3: the From domain, then its org domain */
+		psl_org(d, from, out->org_domain, sizeof(out->org_domain));
+		if (lookup_level(dns, from, &w->lv[w->nlv++], why, sizeof(why)) < 0)
+			goto temp;
+		if (level_state(std, &w->lv[0]) == 0 && strcmp(out->org_domain, from) != 0 &&
+		    lookup_level(dns, out->org_domain, &w->lv[w->nlv++], why, sizeof(why)) < 0)
+			goto temp;
+		for (i = 0; i < w->nlv && pick == NULL; i++)
+			if (level_state(std, &w->lv[i]) != 0)
+				pick = &w->lv[i];
+	} else {
+		/* RFC 9989 4.10.1: the From domain, its org domain, its PSD */
+		if (tree_walk(std, dns, from, w, why, sizeof(why)) < 0)
+			goto temp;
+		walk_org(std, w, from, out->org_domain, sizeof(out->org_domain), &psd);
+		if (level_state(std, &w->lv[0]) != 0)
+			pick = &w->lv[0];
+		else if ((k = level_named(w, out->org_domain)) >= 0 &&
+		    level_state(std, &w->lv[k]) != 0)
+			pick = &w->lv[k];
+		else if (psd >= 0)
+			pick = &w->lv[psd];
+	}
+	*seen = walk_has_record(std, w);
+	/* say what was discarded, the From domain's first */
+	for (i = 0; i < w->nlv; i++)
+		if (&w->lv[i] != pick)
+			note_discarded(std, &w->lv[i], out);
+	if (pick != NULL) {
+		*found = *pick;
+		copystr(out->record_domain, sizeof(out->record_domain), found->name);
+		out->n_records = found->n;
+		free(w);
+		return 0;
+	}
 	snprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s", from);
-	for (i = 1; i < w.nlv; i++)
+	for (i = 1; i < w->nlv; i++)
 		addf(out->why, sizeof(out->why), "%s_dmarc.%s",
-		    i + 1 == w.nlv ? " or " : ", ", w.lv[i].name);
+		    i + 1 == w->nlv ? " or " : ", ", w->lv[i].name);
+	if (out->discarded[0] != '\0')
+		addf(out->why, sizeof(out->why), "; %s", out->discarded);
+	free(w);
 	return 0;
 temp:
+	free(w);
 	out->result = DMARC_RES_TEMPERROR;
 	snprintf(out->why, sizeof(out->why), "DMARC record lookup: %s", why);
 	return -1;
+}
+
+/* One level milder: reject -> quarantine -> none. */
+static enum dmarc_policy
+milder(enum dmarc_policy p)
+{
+	return p > DMARC_POLICY_NONE ? (enum dmarc_policy)(p - 1) : p;
 }
 
 /*
@@ -938,39 +1161,39 @@ temp:
  * (out->result/why set).
  */
 static int
-pick_policy(struct dns_ctx *dns, struct dmarc_outcome *out, char *notes, size_t noteslen)
+pick_policy(enum dmarc_standard std, struct dns_ctx *dns, struct dmarc_outcome *out,
+    char *notes, size_t noteslen)
 {
 	const struct dmarc_record *r = &out->record;
 	unsigned bad = r->invalid & (DMARC_TAG_P | DMARC_TAG_SP | DMARC_TAG_NP);
+	const char *sec = std == DMARC_STD_RFC7489 ? "RFC 7489 section 6.6.3" : "RFC 9989 4.10.1";
 	int ex;
 
-	if (bad) {
-		const char *t = (bad & DMARC_TAG_P) ? "p" : (bad & DMARC_TAG_SP) ? "sp" : "np";
+	if (bad || !r->p_present) {
+		const char *t = !r->p_present ? "no p=" : (bad & DMARC_TAG_P) ? "invalid p=" :
+		    (bad & DMARC_TAG_SP) ? "invalid sp=" : "invalid np=";
 
 		if (!r->rua_valid) {
 			out->result = DMARC_RES_PERMERROR;
 			snprintf(out->why, sizeof(out->why),
-			    "invalid %s= in the DMARC record at _dmarc.%s and no valid rua=:"
-			    " no policy applies (RFC 7489 section 6.6.3)", t, out->record_domain);
+			    "%s in the DMARC record at _dmarc.%s and no valid rua=:"
+			    " no policy applies (%s)", t, out->record_domain, sec);
 			return -1;
 		}
-		addf(notes, noteslen, "%sinvalid %s= with a valid rua=: acts as p=none"
-		    " (RFC 7489 section 6.6.3)", *notes ? "; " : "", t);
+		addf(notes, noteslen, "%s%s with a valid rua=: acts as p=none (%s)",
+		    *notes ? "; " : "", t, sec);
 		out->policy = DMARC_POLICY_NONE;
 		out->policy_tag = "p";
 		return 0;
 	}
-	if (!r->p_present)
-		addf(notes, noteslen, "%sno p= tag: read as p=none (RFC 9989; RFC 7489"
-		    " requires p=)", *notes ? "; " : "");
 	if (strcmp(out->record_domain, out->from_domain) == 0) {
-		out->policy = r->p_present ? r->p : DMARC_POLICY_NONE;
+		out->policy = r->p;
 		out->policy_tag = "p";
 		return 0;
 	}
 	ex = 1;
 	if (r->present & DMARC_TAG_NP) {
-		ex = out->from_exists = domain_exists(dns, out->from_domain);
+		ex = out->from_exists = domain_exists(std, dns, out->from_domain);
 		if (ex == 0) {
 			out->policy = r->np;
 			out->policy_tag = "np";
@@ -984,10 +1207,76 @@ pick_policy(struct dns_ctx *dns, struct dmarc_outcome *out, char *notes, size_t 
 		out->policy = r->sp;
 		out->policy_tag = "sp";
 	} else {
-		out->policy = r->p_present ? r->p : DMARC_POLICY_NONE;
+		out->policy = r->p;
 		out->policy_tag = "p";
 	}
 	return ex < 0 ? 1 : 0;
+}
+
+/* The policy after the record's options, and the notes on them. */
+static void
+apply_options(enum dmarc_standard std, struct dmarc_outcome *out, char *notes, size_t noteslen)
+{
+	const struct dmarc_record *r = &out->record;
+
+	out->applied = out->policy;
+	out->pct = 100;
+	out->testing = 0;
+	if (std == DMARC_STD_RFC9989) {
+		if (r->present & DMARC_TAG_PCT)
+			addf(notes, noteslen, "%spct=%u ignored (not part of RFC 9989)",
+			    *notes ? "; " : "", r->pct);
+		if (r->testing) {
+			out->testing = 1;
+			out->applied = milder(out->policy);
+			if (out->policy > DMARC_POLICY_NONE)
+				addf(notes, noteslen, "%st=y: the domain tests its policy, %s applied"
+				    " instead of %s (RFC 9989 4.7)", *notes ? "; " : "",
+				    dmarc_policy_str(out->applied), dmarc_policy_str(out->policy));
+		}
+	} else {
+		out->pct = r->pct;
+		if (r->pct < 100) {
+			out->applied = milder(out->policy);
+			if (out->policy > DMARC_POLICY_NONE)
+				addf(notes, noteslen, "%spct=%u: %s applied instead of %s (RFC 7489"
+				    " section 6.6.4, as for the messages sampled out)", *notes ? "; " : "",
+				    r->pct, dmarc_policy_str(out->applied), dmarc_policy_str(out->policy));
+		}
+		if (r->present & DMARC_TAG_T)
+			addf(notes, noteslen, "%st= ignored (not part of RFC 7489)", *notes ? "; " : "");
+	}
+}
+
+/*
+ * The org domain of out->from_domain under the other discovery method,
+ * into out->org_other when it differs and some record was seen (else the
+ * difference changes nothing: DMARC applies under neither method).
+ */
+static void
+compare_methods(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out, int seen)
+{
+	char other[DMARC_DOMAIN_MAX], why[200];
+	struct walk *w;
+
+	out->org_other[0] = '\0';
+	if (d->discovery == DMARC_DISCOVERY_TREEWALK) {
+		if (d->psl == NULL || !seen)
+			return;
+		psl_org(d, out->from_domain, other, sizeof(other));
+	} else {
+		if (dns == NULL || (w = calloc(1, sizeof(*w))) == NULL)
+			return;
+		if (tree_walk(d->standard, dns, out->from_domain, w, why, sizeof(why)) < 0 ||
+		    (!seen && !walk_has_record(d->standard, w))) {
+			free(w);
+			return;
+		}
+		walk_org(d->standard, w, out->from_domain, other, sizeof(other), NULL);
+		free(w);
+	}
+	if (strcmp(other, out->org_domain) != 0)
+		copystr(out->org_other, sizeof(out->org_other), other);
 }
 
 /*
@@ -1072,7 +1361,8 @@ dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, const char *from_domain,
 {
 	struct dmarc_outcome *out = calloc(1, sizeof(*out));
 	struct level found;
-	char notes[256] = "", cand[DMARC_DOMAIN_MAX], org[DMARC_DOMAIN_MAX], why[200];
+	char notes[512] = "", cand[DMARC_DOMAIN_MAX], org[DMARC_DOMAIN_MAX], why[200];
+	int seen;
 	size_t i;
 
 	if (out == NULL || dns == NULL ||
@@ -1081,10 +1371,13 @@ dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, const char *from_domain,
 		free(out);
 		return;
 	}
-	if (discover(d, dns, out, &found) == 0 && out->n_records == 1 && !found.broken) {
+	if (discover(d, dns, out, &found, &seen) == 0 &&
+	    level_state(d->standard, &found) == 1) {
 		out->record = found.rec;
-		pick_policy(dns, out, notes, sizeof(notes));	/* the np= existence check */
+		pick_policy(d->standard, dns, out, notes, sizeof(notes));	/* np='s check */
 	}
+	if (out->org_domain[0] != '\0')
+		compare_methods(d, dns, out, 1);	/* PSL mode: the tree walk */
 	for (i = 0; d->discovery == DMARC_DISCOVERY_TREEWALK && out->org_domain[0] && i < n_ids; i++)
 		if (ids[i] != NULL &&
 		    dmarc_domain_normalize(ids[i], cand, sizeof(cand), why, sizeof(why)) == 0 &&
@@ -1097,11 +1390,13 @@ enum dmarc_res
 dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
     const struct dmarc_input *in, struct dmarc_outcome *out)
 {
+	enum dmarc_standard std = d->standard;
 	struct level found;
-	char notes[256] = "", twhy[200] = "";
-	int np_unknown, temp;
+	char notes[512] = "", twhy[200] = "";
+	int np_unknown, temp, seen;
 
 	memset(out, 0, sizeof(*out));
+	out->standard = std;
 	out->discovery = d->discovery;
 	out->from_exists = -1;
 	out->policy_tag = "";
@@ -1111,28 +1406,34 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 			snprintf(out->why, sizeof(out->why), "no DNS context");
 		return out->result = DMARC_RES_PERMERROR;
 	}
-	if (discover(d, dns, out, &found) < 0)
+	if (discover(d, dns, out, &found, &seen) < 0)
 		return out->result;
+	compare_methods(d, dns, out, seen);
 	if (out->n_records == 0)
 		return out->result = DMARC_RES_NONE;
-	if (out->n_records > 1) {
+	if (out->n_records > 1) {	/* RFC 7489 only: 9989 discarded them */
 		snprintf(out->why, sizeof(out->why), "%zu DMARC records at _dmarc.%s"
 		    " (exactly one is allowed; RFC 7489 section 6.6.3)", out->n_records,
 		    out->record_domain);
 		return out->result = DMARC_RES_PERMERROR;
 	}
-	if (found.broken) {
+	if (found.broken && std == DMARC_STD_RFC7489) {
 		snprintf(out->why, sizeof(out->why), "%s (at _dmarc.%s)", found.note,
 		    out->record_domain);
 		return out->result = DMARC_RES_PERMERROR;
 	}
 	out->have_record = 1;
 	out->record = found.rec;
-	out->pct = found.rec.pct;
-	out->testing = found.rec.testing;
-	copystr(notes, sizeof(notes), found.note);
-	if ((np_unknown = pick_policy(dns, out, notes, sizeof(notes))) < 0)
+	if (found.broken)
+		snprintf(notes, sizeof(notes), "bad terms of the record were ignored (RFC 9989 4.8): %s",
+		    found.note);
+	else
+		copystr(notes, sizeof(notes), found.note);
+	if (out->discarded[0] != '\0')
+		addf(notes, sizeof(notes), "%s%s", notes[0] ? "; " : "", out->discarded);
+	if ((np_unknown = pick_policy(std, dns, out, notes, sizeof(notes))) < 0)
 		return out->result;
+	apply_options(std, out, notes, sizeof(notes));
 	temp = align_all(d, dns, in, out, twhy, sizeof(twhy));
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = DMARC_RES_PASS;

@@ -1,74 +1,81 @@
 /*
- * dmarc: DMARC evaluation (RFC 7489, with the RFC 9989 additions) for one
- * message, on the SPF and DKIM results the caller already has.
+ * dmarc: DMARC evaluation for one message, on the SPF and DKIM results the
+ * caller already has, under RFC 9989 (the default) or RFC 7489.
  *
  * What it promises:
- * - The organizational domain comes from libpsl with Debian's public
- *   suffix list (DMARC_DISCOVERY_PSL, RFC 7489 §3.2), or from the RFC 9989
- *   DNS tree walk (DMARC_DISCOVERY_TREEWALK). Names are compared as
- *   lower-case A-labels: U-labels (SMTPUTF8 From) are converted with
+ * - The organizational domain comes from the RFC 9989 DNS tree walk
+ *   (DMARC_DISCOVERY_TREEWALK) or from libpsl with Debian's public suffix
+ *   list (DMARC_DISCOVERY_PSL, RFC 7489 section 3.2). Names are compared
+ *   as lower-case A-labels: U-labels (SMTPUTF8 From) are converted with
  *   libidn2 first. One-character labels (x.com, t.co) are ordinary names.
- * - Record discovery: PSL mode asks _dmarc.<From domain>, then
- *   _dmarc.<org domain> when the first has no DMARC record (RFC 7489
- *   §6.6.3). Tree-walk mode asks _dmarc.<From domain>, then walks up one
+ * - The tree walk (RFC 9989 4.10): ask _dmarc.<name>, then walk up one
  *   label at a time (a name of 8 or more labels jumps to its last 7
- *   labels), at most 8 queries; the policy record is the first one found,
- *   the org domain is the name with psd=n, one label below a psd=y name
- *   (not the From domain itself), else the shortest name with a record,
- *   else the From domain.
+ *   labels), at most 8 queries, and stop at a usable record with psd=n or
+ *   psd=y (also at the starting name). The organizational domain is the
+ *   name with psd=n; else one label below a psd=y name other than the
+ *   start; else the shortest name with a usable record; else the name.
+ * - Policy discovery: the record at the From domain; else (PSL) the one at
+ *   its organizational domain (RFC 7489 6.6.3); else (tree walk, RFC 9989
+ *   4.10.1) the one at its organizational domain, else the one of its
+ *   public suffix domain (a psd=y record found by the walk). Records in
+ *   between are never the policy record.
  * - A TXT record is a DMARC record when it starts with "v", optional
- *   blanks, "=", optional blanks and "DMARC1" (exact case: RFC 7489 §6.4
- *   writes it as %x44.4d.41.52.43.31) followed by the end, blanks or ";".
- *   Tag names and the keyword values (p=Reject) are case-insensitive.
+ *   blanks, "=", optional blanks and "DMARC1" (exact case) followed by the
+ *   end, blanks or ";". Other TXT records at a _dmarc name are discarded,
+ *   and when one looks like a DMARC record (v=dmarc1, "p=reject;
+ *   v=DMARC1", a blank before v=) the outcome says which and why
+ *   (outcome.discarded), instead of a bare "no DMARC record".
  * - Result: pass when SPF passed for a domain aligned with the From
  *   domain, or a passing DKIM signature's d= is aligned; none when no
- *   record exists. With a usable record and no aligned pass: temperror
- *   when an aligned identifier's result is pending on DNS (SPF or DKIM
- *   temperror), or DNS trouble in a tree walk leaves a passing
- *   identifier's alignment unknown: a retry could pass (RFC 7489 4.2,
- *   RFC 9989); fail otherwise. An identifier that is not aligned can
- *   never make DMARC pass, so its DNS trouble (a dead key of another
- *   domain, a slow SPF include elsewhere) never turns fail into
- *   temperror. Relaxed = same org domain; strict = same name (RFC 7489
- *   §3.1).
+ *   policy record applies. With a usable record and no aligned pass:
+ *   temperror when an aligned identifier's result is pending on DNS (SPF
+ *   or DKIM temperror), or DNS trouble in a tree walk leaves a passing
+ *   identifier's alignment unknown: a retry could pass; fail otherwise.
+ *   An identifier that is not aligned can never make DMARC pass, so its
+ *   DNS trouble never turns fail into temperror. Relaxed = same
+ *   organizational domain; strict = same name.
  *
- * Decisions (documented here because the RFCs leave them open):
+ * Where the two standards differ (DMARC_STD_RFC9989 / DMARC_STD_RFC7489):
+ * - Several DMARC records at a name: 9989 discards them all and discovery
+ *   goes on (the walk to the organizational domain); 7489 applies no
+ *   DMARC: permerror "N DMARC records at _dmarc.D" (n_records = N).
+ * - A record that breaks the tag-list grammar (a term without "=", a bad
+ *   tag name, a tag given twice, a control byte): 9989 discards the bad
+ *   terms and uses the rest (a tag given twice keeps its first value),
+ *   with a note; 7489 (as before): permerror "DMARC record syntax: ...".
+ *   A record whose version term itself is broken ("v=DMARC1 p=none") is
+ *   discarded under 9989.
+ * - pct= (gone in RFC 9989) is ignored under 9989, applied under 7489 as
+ *   one policy level milder while pct < 100; t=y (RFC 9989) makes the
+ *   applied policy one level milder under 9989 and is ignored under 7489.
+ *   outcome.applied is the policy after these options.
+ * - np= (non-existent subdomains): 9989: the From domain does not exist
+ *   when a query for it gets NXDOMAIN (RFC 8020); 7489 (with RFC 9091's
+ *   np=): NXDOMAIN or NODATA for A, AAAA and MX. np= applies only when the
+ *   record was found above the From domain. DNS trouble in that check:
+ *   the sp/p policy is used; if the result is then fail, it is temperror.
+ * - A-R: policy.dmarc is registered by RFC 9989 (the applied policy), not
+ *   by RFC 7489 (report.c / fields.c write it only under 9989).
+ *
+ * Both standards:
  * - Not exactly one distinct From domain (none, or several different
- *   ones): permerror, with the domains in why. RFC 7489 §6.6.1 lets a
- *   receiver reject such mail; the message cannot be evaluated, so no
- *   result of the domain owner's policy is claimed. The same From domain
- *   given twice counts once. A From domain that is not a valid domain
- *   name: permerror.
- * - Several DMARC records at the name where the policy record is looked
- *   up: permerror "N DMARC records at _dmarc.D" (n_records = N). RFC 7489
- *   §6.6.3 says to apply no DMARC then; RFC 9989 discards them and walks
- *   on. Both mean the domain owner's policy cannot be read, and the
- *   bulk-sender rules ask for exactly one record, so it is reported as an
- *   error rather than as "none". (In the tree walk's org-domain search, a
- *   name with several records is skipped, as RFC 9989 says.)
- * - A record that starts with v=DMARC1 but breaks the tag-list grammar
- *   (a term without "=", a bad tag name, a tag given twice, a NUL or
- *   control byte): permerror "DMARC record syntax: ...".
- * - p= absent: the record is kept, p_present = 0, the policy is none and
- *   why notes it (RFC 7489 would call the record invalid unless rua= is
- *   valid; RFC 9989 reads it as p=none; Google wants p= written: the rules
- *   layer checks p_present).
- * - p=, sp= or np= with an invalid value: RFC 7489 §6.6.3: with at least
- *   one valid rua= URI the record acts as p=none; without, no policy
- *   applies and the result is permerror "invalid p=...".
+ *   ones): permerror, with the domains in why. The same From domain given
+ *   twice counts once. A From domain that is not a valid domain name:
+ *   permerror.
+ * - p= absent or invalid, or sp=/np= invalid: with at least one valid
+ *   rua= URI the record acts as p=none; without, no policy applies:
+ *   permerror (RFC 7489 6.6.3, RFC 9989 4.10.1). p_present = 0 records a
+ *   missing p= (Google wants p= written: the rules layer checks it).
  * - Other known tags with bad values (adkim, aspf, pct, fo, t, psd, ri,
  *   rf, rua/ruf without a valid URI): the default is used, the tag's bit
  *   is set in record.invalid, and why notes it. Unknown tags are ignored.
  * - DNS trouble (SERVFAIL/refused, timeout, malformed answer) during
  *   record discovery or a tree walk: temperror. NXDOMAIN/NODATA are "no
  *   record". A _dmarc name over 253 octets is "no record" (never asked).
- * - np= (RFC 9989) applies only when present, the record was found above
- *   the From domain, and A, AAAA and MX for the From domain are all
- *   NXDOMAIN/NODATA. If that check meets DNS trouble the sp/p policy is
- *   used; if the result is then fail, the result is temperror (the
- *   applicable policy is unknown).
- * - pct= (gone in RFC 9989) and t= are reported, not applied: they
- *   affect disposition, not the result.
+ * - The organizational domain the other method would choose is computed
+ *   too (PSL mode: the tree walk, through DNS; tree-walk mode: the public
+ *   suffix list); org_other holds it when the two differ: a receiver on
+ *   the other method judges such a message differently.
  *
  * Threads: a struct dmarc is created once, is read-only afterwards and
  * may be shared by all threads; every lookup goes through the caller's
@@ -90,6 +97,7 @@
 #define DMARC_WALK_MAX		8	/* tree-walk queries per name (RFC 9989) */
 
 enum dmarc_discovery { DMARC_DISCOVERY_PSL = 0, DMARC_DISCOVERY_TREEWALK };
+enum dmarc_standard { DMARC_STD_RFC9989 = 0, DMARC_STD_RFC7489 };
 
 enum dmarc_res {
 	DMARC_RES_NONE = 0,	/* no DMARC record for the From domain */
@@ -143,6 +151,11 @@ struct dmarc_record {
 	char ruf[DMARC_URI_MAX];
 	int rua_valid;		/* at least one syntactically valid URI */
 	int ruf_valid;
+	/* grammar problems (dmarc_record_parse returned DMARC_PARSE_SYNTAX):
+	 * the first one; the terms were left out of the values above.
+	 * version_broken: the version term itself ("v=DMARC1 p=none") */
+	char syntax[160];
+	int version_broken;
 };
 
 /* dmarc_record_parse return values */
@@ -152,7 +165,9 @@ struct dmarc_record {
 
 /*
  * Parses one TXT record (len bytes, may hold any byte). On OK, why gets
- * notes on ignored bad values ("" if none); on SYNTAX, the reason.
+ * notes on ignored bad values ("" if none); on SYNTAX, the reason (also in
+ * rec->syntax), and rec holds the values of the terms that were good.
+ * NOT_DMARC: why says why the text is not a DMARC record.
  */
 int dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *rec,
     char *why, size_t whylen);
@@ -171,6 +186,7 @@ struct dmarc_input {
 
 struct dmarc_outcome {
 	enum dmarc_res result;
+	enum dmarc_standard standard;
 	enum dmarc_discovery discovery;
 	size_t n_from;		/* distinct From domains */
 	char from_domain[DMARC_DOMAIN_MAX];	/* lower-case A-labels; "" if not one */
@@ -180,10 +196,23 @@ struct dmarc_outcome {
 	int have_record;	/* record holds the one parsed record */
 	struct dmarc_record record;
 	enum dmarc_policy policy;	/* that applies to this message; UNSET if none */
+	/* policy after the record's options (t=y under 9989, pct < 100 under
+	 * 7489: one level milder); what On-DMARCFail policy applies and the
+	 * A-R's policy.dmarc */
+	enum dmarc_policy applied;
 	const char *policy_tag;	/* "p", "sp", "np" or "" */
 	int from_exists;	/* np check: 1 exists, 0 does not, -1 not checked/unknown */
-	unsigned pct;
-	int testing;		/* t=y */
+	unsigned pct;		/* as published (7489); 100 when absent or ignored (9989) */
+	int testing;		/* t=y honoured (9989 only) */
+	/* TXT records found at a _dmarc name and discarded, and why (the first
+	 * one; "" if none): 'v=dmarc1; p=reject' (the version is DMARC1 in
+	 * capitals), several records (9989), a broken version term */
+	char discarded[300];
+	char discarded_domain[DMARC_DOMAIN_MAX];	/* whose _dmarc name that was at */
+	size_t discarded_records;	/* 2 or more: several records discarded (9989) */
+	/* the organizational domain of from_domain under the other discovery
+	 * method when it differs from org_domain; "" when the same or unknown */
+	char org_other[DMARC_DOMAIN_MAX];
 	int spf_aligned;
 	char spf_domain[DMARC_DOMAIN_MAX];	/* aligned SPF domain, "" if none */
 	int dkim_aligned;
@@ -194,11 +223,14 @@ struct dmarc_outcome {
 struct dmarc;
 
 /*
- * Creates the shared evaluator. PSL mode loads the public suffix list with
+ * Creates the shared evaluator. The public suffix list is loaded with
  * psl_latest(NULL) (Debian's /usr/share/publicsuffix/public_suffix_list.dafsa
- * if present, else the list built into libpsl). NULL with a reason on error.
+ * if present, else the list built into libpsl): PSL mode needs it (NULL
+ * with a reason without it); tree-walk mode uses it only to tell where the
+ * two methods differ. NULL with a reason on error.
  */
-struct dmarc *dmarc_new(enum dmarc_discovery d, char *why, size_t whylen);
+struct dmarc *dmarc_new(enum dmarc_standard std, enum dmarc_discovery d, char *why,
+    size_t whylen);
 void dmarc_free(struct dmarc *d);
 
 /* Which suffix list is in use, for -V and logs: "file PATH",
@@ -250,6 +282,11 @@ int dmarc_aligned(const struct dmarc *d, struct dns_ctx *dns,
  */
 int dmarc_domain_normalize(const char *in, char *out, size_t outlen,
     char *why, size_t whylen);
+
+/* "rfc9989", "rfc7489" */
+const char *dmarc_standard_str(enum dmarc_standard s);
+/* "psl", "treewalk" (RFC 9990's discovery_method) */
+const char *dmarc_discovery_str(enum dmarc_discovery d);
 
 /* "none", "pass", "fail", "temperror", "permerror" */
 const char *dmarc_res_str(enum dmarc_res r);

@@ -217,7 +217,8 @@ engine_build(const struct sc_config *cfg, unsigned flags, const struct engine *p
 	e->dkim = dkim_verifier_new(cfg->max_signatures, why, whylen);
 	if (e->dkim == NULL)
 		goto fail;
-	e->dmarc = dmarc_new((enum dmarc_discovery)cfg->dmarc_discovery, why, whylen);
+	e->dmarc = dmarc_new((enum dmarc_standard)cfg->dmarc_standard,
+	    (enum dmarc_discovery)cfg->dmarc_discovery, why, whylen);
 	if (e->dmarc == NULL)
 		goto fail;
 	if (prev != NULL) {

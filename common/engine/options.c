@@ -21,7 +21,10 @@
 
 #define OFF(f) offsetof(struct sc_config, f)
 
-static const char *const dmarc_discovery_names[] = { "psl", "treewalk", NULL };
+static const char *const dmarc_standard_names[] = { "rfc9989", "rfc7489", NULL };
+/* index = enum dmarc_discovery; "standard" is resolved in finish() */
+static const char *const dmarc_discovery_names[] = { "psl", "treewalk", "standard", NULL };
+#define DISCOVERY_STANDARD 2
 static const char *const dmarc_action_names[] = { "accept", "reject", "tempfail", "quarantine",
 	"policy", NULL };
 static const char *const inherit_action_names[] = { "accept", "reject", "tempfail", "quarantine",
@@ -62,8 +65,11 @@ const struct config_option config_options[] = {
 	{ "SPFEngine", OPT_SPFENGINE, "builtin",
 	  "SPF implementation: builtin (RFC 7208 evaluator with limits and lint) or libspf2",
 	  OFF(spf_engine), 0, 0, NULL, 0 },
-	{ "DMARCDiscovery", OPT_ENUM, "psl",
-	  "how DMARC finds the organizational domain: psl (RFC 7489, public suffix list) or treewalk (RFC 9989)",
+	{ "DMARCStandard", OPT_ENUM, "rfc9989",
+	  "DMARC as RFC 9989 says (tree walk, t=y honoured, pct= ignored, several records discarded) or as RFC 7489 did (public suffix list, pct=)",
+	  OFF(dmarc_standard), 0, 0, dmarc_standard_names, 0 },
+	{ "DMARCDiscovery", OPT_ENUM, "standard",
+	  "how DMARC finds the organizational domain: standard (treewalk under rfc9989, psl under rfc7489), psl (public suffix list) or treewalk (DNS tree walk)",
 	  OFF(dmarc_discovery), 0, 0, dmarc_discovery_names, 0 },
 	{ "On-DMARCFail", OPT_ENUM, "accept",
 	  "action when DMARC fails: accept, reject, tempfail, quarantine, or policy (the domain's p=)",
@@ -414,6 +420,9 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 {
 	default_host_name(&c->authserv_id);
 	default_host_name(&c->host_name);
+	if (c->dmarc_discovery == DISCOVERY_STANDARD)
+		c->dmarc_discovery = c->dmarc_standard == DMARC_STD_RFC7489 ? DMARC_DISCOVERY_PSL :
+		    DMARC_DISCOVERY_TREEWALK;
 	if ((c->bulk_detection & BULK_ALWAYS) && (c->bulk_detection & BULK_NEVER)) {
 		sbuf_printf(errs, "%s: BulkDetection cannot be both always and never\n", name);
 		return 1;

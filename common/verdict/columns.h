@@ -20,9 +20,9 @@
 
 #include "verdict.h"
 
-#define VROW_MAX_COLS 48
+#define VROW_MAX_COLS 80
 #define VROW_TEXT_MAX 600
-#define VROW_ARENA 3072
+#define VROW_ARENA 6144
 #define VCOL_NAME_MAX 48
 
 enum vcol_type { VCOL_TEXT = 0, VCOL_INT };

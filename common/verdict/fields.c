@@ -342,14 +342,157 @@ dmarc_has_record(const struct vctx *c)
 	return REC(c, struct dmarc_outcome)->have_record;
 }
 
-/* policy.dmarc: the policy applied, "none" when the record names none */
+/* policy.dmarc is registered by RFC 9989 (the policy applied after the
+ * record's options), not by RFC 7489 */
+static int
+dmarc_ar_policy_registered(const struct vctx *c)
+{
+	const struct dmarc_outcome *d = REC(c, struct dmarc_outcome);
+
+	return d->have_record && d->standard == DMARC_STD_RFC9989;
+}
+
+static const char *
+policy_or_none(enum dmarc_policy p)
+{
+	return dmarc_policy_str(p != DMARC_POLICY_UNSET ? p : DMARC_POLICY_NONE);
+}
+
 static void
 get_dmarc_ar_policy(const struct vctx *c, struct vval *o)
 {
-	enum dmarc_policy p = REC(c, struct dmarc_outcome)->policy;
-
-	o->s = dmarc_policy_str(p != DMARC_POLICY_UNSET ? p : DMARC_POLICY_NONE);
+	o->s = policy_or_none(REC(c, struct dmarc_outcome)->applied);
 }
+
+/* ---- the record as published, defaults filled in (RFC 9990's policy_published) ---- */
+
+static enum dmarc_policy
+pub_p(const struct dmarc_record *r)
+{
+	return r->p_present && !(r->invalid & DMARC_TAG_P) ? r->p : DMARC_POLICY_NONE;
+}
+
+static enum dmarc_policy
+pub_sp(const struct dmarc_record *r)
+{
+	return (r->present & DMARC_TAG_SP) && !(r->invalid & DMARC_TAG_SP) ? r->sp : pub_p(r);
+}
+
+static enum dmarc_policy
+pub_np(const struct dmarc_record *r)
+{
+	return (r->present & DMARC_TAG_NP) && !(r->invalid & DMARC_TAG_NP) ? r->np : pub_sp(r);
+}
+
+/* fields of the "published" group: its record is the dmarc_record, the
+ * level above the dmarc_outcome */
+#define PUB(c) REC(c, struct dmarc_record)
+
+/* "psl:evil.blogspot.com": the other method and its organizational domain */
+static void
+get_org_other(const struct vctx *c, struct vval *o)
+{
+	const struct dmarc_outcome *d = REC(c, struct dmarc_outcome);
+
+	if (d->org_other[0] == '\0') {
+		o->s = "";
+		return;
+	}
+	snprintf(o->buf, sizeof(o->buf), "%s:%s",
+	    dmarc_discovery_str(d->discovery == DMARC_DISCOVERY_PSL ? DMARC_DISCOVERY_TREEWALK :
+	    DMARC_DISCOVERY_PSL), d->org_other);
+	o->s = o->buf;
+}
+
+static void get_pub_p(const struct vctx *c, struct vval *o) { o->n = pub_p(PUB(c)); }
+static void get_pub_sp(const struct vctx *c, struct vval *o) { o->n = pub_sp(PUB(c)); }
+static void get_pub_np(const struct vctx *c, struct vval *o) { o->n = pub_np(PUB(c)); }
+
+static void
+get_pub_adkim(const struct vctx *c, struct vval *o)
+{
+	o->s = PUB(c)->adkim == DMARC_ALIGN_STRICT ? "s" : "r";
+}
+
+static void
+get_pub_aspf(const struct vctx *c, struct vval *o)
+{
+	o->s = PUB(c)->aspf == DMARC_ALIGN_STRICT ? "s" : "r";
+}
+
+/* t= as RFC 9989 reads it; RFC 7489 knows no t=: "n" */
+static void
+get_pub_testing(const struct vctx *c, struct vval *o)
+{
+	const struct dmarc_outcome *d = (const struct dmarc_outcome *)c->up->rec;
+
+	o->s = d->standard == DMARC_STD_RFC9989 && d->record.testing ? "y" : "n";
+}
+
+static void
+get_discovery(const struct vctx *c, struct vval *o)
+{
+	o->s = dmarc_discovery_str(REC(c, struct dmarc_outcome)->discovery);
+}
+
+static void
+get_standard(const struct vctx *c, struct vval *o)
+{
+	o->s = dmarc_standard_str(REC(c, struct dmarc_outcome)->standard);
+}
+
+/* "(p=REJECT sp=REJECT dis=NONE)" as Gmail comments its dmarc result */
+static void
+get_dmarc_ar_comment(const struct vctx *c, struct vval *o)
+{
+	const struct dmarc_outcome *d = REC(c, struct dmarc_outcome);
+	char p[16], sp[16], dis[16];
+	const char *src[3] = { policy_or_none(pub_p(&d->record)), policy_or_none(pub_sp(&d->record)),
+		dmarc_disposition_str(dmarc_disposition(c->v)) };
+	char *dst[3] = { p, sp, dis };
+
+	for (int k = 0; k < 3; k++) {
+		size_t i = 0;
+
+		for (; src[k][i] && i + 1 < sizeof(p); i++)
+			dst[k][i] = (char)(src[k][i] >= 'a' && src[k][i] <= 'z' ? src[k][i] - 32 : src[k][i]);
+		dst[k][i] = '\0';
+	}
+	snprintf(o->buf, sizeof(o->buf), "p=%s sp=%s dis=%s", p, sp, dis);
+	o->s = o->buf;
+}
+
+/* ---- what was done, as RFC 9990 reports it ---- */
+
+static void
+get_disposition(const struct vctx *c, struct vval *o)
+{
+	o->n = dmarc_disposition(c->v);
+}
+
+static void
+get_override(const struct vctx *c, struct vval *o)
+{
+	o->n = dmarc_override(c->v);
+	o->present = o->n != OVERRIDE_NONE;
+}
+
+static void
+get_override_comment(const struct vctx *c, struct vval *o)
+{
+	const struct verdict *v = c->v;
+
+	if (dmarc_override(v) == OVERRIDE_NONE) {
+		o->present = 0;
+		return;
+	}
+	snprintf(o->buf, sizeof(o->buf), "%s by local policy (cause %s)", action_str(v->action),
+	    cause_name(v->cause));
+	o->s = o->buf;
+}
+
+static const char *disposition_name(int i) { return dmarc_disposition_str((enum dmarc_disposition)i); }
+static const char *override_name(int i) { return dmarc_override_str((enum dmarc_override)i); }
 
 static void
 get_p_present(const struct vctx *c, struct vval *o)
@@ -630,9 +773,9 @@ static const struct vfield spf_fields[] = {
 	  .ar_role = AR_PROP, .ar = "smtp.mailfrom" },
 	{ "smtp.helo", VF_STR, VO_AR, "A-R property", .get = get_helo, .when = has_helo_only,
 	  .ar_role = AR_PROP, .ar = "smtp.helo" },
-	{ "domain", VF_STR, VO_JSON | VO_LOG | VO_TEXT, "the domain whose policy was evaluated",
+	{ "domain", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_STATS, "the domain whose policy was evaluated",
 	  AT(struct spf_outcome, domain), .when = spf_done, .log = " domain=%s", .log_none = " domain=-",
-	  .text = " for %s", .text_none = " for -" },
+	  .text = " for %s", .text_none = " for -", .col = "spf_domain" },
 	{ "identity", VF_STR, VO_JSON, "the identity checked (postmaster@HELO for <>)",
 	  AT(struct spf_outcome, identity), .when = spf_done },
 	{ "ip", VF_STR, VO_JSON, "the address judged (a SendingIP when outbound)",
@@ -699,33 +842,87 @@ static const struct vfield dkim_fields[] = {
 	{ 0 }
 };
 
+static const struct vfield dmarc_published_fields[] = {
+	{ "p", VF_ENUM, VO_FULL | VO_STATS, "p=, none when absent with a valid rua=", .get = get_pub_p,
+	  .name = policy_name, .count = DMARC_POLICY_COUNT, .col = "dmarc_p" },
+	{ "sp", VF_ENUM, VO_FULL | VO_STATS, "sp=, p when absent", .get = get_pub_sp,
+	  .name = policy_name, .count = DMARC_POLICY_COUNT, .col = "dmarc_sp" },
+	{ "np", VF_ENUM, VO_FULL | VO_STATS, "np=, sp when absent", .get = get_pub_np,
+	  .name = policy_name, .count = DMARC_POLICY_COUNT, .col = "dmarc_np" },
+	{ "adkim", VF_STR, VO_FULL | VO_STATS, "r or s", .get = get_pub_adkim, .col = "dmarc_adkim" },
+	{ "aspf", VF_STR, VO_FULL | VO_STATS, "r or s", .get = get_pub_aspf, .col = "dmarc_aspf" },
+	{ "testing", VF_STR, VO_FULL | VO_STATS, "t= (RFC 9989): y or n; n under RFC 7489",
+	  .get = get_pub_testing, .col = "dmarc_testing" },
+	{ "fo", VF_STR, VO_FULL | VO_STATS, "fo=, 0 when absent", AT(struct dmarc_record, fo),
+	  .col = "dmarc_fo" },
+	{ "pct", VF_INT, VO_FULL, "pct= as written (RFC 7489; RFC 9989 ignores it), 100 when absent",
+	  AT(struct dmarc_record, pct) },
+	{ "rua", VF_STR, VO_FULL | VO_STATS, "rua= as written, null if absent",
+	  AT(struct dmarc_record, rua), .empty_null = 1, .col = "dmarc_rua" },
+	{ 0 }
+};
+
 static const struct vfield dmarc_fields[] = {
 	{ "result", VF_ENUM, VO_JSON | VO_LOG | VO_TEXT | VO_STATS | VO_METRIC | VO_AR,
-	  "RFC 7489 result", AT(struct dmarc_outcome, result), .name = dmarc_name,
+	  "DMARC result (RFC 9989, or RFC 7489 with DMARCStandard rfc7489)",
+	  AT(struct dmarc_outcome, result), .name = dmarc_name,
 	  .count = DMARC_RES_COUNT, .log = " dmarc=%s", .text = "\nDMARC:\t%s", .ar_role = AR_RESULT,
 	  .col = "dmarc", .metric = RESULTS, .mlabels = "method=\"dmarc\"", .vlabel = "result" },
 	{ "ar_reason", VF_STR, VO_AR, "A-R reason", .get = get_dmarc_ar_reason, .ar_role = AR_REASON },
-	{ "ar_policy", VF_STR, VO_AR, "A-R property", .get = get_dmarc_ar_policy,
-	  .when = dmarc_has_record, .ar_role = AR_PROP, .ar = "policy.dmarc" },
+	{ "ar_comment", VF_STR, VO_AR, "A-R comment: the published p and sp and the disposition, as Gmail writes them",
+	  .get = get_dmarc_ar_comment, .when = dmarc_has_record, .ar_role = AR_COMMENT },
+	{ "ar_policy", VF_STR, VO_AR, "A-R property policy.dmarc (registered by RFC 9989 only)",
+	  .get = get_dmarc_ar_policy, .when = dmarc_ar_policy_registered, .ar_role = AR_PROP,
+	  .ar = "policy.dmarc" },
 	{ "from_domain", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_AR, "the RFC5322.From domain judged",
 	  AT(struct dmarc_outcome, from_domain), .empty_null = 1, .log = " header.from=%s",
 	  .log_none = " header.from=-", .text = " for %s", .text_none = " for -", .ar_role = AR_PROP,
 	  .ar = "header.from" },
+	{ "standard", VF_STR, VO_FULL | VO_STATS, "rfc9989 or rfc7489 (DMARCStandard)",
+	  .get = get_standard, .col = "dmarc_standard" },
+	{ "discovery", VF_STR, VO_JSON | VO_STATS, "psl or treewalk: how the organizational domain was found",
+	  .get = get_discovery, .col = "dmarc_discovery" },
 	{ "org_domain", VF_STR, VO_FULL, "its organizational domain",
 	  AT(struct dmarc_outcome, org_domain), .empty_null = 1 },
-	{ "record_domain", VF_STR, VO_FULL | VO_TEXT, "where the record was found (without _dmarc.)",
+	{ "org_other", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_STATS,
+	  "the other discovery method's organizational domain where it differs (receivers on that method judge the message differently), null if the same",
+	  .get = get_org_other, .empty_null = 1, .log = " org_other=%s",
+	  .text = "\n\tthe other method's organizational domain differs: %s", .col = "dmarc_org_other" },
+	{ "record_domain", VF_STR, VO_FULL | VO_TEXT | VO_STATS,
+	  "the policy domain: where the record was found (without _dmarc.)",
 	  AT(struct dmarc_outcome, record_domain), .empty_null = 1, .when = dmarc_has_record,
-	  .text = " (record at _dmarc.%s" },
-	{ "policy", VF_ENUM, VO_FULL | VO_TEXT, "the policy that applies",
+	  .text = " (record at _dmarc.%s", .col = "dmarc_domain" },
+	{ "policy", VF_ENUM, VO_FULL | VO_TEXT | VO_STATS, "the policy that applies (p, sp or np)",
 	  AT(struct dmarc_outcome, policy), .when = dmarc_has_record, .name = policy_name,
-	  .count = DMARC_POLICY_COUNT, .text = ", policy %s)" },
+	  .count = DMARC_POLICY_COUNT, .text = ", policy %s)", .col = "dmarc_policy" },
+	{ "applied", VF_ENUM, VO_FULL | VO_STATS,
+	  "that policy after t=y (RFC 9989) or pct (RFC 7489): one level milder",
+	  AT(struct dmarc_outcome, applied), .when = dmarc_has_record, .name = policy_name,
+	  .count = DMARC_POLICY_COUNT, .col = "dmarc_applied" },
+	{ "published", VF_GROUP, 0, "the record as published, defaults filled in (RFC 9990 policy_published)",
+	  .sub = dmarc_published_fields, GROUP_AT(struct dmarc_outcome, record),
+	  .when = dmarc_has_record },
 	{ "p_present", VF_BOOL, VO_FULL, "the record has a p= tag", .get = get_p_present },
 	{ "records", VF_INT, VO_FULL, "DMARC records at the record domain",
 	  AT(struct dmarc_outcome, n_records) },
-	{ "spf_aligned", VF_BOOL, VO_FULL, "From aligned with a passing SPF domain",
-	  AT(struct dmarc_outcome, spf_aligned) },
-	{ "dkim_aligned", VF_BOOL, VO_FULL, "From aligned with a passing DKIM d=",
-	  AT(struct dmarc_outcome, dkim_aligned) },
+	{ "spf_aligned", VF_BOOL, VO_FULL | VO_STATS, "From aligned with a passing SPF domain",
+	  AT(struct dmarc_outcome, spf_aligned), .col = "dmarc_spf_aligned" },
+	{ "dkim_aligned", VF_BOOL, VO_FULL | VO_STATS, "From aligned with a passing DKIM d=",
+	  AT(struct dmarc_outcome, dkim_aligned), .col = "dmarc_dkim_aligned" },
+	{ "disposition", VF_ENUM, VO_JSON | VO_STATS,
+	  "what was done, as RFC 9990 reports it: none, pass (passed under an enforcing policy), quarantine, reject",
+	  .get = get_disposition, .when = dmarc_has_record, .name = disposition_name,
+	  .count = DISP_COUNT, .col = "dmarc_disposition" },
+	{ "override", VF_ENUM, VO_JSON | VO_STATS,
+	  "why the disposition is not what the domain asked: local_policy, policy_test_mode (t=y), other (pct); null if it is",
+	  .get = get_override, .when = dmarc_has_record, .name = override_name,
+	  .count = OVERRIDE_COUNT, .col = "dmarc_override" },
+	{ "override_comment", VF_STR, VO_FULL | VO_STATS, "what we did instead, null if nothing",
+	  .get = get_override_comment, .when = dmarc_has_record, .col = "dmarc_override_comment" },
+	{ "discarded", VF_STR, VO_FULL | VO_TEXT | VO_STATS,
+	  "a TXT record at a _dmarc name that was discarded, and why; null if none",
+	  AT(struct dmarc_outcome, discarded), .empty_null = 1, .text = "\n\tdiscarded: %s",
+	  .col = "dmarc_discarded" },
 	{ "reason", VF_STR, VO_FULL | VO_TEXT, "why", AT(struct dmarc_outcome, why), .text = "\n\t%s" },
 	{ 0 }
 };
@@ -934,6 +1131,9 @@ const struct vfield verdict_fields[] = {
 	  .when = dmarc_done, .ar_role = AR_METHOD, .ar = "dmarc" },
 	{ "aligned", VF_BOOL, VO_STATS, "rule dmarc-align passed", .get = get_aligned, .when = checked,
 	  .col = "aligned" },
+	{ "dmarc_report", VF_BOOL, VO_FULL | VO_STATS,
+	  "an RFC 9990 aggregate report that passed DMARC (left out of our own reports)",
+	  AT(struct verdict, dmarc_report_msg), .when = checked, .col = "dmarc_report_msg" },
 	{ "iprev", VF_GROUP, 0, "FCrDNS of the client (RFC 8601 3)", .sub = iprev_fields,
 	  GROUP_AT(struct verdict, iprev), .when = iprev_done, .ar_role = AR_METHOD, .ar = "iprev" },
 	{ "tls", VF_GROUP, 0, "TLS as the MTA reported it", .sub = tls_fields,

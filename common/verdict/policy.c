@@ -129,17 +129,14 @@ set_reply(struct verdict *v, enum reply why, const char *fmt, ...)
 	}
 }
 
-/* The action for a DMARC failure. */
+/* The action for a DMARC failure: On-DMARCFail, or with "policy" the
+ * domain's policy after its options (dmarc.h: applied). */
 static enum action
 dmarc_action(const struct policy *p, const struct dmarc_outcome *d)
 {
-	enum dmarc_policy dp = d->policy;
-
 	if (!p->dmarc_follows_domain)
 		return p->on[CAUSE_DMARC_FAIL];
-	if ((d->testing || d->pct < 100) && dp > DMARC_POLICY_NONE)
-		dp--;
-	switch (dp) {
+	switch (d->applied) {
 	case DMARC_POLICY_REJECT:	return ACT_REJECT;
 	case DMARC_POLICY_QUARANTINE:	return ACT_QUARANTINE;
 	default:			return ACT_ACCEPT;

@@ -27,8 +27,9 @@
 struct policy {
 	unsigned profiles;		/* bit per enum profile_id: the profiles judged */
 	enum action on[CAUSE_COUNT];	/* the action per cause (on[CAUSE_NONE] unused) */
-	/* On-DMARCFail "policy": the domain's p=, one step milder while it
-	 * tests it (t=y) or samples (pct < 100); on[CAUSE_DMARC_FAIL] is then unused */
+	/* On-DMARCFail "policy": the domain's policy as applied (dmarc.h:
+	 * one step milder for t=y under RFC 9989, pct < 100 under RFC 7489);
+	 * on[CAUSE_DMARC_FAIL] is then unused */
 	int dmarc_follows_domain;
 	int on_profile[PROFILE_COUNT];	/* an enum action, or POLICY_INHERIT */
 };

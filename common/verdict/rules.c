@@ -317,6 +317,15 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	} else if (d->n_records > 1) {
 		snprintf(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->record_domain);
 		set(rec, RULE_FAIL, fix, "%zu DMARC records at _dmarc.%s", d->n_records, d->record_domain);
+	} else if (!d->have_record && d->discarded_records > 1) {
+		/* RFC 9989 discards them all */
+		snprintf(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->discarded_domain);
+		set(rec, RULE_FAIL, fix, "no usable DMARC record for %s: %s", d->from_domain, d->discarded);
+	} else if (!d->have_record && d->discarded[0] != '\0' && d->result != DMARC_RES_PERMERROR) {
+		snprintf(fix, sizeof(fix), "publish the record as one TXT record that starts with "
+		    "\"v=DMARC1;\" (exactly so): _dmarc.%s TXT \"v=DMARC1; p=none; "
+		    "rua=mailto:dmarc-reports@%s\"", d->discarded_domain, d->discarded_domain);
+		set(rec, RULE_FAIL, fix, "no DMARC record for %s: %s", d->from_domain, d->discarded);
 	} else if (!d->have_record) {
 		const char *od = d->org_domain[0] ? d->org_domain : d->from_domain;
 
@@ -333,6 +342,8 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	} else {
 		set(rec, RULE_PASS, NULL, "DMARC record at _dmarc.%s, p=%s", d->record_domain,
 		    dmarc_policy_str(d->record.p));
+		if (d->discarded[0] != '\0')
+			warn(c, "%s; the record at _dmarc.%s applies", d->discarded, d->record_domain);
 	}
 	if (d->spf_aligned || d->dkim_aligned) {
 		set(al, RULE_PASS, NULL, "From %s aligned with %s %s", d->from_domain,

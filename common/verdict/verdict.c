@@ -21,3 +21,58 @@ cause_name(enum cause c)
 
 	return (unsigned)c < CAUSE_COUNT ? names[c] : "none";
 }
+
+const char *
+dmarc_disposition_str(enum dmarc_disposition d)
+{
+	static const char *const names[DISP_COUNT] = { "none", "pass", "quarantine", "reject" };
+
+	return (unsigned)d < DISP_COUNT ? names[d] : "none";
+}
+
+const char *
+dmarc_override_str(enum dmarc_override o)
+{
+	static const char *const names[OVERRIDE_COUNT] = { "none", "local_policy", "policy_test_mode",
+		"other" };
+
+	return (unsigned)o < OVERRIDE_COUNT ? names[o] : "none";
+}
+
+enum dmarc_disposition
+dmarc_disposition(const struct verdict *v)
+{
+	if (v->action == ACT_REJECT)
+		return DISP_REJECT;
+	if (v->action == ACT_QUARANTINE)
+		return DISP_QUARANTINE;
+	if (v->dmarc_done && v->dmarc.result == DMARC_RES_PASS && v->dmarc.policy > DMARC_POLICY_NONE)
+		return DISP_PASS;
+	return DISP_NONE;
+}
+
+/* The disposition that carries out policy p. */
+static enum dmarc_disposition
+carries_out(enum dmarc_policy p)
+{
+	return p == DMARC_POLICY_REJECT ? DISP_REJECT : p == DMARC_POLICY_QUARANTINE ?
+	    DISP_QUARANTINE : DISP_NONE;
+}
+
+enum dmarc_override
+dmarc_override(const struct verdict *v)
+{
+	const struct dmarc_outcome *d = &v->dmarc;
+	enum dmarc_disposition got = dmarc_disposition(v), want;
+
+	if (!v->dmarc_done || !d->have_record)
+		return OVERRIDE_NONE;
+	if (got == DISP_PASS)
+		got = DISP_NONE;
+	want = d->result == DMARC_RES_FAIL ? carries_out(d->policy) : DISP_NONE;
+	if (got == want)
+		return OVERRIDE_NONE;
+	if (d->result == DMARC_RES_FAIL && d->applied != d->policy && got == carries_out(d->applied))
+		return d->testing ? OVERRIDE_TEST_MODE : OVERRIDE_OTHER;
+	return OVERRIDE_LOCAL_POLICY;
+}

@@ -104,6 +104,31 @@ struct verdict {
 	long elapsed_ms;		/* time spent in check_finish */
 	long elapsed_us;		/* the same in microseconds (the metrics' histogram) */
 	long long time_ms;		/* when it was judged: unix time in ms */
+	/* an RFC 9990 aggregate report (its Subject) that passed DMARC: never
+	 * counted in our own reports */
+	int dmarc_report_msg;
 };
+
+/*
+ * What was done to a message as RFC 9990 reports it (policy_evaluated):
+ * reject or quarantine as the action; none when accepted (or tempfailed),
+ * or pass when it passed DMARC under a quarantine/reject policy.
+ */
+enum dmarc_disposition { DISP_NONE = 0, DISP_PASS, DISP_QUARANTINE, DISP_REJECT, DISP_COUNT };
+/*
+ * Why that differs from what the domain asked (the policy that applies on
+ * a DMARC fail; nothing on a pass): the domain tests its policy (t=y,
+ * RFC 9989), pct < 100 (RFC 7489: "other"), or our own choice
+ * (local_policy: an On-* option, or a reject for another cause).
+ */
+enum dmarc_override { OVERRIDE_NONE = 0, OVERRIDE_LOCAL_POLICY, OVERRIDE_TEST_MODE,
+	OVERRIDE_OTHER, OVERRIDE_COUNT };
+
+enum dmarc_disposition dmarc_disposition(const struct verdict *v);
+enum dmarc_override dmarc_override(const struct verdict *v);
+/* "none", "pass", "quarantine", "reject" */
+const char *dmarc_disposition_str(enum dmarc_disposition d);
+/* "none", "local_policy", "policy_test_mode", "other" (RFC 9990's PolicyOverrideType) */
+const char *dmarc_override_str(enum dmarc_override o);
 
 #endif

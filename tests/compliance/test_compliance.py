@@ -61,6 +61,8 @@ def setup():
     z.txt("_dmarc.ramp.test", "v=DMARC1; p=reject; pct=10")
     z.txt("_dmarc.testing.test", "v=DMARC1; p=reject; t=y")
     z.refuse("_dmarc.tempdmarc.test")
+    # blogspot.com: a public suffix that publishes a record (PSL vs tree walk)
+    z.txt("_dmarc.blogspot.com", "v=DMARC1; p=reject")
     z.txt("spf-temp-only.test", "v=spf1 include:broken.spf-temp-only.test -all")
     z.refuse("broken.spf-temp-only.test")
     z.add("10.2.0.192.in-addr.arpa", "PTR", "mail.good.test")
@@ -197,7 +199,16 @@ def dmarc_record_several():
     v = verdict(msg("news@twodmarc.test", extra=ONECLICK, sign=("twodmarc.test", "s1", "k2048"),
                     headers=SIGNED_LU), mail_from="b@twodmarc.test")
     check("dmarc-record" in failed(v, "google"), "several records fail: %r" % failed(v, "google"))
-    eq(v["dmarc"]["result"], "permerror", "DMARC result")
+    # RFC 9989 discards them all (no record: none); RFC 7489 applies no DMARC (permerror)
+    eq(v["dmarc"]["result"], "none", "DMARC result")
+    contains(v["dmarc"]["discarded"], "2 DMARC records at _dmarc.twodmarc.test were all discarded",
+             "discarded")
+    contains(rule(v, "dmarc-record")["reason"], "were all discarded", "reason")
+    contains(rule(v, "dmarc-record")["fix"], "keep one DMARC record at _dmarc.twodmarc.test", "fix")
+    v = verdict_conf(policy_conf("DMARCStandard rfc7489\n"),
+                     msg("news@twodmarc.test", extra=ONECLICK, sign=("twodmarc.test", "s1", "k2048"),
+                         headers=SIGNED_LU), mail_from="b@twodmarc.test")
+    eq(v["dmarc"]["result"], "permerror", "DMARC result under RFC 7489")
     contains(rule(v, "dmarc-record")["fix"], "keep one DMARC record", "fix")
 
 
@@ -500,13 +511,42 @@ def spoof_from_behind_header_limit():
 
 @case
 def dmarc_pct_and_testing_step_down():
+    # RFC 9989 (the default): t=y steps down, pct= is ignored
     conf = policy_conf()
     v = verdict_conf(conf, spoof("ceo@ramp.test"))
-    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "quarantine"), "p=reject pct=10")
+    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "reject"), "p=reject pct=10 (9989)")
+    eq(v["dmarc"]["disposition"], "reject", "disposition")
     v = verdict_conf(conf, spoof("ceo@testing.test"))
-    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "quarantine"), "p=reject t=y")
+    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "quarantine"), "p=reject t=y (9989)")
+    eq((v["dmarc"]["disposition"], v["dmarc"]["override"]), ("quarantine", "policy_test_mode"),
+       "disposition and why")
     v = verdict_conf(conf, spoof("ceo@victim.test"))
     eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "reject"), "p=reject")
+    # RFC 7489: pct= steps down, t= is unknown
+    conf = policy_conf("DMARCStandard rfc7489\n")
+    v = verdict_conf(conf, spoof("ceo@ramp.test"))
+    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "quarantine"), "p=reject pct=10 (7489)")
+    eq((v["dmarc"]["disposition"], v["dmarc"]["override"]), ("quarantine", "other"), "sampled")
+    v = verdict_conf(conf, spoof("ceo@testing.test"))
+    eq((v["dmarc"]["result"], v["action"]["action"]), ("fail", "reject"), "p=reject t=y (7489)")
+
+
+@case
+def psl_and_treewalk_disagreement_in_log_and_json():
+    """A From domain whose organizational domain differs by method: said in
+    the JSON record and the log line, under either standard."""
+    m = spoof("ceo@evil.blogspot.com")
+    v = verdict_conf(policy_conf(), m)
+    eq((v["dmarc"]["result"], v["dmarc"]["org_domain"], v["dmarc"]["org_other"]),
+       ("fail", "blogspot.com", "psl:evil.blogspot.com"), "tree walk (rfc9989)")
+    contains(v["log"], " org_other=psl:evil.blogspot.com ", "log line")
+    v = verdict_conf(policy_conf("DMARCStandard rfc7489\n"), m)
+    eq((v["dmarc"]["result"], v["dmarc"]["org_domain"], v["dmarc"]["org_other"]),
+       ("none", "evil.blogspot.com", "treewalk:blogspot.com"), "public suffix list (rfc7489)")
+    contains(v["log"], " org_other=treewalk:blogspot.com ", "log line")
+    v = verdict_conf(policy_conf(), spoof("ceo@victim.test"))
+    eq(v["dmarc"]["org_other"], None, "the same org domain both ways: null")
+    check(" org_other=" not in v["log"], "not in the log: " + v["log"])
 
 
 @case
@@ -582,7 +622,7 @@ def milter_compliance_field_and_ar():
     h = parse_field("X-Sender-Compliance", comp)
     eq([x.method for x in h.results], ["google", "yahoo", "microsoft", "bulk"], "methods")
     ar = r["headers"]["Authentication-Results"]
-    contains(ar, "dmarc=pass policy.dmarc=none header.from=good.test", "A-R dmarc")
+    contains(ar, "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=good.test", "A-R dmarc")
     contains(ar, "iprev=pass (mail.good.test) policy.iprev=192.0.2.10", "A-R iprev")
     parse_field("Authentication-Results", ar)
 

@@ -2,8 +2,11 @@
  * dmarccheck: runs DMARC checks read from stdin through the dmarc module,
  * for tests/dmarc/test_dmarc.py.
  *
- *   dmarccheck --ns IP:PORT [--discovery psl|treewalk] [--timeout-ms N]
- *              [--threads N] [--org]
+ *   dmarccheck --ns IP:PORT [--standard rfc9989|rfc7489]
+ *              [--discovery psl|treewalk] [--timeout-ms N] [--threads N] [--org]
+ *
+ * The defaults are the option table's: --standard rfc9989 and its
+ * discovery (treewalk; psl under rfc7489).
  *
  * Input, one check per line, TAB-separated:
  *   id  FROM  SPF  DKIM
@@ -35,7 +38,9 @@
 
 struct opts {
 	const char *ns;
+	enum dmarc_standard std;
 	enum dmarc_discovery disc;
+	int disc_given;
 	unsigned timeout_ms;
 	unsigned threads;
 	int org;
@@ -65,7 +70,7 @@ struct job {
 static _Noreturn void
 usage(void)
 {
-	fprintf(stderr, "usage: dmarccheck --ns IP:PORT [--discovery psl|treewalk]"
+	fprintf(stderr, "usage: dmarccheck --ns IP:PORT [--standard rfc9989|rfc7489] [--discovery psl|treewalk]"
 	    " [--timeout-ms N] [--threads N] [--org]\n");
 	exit(2);
 }
@@ -76,14 +81,23 @@ parse_args(int argc, char **argv, struct opts *o)
 	int i;
 
 	memset(o, 0, sizeof(*o));
-	o->disc = DMARC_DISCOVERY_PSL;
+	o->std = DMARC_STD_RFC9989;
 	o->timeout_ms = 1500;
 	o->threads = 1;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ns") == 0 && i + 1 < argc)
 			o->ns = argv[++i];
-		else if (strcmp(argv[i], "--discovery") == 0 && i + 1 < argc) {
+		else if (strcmp(argv[i], "--standard") == 0 && i + 1 < argc) {
 			i++;
+			if (strcmp(argv[i], "rfc9989") == 0)
+				o->std = DMARC_STD_RFC9989;
+			else if (strcmp(argv[i], "rfc7489") == 0)
+				o->std = DMARC_STD_RFC7489;
+			else
+				usage();
+		} else if (strcmp(argv[i], "--discovery") == 0 && i + 1 < argc) {
+			i++;
+			o->disc_given = 1;
 			if (strcmp(argv[i], "psl") == 0)
 				o->disc = DMARC_DISCOVERY_PSL;
 			else if (strcmp(argv[i], "treewalk") == 0)
@@ -101,6 +115,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->ns == NULL || o->threads == 0 || o->threads > 64)
 		usage();
+	if (!o->disc_given)
+		o->disc = o->std == DMARC_STD_RFC7489 ? DMARC_DISCOVERY_PSL : DMARC_DISCOVERY_TREEWALK;
 }
 
 static enum spf_result
@@ -219,7 +235,8 @@ print_outcome(const char *id, const struct dmarc_outcome *o)
 	json_obj_begin(&j, NULL);
 	json_str(&j, "id", id);
 	json_str(&j, "result", dmarc_res_str(o->result));
-	json_str(&j, "discovery", o->discovery == DMARC_DISCOVERY_PSL ? "psl" : "treewalk");
+	json_str(&j, "standard", dmarc_standard_str(o->standard));
+	json_str(&j, "discovery", dmarc_discovery_str(o->discovery));
 	json_int(&j, "n_from", (long)o->n_from);
 	json_str(&j, "from", o->from_domain);
 	json_str(&j, "org", o->org_domain);
@@ -228,6 +245,9 @@ print_outcome(const char *id, const struct dmarc_outcome *o)
 	json_bool(&j, "have_record", o->have_record);
 	json_str(&j, "policy", dmarc_policy_str(o->policy));
 	json_str(&j, "policy_tag", o->policy_tag);
+	json_str(&j, "applied", dmarc_policy_str(o->applied));
+	json_str(&j, "discarded", o->discarded);
+	json_str(&j, "org_other", o->org_other);
 	json_int(&j, "from_exists", o->from_exists);
 	json_int(&j, "pct", (long)o->pct);
 	json_bool(&j, "testing", o->testing);
@@ -342,7 +362,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "dmarccheck: resolver: %s\n", why);
 		return 2;
 	}
-	if ((d = dmarc_new(o.disc, why, sizeof(why))) == NULL) {
+	if ((d = dmarc_new(o.std, o.disc, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "dmarccheck: %s\n", why);
 		dns_resolver_free(r);
 		return 2;

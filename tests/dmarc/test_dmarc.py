@@ -85,6 +85,27 @@ def build_zone():
     # the tree walk's org domain is the shortest name with a record
     t("_dmarc.a.walk-example.com", "v=DMARC1; p=quarantine")
     t("_dmarc.walk-example.com", "v=DMARC1; p=reject")
+    # --- RFC 9989 vs RFC 7489 ---
+    # pct= (gone in 9989) and t= (new in 9989)
+    t("_dmarc.pct-example.com", "v=DMARC1; p=reject; pct=50")
+    t("_dmarc.test-example.com", "v=DMARC1; p=reject; t=y")
+    t("_dmarc.testq-example.com", "v=DMARC1; p=quarantine; t=y; pct=100")
+    # psd=y at the starting name stops the walk: sub. is its own org domain
+    t("_dmarc.sub.psdtop-example.com", "v=DMARC1; p=reject; psd=y")
+    t("_dmarc.psdtop-example.com", "v=DMARC1; p=none")
+    # a public suffix domain's record: used when the org domain has none
+    t("_dmarc.bank.example", "v=DMARC1; p=none; sp=reject; psd=y")
+    t("_dmarc.giant.bank.example", "v=DMARC1; p=none")
+    # several records at a subdomain, one record at its parent
+    t("_dmarc.dup.walk2-example.com", "v=DMARC1; p=none")
+    t("_dmarc.dup.walk2-example.com", "v=DMARC1; p=quarantine")
+    t("_dmarc.walk2-example.com", "v=DMARC1; p=reject")
+    # records found and discarded, and why
+    t("_dmarc.order-example.com", "p=reject; v=DMARC1")
+    t("_dmarc.space-example.com", " v=DMARC1; p=reject")
+    t("_dmarc.vbroken-example.com", "v=DMARC1 p=reject")
+    # no p= and no rua=: no policy applies (RFC 7489 6.6.3, RFC 9989 4.10.1)
+    t("_dmarc.nopnorua-example.com", "v=DMARC1; adkim=s")
     # DNS errors
     z.refuse("_dmarc.refused-example.com")
     t("_dmarc.refused2-example.com", "v=DMARC1; p=none")
@@ -143,15 +164,25 @@ def _run(cmd, lines):
     return [json.loads(l) for l in p.stdout.splitlines()]
 
 
-def dmarc(c, rows, discovery="psl", ns=None, extra=()):
+def dmarc(c, rows, discovery="psl", ns=None, extra=(), standard="rfc9989"):
     """rows: (from, spf, dkim) tuples, fields as dmarccheck reads them."""
     lines = ["%d\t%s\t%s\t%s" % (i, f, s, d) for i, (f, s, d) in enumerate(rows)]
-    cmd = [DMARCCHECK, "--ns", ns or c.dns.address, "--discovery", discovery] + list(extra)
-    return _run(cmd, lines)
+    cmd = [DMARCCHECK, "--ns", ns or c.dns.address, "--standard", standard]
+    if discovery:
+        cmd += ["--discovery", discovery]
+    return _run(cmd + list(extra), lines)
 
 
 def one(c, frm, spf="-", dkim="-", discovery="psl", **kw):
     return dmarc(c, [(frm, spf, dkim)], discovery, **kw)[0]
+
+
+def std(c, frm, standard, spf="-", dkim="-"):
+    """A check under a standard with its own discovery (rfc9989: tree walk)."""
+    o = dmarc(c, [(frm, spf, dkim)], None, standard=standard)[0]
+    eq(o["standard"], standard, "standard")
+    eq(o["discovery"], "treewalk" if standard == "rfc9989" else "psl", "discovery")
+    return o
 
 
 def org(c, names, discovery):
@@ -236,9 +267,15 @@ def subdomain_policy_and_org_fallback(c):
 
 @case
 def np_for_non_existent_subdomains(c):
-    o = one(c, "ghost.np-example.com")
-    expect(o, result="fail", policy="reject", policy_tag="np", from_exists=0)
-    o = one(c, "txtonly.np-example.com")          # NODATA for A, AAAA, MX
+    for st in ("rfc9989", "rfc7489"):
+        o = std(c, "ghost.np-example.com", st)          # NXDOMAIN
+        expect(o, result="fail", policy="reject", policy_tag="np", from_exists=0)
+    # a name holding only TXT: RFC 9989 (RFC 8020) says it exists (NODATA
+    # is not NXDOMAIN): sp applies; RFC 9091's np= (with 7489) read NODATA
+    # for A, AAAA and MX as non-existent
+    o = std(c, "txtonly.np-example.com", "rfc9989")
+    expect(o, result="fail", policy="quarantine", policy_tag="sp", from_exists=1)
+    o = std(c, "txtonly.np-example.com", "rfc7489")
     expect(o, result="fail", policy="reject", policy_tag="np", from_exists=0)
     o = one(c, "real.np-example.com")
     expect(o, result="fail", policy="quarantine", policy_tag="sp", from_exists=1)
@@ -257,17 +294,39 @@ def np_for_non_existent_subdomains(c):
 
 
 @case
-def several_records_permerror(c):
+def several_records_permerror_7489(c):
+    # RFC 7489 6.6.3: several records: no DMARC applies (permerror)
     for d in BOTH:
-        o = one(c, "multi-example.com", dkim="pass:multi-example.com", discovery=d)
+        o = one(c, "multi-example.com", dkim="pass:multi-example.com", discovery=d,
+                standard="rfc7489")
         expect(o, result="permerror", n_records=2, record_domain="multi-example.com",
                have_record=False)
         contains(o["why"], "2 DMARC records at _dmarc.multi-example.com", "why")
-        # also when found at the org domain
-        o = one(c, "a.multi-example.com", discovery=d)
-        expect(o, result="permerror", n_records=2)
+    # also when found at the org domain (the public suffix list's: the
+    # tree walk passes over a name with several records)
+    o = one(c, "a.multi-example.com", discovery="psl", standard="rfc7489")
+    expect(o, result="permerror", n_records=2)
+    o = one(c, "dup.walk2-example.com", standard="rfc7489")
+    expect(o, result="permerror", n_records=2, record_domain="dup.walk2-example.com")
     o = one(c, "mixed-example.com", dkim="pass:mixed-example.com")
     expect(o, result="pass", n_records=1, policy="quarantine")
+
+
+@case
+def several_records_discarded_9989(c):
+    # RFC 9989 4.10: several records at a name are all discarded and the
+    # search goes on; the outcome says so
+    for d in BOTH:
+        o = one(c, "multi-example.com", dkim="pass:multi-example.com", discovery=d)
+        expect(o, result="none", n_records=0, have_record=False, record_domain="")
+        contains(o["discarded"], "2 DMARC records at _dmarc.multi-example.com were all discarded",
+                 "discarded")
+        contains(o["why"], "were all discarded", "why")
+        # the parent's record applies to the subdomain with two records
+        o = one(c, "dup.walk2-example.com", discovery=d)
+        expect(o, result="fail", record_domain="walk2-example.com", policy="reject",
+               policy_tag="p", have_record=True)
+        contains(o["why"], "_dmarc.dup.walk2-example.com were all discarded", "why")
 
 
 @case
@@ -279,8 +338,11 @@ def no_record_none(c):
     o = one(c, "a.b.nodmarc-example.com")
     expect(o, result="none", org="nodmarc-example.com")
     contains(o["why"], "_dmarc.a.b.nodmarc-example.com or _dmarc.nodmarc-example.com", "why")
-    # v=dmarc1 (lower case) is not a DMARC record
-    expect(one(c, "lowerv-example.com"), result="none")
+    # v=dmarc1 (lower case) is not a DMARC record; the reason says so
+    o = one(c, "lowerv-example.com")
+    expect(o, result="none")
+    contains(o["why"], "\"v=dmarc1; p=reject\" at _dmarc.lowerv-example.com is not a DMARC record:"
+             " its version is \"dmarc1\": it must be v=DMARC1, in capitals", "why")
     o = one(c, "a.b.nodmarc-example.com", discovery="treewalk")
     expect(o, result="none", org="a.b.nodmarc-example.com")
 
@@ -290,7 +352,7 @@ def p_missing_and_invalid(c):
     o = one(c, "nop-example.com")
     expect(o, result="fail", policy="none", have_record=True)
     eq(o["record"]["p_present"], False, "p_present")
-    contains(o["why"], "no p= tag", "why")
+    contains(o["why"], "no p= with a valid rua=: acts as p=none", "why")
     o = one(c, "nop-example.com", dkim="pass:nop-example.com")
     expect(o, result="pass")
     eq(o["record"]["p_present"], False, "p_present")
@@ -301,9 +363,21 @@ def p_missing_and_invalid(c):
     expect(o, result="fail", policy="none")
     contains(o["why"], "acts as p=none", "why")
     eq(o["record"]["p_present"], True, "p_present")
-    o = one(c, "broken-example.com", dkim="pass:broken-example.com")
+    # no p= and no valid rua=: no policy (both standards)
+    for st in ("rfc9989", "rfc7489"):
+        o = std(c, "nopnorua-example.com", st, dkim="pass:nopnorua-example.com")
+        expect(o, result="permerror", have_record=True)
+        contains(o["why"], "no p= in the DMARC record at _dmarc.nopnorua-example.com and no valid rua=",
+                 "why")
+    # a tag given twice: RFC 7489 (as this program did) permerror; RFC 9989
+    # keeps the first and ignores the bad term (section 4.8)
+    o = std(c, "broken-example.com", "rfc7489", dkim="pass:broken-example.com")
     expect(o, result="permerror")
     contains(o["why"], "DMARC record syntax: tag p= given twice", "why")
+    o = std(c, "broken-example.com", "rfc9989")
+    expect(o, result="fail", policy="none", have_record=True)
+    contains(o["why"], "bad terms of the record were ignored (RFC 9989 4.8): DMARC record syntax:"
+             " tag p= given twice", "why")
     o = one(c, "split-example.com")    # over 255 octets: two character-strings
     expect(o, result="fail", policy="reject")
     eq(len(o["record"]["rua"]), 7 + 300 + 18, "rua length")
@@ -398,9 +472,13 @@ def psl_and_treewalk_differ(c):
 
 @case
 def treewalk_policy_and_org(c):
-    # first record walking up is the policy record; the shortest name
-    # with a record is the org domain
+    # RFC 9989 4.10.1: the policy record is the From domain's, else its
+    # org domain's (the shortest name with a record), never one in between
+    # (the draft this was first built from took the first record walking up)
     o = one(c, "b.a.walk-example.com", discovery="treewalk")
+    expect(o, result="fail", record_domain="walk-example.com", policy="reject", policy_tag="p",
+           org="walk-example.com")
+    o = one(c, "a.walk-example.com", discovery="treewalk")
     expect(o, result="fail", record_domain="a.walk-example.com", policy="quarantine",
            org="walk-example.com")
     o = one(c, "b.a.walk-example.com", dkim="pass:walk-example.com", discovery="treewalk")
@@ -412,6 +490,95 @@ def treewalk_policy_and_org(c):
     expect(o, result="fail", record_domain="deep-example.com", policy="reject")
     o = one(c, "d.e.f.g.h.i.deep-example.com", discovery="treewalk")
     expect(o, result="fail", record_domain="d.e.f.g.h.i.deep-example.com", policy="none")
+
+
+@case
+def pct_and_t_per_standard(c):
+    # pct= is gone in RFC 9989 (ignored, noted); RFC 7489 applies it (one
+    # level milder while sampling)
+    o = std(c, "pct-example.com", "rfc9989")
+    expect(o, result="fail", policy="reject", applied="reject", pct=100, testing=False)
+    contains(o["why"], "pct=50 ignored (not part of RFC 9989)", "why")
+    o = std(c, "pct-example.com", "rfc7489")
+    expect(o, result="fail", policy="reject", applied="quarantine", pct=50, testing=False)
+    # t=y (RFC 9989 4.7): one level milder; RFC 7489 does not know t=
+    o = std(c, "test-example.com", "rfc9989")
+    expect(o, result="fail", policy="reject", applied="quarantine", testing=True)
+    contains(o["why"], "t=y: the domain tests its policy, quarantine applied instead of reject",
+             "why")
+    o = std(c, "test-example.com", "rfc7489")
+    expect(o, result="fail", policy="reject", applied="reject", testing=False)
+    contains(o["why"], "t= ignored (not part of RFC 7489)", "why")
+    o = std(c, "testq-example.com", "rfc9989")
+    expect(o, result="fail", policy="quarantine", applied="none", testing=True)
+    # a pass is a pass whatever the options
+    o = std(c, "test-example.com", "rfc9989", dkim="pass:test-example.com")
+    expect(o, result="pass", applied="quarantine")
+
+
+@case
+def psd_tags_per_rfc9989(c):
+    # psd=y at the starting name: the walk stops there (RFC 9989 4.10 step
+    # 2) and the name is its own org domain, so its parent's signature does
+    # not align; the draft's walk went on to psdtop-example.com
+    o = std(c, "sub.psdtop-example.com", "rfc9989", dkim="pass:psdtop-example.com")
+    expect(o, result="fail", org="sub.psdtop-example.com", record_domain="sub.psdtop-example.com",
+           policy="reject")
+    # below it, sub.psdtop-example.com is a public suffix domain
+    eq(org(c, ["sub.psdtop-example.com", "x.sub.psdtop-example.com", "y.x.sub.psdtop-example.com"],
+           "treewalk"),
+       ["sub.psdtop-example.com", "x.sub.psdtop-example.com", "x.sub.psdtop-example.com"],
+       "org domains")
+    # the PSD's record applies to a name whose org domain has no record
+    o = std(c, "mail.mega.bank.example", "rfc9989")
+    expect(o, result="fail", org="mega.bank.example", record_domain="bank.example",
+           policy="reject", policy_tag="sp")
+    # ... but never where the org domain published one (RFC 9989 4.10.1)
+    o = std(c, "x.giant.bank.example", "rfc9989")
+    expect(o, result="fail", org="giant.bank.example", record_domain="giant.bank.example",
+           policy="none", policy_tag="p")
+    # the public suffix list knows no bank.example: its org domain is
+    # bank.example, whose sp=reject applies
+    o = std(c, "x.giant.bank.example", "rfc7489")
+    expect(o, result="fail", org="bank.example", record_domain="bank.example",
+           policy="reject", policy_tag="sp")
+    eq(o["org_other"], "giant.bank.example", "org_other (the tree walk's)")
+
+
+@case
+def discarded_records_say_why(c):
+    for st in ("rfc9989", "rfc7489"):
+        o = std(c, "order-example.com", st)
+        expect(o, result="none", have_record=False)
+        contains(o["why"], "\"p=reject; v=DMARC1\" at _dmarc.order-example.com is not a DMARC"
+                 " record: v=DMARC1 is not its first tag", "why")
+        o = std(c, "space-example.com", st)
+        expect(o, result="none")
+        contains(o["discarded"], "starts with white space, not with v=DMARC1", "discarded")
+    # a broken version term: RFC 9989 discards the record, RFC 7489 (as
+    # this program did) gives permerror
+    o = std(c, "vbroken-example.com", "rfc9989")
+    expect(o, result="none")
+    contains(o["why"], "the record at _dmarc.vbroken-example.com was discarded: DMARC record"
+             " syntax: no ';' after v=DMARC1", "why")
+    o = std(c, "vbroken-example.com", "rfc7489")
+    expect(o, result="permerror")
+
+
+@case
+def psl_and_treewalk_disagreement_flagged(c):
+    # each method computes the other's org domain and says when they differ
+    o = std(c, "evil.blogspot.com", "rfc9989")
+    expect(o, org="blogspot.com", org_other="evil.blogspot.com")
+    o = std(c, "evil.blogspot.com", "rfc7489")
+    expect(o, org="evil.blogspot.com", org_other="blogspot.com", result="none")
+    o = std(c, "dept.corp-example.com", "rfc9989")
+    expect(o, org="dept.corp-example.com", org_other="corp-example.com")
+    # the same org domain both ways: nothing to flag
+    for st in ("rfc9989", "rfc7489"):
+        expect(std(c, "news.example.com", st), org="example.com", org_other="")
+    # no record under either method: DMARC applies under neither, no flag
+    expect(std(c, "a.b.nodmarc-example.com", "rfc9989"), org_other="")
 
 
 # ---- DNS trouble --------------------------------------------------------

@@ -152,6 +152,49 @@ test_parse_syntax_errors(void **state)
 	/* a NUL inside the record (TXT data may hold any byte) */
 	assert_int_equal(dmarc_record_parse("v=DMARC1; p=none\0; sp=reject", 28, &r,
 	    why, sizeof(why)), DMARC_PARSE_SYNTAX);
+	/* only the bad term is left out: RFC 9989 uses the rest */
+	assert_int_equal(dmarc_record_parse("v=DMARC1; p=none\0; sp=reject", 28, &r,
+	    why, sizeof(why)), DMARC_PARSE_SYNTAX);
+	assert_int_equal(r.p_present, 0);
+	assert_int_equal(r.sp, DMARC_POLICY_REJECT);
+	assert_false(r.version_broken);
+	assert_int_equal(parse("v=DMARC1; p=reject; junk; sp=none; adkim=x", &r, why, sizeof(why)),
+	    DMARC_PARSE_SYNTAX);
+	assert_int_equal(r.p, DMARC_POLICY_REJECT);
+	assert_int_equal(r.sp, DMARC_POLICY_NONE);
+	assert_string_equal(r.syntax, "DMARC record syntax: term without '=': \"junk\"");
+	assert_non_null(strstr(why, "adkim=x is not valid"));	/* value notes stay */
+	/* a tag given twice keeps its first value */
+	assert_int_equal(parse("v=DMARC1; p=none; p=reject", &r, why, sizeof(why)), DMARC_PARSE_SYNTAX);
+	assert_int_equal(r.p, DMARC_POLICY_NONE);
+	/* the version term itself broken: nothing of it can be trusted */
+	assert_int_equal(parse("v=DMARC1 p=reject", &r, why, sizeof(why)), DMARC_PARSE_SYNTAX);
+	assert_true(r.version_broken);
+}
+
+/* A TXT record that looks like a DMARC record and is not one says why. */
+static void
+test_parse_not_dmarc_why(void **state)
+{
+	static const struct { const char *txt, *why; } cases[] = {
+		{ "v=dmarc1; p=reject", "must be v=DMARC1, in capitals" },
+		{ "V = Dmarc1; p=reject", "must be v=DMARC1, in capitals" },
+		{ "p=reject; v=DMARC1", "v=DMARC1 is not its first tag" },
+		{ "p=reject; rua=mailto:a@b; v=dmarc1", "v=DMARC1 is not its first tag" },
+		{ " v=DMARC1; p=reject", "starts with white space" },
+		{ "v=DMARC2; p=reject", "version \"DMARC2" },
+		{ "v=spf1 -all", "" },
+		{ "hello", "" },
+	};
+	struct dmarc_record r;
+	char why[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse(cases[i].txt, &r, why, sizeof(why)), DMARC_PARSE_NOT_DMARC);
+		if (cases[i].why[0] == '\0' ? why[0] != '\0' : strstr(why, cases[i].why) == NULL)
+			fail_msg("\"%s\": why \"%s\", want \"%s\"", cases[i].txt, why, cases[i].why);
+	}
 }
 
 static void
@@ -283,7 +326,7 @@ test_org_domain_psl(void **state)
 	char out[DMARC_DOMAIN_MAX], why[200];
 
 	(void)state;
-	d = dmarc_new(DMARC_DISCOVERY_PSL, why, sizeof(why));
+	d = dmarc_new(DMARC_STD_RFC7489, DMARC_DISCOVERY_PSL, why, sizeof(why));
 	assert_non_null(d);
 	assert_non_null(strstr(dmarc_psl_source(d), "public_suffix_list"));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -297,7 +340,7 @@ test_org_domain_psl(void **state)
 	assert_int_equal(dmarc_org_domain(d, NULL, "example.com", out, 5), DMARC_ORG_EINVAL);
 	dmarc_free(d);
 	/* the tree walk cannot work without DNS */
-	d = dmarc_new(DMARC_DISCOVERY_TREEWALK, why, sizeof(why));
+	d = dmarc_new(DMARC_STD_RFC9989, DMARC_DISCOVERY_TREEWALK, why, sizeof(why));
 	assert_non_null(d);
 	assert_int_equal(dmarc_org_domain(d, NULL, "example.com", out, sizeof(out)),
 	    DMARC_ORG_ETEMP);
@@ -341,7 +384,7 @@ test_alignment_psl(void **state)
 	char why[200];
 
 	(void)state;
-	d = dmarc_new(DMARC_DISCOVERY_PSL, why, sizeof(why));
+	d = dmarc_new(DMARC_STD_RFC7489, DMARC_DISCOVERY_PSL, why, sizeof(why));
 	assert_non_null(d);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int got = dmarc_aligned(d, NULL, cases[i].from, cases[i].other, cases[i].mode);
@@ -367,7 +410,7 @@ test_check_from_domains(void **state)
 	char why[200];
 
 	(void)state;
-	d = dmarc_new(DMARC_DISCOVERY_PSL, why, sizeof(why));
+	d = dmarc_new(DMARC_STD_RFC7489, DMARC_DISCOVERY_PSL, why, sizeof(why));
 	assert_non_null(d);
 	memset(&in, 0, sizeof(in));
 	/* no From domain */
@@ -406,6 +449,10 @@ test_strings(void **state)
 	assert_string_equal(dmarc_policy_str(DMARC_POLICY_NONE), "none");
 	assert_string_equal(dmarc_policy_str(DMARC_POLICY_QUARANTINE), "quarantine");
 	assert_string_equal(dmarc_policy_str(DMARC_POLICY_REJECT), "reject");
+	assert_string_equal(dmarc_standard_str(DMARC_STD_RFC9989), "rfc9989");
+	assert_string_equal(dmarc_standard_str(DMARC_STD_RFC7489), "rfc7489");
+	assert_string_equal(dmarc_discovery_str(DMARC_DISCOVERY_PSL), "psl");
+	assert_string_equal(dmarc_discovery_str(DMARC_DISCOVERY_TREEWALK), "treewalk");
 }
 
 int
@@ -417,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_parse_version),
 		cmocka_unit_test(test_parse_whitespace_and_case),
 		cmocka_unit_test(test_parse_syntax_errors),
+		cmocka_unit_test(test_parse_not_dmarc_why),
 		cmocka_unit_test(test_parse_bad_values),
 		cmocka_unit_test(test_parse_unknown_and_long),
 		cmocka_unit_test(test_normalize),

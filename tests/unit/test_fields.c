@@ -104,7 +104,7 @@ static const struct {
 	{ "mx.example.net;\n\t"
 	    "spf=pass smtp.mailfrom=Bounce@Example.COM;\n\t"
 	    "dkim=pass (2048-bit key) header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"Ab12Cd34\";\n\t"
-	    "dmarc=pass policy.dmarc=none header.from=example.com;\n\t"
+	    "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=example.com;\n\t"
 	    "iprev=pass (mail.example.com) policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=pass;\n\t"
@@ -121,7 +121,7 @@ static const struct {
 	    "spf=softfail reason=\"matched ~all\" smtp.mailfrom=Bounce@Example.COM;\n\t"
 	    "dkim=fail reason=\"body hash mismatch\" header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"/x+y=\";\n\t"
 	    "dkim=policy reason=\"rsa-sha1 is not acceptable (RFC 8301)\" header.d=other.example header.s=old header.a=rsa-sha1 header.b=\"Qq\";\n\t"
-	    "dmarc=fail reason=\"no aligned pass\" policy.dmarc=quarantine header.from=example.com;\n\t"
+	    "dmarc=fail reason=\"no aligned pass\" (p=QUARANTINE sp=QUARANTINE dis=QUARANTINE) policy.dmarc=quarantine header.from=example.com;\n\t"
 	    "iprev=fail reason=\"no PTR name resolves back\" policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=fail policy.rules=\"spf,dkim,auth-any,dmarc-align,dkim-key,iprev,tls,mailto-only\";\n\t"
@@ -176,7 +176,7 @@ static const struct {
 	/* case 5: internal trouble */
 	{ "mx.example.net;\n\t"
 	    "spf=pass smtp.mailfrom=Bounce@Example.COM;\n\t"
-	    "dmarc=pass policy.dmarc=none header.from=example.com;\n\t"
+	    "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=example.com;\n\t"
 	    "iprev=pass (mail.example.com) policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=fail policy.rules=\"dkim\";\n\t"
@@ -193,7 +193,7 @@ static const struct {
 	{ "mx.example.net;\n\t"
 	    "spf=fail reason=\"matched -all\" smtp.mailfrom=Bounce@Example.COM;\n\t"
 	    "dkim=pass (2048-bit key) header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"Ab12Cd34\";\n\t"
-	    "dmarc=pass policy.dmarc=reject header.from=example.com;\n\t"
+	    "dmarc=pass (p=REJECT sp=REJECT dis=REJECT) policy.dmarc=reject header.from=example.com;\n\t"
 	    "iprev=pass (mail.example.com) policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=fail policy.rules=\"spf\";\n\t"
@@ -210,7 +210,7 @@ static const struct {
 	    "dkim=pass (2048-bit key) header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"Ab12Cd34\";\n\t"
 	    "dkim=neutral reason=\"not checked: over the limit of 1 signatures\" header.d=b.example header.s=s2 header.a=rsa-sha256 header.b=\"Bb\";\n\t"
 	    "dkim=permerror reason=\"signature syntax\";\n\t"
-	    "dmarc=pass policy.dmarc=none header.from=example.com",
+	    "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=example.com",
 	  "mx.example.net;\n\t"
 	    "google=pass;\n\t"
 	    "yahoo=pass;\n\t"
@@ -360,7 +360,13 @@ test_columns(void **state)
 		"mail_from_domain", "from_domain", "spf", "dkim", "dkim_pass", "dmarc", "aligned",
 		"iprev", "tls", "oneclick", "google", "yahoo", "microsoft", "google_failed",
 		"yahoo_failed", "microsoft_failed", "bulk", "action", "cause", "skipped", "dns_queries",
-		"dns_timeouts", "elapsed_ms" };
+		"dns_timeouts", "elapsed_ms",
+		/* schema 3 (issue 13): what an RFC 9990 aggregate report needs */
+		"spf_domain", "dmarc_standard", "dmarc_discovery", "dmarc_org_other", "dmarc_domain",
+		"dmarc_policy", "dmarc_applied", "dmarc_p", "dmarc_sp", "dmarc_np", "dmarc_adkim",
+		"dmarc_aspf", "dmarc_testing", "dmarc_fo", "dmarc_rua", "dmarc_spf_aligned",
+		"dmarc_dkim_aligned", "dmarc_disposition", "dmarc_override", "dmarc_override_comment",
+		"dmarc_discarded", "dmarc_report_msg" };
 	const size_t n_schema = sizeof(schema) / sizeof(schema[0]);
 	const struct vcol *cols;
 	size_t n = verdict_columns(&cols);
@@ -369,7 +375,7 @@ test_columns(void **state)
 	char why[160];
 
 	(void)state;
-	/* exactly the columns of the messages table (schema versions 1 and 2) */
+	/* exactly the columns of the messages table */
 	assert_int_equal(n, n_schema);
 	for (size_t i = 0; i < n_schema; i++)
 		if (verdict_column(schema[i]) < 0)
@@ -397,6 +403,41 @@ test_columns(void **state)
 	assert_int_equal(vrow_int(&r, verdict_column("bulk")), 1);
 	assert_int_equal(vrow_int(&r, verdict_column("elapsed_ms")), 3);
 	assert_true(vrow_null(&r, verdict_column("mail_from_domain")));
+	/* what an aggregate report needs: the policy as published, defaults
+	 * filled in, the alignment per method and what was done */
+	assert_string_equal(vrow_text(&r, verdict_column("spf_domain")), "example.com");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_domain")), "example.com");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_p")), "quarantine");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_sp")), "quarantine");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_np")), "quarantine");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_adkim")), "r");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_testing")), "n");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_standard")), "rfc9989");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_discovery")), "psl");
+	assert_int_equal(vrow_int(&r, verdict_column("dmarc_dkim_aligned")), 0);
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_disposition")), "quarantine");
+	assert_true(vrow_null(&r, verdict_column("dmarc_override")));	/* as the domain asked */
+	assert_int_equal(vrow_int(&r, verdict_column("dmarc_report_msg")), 0);
+	/* accepted though the domain says quarantine: local_policy */
+	v.action = ACT_ACCEPT;
+	assert_int_equal(verdict_row(&v, 1795000000, &r, why, sizeof(why)), 0);
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_disposition")), "none");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_override")), "local_policy");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_override_comment")),
+	    "accept by local policy (cause dmarc-fail)");
+	/* the domain tests its policy (t=y): the milder one is its own wish */
+	v.dmarc.record.testing = 1;
+	v.dmarc.testing = 1;
+	v.dmarc.applied = DMARC_POLICY_NONE;
+	assert_int_equal(verdict_row(&v, 1795000000, &r, why, sizeof(why)), 0);
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_override")), "policy_test_mode");
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_testing")), "y");
+	/* a pass under an enforcing policy */
+	verdict_case(6, &v);
+	v.action = ACT_ACCEPT;
+	assert_int_equal(verdict_row(&v, 1795000000, &r, why, sizeof(why)), 0);
+	assert_string_equal(vrow_text(&r, verdict_column("dmarc_disposition")), "pass");
+	assert_true(vrow_null(&r, verdict_column("dmarc_override")));
 
 	verdict_case(7, &v);
 	assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);

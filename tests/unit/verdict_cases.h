@@ -66,6 +66,8 @@ case_base(struct verdict *v)
 	v->dmarc.have_record = 1;
 	v->dmarc.record.p_present = 1;
 	v->dmarc.policy = DMARC_POLICY_NONE;
+	v->dmarc.applied = DMARC_POLICY_NONE;
+	v->dmarc.record.p = DMARC_POLICY_NONE;
 	v->dmarc.pct = 100;
 	v->dmarc.dkim_aligned = 1;
 	snprintf(v->dmarc.why, sizeof(v->dmarc.why), "aligned DKIM pass");
@@ -126,6 +128,8 @@ verdict_case(int i, struct verdict *v)
 		v->dmarc.result = DMARC_RES_FAIL;
 		v->dmarc.dkim_aligned = 0;
 		v->dmarc.policy = DMARC_POLICY_QUARANTINE;
+		v->dmarc.applied = DMARC_POLICY_QUARANTINE;
+		v->dmarc.record.p = DMARC_POLICY_QUARANTINE;
 		snprintf(v->dmarc.why, sizeof(v->dmarc.why), "no aligned pass");
 		v->iprev.result = IPREV_RES_FAIL;
 		v->iprev.name[0] = '\0';
@@ -201,6 +205,8 @@ verdict_case(int i, struct verdict *v)
 		snprintf(v->spf.explanation, sizeof(v->spf.explanation), "see https://example.com/spf");
 		v->env.client_name[0] = '\0';
 		v->dmarc.policy = DMARC_POLICY_REJECT;
+		v->dmarc.applied = DMARC_POLICY_REJECT;
+		v->dmarc.record.p = DMARC_POLICY_REJECT;
 		case_decide(v, ACT_ACCEPT);
 		return "SPF fail";
 	default:	/* SPF not checked (no client address), three signatures */
