@@ -78,11 +78,23 @@ authres_add_quoted(struct sbuf *b, const char *v)
 	sbuf_addc(b, '"');
 }
 
+/* A reason is for people: its '"' become "'", which every reader takes
+ * (Mail::AuthenticationResults refuses a quoted-pair '\"' in a value). */
 void
 authres_reason(struct authres *a, const char *text)
 {
+	char *t = strdup(text);
+
 	sbuf_addstr(&a->b, " reason=");
-	authres_add_quoted(&a->b, text);
+	if (t == NULL) {
+		authres_add_quoted(&a->b, "");
+		return;
+	}
+	for (char *p = t; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	authres_add_quoted(&a->b, t);
+	free(t);
 }
 
 void

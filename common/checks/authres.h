@@ -24,7 +24,7 @@ struct authres {
 void authres_begin(struct authres *a, const char *authserv_id);
 /* Starts a resinfo: "method=result". */
 void authres_method(struct authres *a, const char *method, const char *result);
-/* Adds reason="text" to the current resinfo. */
+/* Adds reason="text" to the current resinfo ('"' in text become "'"). */
 void authres_reason(struct authres *a, const char *text);
 /* Adds " ptype.property=value", quoting value when needed. */
 void authres_prop(struct authres *a, const char *ptype_property, const char *value);

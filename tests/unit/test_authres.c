@@ -47,7 +47,7 @@ test_writer(void **state)
 	v = authres_end(&a);
 	assert_string_equal(v,
 	    "mx.example.net;\n\tspf=pass smtp.mailfrom=bounce@example.com;\n\t"
-	    "dkim=fail reason=\"body hash \\\"mismatch\\\"\" (2048-bit \\(key\\)) header.d=example.com;\n\t"
+	    "dkim=fail reason=\"body hash 'mismatch'\" (2048-bit \\(key\\)) header.d=example.com;\n\t"
 	    "iprev=pass policy.iprev=\"2001:db8::25\"");
 	free(v);
 }
@@ -62,9 +62,9 @@ test_quoted_values_escaped(void **state)
 	authres_begin(&a, "mx");
 	authres_method(&a, "dkim", "pass");
 	authres_prop_quoted(&a, "header.b", "ab\"c\\d");
-	authres_reason(&a, "caf\xc3\xa9\r\n");
+	authres_reason(&a, "caf\xc3\xa9\r\n \"q\" \\");
 	v = authres_end(&a);
-	assert_string_equal(v, "mx;\n\tdkim=pass header.b=\"ab\\\"c\\\\d\" reason=\"caf??\"");
+	assert_string_equal(v, "mx;\n\tdkim=pass header.b=\"ab\\\"c\\\\d\" reason=\"caf?? 'q' \\\\\"");
 	free(v);
 }
 
