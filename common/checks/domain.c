@@ -92,7 +92,7 @@ printable(const char *text, size_t len, char *out, size_t outlen)
 			o += 3;
 			break;
 		}
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\'' && c != '\\')
 			out[o++] = (char)c;
 		else
 			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
@@ -129,13 +129,13 @@ longest_valid_prefix(const char *s, size_t n, char *out, size_t outlen)
 	return 0;
 }
 
-/* No name: out emptied, why is "\"SHOWN\" WHAT". */
+/* No name: out emptied, why is "'SHOWN' WHAT". */
 static enum domain_recovery
 none(char *out, size_t outlen, char *why, size_t whylen, const char *shown, const char *what)
 {
 	if (outlen > 0)
 		out[0] = '\0';
-	snprintf(why, whylen, "\"%s\" %s", shown, what);
+	snprintf(why, whylen, "'%s' %s", shown, what);
 	return DOMAIN_NONE;
 }
 
@@ -162,7 +162,7 @@ domain_recover(const char *text, size_t len, char *out, size_t outlen, char *why
 		if (strspn(tmp, "0123456789.") == inner || strchr(tmp, ':') != NULL ||
 		    domain_normalize(tmp, out, outlen, nwhy, sizeof(nwhy)) < 0 || strchr(out, '.') == NULL)
 			return none(out, outlen, why, whylen, shown, "is a domain literal that names no domain");
-		snprintf(why, whylen, "\"%s\" is a domain literal; it names %s", shown, out);
+		snprintf(why, whylen, "'%s' is a domain literal; it names %s", shown, out);
 		return DOMAIN_RECOVERED;
 	}
 	if (len > 0 && len <= DOMAIN_RECOVER_SCAN && memchr(text, '\0', len) == NULL) {
@@ -183,6 +183,6 @@ domain_recover(const char *text, size_t len, char *out, size_t outlen, char *why
 			    "is not a domain name, and no part of it is the one a reader sees");
 	if (strchr(out, '.') == NULL)
 		return none(out, outlen, why, whylen, shown, "is not a domain name (one label)");
-	snprintf(why, whylen, "\"%s\" is not a domain name; read as %s", shown, out);
+	snprintf(why, whylen, "'%s' is not a domain name; read as %s", shown, out);
 	return DOMAIN_RECOVERED;
 }

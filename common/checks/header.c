@@ -64,20 +64,43 @@ crlf_copy(const char *v, size_t len, size_t *outlen)
 }
 
 int
+header_kept_past_limits(const char *name)
+{
+	return strcasecmp(name, "From") == 0;
+}
+
+/* Whether the field fits the limits; past them, whether it is kept anyway. */
+static int
+admit(struct header_list *l, const char *name, size_t size, int *past, char *why, size_t whylen)
+{
+	*past = 0;
+	if (l->n - l->kept_past >= HEADER_MAX_FIELDS)
+		snprintf(why, whylen, "more than %d header fields", HEADER_MAX_FIELDS);
+	else if (size > HEADER_MAX_BYTES - l->bytes)
+		snprintf(why, whylen, "header section larger than %d bytes", HEADER_MAX_BYTES);
+	else
+		return 1;
+	if (header_kept_past_limits(name) && l->kept_past < HEADER_MAX_KEPT_PAST &&
+	    size <= HEADER_KEPT_PAST_BYTES - l->kept_past_bytes) {
+		*past = 1;
+		return 1;
+	}
+	l->dropped++;
+	if (header_kept_past_limits(name))
+		l->dropped_essential++;
+	return 0;
+}
+
+int
 header_list_add(struct header_list *l, const char *name, const char *value,
     size_t value_len, char *why, size_t whylen)
 {
 	struct header h;
 	size_t nlen = strlen(name);
+	int past;
 
-	if (l->n >= HEADER_MAX_FIELDS) {
-		snprintf(why, whylen, "more than %d header fields", HEADER_MAX_FIELDS);
+	if (!admit(l, name, nlen + value_len, &past, why, whylen))
 		return -1;
-	}
-	if (nlen + value_len > HEADER_MAX_BYTES - l->bytes) {
-		snprintf(why, whylen, "header section larger than %d bytes", HEADER_MAX_BYTES);
-		return -1;
-	}
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 32;
 		struct header *nv = realloc(l->v, ncap * sizeof(*nv));
@@ -94,9 +117,13 @@ header_list_add(struct header_list *l, const char *name, const char *value,
 		free(h.value);
 		return snprintf(why, whylen, "out of memory"), -1;
 	}
-	h.index = header_count(l, name) + 1;
 	l->v[l->n++] = h;
-	l->bytes += nlen + value_len;
+	if (past) {
+		l->kept_past++;
+		l->kept_past_bytes += nlen + value_len;
+	} else {
+		l->bytes += nlen + value_len;
+	}
 	return 0;
 }
 

@@ -5,8 +5,15 @@
  * Values are stored as received (leading white space kept, which
  * c=simple DKIM needs) with every line break normalised to CRLF, so
  * folded values are "...CRLF WSP...". The list is bounded: at most
- * HEADER_MAX_FIELDS fields and HEADER_MAX_BYTES in all; past that,
- * header_list_add refuses and says why (the check then reports it).
+ * HEADER_MAX_FIELDS fields and HEADER_MAX_BYTES in all. Postfix sets no
+ * bound on the number of fields (header_size_limit bounds each one,
+ * message_size_limit the whole), so a message can go past these: the
+ * fields a verdict cannot do without (header_kept_past_limits: From, the
+ * DMARC identity) are still kept, up to HEADER_MAX_KEPT_PAST of them and
+ * HEADER_KEPT_PAST_BYTES; any other field past the limits is refused with
+ * a reason and counted in dropped (an essential one in dropped_essential),
+ * so that the check knows what it did not see. Adding a field costs the
+ * same whatever the list holds (no per-name counting on the way in).
  */
 #ifndef SC_HEADER_H
 #define SC_HEADER_H
@@ -15,24 +22,31 @@
 
 #define HEADER_MAX_FIELDS	10000
 #define HEADER_MAX_BYTES	(1024 * 1024)
+#define HEADER_MAX_KEPT_PAST	100
+#define HEADER_KEPT_PAST_BYTES	(1024 * 1024)
 
 struct header {
 	char *name;
 	char *value;		/* as received, CRLF folds, no trailing CRLF */
 	size_t value_len;
-	unsigned index;		/* 1-based among fields of the same name */
 };
 
 struct header_list {
 	size_t n, cap;
 	struct header *v;
-	size_t bytes;
+	size_t bytes;			/* names and values within the limits */
+	size_t kept_past, kept_past_bytes;	/* essential fields kept past them */
+	size_t dropped;			/* fields refused past the limits */
+	size_t dropped_essential;	/* of which essential */
 };
 
 void header_list_init(struct header_list *l);
 void header_list_free(struct header_list *l);
+/* 0, or -1 with why: past the limits (counted in dropped), or out of memory */
 int header_list_add(struct header_list *l, const char *name, const char *value,
     size_t value_len, char *why, size_t whylen);
+/* Whether a field named name is kept past the limits: From. */
+int header_kept_past_limits(const char *name);
 /* Number of fields named name (case-insensitive). */
 unsigned header_count(const struct header_list *l, const char *name);
 /* The nth (1-based) field named name, or NULL. */

@@ -20,17 +20,15 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include "address.h"
 #include "authres.h"
+#include "author.h"
 #include "dkimkey.h"
 #include "engine.h"
 #include "log.h"
@@ -52,8 +50,7 @@ static const char *const owned_fields[] = { "Authentication-Results", COMPLIANCE
 #define CHECK_THREADS 64	/* task threads for SPF, iprev, DMARC (waiting on DNS) */
 #define EARLY_FROM_MAX 4	/* From domains whose DMARC record is asked early */
 #define EARLY_IDS_MAX 8		/* identifiers DMARC's tree walk may need early */
-#define DOMAIN_MAX 256
-#define MAX_FROM_DOMAINS 64
+#define EARLY_NAME_MAX 256	/* a name kept for early DMARC discovery */
 
 /*
  * What outlives a reload: the volume counts and the fleet's shared state,
@@ -82,9 +79,9 @@ struct engine {
 
 /* What DMARC's early discovery needs, copied at the end of headers. */
 struct dmarc_early {
-	char from[EARLY_FROM_MAX][DOMAIN_MAX];
+	char from[EARLY_FROM_MAX][EARLY_NAME_MAX];
 	size_t n_from;
-	char ids[EARLY_IDS_MAX][DOMAIN_MAX];	/* SPF domain, DKIM d= */
+	char ids[EARLY_IDS_MAX][EARLY_NAME_MAX];	/* SPF domain, DKIM d= */
 	size_t n_ids;
 };
 
@@ -120,7 +117,8 @@ struct check {
 	struct header_removal *forged;	/* incoming copies of our fields */
 	size_t n_forged, cap_forged;
 	int eoh_done;
-	int headers_overflow;		/* fields past the list's limits: not checkable */
+	char over_limits[160];		/* why fields were not kept (header.h), "" if all were */
+	struct dkim_sig_result unverified;	/* DKIM's result then */
 	size_t body_line;		/* length of the body line being read */
 	int body_line_cr;		/* the last chunk ended in CR */
 	unsigned long long_body_lines;	/* body lines over 998 octets */
@@ -142,6 +140,13 @@ policy_from_config(const struct sc_config *cfg, struct policy *p)
 	p->dmarc_follows_domain = cfg->on_dmarc_fail == DMARC_ACT_POLICY;
 	p->on[CAUSE_DMARC_FAIL] = p->dmarc_follows_domain ? ACT_ACCEPT : (enum action)cfg->on_dmarc_fail;
 	p->on[CAUSE_NONCOMPLIANT] = (enum action)cfg->on_noncompliant;
+	/* no From domain to judge: at least as strict as a DMARC fail, and
+	 * with no domain policy to read, "policy" means the strictest */
+	if (cfg->on_bad_from != ACT_INHERIT)
+		p->on[CAUSE_BAD_FROM] = (enum action)cfg->on_bad_from;
+	else
+		p->on[CAUSE_BAD_FROM] = p->dmarc_follows_domain ? ACT_REJECT :
+		    (enum action)cfg->on_dmarc_fail;
 	for (int i = 0; i < PROFILE_COUNT; i++)
 		p->on_profile[i] = cfg->on_noncompliant_profile[i] == ACT_INHERIT ? POLICY_INHERIT :
 		    cfg->on_noncompliant_profile[i];
@@ -600,7 +605,7 @@ field_is(const char *name, const char *field)
 static void
 ask_early(struct check *c, const char *name, const char *value, size_t len)
 {
-	char key[DOMAIN_MAX], q[DOMAIN_MAX + 8];
+	char key[EARLY_NAME_MAX], q[EARLY_NAME_MAX + 8];
 
 	if (field_is(name, "DKIM-Signature")) {
 		if (c->early_keys >= c->e->cfg->max_signatures)
@@ -668,7 +673,8 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 		return;
 	}
 	if (header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0) {
-		c->headers_overflow = 1;
+		if (c->over_limits[0] == '\0')
+			snprintf(c->over_limits, sizeof(c->over_limits), "%s", why);
 		if (c->v.input_error[0] == '\0')
 			snprintf(c->v.input_error, sizeof(c->v.input_error), "%s", why);
 	}
@@ -870,27 +876,25 @@ dmarc_early_task(void *arg)
 		dmarc_warm(c->e->dmarc, &c->dns_dmarc_early, de->from[i], ids, de->n_ids);
 }
 
-static size_t from_domains(const struct check *c, char out[][256], size_t max, int *more);
-
 /* DMARC's record discovery from the end of headers on: From is known. */
 static void
 start_dmarc_early(struct check *c)
 {
 	struct dmarc_early *de = &c->dmarc_early;
-	char doms[MAX_FROM_DOMAINS][256], key[DOMAIN_MAX];
+	char key[EARLY_NAME_MAX];
 	const char *sfx = "._domainkey.", *p, *d;
-	int more;
-	size_t n;
+	struct author a;
 
-	if (c->internal || c->dmarc_started || c->headers_overflow)
+	if (c->internal || c->dmarc_started)
 		return;
-	n = from_domains(c, doms, MAX_FROM_DOMAINS, &more);
-	for (size_t i = 0; i < n && de->n_from < EARLY_FROM_MAX; i++)
-		snprintf(de->from[de->n_from++], DOMAIN_MAX, "%s", doms[i]);
+	/* the domains run_dmarc will judge */
+	author_domains(&c->headers, &a);
+	for (size_t i = 0; i < a.n && de->n_from < EARLY_FROM_MAX; i++)
+		snprintf(de->from[de->n_from++], EARLY_NAME_MAX, "%s", a.domain[i]);
 	if (de->n_from == 0)
 		return;
 	/* identifiers the tree walk may need: the SPF domain and each d= */
-	snprintf(de->ids[de->n_ids++], DOMAIN_MAX, "%.255s",
+	snprintf(de->ids[de->n_ids++], EARLY_NAME_MAX, "%.255s",
 	    c->v.env.null_sender ? c->v.env.helo : c->v.env.mail_from_domain);
 	for (size_t i = 0; i < c->headers.n && de->n_ids < EARLY_IDS_MAX; i++) {
 		const struct header *h = &c->headers.v[i];
@@ -901,31 +905,12 @@ start_dmarc_early(struct check *c)
 		for (d = NULL, p = key; (p = strstr(p, sfx)) != NULL; p++)
 			d = p + strlen(sfx);
 		if (d != NULL)
-			snprintf(de->ids[de->n_ids++], DOMAIN_MAX, "%s", d);
+			snprintf(de->ids[de->n_ids++], EARLY_NAME_MAX, "%s", d);
 	}
 	if (try_inline(c, &c->dns_dmarc_early, dmarc_early_task))
 		return;		/* every answer was at hand: nothing to ask early */
 	task_start(c->e->pool, &c->dmarc_task, dmarc_early_task, c);
 	c->dmarc_started = 1;
-}
-
-/*
- * Fields past the header list's limits never reached the verifier. That
- * proves nothing about a signature covering them: one that fails is not
- * checkable (permerror), never a "fail" that On-DKIMFail could act on.
- */
-static void
-dkim_unseen_fields(struct check *c)
-{
-	for (size_t i = 0; i < c->v.n_dkim; i++) {
-		/* the check's own results (its dkim_msg's), shown const in the verdict */
-		struct dkim_sig_result *r = (struct dkim_sig_result *)(uintptr_t)&c->v.dkim[i];
-
-		if (r->result != DKIM_RES_FAIL)
-			continue;
-		r->result = DKIM_RES_PERMERROR;
-		snprintf(r->why, sizeof(r->why), "not verifiable: %.140s", c->v.input_error);
-	}
 }
 
 static void
@@ -942,77 +927,6 @@ run_dkim(struct check *c)
 		c->v.dkim = NULL;
 		c->v.n_dkim = 0;
 	}
-	if (c->headers_overflow)
-		dkim_unseen_fields(c);
-}
-
-/*
- * The domain after an '@' of a From value, read leniently: for values that
- * do not parse, or hold more mailboxes than the parser keeps, so that
- * DMARC still judges every domain a mail client could show.
- */
-static size_t
-lenient_domain(const char *at, const char *end, char *out, size_t outlen)
-{
-	const char *p = at + 1, *e;
-	size_t n;
-
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	for (e = p; e < end && strchr(" \t\r\n>,;:()<\"@", *e) == NULL; e++)
-		;
-	while (e > p && e[-1] == '.')
-		e--;
-	n = (size_t)(e - p);
-	if (n == 0 || n >= outlen)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)p[i]);
-	out[n] = '\0';
-	return n;
-}
-
-/* Adds a domain once; returns -1 when the list is full. */
-static int
-add_domain(char out[][256], size_t *n, size_t max, const char *d)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp(out[i], d) == 0)
-			return 0;
-	if (*n == max)
-		return -1;
-	snprintf(out[(*n)++], 256, "%s", d);
-	return 0;
-}
-
-/* The distinct domains of all From mailboxes; *more is set when there
- * were more than max. */
-static size_t
-from_domains(const struct check *c, char out[][256], size_t max, int *more)
-{
-	size_t n = 0;
-	char d[256];
-
-	*more = 0;
-	for (size_t i = 0; i < c->headers.n; i++) {
-		const struct header *h = &c->headers.v[i];
-		const char *end = h->value + h->value_len;
-		struct addr_list l;
-
-		if (strcasecmp(h->name, "From") != 0)
-			continue;
-		if (addr_parse(h->value, h->value_len, &l) == 0 && l.n > 0 && !l.truncated) {
-			for (size_t k = 0; k < l.n; k++)
-				if (add_domain(out, &n, max, l.v[k].domain) < 0)
-					*more = 1;
-			continue;
-		}
-		for (const char *p = h->value; p < end; p++)
-			if (*p == '@' && lenient_domain(p, end, d, sizeof(d)) > 0 &&
-			    add_domain(out, &n, max, d) < 0)
-				*more = 1;
-	}
-	return n;
 }
 
 /* Worst first: a failure with a policy is what a spoofer must not escape. */
@@ -1065,28 +979,29 @@ relaxed_alignment(struct check *c)
 }
 
 /*
- * DMARC wants exactly one From domain (RFC 7489 6.6.1). With several, each
- * is judged on its own and the worst result stands, so that adding a second
- * address never hides a p=reject domain; the result keeps the note.
+ * DMARC on the From domains a reader sees (author.h), whether in one field
+ * or several. Several (RFC 7489 6.6.1): each is judged on its own and the
+ * worst result stands, so that adding an address never hides a p=reject
+ * domain; when none fails, permerror. A From with an address no domain can
+ * stand for is a cause of its own (bad_from) and never better than
+ * permerror here, whatever the readable domains say.
  */
 static void
 run_dmarc(struct check *c)
 {
-	char doms[MAX_FROM_DOMAINS][256];
-	const char *ptrs[MAX_FROM_DOMAINS] = { 0 };
-	int more;
-	size_t n = from_domains(c, doms, MAX_FROM_DOMAINS, &more);
+	struct dmarc_outcome *d = &c->v.dmarc;
+	const char *ptrs[AUTHOR_MAX_DOMAINS];
+	struct author a;
 
-	for (size_t i = 0; i < n; i++)
-		ptrs[i] = doms[i];
-	dmarc_one(c, ptrs, n, &c->v.dmarc);
+	author_domains(&c->headers, &a);
+	for (size_t i = 0; i < a.n; i++)
+		ptrs[i] = a.domain[i];
+	dmarc_one(c, ptrs, a.n, d);
 	c->v.dmarc_done = 1;
-	if (n > 1 || more) {
+	if (a.n > 1) {
 		struct dmarc_outcome *worst = NULL, *o = malloc(sizeof(*o));
-		char why[160];
 
-		snprintf(why, sizeof(why), "message has %s%zu From addresses", more ? "more than " : "", n);
-		for (size_t i = 0; o != NULL && i < n; i++) {
+		for (size_t i = 0; o != NULL && i < a.n; i++) {
 			dmarc_one(c, &ptrs[i], 1, o);
 			if (worst == NULL || dmarc_badness(o->result) > dmarc_badness(worst->result)) {
 				if (worst == NULL && (worst = malloc(sizeof(*worst))) == NULL)
@@ -1094,19 +1009,26 @@ run_dmarc(struct check *c)
 				*worst = *o;
 			}
 		}
-		if (worst != NULL && (dmarc_badness(worst->result) > dmarc_badness(DMARC_RES_PERMERROR) ||
-		    more)) {
-			c->v.dmarc = *worst;
-			if (more && c->v.dmarc.result == DMARC_RES_PASS)
-				c->v.dmarc.result = DMARC_RES_PERMERROR;
-			snprintf(c->v.dmarc.why + strlen(c->v.dmarc.why),
-			    sizeof(c->v.dmarc.why) - strlen(c->v.dmarc.why), "; %s", why);
+		if (worst != NULL && dmarc_badness(worst->result) > dmarc_badness(DMARC_RES_PERMERROR)) {
+			*d = *worst;
+			snprintf(d->why + strlen(d->why), sizeof(d->why) - strlen(d->why),
+			    "; message has %zu From domains", a.n);
 		}
 		free(worst);
 		free(o);
 	}
-	if (c->v.dmarc.n_from == 1 && !c->v.dmarc.spf_aligned && !c->v.dmarc.dkim_aligned &&
-	    c->v.dmarc.result != DMARC_RES_FAIL && c->v.dmarc.result != DMARC_RES_PASS)
+	if (a.unusable) {
+		snprintf(c->v.bad_from, sizeof(c->v.bad_from), "%s", a.why);
+		if (d->result != DMARC_RES_FAIL) {
+			d->result = DMARC_RES_PERMERROR;
+			snprintf(d->why, sizeof(d->why), "%s", a.why);
+		}
+	} else if (a.note[0] != '\0') {
+		snprintf(d->why + strlen(d->why), sizeof(d->why) - strlen(d->why), "%s%s",
+		    d->why[0] ? "; " : "", a.note);
+	}
+	if (d->n_from == 1 && !d->spf_aligned && !d->dkim_aligned &&
+	    d->result != DMARC_RES_FAIL && d->result != DMARC_RES_PASS)
 		relaxed_alignment(c);
 }
 
@@ -1209,23 +1131,26 @@ add_header(struct verdict *v, const char *name, char *value)
 }
 
 /*
- * More header fields than the list keeps: what lies past the limit could
- * hide a second From or signature, so nothing may pass. DKIM results are
- * dropped, DMARC is a permerror, the format rule fails, and the check
- * counts as an error.
+ * A header section past the list's limits (header.h) is judged on what is
+ * known: the envelope (SPF) and every From field, which the list keeps
+ * past its limits, so DMARC still applies the From domain's policy. What
+ * was not kept could be signed, so DKIM is not verified: one neutral
+ * result, never a pass. The format rule fails. This is no internal error:
+ * a flood of fields never buys a milder action than the policy.
  */
 static void
-not_checkable(struct check *c)
+judge_over_limits(struct check *c)
 {
-	snprintf(c->v.error, sizeof(c->v.error), "header section too large to check (%s)",
-	    c->v.input_error);
-	snprintf(c->v.dkim_error, sizeof(c->v.dkim_error), "not checked: %s", c->v.input_error);
-	c->v.dkim = NULL;
-	c->v.n_dkim = 0;
-	format_add_problem(&c->v.format, FORMAT_FAIL, "header", "%s", c->v.input_error);
-	c->v.dmarc.result = DMARC_RES_PERMERROR;
-	snprintf(c->v.dmarc.why, sizeof(c->v.dmarc.why), "not checked: %s", c->v.input_error);
-	c->v.dmarc_done = 1;
+	struct dkim_sig_result *u = &c->unverified;
+
+	memset(u, 0, sizeof(*u));
+	u->result = DKIM_RES_NEUTRAL;
+	snprintf(u->why, sizeof(u->why), "not verified: %.100s (%zu not kept)", c->over_limits,
+	    c->headers.dropped);
+	c->v.dkim = u;
+	c->v.n_dkim = 1;
+	format_add_problem(&c->v.format, FORMAT_FAIL, "header", "%s; %zu fields not checked",
+	    c->over_limits, c->headers.dropped);
 }
 
 /* SPF's result: from its task, or evaluated now (not begun, or its input changed). */
@@ -1301,8 +1226,11 @@ check_finish(struct check *c)
 		check_eoh(c);
 		/* the checks begun early run on; the rest start now */
 		wait_spf(c);
-		run_dkim(c);
 		format_check(&c->headers, &c->v.format);
+		if (c->over_limits[0] != '\0')
+			judge_over_limits(c);
+		else
+			run_dkim(c);
 		if (c->long_body_lines)
 			format_add_problem(&c->v.format, FORMAT_FAIL, "body",
 			    "%lu body line%s longer than 998 octets (RFC 5322 section 2.1.1)",
@@ -1310,10 +1238,7 @@ check_finish(struct check *c)
 		if (c->dmarc_started)
 			task_join(c->e->pool, &c->dmarc_task, 1);
 		c->dmarc_started = 0;
-		if (c->headers_overflow)
-			not_checkable(c);
-		else
-			run_dmarc(c);
+		run_dmarc(c);
 		wait_iprev(c);
 		run_unsub(c);
 		run_bulk(c);

@@ -54,6 +54,7 @@ struct sc_config {
 	int dmarc_standard;		/* enum dmarc_standard */
 	int dmarc_discovery;		/* enum dmarc_discovery (after loading; "standard" resolved) */
 	int on_dmarc_fail;		/* enum dmarc_action */
+	int on_bad_from;		/* enum action, or ACT_INHERIT: as On-DMARCFail */
 	unsigned profiles;		/* bit per enum profile_id */
 	int on_noncompliant;		/* enum action */
 	int on_noncompliant_profile[PROFILE_COUNT];	/* enum action or ACT_INHERIT, per profile */

@@ -17,7 +17,7 @@
  */
 enum reply {
 	REPLY_ERROR, REPLY_DNS_SPF, REPLY_DNS_DKIM, REPLY_DNS_DMARC, REPLY_SPF, REPLY_DKIM,
-	REPLY_DMARC, REPLY_RULE,	/* + enum rule_id */
+	REPLY_DMARC, REPLY_BAD_FROM, REPLY_RULE,	/* + enum rule_id */
 	REPLY_COUNT = REPLY_RULE + RULE_COUNT
 };
 
@@ -29,6 +29,7 @@ static const char *const xcodes[REPLY_COUNT] = {
 	[REPLY_SPF] = "5.7.27",
 	[REPLY_DKIM] = "5.7.30",
 	[REPLY_DMARC] = "5.7.26",
+	[REPLY_BAD_FROM] = "5.7.1",
 	[REPLY_RULE + RULE_SPF] = "5.7.27",
 	[REPLY_RULE + RULE_DKIM] = "5.7.30",
 	[REPLY_RULE + RULE_AUTH_ANY] = "5.7.26",
@@ -206,6 +207,10 @@ explain(struct verdict *v, enum cause cause, int profile)
 		set_reply(v, REPLY_DMARC, "Unauthenticated email from %s is not accepted due to the "
 		    "domain's DMARC policy", v->dmarc.from_domain);
 		break;
+	case CAUSE_BAD_FROM:
+		set_reply(v, REPLY_BAD_FROM, "Messages missing a valid address in the From header are "
+		    "not accepted: %s", v->bad_from);
+		break;
 	case CAUSE_NONCOMPLIANT: {
 		const struct profile_verdict *pv = &v->compliance.profile[profile];
 		enum rule_id r = pv->failed[0];
@@ -243,6 +248,7 @@ decide(const struct policy *p, struct verdict *v)
 		    p->on[CAUSE_DKIM_FAIL] },
 		[CAUSE_DMARC_FAIL] = { v->dmarc_done && v->dmarc.result == DMARC_RES_FAIL,
 		    dmarc_action(p, &v->dmarc) },
+		[CAUSE_BAD_FROM] = { v->bad_from[0] != '\0', p->on[CAUSE_BAD_FROM] },
 		[CAUSE_NONCOMPLIANT] = { profile >= 0, nc },
 	};
 

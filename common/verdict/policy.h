@@ -10,7 +10,8 @@
  *
  * Causes, in the order they are considered: internal error, DNS trouble
  * that leaves the message unauthenticated, SPF fail, SPF softfail, DKIM
- * fail, DMARC fail, noncompliance. The first cause met wins unless a later
+ * fail, DMARC fail, a From with no domain to judge (bad_from),
+ * noncompliance. The first cause met wins unless a later
  * one asks for a harsher action (accept < quarantine < tempfail < reject).
  * A reject gets 550 and the cause's enhanced status code, a tempfail 451
  * and its 4.x.x twin; the codes are those Gmail uses for the same cause

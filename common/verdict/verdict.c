@@ -17,7 +17,7 @@ const char *
 cause_name(enum cause c)
 {
 	static const char *const names[CAUSE_COUNT] = { "none", "error", "dns-error", "spf-fail",
-		"spf-softfail", "dkim-fail", "dmarc-fail", "noncompliant" };
+		"spf-softfail", "dkim-fail", "dmarc-fail", "bad-from", "noncompliant" };
 
 	return (unsigned)c < CAUSE_COUNT ? names[c] : "none";
 }

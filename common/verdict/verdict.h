@@ -26,10 +26,10 @@ const char *action_str(enum action a);
 /* Why the action was taken, in the order policy.c considers them. */
 enum cause {
 	CAUSE_NONE = 0, CAUSE_ERROR, CAUSE_DNS, CAUSE_SPF_FAIL, CAUSE_SPF_SOFTFAIL,
-	CAUSE_DKIM_FAIL, CAUSE_DMARC_FAIL, CAUSE_NONCOMPLIANT, CAUSE_COUNT
+	CAUSE_DKIM_FAIL, CAUSE_DMARC_FAIL, CAUSE_BAD_FROM, CAUSE_NONCOMPLIANT, CAUSE_COUNT
 };
 /* "none", "error", "dns-error", "spf-fail", "spf-softfail", "dkim-fail",
- * "dmarc-fail", "noncompliant" */
+ * "dmarc-fail", "bad-from", "noncompliant" */
 const char *cause_name(enum cause c);
 
 struct header_edit {
@@ -75,6 +75,9 @@ struct verdict {
 
 	struct dmarc_outcome dmarc;
 	int dmarc_done;
+	/* why no From domain can stand for the author (author.h), "" if one
+	 * can: the message is judged at least as strictly as a DMARC fail */
+	char bad_from[200];
 	struct iprev_outcome iprev;
 	int iprev_done;
 	struct format_result format;

@@ -103,7 +103,12 @@ class World:
         self.pf_sc = self.daemon("postfix", dict(self.options, **(options or {})),
                                  socket_spec="inet:%d@127.0.0.1" % testdns.free_port())
         port, _, host = self.pf_sc.socket.partition(":")[2].partition("@")
-        params = {"milter_default_action": "tempfail", "smtpd_milters": "inet:%s:%s" % (host, port)}
+        # local_header_rewrite_clients: the test client connects from
+        # 127.0.0.1, which Postfix would take for a local client and whose
+        # header addresses it would qualify ("ceo" -> "ceo@mx.test"); an
+        # attacker is remote, and a remote client's header is not rewritten
+        params = {"milter_default_action": "tempfail", "smtpd_milters": "inet:%s:%s" % (host, port),
+                  "local_header_rewrite_clients": ""}
         params.update(main or {})
         self.pf_port = testdns.free_port()
         self.pf = postfix.Postfix(os.path.join(self.work, "postfix"), self.sink.port,

@@ -481,6 +481,13 @@ make_dmarc_fail(struct verdict *v)
 	fail_dmarc_align(v);
 }
 
+static void
+make_bad_from(struct verdict *v)
+{
+	snprintf(v->bad_from, sizeof(v->bad_from),
+	    "From domain '[192.0.2.1]' is a domain literal that names no domain");
+}
+
 static const struct action_case actions[] = {
 	{ "error", CAUSE_ERROR, make_error, "5.3.0", "Internal error while checking the sender (out of memory)" },
 	{ "dns-spf", CAUSE_DNS, make_dns_spf, "5.7.27", "DNS failure checking the SPF record of example.com" },
@@ -497,11 +504,13 @@ static const struct action_case actions[] = {
 	  "DKIM signature of example.com is not acceptable: RSA key of 512 bits" },
 	{ "dmarc-fail", CAUSE_DMARC_FAIL, make_dmarc_fail, "5.7.26",
 	  "Unauthenticated email from example.com is not accepted due to the domain's DMARC policy" },
+	{ "bad-from", CAUSE_BAD_FROM, make_bad_from, "5.7.1", "Messages missing a valid address in "
+	  "the From header are not accepted: From domain '[192.0.2.1]' is a domain literal" },
 };
 #define N_ACTIONS (sizeof(actions) / sizeof(actions[0]))
 
 static const char *const cause_names[CAUSE_COUNT] = { "none", "error", "dns-error", "spf-fail",
-	"spf-softfail", "dkim-fail", "dmarc-fail", "noncompliant" };
+	"spf-softfail", "dkim-fail", "dmarc-fail", "bad-from", "noncompliant" };
 
 /* The reply for action a on a verdict whose cause is set. */
 static void
@@ -685,8 +694,9 @@ test_cause_order(void **state)
 	assert_int_equal(v.cause, CAUSE_ERROR);
 	assert_reply(&v, ACT_REJECT, "5.3.0", "Internal error");
 
-	/* SPF fail before DKIM fail before DMARC fail before noncompliance */
+	/* SPF fail before DKIM fail before DMARC fail before a bad From before noncompliance */
 	v.error[0] = '\0';
+	make_bad_from(&v);
 	policy_decide(&p, &v);
 	assert_int_equal(v.cause, CAUSE_SPF_FAIL);
 	p.on[CAUSE_SPF_FAIL] = ACT_ACCEPT;
@@ -696,6 +706,10 @@ test_cause_order(void **state)
 	policy_decide(&p, &v);
 	assert_int_equal(v.cause, CAUSE_DMARC_FAIL);
 	p.on[CAUSE_DMARC_FAIL] = ACT_ACCEPT;
+	policy_decide(&p, &v);
+	assert_int_equal(v.cause, CAUSE_BAD_FROM);
+	assert_reply(&v, ACT_REJECT, "5.7.1", "valid address in the From header");
+	p.on[CAUSE_BAD_FROM] = ACT_ACCEPT;
 	policy_decide(&p, &v);
 	assert_int_equal(v.cause, CAUSE_NONCOMPLIANT);
 	assert_int_equal(v.action, ACT_REJECT);
