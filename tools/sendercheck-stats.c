@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "options.h"
 #include "sbuf.h"
 #include "statsdb.h"
@@ -304,20 +305,16 @@ jpct(const char *key, long num, long den)
 		printf(", \"%s\": null", key);
 }
 
+/* One cell, quoted as RFC 4180 says and never a formula (escape.h). */
 static void
 csv_field(const char *s)
 {
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
+	struct sbuf b;
+
+	sbuf_init(&b, 2 * strlen(s) + 4);
+	escape_csv_cell(&b, s);
+	fputs(b.s, stdout);
+	sbuf_free(&b);
 }
 
 static void

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <idn2.h>
 
 #include "dnsname.h"
 #include "domain.h"
+#include "netaddr.h"
 
 
 int
@@ -76,6 +78,28 @@ domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t why
 	}
 	memcpy(out, buf, strlen(buf) + 1);
 	return 0;
+}
+
+int
+domain_name_or_literal(const char *in, char *out, size_t outlen)
+{
+	char inner[64], why[120];
+	size_t n = in ? strlen(in) : 0;
+	struct netaddr a;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (n >= 2 && in[0] == '[' && in[n - 1] == ']') {
+		if (n - 2 >= sizeof(inner) || n >= outlen)
+			return -1;
+		memcpy(inner, in + 1, n - 2);
+		inner[n - 2] = '\0';
+		if (netaddr_parse(strncasecmp(inner, "ipv6:", 5) == 0 ? inner + 5 : inner, &a) < 0)
+			return -1;
+		memcpy(out, in, n + 1);
+		return 0;
+	}
+	return n > 0 && domain_normalize(in, out, outlen, why, sizeof(why)) == 0 ? 0 : -1;
 }
 
 /* text as a person can read it in a reason: other octets as \xNN, at most ~60 shown */

@@ -34,6 +34,13 @@
 /* Normalizes a NUL-terminated name into out; 0, or -1 with a reason. */
 int domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t whylen);
 
+/*
+ * A sender's name (HELO, a client name, a domain) as a record may keep it:
+ * the normalized name, or an address literal ("[192.0.2.1]",
+ * "[IPv6:2001:db8::1]") as written. 0, or -1 (out "") for anything else.
+ */
+int domain_name_or_literal(const char *in, char *out, size_t outlen);
+
 enum domain_recovery {
 	DOMAIN_NONE = -1,	/* no name can be said to be the one meant */
 	DOMAIN_VALID = 0,	/* the text is a valid name (normalized into out) */

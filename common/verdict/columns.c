@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "columns.h"
+#include "domain.h"
 #include "fields.h"
 #include "report.h"
 
@@ -314,6 +315,12 @@ row_value(void *arg, const struct vfield *f, const struct vctx *c, const struct 
 	if (cols[i].type == VCOL_INT) {
 		r->cell[i].null = 0;
 		r->cell[i].n = val->n;
+	} else if (f->col_domain) {
+		char name[300];
+
+		/* what else a sender wrote would reach reports and spreadsheets */
+		if (domain_name_or_literal(val->s, name, sizeof(name)) == 0 && set_text(r, i, name) < 0)
+			row_fail(s, "%s: no room", cols[i].name);
 	} else if (set_text(r, i, val->s) < 0) {
 		row_fail(s, "%s: no room", cols[i].name);
 	}

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "authres.h"
+#include "domain.h"
 #include "fields.h"
 
 /* How to read a member: the kind follows from its type. */
@@ -310,12 +311,15 @@ static void
 get_dkim_entry(const struct vctx *c, struct vval *o)
 {
 	const struct dkim_sig_result *d = REC(c, struct dkim_sig_result);
+	char name[300];
 
-	char dom[254], sel[200];	/* a DNS name; selectors are short */
+	char sel[200];	/* selectors are short */
 
-	store_token(dom, sizeof(dom), d->domain);
+	/* d= only as a valid name (a sender wrote it), else "-" */
+	if (domain_name_or_literal(d->domain, name, sizeof(name)) < 0 || name[0] == '[')
+		snprintf(name, sizeof(name), "-");
 	store_token(sel, sizeof(sel), d->selector);
-	snprintf(o->buf, sizeof(o->buf), "%s:%s:%s", dom, sel, dkim_res_str(d->result));
+	snprintf(o->buf, sizeof(o->buf), "%s:%s:%s", name, sel, dkim_res_str(d->result));
 	o->s = o->buf;
 }
 
@@ -723,10 +727,11 @@ static const struct vfield client_fields[] = {
 	  AT(struct envelope, client_ip), .log = " client=%s", .log_none = " client=unknown",
 	  .text = "Client:\t%s", .col = "client_ip" },
 	{ "name", VF_STR, VO_JSON | VO_LOG | VO_STATS, "its verified host name",
-	  AT(struct envelope, client_name), .empty_null = 1, .log = " (%s)", .col = "client_name" },
+	  AT(struct envelope, client_name), .empty_null = 1, .log = " (%s)", .col = "client_name",
+	  .col_domain = 1 },
 	{ "helo", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_STATS, "the HELO/EHLO name",
 	  AT(struct envelope, helo), .log = " helo=%s", .log_none = " helo=-",
-	  .text = "  HELO %s", .text_none = "  HELO -", .col = "helo" },
+	  .text = "  HELO %s", .text_none = "  HELO -", .col = "helo", .col_domain = 1 },
 	{ 0 }
 };
 
@@ -1103,9 +1108,10 @@ const struct vfield verdict_fields[] = {
 	  AT(struct verdict, env.mail_from), .log = " from=<%s>", .log_none = " from=<>",
 	  .text = "  MAIL FROM <%s>", .text_none = "  MAIL FROM <>" },
 	{ "mail_from_domain", VF_STR, VO_JSON | VO_STATS, "its domain as SPF checks it (smtppath.h)",
-	  AT(struct verdict, env.mail_from_domain), .empty_null = 1, .col = "mail_from_domain" },
+	  AT(struct verdict, env.mail_from_domain), .empty_null = 1, .col = "mail_from_domain",
+	  .col_domain = 1 },
 	{ "from_domain", VF_STR, VO_JSON | VO_STATS, "the RFC5322.From domain, null unless one",
-	  .get = get_from_domain, .col = "from_domain" },
+	  .get = get_from_domain, .col = "from_domain", .col_domain = 1 },
 	{ "rcpts", VF_INT, VO_JSON | VO_LOG, "RCPT TO commands", AT(struct verdict, env.n_rcpt),
 	  .log = " rcpts=%s" },
 	{ "skipped", VF_BOOL, VO_JSON | VO_STATS | VO_METRIC, "not checked (InternalHosts)",

@@ -121,6 +121,7 @@ struct vfield {
 	const char *ar;		/* method or property name */
 	/* the statistics store: column name (%k: the map key) */
 	const char *col;
+	int col_domain;		/* a sender's name: stored only when valid (domain.h) */
 	/* metrics: the counter family; .mlabels: fixed labels; .vlabel: the value's */
 	const char *metric, *mlabels, *vlabel;
 	int (*mfilter)(int map_index, int value);	/* 0: no series for this pair */

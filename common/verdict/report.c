@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "authres.h"
+#include "escape.h"
 #include "fields.h"
 #include "json.h"
 #include "log.h"
@@ -255,10 +256,19 @@ line_value(void *arg, const struct vfield *f, const struct vctx *c, const struct
 		return;
 	}
 	t = value_text(f, val, s->report, num, sizeof(num));
-	if (t != NULL && fmt != NULL)
-		vfield_format(s->b, fmt, c, t, s->report ? REPORT_COLUMN : 0);
-	else if (t == NULL && none != NULL)
+	if (t != NULL && fmt != NULL) {
+		struct sbuf e;
+
+		/* text can come from the sender (HELO, MAIL FROM, d=, reasons):
+		 * one value, no forged pair, no terminal control (escape.h) */
+		sbuf_init(&e, 4 * strlen(t) + 1);
+		escape_text(&e, t, s->report ? ESCAPE_KEEP_SPACE | ESCAPE_KEEP_QUOTES | ESCAPE_KEEP_LAYOUT :
+		    strstr(fmt, "\"%s\"") ? ESCAPE_KEEP_SPACE : 0);
+		vfield_format(s->b, fmt, c, e.s, s->report ? REPORT_COLUMN : 0);
+		sbuf_free(&e);
+	} else if (t == NULL && none != NULL) {
 		vfield_format(s->b, none, c, NULL, s->report ? REPORT_COLUMN : 0);
+	}
 }
 
 /* The log line or the report: of every field, or of the one named key. */
