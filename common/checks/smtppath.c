@@ -186,50 +186,73 @@ parse_rfc822(const char *p, size_t n, struct smtp_path *out)
 }
 
 /*
- * The MTA's reading: comments, quotes and backslashes removed (Postfix's
- * internal form), the domain after the last '@'. -1 if there is no '@'.
+ * Postfix's internal form of p[0..n): comments, quotes and backslashes
+ * removed. Copies at most cap - 1 octets of it into out (NUL-terminated);
+ * returns its full length. *last_at gets the offset in p of the last '@'
+ * that the internal form keeps, or n when there is none.
+ */
+static size_t
+internal_form(const char *p, size_t n, char *out, size_t cap, size_t *last_at)
+{
+	size_t o = 0, depth = 0;
+	int quoted = 0;
+
+	*last_at = n;
+	for (size_t i = 0; i < n; i++) {
+		size_t at = i;
+		char c = p[i];
+
+		if (c == '\\' && i + 1 < n) {
+			c = p[++i];
+			if (depth > 0)
+				continue;
+		} else if (c == '"' && depth == 0) {
+			quoted = !quoted;
+			continue;
+		} else if (c == '(' && !quoted) {
+			depth++;
+			continue;
+		} else if (c == ')' && !quoted && depth > 0) {
+			depth--;
+			continue;
+		} else if (depth > 0) {
+			continue;
+		}
+		if (c == '@')
+			*last_at = at + (p[at] == '\\');
+		if (o + 1 < cap)
+			out[o] = c;
+		o++;
+	}
+	if (cap > 0)
+		out[o < cap ? o : cap - 1] = '\0';
+	return o;
+}
+
+/*
+ * The MTA's reading, whatever the length: the domain is what follows the
+ * last '@' of the internal form. -1 if there is no '@'.
  */
 static int
 parse_routing(const char *p, size_t n, struct smtp_path *out)
 {
-	char internal[1024];
-	size_t o = 0, depth = 0;
-	int quoted = 0;
-	char *at;
+	char domain[SMTP_DOMAIN_MAX + 1];
+	size_t at, len, start, end;
 
-	for (size_t i = 0; i < n && o + 1 < sizeof(internal); i++) {
-		char c = p[i];
-
-		if (c == '\\' && i + 1 < n) {
-			if (depth == 0)
-				internal[o++] = p[++i];
-			else
-				i++;
-		} else if (c == '"' && depth == 0) {
-			quoted = !quoted;
-		} else if (c == '(' && !quoted) {
-			depth++;
-		} else if (c == ')' && !quoted && depth > 0) {
-			depth--;
-		} else if (depth == 0) {
-			internal[o++] = c;
-		}
-	}
-	internal[o] = '\0';
-	if ((at = strrchr(internal, '@')) == NULL)
+	(void)internal_form(p, n, NULL, 0, &at);
+	if (at == n)
 		return -1;
-	*at = '\0';
-	copy_part(out->local, sizeof(out->local), internal, strlen(internal) <= SMTP_LOCAL_MAX ?
-	    strlen(internal) : 0, 0);
+	len = internal_form(p, at, out->local, sizeof(out->local), &start);
+	if (len >= sizeof(out->local))
+		out->local[0] = '\0';		/* too long to keep: "postmaster" for SPF */
 	/* white space around the domain is not part of it */
-	at++;
-	while (*at == ' ' || *at == '\t')
-		at++;
-	o = strlen(at);
-	while (o > 0 && (at[o - 1] == ' ' || at[o - 1] == '\t'))
-		o--;
-	copy_part(out->domain, sizeof(out->domain), at, o, 1);
-	out->literal = at[0] == '[';
+	for (start = at + 1; start < n && (p[start] == ' ' || p[start] == '\t'); start++)
+		;
+	for (end = n; end > start && (p[end - 1] == ' ' || p[end - 1] == '\t'); end--)
+		;
+	internal_form(p + start, end - start, domain, sizeof(domain), &len);
+	copy_part(out->domain, sizeof(out->domain), domain, strlen(domain), 1);
+	out->literal = domain[0] == '[';
 	return 0;
 }
 

@@ -43,6 +43,9 @@ ATTACKS = [
     ('x@victim.test', True),                          # no angle brackets
     ('< x@victim.test >', True),
     ('<x@Victim.Test>', True),
+    ('<"' + "x" * 1100 + '"@victim.test>', True),    # past every local-part limit
+    ('<' + "x" * 300 + '@victim.test>', True),
+    ('<"' + "@evil.test" * 100 + '"@victim.test>', True),
 ]
 
 CONTROLS = ['<bounce@good.test>', '<"john doe"@good.test>', '<"x@y>z"@good.test>',
@@ -67,7 +70,11 @@ def mailfrom_domain(ar):
 
 @case
 def milter_judges_the_routing_domain():
+    """(miltertest overflows its stack on a MAIL FROM over ~1,000 octets:
+    the longest paths go through Postfix and sendercheck-test only.)"""
     for path, _ in ATTACKS:
+        if len(path) > 900:
+            continue
         W.variant(4, path)
         r = W.send(honest(), mail_from=path)
         eq(r["action"], "reject", "MAIL FROM %s: action (%s)" % (path, r["log"]))
@@ -87,7 +94,7 @@ def offline_checker_reads_the_same():
     path = os.path.join(W.work, "honest.eml")
     with open(path, "wb") as f:
         f.write(honest())
-    for mf, _ in ATTACKS[:6] + ATTACKS[9:13]:
+    for mf, _ in ATTACKS[:6] + ATTACKS[9:13] + ATTACKS[-3:]:
         p = evidence.run([os.path.join(BUILD, "tools", "sendercheck-test"), "-c", W.sc.conf,
                           "--ip", "192.0.2.10", "--helo", "mail.evil.test", "--mail-from", mf,
                           "--json", path], timeout=60)

@@ -1,10 +1,12 @@
 #!/bin/sh
-# Builds the libFuzzer targets: SPF record parser and macro expander,
-# address parser, List-Unsubscribe parser.
+# Builds the libFuzzer targets (run.sh runs them): SPF record parser and
+# macro expander, address parser (and From domain recovery),
+# List-Unsubscribe parser, DKIM key name, incoming A-R reader, MAIL FROM
+# path reader, header splitter (and From domains), DMARC record parser.
 #   tests/fuzz/build.sh OUTDIR
 # clang (Debian's clang package) with -fsanitize=fuzzer,address,undefined;
 # the needed common/*.c are compiled in directly (no automake). OUTDIR
-# gets fuzz_spf_record, fuzz_spf_macro, fuzz_address and fuzz_unsub.
+# gets one fuzz_* binary per target.
 set -eu
 if [ $# -ne 1 ]; then
 	echo "usage: $0 OUTDIR" >&2
@@ -27,11 +29,14 @@ for t in fuzz_spf_record fuzz_spf_macro; do
 	$CC $flags -o "$out/$t" "$here/$t.c" $common
 done
 echo "built $out/fuzz_spf_record $out/fuzz_spf_macro"
+# domain.c and what it needs (name checks, address literals)
+domain="$top/common/checks/domain.c $top/common/dns/dnsname.c $top/common/base/netaddr.c"
 # address/format/unsub targets: fuzz_address (address.c, format.c's date
 # parser) and fuzz_unsub (unsub.c, with header.c; dkim_res_str is stubbed
 # in the target so libopendkim is not needed).
 $CC $flags -o "$out/fuzz_address" "$here/fuzz_address.c" "$top/common/base/rfc5322.c" \
-    "$top/common/checks/address.c" "$top/common/checks/format.c" "$top/common/checks/header.c"
+    "$top/common/checks/address.c" "$top/common/checks/format.c" "$top/common/checks/header.c" \
+    $domain -lidn2
 $CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" "$top/common/base/rfc5322.c" \
     "$top/common/checks/unsub.c" "$top/common/checks/header.c"
 echo "built $out/fuzz_address $out/fuzz_unsub"
@@ -42,3 +47,18 @@ echo "built $out/fuzz_dkimkey"
 # the DKIM key record check of sendercheck-test --dns-check (OpenSSL)
 $CC $flags -I$top/tools -o "$out/fuzz_keyrecord" "$here/fuzz_keyrecord.c" "$top/tools/keyrecord.c" -lcrypto
 echo "built $out/fuzz_keyrecord"
+# issue 9: the readers of what a spoofer writes - incoming A-R fields
+# (authres.c), the MAIL FROM path (smtppath.c), a whole message's header
+# (header.c) with the From domains (author.c), and DMARC records (dmarc.c,
+# which needs the resolver, libpsl and libidn2 to link, not to run here)
+$CC $flags -o "$out/fuzz_authres" "$here/fuzz_authres.c" "$top/common/checks/authres.c" \
+    "$top/common/base/sbuf.c" "$top/common/dns/dnsname.c"
+$CC $flags -o "$out/fuzz_smtppath" "$here/fuzz_smtppath.c" "$top/common/checks/smtppath.c" \
+    "$top/common/checks/address.c" "$top/common/base/rfc5322.c" $domain -lidn2
+$CC $flags -o "$out/fuzz_header" "$here/fuzz_header.c" "$top/common/checks/header.c" \
+    "$top/common/checks/author.c" "$top/common/checks/address.c" "$top/common/base/rfc5322.c" \
+    $domain -lidn2
+dmarc_deps="$top/common/dns/dns.c $top/common/dns/dns_io.c $top/common/base/log.c $top/common/base/sbuf.c"
+$CC $flags -o "$out/fuzz_dmarc_record" "$here/fuzz_dmarc_record.c" "$top/common/checks/dmarc.c" \
+    $domain $dmarc_deps -lpsl -lidn2 -lresolv -lpthread
+echo "built $out/fuzz_authres $out/fuzz_smtppath $out/fuzz_header $out/fuzz_dmarc_record"

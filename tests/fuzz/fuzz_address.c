@@ -1,7 +1,9 @@
 /* libFuzzer target: the RFC 5322 address parser (address.c) and, on the
- * same input, the date-time parser (format.c). Checks the invariants
+ * same input, the date-time parser (format.c) and the recovery of a
+ * malformed From domain (domain_recover, domain.c). Checks the invariants
  * address.h promises: bounded output, error position inside the value,
- * lower-case domains. */
+ * lower-case domains; and domain.h's: a name found is normalized, one
+ * recovered has several labels, a reason whenever it is not valid. */
 #include "config.h"
 
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "domain.h"
 #include "format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,6 +40,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (const char *p = m->domain; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				abort();
+	}
+	{
+		char name[DOMAIN_MAX + 1], rwhy[200], norm[300];
+		enum domain_recovery r = domain_recover((const char *)data, size, name, sizeof(name),
+		    rwhy, sizeof(rwhy));
+
+		if (r == DOMAIN_NONE && (name[0] != '\0' || rwhy[0] == '\0'))
+			abort();
+		if (r != DOMAIN_NONE && (domain_normalize(name, norm, sizeof(norm), why, sizeof(why)) < 0 ||
+		    strcmp(norm, name) != 0))
+			abort();
+		if (r == DOMAIN_RECOVERED && (strchr(name, '.') == NULL || rwhy[0] == '\0'))
+			abort();
 	}
 	if (format_date_parse((const char *)data, size, &d, why, sizeof(why)) == 0 &&
 	    (d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31 || d.hour > 23))

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Fuzz smoke run: builds the targets (build.sh) and runs each for a while:
-# the SPF record parser and macro expander, the RFC 5322 address parser,
-# the List-Unsubscribe parser, the DKIM key record check of --dns-check.
-#   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~40 s in all)
+# every parser of sender-controlled text - SPF records and macros, RFC 5322
+# addresses (with the From domain recovery), List-Unsubscribe, the
+# DKIM-Signature key name, the DKIM key record check of --dns-check,
+# incoming Authentication-Results, the MAIL FROM path, a message's header
+# with its From domains, DMARC records.
+#   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~100 s in all)
 # Seeds: tests/fuzz/corpus/<target>/ (small, our own) plus the SPF
 # records and explanation strings of the RFC 7208 suite (Debian
 # python3-spf), written at run time. Prints "N passed, N failed": a
@@ -50,7 +53,8 @@ if os.path.exists(path):
 PY
 pass=0
 fail=0
-for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey fuzz_keyrecord; do
+for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey fuzz_keyrecord \
+    fuzz_authres fuzz_smtppath fuzz_header fuzz_dmarc_record; do
 	t=${target#fuzz_}
 	t=${t#spf_}
 	mkdir -p "$work/corpus/$t" "$work/seed/$t"

@@ -109,6 +109,18 @@ test_path_limits(void **state)
 	assert_int_equal(smtp_path_parse(in, &p), 0);
 	assert_int_equal(p.strict, 0);
 	assert_true(strlen(p.domain) <= SMTP_DOMAIN_MAX);
+	/* however long the local part, the domain is the one after the last '@' */
+	memset(in, 0, sizeof(in));
+	in[0] = '<';
+	in[1] = '"';
+	memset(in + 2, 'q', 1500);
+	strcpy(in + 1502, "\"@victim.example>");
+	assert_int_equal(smtp_path_parse(in, &p), 0);
+	assert_string_equal(p.domain, "victim.example");
+	assert_string_equal(p.local, "");
+	in[700] = '@';
+	assert_int_equal(smtp_path_parse(in, &p), 0);
+	assert_string_equal(p.domain, "victim.example");
 	/* a long argument of junk is read in bounds */
 	memset(in, '"', sizeof(in) - 1);
 	in[sizeof(in) - 1] = '\0';
