@@ -13,13 +13,13 @@ import io
 import os
 import re
 import sqlite3
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import case, check, contains, eq, run            # noqa: E402
+import evidence                                               # noqa: E402
 from attack import World                                      # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
@@ -96,9 +96,8 @@ def statistics_keep_validated_domains_and_csv_is_not_a_formula():
         check(helo in ("", None), "a HELO that is no domain is not stored: %r" % helo)
         eq(mfd, "-2-3.evil.test", "the MAIL FROM domain, validated")
         check(fd in ("-2-3.evil.test", "evil.test", "", None), "only validated From domains: %r" % fd)
-    p = subprocess.run([os.path.join(BUILD, "tools", "sendercheck-stats"), "--db", W.db, "domains",
-                        "--since", "all", "--format", "csv"], capture_output=True, timeout=60)
-    eq(p.returncode, 0, "sendercheck-stats: %r" % p.stderr)
+    p = evidence.run([os.path.join(BUILD, "tools", "sendercheck-stats"), "--db", W.db, "domains",
+                      "--since", "all", "--format", "csv"], timeout=60)
     out = p.stdout.decode()
     contains(out, "\"'-2-3.evil.test\"", "the cell starting with '-' is neutralised")
     for row in csv.reader(io.StringIO(out)):

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the libFuzzer targets (run.sh runs them): SPF record parser and
 # macro expander, address parser (and From domain recovery),
-# List-Unsubscribe parser, DKIM key name, incoming A-R reader, MAIL FROM
+# List-Unsubscribe parser, DKIM key name, DKIM key record (--dns-check),
+# incoming A-R reader, MAIL FROM
 # path reader, header splitter (and From domains), DMARC record parser.
 #   tests/fuzz/build.sh OUTDIR
 # clang (Debian's clang package) with -fsanitize=fuzzer,address,undefined;
