@@ -11,14 +11,14 @@ top=$(pwd)
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev libspf2-dev
   libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev
-  libsystemd-dev libhiredis-dev"
+  libsystemd-dev libhiredis-dev libpq-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
   python3-spf python3-dnspython python3-yaml python3-nacl libmail-authenticationresults-perl clang
   postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus
   mandoc man-db systemd util-linux debhelper dpkg-dev lintian adduser
   libwrap0 liblockfile1 libldap-2.5-0 libsasl2-2 libnsl2 libdb5.3"
 # the fleet group's servers, started by the tests on loopback ports
-TEST_DEPS="$TEST_DEPS redis-server"
+TEST_DEPS="$TEST_DEPS redis-server postgresql"
 BENCH_DEPS="opendkim opendmarc rspamd unbound python3 python3-dkim python3-nacl python3-dnslib openssl
   publicsuffix linux-perf valgrind"
 

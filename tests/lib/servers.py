@@ -191,9 +191,14 @@ class Postgres:
         self.proc = None
 
     def psql(self, sql, db="postgres", check=True):
+        """sql: one statement, or a list run one after the other (each in
+        its own transaction: CREATE DATABASE cannot run in one)."""
+        cmds = []
+        for stmt in ([sql] if isinstance(sql, str) else sql):
+            cmds += ["-c", stmt]
         p = self._run([os.path.join(self.bindir, "psql"), "-X", "-q", "-A", "-t", "-v",
                        "ON_ERROR_STOP=1", "-h", self.sockdir, "-p", str(self.port), "-U", "postgres",
-                       "-d", db, "-c", sql], timeout=60)
+                       "-d", db] + cmds, timeout=60)
         if check and p.returncode != 0:
             raise RuntimeError("psql %r: %s" % (sql, p.stderr.decode()))
         return p
