@@ -21,6 +21,8 @@ TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres pytho
 TEST_DEPS="$TEST_DEPS redis-server postgresql"
 BENCH_DEPS="opendkim opendmarc rspamd unbound python3 python3-dkim python3-nacl python3-dnslib openssl
   publicsuffix linux-perf valgrind"
+# bench/fleet.py: the fleet's backends
+BENCH_DEPS="$BENCH_DEPS redis-server postgresql"
 
 apt_install() {
 	local missing=()

@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""`make bench`, part 2: sendercheck with the fleet's backends (SharedState
+in Redis + StatsDB in PostgreSQL) against the local defaults, in one run.
+
+    fleet.py --builddir DIR [--runs N] [--seconds S] [--keep]
+
+Same corpus, DNS server and MTA-like client as bench.py (miltergen, unix
+socket, 4 connections). A real redis-server and a private PostgreSQL
+cluster are started in the temporary directory on loopback ports. Three
+daemon configurations, run in turn round after round so that load on the
+machine falls on all of them alike (medians of N rounds):
+
+  local     the defaults: volume counts in VolumeFile, no statistics
+  sqlite    local + StatsDB in an SQLite file
+  fleet     SharedState redis://, StatsDB postgresql://, VolumeFile as the fallback
+
+Prints throughput and latency per configuration, fleet vs local (target of
+issue 15: within 10 % throughput and 1 ms p99), and what reached the
+backends: statistics rows in PostgreSQL against messages sent (none may be
+missing when the queue did not overflow), the fleet's counts in Redis.
+"""
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+import bench                  # noqa: E402
+import servers                # noqa: E402
+
+PY = "/usr/bin/python3"
+CONFIGS = ("local", "sqlite", "fleet")
+
+
+def metric(port, name, labels=""):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    want = "%s%s " % (name, "{%s}" % labels if labels else "")
+    for line in text.splitlines():
+        if line.startswith(want):
+            return float(line.split()[-1])
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", required=True)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--warm", type=float, default=0.5)
+    ap.add_argument("--messages", type=int, default=600)
+    ap.add_argument("--keep", action="store_true")
+    opt = ap.parse_args()
+
+    build = os.path.abspath(opt.builddir)
+    gen = os.path.join(build, "bench", "miltergen")
+    daemon = os.path.join(build, "milter", "sendercheck")
+    work = tempfile.mkdtemp(prefix="sc-fleetbench-")
+    os.chmod(work, 0o755)
+    dns = redis = pg = None
+    started = time.time()
+    try:
+        subprocess.run([PY, os.path.join(HERE, "gencorpus.py"), work, "--messages", str(opt.messages)],
+                       check=True, stdout=subprocess.DEVNULL)
+        summary = open(os.path.join(work, "summary.txt")).read().strip()
+        dns = subprocess.Popen([PY, os.path.join(HERE, "benchdns.py"), os.path.join(work, "zone.txt"),
+                                os.path.join(work, "dns")], stdout=subprocess.PIPE, text=True)
+        port = int(dns.stdout.readline())
+        redis = servers.Redis(work).start()
+        pg = servers.Postgres(work).init().start()
+        pg.psql(["CREATE ROLE sc LOGIN PASSWORD 'bench'", "CREATE DATABASE stats OWNER sc"])
+        passfile = os.path.join(work, "pgpass")
+        with open(passfile, "w") as f:
+            f.write("127.0.0.1:%d:stats:sc:bench\n" % pg.port)
+        os.chmod(passfile, 0o600)
+        pg_uri = "postgresql://sc@127.0.0.1:%d/stats?passfile=%s" % (pg.port, passfile)
+        bench.log("redis on %d, postgresql on %d, unbound on %d" % (redis.port, pg.port, port))
+
+        metrics_port = {c: bench.free_tcp_port() for c in CONFIGS}
+
+        def args_for(config):
+            def args(sock):
+                conf = os.path.join(work, "%s.conf" % config)
+                lines = ["Socket %s" % sock, "AuthservID mx.receiver.example",
+                         "Nameservers 127.0.0.1:%d" % port, "InternalHosts none", "Syslog no",
+                         "LogLevel notice", "VolumeFile %s/%s-volume.txt" % (work, config),
+                         "MetricsSocket inet:%d@127.0.0.1" % metrics_port[config]]
+                if config == "sqlite":
+                    lines.append("StatsDB %s/stats.db" % work)
+                if config == "fleet":
+                    lines += ["SharedState %s/0" % redis.uri, "StatsDB %s" % pg_uri, "HostName bench1"]
+                with open(conf, "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                return [daemon, "-f", "-c", conf]
+            return args
+
+        corpus = os.path.join(work, "corpus.bin")
+        results = {c: [] for c in CONFIGS}
+        queued = {c: 0 for c in CONFIGS}
+        for r in range(opt.runs):
+            for config in CONFIGS:
+                flt = bench.Filter(config, work, args_for(config), corpus)
+                sock = "unix:%s/%s.sock" % (work, config)
+                flt.start(sock)
+                try:
+                    bench.run_gen(gen, sock, corpus, flt.proc.pid, 4, 1.0, 0.2)  # warm DNS and backends
+                    results[config].append(bench.run_gen(gen, sock, corpus, flt.proc.pid, 4, opt.seconds,
+                                                         opt.warm, start=r * 997))
+                    queued[config] = metric(metrics_port[config], "sendercheck_stats_queued_total") or 0
+                finally:
+                    if config == "fleet":
+                        results.setdefault("fleet-metrics", []).append({
+                            "dropped": metric(metrics_port[config], "sendercheck_stats_dropped_total"),
+                            "queued": queued[config],
+                            "redis_rtt_count": metric(metrics_port[config],
+                                                      "sendercheck_backend_roundtrip_seconds_count",
+                                                      'backend="redis"'),
+                            "redis_fallbacks": metric(metrics_port[config],
+                                                      "sendercheck_backend_fallbacks_total",
+                                                      'backend="redis"')})
+                    flt.stop()
+            bench.log("round %d of %d done" % (r + 1, opt.runs))
+        rows = int(pg.query("SELECT count(*) FROM messages", db="stats")[0][0])
+        report(results, opt, summary, rows, redis, time.time() - started)
+    finally:
+        for s in (redis, pg):
+            if s is not None:
+                s.shutdown()
+        if dns is not None:
+            dns.send_signal(signal.SIGTERM)
+            try:
+                dns.wait(10)
+            except subprocess.TimeoutExpired:
+                dns.kill()
+        if opt.keep:
+            bench.log("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results, opt, summary, pg_rows, redis, elapsed):
+    def med(config, key):
+        return statistics.median(float(r[key]) for r in results[config])
+
+    print()
+    print("fleet backends (issue 15), %s, %d cores; corpus: %s" % (time.strftime("%Y-%m-%d"),
+                                                                    os.cpu_count(), summary))
+    print("unix socket, 4 connections, medians of %d rounds of %.1f s, configurations in turn"
+          % (opt.runs, opt.seconds))
+    print()
+    hdr = "%-7s %9s %8s %8s %8s %8s %6s" % ("config", "msgs/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms",
+                                           "errors")
+    print(hdr)
+    print("-" * len(hdr))
+    for c in CONFIGS:
+        print("%-7s %9.0f %8.2f %8.2f %8.2f %8.3f %6d" % (c, med(c, "rate"), med(c, "p50"), med(c, "p90"),
+                                                      med(c, "p99"), med(c, "cpu_ms"), med(c, "errors")))
+    print()
+    rate_ratio = med("fleet", "rate") / med("local", "rate")
+    p99_diff = med("fleet", "p99") - med("local", "p99")
+    print("fleet vs local: throughput %.3f (%+.1f %%), p99 %+.2f ms" % (rate_ratio, (rate_ratio - 1) * 100,
+                                                                      p99_diff))
+    print("fleet vs sqlite: throughput %.3f, p99 %+.2f ms" % (med("fleet", "rate") / med("sqlite", "rate"),
+                                                             med("fleet", "p99") - med("sqlite", "p99")))
+    print("target: within 10 %% throughput: %s; within 1 ms p99: %s" % (
+        "met" if rate_ratio >= 0.9 else "NOT met", "met" if p99_diff <= 1.0 else "NOT met"))
+    fm = results.get("fleet-metrics", [])
+    sent = sum(int(m["queued"] or 0) for m in fm)
+    dropped = sum(int(m["dropped"] or 0) for m in fm)
+    print("PostgreSQL: %d rows for %d verdicts queued (%d dropped from the statistics: queue full)"
+          % (pg_rows, sent, dropped))
+    print("Redis: %d pipelines in the last round, %d messages judged on local counts; keys now: %s"
+          % (int(fm[-1]["redis_rtt_count"] or 0) if fm else 0, int(fm[-1]["redis_fallbacks"] or 0) if fm else 0,
+             redis.cli("DBSIZE").strip()))
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = ["?"]
+    print("(%.0f s; load average at the end %s)" % (elapsed, " ".join(load)))
+
+
+if __name__ == "__main__":
+    main()
