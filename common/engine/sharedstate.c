@@ -110,6 +110,7 @@ struct sharedstate {
 	char sha[48];
 	char run_id[48];		/* the Redis process we last talked to */
 	int full;			/* next fetch takes everything */
+	int stumbled;			/* one round trip failed since the last good one */
 	long long since_ms, bulk_since;
 	time_t last_warn, down_since;
 
@@ -618,6 +619,27 @@ went_down(struct sharedstate *s, const char *why)
 	}
 }
 
+/*
+ * A round trip failed. A single slow one (a busy machine, a Redis that
+ * paused) is a stumble: the link is closed and opened again at once,
+ * quietly; only a reconnect that fails, or a second failure before a good
+ * round trip, makes it an outage. 1: reconnect now.
+ */
+static int
+stumbled(struct sharedstate *s, const char *why)
+{
+	if (!s->stumbled && atomic_load(&s->up)) {
+		s->stumbled = 1;
+		atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+		log_debug("SharedState %s: %s; connecting again", s->uri, why);
+		redisFree(s->rc);
+		s->rc = NULL;
+		return 1;
+	}
+	went_down(s, why);
+	return 0;
+}
+
 /* After a (re)connect: every count of this run is written again. */
 static void
 mark_all_dirty(struct sharedstate *s)
@@ -981,7 +1003,7 @@ connect_now(struct sharedstate *s)
 	if (s->down_since != 0 && s->last_warn != 0)
 		log_notice("SharedState %s is back after %ld s; writing the counts made meanwhile",
 		    s->uri, (long)(time(NULL) - s->down_since));
-	else
+	else if (!s->stumbled)
 		log_info("SharedState %s: connected (this run writes fields *%s)", s->uri, s->suffix);
 	/* counts not confirmed are still marked; a new Redis process (or the
 	 * first connection) gets everything of this run and is read whole */
@@ -1044,18 +1066,21 @@ sync_main(void *arg)
 			next_refresh = 0;
 		}
 		if (write_dirty(s, &more_w, why, sizeof(why)) < 0) {
-			went_down(s, why);
+			if (stumbled(s, why))
+				next_connect = 0;
 			continue;
 		}
 		if (now >= next_refresh) {
 			int prune = now >= next_prune;
 
 			if (refresh(s, prune, &more_r, why, sizeof(why)) < 0) {
-				went_down(s, why);
+				if (stumbled(s, why))
+					next_connect = 0;
 				continue;
 			}
 			atomic_store(&s->up, 1);
 			s->down_since = 0;
+			s->stumbled = 0;
 			next_refresh = more_r ? 0 : now + REFRESH_MS * 1000LL;
 			if (prune) {
 				prune_local(s);

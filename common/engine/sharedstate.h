@@ -29,9 +29,13 @@
  * writes what changed (one pipeline per 100 ms tick at most) and fetches
  * what other daemons changed (every 500 ms): a count made on one daemon is
  * seen by the others within a second. Each round trip waits at most
- * SharedStateTimeout. With Redis unreachable the local copy goes on
- * counting, the thread retries every second, a warning is logged at most
- * once a minute, and the counters say so (sharedstate_get_counters).
+ * SharedStateTimeout; one that fails is tried again at once on a new
+ * connection (a slow moment is not an outage). With Redis unreachable the
+ * local copy goes on counting, the thread retries every second, a warning
+ * is logged at most once a minute, and the counters say so
+ * (sharedstate_get_counters). After a reconnect to the same Redis process
+ * only what is pending is written; a new process (another run_id: it may
+ * have lost data) gets all of this run's counts again and is read whole.
  *
  * Errors are values with a reason; nothing here exits.
  */
