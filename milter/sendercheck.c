@@ -41,6 +41,7 @@
 #include "pidfile.h"
 #include "report.h"
 #include "signals.h"
+#include "sqldb.h"
 #include "startcheck.h"
 #include "stats.h"
 
@@ -705,15 +706,27 @@ tcp_nodelay_listener(void)
 	}
 }
 
-/* Statistics and metrics never stop the mail: a failure is logged and the
- * daemon runs without them. Threads: after daemonize and dropping privileges. */
-static void
+/*
+ * Statistics and metrics never stop the mail: a failure is logged and the
+ * daemon runs without them; a PostgreSQL server that is down is waited for
+ * by the writer. One exception, at start only: a PostgreSQL server that
+ * refuses us (password, role, database: configuration) stops the start,
+ * naming the URI (which holds no password). Threads: after daemonize and
+ * dropping privileges. -1 to stop.
+ */
+static int
 start_stats(void)
 {
 	char why[600];
 
 	if (boot->stats_db[0]) {
-		stats = stats_open(boot->stats_db, boot->stats_queue_size, boot->stats_retention, why, sizeof(why));
+		stats = stats_open(boot->stats_db, boot->host_name, boot->stats_queue_size, boot->stats_retention,
+		    why, sizeof(why));
+		if (stats == NULL && sqldb_is_uri(boot->stats_db)) {
+			log_err("StatsDB %s", why);
+			fprintf(stderr, "sendercheck: StatsDB %s\n", why);
+			return -1;
+		}
 		if (stats != NULL && stats_start(stats, why, sizeof(why)) < 0) {
 			stats_free(stats);
 			stats = NULL;
@@ -729,6 +742,21 @@ start_stats(void)
 		metrics_stop(metrics);
 		metrics = NULL;
 	}
+	return 0;
+}
+
+/* A password in a PostgreSQL URI, or a URI libpq cannot read, is an error
+ * of the configuration: -1, said on stderr. */
+static int
+statsdb_target_ok(const char *path, const struct sc_config *c)
+{
+	char why[600];
+
+	if (c->stats_db[0] && sqldb_check_target(c->stats_db, why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s: StatsDB: %s\n", path, why);
+		return -1;
+	}
+	return 0;
 }
 
 /* At shutdown: the writer commits what is queued. The stats object stays
@@ -926,6 +954,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s: %s\n", path, why);
 			rc = 1;
 		}
+		if (rc == 0 && statsdb_target_ok(path, &config) < 0)
+			rc = 1;
 		if (rc != 0) {
 			config_free(&config);
 			return rc;
@@ -942,6 +972,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: out of memory\n");
 		return 1;
 	}
+	if (statsdb_target_ok(path, boot) < 0)
+		return 1;
 	if (resolve_user(why, sizeof(why)) < 0) {
 		fprintf(stderr, "%s: %s\n", path, why);
 		return 1;
@@ -987,14 +1019,16 @@ main(int argc, char **argv)
 	if (have_user && geteuid() == 0 && pidfile_keep(why, sizeof(why)) < 0)
 		log_warn("%s; it will be left behind at exit", why);
 	prepare_state_dir(boot->volume_file, "VolumeFile");
-	prepare_state_dir(boot->stats_db, "StatsDB");
+	if (!sqldb_is_uri(boot->stats_db))	/* a file, not a server */
+		prepare_state_dir(boot->stats_db, "StatsDB");
 	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(gen->engine, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
 		return 1;
 	}
 	generation_install(gen);
-	start_stats();
+	if (start_stats() < 0)
+		shut_down(1);
 	/* without it SIGTERM could not stop the daemon (see signals.h) */
 	if (signals_start(conf, on_stop, why, sizeof(why)) < 0) {
 		log_err("%s", why);

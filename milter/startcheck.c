@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "sqldb.h"
 #include "startcheck.h"
 
 static int
@@ -179,7 +180,7 @@ state_writable(const char *option, const char *file, const char *who, struct sbu
 static void
 runner_files(const struct sc_config *cfg, const char *who, struct sbuf *out)
 {
-	if (cfg->stats_db[0])
+	if (cfg->stats_db[0] && !sqldb_is_uri(cfg->stats_db))
 		state_writable("StatsDB", cfg->stats_db, who, out);
 	if (cfg->volume_file[0])
 		state_writable("VolumeFile", cfg->volume_file, who, out);
@@ -272,7 +273,7 @@ startcheck_all(const struct sc_config *cfg, const char *path, const struct run_a
 	sbuf_init(&lines, 1 << 16);
 	/* directories made as the starting user (before dropping), then given
 	 * to UserID; the PID file is written before dropping */
-	if (cfg->stats_db[0])
+	if (cfg->stats_db[0] && !sqldb_is_uri(cfg->stats_db))	/* a file, not a server */
 		state_dir_ok("StatsDB", cfg->stats_db, 1, &lines);
 	if (cfg->volume_file[0])
 		state_dir_ok("VolumeFile", cfg->volume_file, 1, &lines);

@@ -1,12 +1,14 @@
 /*
- * sendercheck-stats: reports from the statistics file the daemon writes
- * (StatsDB): per sending domain, per rule and per day, as an aligned text
- * table (at most 100 columns), JSON or CSV, or as one self-contained HTML
+ * sendercheck-stats: reports from the statistics store the daemons write
+ * (StatsDB: an SQLite file or a postgresql:// URI): per sending domain, per
+ * rule, per day, per client IP, per DKIM selector, for the site or one
+ * host (--host), as an aligned text table (at most 100 columns), JSON or
+ * CSV (the same rows from either backend), or as one self-contained HTML
  * page with SVG charts (--html FILE).
  *
- * The file is opened read-only; a file of an older schema is upgraded
- * first when it is writable. Exit status: 0 on success, 1 when the file
- * cannot be read, 2 on usage errors.
+ * The store is opened read-only; a file of an older schema is upgraded
+ * first when it is writable (a PostgreSQL database: by the daemons). Exit
+ * status: 0 on success, 1 when the store cannot be read, 2 on usage errors.
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 #include "escape.h"
 #include "options.h"
 #include "sbuf.h"
+#include "sqldb.h"
 #include "statsdb.h"
 #include "statshtml.h"
 
@@ -42,6 +45,7 @@ struct args {
 	const char *since_text;
 	long long since;
 	const char *domain;
+	const char *host;		/* --host: one daemon's rows (HostName) */
 	long top;
 	enum sort_key sort;
 	int reverse;
@@ -53,7 +57,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: sendercheck-stats [-c FILE] [--db PATH] [domains|rules|trend|ips|selectors] [options]\n"
+	    "usage: sendercheck-stats [-c FILE] [--db PATH|URI] [domains|rules|trend|ips|selectors] [options]\n"
 	    "       sendercheck-stats [-c FILE] [--db PATH] backup FILE\n"
 	    "  domains            one row per sending (From) domain (the default)\n"
 	    "  rules              failures per rule id, with the domains failing it most\n"
@@ -63,9 +67,10 @@ usage(FILE *f)
 	    "  backup FILE        a consistent copy of the whole file into FILE (a new file),\n"
 	    "                     safe while the daemon writes\n"
 	    "  -c, --config FILE  read StatsDB from FILE (default %s if it exists)\n"
-	    "  --db PATH          the statistics file (default: StatsDB, else %s)\n"
+	    "  --db PATH|URI      the statistics file or postgresql:// URI (default: StatsDB, else %s)\n"
 	    "  --since WHEN       24h, 7d, 2w, 2026-11-01 or all (default 7d; trend 30d)\n"
 	    "  --domain D         only this domain\n"
+	    "  --host H           only the messages of the daemon with HostName H (default: the site)\n"
 	    "  --top N            only the first N rows\n"
 	    "  --sort COL         domain, messages (default, most first), spf, dkim, dmarc, aligned,\n"
 	    "                     oneclick, google, yahoo, microsoft (percentages: worst first)\n"
@@ -115,6 +120,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "db", required_argument, NULL, 'd' },
 		{ "since", required_argument, NULL, 's' },
 		{ "domain", required_argument, NULL, 'D' },
+		{ "host", required_argument, NULL, 'O' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 'S' },
 		{ "reverse", no_argument, NULL, 'r' },
@@ -135,6 +141,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'd': a->db = optarg; break;
 		case 's': a->since_text = optarg; break;
 		case 'D': a->domain = optarg; break;
+		case 'O': a->host = optarg; break;
 		case 'n':
 			a->top = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || a->top < 0) {
@@ -419,6 +426,17 @@ cut(char *dst, size_t len, const char *s, size_t width)
 
 /* ---- the three reports ---- */
 
+/* "host": H, in a JSON report limited to one host */
+static void
+json_host(const struct args *a)
+{
+	if (a->host == NULL)
+		return;
+	printf("\"host\": ");
+	jstr(a->host);
+	printf(", ");
+}
+
 /* The per-domain table, or the same per client IP (ips). */
 static void
 print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
@@ -428,7 +446,9 @@ print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
 	char dom[40];
 
 	if (a->fmt == FMT_JSON) {
-		printf("{\"report\": \"%s\", \"since\": ", ips ? "ips" : "domains");
+		printf("{\"report\": \"%s\", ", ips ? "ips" : "domains");
+		json_host(a);
+		printf("\"since\": ");
 		jstr(a->since_text);
 		printf(", \"since_unix\": %lld, \"%s\": [", a->since, ips ? "ips" : "domains");
 		for (size_t i = 0; i < n; i++) {
@@ -462,8 +482,9 @@ print_domains(const struct args *a, struct statsdb_domain *d, size_t n)
 			printf(" %4s\n", d[i].c.bulk > 0 ? "yes" : "no");
 			total += d[i].c.messages;
 		}
-		printf("%zu %s%s, %ld message%s since %s\n", n, ips ? "address" : "domain",
-		    n == 1 ? "" : ips ? "es" : "s", total, total == 1 ? "" : "s", a->since_text);
+		printf("%zu %s%s, %ld message%s since %s%s%s\n", n, ips ? "address" : "domain",
+		    n == 1 ? "" : ips ? "es" : "s", total, total == 1 ? "" : "s", a->since_text,
+		    a->host ? " on " : "", a->host ? a->host : "");
 	}
 }
 
@@ -473,7 +494,9 @@ print_selectors(const struct args *a, const struct statsdb_selector *r, size_t n
 	char dom[40], sel[24], p[16];
 
 	if (a->fmt == FMT_JSON) {
-		printf("{\"report\": \"selectors\", \"since\": ");
+		printf("{\"report\": \"selectors\", ");
+		json_host(a);
+		printf("\"since\": ");
 		jstr(a->since_text);
 		printf(", \"since_unix\": %lld, \"selectors\": [", a->since);
 		for (size_t i = 0; i < n; i++) {
@@ -508,7 +531,9 @@ static void
 print_rules(const struct args *a, const struct statsdb_rule *r, size_t n, long messages)
 {
 	if (a->fmt == FMT_JSON) {
-		printf("{\"report\": \"rules\", \"since\": ");
+		printf("{\"report\": \"rules\", ");
+		json_host(a);
+		printf("\"since\": ");
 		jstr(a->since_text);
 		printf(", \"since_unix\": %lld, \"messages\": %ld, \"rules\": [", a->since, messages);
 		for (size_t i = 0; i < n; i++) {
@@ -585,7 +610,9 @@ static void
 print_trend(const struct args *a, const struct statsdb_day *d, size_t n)
 {
 	if (a->fmt == FMT_JSON) {
-		printf("{\"report\": \"trend\", \"domain\": ");
+		printf("{\"report\": \"trend\", ");
+		json_host(a);
+		printf("\"domain\": ");
 		if (a->domain)
 			jstr(a->domain);
 		else
@@ -662,6 +689,12 @@ open_db(const char *path)
 	char why[600], why2[600];
 	struct statsdb *db;
 
+	if (sqldb_is_uri(path)) {
+		if ((db = statsdb_open(path, 0, why, sizeof(why))) == NULL)
+			fprintf(stderr, "sendercheck-stats: %s%s\n", why, strstr(why, "is older") ?
+			    " (a daemon upgrades it when it starts)" : "");
+		return db;
+	}
 	if (access(path, F_OK) != 0) {
 		fprintf(stderr, "sendercheck-stats: no statistics file %s (is StatsDB set?)\n", path);
 		return NULL;
@@ -759,7 +792,8 @@ main(int argc, char **argv)
 		return rc;
 	if ((path = db_path(&a, &cfg, &have_cfg)) == NULL)
 		return 2;
-	if ((db = open_db(path)) == NULL) {
+	if ((db = open_db(path)) == NULL || statsdb_filter_host(db, a.host) < 0) {
+		statsdb_close(db);
 		if (have_cfg)
 			config_free(&cfg);
 		return 1;

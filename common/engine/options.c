@@ -122,7 +122,7 @@ const struct config_option config_options[] = {
 	  "outbound mode: the public IP addresses the mail leaves from (SPF and iprev use them)",
 	  OFF(sending_ips), 0, 0, NULL, 0 },
 	{ "StatsDB", OPT_STRING, "",
-	  "SQLite file that stores every verdict for sendercheck-stats, e.g. /var/lib/sendercheck/stats.db (empty: no statistics)",
+	  "where every verdict is stored for sendercheck-stats: an SQLite file, e.g. /var/lib/sendercheck/stats.db, or postgresql://USER@HOST/DB?passfile=FILE (empty: no statistics)",
 	  OFF(stats_db), 0, 0, NULL, OPTF_RESTART },
 	{ "StatsRetention", OPT_UINT, "90",
 	  "days of statistics kept; older messages and daily totals are pruned",

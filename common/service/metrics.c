@@ -13,6 +13,7 @@
 
 #include "fields.h"
 #include "metrics.h"
+#include "sqldb.h"
 #include "sbuf.h"
 
 /* upper bounds of the latency buckets, in microseconds (le="0.001" ... "10") */
@@ -261,33 +262,76 @@ histo_lines(struct sbuf *b, const char *name, const char *label, struct histo *h
 	sbuf_printf(b, "%s_count{%s} %lu\n", name, label, hs.count);
 }
 
-/* The backends the daemon talks to, one label value each (only those configured). */
+/* One backend's figures, for the sendercheck_backend_* families. */
+struct backend {
+	char label[32];			/* backend="..." */
+	int up;
+	struct histo *rtt;		/* NULL: none measured (SQLite) */
+	unsigned long errors, outages, queue;
+	long fallbacks;			/* -1: not this backend's notion */
+};
+
+/* The backends the daemon talks to, one label value each (only those
+ * configured): Redis (SharedState) and the statistics store. */
 static void
 render_backends(struct sbuf *b)
 {
-	struct sharedstate_counters sc;
-	const char *redis = "backend=\"redis\"";
+	struct backend be[2];
+	size_t n = 0;
+	int any_rtt = 0, any_fallbacks = 0;
 
-	if (shared_src == NULL)
+	if (shared_src != NULL) {
+		struct sharedstate_counters sc;
+
+		sharedstate_get_counters(shared_src, &sc);
+		be[n++] = (struct backend){ "backend=\"redis\"", sc.up, sharedstate_latency(shared_src),
+			sc.errors, sc.outages, sc.pending, (long)sc.fallbacks };
+	}
+	if (stats_src != NULL) {
+		struct stats_counters st;
+
+		stats_get_counters(stats_src, &st);
+		be[n] = (struct backend){ "", st.up, NULL, st.errors, st.outages,
+			st.queue_length + st.in_flight, -1 };
+		snprintf(be[n].label, sizeof(be[n].label), "backend=\"%s\"", st.backend);
+		if (strcmp(st.backend, "postgresql") == 0)
+			be[n].rtt = sqldb_pg_latency();
+		n++;
+	}
+	if (n == 0)
 		return;
-	sharedstate_get_counters(shared_src, &sc);
+	for (size_t i = 0; i < n; i++) {
+		any_rtt |= be[i].rtt != NULL;
+		any_fallbacks |= be[i].fallbacks >= 0;
+	}
 	head(b, "sendercheck_backend_up", "gauge",
-	    "1 while the backend is reachable and in use (redis: SharedState).");
-	sbuf_printf(b, "sendercheck_backend_up{%s} %d\n", redis, sc.up);
-	head(b, "sendercheck_backend_roundtrip_seconds", "histogram",
-	    "Round trips to the backend (redis: one pipeline of writes or fetches).");
-	histo_lines(b, "sendercheck_backend_roundtrip_seconds", redis, sharedstate_latency(shared_src));
+	    "1 while the backend is reachable and in use (redis: SharedState; sqlite, postgresql: StatsDB).");
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(b, "sendercheck_backend_up{%s} %d\n", be[i].label, be[i].up);
+	if (any_rtt)
+		head(b, "sendercheck_backend_roundtrip_seconds", "histogram",
+		    "Round trips to the backend (redis: a pipeline of writes or fetches; postgresql: a command or pipeline).");
+	for (size_t i = 0; i < n; i++)
+		if (be[i].rtt != NULL)
+			histo_lines(b, "sendercheck_backend_roundtrip_seconds", be[i].label, be[i].rtt);
 	head(b, "sendercheck_backend_errors_total", "counter",
-	    "Failed connections and round trips to the backend.");
-	sbuf_printf(b, "sendercheck_backend_errors_total{%s} %lu\n", redis, sc.errors);
+	    "Failed connections, round trips and transactions (a locked file or a server away: tried again).");
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(b, "sendercheck_backend_errors_total{%s} %lu\n", be[i].label, be[i].errors);
 	head(b, "sendercheck_backend_outages_total", "counter", "Times the backend became unreachable.");
-	sbuf_printf(b, "sendercheck_backend_outages_total{%s} %lu\n", redis, sc.outages);
-	head(b, "sendercheck_backend_fallbacks_total", "counter",
-	    "redis: messages judged on this host's counts because Redis was unreachable.");
-	sbuf_printf(b, "sendercheck_backend_fallbacks_total{%s} %lu\n", redis, sc.fallbacks);
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(b, "sendercheck_backend_outages_total{%s} %lu\n", be[i].label, be[i].outages);
+	if (any_fallbacks)
+		head(b, "sendercheck_backend_fallbacks_total", "counter",
+		    "redis: messages judged on this host's counts because Redis was unreachable.");
+	for (size_t i = 0; i < n; i++)
+		if (be[i].fallbacks >= 0)
+			sbuf_printf(b, "sendercheck_backend_fallbacks_total{%s} %ld\n", be[i].label, be[i].fallbacks);
 	head(b, "sendercheck_backend_queue_length", "gauge",
-	    "Work waiting for the backend (redis: domains whose counts are not written yet).");
-	sbuf_printf(b, "sendercheck_backend_queue_length{%s} %lu\n", redis, sc.pending);
+	    "Work waiting for the backend (redis: domains whose counts are not written yet; "
+	    "statistics: verdicts queued or being written).");
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(b, "sendercheck_backend_queue_length{%s} %lu\n", be[i].label, be[i].queue);
 }
 
 static void

@@ -122,6 +122,18 @@ sqldb_errmsg(struct sqldb *db)
 }
 
 int
+sqldb_connected(const struct sqldb *db)
+{
+	return db->ops->connected(db);
+}
+
+int
+sqldb_backup(struct sqldb *db, const char *dest, char *why, size_t whylen)
+{
+	return db->ops->backup(db, dest, why, whylen);
+}
+
+int
 sqldb_exec(struct sqldb *db, const char *sql)
 {
 	return db->ops->exec(db, sql);
@@ -261,7 +273,7 @@ sqldb_translate(const char *sql)
 		{ "INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY" },
 		{ "INTEGER", "BIGINT" },
 		{ " WITHOUT ROWID", "" },
-		{ "last_insert_rowid()", "lastval()" },
+		{ "COLLATE BINARY", "COLLATE \"C\"" },
 	};
 	struct sbuf b;
 	const char *p = sql;

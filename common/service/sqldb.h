@@ -6,7 +6,8 @@
  * SQL is written in SQLite's dialect with ?N parameters. The PostgreSQL
  * driver translates what differs (sqldb_translate): $N parameters, BIGINT
  * for INTEGER, BIGSERIAL for INTEGER PRIMARY KEY, no WITHOUT ROWID,
- * lastval() for last_insert_rowid(). Write SQL that means the same in both
+ * COLLATE "C" for COLLATE BINARY (order text by bytes in both, whatever
+ * the database's locale). Write SQL that means the same in both
  * otherwise: count(*) FILTER (WHERE ...) rather than sum() of a
  * comparison, table-qualified columns in ON CONFLICT ... DO UPDATE, no
  * PRAGMA (sqldb_meta_get/set, sqldb_has_column instead).
@@ -71,6 +72,8 @@ void sqldb_close(struct sqldb *db);
 enum sqldb_kind sqldb_kind(const struct sqldb *db);
 const char *sqldb_target(const struct sqldb *db);
 const char *sqldb_errmsg(struct sqldb *db);
+/* Whether there is a connection now (SQLite: always). */
+int sqldb_connected(const struct sqldb *db);
 
 /* A statement without parameters or rows. 0, SQLDB_BUSY or SQLDB_ERROR. */
 int sqldb_exec(struct sqldb *db, const char *sql);
@@ -93,6 +96,11 @@ void sqldb_reset(struct sqldb_stmt *st);
 void sqldb_finalize(struct sqldb_stmt *st);
 /* Rows changed by the last statement run outside a batch. */
 long long sqldb_changes(struct sqldb *db);
+
+/* A consistent copy of the whole store into the new file dest (SQLite's
+ * online backup, safe while others write; an existing dest is refused).
+ * PostgreSQL: -1, pg_dump is the tool. */
+int sqldb_backup(struct sqldb *db, const char *dest, char *why, size_t whylen);
 
 /* The store's own key/value facts (schema version, application id): SQLite
  * PRAGMA user_version / application_id, PostgreSQL a sendercheck_meta

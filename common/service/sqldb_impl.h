@@ -25,6 +25,8 @@ struct sqldb_ops {
 	int (*meta_set)(struct sqldb *db, const char *key, long long value);
 	long long (*table_count)(struct sqldb *db);
 	int (*has_column)(struct sqldb *db, const char *table, const char *column);
+	int (*connected)(const struct sqldb *db);
+	int (*backup)(struct sqldb *db, const char *dest, char *why, size_t whylen);
 };
 
 /* bind kinds */

@@ -709,6 +709,20 @@ pg_has_column(struct sqldb *db, const char *table, const char *column)
 	    table, column) > 0;
 }
 
+static int
+pg_connected(const struct sqldb *db)
+{
+	return ((const struct pg *)db)->conn != NULL;
+}
+
+static int
+pg_backup(struct sqldb *db, const char *dest, char *why, size_t whylen)
+{
+	(void)dest;
+	snprintf(why, whylen, "%s: a PostgreSQL store is copied with pg_dump, not here", db->target);
+	return -1;
+}
+
 static void
 pg_close(struct sqldb *db)
 {
@@ -724,7 +738,8 @@ static const struct sqldb_ops pg_ops = {
 	.rollback = pg_rollback, .prepare = pg_prepare, .bind = pg_bind, .step = pg_step,
 	.col_text = pg_col_text, .reset = pg_reset, .finalize = pg_finalize,
 	.changes = pg_changes, .meta_get = pg_meta_get, .meta_set = pg_meta_set,
-	.table_count = pg_table_count, .has_column = pg_has_column,
+	.table_count = pg_table_count, .has_column = pg_has_column, .connected = pg_connected,
+	.backup = pg_backup,
 };
 
 struct sqldb *

@@ -5,9 +5,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -16,6 +19,7 @@
 struct lite {
 	struct sqldb base;
 	sqlite3 *h;
+	int writable;
 	int tx_rc;		/* the first failed step of the transaction */
 };
 
@@ -215,10 +219,62 @@ lite_has_column(struct sqldb *db, const char *table, const char *column)
 	return found;
 }
 
+static int
+lite_connected(const struct sqldb *db)
+{
+	(void)db;
+	return 1;
+}
+
+static int
+lite_backup(struct sqldb *db, const char *dest, char *why, size_t whylen)
+{
+	sqlite3 *to = NULL;
+	sqlite3_backup *b;
+	int fd, rc;
+
+	/* never over an existing file: a backup must not destroy another */
+	if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+		snprintf(why, whylen, "%s: %s", dest, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "%s: %s", dest, to ? sqlite3_errmsg(to) : "out of memory");
+		sqlite3_close(to);
+		return -1;
+	}
+	if ((b = sqlite3_backup_init(to, "main", ((struct lite *)db)->h, "main")) == NULL) {
+		snprintf(why, whylen, "backup to %s: %s", dest, sqlite3_errmsg(to));
+		sqlite3_close(to);
+		return -1;
+	}
+	/* the whole file in one step: a consistent copy even while the daemon writes */
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(why, whylen, "backup to %s: %s", dest, sqlite3_errstr(rc));
+		sqlite3_close(to);
+		return -1;
+	}
+	rc = sqlite3_close(to);
+	return rc == SQLITE_OK ? 0 : (snprintf(why, whylen, "closing %s: %s", dest, sqlite3_errstr(rc)), -1);
+}
+
 static void
 lite_close(struct sqldb *db)
 {
-	sqlite3_close(((struct lite *)db)->h);
+	struct lite *l = (struct lite *)db;
+
+	/* a clean stop leaves everything in the file itself (the WAL empty), so
+	 * that a copy of the file alone is complete */
+	if (l->writable && l->h != NULL)
+		sqlite3_wal_checkpoint_v2(l->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_close(l->h);
 	free(db);
 }
 
@@ -227,7 +283,8 @@ static const struct sqldb_ops lite_ops = {
 	.rollback = lite_rollback, .prepare = lite_prepare, .bind = lite_bind, .step = lite_step,
 	.col_text = lite_col_text, .reset = lite_reset, .finalize = lite_finalize,
 	.changes = lite_changes, .meta_get = lite_meta_get, .meta_set = lite_meta_set,
-	.table_count = lite_table_count, .has_column = lite_has_column,
+	.table_count = lite_table_count, .has_column = lite_has_column, .connected = lite_connected,
+	.backup = lite_backup,
 };
 
 struct sqldb *
@@ -240,6 +297,7 @@ sqldb_sqlite_open(const char *path, unsigned flags, char *why, size_t whylen)
 		return snprintf(why, whylen, "out of memory"), NULL;
 	l->base.ops = &lite_ops;
 	l->base.kind = SQLDB_SQLITE;
+	l->writable = writable;
 	if (sqlite3_open_v2(path, &l->h, (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
 	    SQLITE_OPEN_READONLY) | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		snprintf(why, whylen, "%s: %s", path, l->h ? sqlite3_errmsg(l->h) : "out of memory");

@@ -1,5 +1,5 @@
 /*
- * stats: bounded queue and writer thread of the statistics file; see stats.h.
+ * stats: bounded queue and writer thread of the statistics store; see stats.h.
  */
 #include "config.h"
 
@@ -19,7 +19,8 @@
 #define PRUNE_EVERY 3600	/* seconds */
 #define PRUNE_CHUNK 5000	/* messages per pruning transaction */
 #define BUSY_RETRY_MS 250
-#define STOP_GRACE_S 10		/* at shutdown, how long a locked file is waited for */
+#define STOP_GRACE_S 10		/* at shutdown, how long a busy store is waited for */
+#define WARN_EVERY_S 60		/* a store that stays away: one warning a minute */
 
 struct stats {
 	struct statsdb *db;
@@ -35,10 +36,14 @@ struct stats {
 	pthread_t writer;
 
 	atomic_ulong queued, dropped, written, lost, batches;
+	atomic_ulong in_flight;		/* taken by the writer, not committed yet */
+	atomic_ulong errors, outages;	/* failed attempts; times the store went away */
+	atomic_int up;
+	time_t down_since, last_warn;	/* the writer's */
 };
 
 struct stats *
-stats_open(const char *path, unsigned queue_size, unsigned retention_days,
+stats_open(const char *target, const char *host, unsigned queue_size, unsigned retention_days,
     char *why, size_t whylen)
 {
 	struct stats *s = calloc(1, sizeof(*s));
@@ -52,9 +57,18 @@ stats_open(const char *path, unsigned queue_size, unsigned retention_days,
 	s->retention_days = retention_days ? retention_days : 1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
-	if ((s->db = statsdb_open(path, STATSDB_WRITE, why, whylen)) == NULL) {
+	why[0] = '\0';
+	if ((s->db = statsdb_open(target, STATSDB_WRITE | STATSDB_LATER, why, whylen)) == NULL) {
 		stats_free(s);
 		return NULL;
+	}
+	statsdb_set_host(s->db, host);
+	if (!statsdb_ready(s->db)) {
+		log_warn("statistics: %s; verdicts wait in the queue (at most %zu) until it answers", why, s->cap);
+		s->down_since = s->last_warn = time(NULL);
+		atomic_fetch_add_explicit(&s->outages, 1, memory_order_relaxed);
+	} else {
+		atomic_store(&s->up, 1);
 	}
 	return s;
 }
@@ -122,6 +136,8 @@ prune(struct stats *s)
 	char why[300];
 	long n, total = 0;
 
+	if (!statsdb_connected(s->db))
+		return;		/* the next hour, or at the next start */
 	do {
 		if ((n = statsdb_prune(s->db, before, PRUNE_CHUNK, why, sizeof(why))) < 0) {
 			log_warn("stats: pruning: %s", why);
@@ -133,19 +149,53 @@ prune(struct stats *s)
 		log_info("stats: pruned %ld messages older than %u days", total, s->retention_days);
 }
 
-/* Commits one batch; keeps trying while the file is locked by another writer. */
+/* A failed attempt: the store locked, or away (logged once a minute). */
+static void
+note_busy(struct stats *s, const char *why)
+{
+	time_t now = time(NULL);
+
+	atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+	if (statsdb_connected(s->db))
+		return;		/* a file locked by another writer, a deadlock: not away */
+	if (atomic_exchange(&s->up, 0)) {
+		atomic_fetch_add_explicit(&s->outages, 1, memory_order_relaxed);
+		s->down_since = now;
+	}
+	if (now - s->last_warn >= WARN_EVERY_S) {
+		log_warn("statistics: %s store unavailable: %s; verdicts wait in the queue (%lu), then are dropped",
+		    statsdb_backend(s->db), why, atomic_load(&s->in_flight));
+		s->last_warn = now;
+	}
+}
+
+static void
+note_up(struct stats *s)
+{
+	if (!atomic_exchange(&s->up, 1) && s->down_since != 0) {
+		log_notice("statistics: %s store back after %ld s", statsdb_backend(s->db),
+		    (long)(time(NULL) - s->down_since));
+		s->down_since = 0;
+		s->last_warn = 0;
+	}
+}
+
+/* Commits one batch; keeps trying while the store is busy (a file locked
+ * by another writer, a server away: the queue absorbs, then drops). */
 static void
 write_batch(struct stats *s, struct vrow **batch, size_t k)
 {
 	struct timespec t0;
-	char why[300];
+	char why[600];
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	atomic_store(&s->in_flight, k);
 	for (;;) {
 		rc = statsdb_insert(s->db, batch, k, why, sizeof(why));
 		if (rc != 1)
 			break;
+		note_busy(s, why);
 		pthread_mutex_lock(&s->lock);
 		int stopping = s->stopping;
 		if (!stopping) {
@@ -158,7 +208,8 @@ write_batch(struct stats *s, struct vrow **batch, size_t k)
 		pthread_mutex_unlock(&s->lock);
 		if (stopping) {
 			if (ms_since(&t0) > STOP_GRACE_S * 1000) {
-				snprintf(why, sizeof(why), "the file stayed locked by another process");
+				snprintf(why, sizeof(why), "the store stayed busy or away for %d s at shutdown",
+				    STOP_GRACE_S);
 				rc = -1;
 				break;
 			}
@@ -166,7 +217,9 @@ write_batch(struct stats *s, struct vrow **batch, size_t k)
 			nanosleep(&nap, NULL);
 		}
 	}
+	atomic_store(&s->in_flight, 0);
 	if (rc == 0) {
+		note_up(s);
 		atomic_fetch_add_explicit(&s->written, k, memory_order_relaxed);
 		atomic_fetch_add_explicit(&s->batches, 1, memory_order_relaxed);
 		log_debug("stats: committed %zu", k);
@@ -297,7 +350,12 @@ stats_get_counters(struct stats *s, struct stats_counters *out)
 	out->written = atomic_load_explicit(&s->written, memory_order_relaxed);
 	out->lost = atomic_load_explicit(&s->lost, memory_order_relaxed);
 	out->batches = atomic_load_explicit(&s->batches, memory_order_relaxed);
+	out->in_flight = atomic_load(&s->in_flight);
+	out->errors = atomic_load_explicit(&s->errors, memory_order_relaxed);
+	out->outages = atomic_load_explicit(&s->outages, memory_order_relaxed);
+	out->up = atomic_load(&s->up);
 	pthread_mutex_lock(&s->lock);
 	out->queue_length = s->n;
+	out->backend = s->db ? statsdb_backend(s->db) : "sqlite";
 	pthread_mutex_unlock(&s->lock);
 }

@@ -1,20 +1,19 @@
 /*
- * statsdb: the SQLite statistics file; see statsdb.h.
+ * statsdb: the statistics store on SQLite or PostgreSQL; see statsdb.h.
+ * Every statement goes through sqldb, in SQLite's dialect.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "htable.h"
 #include "sbuf.h"
+#include "sqldb.h"
 #include "statsdb.h"
 
 /* The daily totals, in the order of the daily table's count columns. */
@@ -28,14 +27,20 @@ static const char *const action_cols[ACT_COUNT] = {
 };
 
 struct statsdb {
-	sqlite3 *h;
+	struct sqldb *sql;
 	int writable;
-	sqlite3_stmt *ins_msg, *ins_fail, *up_daily, *up_rule;
+	int ready;		/* schema checked (a server down at open: not yet) */
+	struct sqldb_stmt *ins_batch, *ins_msg, *ins_fail, *up_daily, *up_rule, *seen_batch;
 	/* the row's columns the totals read (-1: none) */
 	int c_from, c_spf, c_dkim_pass, c_dmarc, c_aligned, c_bulk, c_oneclick, c_action, c_skipped;
 	int c_profile[PROFILE_COUNT], c_failed[PROFILE_COUNT];
 	/* the totals as SQL over messages and over daily, in enum total order */
 	char counts_messages[2048], counts_daily[2048];
+	char host[256];		/* written on each row */
+	char *filter_host;	/* reports: only this host's rows (NULL: all) */
+	uint32_t run;		/* batch ids: HOST:RUN:SEQ */
+	unsigned long long seq;
+	int retry;		/* the last batch may have been committed: look first */
 };
 
 /* Version 1: messages, failures, daily, daily_rules. */
@@ -82,8 +87,20 @@ static const char upgrade_v2[] =
 	"ALTER TABLE messages ADD COLUMN dns_timeouts INTEGER;"
 	"ALTER TABLE messages ADD COLUMN elapsed_ms INTEGER;";
 
-/* upgrades[v] takes a file from version v to v + 1 */
-static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade_v2 };
+/*
+ * Version 3: several daemons in one store. The host (HostName) of each
+ * message and failure (rows written before have none), and the batches
+ * committed, so that a batch sent again after a lost connection is not
+ * stored twice.
+ */
+static const char upgrade_v3[] =
+	"ALTER TABLE messages ADD COLUMN host TEXT;"
+	"ALTER TABLE failures ADD COLUMN host TEXT;"
+	"CREATE INDEX messages_host_time ON messages(host, time);"
+	"CREATE TABLE batches (id TEXT PRIMARY KEY, time INTEGER NOT NULL);";
+
+/* upgrades[v] takes a store from version v to v + 1 */
+static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade_v2, upgrade_v3 };
 
 void
 statsdb_day(long long t, char out[11])
@@ -98,67 +115,171 @@ statsdb_day(long long t, char out[11])
 static int
 fail(struct statsdb *db, const char *what, char *why, size_t whylen)
 {
-	snprintf(why, whylen, "%s: %s", what, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+	snprintf(why, whylen, "%s: %s", what, sqldb_errmsg(db->sql));
 	return -1;
 }
 
+/* 0, 1 (busy: try again) or -1, with a reason. */
 static int
-exec(struct statsdb *db, const char *sql, char *why, size_t whylen)
+outcome(struct statsdb *db, int rc, const char *what, char *why, size_t whylen)
 {
-	char *err = NULL;
-
-	if (sqlite3_exec(db->h, sql, NULL, NULL, &err) != SQLITE_OK) {
-		snprintf(why, whylen, "%s", err ? err : sqlite3_errmsg(db->h));
-		sqlite3_free(err);
-		return -1;
-	}
-	return 0;
-}
-
-static long long
-pragma_int(struct statsdb *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	if (rc == 0 || rc == SQLDB_ROW)
+		return 0;
+	fail(db, what, why, whylen);
+	return rc == SQLDB_BUSY ? 1 : -1;
 }
 
 int
 statsdb_schema_version(struct statsdb *db)
 {
-	return (int)pragma_int(db, "PRAGMA user_version");
+	return (int)sqldb_meta_get(db->sql, "version");
 }
 
-/* Checks the file is ours and brings it to the current version. */
+const char *
+statsdb_backend(const struct statsdb *db)
+{
+	return sqldb_kind(db->sql) == SQLDB_POSTGRESQL ? "postgresql" : "sqlite";
+}
+
+int
+statsdb_connected(const struct statsdb *db)
+{
+	return db->ready && sqldb_connected(db->sql);
+}
+
+void
+statsdb_set_host(struct statsdb *db, const char *host)
+{
+	snprintf(db->host, sizeof(db->host), "%s", host ? host : "");
+}
+
+int
+statsdb_filter_host(struct statsdb *db, const char *host)
+{
+	free(db->filter_host);
+	db->filter_host = NULL;
+	if (host != NULL && (db->filter_host = strdup(host)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The names of the daily count columns and their SQL over messages, in
+ * enum total order (SQL both backends read alike: counts with FILTER). */
+static void
+total_column(int t, char *col, size_t collen, char *expr, size_t exprlen)
+{
+	static const char *const base[T_PROFILES][2] = {
+		[T_MESSAGES] = { "messages", "count(*)" },
+		[T_SPF] = { "spf_pass", "count(*) FILTER (WHERE spf = 'pass')" },
+		[T_DKIM] = { "dkim_pass", "count(*) FILTER (WHERE dkim_pass <> 0)" },
+		[T_DMARC] = { "dmarc_pass", "count(*) FILTER (WHERE dmarc = 'pass')" },
+		[T_ALIGNED] = { "aligned", "count(*) FILTER (WHERE aligned <> 0)" },
+		[T_BULK] = { "bulk", "count(*) FILTER (WHERE bulk <> 0)" },
+		[T_BULK_ONECLICK] = { "bulk_oneclick", "count(*) FILTER (WHERE bulk <> 0 AND oneclick = 'pass')" },
+	};
+
+	if (t < T_PROFILES) {
+		snprintf(col, collen, "%s", base[t][0]);
+		snprintf(expr, exprlen, "%s", base[t][1]);
+	} else if (t < T_ACTIONS) {
+		const char *p = profile_name((enum profile_id)((t - T_PROFILES) / 2));
+		int pass = (t - T_PROFILES) % 2;
+
+		snprintf(col, collen, "%s_%s", p, pass ? "pass" : "n");
+		snprintf(expr, exprlen, pass ? "count(*) FILTER (WHERE %s = 'pass')" : "count(%s)", p);
+	} else {
+		enum action a = (enum action)(t - T_ACTIONS);
+
+		snprintf(col, collen, "%s", action_cols[a]);
+		snprintf(expr, exprlen, "count(*) FILTER (WHERE action = '%s')", action_str(a));
+	}
+}
+
+/* The totals' SQL, and the row columns they are made of. */
+static void
+prepare_totals(struct statsdb *db)
+{
+	char col[64], expr[128];
+	size_t m = 0, d = 0;
+
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		m += (size_t)snprintf(db->counts_messages + m, sizeof(db->counts_messages) - m, "%s%s",
+		    t ? ", " : "", expr);
+		d += (size_t)snprintf(db->counts_daily + d, sizeof(db->counts_daily) - d, "%ssum(%s)",
+		    t ? ", " : "", col);
+	}
+	db->c_from = verdict_column("from_domain");
+	db->c_spf = verdict_column("spf");
+	db->c_dkim_pass = verdict_column("dkim_pass");
+	db->c_dmarc = verdict_column("dmarc");
+	db->c_aligned = verdict_column("aligned");
+	db->c_bulk = verdict_column("bulk");
+	db->c_oneclick = verdict_column("oneclick");
+	db->c_action = verdict_column("action");
+	db->c_skipped = verdict_column("skipped");
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		snprintf(col, sizeof(col), "%s_failed", profile_name((enum profile_id)p));
+		db->c_profile[p] = verdict_column(profile_name((enum profile_id)p));
+		db->c_failed[p] = verdict_column(col);
+	}
+}
+
+/* The columns the store lacks: every verdict column in messages, the
+ * totals of every profile in daily (a field or profile added since the
+ * store was made), as ALTER statements. */
+static void
+missing_columns(struct statsdb *db, struct sbuf *alter)
+{
+	const struct vcol *cols;
+	size_t n = verdict_columns(&cols);
+	char col[64], expr[128];
+
+	for (size_t i = 0; i < n; i++)
+		if (!sqldb_has_column(db->sql, "messages", cols[i].name))
+			sbuf_printf(alter, "ALTER TABLE messages ADD COLUMN \"%s\" %s;", cols[i].name,
+			    cols[i].type == VCOL_INT ? "INTEGER" : "TEXT");
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		if (!sqldb_has_column(db->sql, "daily", col))
+			sbuf_printf(alter, "ALTER TABLE daily ADD COLUMN \"%s\" INTEGER NOT NULL DEFAULT 0;", col);
+	}
+}
+
+/*
+ * Checks the store is ours and brings it to the current version with the
+ * columns of this sendercheck, all under the store's write lock (several
+ * daemons starting at once: one does it, the others wait and see it done).
+ * 0, 1 (busy: the server is away or the file locked) or -1, with a reason.
+ */
 static int
 schema(struct statsdb *db, char *why, size_t whylen)
 {
-	long long version, app, tables;
-	char sql[64], msg[300];
+	long long version, app;
+	struct sbuf alter;
+	int rc, pg = sqldb_kind(db->sql) == SQLDB_POSTGRESQL, foreign;
 
-	if (db->writable && exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg)) < 0) {
-		snprintf(why, whylen, "cannot lock: %.200s", msg);
-		return -1;
-	}
-	version = pragma_int(db, "PRAGMA user_version");
-	app = pragma_int(db, "PRAGMA application_id");
-	tables = pragma_int(db, "SELECT count(*) FROM sqlite_master");
-	if (version < 0 || app < 0 || tables < 0) {
+	if (db->writable && (rc = sqldb_begin(db->sql, SQLDB_TX_WRITE)) != 0)
+		return outcome(db, rc, "cannot lock", why, whylen);
+	version = sqldb_meta_get(db->sql, "version");
+	app = sqldb_meta_get(db->sql, "application_id");
+	/* SQLite: a file with any table; PostgreSQL: a database may hold
+	 * other applications' tables, but not one named like ours */
+	foreign = version == 0 && (pg ? sqldb_has_column(db->sql, "messages", "id") :
+	    sqldb_table_count(db->sql) > 0);
+	if (version < 0 || app < 0) {
+		rc = -1;
 		fail(db, "cannot read the schema", why, whylen);
 		goto rollback;
 	}
-	if (version == 0 && tables > 0) {
-		snprintf(why, whylen, "not a sendercheck statistics file (it has other tables)");
+	rc = -1;
+	if (foreign) {
+		snprintf(why, whylen, pg ? "not a sendercheck statistics database (it has a messages table)" :
+		    "not a sendercheck statistics file (it has other tables)");
 		goto rollback;
 	}
 	if (version > 0 && app != STATSDB_APP_ID) {
-		snprintf(why, whylen, "not a sendercheck statistics file (application_id %lld)", app);
+		snprintf(why, whylen, "not a sendercheck statistics store (application_id %lld)", app);
 		goto rollback;
 	}
 	if (version > STATSDB_SCHEMA_VERSION) {
@@ -166,37 +287,209 @@ schema(struct statsdb *db, char *why, size_t whylen)
 		    version, STATSDB_SCHEMA_VERSION);
 		goto rollback;
 	}
-	if (version == STATSDB_SCHEMA_VERSION)
-		return db->writable ? exec(db, "COMMIT", why, whylen) : 0;
 	if (!db->writable) {
-		snprintf(why, whylen, version == 0 ? "empty file (no statistics written yet)" :
+		if (version == STATSDB_SCHEMA_VERSION)
+			return 0;
+		snprintf(why, whylen, version == 0 ? "empty (no statistics written yet)" :
 		    "schema version %lld is older than %d: open it for writing to upgrade", version,
 		    STATSDB_SCHEMA_VERSION);
 		return -1;
 	}
 	for (long long v = version; v < STATSDB_SCHEMA_VERSION; v++)
-		if (exec(db, upgrades[v], msg, sizeof(msg)) < 0) {
-			snprintf(why, whylen, "upgrading the schema to version %lld: %.200s", v + 1, msg);
+		if ((rc = sqldb_exec(db->sql, upgrades[v])) != 0) {
+			char msg[200];
+
+			snprintf(msg, sizeof(msg), "upgrading the schema to version %lld", v + 1);
+			rc = outcome(db, rc, msg, why, whylen);
 			goto rollback;
 		}
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STATSDB_APP_ID);
-	if (exec(db, sql, why, whylen) < 0)
+	if (version < STATSDB_SCHEMA_VERSION &&
+	    ((rc = sqldb_meta_set(db->sql, "application_id", STATSDB_APP_ID)) != 0 ||
+	    (rc = sqldb_meta_set(db->sql, "version", STATSDB_SCHEMA_VERSION)) != 0)) {
+		rc = outcome(db, rc, "setting the schema version", why, whylen);
 		goto rollback;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STATSDB_SCHEMA_VERSION);
-	if (exec(db, sql, why, whylen) < 0 || exec(db, "COMMIT", why, whylen) < 0)
+	}
+	sbuf_init(&alter, 1 << 16);
+	missing_columns(db, &alter);
+	rc = alter.len > 0 ? sqldb_exec(db->sql, alter.s) : 0;
+	sbuf_free(&alter);
+	if (rc != 0) {
+		rc = outcome(db, rc, "adding columns", why, whylen);
 		goto rollback;
-	return 0;
+	}
+	return outcome(db, sqldb_commit(db->sql), "commit", why, whylen);
 rollback:
 	if (db->writable)
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+		sqldb_rollback(db->sql);
+	return rc;
 }
 
-static const char sql_ins_fail[] =
-	"INSERT INTO failures (msg_id, time, domain, profile, rule) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_ins_batch[] = "INSERT INTO batches (id, time) VALUES (?1, ?2)";
+static const char sql_seen_batch[] = "SELECT count(*) FROM batches WHERE id = ?1";
 static const char sql_up_rule[] =
 	"INSERT INTO daily_rules (day, domain, profile, rule, failures) VALUES (?1, ?2, ?3, ?4, ?5)"
-	" ON CONFLICT (day, domain, profile, rule) DO UPDATE SET failures = failures + ?5";
+	" ON CONFLICT (day, domain, profile, rule) DO UPDATE SET failures = daily_rules.failures + ?5";
+
+/* The statements of the writer, made from the columns. */
+static int
+prepare_writes(struct statsdb *db)
+{
+	const struct vcol *cols;
+	size_t n = verdict_columns(&cols);
+	char sql[4096], col[64], expr[128];
+	size_t o;
+	/* the id of the message just inserted: PostgreSQL's sequence of this
+	 * session; SQLite's highest (the writer holds the file's lock) */
+	const char *last_id = sqldb_kind(db->sql) == SQLDB_POSTGRESQL ?
+	    "currval(pg_get_serial_sequence('messages', 'id'))" : "(SELECT max(id) FROM messages)";
+
+	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO messages (time, day, domain, host");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", \"%s\"", cols[i].name);
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2, ?3, ?4");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%zu", i + 5);
+	snprintf(sql + o, sizeof(sql) - o, ")");
+	if (o >= sizeof(sql) - 2 || sqldb_prepare(db->sql, sql, &db->ins_msg) != 0)
+		return -1;
+
+	/* daily totals: one upsert per day and domain of a batch, counts added */
+	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO daily (day, domain");
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", col);
+	}
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2");
+	for (int t = 0; t < T_COUNT; t++)
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%d", t + 3);
+	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") ON CONFLICT (day, domain) DO UPDATE SET ");
+	for (int t = 0; t < T_COUNT; t++) {
+		total_column(t, col, sizeof(col), expr, sizeof(expr));
+		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s%s = daily.%s + ?%d", t ? ", " : "", col,
+		    col, t + 3);
+	}
+	if (o >= sizeof(sql) - 2 || sqldb_prepare(db->sql, sql, &db->up_daily) != 0)
+		return -1;
+	snprintf(sql, sizeof(sql), "INSERT INTO failures (msg_id, time, domain, profile, rule, host)"
+	    " VALUES (%s, ?1, ?2, ?3, ?4, ?5)", last_id);
+	if (sqldb_prepare(db->sql, sql, &db->ins_fail) != 0 ||
+	    sqldb_prepare(db->sql, sql_up_rule, &db->up_rule) != 0 ||
+	    sqldb_prepare(db->sql, sql_ins_batch, &db->ins_batch) != 0 ||
+	    sqldb_prepare(db->sql, sql_seen_batch, &db->seen_batch) != 0)
+		return -1;
+	return 0;
+}
+
+/* The schema checked and the writer's statements made: 0, 1 (not yet:
+ * the server is away) or -1, with a reason. */
+static int
+get_ready(struct statsdb *db, char *why, size_t whylen)
+{
+	int rc;
+
+	if (db->ready)
+		return 0;
+	if ((rc = schema(db, why, whylen)) != 0)
+		return rc;
+	prepare_totals(db);
+	if (db->writable && prepare_writes(db) < 0)
+		return fail(db, "preparing statements", why, whylen);
+	db->ready = 1;
+	return 0;
+}
+
+struct statsdb *
+statsdb_open(const char *target, unsigned flags, char *why, size_t whylen)
+{
+	struct statsdb *db = calloc(1, sizeof(*db));
+	char msg[600];
+	int unreachable = 0, rc;
+
+	if (db == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	db->writable = (flags & STATSDB_WRITE) != 0;
+	if (getrandom(&db->run, sizeof(db->run), 0) != (ssize_t)sizeof(db->run))
+		db->run = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	statsdb_set_host(db, "");
+	db->sql = sqldb_open(target, (db->writable ? SQLDB_OPEN_WRITE : 0) |
+	    ((flags & STATSDB_LATER) ? SQLDB_OPEN_LATER : 0), &unreachable, msg, sizeof(msg));
+	if (db->sql == NULL) {
+		snprintf(why, whylen, "%s", msg);
+		goto bad;
+	}
+	if (unreachable) {	/* STATSDB_LATER: the first insert tries again */
+		snprintf(why, whylen, "%s", msg);
+		return db;
+	}
+	if ((rc = get_ready(db, msg, sizeof(msg))) < 0 || (rc > 0 && !(flags & STATSDB_LATER))) {
+		snprintf(why, whylen, "%s: %s", target, msg);
+		goto bad;
+	}
+	if (rc > 0)
+		snprintf(why, whylen, "%s: %s", target, msg);
+	return db;
+bad:
+	statsdb_close(db);
+	return NULL;
+}
+
+int
+statsdb_ready(const struct statsdb *db)
+{
+	return db->ready;
+}
+
+void
+statsdb_close(struct statsdb *db)
+{
+	if (db == NULL)
+		return;
+	sqldb_finalize(db->ins_msg);
+	sqldb_finalize(db->ins_fail);
+	sqldb_finalize(db->up_daily);
+	sqldb_finalize(db->up_rule);
+	sqldb_finalize(db->ins_batch);
+	sqldb_finalize(db->seen_batch);
+	sqldb_close(db->sql);
+	free(db->filter_host);
+	free(db);
+}
+
+/* "" is stored as NULL: unknown */
+static void
+bind_text(struct sqldb_stmt *st, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		sqldb_bind_null(st, i);
+	else
+		sqldb_bind_text(st, i, s);
+}
+
+/* Runs a statement that returns no rows; 0 or an sqldb code. */
+static int
+step_done(struct sqldb_stmt *st)
+{
+	int rc = sqldb_step(st);
+
+	sqldb_reset(st);
+	return rc == SQLDB_DONE ? 0 : rc == SQLDB_ROW ? SQLDB_ERROR : rc;
+}
+
+static const char *
+row_domain(const struct statsdb *db, const struct vrow *r)
+{
+	const char *d = vrow_text(r, db->c_from);
+
+	return d[0] ? d : STATSDB_NO_DOMAIN;
+}
+
+static int
+is(const struct vrow *r, int col, const char *value)
+{
+	return strcmp(vrow_text(r, col), value) == 0;
+}
 
 /*
  * The daily totals of one batch, summed in memory first: one upsert per
@@ -268,273 +561,10 @@ agg_next(const struct agg *a)
 	return a->link.newer != NULL ? HTABLE_RECORD(a->link.newer, struct agg, link) : NULL;
 }
 
-/* The names of the daily count columns and their SQL over messages, in enum total order. */
-static void
-total_column(int t, char *col, size_t collen, char *expr, size_t exprlen)
-{
-	static const char *const base[T_PROFILES][2] = {
-		[T_MESSAGES] = { "messages", "count(*)" },
-		[T_SPF] = { "spf_pass", "sum(spf = 'pass')" },
-		[T_DKIM] = { "dkim_pass", "sum(dkim_pass)" },
-		[T_DMARC] = { "dmarc_pass", "sum(dmarc = 'pass')" },
-		[T_ALIGNED] = { "aligned", "sum(aligned)" },
-		[T_BULK] = { "bulk", "sum(bulk)" },
-		[T_BULK_ONECLICK] = { "bulk_oneclick", "sum(bulk AND oneclick = 'pass')" },
-	};
-
-	if (t < T_PROFILES) {
-		snprintf(col, collen, "%s", base[t][0]);
-		snprintf(expr, exprlen, "%s", base[t][1]);
-	} else if (t < T_ACTIONS) {
-		const char *p = profile_name((enum profile_id)((t - T_PROFILES) / 2));
-		int pass = (t - T_PROFILES) % 2;
-
-		snprintf(col, collen, "%s_%s", p, pass ? "pass" : "n");
-		snprintf(expr, exprlen, pass ? "sum(%s = 'pass')" : "sum(%s IS NOT NULL)", p);
-	} else {
-		enum action a = (enum action)(t - T_ACTIONS);
-
-		snprintf(col, collen, "%s", action_cols[a]);
-		snprintf(expr, exprlen, "sum(action = '%s')", action_str(a));
-	}
-}
-
-/* The totals' SQL, and the row columns they are made of. */
-static void
-prepare_totals(struct statsdb *db)
-{
-	char col[64], expr[128];
-	size_t m = 0, d = 0;
-
-	for (int t = 0; t < T_COUNT; t++) {
-		total_column(t, col, sizeof(col), expr, sizeof(expr));
-		m += (size_t)snprintf(db->counts_messages + m, sizeof(db->counts_messages) - m, "%s%s",
-		    t ? ", " : "", expr);
-		d += (size_t)snprintf(db->counts_daily + d, sizeof(db->counts_daily) - d, "%ssum(%s)",
-		    t ? ", " : "", col);
-	}
-	db->c_from = verdict_column("from_domain");
-	db->c_spf = verdict_column("spf");
-	db->c_dkim_pass = verdict_column("dkim_pass");
-	db->c_dmarc = verdict_column("dmarc");
-	db->c_aligned = verdict_column("aligned");
-	db->c_bulk = verdict_column("bulk");
-	db->c_oneclick = verdict_column("oneclick");
-	db->c_action = verdict_column("action");
-	db->c_skipped = verdict_column("skipped");
-	for (int p = 0; p < PROFILE_COUNT; p++) {
-		snprintf(col, sizeof(col), "%s_failed", profile_name((enum profile_id)p));
-		db->c_profile[p] = verdict_column(profile_name((enum profile_id)p));
-		db->c_failed[p] = verdict_column(col);
-	}
-}
-
-/* The names of table's columns, space separated with a space at each end. */
-static void
-column_names(struct statsdb *db, const char *table, struct sbuf *out)
-{
-	sqlite3_stmt *st;
-	char sql[128];
-
-	sbuf_addc(out, ' ');
-	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		sbuf_printf(out, "%s ", (const char *)sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
-}
-
 static int
-listed(const struct sbuf *names, const char *name)
+agg_order(const void *a, const void *b)
 {
-	char word[80];
-
-	snprintf(word, sizeof(word), " %s ", name);
-	return strstr(names->s, word) != NULL;
-}
-
-/* Adds the columns the file lacks: every verdict column to messages, the
- * totals of every profile to daily (a field or profile added since the
- * file was made). Writes nothing when none is missing. */
-static int
-sync_columns(struct statsdb *db, char *why, size_t whylen)
-{
-	const struct vcol *cols;
-	size_t n = verdict_columns(&cols);
-	char sql[256], col[64], expr[128];
-	struct sbuf msgs, daily, alter;
-	int rc = 0;
-
-	sbuf_init(&msgs, 1 << 16);
-	sbuf_init(&daily, 1 << 16);
-	sbuf_init(&alter, 1 << 16);
-	column_names(db, "messages", &msgs);
-	column_names(db, "daily", &daily);
-	for (size_t i = 0; i < n; i++)
-		if (!listed(&msgs, cols[i].name))
-			sbuf_printf(&alter, "ALTER TABLE messages ADD COLUMN \"%s\" %s;", cols[i].name,
-			    cols[i].type == VCOL_INT ? "INTEGER" : "TEXT");
-	for (int t = 0; t < T_COUNT; t++) {
-		total_column(t, col, sizeof(col), expr, sizeof(expr));
-		if (!listed(&daily, col))
-			sbuf_printf(&alter, "ALTER TABLE daily ADD COLUMN \"%s\" INTEGER NOT NULL DEFAULT 0;",
-			    col);
-	}
-	if (alter.len > 0) {
-		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
-		if ((rc = exec(db, sql, why, whylen)) == 0 && (rc = exec(db, alter.s, why, whylen)) == 0)
-			rc = exec(db, "COMMIT", why, whylen);
-		if (rc < 0)
-			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-	}
-	sbuf_free(&msgs);
-	sbuf_free(&daily);
-	sbuf_free(&alter);
-	return rc;
-}
-
-/* The statements of the writer, made from the columns. */
-static int
-prepare_writes(struct statsdb *db)
-{
-	const struct vcol *cols;
-	size_t n = verdict_columns(&cols);
-	char sql[4096], col[64], expr[128];
-	size_t o;
-	int rc;
-
-	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO messages (time, day, domain");
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", \"%s\"", cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2, ?3");
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%zu", i + 4);
-	snprintf(sql + o, sizeof(sql) - o, ")");
-	if (o >= sizeof(sql) - 2 ||
-	    sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_msg, NULL) != SQLITE_OK)
-		return -1;
-
-	/* daily totals: one upsert per day and domain of a batch, counts added */
-	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO daily (day, domain");
-	for (int t = 0; t < T_COUNT; t++) {
-		total_column(t, col, sizeof(col), expr, sizeof(expr));
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", col);
-	}
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2");
-	for (int t = 0; t < T_COUNT; t++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%d", t + 3);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") ON CONFLICT (day, domain) DO UPDATE SET ");
-	for (int t = 0; t < T_COUNT; t++) {
-		total_column(t, col, sizeof(col), expr, sizeof(expr));
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s%s = %s + ?%d", t ? ", " : "", col, col,
-		    t + 3);
-	}
-	if (o >= sizeof(sql) - 2 ||
-	    sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->up_daily, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_prepare_v3(db->h, sql_ins_fail, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_fail, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(db->h, sql_up_rule, -1, SQLITE_PREPARE_PERSISTENT, &db->up_rule, NULL);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-struct statsdb *
-statsdb_open(const char *path, unsigned flags, char *why, size_t whylen)
-{
-	struct statsdb *db = calloc(1, sizeof(*db));
-	int oflags = (flags & STATSDB_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
-	    SQLITE_OPEN_READONLY;
-	char msg[300];
-
-	if (db == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return NULL;
-	}
-	db->writable = (flags & STATSDB_WRITE) != 0;
-	if (sqlite3_open_v2(path, &db->h, oflags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(why, whylen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
-		goto bad;
-	}
-	sqlite3_extended_result_codes(db->h, 1);
-	sqlite3_busy_timeout(db->h, 2000);
-	if (db->writable) {
-		/* WAL: readers never block the writer; NORMAL: a process crash
-		 * loses no commit (only a power loss may lose the last ones) */
-		if (exec(db, "PRAGMA journal_mode = WAL", msg, sizeof(msg)) < 0 ||
-		    exec(db, "PRAGMA synchronous = NORMAL", msg, sizeof(msg)) < 0) {
-			snprintf(why, whylen, "%s: %s", path, msg);
-			goto bad;
-		}
-	}
-	if (schema(db, msg, sizeof(msg)) < 0) {
-		snprintf(why, whylen, "%s: %s", path, msg);
-		goto bad;
-	}
-	prepare_totals(db);
-	if (db->writable && sync_columns(db, msg, sizeof(msg)) < 0) {
-		snprintf(why, whylen, "%s: adding columns: %s", path, msg);
-		goto bad;
-	}
-	if (db->writable && prepare_writes(db) < 0) {
-		snprintf(why, whylen, "%s: %s", path, sqlite3_errmsg(db->h));
-		goto bad;
-	}
-	return db;
-bad:
-	statsdb_close(db);
-	return NULL;
-}
-
-void
-statsdb_close(struct statsdb *db)
-{
-	if (db == NULL)
-		return;
-	/* a clean stop leaves everything in the file itself (the WAL empty), so
-	 * that a copy of the file alone is complete */
-	if (db->writable)
-		sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	sqlite3_finalize(db->ins_msg);
-	sqlite3_finalize(db->ins_fail);
-	sqlite3_finalize(db->up_daily);
-	sqlite3_finalize(db->up_rule);
-	sqlite3_close(db->h);
-	free(db);
-}
-
-/* "" is stored as NULL: unknown */
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-static int
-step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : rc;
-}
-
-static const char *
-row_domain(const struct statsdb *db, const struct vrow *r)
-{
-	const char *d = vrow_text(r, db->c_from);
-
-	return d[0] ? d : STATSDB_NO_DOMAIN;
-}
-
-static int
-is(const struct vrow *r, int col, const char *value)
-{
-	return strcmp(vrow_text(r, col), value) == 0;
+	return strcmp((*(const struct agg *const *)a)->key, (*(const struct agg *const *)b)->key);
 }
 
 /* One message: its row, its failures, and what it adds to the day's totals. */
@@ -543,29 +573,28 @@ insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct a
 {
 	const struct vcol *cols;
 	size_t ncols = verdict_columns(&cols);
-	sqlite3_stmt *st = db->ins_msg;
+	struct sqldb_stmt *st = db->ins_msg;
 	char day[11];
 	const char *dom = row_domain(db, r);
-	sqlite3_int64 id;
 	int rc;
 
 	statsdb_day(r->time, day);
-	sqlite3_bind_int64(st, 1, r->time);
-	sqlite3_bind_text(st, 2, day, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, dom, -1, SQLITE_TRANSIENT);
+	sqldb_bind_int(st, 1, r->time);
+	sqldb_bind_text(st, 2, day);
+	sqldb_bind_text(st, 3, dom);
+	bind_text(st, 4, db->host);
 	for (size_t i = 0; i < ncols; i++) {
 		if (vrow_null(r, (int)i))
-			sqlite3_bind_null(st, (int)i + 4);
+			sqldb_bind_null(st, (int)i + 5);
 		else if (cols[i].type == VCOL_INT)
-			sqlite3_bind_int64(st, (int)i + 4, vrow_int(r, (int)i));
+			sqldb_bind_int(st, (int)i + 5, vrow_int(r, (int)i));
 		else
-			bind_text(st, (int)i + 4, vrow_text(r, (int)i));
+			bind_text(st, (int)i + 5, vrow_text(r, (int)i));
 	}
 	if ((rc = step_done(st)) != 0)
 		return rc;
 	if (vrow_int(r, db->c_skipped))
 		return 0;
-	id = sqlite3_last_insert_rowid(db->h);
 
 	for (int p = 0; p < PROFILE_COUNT; p++) {
 		char list[VROW_TEXT_MAX + 1], *save = NULL, *tok;
@@ -575,11 +604,11 @@ insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct a
 			const char *prof = profile_name((enum profile_id)p);
 
 			st = db->ins_fail;
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_int64(st, 2, r->time);
-			sqlite3_bind_text(st, 3, dom, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 4, prof, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, tok, -1, SQLITE_TRANSIENT);
+			sqldb_bind_int(st, 1, r->time);
+			sqldb_bind_text(st, 2, dom);
+			sqldb_bind_text(st, 3, prof);
+			sqldb_bind_text(st, 4, tok);
+			bind_text(st, 5, db->host);
 			if ((rc = step_done(st)) != 0)
 				return rc;
 			char key[sizeof(((struct agg *)0)->key)];
@@ -587,7 +616,7 @@ insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct a
 
 			snprintf(key, sizeof(key), "%s\1%s\1%s\1%s", day, dom, prof, tok);
 			if ((g = agg_get(rules, key)) == NULL)
-				return SQLITE_NOMEM;
+				return SQLDB_ERROR;
 			g->v[0]++;
 		}
 	}
@@ -598,7 +627,7 @@ insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct a
 
 	snprintf(key, sizeof(key), "%s\1%s", day, dom);
 	if ((g = agg_get(days, key)) == NULL)
-		return SQLITE_NOMEM;
+		return SQLDB_ERROR;
 	g->v[T_MESSAGES]++;
 	g->v[T_SPF] += is(r, db->c_spf, "pass");
 	g->v[T_DKIM] += vrow_int(r, db->c_dkim_pass) != 0;
@@ -615,26 +644,56 @@ insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct a
 	return 0;
 }
 
-/* Upserts the batch's totals. */
+/* The entries of a table in key order (malloc'd; NULL when out of memory or empty). */
+static const struct agg **
+agg_sorted(const struct aggs *g, size_t *n)
+{
+	const struct agg **v;
+	size_t k = 0;
+
+	*n = g->t.n;
+	if (*n == 0 || (v = malloc(*n * sizeof(*v))) == NULL)
+		return NULL;
+	for (const struct agg *a = agg_first(g); a != NULL && k < *n; a = agg_next(a))
+		v[k++] = a;
+	qsort(v, k, sizeof(*v), agg_order);
+	*n = k;
+	return v;
+}
+
+/* Upserts the batch's totals, in key order: daemons writing the same days
+ * and domains at once lock them in the same order, never in a cycle. */
 static int
 write_aggs(struct statsdb *db, const struct aggs *days, const struct aggs *rules)
 {
-	int rc;
+	const struct agg **v;
+	size_t n;
+	int rc = 0;
 
-	for (const struct agg *g = agg_first(days); g != NULL; g = agg_next(g)) {
+	if ((v = agg_sorted(days, &n)) == NULL && n > 0)
+		return SQLDB_ERROR;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct agg *g = v[i];
+		char dayb[11];
 		const char *sep = strchr(g->key, '\1');
-		sqlite3_stmt *st = db->up_daily;
+		struct sqldb_stmt *st = db->up_daily;
 
-		sqlite3_bind_text(st, 1, g->key, (int)(sep - g->key), SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, sep + 1, -1, SQLITE_TRANSIENT);
+		snprintf(dayb, sizeof(dayb), "%.*s", (int)(sep - g->key), g->key);
+		sqldb_bind_text(st, 1, dayb);
+		sqldb_bind_text(st, 2, sep + 1);
 		for (int k = 0; k < AGG_COUNTS; k++)
-			sqlite3_bind_int64(st, 3 + k, g->v[k]);
-		if ((rc = step_done(st)) != 0)
-			return rc;
+			sqldb_bind_int(st, 3 + k, g->v[k]);
+		rc = step_done(st);
 	}
-	for (const struct agg *g = agg_first(rules); g != NULL; g = agg_next(g)) {
+	free(v);
+	if (rc != 0)
+		return rc;
+	if ((v = agg_sorted(rules, &n)) == NULL && n > 0)
+		return SQLDB_ERROR;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct agg *g = v[i];
 		char key[sizeof(g->key)], *f[4], *save = NULL;
-		sqlite3_stmt *st = db->up_rule;
+		struct sqldb_stmt *st = db->up_rule;
 
 		snprintf(key, sizeof(key), "%s", g->key);
 		f[0] = strtok_r(key, "\1", &save);
@@ -643,42 +702,69 @@ write_aggs(struct statsdb *db, const struct aggs *days, const struct aggs *rules
 		if (f[3] == NULL)
 			continue;
 		for (int k = 0; k < 4; k++)
-			sqlite3_bind_text(st, 1 + k, f[k], -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 5, g->v[0]);
-		if ((rc = step_done(st)) != 0)
-			return rc;
+			sqldb_bind_text(st, 1 + k, f[k]);
+		sqldb_bind_int(st, 5, g->v[0]);
+		rc = step_done(st);
 	}
-	return 0;
+	free(v);
+	return rc;
+}
+
+/* Whether the batch id was committed already (after a connection lost at
+ * commit): 1 yes, 0 no, or an sqldb code. */
+static int
+batch_seen(struct statsdb *db, const char *id)
+{
+	int rc;
+
+	sqldb_bind_text(db->seen_batch, 1, id);
+	rc = sqldb_step(db->seen_batch);
+	if (rc == SQLDB_ROW)
+		rc = sqldb_col_int(db->seen_batch, 0) > 0;
+	sqldb_reset(db->seen_batch);
+	return rc;
 }
 
 int
 statsdb_insert(struct statsdb *db, struct vrow *const *recs, size_t n,
     char *why, size_t whylen)
 {
+	struct aggs days, rules;
+	char id[320];
 	int rc;
 
 	if (!db->writable)
 		return snprintf(why, whylen, "opened read-only"), -1;
-	struct aggs days, rules;
-
+	if ((rc = get_ready(db, why, whylen)) != 0)
+		return rc;
+	snprintf(id, sizeof(id), "%s:%08x:%llu", db->host, db->run, db->seq);
+	if (db->retry) {
+		if ((rc = sqldb_begin(db->sql, SQLDB_TX_WRITE)) != 0)
+			return outcome(db, rc, "begin", why, whylen);
+		rc = batch_seen(db, id);
+		sqldb_rollback(db->sql);
+		if (rc < 0)
+			return outcome(db, rc, "looking for the last batch", why, whylen);
+		if (rc == 1) {	/* it was committed before the link broke */
+			db->retry = 0;
+			db->seq++;
+			return 0;
+		}
+	}
 	if (agg_init(&days, n) < 0)
 		return snprintf(why, whylen, "out of memory"), -1;
 	if (agg_init(&rules, n) < 0) {
 		agg_free(&days);
 		return snprintf(why, whylen, "out of memory"), -1;
 	}
-	rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+	if ((rc = sqldb_begin(db->sql, SQLDB_TX_BATCH)) != 0) {
 		agg_free(&days);
 		agg_free(&rules);
-		return 1;
+		return outcome(db, rc, "begin", why, whylen);
 	}
-	if (rc != SQLITE_OK) {
-		agg_free(&days);
-		agg_free(&rules);
-		return fail(db, "begin", why, whylen);
-	}
-	rc = 0;
+	sqldb_bind_text(db->ins_batch, 1, id);
+	sqldb_bind_int(db->ins_batch, 2, (long long)time(NULL));
+	rc = step_done(db->ins_batch);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = insert_one(db, recs[i], &days, &rules);
 	if (rc == 0)
@@ -686,102 +772,132 @@ statsdb_insert(struct statsdb *db, struct vrow *const *recs, size_t n,
 	agg_free(&days);
 	agg_free(&rules);
 	if (rc != 0) {
-		if (rc == SQLITE_NOMEM)
-			snprintf(why, whylen, "insert: out of memory");
-		else
-			fail(db, "insert", why, whylen);
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-		return ((rc & 0xff) == SQLITE_BUSY) ? 1 : -1;
+		rc = outcome(db, rc, "insert", why, whylen);
+		sqldb_rollback(db->sql);
+		db->retry = rc > 0;
+		if (rc < 0)
+			db->seq++;
+		return rc;
 	}
-	rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		fail(db, "commit", why, whylen);
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-		return ((rc & 0xff) == SQLITE_BUSY) ? 1 : -1;
-	}
-	return 0;
+	rc = outcome(db, sqldb_commit(db->sql), "commit", why, whylen);
+	/* busy at commit: it may have been committed all the same */
+	db->retry = rc > 0;
+	if (rc <= 0)
+		db->seq++;
+	return rc;
 }
 
 long
 statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_t whylen)
 {
-	sqlite3_stmt *st = NULL;
+	/* what each statement binds: ?1 the cut and ?2 the limit, or ?1 the cut's day */
+	enum { CUT_LIMIT, DAY, CUT };
+	static const struct { const char *sql; int binds; } steps[] = {
+		/* ids grow with time: the oldest limit messages before the cut */
+		{ "DELETE FROM failures WHERE msg_id IN (SELECT id FROM messages"
+		  " WHERE time < ?1 ORDER BY id LIMIT ?2)", CUT_LIMIT },
+		{ "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+		  " WHERE time < ?1 ORDER BY id LIMIT ?2)", CUT_LIMIT },
+		{ "DELETE FROM daily WHERE day < ?1", DAY },
+		{ "DELETE FROM daily_rules WHERE day < ?1", DAY },
+		{ "DELETE FROM batches WHERE time < ?1", CUT },
+	};
+	struct sqldb_stmt *st = NULL;
 	char day[11];
-	long deleted;
+	long deleted = 0;
 
-	if (exec(db, "BEGIN IMMEDIATE", why, whylen) < 0)
+	if (get_ready(db, why, whylen) != 0)
 		return -1;
-	/* ids grow with time: the oldest limit messages before the cut */
-	if (sqlite3_prepare_v2(db->h, "DELETE FROM failures WHERE msg_id IN (SELECT id FROM messages"
-	    " WHERE time < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL) != SQLITE_OK)
-		goto bad;
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, limit);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto bad;
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db->h, "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
-	    " WHERE time < ?1 ORDER BY id LIMIT ?2)", -1, &st, NULL) != SQLITE_OK)
-		goto bad;
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, limit);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto bad;
-	sqlite3_finalize(st);
-	st = NULL;
-	deleted = sqlite3_changes(db->h);
+	if (sqldb_begin(db->sql, SQLDB_TX_WRITE) != 0)
+		return fail(db, "prune", why, whylen);
 	statsdb_day(before, day);
-	for (int i = 0; i < 2; i++) {
-		if (sqlite3_prepare_v2(db->h, i == 0 ? "DELETE FROM daily WHERE day < ?1" :
-		    "DELETE FROM daily_rules WHERE day < ?1", -1, &st, NULL) != SQLITE_OK)
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (sqldb_prepare(db->sql, steps[i].sql, &st) != 0)
 			goto bad;
-		sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (steps[i].binds == DAY) {
+			sqldb_bind_text(st, 1, day);
+		} else {
+			sqldb_bind_int(st, 1, before);
+			if (steps[i].binds == CUT_LIMIT)
+				sqldb_bind_int(st, 2, limit);
+		}
+		if (sqldb_step(st) != SQLDB_DONE)
 			goto bad;
-		sqlite3_finalize(st);
+		if (i == 1)
+			deleted = (long)sqldb_changes(db->sql);
+		sqldb_finalize(st);
 		st = NULL;
 	}
-	if (exec(db, "COMMIT", why, whylen) < 0) {
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
+	if (sqldb_commit(db->sql) != 0)
+		return fail(db, "prune", why, whylen);
 	return deleted;
 bad:
 	fail(db, "prune", why, whylen);
-	sqlite3_finalize(st);
-	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	sqldb_finalize(st);
+	sqldb_rollback(db->sql);
 	return -1;
 }
 
 /* ---- reports ---- */
 
 static void
-read_counts(sqlite3_stmt *st, int col, struct statsdb_counts *c)
+read_counts(struct sqldb_stmt *st, int col, struct statsdb_counts *c)
 {
-	c->messages = sqlite3_column_int64(st, col++);
-	c->spf_pass = sqlite3_column_int64(st, col++);
-	c->dkim_pass = sqlite3_column_int64(st, col++);
-	c->dmarc_pass = sqlite3_column_int64(st, col++);
-	c->aligned = sqlite3_column_int64(st, col++);
-	c->bulk = sqlite3_column_int64(st, col++);
-	c->bulk_oneclick = sqlite3_column_int64(st, col++);
+	c->messages = sqldb_col_int(st, col++);
+	c->spf_pass = sqldb_col_int(st, col++);
+	c->dkim_pass = sqldb_col_int(st, col++);
+	c->dmarc_pass = sqldb_col_int(st, col++);
+	c->aligned = sqldb_col_int(st, col++);
+	c->bulk = sqldb_col_int(st, col++);
+	c->bulk_oneclick = sqldb_col_int(st, col++);
 	for (int p = 0; p < PROFILE_COUNT; p++) {
-		c->judged[p] = sqlite3_column_int64(st, col++);
-		c->compliant[p] = sqlite3_column_int64(st, col++);
+		c->judged[p] = sqldb_col_int(st, col++);
+		c->compliant[p] = sqldb_col_int(st, col++);
 	}
 	for (int a = 0; a < ACT_COUNT; a++)
-		c->action[a] = sqlite3_column_int64(st, col++);
+		c->action[a] = sqldb_col_int(st, col++);
 }
 
+/*
+ * A report's statement: sql with HOST_COND where the host condition goes
+ * (the host is parameter ?3). Binds since (?1, an integer or a day),
+ * domain (?2) and the host.
+ */
+#define HOST_COND "@HOST@"
 static int
-prepare(struct statsdb *db, const char *sql, sqlite3_stmt **st, char *why, size_t whylen)
+query(struct statsdb *db, const char *sql, long long since, const char *since_day, const char *domain,
+    struct sqldb_stmt **st, char *why, size_t whylen)
 {
-	if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK)
+	const char *at = strstr(sql, HOST_COND);
+	struct sbuf text;
+	int rc;
+
+	*st = NULL;
+	if (get_ready(db, why, whylen) != 0)
+		return -1;
+	sbuf_init(&text, 1 << 16);
+	if (at != NULL) {
+		sbuf_add(&text, sql, (size_t)(at - sql));
+		if (db->filter_host)
+			sbuf_addstr(&text, " AND host = ?3");
+		sbuf_addstr(&text, at + strlen(HOST_COND));
+	} else {
+		sbuf_addstr(&text, sql);
+	}
+	rc = text.overflow ? SQLDB_ERROR : sqldb_prepare(db->sql, text.s, st);
+	sbuf_free(&text);
+	if (rc != 0)
 		return fail(db, "query", why, whylen);
+	if (since_day != NULL)
+		sqldb_bind_text(*st, 1, since_day);
+	else
+		sqldb_bind_int(*st, 1, since);
+	bind_text(*st, 2, domain);
+	if (db->filter_host && at != NULL)
+		sqldb_bind_text(*st, 3, db->filter_host);
 	return 0;
 }
 
-/* Grows *arr (of elem-byte items) to hold one more; -1 when out of memory. */
 static int
 grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
@@ -801,37 +917,37 @@ static int
 grouped(struct statsdb *db, const char *key, long long since, const char *domain,
     struct statsdb_domain **out, size_t *n, char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	size_t cap = 0;
-	int rc;
 	char sql[4096];
+	int rc;
 
 	*out = NULL;
 	*n = 0;
 	snprintf(sql, sizeof(sql), "SELECT COALESCE(%s, '(none)') AS k, %s FROM messages"
-	    " WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY k",
+	    " WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY k",
 	    key, db->counts_messages);
-	if (prepare(db, sql, &st, why, whylen) < 0)
+	if (query(db, sql, since, NULL, domain, &st, why, whylen) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, since);
-	bind_text(st, 2, domain);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == SQLDB_ROW) {
 		if (grow((void **)out, &cap, *n, sizeof(**out)) < 0) {
-			rc = SQLITE_NOMEM;
+			rc = SQLDB_ERROR;
 			break;
 		}
 		struct statsdb_domain *d = &(*out)[(*n)++];
 		memset(d, 0, sizeof(*d));
-		snprintf(d->domain, sizeof(d->domain), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(d->domain, sizeof(d->domain), "%s", sqldb_col_text(st, 0));
 		read_counts(st, 1, &d->c);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLDB_DONE) {
+		fail(db, "query", why, whylen);
+		sqldb_finalize(st);
 		free(*out);
 		*out = NULL;
 		*n = 0;
-		return snprintf(why, whylen, "query: %s", sqlite3_errstr(rc)), -1;
+		return -1;
 	}
+	sqldb_finalize(st);
 	return 0;
 }
 
@@ -903,43 +1019,44 @@ int
 statsdb_selectors(struct statsdb *db, long long since, const char *domain,
     struct statsdb_selector **out, size_t *n, char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	size_t cap = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	/* split in C: SQL that splits a list differs between database engines */
-	if (prepare(db, "SELECT dkim FROM messages WHERE skipped = 0 AND time >= ?1"
-	    " AND (?2 IS NULL OR domain = ?2) AND dkim IS NOT NULL", &st, why, whylen) < 0)
+	if (query(db, "SELECT dkim FROM messages WHERE skipped = 0 AND time >= ?1"
+	    " AND (?2 IS NULL OR domain = ?2)" HOST_COND " AND dkim IS NOT NULL", since, NULL, domain,
+	    &st, why, whylen) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, since);
-	bind_text(st, 2, domain);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-		size_t len = (size_t)sqlite3_column_bytes(st, 0), i = 0;
+	while ((rc = sqldb_step(st)) == SQLDB_ROW) {
+		const char *t = sqldb_col_text(st, 0);
+		size_t len = t ? strlen(t) : 0, i = 0;
 
-		while (t != NULL && i < len) {
+		while (i < len) {
 			size_t start = i;
 
 			while (i < len && t[i] != ' ')
 				i++;
 			if (i > start && count_signature(out, n, &cap, t + start, i - start) < 0) {
-				rc = SQLITE_NOMEM;
+				rc = SQLDB_ERROR;
 				break;
 			}
 			i++;
 		}
-		if (rc == SQLITE_NOMEM)
+		if (rc == SQLDB_ERROR)
 			break;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLDB_DONE) {
+		fail(db, "query", why, whylen);
+		sqldb_finalize(st);
 		free(*out);
 		*out = NULL;
 		*n = 0;
-		return snprintf(why, whylen, "query: %s", sqlite3_errstr(rc)), -1;
+		return -1;
 	}
+	sqldb_finalize(st);
 	if (*n > 1)
 		qsort(*out, *n, sizeof(**out), selector_order);
 	return 0;
@@ -948,42 +1065,7 @@ statsdb_selectors(struct statsdb *db, long long since, const char *domain,
 int
 statsdb_backup(struct statsdb *db, const char *dest, char *why, size_t whylen)
 {
-	sqlite3 *to = NULL;
-	sqlite3_backup *b;
-	int rc;
-
-	int fd;
-
-	/* never over an existing file: a backup must not destroy another */
-	if ((fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
-		snprintf(why, whylen, "%s: %s", dest, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	if (sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(why, whylen, "%s: %s", dest, to ? sqlite3_errmsg(to) : "out of memory");
-		sqlite3_close(to);
-		return -1;
-	}
-	if ((b = sqlite3_backup_init(to, "main", db->h, "main")) == NULL) {
-		snprintf(why, whylen, "backup to %s: %s", dest, sqlite3_errmsg(to));
-		sqlite3_close(to);
-		return -1;
-	}
-	/* the whole file in one step: a consistent copy even while the daemon writes */
-	do {
-		rc = sqlite3_backup_step(b, -1);
-		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-			sqlite3_sleep(50);
-	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-	sqlite3_backup_finish(b);
-	if (rc != SQLITE_DONE) {
-		snprintf(why, whylen, "backup to %s: %s", dest, sqlite3_errstr(rc));
-		sqlite3_close(to);
-		return -1;
-	}
-	rc = sqlite3_close(to);
-	return rc == SQLITE_OK ? 0 : (snprintf(why, whylen, "closing %s: %s", dest, sqlite3_errstr(rc)), -1);
+	return sqldb_backup(db->sql, dest, why, whylen);
 }
 
 static struct statsdb_rule *
@@ -1016,57 +1098,56 @@ statsdb_rules(struct statsdb *db, long long since, const char *domain,
 {
 	static const char *const q[3] = {
 		"SELECT rule, count(DISTINCT msg_id) FROM failures"
-		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY rule",
+		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY rule",
 		"SELECT rule, profile, count(*) FROM failures"
-		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY rule, profile",
+		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY rule, profile",
 		"SELECT rule, domain, count(DISTINCT msg_id) AS k FROM failures"
-		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2) GROUP BY rule, domain"
-		" ORDER BY rule, k DESC, domain",
+		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY rule, domain"
+		" ORDER BY rule COLLATE BINARY, k DESC, domain COLLATE BINARY",
 	};
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	size_t cap = 0;
-	int rc = SQLITE_DONE;
+	int rc = SQLDB_DONE;
 
 	*out = NULL;
 	*n = 0;
 	*messages = 0;
-	if (prepare(db, "SELECT count(*) FROM messages WHERE skipped = 0 AND time >= ?1"
-	    " AND (?2 IS NULL OR domain = ?2)", &st, why, whylen) < 0)
+	if (query(db, "SELECT count(*) FROM messages WHERE skipped = 0 AND time >= ?1"
+	    " AND (?2 IS NULL OR domain = ?2)" HOST_COND, since, NULL, domain, &st, why, whylen) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, since);
-	bind_text(st, 2, domain);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*messages = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	for (int k = 0; k < 3 && rc == SQLITE_DONE; k++) {
-		if (prepare(db, q[k], &st, why, whylen) < 0)
+	if ((rc = sqldb_step(st)) == SQLDB_ROW)
+		*messages = (long)sqldb_col_int(st, 0);
+	sqldb_finalize(st);
+	if (rc != SQLDB_ROW)
+		return fail(db, "query", why, whylen);
+	rc = SQLDB_DONE;
+	for (int k = 0; k < 3 && rc == SQLDB_DONE; k++) {
+		if (query(db, q[k], since, NULL, domain, &st, why, whylen) < 0)
 			goto bad;
-		sqlite3_bind_int64(st, 1, since);
-		bind_text(st, 2, domain);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct statsdb_rule *r = rule_row(out, n, &cap, (const char *)sqlite3_column_text(st, 0));
-			const char *s1 = (const char *)sqlite3_column_text(st, 1);
+		while ((rc = sqldb_step(st)) == SQLDB_ROW) {
+			struct statsdb_rule *r = rule_row(out, n, &cap, sqldb_col_text(st, 0));
+			const char *s1 = sqldb_col_text(st, 1);
 			int p;
 
 			if (r == NULL) {
-				rc = SQLITE_NOMEM;
+				rc = SQLDB_ERROR;
 				break;
 			}
 			if (k == 0)
-				r->messages = (long)sqlite3_column_int64(st, 1);
+				r->messages = (long)sqldb_col_int(st, 1);
 			else if (k == 1 && (p = profile_parse(s1)) >= 0)
-				r->per_profile[p] = (long)sqlite3_column_int64(st, 2);
+				r->per_profile[p] = (long)sqldb_col_int(st, 2);
 			else if (k == 2 && r->n_top < sizeof(r->top) / sizeof(r->top[0])) {
 				snprintf(r->top[r->n_top].domain, sizeof(r->top[0].domain), "%s", s1);
-				r->top[r->n_top++].n = (long)sqlite3_column_int64(st, 2);
+				r->top[r->n_top++].n = (long)sqldb_col_int(st, 2);
 			}
 		}
-		sqlite3_finalize(st);
+		if (rc != SQLDB_DONE)
+			fail(db, "query", why, whylen);
+		sqldb_finalize(st);
 	}
-	if (rc != SQLITE_DONE) {
-		snprintf(why, whylen, "query: %s", sqlite3_errstr(rc));
+	if (rc != SQLDB_DONE)
 		goto bad;
-	}
 	if (*n > 1)
 		qsort(*out, *n, sizeof(**out), rule_order);
 	return 0;
@@ -1081,24 +1162,27 @@ int
 statsdb_trend(struct statsdb *db, long long since, const char *domain,
     struct statsdb_day **out, size_t *n, char *why, size_t whylen)
 {
-	sqlite3_stmt *st;
-	char day[11];
+	struct sqldb_stmt *st;
+	char day[11], sql[4096];
 	size_t cap = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	statsdb_day(since, day);
-	char sql[4096];
-
-	snprintf(sql, sizeof(sql), "SELECT day, %s FROM daily WHERE day >= ?1"
-	    " AND (?2 IS NULL OR domain = ?2) GROUP BY day ORDER BY day", db->counts_daily);
-	if (prepare(db, sql, &st, why, whylen) < 0)
+	/* the daily totals are the site's: one host's days come from its rows */
+	if (db->filter_host)
+		snprintf(sql, sizeof(sql), "SELECT day, %s FROM messages WHERE skipped = 0 AND day >= ?1"
+		    " AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY day ORDER BY day COLLATE BINARY",
+		    db->counts_messages);
+	else
+		snprintf(sql, sizeof(sql), "SELECT day, %s FROM daily WHERE day >= ?1"
+		    " AND (?2 IS NULL OR domain = ?2) GROUP BY day ORDER BY day COLLATE BINARY",
+		    db->counts_daily);
+	if (query(db, sql, 0, day, domain, &st, why, whylen) < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
-	bind_text(st, 2, domain);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *d = (const char *)sqlite3_column_text(st, 0);
+	while ((rc = sqldb_step(st)) == SQLDB_ROW) {
+		const char *d = sqldb_col_text(st, 0);
 		struct tm tm;
 
 		/* fill the days without mail between two rows with zeros */
@@ -1127,16 +1211,18 @@ statsdb_trend(struct statsdb *db, long long since, const char *domain,
 		snprintf(r->day, sizeof(r->day), "%s", d ? d : "");
 		read_counts(st, 1, &r->c);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLDB_DONE) {
+		fail(db, "query", why, whylen);
+		sqldb_finalize(st);
 		free(*out);
 		*out = NULL;
 		*n = 0;
-		return snprintf(why, whylen, "query: %s", sqlite3_errstr(rc)), -1;
+		return -1;
 	}
+	sqldb_finalize(st);
 	return 0;
 nomem:
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	free(*out);
 	*out = NULL;
 	*n = 0;

@@ -1,6 +1,9 @@
 /*
- * statsdb: the SQLite file of compliance statistics, shared by the daemon's
- * stats writer (common/service/stats.c) and the report tool (sendercheck-stats).
+ * statsdb: the store of compliance statistics, shared by the daemon's stats
+ * writer (common/service/stats.c) and the report tools (sendercheck-stats): an
+ * SQLite file, or a PostgreSQL database (StatsDB postgresql://...) that
+ * several daemons write into, through sqldb (one SQL for both). Callers
+ * never see which: the same schema, writes and reports on either.
  *
  * One row per message in `messages` (with its rule failures in
  * `failures`), and per-day per-domain totals in `daily` / `daily_rules`,
@@ -14,12 +17,20 @@
  * message is its RFC5322.From domain (what the bulk-sender rules judge),
  * or "(none)" when the message has no single From domain.
  *
- * The file is identified by PRAGMA application_id and versioned by PRAGMA
- * user_version (STATSDB_SCHEMA_VERSION); opening it for writing upgrades an
- * older schema in place, in one transaction. A file from a newer
- * sendercheck, or not ours, is refused with a reason. The daemon runs it in
- * WAL mode with synchronous=NORMAL: a crash of the process (kill -9) loses
- * no committed transaction and never leaves a damaged file.
+ * Each message and failure row names the daemon's host (statsdb_set_host,
+ * from HostName; NULL in rows written before schema 3); reports can be
+ * limited to one host (statsdb_filter_host). Each batch is stored with an
+ * id (HOST:RUN:SEQ): a batch sent again after a connection lost at commit
+ * is found there and not stored twice.
+ *
+ * The store is identified by an application id and versioned
+ * (STATSDB_SCHEMA_VERSION; SQLite PRAGMAs, a sendercheck_meta table in
+ * PostgreSQL); opening it for writing upgrades an older schema in place, in
+ * one transaction under the store's write lock (daemons starting together
+ * against an empty database: one creates it, the others wait and see it).
+ * A store from a newer sendercheck, or not ours, is refused with a reason.
+ * SQLite runs in WAL mode with synchronous=NORMAL: a crash of the process
+ * (kill -9) loses no committed transaction and never leaves a damaged file.
  *
  * Errors are return values with a reason; nothing here exits.
  */
@@ -30,28 +41,50 @@
 
 #include "columns.h"
 
-#define STATSDB_SCHEMA_VERSION 2
+#define STATSDB_SCHEMA_VERSION 3
 #define STATSDB_APP_ID 0x53434b31	/* "SCK1" */
 #define STATSDB_NO_DOMAIN "(none)"
 
 struct statsdb;
 
+/*
+ * target: an SQLite file path or a postgresql:// URI (no password in it:
+ * a password file, see sqldb.h). NULL with a reason when it cannot be
+ * used: refused by the server (password, role, database), not ours, newer.
+ * With STATSDB_LATER a server that cannot be reached (or a file locked)
+ * still gives a handle, not ready, with the reason in why: each
+ * statsdb_insert tries again (and returns 1 until it can).
+ */
 #define STATSDB_WRITE 1		/* open for writing: create and upgrade */
-struct statsdb *statsdb_open(const char *path, unsigned flags, char *why, size_t whylen);
+#define STATSDB_LATER 2
+struct statsdb *statsdb_open(const char *target, unsigned flags, char *why, size_t whylen);
 void statsdb_close(struct statsdb *db);
 int statsdb_schema_version(struct statsdb *db);
+/* Schema checked (a handle opened with STATSDB_LATER may not be yet). */
+int statsdb_ready(const struct statsdb *db);
+/* Ready and connected now (SQLite: ready). */
+int statsdb_connected(const struct statsdb *db);
+/* "sqlite" or "postgresql", for logs and metrics. */
+const char *statsdb_backend(const struct statsdb *db);
+/* The host written on each row from now on ("" none). */
+void statsdb_set_host(struct statsdb *db, const char *host);
+/* Reports from now on count only rows of host (NULL: all hosts). -1: no memory. */
+int statsdb_filter_host(struct statsdb *db, const char *host);
 
 /*
  * Stores n records in one transaction (rows, failures and daily totals).
- * Returns 0; 1 when the file is locked by another writer (nothing written,
- * try again); -1 on another error (nothing written) with a reason.
+ * Returns 0; 1 when the store cannot take them now (a file locked by
+ * another writer, a server away, a deadlock: try again with the same
+ * records, which are never stored twice); -1 on another error (nothing
+ * written) with a reason.
  */
 int statsdb_insert(struct statsdb *db, struct vrow *const *recs, size_t n,
     char *why, size_t whylen);
 
 /*
- * Deletes at most limit messages older than before (unix seconds) and the
- * daily totals of days before before's day. Returns the number of messages
+ * Deletes at most limit messages older than before (unix seconds), the
+ * daily totals of days before before's day and the batch ids older than
+ * before (all hosts' rows: a site has one retention). Returns the number of messages
  * deleted (call again while it equals limit), 1..; 0; or -1 with a reason.
  */
 long statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_t whylen);
@@ -100,7 +133,8 @@ int statsdb_selectors(struct statsdb *db, long long since, const char *domain,
 
 /*
  * A consistent copy of the whole store into a new file dest (SQLite's
- * online backup: safe while the daemon writes). Refuses an existing dest.
+ * online backup: safe while the daemon writes). Refuses an existing dest;
+ * a PostgreSQL store (pg_dump is the tool for it).
  */
 int statsdb_backup(struct statsdb *db, const char *dest, char *why, size_t whylen);
 

@@ -1,6 +1,9 @@
 """A fleet of MX hosts (issue 15): three sendercheck daemons sharing one
 real Redis (SharedState) and one real PostgreSQL (StatsDB), all started
 by this test on loopback ports in a temporary directory, against unbound.
+The PostgreSQL cluster is private (initdb as an unprivileged user), with
+password authentication over TCP; the daemons read the password from a
+password file (passfile= in the URI).
 
 Redis: a domain's messages split over the three hosts cross BulkThreshold
 in total but on no host alone, and are judged bulk (volume) on every host
@@ -8,6 +11,14 @@ from then on, with the fleet-wide count in the reason; the sticky bulk
 mark; exact totals with parallel senders; Redis killed and restarted
 (empty), and hung (SIGSTOP): no mail waits, the counts made meanwhile are
 written when it is back, nothing twice; wrong password, bad URIs.
+
+PostgreSQL: every message of every daemon stored once, with its host;
+sendercheck-stats per host and for the site, and the same JSON from an
+SQLite and a PostgreSQL store fed the same mail; three daemons started at
+once against an empty database; the server stopped and started (the queue
+holds, then drops, the metrics say so; mail never waits); a database of an
+older schema upgraded in place; a wrong password stops the start, naming
+the URI and not the password; sqldb's unit test against the real server.
 Run: /usr/bin/python3 test_fleet.py BUILDDIR [CASE...]"""
 import json
 import os
@@ -31,6 +42,8 @@ import testdns                                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 DAEMON = os.path.join(BUILD, "milter", "sendercheck")
+TOOL = os.path.join(BUILD, "tools", "sendercheck-stats")
+PG_PASSWORD = "fl33t-pw"
 WORK = tempfile.mkdtemp(prefix="sc-fleet-")
 GOOD_IP = "192.0.2.10"
 DOMAINS = ("good.test", "par.test", "sticky.test", "old.test", "down.test", "hung.test",
@@ -49,13 +62,27 @@ class Ctx:
 CTX = Ctx()
 
 
+def pg_uri(db="stats", passfile=None):
+    return "postgresql://sc@127.0.0.1:%d/%s?passfile=%s" % (CTX.pg.port, db, passfile or CTX.passfile)
+
+
 def daemon_options(host, extra=None):
     o = {"Nameservers": CTX.dns.address, "BulkDetection": "volume", "BulkThreshold": str(THRESHOLD),
          "SharedState": "%s/%d" % (CTX.redis.uri, DB), "SharedStateTimeout": "%g" % (TIMEOUT_MS / 1000),
-         "HostName": host, "LogFormat": "json",
+         "HostName": host, "LogFormat": "json", "StatsDB": pg_uri(),
          "MetricsSocket": "inet:%d@127.0.0.1" % servers.free_port()}
     o.update(extra or {})
     return o
+
+
+def daemon(host, extra=None, name=None):
+    """A sendercheck (not started) that knows its HostName and metrics port."""
+    opts = daemon_options(host, extra)
+    sc = Sendercheck(BUILD, WORK, opts, name=name or host)
+    sc.host_name = opts["HostName"]
+    sc.metrics_port = int(opts["MetricsSocket"].split(":")[1].split("@")[0])
+    sc.stats_db = opts.get("StatsDB", "")
+    return sc
 
 
 def setup():
@@ -70,22 +97,25 @@ def setup():
     z.add("mail.good.test", "A", GOOD_IP)
     c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
     c.redis = servers.Redis(WORK).start()
-    c.hosts = []
-    for h in HOSTS:
-        opts = daemon_options(h)
-        sc = Sendercheck(BUILD, WORK, opts, name=h)
-        sc.metrics_port = int(opts["MetricsSocket"].split(":")[1].split("@")[0])
-        c.hosts.append(sc.start())
+    c.pg = servers.Postgres(WORK).init().start()
+    c.pg.psql(["CREATE ROLE sc LOGIN PASSWORD '%s'" % PG_PASSWORD] +
+              ["CREATE DATABASE %s OWNER sc" % d for d in ("stats", "race", "old", "cmp")])
+    c.passfile = os.path.join(WORK, "pgpass")
+    with open(c.passfile, "w") as f:
+        f.write("127.0.0.1:%d:*:sc:%s\n" % (c.pg.port, PG_PASSWORD))
+    os.chmod(c.passfile, 0o600)
+    c.sent = []         # (HostName, queue id) of every message a daemon writing to "stats" took
+    c.hosts = [daemon(h).start() for h in HOSTS]
     return c
 
 
 def teardown(c):
     for sc in getattr(c, "hosts", []):
         sc.stop()
-    for s in ("redis", "dns"):
+    for s in ("redis", "pg", "dns"):
         obj = getattr(c, s, None)
         if obj is not None:
-            (obj.shutdown if s == "redis" else obj.stop)()
+            (obj.stop if s == "dns" else obj.shutdown)()
     if os.environ.get("KEEP_TMP") is None:
         shutil.rmtree(WORK, ignore_errors=True)
 
@@ -97,16 +127,19 @@ def msg(domain):
     return mail.sign(mail.message(hdrs, "Hello.\n"), domain, "s1", CTX.key, headers=SIGNED)
 
 
-def send(sc, domain, rcpts=1):
-    """One message through sc; returns (reply, compliance field, seconds)."""
+def send(sc, domain, rcpts=1, tls=True):
+    """One message through sc; returns (reply, compliance field, seconds, queue id)."""
     headers, body = mail.split(msg(domain))
     qid = "FL" + os.urandom(4).hex().upper()
     t0 = time.time()
     r = run_session(sc.socket, ip=GOOD_IP, helo="mail.good.test", mail_from="<b@%s>" % domain,
                     rcpts=["<r%d@example.net>" % i for i in range(rcpts)], headers=headers,
-                    body=body, macros={"i": qid, "{tls_version}": "TLSv1.3"}, workdir=WORK)
+                    body=body, macros=dict({"i": qid}, **({"{tls_version}": "TLSv1.3"} if tls else {})),
+                    workdir=WORK)
     took = time.time() - t0
     check(r["rc"] == 0, "miltertest: %s %s" % (r["stdout"], r["stderr"]))
+    if getattr(sc, "stats_db", "").startswith("postgresql://") and "/stats?" in sc.stats_db:
+        CTX.sent.append((sc.host_name, qid))
     return r["eom"], r["headers"].get("X-Sender-Compliance", ""), took, qid
 
 
@@ -141,10 +174,10 @@ def metric(text, name, labels='backend="redis"'):
     return float(m.group(1))
 
 
-def wait_metric(sc, name, want, timeout=5):
+def wait_metric(sc, name, want, timeout=5, labels='backend="redis"'):
     deadline = time.time() + timeout
     while True:
-        got = metric(scrape(sc), name)
+        got = metric(scrape(sc), name, labels)
         if got == want or time.time() > deadline:
             return got
         time.sleep(0.05)
@@ -207,7 +240,7 @@ def sticky_bulk_mark():
     CTX.redis.cli("ZADD", "sendercheck:bulk", now - 100 * 86400, "sticky.test", db=DB)
     CTX.redis.cli("ZADD", "sendercheck:bulk", now - 400 * 86400, "old.test", db=DB)
     day = time.strftime("%Y-%m-%d", time.gmtime(now - 100 * 86400))
-    sc = Sendercheck(BUILD, WORK, daemon_options("mx4"), name="mx4").start()
+    sc = daemon("mx4").start()
     try:
         time.sleep(0.5)
         _, comp, _, _ = send(sc, "good.test")
@@ -340,8 +373,7 @@ def backend_metrics_valid():
 
 @case
 def unix_socket_and_database():
-    sc = Sendercheck(BUILD, WORK, daemon_options("mx9", {
-        "SharedState": "unix:%s?db=5" % CTX.redis.socket}), name="unix").start()
+    sc = daemon("mx9", {"SharedState": "unix:%s?db=5" % CTX.redis.socket}, name="unix").start()
     try:
         send(sc, "unix.test")
         eq(wait_total("unix.test", 1, db=5), 1, "counted through the unix socket in database 5")
@@ -359,16 +391,14 @@ def password_file():
     with open(bad, "w") as f:
         f.write("wrong\n")
     try:
-        opts = daemon_options("mx8", {"SharedState": r.uri, "SharedStatePasswordFile": bad})
-        sc = Sendercheck(BUILD, WORK, opts, name="auth-bad")
+        sc = daemon("mx8", {"SharedState": r.uri, "SharedStatePasswordFile": bad}, name="auth-bad")
         p = evidence.run([DAEMON, "-f", "-c", sc.conf], expect=1, timeout=30,
                          what="sendercheck with a wrong password")
         err = p.stderr.decode()
         contains(err, "SharedState %s" % r.uri, "the URI named")
         contains(err, "AUTH refused (password from %s)" % bad, "why")
         check("s3cret" not in err and "wrong\n" not in err, "no password in the message: %r" % err)
-        opts = daemon_options("mx8", {"SharedState": r.uri, "SharedStatePasswordFile": good})
-        sc = Sendercheck(BUILD, WORK, opts, name="auth-good").start()
+        sc = daemon("mx8", {"SharedState": r.uri, "SharedStatePasswordFile": good}, name="auth-good").start()
         try:
             send(sc, "auth.test")
             eq(wait_total("auth.test", 1, db=0, redis=r), 1, "counted with AUTH user password")
@@ -399,7 +429,7 @@ def redis_down_at_start_is_not_fatal():
     """A daemon started while Redis is away counts locally and writes its
     counts once Redis answers."""
     r = servers.Redis(WORK, name="redis-late")
-    sc = Sendercheck(BUILD, WORK, daemon_options("mx7", {"SharedState": r.uri}), name="late").start()
+    sc = daemon("mx7", {"SharedState": r.uri}, name="late").start()
     try:
         for _ in range(2):
             eom, comp, _, _ = send(sc, "unix.test")
@@ -410,6 +440,30 @@ def redis_down_at_start_is_not_fatal():
     finally:
         eq(sc.stop(), 0, "clean exit")
         r.shutdown()
+
+
+
+# ---- PostgreSQL: the site's statistics ----
+
+def pg_rows(sql, db="stats"):
+    return CTX.pg.query(sql, db=db)
+
+
+def wait_pg(sql, want, db="stats", timeout=15):
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        got = pg_rows(sql, db)
+        if got == want:
+            return got
+        time.sleep(0.1)
+    return got
+
+
+def tool(*args, expect_rc=0):
+    p = subprocess.run([TOOL] + list(args), capture_output=True, timeout=60)
+    eq(p.returncode, expect_rc, "sendercheck-stats %s (stderr %r)" % (" ".join(args), p.stderr[-400:]))
+    return p.stdout.decode()
 
 
 @case
@@ -442,13 +496,257 @@ def reload_keeps_the_shared_state():
 
 
 @case
-def daemons_stop_cleanly():
-    """Last: every daemon of the run exits 0 (sanitizer builds: no report)."""
-    for sc in CTX.hosts:
-        eq(sc.stop(), 0, "exit status of %s" % sc.socket)
+def sqldb_driver_against_the_server():
+    """sqldb's unit test, its PostgreSQL half against the real server."""
+    env = dict(os.environ, SC_TEST_PG_URI=pg_uri("cmp"))
+    p = subprocess.run([os.path.join(BUILD, "tests", "unit", "test_sqldb")], env=env, capture_output=True,
+                       timeout=120)
+    out = p.stdout.decode() + p.stderr.decode()
+    eq(p.returncode, 0, "test_sqldb: %s" % out[-2000:])
+    contains(out, "[       OK ] test_postgresql", "the PostgreSQL half ran")
+    CTX.pg.psql(["DROP TABLE m", "DROP TABLE f", "DROP TABLE d", "DROP TABLE sendercheck_meta"], db="cmp")
+
+
+@case
+def every_message_once_with_its_host():
+    """Every message the daemons took is in PostgreSQL once, under the
+    host that took it; the schema is version 3."""
+    want = sorted([h, q] for h, q in CTX.sent)
+    check(len(want) >= 40, "enough messages sent so far: %d" % len(want))
+    got = wait_pg("SELECT count(*) FROM messages", [[str(len(want))]])
+    eq(got, [[str(len(want))]], "one row per message")
+    rows = sorted(pg_rows("SELECT host, queue_id FROM messages"))
+    eq(rows, want, "each message under its host")
+    eq(pg_rows("SELECT key, value FROM sendercheck_meta ORDER BY key"),
+       [["application_id", str(0x53434b31)], ["version", "3"]], "schema")
+    eq(pg_rows("SELECT count(*) FROM batches WHERE id NOT LIKE 'mx%'"), [["0"]], "batch ids name the host")
+    # the daily totals agree with the rows
+    eq(pg_rows("SELECT sum(messages) FROM daily"), [[str(len(want))]], "daily totals")
+
+
+def per_host_domain_counts():
+    counts = {}
+    for h, q in CTX.sent:
+        counts.setdefault(h, 0)
+        counts[h] += 1
+    return counts
+
+
+@case
+def stats_per_host_and_for_the_site():
+    """sendercheck-stats --db postgresql://: the site, and each host alone;
+    the hosts add up to the site, domain by domain."""
+    site = json.loads(tool("--db", pg_uri(), "domains", "--since", "all", "--format", "json"))
+    check("host" not in site, "no host in the site's report")
+    site_dom = {d["domain"]: d["messages"] for d in site["domains"]}
+    eq(sum(site_dom.values()), len(CTX.sent), "the site's messages")
+    summed = {}
+    for h, n in sorted(per_host_domain_counts().items()):
+        one = json.loads(tool("--db", pg_uri(), "domains", "--since", "all", "--format", "json",
+                              "--host", h))
+        eq(one["host"], h, "the report names its host")
+        eq(sum(d["messages"] for d in one["domains"]), n, "messages of %s" % h)
+        for d in one["domains"]:
+            summed[d["domain"]] = summed.get(d["domain"], 0) + d["messages"]
+    eq(summed, site_dom, "the hosts add up to the site")
+    text = tool("--db", pg_uri(), "domains", "--since", "all", "--host", "mx1")
+    contains(text, "since all on mx1", "the text report says which host")
+    for report in ("rules", "trend"):
+        site_r = json.loads(tool("--db", pg_uri(), report, "--since", "all", "--format", "json"))
+        one = json.loads(tool("--db", pg_uri(), report, "--since", "all", "--format", "json", "--host", "mx2"))
+        eq(one["host"], "mx2", "%s names its host" % report)
+        if report == "trend":
+            total = sum(d["messages"] for d in site_r["days"])
+            eq(total, len(CTX.sent), "the site's days")
+            eq(sum(d["messages"] for d in one["days"]), per_host_domain_counts()["mx2"], "mx2's days")
+
+
+@case
+def same_json_from_sqlite_and_postgresql():
+    """The same mail into an SQLite store and a PostgreSQL store: the same
+    rows from sendercheck-stats --format json, report by report."""
+    lite = os.path.join(WORK, "cmp.db")
+    extra = {"SharedState": "", "BulkDetection": "headers", "HostName": "cmp"}
+    a = daemon("cmp", dict(extra, StatsDB=lite), name="cmp-lite").start()
+    b = daemon("cmp", dict(extra, StatsDB=pg_uri("cmp")), name="cmp-pg").start()
+    try:
+        for i, d in enumerate(("good.test", "par.test", "good.test", "old.test", "good.test")):
+            for sc in (a, b):
+                send(sc, d, rcpts=1 + i % 2, tls=i % 2 == 0)   # without TLS: Google's rule fails
+        wait_pg("SELECT count(*) FROM messages", [["5"]], db="cmp")
+        time.sleep(0.5)     # the SQLite writer commits within 0.2 s
+        for report in ("domains", "rules", "trend"):
+            for extra_args in ((), ("--host", "cmp"), ("--domain", "good.test")):
+                args = (report, "--since", "all", "--format", "json") + extra_args
+                x = json.loads(tool("--db", lite, *args))
+                y = json.loads(tool("--db", pg_uri("cmp"), *args))
+                eq(y, x, "%s %s: PostgreSQL as SQLite" % (report, " ".join(extra_args)))
+                if not extra_args:
+                    check(x.get("domains") or x.get("rules") or x.get("days"), "%s has rows" % report)
+        eq(tool("--db", pg_uri("cmp"), "domains", "--since", "all", "--format", "csv"),
+           tool("--db", lite, "domains", "--since", "all", "--format", "csv"), "CSV too")
+    finally:
+        eq(a.stop(), 0, "clean exit")
+        eq(b.stop(), 0, "clean exit")
+
+
+@case
+def three_daemons_at_once_on_an_empty_database():
+    """Started together against an empty database: one creates the schema,
+    the others wait for it; all three write."""
+    hosts = [daemon("r%d" % i, {"StatsDB": pg_uri("race")}, name="race%d" % i) for i in range(3)]
+    for sc in hosts:
+        sc.logf = open(sc.log, "ab")
+    procs = [subprocess.Popen([DAEMON, "-f", "-c", sc.conf], stdout=sc.logf, stderr=subprocess.STDOUT)
+             for sc in hosts]
+    try:
+        for sc, p in zip(hosts, procs):
+            sc.proc = p
+            deadline = time.time() + 20
+            while not sc._accepts():
+                check(p.poll() is None and time.time() < deadline, "race daemon: %s" % sc.read_log())
+                time.sleep(0.05)
+        for sc in hosts:
+            eom, _, _, _ = send(sc, "good.test")
+            eq(eom, "a", "accepted")
+        eq(wait_pg("SELECT host, count(*) FROM messages GROUP BY host ORDER BY host", [["r0", "1"], ["r1", "1"],
+                   ["r2", "1"]], db="race"), [["r0", "1"], ["r1", "1"], ["r2", "1"]], "each wrote its row")
+        eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'version'", db="race"), [["3"]], "version")
+    finally:
+        for sc in hosts:
+            eq(sc.stop(), 0, "clean exit")
+    for sc in hosts:
         log = sc.read_log()
-        check("Sanitizer" not in log and "runtime error" not in log, "sanitizer report: %s" % log[-3000:])
-    CTX.hosts = []
+        bad = [line for line in log.splitlines() if re.match(r"sendercheck: (error|warning):", line)]
+        eq(bad, [], "no error or warning at the start")
+
+
+@case
+def postgresql_stopped_and_started():
+    """PostgreSQL stopped: mail goes on without waiting; the daemon's writer
+    keeps its batch, the queue (StatsQueueSize 5) fills, then verdicts are
+    dropped from the statistics, counted; one warning. Started again: what
+    waited is written, and the metrics say so."""
+    sc = daemon("mx5", {"StatsQueueSize": "5", "SharedState": ""}).start()
+    try:
+        send(sc, "good.test")
+        eq(wait_pg("SELECT count(*) FROM messages WHERE host = 'mx5'", [["1"]]), [["1"]], "written before")
+        CTX.pg.stop()
+        qids = []
+        ms = []
+        for i in range(8):
+            eom, _, took, qid = send(sc, "good.test")
+            eq(eom, "a", "accepted while PostgreSQL is down")
+            qids.append(qid)
+            ms.append(log_records(sc)[qid]["ms"])
+        check(max(ms) < 50, "no check waited for PostgreSQL: %r ms" % ms)
+        text = scrape(sc)
+        pgl = 'backend="postgresql"'
+        eq(metric(text, "sendercheck_backend_up", pgl), 0, "down")
+        eq(metric(text, "sendercheck_backend_queue_length", pgl), 6, "1 being written + 5 queued")
+        m = re.search(r"^sendercheck_stats_dropped_total (\d+)$", text, re.M)
+        eq(int(m.group(1)), 2, "the 2 that found the queue full were dropped")
+        check(metric(text, "sendercheck_backend_outages_total", pgl) >= 1, "outage counted")
+        CTX.pg.start()
+        # the 6 that waited; not the 2 dropped
+        got = wait_pg("SELECT count(*) FROM messages WHERE host = 'mx5'", [["7"]], timeout=20)
+        eq(got, [["7"]], "what waited was written")
+        stored = {r[0] for r in pg_rows("SELECT queue_id FROM messages WHERE host = 'mx5'")}
+        eq([q in stored for q in qids], [True] * 6 + [False] * 2, "the first 6 written, the last 2 dropped")
+        CTX.sent = [x for x in CTX.sent if x[1] not in qids[6:]]     # not stored: dropped
+        eq(wait_metric(sc, "sendercheck_backend_up", 1, labels=pgl), 1, "up again")
+        eq(metric(scrape(sc), "sendercheck_backend_queue_length", pgl), 0, "nothing waits")
+        log = sc.read_log()
+        eq(log.count("store unavailable"), 1, "one warning: %s" % log[-2000:])
+        contains(log, "store back after", "recovery logged")
+    finally:
+        eq(sc.stop(), 0, "clean exit")
+    # the main daemons' connections broke too: they write again
+    eom, _, _, qid = send(CTX.hosts[0], "good.test")
+    check(wait_pg("SELECT count(*) FROM messages WHERE queue_id = '%s'" % qid, [["1"]]) == [["1"]],
+          "mx1 writes after the restart")
+
+
+V2_SCHEMA_PG = [
+    "CREATE TABLE messages (id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, day TEXT NOT NULL,"
+    " domain TEXT NOT NULL, queue_id TEXT, client_ip TEXT, client_name TEXT, helo TEXT,"
+    " mail_from_domain TEXT, from_domain TEXT, dkim TEXT, dkim_pass BIGINT, spf TEXT, dmarc TEXT,"
+    " aligned BIGINT, iprev TEXT, tls TEXT, oneclick TEXT, bulk BIGINT, google TEXT, google_failed TEXT,"
+    " yahoo TEXT, yahoo_failed TEXT, microsoft TEXT, microsoft_failed TEXT, action TEXT, cause TEXT,"
+    " skipped BIGINT NOT NULL DEFAULT 0, dns_queries BIGINT, dns_timeouts BIGINT, elapsed_ms BIGINT)",
+    "CREATE TABLE failures (msg_id BIGINT NOT NULL, time BIGINT NOT NULL, domain TEXT NOT NULL,"
+    " profile TEXT NOT NULL, rule TEXT NOT NULL)",
+    "CREATE TABLE daily (day TEXT NOT NULL, domain TEXT NOT NULL, messages BIGINT NOT NULL DEFAULT 0,"
+    " spf_pass BIGINT NOT NULL DEFAULT 0, dkim_pass BIGINT NOT NULL DEFAULT 0,"
+    " dmarc_pass BIGINT NOT NULL DEFAULT 0, aligned BIGINT NOT NULL DEFAULT 0,"
+    " bulk BIGINT NOT NULL DEFAULT 0, bulk_oneclick BIGINT NOT NULL DEFAULT 0,"
+    " google_n BIGINT NOT NULL DEFAULT 0, google_pass BIGINT NOT NULL DEFAULT 0,"
+    " yahoo_n BIGINT NOT NULL DEFAULT 0, yahoo_pass BIGINT NOT NULL DEFAULT 0,"
+    " microsoft_n BIGINT NOT NULL DEFAULT 0, microsoft_pass BIGINT NOT NULL DEFAULT 0,"
+    " accepted BIGINT NOT NULL DEFAULT 0, rejected BIGINT NOT NULL DEFAULT 0,"
+    " tempfailed BIGINT NOT NULL DEFAULT 0, quarantined BIGINT NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (day, domain))",
+    "CREATE TABLE daily_rules (day TEXT NOT NULL, domain TEXT NOT NULL, profile TEXT NOT NULL,"
+    " rule TEXT NOT NULL, failures BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (day, domain, profile, rule))",
+    "CREATE TABLE sendercheck_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    "INSERT INTO sendercheck_meta VALUES ('version', 2), ('application_id', %d)" % 0x53434b31,
+]
+
+
+@case
+def schema_upgrade_on_postgresql():
+    """A database at schema 2: a daemon upgrades it in place (the host
+    column, the batches table) and keeps its rows; the report tool reads
+    both; a reader alone does not upgrade."""
+    now = int(time.time())
+    day = time.strftime("%Y-%m-%d", time.gmtime(now - 3600))
+    CTX.pg.psql(["SET ROLE sc"] + V2_SCHEMA_PG + [
+        "INSERT INTO messages (time, day, domain, from_domain, spf, dkim_pass, dmarc, aligned, bulk,"
+        " google, yahoo, microsoft, action) VALUES (%d, '%s', 'kept.test', 'kept.test', 'pass', 1,"
+        " 'pass', 1, 0, 'pass', 'pass', 'pass', 'accept')" % (now - 3600, day),
+        "INSERT INTO daily (day, domain, messages) VALUES ('%s', 'kept.test', 1)" % day], db="old")
+    p = subprocess.run([TOOL, "--db", pg_uri("old")], capture_output=True, timeout=60)
+    eq(p.returncode, 1, "a reader does not upgrade")
+    contains(p.stderr.decode(), "older than 3", "and says why")
+    sc = daemon("mx6", {"StatsDB": pg_uri("old"), "SharedState": ""}).start()
+    try:
+        send(sc, "good.test")
+        got = wait_pg("SELECT domain, host FROM messages ORDER BY domain", [["good.test", "mx6"], ["kept.test", ""]],
+                      db="old")
+        eq(got, [["good.test", "mx6"], ["kept.test", ""]], "old row kept (no host), new row with its host")
+    finally:
+        eq(sc.stop(), 0, "clean exit")
+    eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'version'", db="old"), [["3"]], "upgraded")
+    got = json.loads(tool("--db", pg_uri("old"), "domains", "--since", "all", "--format", "json"))
+    eq(sorted(d["domain"] for d in got["domains"]), ["good.test", "kept.test"], "report after the upgrade")
+
+
+@case
+def wrong_password_stops_the_start():
+    bad = os.path.join(WORK, "pgpass-wrong")
+    with open(bad, "w") as f:
+        f.write("127.0.0.1:%d:*:sc:not-the-password\n" % CTX.pg.port)
+    os.chmod(bad, 0o600)
+    uri = pg_uri("stats", passfile=bad)
+    sc = daemon("mx9", {"StatsDB": uri, "SharedState": ""}, name="pgbad")
+    p = subprocess.run([DAEMON, "-f", "-c", sc.conf], capture_output=True, timeout=60)
+    err = p.stderr.decode()
+    eq(p.returncode, 1, "the start stops: %s" % err)
+    contains(err, "StatsDB %s" % uri, "the URI named")
+    contains(err, 'password authentication failed for user "sc"', "why")
+    check("not-the-password" not in err and PG_PASSWORD not in err, "no password shown: %s" % err)
+    # a password in the URI itself is refused by the config check
+    conf = os.path.join(WORK, "pwuri.conf")
+    with open(conf, "w") as f:
+        f.write("StatsDB postgresql://sc:%s@127.0.0.1:%d/stats\n" % (PG_PASSWORD, CTX.pg.port))
+    p = subprocess.run([DAEMON, "-n", "-c", conf], capture_output=True, timeout=30)
+    eq(p.returncode, 1, "sendercheck -n")
+    contains(p.stderr.decode(), "no password in the URI", "why")
+    check(PG_PASSWORD not in p.stderr.decode(), "the password not repeated")
+    # the report tool: a clear error too
+    p = subprocess.run([TOOL, "--db", uri], capture_output=True, timeout=60)
+    eq(p.returncode, 1, "sendercheck-stats")
+    contains(p.stderr.decode(), "password authentication failed", "why")
 
 
 if __name__ == "__main__":

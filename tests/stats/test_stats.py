@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -774,13 +775,16 @@ def schema_v1_upgraded_and_old_rows_pruned():
     finally:
         sc.stop()
     con = sqlite3.connect(db)
-    eq(con.execute("PRAGMA user_version").fetchone()[0], 2, "upgraded to version 2")
+    eq(con.execute("PRAGMA user_version").fetchone()[0], 3, "upgraded to version 3")
     eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity")
     eq(sorted(r[0] for r in con.execute("SELECT domain FROM messages")), ["good.test", "kept.test"],
        "rows kept")
     eq(con.execute("SELECT count(*) FROM daily WHERE domain = 'old.test'").fetchone()[0], 0, "old totals pruned")
     row = con.execute("SELECT dns_queries, elapsed_ms FROM messages WHERE domain = 'good.test'").fetchone()
     check(row[0] is not None and row[0] > 0, "new columns filled: %r" % (row,))
+    hosts = dict(con.execute("SELECT domain, host FROM messages"))
+    eq(hosts, {"kept.test": None, "good.test": socket.gethostname()},
+       "new rows name the host (HostName, default the system's), rows from before do not")
     con.close()
     got = json.loads(evidence.run([TOOL, "--db", db, "domains", "--format", "json"]).stdout)
     eq(sorted(d["domain"] for d in got["domains"]), ["good.test", "kept.test"], "report after upgrade")

@@ -23,7 +23,7 @@ test_translate(void **state)
 		{ "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
 		  "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, n BIGINT NOT NULL)" },
 		{ "CREATE TABLE d (a TEXT, PRIMARY KEY (a)) WITHOUT ROWID;", "CREATE TABLE d (a TEXT, PRIMARY KEY (a));" },
-		{ "INSERT INTO f (id) VALUES (last_insert_rowid())", "INSERT INTO f (id) VALUES (lastval())" },
+		{ "SELECT a FROM t ORDER BY a COLLATE BINARY", "SELECT a FROM t ORDER BY a COLLATE \"C\"" },
 		/* literals and quoted names stay as they are */
 		{ "SELECT 'INTEGER ?1', \"INTEGER\" FROM t WHERE x = 'it''s ?2'",
 		  "SELECT 'INTEGER ?1', \"INTEGER\" FROM t WHERE x = 'it''s ?2'" },
@@ -93,8 +93,9 @@ exercise(struct sqldb *db)
 
 	/* a batch: rows, rows that point at them, upserts adding up */
 	OK(db, sqldb_prepare(db, "INSERT INTO m (time, domain, note) VALUES (?1, ?2, ?3)", &ins));
-	OK(db, sqldb_prepare(db, "INSERT INTO f (msg_id, rule) VALUES (last_insert_rowid(), ?1)",
-	    &fail));
+	OK(db, sqldb_prepare(db, sqldb_kind(db) == SQLDB_POSTGRESQL ?
+	    "INSERT INTO f (msg_id, rule) VALUES (currval(pg_get_serial_sequence('m', 'id')), ?1)" :
+	    "INSERT INTO f (msg_id, rule) VALUES ((SELECT max(id) FROM m), ?1)", &fail));
 	OK(db, sqldb_prepare(db, "INSERT INTO d (day, domain, n) VALUES (?1, ?2, ?3)"
 	    " ON CONFLICT (day, domain) DO UPDATE SET n = d.n + ?3", &up));
 	for (int round = 0; round < 2; round++) {

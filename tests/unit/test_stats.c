@@ -272,7 +272,7 @@ test_queue_drops_when_full(void **state)
 
 	(void)state;
 	verdict_init(&v, "q.test");
-	s = stats_open(path("q.db"), 2, 90, why, sizeof(why));
+	s = stats_open(path("q.db"), "mx1", 2, 90, why, sizeof(why));
 	assert_non_null(s);
 	/* writer not started: the queue fills */
 	assert_int_equal(stats_record(s, &v), 0);
@@ -299,7 +299,7 @@ test_writer_writes_all_at_stop(void **state)
 
 	(void)state;
 	verdict_init(&v, "w.test");
-	s = stats_open(p, 5000, 90, why, sizeof(why));
+	s = stats_open(p, "mx1", 5000, 90, why, sizeof(why));
 	assert_non_null(s);
 	assert_int_equal(stats_start(s, why, sizeof(why)), 0);
 	for (int i = 0; i < 2500; i++)
