@@ -575,16 +575,21 @@ def same_json_from_sqlite_and_postgresql():
                 send(sc, d, rcpts=1 + i % 2, tls=i % 2 == 0)   # without TLS: Google's rule fails
         wait_pg("SELECT count(*) FROM messages", [["5"]], db="cmp")
         time.sleep(0.5)     # the SQLite writer commits within 0.2 s
-        for report in ("domains", "rules", "trend"):
+        for report in ("domains", "rules", "trend", "ips", "selectors"):
             for extra_args in ((), ("--host", "cmp"), ("--domain", "good.test")):
                 args = (report, "--since", "all", "--format", "json") + extra_args
                 x = json.loads(tool("--db", lite, *args))
                 y = json.loads(tool("--db", pg_uri("cmp"), *args))
                 eq(y, x, "%s %s: PostgreSQL as SQLite" % (report, " ".join(extra_args)))
                 if not extra_args:
-                    check(x.get("domains") or x.get("rules") or x.get("days"), "%s has rows" % report)
+                    check(any(x.get(k) for k in ("domains", "rules", "days", "ips", "selectors")),
+                          "%s has rows" % report)
         eq(tool("--db", pg_uri("cmp"), "domains", "--since", "all", "--format", "csv"),
            tool("--db", lite, "domains", "--since", "all", "--format", "csv"), "CSV too")
+        p = subprocess.run([TOOL, "--db", pg_uri("cmp"), "backup", os.path.join(WORK, "pg-copy.db")],
+                           capture_output=True, timeout=60)
+        eq(p.returncode, 1, "backup of a PostgreSQL store")
+        contains(p.stderr.decode(), "pg_dump", "points at the tool for it")
     finally:
         eq(a.stop(), 0, "clean exit")
         eq(b.stop(), 0, "clean exit")
