@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <time.h>
+
 #include "histo.h"
 
 const unsigned long histo_bound_us[HISTO_BUCKETS] = {
@@ -25,6 +27,15 @@ histo_add_us(struct histo *h, unsigned long us)
 		atomic_fetch_add_explicit(&h->bucket[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
+long long
+histo_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void

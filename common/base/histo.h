@@ -32,6 +32,8 @@ struct histo_snapshot {
 };
 
 void histo_add_us(struct histo *h, unsigned long us);
+/* The monotonic clock in microseconds, to measure what goes into one. */
+long long histo_now_us(void);
 void histo_read(struct histo *h, struct histo_snapshot *out);
 
 #endif

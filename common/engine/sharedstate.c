@@ -353,15 +353,6 @@ sharedstate_add(struct sharedstate *s, const char *org, unsigned n, time_t now,
 
 /* ---- Redis ---- */
 
-static long long
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* One command's arguments, built in one buffer. */
 struct cmd {
 	int argc;
@@ -425,7 +416,7 @@ next_reply(redisContext *rc, char *why, size_t whylen)
 static redisReply *
 command(struct sharedstate *s, redisContext *rc, struct cmd *c, char *why, size_t whylen)
 {
-	long long t0 = mono_us();
+	long long t0 = histo_now_us();
 	redisReply *r;
 
 	if (cmd_append(rc, c) < 0) {
@@ -433,7 +424,7 @@ command(struct sharedstate *s, redisContext *rc, struct cmd *c, char *why, size_
 		return NULL;
 	}
 	r = next_reply(rc, why, whylen);
-	histo_add_us(&s->rtt, (unsigned long)(mono_us() - t0));
+	histo_add_us(&s->rtt, (unsigned long)(histo_now_us() - t0));
 	return r;
 }
 
@@ -679,7 +670,7 @@ write_dirty(struct sharedstate *s, int *more, char *why, size_t whylen)
 		return 0;
 	}
 	sbuf_init(&c.b, 1 << 16);
-	t0 = mono_us();
+	t0 = histo_now_us();
 	while (s->dirty != NULL && k < WRITE_BATCH) {
 		struct entry *e = s->dirty;
 		int pairs = 0;
@@ -738,7 +729,7 @@ write_dirty(struct sharedstate *s, int *more, char *why, size_t whylen)
 		freeReplyObject(r);
 	}
 	if (k > 0)
-		histo_add_us(&s->rtt, (unsigned long)(mono_us() - t0));
+		histo_add_us(&s->rtt, (unsigned long)(histo_now_us() - t0));
 	if (rc < 0) {
 		/* not confirmed: written again (the same absolute values) later */
 		pthread_mutex_lock(&s->lock);
@@ -828,7 +819,7 @@ refresh(struct sharedstate *s, int prune_remote, int *more, char *why, size_t wh
 {
 	redisReply *r[5] = { NULL }, *page, *bulk;
 	int64_t now_hour = (int64_t)time(NULL) / 3600;
-	long long t0 = mono_us(), now_s, now_ms, next_since;
+	long long t0 = histo_now_us(), now_s, now_ms, next_since;
 	size_t n_cmds = 3, got = 0;
 	struct cmd c;
 	int rc = -1;
@@ -886,7 +877,7 @@ refresh(struct sharedstate *s, int prune_remote, int *more, char *why, size_t wh
 	for (got = 0; got < n_cmds; got++)
 		if ((r[got] = next_reply(s->rc, why, whylen)) == NULL)
 			goto out;
-	histo_add_us(&s->rtt, (unsigned long)(mono_us() - t0));
+	histo_add_us(&s->rtt, (unsigned long)(histo_now_us() - t0));
 	if (r[0]->type != REDIS_REPLY_ARRAY || r[0]->elements != 2) {
 		snprintf(why, whylen, "TIME: unexpected reply");
 		goto out;
@@ -926,7 +917,7 @@ refresh(struct sharedstate *s, int prune_remote, int *more, char *why, size_t wh
 		next_since = last > s->since_ms ? last : last + 1;
 		*more = 1;
 	}
-	long long t1 = mono_us();
+	long long t1 = histo_now_us();
 	size_t appended = 0;
 	for (size_t i = 0; i < n_page; i++) {
 		const redisReply *m = page->element[2 * i];
@@ -957,7 +948,7 @@ refresh(struct sharedstate *s, int prune_remote, int *more, char *why, size_t wh
 		pthread_mutex_unlock(&s->lock);
 	}
 	if (appended > 0)
-		histo_add_us(&s->rtt, (unsigned long)(mono_us() - t1));
+		histo_add_us(&s->rtt, (unsigned long)(histo_now_us() - t1));
 	s->since_ms = next_since;
 	s->bulk_since = now_s;
 	s->full = 0;
@@ -1048,11 +1039,11 @@ static void *
 sync_main(void *arg)
 {
 	struct sharedstate *s = arg;
-	long long next_refresh = 0, next_connect = 0, next_prune = mono_us() + PRUNE_S * 1000000LL;
+	long long next_refresh = 0, next_connect = 0, next_prune = histo_now_us() + PRUNE_S * 1000000LL;
 	char why[512];
 
 	while (!stopping(s)) {
-		long long now = mono_us();
+		long long now = histo_now_us();
 		int more_w = 0, more_r = 0;
 
 		if (s->rc == NULL) {
@@ -1125,7 +1116,7 @@ sharedstate_new(const struct sharedstate_config *cfg, char *why, size_t whylen)
 	/* a new field per process start: a restart never overwrites an
 	 * earlier run's counts with smaller ones */
 	if (getrandom(&run, sizeof(run), 0) != (ssize_t)sizeof(run))
-		run = (uint32_t)getpid() ^ (uint32_t)time(NULL) ^ (uint32_t)mono_us();
+		run = (uint32_t)getpid() ^ (uint32_t)time(NULL) ^ (uint32_t)histo_now_us();
 	snprintf(suffix, sizeof(suffix), ":%s:%08x", cfg->host, run);
 	s->uri = strdup(cfg->uri);
 	s->password_file = strdup(cfg->password_file ? cfg->password_file : "");

@@ -74,15 +74,6 @@ struct pg_stmt {
 	int row;
 };
 
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- the connection ---- */
 
 static void
@@ -120,7 +111,7 @@ static int
 wait_socket(struct pg *p, short events, long long deadline)
 {
 	struct pollfd pfd = { .fd = PQsocket(p->conn), .events = events };
-	long long left = deadline - now_us();
+	long long left = deadline - histo_now_us();
 	int rc;
 
 	if (pfd.fd < 0)
@@ -203,7 +194,7 @@ collect(struct pg *p, long long t0, int *lost)
 		PQclear(last);
 		return NULL;
 	}
-	histo_add_us(&pg_rtt, (unsigned long)(now_us() - t0));
+	histo_add_us(&pg_rtt, (unsigned long)(histo_now_us() - t0));
 	return last;
 }
 
@@ -219,7 +210,7 @@ ok_status(const PGresult *r)
 static int
 run_simple(struct pg *p, const char *sql)
 {
-	long long t0 = now_us();
+	long long t0 = histo_now_us();
 	PGresult *r;
 	int lost, rc;
 
@@ -243,7 +234,7 @@ connect_now(struct pg *p, int *unreachable)
 {
 	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
 	const char *vals[] = { CONNECT_TIMEOUT, "sendercheck", p->base.target ? p->base.target : "", NULL };
-	long long t0 = now_us();
+	long long t0 = histo_now_us();
 
 	if (unreachable != NULL)
 		*unreachable = 0;
@@ -257,7 +248,7 @@ connect_now(struct pg *p, int *unreachable)
 		drop_conn(p);
 		return -1;
 	}
-	histo_add_us(&pg_rtt, (unsigned long)(now_us() - t0));
+	histo_add_us(&pg_rtt, (unsigned long)(histo_now_us() - t0));
 	if (PQsetnonblocking(p->conn, 1) != 0 ||
 	    run_simple(p, "SET client_min_messages = warning") != 0 ||
 	    (!p->writable && run_simple(p, "SET default_transaction_read_only = on") != 0)) {
@@ -274,7 +265,7 @@ ensure_conn(struct pg *p)
 {
 	if (p->conn != NULL)
 		return 0;
-	if (now_us() - p->last_try_us < RECONNECT_MS * 1000LL) {
+	if (histo_now_us() - p->last_try_us < RECONNECT_MS * 1000LL) {
 		if (p->base.err[0] == '\0')
 			sqldb_set_error(&p->base, "not connected");
 		return SQLDB_BUSY;
@@ -288,7 +279,7 @@ static int
 prepare_sync(struct pg *p, struct pg_stmt *s)
 {
 	for (int attempt = 0; attempt <= s->n; attempt++) {
-		long long t0 = now_us();
+		long long t0 = histo_now_us();
 		PGresult *r;
 		int lost, pos;
 		const char *state;
@@ -341,7 +332,7 @@ grow_queue(struct pg *p)
 static int
 drain(struct pg *p)
 {
-	long long t0 = now_us(), deadline = t0 + SQLDB_PG_TIMEOUT_MS * 1000LL;
+	long long t0 = histo_now_us(), deadline = t0 + SQLDB_PG_TIMEOUT_MS * 1000LL;
 	PGresult *r;
 	int lost;
 
@@ -377,7 +368,7 @@ drain(struct pg *p)
 		return p->batch_rc = SQLDB_BUSY;
 	}
 	PQclear(r);
-	histo_add_us(&pg_rtt, (unsigned long)(now_us() - t0));
+	histo_add_us(&pg_rtt, (unsigned long)(histo_now_us() - t0));
 	return p->batch_rc;
 }
 
@@ -428,7 +419,7 @@ pg_step(struct sqldb_stmt *st)
 		return pipe_step(p, s);
 	if (s->gen != p->gen && (rc = prepare_sync(p, s)) != 0)
 		return rc;
-	t0 = now_us();
+	t0 = histo_now_us();
 	if (!PQsendQueryPrepared(p->conn, s->name, s->n, (const char *const *)s->val, NULL, NULL, 0))
 		return result_code(p, NULL);
 	if ((s->res = collect(p, t0, &lost)) == NULL)
@@ -639,7 +630,7 @@ static long long
 query_int(struct pg *p, const char *sql, const char *a, const char *b)
 {
 	const char *params[2] = { a, b };
-	long long t0 = now_us(), v = -1;
+	long long t0 = histo_now_us(), v = -1;
 	PGresult *r;
 	int lost;
 
@@ -683,7 +674,7 @@ pg_meta_set(struct sqldb *db, const char *key, long long value)
 	    " (key TEXT PRIMARY KEY, value BIGINT NOT NULL)")) != 0)
 		return rc;
 	snprintf(num, sizeof(num), "%lld", value);
-	t0 = now_us();
+	t0 = histo_now_us();
 	if (!PQsendQueryParams(p->conn, "INSERT INTO sendercheck_meta (key, value) VALUES ($1, $2)"
 	    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", 2, NULL, params, NULL, NULL, 0))
 		return result_code(p, NULL);
