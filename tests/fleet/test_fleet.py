@@ -631,34 +631,41 @@ def postgresql_stopped_and_started():
     """PostgreSQL stopped: mail goes on without waiting; the daemon's writer
     keeps its batch, the queue (StatsQueueSize 5) fills, then verdicts are
     dropped from the statistics, counted; one warning. Started again: what
-    waited is written, and the metrics say so."""
+    waited is written, in order, and the metrics say so."""
     sc = daemon("mx5", {"StatsQueueSize": "5", "SharedState": ""}).start()
+    pgl = 'backend="postgresql"'
+    sent = 12
     try:
         send(sc, "good.test")
         eq(wait_pg("SELECT count(*) FROM messages WHERE host = 'mx5'", [["1"]]), [["1"]], "written before")
         CTX.pg.stop()
-        qids = []
-        ms = []
-        for i in range(8):
-            eom, _, took, qid = send(sc, "good.test")
-            eq(eom, "a", "accepted while PostgreSQL is down")
-            qids.append(qid)
-            ms.append(log_records(sc)[qid]["ms"])
-        check(max(ms) < 50, "no check waited for PostgreSQL: %r ms" % ms)
-        text = scrape(sc)
-        pgl = 'backend="postgresql"'
-        eq(metric(text, "sendercheck_backend_up", pgl), 0, "down")
-        eq(metric(text, "sendercheck_backend_queue_length", pgl), 6, "1 being written + 5 queued")
-        m = re.search(r"^sendercheck_stats_dropped_total (\d+)$", text, re.M)
-        eq(int(m.group(1)), 2, "the 2 that found the queue full were dropped")
-        check(metric(text, "sendercheck_backend_outages_total", pgl) >= 1, "outage counted")
-        CTX.pg.start()
-        # the 6 that waited; not the 2 dropped
-        got = wait_pg("SELECT count(*) FROM messages WHERE host = 'mx5'", [["7"]], timeout=20)
-        eq(got, [["7"]], "what waited was written")
+        try:
+            qids, ms = [], []
+            for i in range(sent):
+                eom, _, took, qid = send(sc, "good.test")
+                eq(eom, "a", "accepted while PostgreSQL is down")
+                qids.append(qid)
+                ms.append(log_records(sc)[qid]["ms"])
+            check(max(ms) < 50, "no check waited for PostgreSQL: %r ms" % ms)
+            text = scrape(sc)
+            eq(metric(text, "sendercheck_backend_up", pgl), 0, "down")
+            waiting = int(metric(text, "sendercheck_backend_queue_length", pgl))
+            dropped = int(re.search(r"^sendercheck_stats_dropped_total (\d+)$", text, re.M).group(1))
+            queued = int(re.search(r"^sendercheck_stats_queue_length (\d+)$", text, re.M).group(1))
+            eq(queued, 5, "the queue full")
+            eq(waiting + dropped, sent, "each message waits (being written or queued) or was dropped")
+            check(dropped >= 1, "then dropped: %d" % dropped)
+            check(metric(text, "sendercheck_backend_outages_total", pgl) >= 1, "outage counted")
+        finally:
+            CTX.pg.start()
+        # what waited, and not what was dropped: the first ones, in order
+        want = str(1 + waiting)
+        eq(wait_pg("SELECT count(*) FROM messages WHERE host = 'mx5'", [[want]], timeout=20), [[want]],
+           "what waited was written")
         stored = {r[0] for r in pg_rows("SELECT queue_id FROM messages WHERE host = 'mx5'")}
-        eq([q in stored for q in qids], [True] * 6 + [False] * 2, "the first 6 written, the last 2 dropped")
-        CTX.sent = [x for x in CTX.sent if x[1] not in qids[6:]]     # not stored: dropped
+        eq([q in stored for q in qids], [True] * waiting + [False] * dropped,
+           "the first %d written, the last %d dropped" % (waiting, dropped))
+        CTX.sent = [x for x in CTX.sent if x[1] not in qids[waiting:]]     # not stored: dropped
         eq(wait_metric(sc, "sendercheck_backend_up", 1, labels=pgl), 1, "up again")
         eq(metric(scrape(sc), "sendercheck_backend_queue_length", pgl), 0, "nothing waits")
         log = sc.read_log()
