@@ -972,8 +972,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: out of memory\n");
 		return 1;
 	}
-	if (statsdb_target_ok(path, boot) < 0)
+	if (statsdb_target_ok(path, boot) < 0) {
+		generation_put(gen);
 		return 1;
+	}
 	if (resolve_user(why, sizeof(why)) < 0) {
 		fprintf(stderr, "%s: %s\n", path, why);
 		return 1;
@@ -1024,6 +1026,7 @@ main(int argc, char **argv)
 	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(gen->engine, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
+		generation_put(gen);	/* a refused SharedState: nothing left running */
 		return 1;
 	}
 	generation_install(gen);
