@@ -1,6 +1,10 @@
 /*
- * dkim: DKIM signature verification (RFC 6376, RFC 8463, RFC 8301) with
- * libopendkim, its DNS hooked onto the dns module.
+ * dkim: DKIM signature verification (RFC 6376, RFC 8463, RFC 8301) behind
+ * one interface, with two engines: the project's own verifier ("builtin",
+ * dkim_builtin.c, the default) and libopendkim (dkim_opendkim.c). Both look
+ * keys up through the dns module and give the same results with the same
+ * reasons (the differential test, tests/dkim/diff_engines.py, holds them
+ * to it; the README lists where they differ and why).
  *
  * A dkim_verifier is created once and shared by all threads. A dkim_msg is
  * one message: feed it headers, then the end of headers, then body chunks
@@ -13,16 +17,24 @@
  * A signature made so that was evaluated (it verified, or it failed) gets
  * DKIM_RES_POLICY with the rule in why (and the failure after it, if any);
  * key and DNS problems keep their permerror / temperror. A signature is
- * pass only if libopendkim says PASSED and the body hash matches.
+ * pass only if the header signature verifies and the body hash matches.
  *
  * Reasons (why) are fixed phrases callers may match on: "signature did not
  * verify", "body hash mismatch (body altered)", "no key for
  * S._domainkey.D", "key revoked (empty p=)", "key syntax: ...",
  * "DNS error: ...", "invalid key name ...", "signature expired",
- * "signature in the future",
+ * "signature in the future", "signature syntax: ...",
  * "unsupported algorithm", "rsa-sha1 is not acceptable (RFC 8301)",
  * "RSA key of N bits is below 1024 (RFC 8301)", "not checked: over the
- * limit of N signatures". A pass with l= carries the note "l=N: ...".
+ * limit of N signatures", and libopendkim's names of tag errors ("domain
+ * tag missing", "header list missing required entries", "length tag value
+ * exceeds body size", ...). A pass with l= carries the note "l=N: ...";
+ * a signature whose key is in testing mode (t=y) carries "key in testing
+ * mode (t=y)" and has `testing` set: RFC 6376 3.6.1 says to treat its
+ * failure as no signature, which the engine's actions do.
+ *
+ * Header fields of any length are verified (no limit below the header
+ * size the MTA accepts).
  *
  * Threads: dkim_msg_* calls for one message may come from any thread, one
  * at a time; DNS lookups happen inside dkim_msg_eoh and dkim_msg_finish.
@@ -48,6 +60,8 @@ enum dkim_res {
 /* RFC 8601 names: "none", "pass", "fail", "policy", "neutral", "temperror", "permerror" */
 const char *dkim_res_str(enum dkim_res r);
 
+enum dkim_engine_kind { DKIM_ENGINE_LIBOPENDKIM = 0, DKIM_ENGINE_BUILTIN };
+
 #define DKIM_MAX_SIGNED_HDRS 64
 
 struct dkim_sig_result {
@@ -60,7 +74,8 @@ struct dkim_sig_result {
 	unsigned key_bits;	/* RSA key size; 0 for ed25519 or unknown */
 	int has_length;		/* l= present */
 	unsigned long length;	/* l= value */
-	unsigned long body_len;	/* body bytes after canonicalisation */
+	unsigned long body_len;	/* body bytes after canonicalisation (hashed) */
+	int testing;		/* the key says t=y */
 	/* header field names listed in h=, lower-case, in order */
 	size_t n_signed;
 	char signed_hdrs[DKIM_MAX_SIGNED_HDRS][64];
@@ -70,8 +85,10 @@ struct dkim_sig_result {
 struct dkim_verifier;
 struct dkim_msg;
 
-struct dkim_verifier *dkim_verifier_new(unsigned max_signatures,
-    char *why, size_t whylen);
+struct dkim_verifier *dkim_verifier_new(enum dkim_engine_kind kind,
+    unsigned max_signatures, char *why, size_t whylen);
+/* "builtin" or "libopendkim" */
+const char *dkim_engine_name(const struct dkim_verifier *v);
 void dkim_verifier_free(struct dkim_verifier *v);
 
 /* id: a label for logs (queue id). */

@@ -219,7 +219,8 @@ engine_build(const struct sc_config *cfg, unsigned flags, const struct engine *p
 	e->spf = spf_engine_new((enum spf_engine_kind)cfg->spf_engine, cfg->authserv_id, why, whylen);
 	if (e->spf == NULL)
 		goto fail;
-	e->dkim = dkim_verifier_new(cfg->max_signatures, why, whylen);
+	e->dkim = dkim_verifier_new((enum dkim_engine_kind)cfg->dkim_engine,
+	    cfg->max_signatures, why, whylen);
 	if (e->dkim == NULL)
 		goto fail;
 	e->dmarc = dmarc_new((enum dmarc_standard)cfg->dmarc_standard,

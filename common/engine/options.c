@@ -32,6 +32,8 @@ static const char *const inherit_action_names[] = { "accept", "reject", "tempfai
 static const char *const bulk_names[] = { "headers", "volume", "always", "never", NULL };
 static const char *const mode_names[] = { "inbound", "outbound", NULL };
 static const char *const log_format_names[] = { "text", "json", NULL };
+/* in the order of enum dkim_engine_kind */
+static const char *const dkim_engine_names[] = { "libopendkim", "builtin", NULL };
 
 const struct config_option config_options[] = {
 	{ "Socket", OPT_SOCKET, "inet:8894@127.0.0.1",
@@ -62,6 +64,9 @@ const struct config_option config_options[] = {
 	{ "MaxSignatures", OPT_UINT, "5",
 	  "DKIM signatures verified per message; further ones are listed as not checked",
 	  OFF(max_signatures), 1, 32, NULL, 0 },
+	{ "DKIMEngine", OPT_ENUM, "builtin",
+	  "DKIM implementation: builtin (RFC 6376/8463 verifier, keys cached) or libopendkim",
+	  OFF(dkim_engine), 0, 0, dkim_engine_names, 0 },
 	{ "SPFEngine", OPT_SPFENGINE, "builtin",
 	  "SPF implementation: builtin (RFC 7208 evaluator with limits and lint) or libspf2",
 	  OFF(spf_engine), 0, 0, NULL, 0 },

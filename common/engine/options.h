@@ -51,6 +51,7 @@ struct sc_config {
 	enum action on_error;
 	unsigned max_signatures;
 	int spf_engine;			/* enum spf_engine_kind */
+	int dkim_engine;		/* enum dkim_engine_kind */
 	int dmarc_standard;		/* enum dmarc_standard */
 	int dmarc_discovery;		/* enum dmarc_discovery (after loading; "standard" resolved) */
 	int on_dmarc_fail;		/* enum dmarc_action */

@@ -47,6 +47,10 @@ def setup():
     with open(c.conf, "w") as f:
         f.write("Nameservers %s\nInternalHosts none\nAuthservID mx.test\nOn-SPFFail reject\n"
                 % c.dns.address)
+    # the same with the second DKIM engine: the DKIM cases run through both
+    c.conf_odk = os.path.join(WORK, "sc-libopendkim.conf")
+    with open(c.conf_odk, "w") as f:
+        f.write(open(c.conf).read() + "DKIMEngine libopendkim\n")
     return c
 
 
@@ -58,12 +62,15 @@ def teardown(c):
 
 def tool(c, msg, *args, json_out=True, mail_from="user@dkim.test", stdin=None, conf=True,
          expect=0):
+    """conf: True (the test's config), False (none) or a config file."""
     path = "-"
     if msg is not None:
         path = os.path.join(WORK, "m-%s.eml" % os.urandom(3).hex())
         with open(path, "wb") as f:
             f.write(msg)
-    cmd = [TOOL] + (["-c", c.conf] if conf else []) + ["--ip", world.CLIENT, "--helo", "client.test",
+    if conf is True:
+        conf = c.conf
+    cmd = [TOOL] + (["-c", conf] if conf else []) + ["--ip", world.CLIENT, "--helo", "client.test",
                                                        "--mail-from", mail_from]
     cmd += list(args) + (["--json"] if json_out else []) + [path]
     return evidence.run(cmd, expect=expect, input=stdin, timeout=60)
@@ -80,20 +87,25 @@ def ar(v):
     raise AssertionError("no Authentication-Results in %r" % v)
 
 
-def _dkim_case(name, build, want, unwanted):
+def engine_conf(c, engine):
+    return c.conf if engine == "builtin" else c.conf_odk
+
+
+def _dkim_case(name, build, want, unwanted, engine):
     def fn(c):
-        v = verdict(c, build(c.keys))
+        v = verdict(c, build(c.keys), conf=engine_conf(c, engine))
         a = ar(v)
         for w in want:
-            contains(a, w, "A-R of " + name)
+            contains(a, w, "A-R of %s (%s)" % (name, engine))
         for u in unwanted:
-            check(u not in a, "A-R of %s must not hold %r: %s" % (name, u, a))
-    fn.__name__ = "dkim_" + name
+            check(u not in a, "A-R of %s (%s) must not hold %r: %s" % (name, engine, u, a))
+    fn.__name__ = "dkim_%s_%s" % (name, engine)
     return case(fn)
 
 
-for _n, _b, _w, _u in world.DKIM_CASES:
-    _dkim_case(_n, _b, _w, _u)
+for _engine in ("builtin", "libopendkim"):
+    for _n, _b, _w, _u in world.DKIM_CASES:
+        _dkim_case(_n, _b, _w, _u, _engine)
 
 
 @case
@@ -115,9 +127,13 @@ def dkim_json_details(c):
 @case
 def rfc8463_vector_both_pass(c):
     msg = testdata("dkim", "rfc8463", "signed.eml")
-    v = verdict(c, open(msg, "rb").read(), mail_from="joe@football.example.com")
-    eq([d["result"] for d in v["dkim"]], ["pass", "pass"], "both RFC 8463 signatures")
-    eq(sorted(d["algorithm"] for d in v["dkim"]), ["ed25519-sha256", "rsa-sha256"], "algorithms")
+    for engine in ("builtin", "libopendkim"):
+        v = verdict(c, open(msg, "rb").read(), mail_from="joe@football.example.com",
+                    conf=engine_conf(c, engine))
+        eq([d["result"] for d in v["dkim"]], ["pass", "pass"],
+           "both RFC 8463 signatures (%s)" % engine)
+        eq(sorted(d["algorithm"] for d in v["dkim"]), ["ed25519-sha256", "rsa-sha256"],
+           "algorithms (%s)" % engine)
 
 
 @case

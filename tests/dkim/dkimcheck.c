@@ -1,16 +1,21 @@
 /*
- * dkimcheck: runs common/checks/dkim on one message file, for the DKIM test
- * vectors (tests/dkim/test_vectors.py).
+ * dkimcheck: runs common/checks/dkim on message files, for the DKIM test vectors
+ * (tests/dkim/test_vectors.py) and the differential test of the two
+ * engines (tests/dkim/diff_engines.py).
  *
- *   dkimcheck --ns IP:PORT [--max-sigs N] [--budget-ms N] [--threads N] FILE
+ *   dkimcheck --ns IP:PORT [--engine builtin|libopendkim] [--max-sigs N]
+ *             [--budget-ms N] [--threads N] [--raw] FILE
+ *   dkimcheck --ns IP:PORT --diff [--max-sigs N] [--budget-ms N] [--raw] FILE...
  *
- * Reads FILE (LF or CRLF line ends; LF becomes CRLF), splits the header
+ * Reads FILE (LF or CRLF line ends; LF becomes CRLF unless --raw), splits the header
  * into fields (name + raw value, folds kept as CRLF + WSP), feeds header
  * and body to dkim_msg_*, with keys looked up through the dns module on the
  * given nameserver, and prints one JSON object per signature per line.
  * --threads N verifies the message N times at once on one shared verifier
  * and checks that every run printed the same (digits in why aside: DNS
  * reasons carry timings).
+ * --diff verifies each FILE with both engines and prints one JSON object
+ * per file: {"file": F, "builtin": [...], "libopendkim": [...]}.
  * Exit status: 0 done (whatever the results), 2 usage or internal error,
  * 3 the threads disagreed.
  */
@@ -31,9 +36,14 @@
 struct opts {
 	const char *ns;
 	const char *file;
+	char **files;		/* --diff: all of them */
+	int nfiles;
 	unsigned max_sigs;
 	unsigned budget_ms;
 	unsigned threads;
+	enum dkim_engine_kind engine;
+	int diff;
+	int raw;
 };
 
 /* One verification: its own dns_ctx, results rendered into out. */
@@ -48,18 +58,18 @@ struct job {
 	pthread_t tid;
 };
 
-/* The file with every bare LF turned into CRLF. */
+/* The file with every bare LF turned into CRLF (raw: as it is). */
 static int
-read_crlf(const char *path, struct sbuf *out)
+read_crlf(const char *path, struct sbuf *out, int raw)
 {
 	FILE *f = fopen(path, "rb");
 	int c, prev = 0;
 
+	sbuf_init(out, MAX_MESSAGE);
 	if (f == NULL)
 		return -1;
-	sbuf_init(out, MAX_MESSAGE);
 	while ((c = getc(f)) != EOF) {
-		if (c == '\n' && prev != '\r')
+		if (c == '\n' && prev != '\r' && !raw)
 			sbuf_addc(out, '\r');
 		sbuf_addc(out, (char)c);
 		prev = c;
@@ -173,8 +183,10 @@ print_result(struct sbuf *o, const struct dkim_sig_result *r, int mask)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: dkimcheck --ns IP:PORT [--max-sigs N] "
-	    "[--budget-ms N] [--threads N] FILE\n");
+	fprintf(stderr, "usage: dkimcheck --ns IP:PORT [--engine builtin|libopendkim] "
+	    "[--max-sigs N] [--budget-ms N] [--threads N] [--raw] FILE\n"
+	    "       dkimcheck --ns IP:PORT --diff [--max-sigs N] [--budget-ms N] "
+	    "[--raw] FILE...\n");
 	return 2;
 }
 
@@ -188,20 +200,41 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->max_sigs = 10;
 	o->budget_ms = 5000;
 	o->threads = 1;
+	o->engine = DKIM_ENGINE_BUILTIN;
+	o->diff = o->raw = 0;
+	o->files = NULL;
+	o->nfiles = 0;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ns") == 0 && i + 1 < argc)
 			o->ns = argv[++i];
+		else if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "builtin") == 0)
+				o->engine = DKIM_ENGINE_BUILTIN;
+			else if (strcmp(argv[i], "libopendkim") == 0)
+				o->engine = DKIM_ENGINE_LIBOPENDKIM;
+			else
+				return -1;
+		} else if (strcmp(argv[i], "--diff") == 0)
+			o->diff = 1;
+		else if (strcmp(argv[i], "--raw") == 0)
+			o->raw = 1;
 		else if (strcmp(argv[i], "--max-sigs") == 0 && i + 1 < argc)
 			o->max_sigs = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--budget-ms") == 0 && i + 1 < argc)
 			o->budget_ms = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
 			o->threads = (unsigned)strtoul(argv[++i], NULL, 10);
-		else if (argv[i][0] != '-' && o->file == NULL)
+		else if (argv[i][0] != '-' && o->file == NULL) {
 			o->file = argv[i];
-		else
+			o->files = argv + i;
+			o->nfiles = argc - i;
+			break;
+		} else
 			return -1;
 	}
+	if (!o->diff && o->nfiles != 1)
+		return -1;
 	return o->ns != NULL && o->file != NULL && o->threads >= 1 &&
 	    o->threads <= 64 ? 0 : -1;
 }
@@ -289,13 +322,64 @@ run_jobs(struct dkim_verifier *v, struct dns_resolver *res,
 	return rc;
 }
 
+/* --diff: each file through both engines, one JSON line per file. */
+static int
+run_diff(struct dkim_verifier *v[2], struct dns_resolver *res, const struct opts *o)
+{
+	static const char *const names[2] = { "builtin", "libopendkim" };
+	struct sbuf line;
+
+	sbuf_init(&line, 8 * 1024 * 1024);
+	for (int f = 0; f < o->nfiles; f++) {
+		struct sbuf msg;
+
+		sbuf_reset(&line);
+		if (read_crlf(o->files[f], &msg, o->raw) < 0) {
+			fprintf(stderr, "dkimcheck: cannot read %s\n", o->files[f]);
+			sbuf_free(&msg);
+			sbuf_free(&line);
+			return 2;
+		}
+		sbuf_addstr(&line, "{\"file\":");
+		json_str(&line, o->files[f], 0);
+		for (int e = 0; e < 2; e++) {
+			struct job j = { .v = v[e], .res = res, .msg = &msg,
+			    .budget_ms = o->budget_ms, .rc = 2 };
+
+			sbuf_init(&j.out, 1024 * 1024);
+			sbuf_init(&j.cmp, 1024 * 1024);
+			check(&j);
+			sbuf_printf(&line, ",\"%s\":[", names[e]);
+			/* one object per line in out: join them with commas */
+			for (size_t k = 0; k < j.out.len; k++) {
+				char c = j.out.s[k];
+
+				if (c == '\n')
+					c = k + 1 < j.out.len ? ',' : '\0';
+				if (c != '\0')
+					sbuf_addc(&line, c);
+			}
+			sbuf_addc(&line, ']');
+			if (j.rc != 0)
+				sbuf_printf(&line, ",\"%s_error\":true", names[e]);
+			sbuf_free(&j.out);
+			sbuf_free(&j.cmp);
+		}
+		sbuf_addstr(&line, "}\n");
+		fputs(line.s, stdout);
+		sbuf_free(&msg);
+	}
+	sbuf_free(&line);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts o;
 	struct dns_server srv;
 	struct dns_resolver *res;
-	struct dkim_verifier *v;
+	struct dkim_verifier *v[2] = { NULL, NULL };
 	struct sbuf msg;
 	char why[256];
 	int rc;
@@ -308,22 +392,31 @@ main(int argc, char **argv)
 		fprintf(stderr, "dkimcheck: %s: %s\n", o.ns, why);
 		return 2;
 	}
-	if (read_crlf(o.file, &msg) < 0) {
-		fprintf(stderr, "dkimcheck: cannot read %s\n", o.file);
-		sbuf_free(&msg);
-		return 2;
-	}
 	res = dns_resolver_new(&srv, 1, 64, why, sizeof why);
-	v = res != NULL ? dkim_verifier_new(o.max_sigs, why, sizeof why) : NULL;
-	if (v == NULL) {
+	if (res != NULL)
+		v[0] = dkim_verifier_new(o.diff ? DKIM_ENGINE_BUILTIN : o.engine,
+		    o.max_sigs, why, sizeof why);
+	if (v[0] != NULL && o.diff)
+		v[1] = dkim_verifier_new(DKIM_ENGINE_LIBOPENDKIM, o.max_sigs, why, sizeof why);
+	if (v[0] == NULL || (o.diff && v[1] == NULL)) {
 		fprintf(stderr, "dkimcheck: %s\n", why);
+		dkim_verifier_free(v[0]);
 		dns_resolver_free(res);
-		sbuf_free(&msg);
 		return 2;
 	}
-	rc = run_jobs(v, res, &msg, &o);
-	dkim_verifier_free(v);
+	if (o.diff) {
+		rc = run_diff(v, res, &o);
+	} else if (read_crlf(o.file, &msg, o.raw) < 0) {
+		fprintf(stderr, "dkimcheck: cannot read %s\n", o.file);
+		rc = 2;
+		sbuf_free(&msg);
+	} else {
+		rc = run_jobs(v[0], res, &msg, &o);
+		sbuf_free(&msg);
+	}
+	dkim_verifier_free(v[0]);
+	dkim_verifier_free(v[1]);
 	dns_resolver_free(res);
-	sbuf_free(&msg);
+	dns_thread_done();
 	return rc;
 }

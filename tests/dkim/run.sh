@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the DKIM test vectors against BUILDDIR/tests/dkim/dkimcheck (built by
 # `make check`; this script builds nothing).
-#   tests/dkim/run.sh BUILDDIR [CASE...]
+#   tests/dkim/run.sh BUILDDIR [--engine builtin|libopendkim] [CASE...]
 # Uses Debian's /usr/bin/python3 (python3-dkim, python3-dnslib, python3-nacl)
 # and unbound; the optional vectors come from $SENDERCHECK_TESTDATA.
 # Under --enable-sanitizers builds, LSan reads lsan.supp.

@@ -35,6 +35,9 @@ def setup():
     c.blackhole = testdns.Blackhole()
     ns = c.dns.address
     c.accept = Sendercheck(BUILD, WORK, {"Nameservers": ns}, name="accept").start()
+    # the second DKIM engine: every DKIM case runs through both
+    c.odk = Sendercheck(BUILD, WORK, {"Nameservers": ns, "DKIMEngine": "libopendkim"},
+                        name="odk").start()
     port = testdns.free_port()
     c.strict = Sendercheck(BUILD, WORK, {
         "Nameservers": ns, "On-SPFFail": "reject", "On-SPFSoftFail": "quarantine",
@@ -47,7 +50,7 @@ def setup():
 
 
 def teardown(c):
-    for d in ("accept", "strict", "slow"):
+    for d in ("accept", "odk", "strict", "slow"):
         s = getattr(c, d, None)
         if s:
             s.stop()        # exit status and log judged by evidence.stopped()
@@ -137,19 +140,20 @@ def dkim_send(c, msg, sc=None):
     return r, ar_of(r)
 
 
-def _dkim_case(name, build, want, unwanted):
+def _dkim_case(name, build, want, unwanted, engine):
     def fn(c):
-        _, ar = dkim_send(c, build(c.keys))
+        _, ar = dkim_send(c, build(c.keys), sc=c.accept if engine == "builtin" else c.odk)
         for w in want:
-            contains(ar, w, "A-R of " + name)
+            contains(ar, w, "A-R of %s (%s)" % (name, engine))
         for u in unwanted:
-            check(u not in ar, "A-R of %s must not hold %r: %s" % (name, u, ar))
-    fn.__name__ = "dkim_" + name
+            check(u not in ar, "A-R of %s (%s) must not hold %r: %s" % (name, engine, u, ar))
+    fn.__name__ = "dkim_%s_%s" % (name, engine)
     return case(fn)
 
 
-for _name, _build, _want, _unwanted in world.DKIM_CASES:
-    _dkim_case(_name, _build, _want, _unwanted)
+for _engine in ("builtin", "libopendkim"):
+    for _name, _build, _want, _unwanted in world.DKIM_CASES:
+        _dkim_case(_name, _build, _want, _unwanted, _engine)
 
 
 @case
@@ -444,9 +448,9 @@ def background_mode(c):
 def daemons_stop_cleanly(c):
     """SIGTERM ends each daemon with status 0 and no sanitizer report
     (judged by evidence.stopped(), which fails this case otherwise)."""
-    for d in ("accept", "strict", "slow"):
+    for d in ("accept", "odk", "strict", "slow"):
         getattr(c, d).proc.send_signal(15)
-    for d in ("accept", "strict", "slow"):
+    for d in ("accept", "odk", "strict", "slow"):
         eq(getattr(c, d).stop(), 0, "%s exit status" % d)
 
 

@@ -1,0 +1,716 @@
+/*
+ * dkim_builtin: the project's own DKIM verifier (DKIMEngine builtin, the
+ * default), RFC 6376 with RFC 8463 (ed25519-sha256) and RFC 8301, on
+ * OpenSSL's EVP interface.
+ *
+ * What this file promises (see dkim.h for the interface):
+ * - Each DKIM-Signature field is parsed when it arrives (dkim_tags.c), so
+ *   its key name is known before the end of the header; every tag rule of
+ *   RFC 6376 3.5 is checked, in libopendkim's order and with its names
+ *   for tag errors, so both engines give the same reasons.
+ * - Header fields are kept as given, without a length limit per field
+ *   (bounded in all by B_MAX_BYTES / B_MAX_FIELDS; past that, signatures
+ *   are permerror "header too large to verify", never a pass). Fields
+ *   named in h= are taken from the bottom up, each instance once; the
+ *   signature's own field never counts as one of them.
+ * - Bodies are hashed while they stream in (dkim_canon.c), once per
+ *   (canonicalisation, hash, l=) in use, shared by signatures.
+ * - Keys come from dkim_key.c (DNS, record rules, decoded-key cache).
+ * - A signature passes only if its header signature verifies with the key
+ *   AND its body hash matches; l= larger than the body, t=s with an i=
+ *   in a subdomain, and expired or future signatures (300 s of clock
+ *   drift, as libopendkim) never pass.
+ * - Nothing here aborts on hostile input; every error is a result with a
+ *   reason; memory per message is bounded by the header limits above plus
+ *   fixed buffers per signature.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dkim.h"
+#include "dkim_canon.h"
+#include "dkim_engine.h"
+#include "dkim_key.h"
+#include "dkim_tags.h"
+#include "log.h"
+
+#define B_MAX_FIELDS	10000		/* header fields kept */
+#define B_MAX_BYTES	(4UL << 20)	/* header bytes kept */
+#define B_CLOCK_DRIFT	300		/* seconds, as libopendkim */
+#define B_MAX_SIG	2048		/* decoded b= bytes (RSA 16384 bits) */
+
+struct b_verifier {
+	unsigned max_signatures;
+};
+
+struct b_field {
+	char *name;
+	char *value;
+	size_t vlen;
+	uint32_t hash;		/* of the lower-cased name, for h= lookups */
+};
+
+struct b_sig {
+	size_t field;		/* its index among the fields */
+	int checked;		/* within max_signatures */
+	int bad;		/* unusable: result and reason already set */
+	struct dkim_tags tags;
+	enum dkim_alg alg;
+	enum dkim_canon hc, bc;
+	int limited;
+	unsigned long long limit;
+	char domain[DKIM_KEY_NAMELEN];
+	char selector[DKIM_KEY_NAMELEN];
+	char idomain[DKIM_KEY_NAMELEN];	/* the domain of i= (or d=) */
+	unsigned char bh[EVP_MAX_MD_SIZE];
+	size_t bhlen;
+	unsigned char *sig;	/* b=, decoded */
+	size_t siglen;
+	struct dkim_body *body;
+};
+
+struct b_msg {
+	struct b_verifier *v;
+	struct dns_ctx *dns;
+	char id[64];
+	struct b_field *fields;
+	size_t nfields, capfields, bytes;
+	int overflow;		/* fields over the limits were dropped */
+	size_t nsigs;
+	struct b_sig *sigs;	/* DKIM_MAX_LISTED, made with the first one */
+	struct dkim_sig_result *res;
+	size_t nbodies;
+	struct dkim_body *bodies[DKIM_MAX_LISTED];
+	int eoh, finished;
+};
+
+/* ---- header fields ---- */
+
+static uint32_t
+name_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint32_t)tolower((unsigned char)s[i])) * 16777619u;
+	return h;
+}
+
+/* A field name without the white space that may precede its colon. */
+static size_t
+name_len(const char *name)
+{
+	size_t n = strlen(name);
+
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	return n;
+}
+
+static int
+name_is(const struct b_field *f, const char *want, size_t wlen, uint32_t h)
+{
+	return f->hash == h && name_len(f->name) == wlen &&
+	    strncasecmp(f->name, want, wlen) == 0;
+}
+
+static int
+keep_field(struct b_msg *m, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+	struct b_field *f;
+
+	if (m->nfields == B_MAX_FIELDS || m->bytes + nl + vl > B_MAX_BYTES) {
+		m->overflow = 1;
+		return -1;
+	}
+	if (m->nfields == m->capfields) {
+		size_t cap = m->capfields ? m->capfields * 2 : 32;
+		struct b_field *nf = realloc(m->fields, cap * sizeof *nf);
+
+		if (nf == NULL) {
+			m->overflow = 1;
+			return -1;
+		}
+		m->fields = nf;
+		m->capfields = cap;
+	}
+	f = &m->fields[m->nfields];
+	f->name = malloc(nl + 1 + vl + 1);
+	if (f->name == NULL) {
+		m->overflow = 1;
+		return -1;
+	}
+	memcpy(f->name, name, nl + 1);
+	f->value = f->name + nl + 1;
+	memcpy(f->value, value, vl + 1);
+	f->vlen = vl;
+	f->hash = name_hash(name, name_len(name));
+	m->bytes += nl + vl;
+	m->nfields++;
+	return 0;
+}
+
+/* ---- DKIM-Signature tags (RFC 6376 3.5) ---- */
+
+/* Marks the signature unusable with a reason; returns -1. */
+static int bad(struct b_sig *s, struct dkim_sig_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+bad(struct b_sig *s, struct dkim_sig_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->bad = 1;
+	r->result = DKIM_RES_PERMERROR;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const struct dkim_tag *
+tag(const struct b_sig *s, const char *name)
+{
+	return dkim_tags_get(&s->tags, name);
+}
+
+/* Up to 20 decimal digits into *out; -1 for anything else. */
+static int
+tag_number(const struct dkim_tag *t, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (t->value_len == 0 || t->value_len > 20)
+		return -1;
+	for (size_t i = 0; i < t->value_len; i++) {
+		unsigned d;
+
+		if (!isdigit((unsigned char)t->value[i]))
+			return -1;
+		d = (unsigned)(t->value[i] - '0');
+		if (v > (~0ULL - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Copies a tag value into a buffer; -1 if it does not fit. */
+static int
+tag_copy(const struct dkim_tag *t, char *out, size_t outlen)
+{
+	if (t->value_len >= outlen)
+		return -1;
+	memcpy(out, t->value, t->value_len);
+	out[t->value_len] = '\0';
+	return 0;
+}
+
+/* The identity and, for the coverage rule, its domain. */
+static int
+fill_identity(struct b_sig *s, struct dkim_sig_result *r)
+{
+	const struct dkim_tag *i = tag(s, "i"), *d = tag(s, "d");
+	char dec[sizeof r->identity];
+	const char *at;
+
+	if (i == NULL) {
+		if (d != NULL)
+			snprintf(r->identity, sizeof r->identity, "@%.*s",
+			    (int)(d->value_len < 255 ? d->value_len : 255), d->value);
+		snprintf(s->idomain, sizeof s->idomain, "%s", s->domain);
+		return 0;
+	}
+	if (dkim_qp_decode_str(i->value, i->value_len, dec, sizeof dec) < 0) {
+		dkim_copy(r->identity, sizeof r->identity, i->value, i->value_len);
+		return -1;
+	}
+	dkim_copy(r->identity, sizeof r->identity, dec, (size_t)-1);
+	at = strrchr(dec, '@');
+	if (at == NULL || strlen(at + 1) >= sizeof s->idomain)
+		return -1;
+	snprintf(s->idomain, sizeof s->idomain, "%s", at + 1);
+	return 0;
+}
+
+/* i= in d= or a subdomain of it (RFC 6376 3.5, i=). */
+static int
+domain_covers(const char *d, const char *idom)
+{
+	size_t dl = strlen(d), il = strlen(idom);
+
+	if (dl == 0)
+		return 0;
+	if (il == dl)
+		return strcasecmp(d, idom) == 0;
+	return il > dl && idom[il - dl - 1] == '.' && strcasecmp(idom + il - dl, d) == 0;
+}
+
+static int
+list_item_is(const struct dkim_tag *t, const char *want)
+{
+	const char *p = t->value, *end = t->value + t->value_len;
+	size_t wl = strlen(want);
+
+	while (p < end) {
+		const char *c = memchr(p, ':', (size_t)(end - p)), *e = c ? c : end;
+
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		if ((size_t)(e - p) == wl && strncasecmp(p, want, wl) == 0)
+			return 1;
+		if (c == NULL)
+			break;
+		p = c + 1;
+	}
+	return 0;
+}
+
+/* Fields of the result that come straight from tags, valid or not. */
+static void
+fill_result(struct b_sig *s, struct dkim_sig_result *r)
+{
+	const struct dkim_tag *t;
+	size_t k = 0;
+
+	if ((t = tag(s, "d")) != NULL)
+		dkim_copy(r->domain, sizeof r->domain, t->value, t->value_len);
+	if ((t = tag(s, "s")) != NULL)
+		dkim_copy(r->selector, sizeof r->selector, t->value, t->value_len);
+	if ((t = tag(s, "a")) != NULL)
+		dkim_copy(r->algorithm, sizeof r->algorithm, t->value, t->value_len);
+	if ((t = tag(s, "b")) != NULL)
+		for (size_t i = 0; i < t->value_len && k < 8; i++)
+			if (!isspace((unsigned char)t->value[i]))
+				r->b_prefix[k++] = iscntrl((unsigned char)t->value[i]) ? '?' : t->value[i];
+	r->b_prefix[k] = '\0';
+	if ((t = tag(s, "h")) != NULL)
+		dkim_fill_hlist(r, t->value, t->value_len);
+	if ((t = tag(s, "l")) != NULL) {
+		unsigned long long l = 0;
+
+		r->has_length = 1;
+		if (tag_number(t, &l) == 0)
+			r->length = (unsigned long)l;
+	}
+}
+
+/* Checks the time tags; returns -1 after setting the reason. */
+static int
+check_times(struct b_sig *s, struct dkim_sig_result *r)
+{
+	const struct dkim_tag *t = tag(s, "t"), *x = tag(s, "x");
+	unsigned long long tv = 0, xv = 0;
+	unsigned long long now = (unsigned long long)time(NULL);
+
+	if (t != NULL && tag_number(t, &tv) < 0)
+		return bad(s, r, "signature syntax: invalid t= value");
+	if (x != NULL && tag_number(x, &xv) < 0)
+		return bad(s, r, "signature syntax: invalid x= value");
+	if (x != NULL && now >= xv && now - xv >= B_CLOCK_DRIFT)
+		return bad(s, r, "signature expired");
+	if (t != NULL && tv > now && tv - now > B_CLOCK_DRIFT)
+		return bad(s, r, "signature in the future");
+	if (t != NULL && x != NULL && xv <= tv)
+		return bad(s, r, "signature timestamp order error");
+	return 0;
+}
+
+/* Tags that must be present and not empty; -1 after setting the reason. */
+static int
+need(struct b_sig *s, struct dkim_sig_result *r, const char *name,
+    const char *missing, const char *empty)
+{
+	const struct dkim_tag *t = tag(s, name);
+
+	if (t == NULL)
+		return bad(s, r, "%s", missing);
+	if (t->value_len == 0)
+		return bad(s, r, "%s", empty);
+	return 0;
+}
+
+/* RFC 6376 3.5, in libopendkim's order; -1 after setting the reason. */
+static int
+check_tags(struct b_sig *s, struct dkim_sig_result *r)
+{
+	const struct dkim_tag *t;
+	int bad_body;
+	long n;
+
+	if (need(s, r, "d", "domain tag missing", "domain tag empty") < 0 ||
+	    need(s, r, "s", "selector tag missing", "selector tag empty") < 0 ||
+	    need(s, r, "v", "version missing", "version empty") < 0)
+		return -1;
+	if (!dkim_tag_is(tag(s, "v"), "1", 0))
+		return bad(s, r, "unsupported signature version");
+	if (tag_copy(tag(s, "d"), s->domain, sizeof s->domain) < 0 ||
+	    tag_copy(tag(s, "s"), s->selector, sizeof s->selector) < 0)
+		return bad(s, r, "invalid key name (too long)");
+	if (fill_identity(s, r) < 0 || !domain_covers(s->domain, s->idomain))
+		return bad(s, r, "invalid domain coverage");
+	if (check_times(s, r) < 0)
+		return -1;
+	s->hc = s->bc = CANON_SIMPLE;
+	if ((t = tag(s, "c")) != NULL &&
+	    dkim_canon_parse(t->value, t->value_len, &s->hc, &s->bc, &bad_body) < 0)
+		return bad(s, r, bad_body ? "invalid body canonicalization" :
+		    "invalid header canonicalization");
+	if ((t = tag(s, "a")) == NULL || dkim_alg_parse(t->value, t->value_len, &s->alg) < 0)
+		return bad(s, r, "unsupported algorithm");
+	if (need(s, r, "h", "header list missing", "header list tag empty") < 0)
+		return -1;
+	if (!list_item_is(tag(s, "h"), "from"))
+		return bad(s, r, "header list missing required entries");
+	if ((t = tag(s, "l")) != NULL) {
+		if (tag_number(t, &s->limit) < 0 || t->value_len > 76)
+			return bad(s, r, "body length value invalid");
+		s->limited = 1;
+	}
+	if ((t = tag(s, "q")) != NULL && !list_item_is(t, "dns/txt"))
+		return bad(s, r, "query method invalid");
+	if (need(s, r, "bh", "body hash missing", "body hash empty") < 0)
+		return -1;
+	t = tag(s, "bh");
+	n = dkim_b64_decode(t->value, t->value_len, s->bh, sizeof s->bh);
+	if (n != EVP_MD_get_size(dkim_alg_md(s->alg)))
+		return bad(s, r, "body hash corrupt");
+	s->bhlen = (size_t)n;
+	if (need(s, r, "b", "signature data missing", "signature data empty") < 0)
+		return -1;
+	t = tag(s, "b");
+	s->sig = malloc(B_MAX_SIG);
+	if (s->sig == NULL)
+		return bad(s, r, "signature not evaluated (out of memory)");
+	n = dkim_b64_decode(t->value, t->value_len, s->sig, B_MAX_SIG);
+	if (n <= 0)
+		return bad(s, r, "signature data corrupt");
+	s->siglen = (size_t)n;
+	return 0;
+}
+
+static void
+parse_signature(struct b_msg *m, struct b_sig *s, struct dkim_sig_result *r)
+{
+	const struct b_field *f = &m->fields[s->field];
+	char why[120];
+
+	if (dkim_tags_parse(f->value, f->vlen, &s->tags, why, sizeof why) < 0) {
+		s->tags.n = 0;
+		(void)bad(s, r, "signature syntax: %s",
+		    strncmp(why, "tag syntax: ", 12) == 0 ? why + 12 : why);
+		return;
+	}
+	fill_result(s, r);
+	(void)check_tags(s, r);
+	/*
+	 * Here the key name is known: the place for an early (prefetched)
+	 * key lookup; the lookup itself happens in dkim_key_get at the end.
+	 */
+}
+
+/* ---- the engine ---- */
+
+static void *
+b_verifier_new(unsigned max_signatures, char *why, size_t whylen)
+{
+	struct b_verifier *v = calloc(1, sizeof *v);
+
+	if (v == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	v->max_signatures = max_signatures;
+	return v;
+}
+
+static void
+b_verifier_free(void *v)
+{
+	free(v);
+}
+
+static void *
+b_msg_new(void *vv, struct dns_ctx *dns, const char *id)
+{
+	struct b_msg *m = calloc(1, sizeof *m);
+
+	if (m == NULL)
+		return NULL;
+	m->v = vv;
+	m->dns = dns;
+	dkim_copy(m->id, sizeof m->id, id != NULL && id[0] != '\0' ? id : "-", (size_t)-1);
+	return m;
+}
+
+static int
+is_signature_field(const char *name)
+{
+	return name_len(name) == 14 && strncasecmp(name, "DKIM-Signature", 14) == 0;
+}
+
+static void
+b_header(void *vm, const char *name, const char *value)
+{
+	struct b_msg *m = vm;
+	struct b_sig *s;
+	struct dkim_sig_result *r;
+
+	if (m->eoh || m->finished || keep_field(m, name, value) < 0)
+		return;
+	if (!is_signature_field(name) || m->nsigs == DKIM_MAX_LISTED)
+		return;
+	if (m->sigs == NULL) {
+		m->sigs = calloc(DKIM_MAX_LISTED, sizeof *m->sigs);
+		m->res = calloc(DKIM_MAX_LISTED, sizeof *m->res);
+		if (m->sigs == NULL || m->res == NULL) {
+			m->overflow = 1;
+			return;
+		}
+	}
+	s = &m->sigs[m->nsigs];
+	r = &m->res[m->nsigs];
+	m->nsigs++;
+	s->field = m->nfields - 1;
+	s->checked = m->nsigs <= m->v->max_signatures;
+	if (!s->checked) {
+		/* listed with what its tags say, never looked at further */
+		if (dkim_tags_parse(m->fields[s->field].value, m->fields[s->field].vlen,
+		    &s->tags, r->why, sizeof r->why) == 0)
+			fill_result(s, r);
+		s->tags.n = 0;
+		return;
+	}
+	parse_signature(m, s, r);
+}
+
+/* The body hash a signature needs: shared with those that need the same. */
+static struct dkim_body *
+body_for(struct b_msg *m, const struct b_sig *s)
+{
+	const EVP_MD *md = dkim_alg_md(s->alg);
+
+	for (size_t i = 0; i < m->nbodies; i++) {
+		struct dkim_body *b = m->bodies[i];
+
+		if (b->canon == s->bc && b->limited == s->limited &&
+		    (!s->limited || b->limit == s->limit) &&
+		    EVP_MD_get_type(EVP_MD_CTX_get0_md(b->ctx)) == EVP_MD_get_type(md))
+			return b;
+	}
+	if (m->nbodies == DKIM_MAX_LISTED)
+		return NULL;
+	m->bodies[m->nbodies] = malloc(sizeof(struct dkim_body));
+	if (m->bodies[m->nbodies] == NULL)
+		return NULL;
+	if (dkim_body_init(m->bodies[m->nbodies], s->bc, md, s->limited, s->limit) < 0) {
+		dkim_body_free(m->bodies[m->nbodies]);
+		free(m->bodies[m->nbodies]);
+		return NULL;
+	}
+	return m->bodies[m->nbodies++];
+}
+
+static void
+b_eoh(void *vm)
+{
+	struct b_msg *m = vm;
+
+	if (m->eoh || m->finished)
+		return;
+	m->eoh = 1;
+	for (size_t i = 0; i < m->nsigs; i++) {
+		struct b_sig *s = &m->sigs[i];
+
+		if (s->checked && !s->bad && (s->body = body_for(m, s)) == NULL)
+			(void)bad(s, &m->res[i], "signature not evaluated (out of memory)");
+	}
+}
+
+static void
+b_body(void *vm, const unsigned char *p, size_t n)
+{
+	struct b_msg *m = vm;
+
+	if (!m->eoh || m->finished)
+		return;
+	for (size_t i = 0; i < m->nbodies; i++)
+		dkim_body_update(m->bodies[i], p, n);
+}
+
+/* The header hash of RFC 6376 3.7 for one signature. */
+static int
+header_digest(const struct b_msg *m, const struct b_sig *s, unsigned char *out,
+    unsigned *outlen)
+{
+	const struct dkim_tag *h = tag(s, "h"), *b = tag(s, "b");
+	const struct b_field *own = &m->fields[s->field];
+	const char *p = h->value, *end = h->value + h->value_len;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *used = calloc(m->nfields, 1);
+	int ok = ctx != NULL && used != NULL &&
+	    EVP_DigestInit_ex(ctx, dkim_alg_md(s->alg), NULL) == 1;
+
+	if (ok)
+		used[s->field] = 1;
+	while (ok && p < end) {
+		const char *c = memchr(p, ':', (size_t)(end - p)), *e = c ? c : end;
+		uint32_t hash;
+
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		hash = name_hash(p, (size_t)(e - p));
+		for (size_t k = m->nfields; k > 0 && e > p; k--) {
+			const struct b_field *f = &m->fields[k - 1];
+
+			if (used[k - 1] || !name_is(f, p, (size_t)(e - p), hash))
+				continue;
+			used[k - 1] = 1;
+			ok = dkim_canon_header(ctx, s->hc, f->name, f->value, f->vlen,
+			    0, 0, 1) == 0;
+			break;
+		}
+		p = c != NULL ? c + 1 : end;
+	}
+	ok = ok && dkim_canon_header(ctx, s->hc, own->name, own->value, own->vlen,
+	    b->raw_start, b->raw_end, 0) == 0 &&
+	    EVP_DigestFinal_ex(ctx, out, outlen) == 1;
+	EVP_MD_CTX_free(ctx);
+	free(used);
+	return ok ? 0 : -1;
+}
+
+static void
+verify(struct b_msg *m, struct b_sig *s, struct dkim_sig_result *r)
+{
+	struct dkim_key key;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	enum dkim_res kr;
+	char why[sizeof r->why];
+
+	if (m->overflow) {
+		r->result = DKIM_RES_PERMERROR;
+		dkim_why(r, "header too large to verify");
+		return;
+	}
+	if (s->body == NULL || s->body->failed) {
+		r->result = DKIM_RES_TEMPERROR;
+		dkim_why(r, "signature not evaluated (internal error)");
+		return;
+	}
+	r->body_len = (unsigned long)s->body->hashed;
+	if (s->limited && s->body->total < s->limit) {
+		r->result = DKIM_RES_PERMERROR;
+		dkim_why(r, "length tag value exceeds body size");
+		return;
+	}
+	kr = dkim_key_get(m->dns, s->selector, s->domain, s->alg, &key, why, sizeof why);
+	if (kr != DKIM_RES_PASS) {
+		r->result = kr;
+		dkim_why(r, "%s", why);
+		return;
+	}
+	r->key_bits = key.bits;
+	r->testing = key.testing;
+	if (header_digest(m, s, digest, &dlen) < 0) {
+		r->result = DKIM_RES_TEMPERROR;
+		dkim_why(r, "signature not evaluated (internal error)");
+	} else if (!dkim_key_verify(&key, s->alg, digest, dlen, s->sig, s->siglen)) {
+		r->result = DKIM_RES_FAIL;
+		dkim_why(r, "signature did not verify");
+	} else if (s->body->dlen != s->bhlen ||
+	    memcmp(s->body->digest, s->bh, s->bhlen) != 0) {
+		r->result = DKIM_RES_FAIL;
+		dkim_why(r, "body hash mismatch (body altered)");
+	} else if (key.strict && strcasecmp(s->idomain, s->domain) != 0) {
+		r->result = DKIM_RES_PERMERROR;
+		dkim_why(r, "unauthorized subdomain");
+	} else {
+		r->result = DKIM_RES_PASS;
+		r->why[0] = '\0';
+	}
+	dkim_key_release(&key);
+}
+
+static int
+b_finish(void *vm, const struct dkim_sig_result **res, size_t *nres,
+    const char **why)
+{
+	struct b_msg *m = vm;
+
+	(void)why;
+	if (!m->finished) {
+		m->finished = 1;
+		if (!m->eoh)
+			b_eoh(m);
+		for (size_t i = 0; i < m->nbodies; i++)
+			(void)dkim_body_final(m->bodies[i]);
+		for (size_t i = 0; i < m->nsigs; i++) {
+			struct b_sig *s = &m->sigs[i];
+			struct dkim_sig_result *r = &m->res[i];
+
+			if (!s->checked) {
+				dkim_result_not_checked(r, m->v->max_signatures);
+				continue;
+			}
+			if (!s->bad)
+				verify(m, s, r);
+			dkim_result_rules(r);
+			if (r->result != DKIM_RES_PASS)
+				log_debug("dkim %s: d=%s s=%s: %s: %s", m->id, r->domain,
+				    r->selector, dkim_res_str(r->result), r->why);
+		}
+	}
+	*res = m->res;
+	*nres = m->nsigs;
+	return 0;
+}
+
+static void
+b_msg_free(void *vm)
+{
+	struct b_msg *m = vm;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nfields; i++)
+		free(m->fields[i].name);
+	free(m->fields);
+	for (size_t i = 0; i < m->nsigs; i++)
+		free(m->sigs[i].sig);
+	free(m->sigs);
+	free(m->res);
+	for (size_t i = 0; i < m->nbodies; i++) {
+		dkim_body_free(m->bodies[i]);
+		free(m->bodies[i]);
+	}
+	free(m);
+}
+
+const struct dkim_engine_ops dkim_builtin_ops = {
+	.name = "builtin",
+	.verifier_new = b_verifier_new,
+	.verifier_free = b_verifier_free,
+	.msg_new = b_msg_new,
+	.header = b_header,
+	.eoh = b_eoh,
+	.body = b_body,
+	.finish = b_finish,
+	.msg_free = b_msg_free,
+};

@@ -1,0 +1,331 @@
+/*
+ * dkim_canon: header and body canonicalisation; see dkim_canon.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dkim_canon.h"
+
+static int
+canon_name(const char *s, size_t len, enum dkim_canon *out)
+{
+	if (len == 6 && strncasecmp(s, "simple", 6) == 0)
+		*out = CANON_SIMPLE;
+	else if (len == 7 && strncasecmp(s, "relaxed", 7) == 0)
+		*out = CANON_RELAXED;
+	else
+		return -1;
+	return 0;
+}
+
+int
+dkim_canon_parse(const char *s, size_t len, enum dkim_canon *hdr,
+    enum dkim_canon *body, int *bad_body)
+{
+	const char *slash = memchr(s, '/', len);
+	size_t hlen = slash != NULL ? (size_t)(slash - s) : len;
+
+	*bad_body = 0;
+	*body = CANON_SIMPLE;
+	if (canon_name(s, hlen, hdr) < 0)
+		return -1;
+	if (slash != NULL && canon_name(slash + 1, len - hlen - 1, body) < 0) {
+		*bad_body = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- header fields ---- */
+
+struct hbuf {
+	EVP_MD_CTX *ctx;
+	size_t n;
+	int failed;
+	unsigned char b[1024];
+};
+
+static void
+hb_flush(struct hbuf *h)
+{
+	if (h->n > 0 && !h->failed && EVP_DigestUpdate(h->ctx, h->b, h->n) != 1)
+		h->failed = 1;
+	h->n = 0;
+}
+
+static void
+hb_put(struct hbuf *h, const void *p, size_t n)
+{
+	if (n >= sizeof h->b) {
+		hb_flush(h);
+		if (!h->failed && EVP_DigestUpdate(h->ctx, p, n) != 1)
+			h->failed = 1;
+		return;
+	}
+	if (h->n + n > sizeof h->b)
+		hb_flush(h);
+	memcpy(h->b + h->n, p, n);
+	h->n += n;
+}
+
+static void
+hb_putc(struct hbuf *h, char c)
+{
+	if (h->n == sizeof h->b)
+		hb_flush(h);
+	h->b[h->n++] = (unsigned char)c;
+}
+
+/* Relaxed value bytes: unfolded, WSP runs one SP, none at either end. */
+static void
+relaxed_value(struct hbuf *h, const char *v, size_t len, int *started, int *wsp)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+
+		if (c == '\r' && i + 1 < len && v[i + 1] == '\n') {
+			i++;		/* unfold: CRLF dropped */
+			continue;
+		}
+		if (c == ' ' || c == '\t') {
+			*wsp = 1;
+			continue;
+		}
+		if (*wsp && *started)
+			hb_putc(h, ' ');
+		*wsp = 0;
+		*started = 1;
+		hb_putc(h, c);
+	}
+}
+
+int
+dkim_canon_header(EVP_MD_CTX *ctx, enum dkim_canon c, const char *name,
+    const char *value, size_t value_len, size_t hole_start, size_t hole_end,
+    int crlf)
+{
+	struct hbuf h = { .ctx = ctx };
+
+	if (hole_end > value_len || hole_start > hole_end)
+		hole_start = hole_end = 0;
+	if (c == CANON_SIMPLE) {
+		hb_put(&h, name, strlen(name));
+		hb_putc(&h, ':');
+		hb_put(&h, value, hole_start);
+		hb_put(&h, value + hole_end, value_len - hole_end);
+	} else {
+		size_t nlen = strlen(name);
+		int started = 0, wsp = 0;
+
+		while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+			nlen--;
+		for (size_t i = 0; i < nlen; i++)
+			hb_putc(&h, (char)tolower((unsigned char)name[i]));
+		hb_putc(&h, ':');
+		relaxed_value(&h, value, hole_start, &started, &wsp);
+		relaxed_value(&h, value + hole_end, value_len - hole_end, &started, &wsp);
+	}
+	if (crlf)
+		hb_put(&h, "\r\n", 2);
+	hb_flush(&h);
+	return h.failed ? -1 : 0;
+}
+
+/* ---- bodies ---- */
+
+int
+dkim_body_init(struct dkim_body *b, enum dkim_canon c, const EVP_MD *md,
+    int limited, unsigned long long limit)
+{
+	memset(b, 0, sizeof *b);
+	b->canon = c;
+	b->limited = limited;
+	b->limit = limit;
+	b->ctx = EVP_MD_CTX_new();
+	if (b->ctx == NULL || EVP_DigestInit_ex(b->ctx, md, NULL) != 1) {
+		EVP_MD_CTX_free(b->ctx);
+		b->ctx = NULL;
+		b->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+dkim_body_free(struct dkim_body *b)
+{
+	EVP_MD_CTX_free(b->ctx);
+	b->ctx = NULL;
+}
+
+static void
+body_flush(struct dkim_body *b)
+{
+	if (b->outlen > 0 && !b->failed &&
+	    EVP_DigestUpdate(b->ctx, b->out, b->outlen) != 1)
+		b->failed = 1;
+	b->outlen = 0;
+}
+
+/* n canonical bytes: counted, and hashed up to the limit. */
+static void
+emit(struct dkim_body *b, const unsigned char *p, size_t n)
+{
+	b->total += n;
+	if (b->limited) {
+		if (b->hashed >= b->limit)
+			return;
+		if (n > b->limit - b->hashed)
+			n = (size_t)(b->limit - b->hashed);
+	}
+	b->hashed += n;
+	if (n >= sizeof b->out) {
+		body_flush(b);
+		if (!b->failed && EVP_DigestUpdate(b->ctx, p, n) != 1)
+			b->failed = 1;
+		return;
+	}
+	if (b->outlen + n > sizeof b->out)
+		body_flush(b);
+	memcpy(b->out + b->outlen, p, n);
+	b->outlen += n;
+}
+
+/* Content starts on this line: the empty lines before it were not the end. */
+static void
+line_content(struct dkim_body *b)
+{
+	if (b->line_has)
+		return;
+	for (; b->blanks > 0; b->blanks--)
+		emit(b, (const unsigned char *)"\r\n", 2);
+	b->line_has = 1;
+}
+
+static void
+line_end(struct dkim_body *b)
+{
+	if (b->line_has)
+		emit(b, (const unsigned char *)"\r\n", 2);
+	else
+		b->blanks++;
+	b->line_has = 0;
+	b->wsp = 0;
+}
+
+static void
+body_simple(struct dkim_body *b, const unsigned char *p, const unsigned char *end)
+{
+	while (p < end) {
+		const unsigned char *q;
+
+		if (b->cr) {
+			b->cr = 0;
+			if (*p == '\n') {
+				line_end(b);
+				p++;
+				continue;
+			}
+			line_content(b);	/* a CR on its own is content */
+			emit(b, (const unsigned char *)"\r", 1);
+		}
+		q = memchr(p, '\r', (size_t)(end - p));
+		if (q == NULL)
+			q = end;
+		if (q > p) {
+			line_content(b);
+			emit(b, p, (size_t)(q - p));
+		}
+		if (q == end)
+			break;
+		b->cr = 1;
+		p = q + 1;
+	}
+}
+
+/* Bytes that end a run of ordinary content in relaxed: SP, HTAB, CR. */
+static const unsigned char relaxed_stop[256] = { ['\t'] = 1, [' '] = 1, ['\r'] = 1 };
+
+static void
+relaxed_content(struct dkim_body *b, const unsigned char *p, size_t n)
+{
+	line_content(b);
+	if (b->wsp) {
+		emit(b, (const unsigned char *)" ", 1);
+		b->wsp = 0;
+	}
+	emit(b, p, n);
+}
+
+static void
+body_relaxed(struct dkim_body *b, const unsigned char *p, const unsigned char *end)
+{
+	while (p < end) {
+		const unsigned char *q;
+
+		if (b->cr) {
+			b->cr = 0;
+			if (*p == '\n') {
+				line_end(b);
+				p++;
+				continue;
+			}
+			relaxed_content(b, (const unsigned char *)"\r", 1);
+		}
+		if (*p == ' ' || *p == '\t') {
+			b->wsp = 1;
+			p++;
+			continue;
+		}
+		if (*p == '\r') {
+			b->cr = 1;
+			p++;
+			continue;
+		}
+		for (q = p + 1; q < end && !relaxed_stop[*q]; q++)
+			;
+		relaxed_content(b, p, (size_t)(q - p));
+		p = q;
+	}
+}
+
+void
+dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n)
+{
+	if (b->done || b->ctx == NULL || n == 0)
+		return;
+	if (b->canon == CANON_SIMPLE)
+		body_simple(b, p, p + n);
+	else
+		body_relaxed(b, p, p + n);
+}
+
+int
+dkim_body_final(struct dkim_body *b)
+{
+	if (b->done)
+		return b->failed ? -1 : 0;
+	b->done = 1;
+	if (b->ctx == NULL)
+		return -1;
+	if (b->cr) {
+		b->cr = 0;
+		if (b->canon == CANON_SIMPLE) {
+			line_content(b);
+			emit(b, (const unsigned char *)"\r", 1);
+		} else {
+			relaxed_content(b, (const unsigned char *)"\r", 1);
+		}
+	}
+	if (b->line_has)
+		emit(b, (const unsigned char *)"\r\n", 2);
+	else if (b->canon == CANON_SIMPLE && b->total == 0)
+		emit(b, (const unsigned char *)"\r\n", 2);
+	body_flush(b);
+	if (!b->failed && EVP_DigestFinal_ex(b->ctx, b->digest, &b->dlen) != 1)
+		b->failed = 1;
+	return b->failed ? -1 : 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * dkim_canon: RFC 6376 3.4 canonicalisation ("simple" and "relaxed") of
+ * header fields and of a streamed body, straight into an OpenSSL digest.
+ * Used by the builtin DKIM verifier, ARC verification and ARC sealing, so
+ * that what is signed and what is verified are the same bytes.
+ *
+ * Bodies: lines end in CRLF; a CR not followed by LF and an LF not after a
+ * CR are ordinary bytes (RFC 6376 does not define them; Postfix hands
+ * milters CRLF lines). Empty lines at the end are dropped; simple adds a
+ * CRLF to a body that lacks one and makes an empty body "CRLF"; relaxed
+ * makes white-space runs one SP, drops white space at line ends, and keeps
+ * an empty body empty. A body is fed in chunks of any size and cut
+ * anywhere; memory is fixed (no copy of the body). With a limit (l=), only
+ * the first `limit` canonical bytes are hashed; `total` counts them all.
+ *
+ * Errors: an OpenSSL failure sets `failed`; the digest is then unusable
+ * and dkim_body_final returns -1.
+ */
+#ifndef SC_DKIM_CANON_H
+#define SC_DKIM_CANON_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+enum dkim_canon { CANON_SIMPLE = 0, CANON_RELAXED };
+
+/*
+ * Parses c= ("simple", "relaxed", "simple/relaxed", ...): a missing body
+ * part is simple. Returns 0, or -1 when the header part is unknown (*bad_body
+ * 0) or the body part is (*bad_body 1).
+ */
+int dkim_canon_parse(const char *s, size_t len, enum dkim_canon *hdr,
+    enum dkim_canon *body, int *bad_body);
+
+/*
+ * Hashes one header field: name as received, value as received (after the
+ * colon, folds as CRLF WSP). Bytes [hole_start, hole_end) of the value are
+ * left out (the b= value of the signature being checked; 0,0 for none).
+ * crlf: end with CRLF (every field but the signature's own). Returns 0, or
+ * -1 when the digest failed.
+ */
+int dkim_canon_header(EVP_MD_CTX *ctx, enum dkim_canon c, const char *name,
+    const char *value, size_t value_len, size_t hole_start, size_t hole_end,
+    int crlf);
+
+#define DKIM_BODY_OUTBUF 2048
+
+struct dkim_body {
+	enum dkim_canon canon;
+	EVP_MD_CTX *ctx;
+	int limited;			/* l= given */
+	unsigned long long limit;
+	unsigned long long total;	/* canonical bytes, past the limit too */
+	unsigned long long hashed;	/* canonical bytes hashed */
+	int cr;				/* a CR held back */
+	int line_has;			/* this line has content (relaxed: not WSP) */
+	int wsp;			/* relaxed: white space waiting in the line */
+	unsigned long long blanks;	/* empty lines held back */
+	int failed;
+	int done;
+	size_t outlen;
+	unsigned char out[DKIM_BODY_OUTBUF];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen;
+};
+
+/* md: EVP_sha256() or EVP_sha1(). Returns 0, or -1 (no memory). */
+int dkim_body_init(struct dkim_body *b, enum dkim_canon c, const EVP_MD *md,
+    int limited, unsigned long long limit);
+void dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n);
+/* Ends the body and computes digest/dlen. Returns 0, or -1 if failed. */
+int dkim_body_final(struct dkim_body *b);
+void dkim_body_free(struct dkim_body *b);
+
+#endif

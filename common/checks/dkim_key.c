@@ -1,0 +1,452 @@
+/*
+ * dkim_key: key lookup, key record rules, decoded-key cache and signature
+ * checks; see dkim_key.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "dkim_key.h"
+#include "dkim_tags.h"
+
+#define KEY_MAXTEXT	8192	/* longest p= text kept in the cache */
+#define KEY_MAXDER	6144	/* decoded key bytes we accept */
+
+static const char *const alg_names[] = {
+	[DKIM_ALG_RSA_SHA1] = "rsa-sha1",
+	[DKIM_ALG_RSA_SHA256] = "rsa-sha256",
+	[DKIM_ALG_ED25519_SHA256] = "ed25519-sha256",
+};
+
+int
+dkim_alg_parse(const char *s, size_t len, enum dkim_alg *out)
+{
+	for (size_t i = 0; i < sizeof alg_names / sizeof alg_names[0]; i++)
+		if (strlen(alg_names[i]) == len && strncasecmp(s, alg_names[i], len) == 0) {
+			*out = (enum dkim_alg)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+dkim_alg_name(enum dkim_alg a)
+{
+	return (unsigned)a < sizeof alg_names / sizeof alg_names[0] ? alg_names[a] : "unknown";
+}
+
+const EVP_MD *
+dkim_alg_md(enum dkim_alg a)
+{
+	return a == DKIM_ALG_RSA_SHA1 ? EVP_sha1() : EVP_sha256();
+}
+
+int
+dkim_key_qname(const char *selector, const char *domain, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s._domainkey.%s", selector, domain);
+
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* A host name: letters, digits, '-' and '_' in labels of 1..63 octets. */
+static int
+valid_name(const char *name)
+{
+	size_t label = 0, total = 0;
+
+	for (const char *p = name; *p != '\0'; p++, total++) {
+		if (*p == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '-' || *p == '_') {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return total > 0 && total <= 253;
+}
+
+/* Bounded copy for reasons; control characters become '?'. */
+static void
+clean_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i + 1 < dstlen; i++)
+		dst[i] = iscntrl((unsigned char)src[i]) ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+/* ---- the cache ---- */
+
+struct cached_key {
+	int ed25519;
+	size_t len;
+	uint64_t hash;
+	char text[KEY_MAXTEXT];	/* p= without white space */
+	EVP_PKEY *pkey;
+	unsigned bits;
+	unsigned long last;
+};
+
+static struct cached_key *cache;
+static size_t ncache;
+static unsigned long cache_clock;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t
+fnv(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+/* Under cache_lock. */
+static struct cached_key *
+cache_find(int ed, const char *text, size_t len, uint64_t h)
+{
+	for (size_t i = 0; i < ncache; i++) {
+		struct cached_key *k = &cache[i];
+
+		if (k->hash == h && k->len == len && k->ed25519 == ed &&
+		    memcmp(k->text, text, len) == 0) {
+			k->last = ++cache_clock;
+			return k;
+		}
+	}
+	return NULL;
+}
+
+/* Under cache_lock: keeps pkey (one reference of the cache's own). */
+static void
+cache_keep(int ed, const char *text, size_t len, uint64_t h, EVP_PKEY *pkey,
+    unsigned bits)
+{
+	struct cached_key *k;
+
+	if (cache == NULL && (cache = calloc(DKIM_KEY_CACHE, sizeof *cache)) == NULL)
+		return;
+	if (EVP_PKEY_up_ref(pkey) != 1)
+		return;
+	if (ncache < DKIM_KEY_CACHE) {
+		k = &cache[ncache++];
+	} else {
+		k = &cache[0];
+		for (size_t i = 1; i < DKIM_KEY_CACHE; i++)
+			if (cache[i].last < k->last)
+				k = &cache[i];
+		EVP_PKEY_free(k->pkey);
+	}
+	k->ed25519 = ed;
+	k->len = len;
+	k->hash = h;
+	memcpy(k->text, text, len);
+	k->pkey = pkey;
+	k->bits = bits;
+	k->last = ++cache_clock;
+}
+
+void
+dkim_key_cache_clear(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < ncache; i++)
+		EVP_PKEY_free(cache[i].pkey);
+	free(cache);
+	cache = NULL;
+	ncache = 0;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+/* Decodes p= (base64 already checked) into a key. */
+static EVP_PKEY *
+decode_key(int ed, const unsigned char *der, size_t len, unsigned *bits)
+{
+	EVP_PKEY *pkey;
+
+	*bits = 0;
+	if (ed) {
+		if (len != 32)
+			return NULL;
+		return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, len);
+	}
+	{
+		const unsigned char *p = der;
+
+		pkey = d2i_PUBKEY(NULL, &p, (long)len);
+	}
+	if (pkey == NULL)
+		return NULL;
+	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	*bits = (unsigned)EVP_PKEY_get_bits(pkey);
+	return pkey;
+}
+
+/*
+ * The key for p= text (white space allowed): from the cache or decoded.
+ * Returns 0 with key->pkey referenced, or -1 (not base64, not a key).
+ */
+static int
+key_from_text(int ed, const char *p, size_t plen, struct dkim_key *key)
+{
+	char *text;
+	unsigned char *der;
+	size_t len = 0;
+	long dlen;
+	uint64_t h;
+	struct cached_key *c;
+	int rc = -1;
+
+	text = malloc(plen + 1);
+	der = malloc(plen + 1);
+	if (text == NULL || der == NULL)
+		goto out;
+	for (size_t i = 0; i < plen; i++)
+		if (!isspace((unsigned char)p[i]))
+			text[len++] = p[i];
+	h = fnv(text, len);
+	if (len <= KEY_MAXTEXT) {
+		pthread_mutex_lock(&cache_lock);
+		c = cache_find(ed, text, len, h);
+		if (c != NULL && EVP_PKEY_up_ref(c->pkey) == 1) {
+			key->pkey = c->pkey;
+			key->bits = c->bits;
+			rc = 0;
+		}
+		pthread_mutex_unlock(&cache_lock);
+		if (rc == 0)
+			goto out;
+	}
+	dlen = dkim_b64_decode(text, len, der, plen + 1);
+	if (dlen <= 0 || dlen > KEY_MAXDER)
+		goto out;
+	key->pkey = decode_key(ed, der, (size_t)dlen, &key->bits);
+	ERR_clear_error();
+	if (key->pkey == NULL)
+		goto out;
+	if (len <= KEY_MAXTEXT) {
+		pthread_mutex_lock(&cache_lock);
+		if (cache_find(ed, text, len, h) == NULL)
+			cache_keep(ed, text, len, h, key->pkey, key->bits);
+		pthread_mutex_unlock(&cache_lock);
+	}
+	rc = 0;
+out:
+	free(text);
+	free(der);
+	return rc;
+}
+
+/* ---- key records ---- */
+
+/* Calls fn on each ':'-separated item of a tag value (trimmed). */
+static int
+list_has(const struct dkim_tag *t, int (*match)(const char *, size_t, const void *),
+    const void *arg)
+{
+	const char *p = t->value, *end = t->value + t->value_len;
+
+	while (p <= end) {
+		const char *c = memchr(p, ':', (size_t)(end - p));
+		const char *e = c != NULL ? c : end, *s = p;
+
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if (match(s, (size_t)(e - s), arg))
+			return 1;
+		if (c == NULL)
+			break;
+		p = c + 1;
+	}
+	return 0;
+}
+
+static int
+match_str(const char *s, size_t n, const void *arg)
+{
+	const char *want = arg;
+
+	return strlen(want) == n && strncasecmp(s, want, n) == 0;
+}
+
+static int
+match_known_hash(const char *s, size_t n, const void *arg)
+{
+	(void)arg;
+	return match_str(s, n, "sha1") || match_str(s, n, "sha256");
+}
+
+static int
+match_email(const char *s, size_t n, const void *arg)
+{
+	(void)arg;
+	return match_str(s, n, "*") || match_str(s, n, "email");
+}
+
+static enum dkim_res
+key_syntax(char *why, size_t whylen, const char *what)
+{
+	snprintf(why, whylen, "key syntax: %s", what);
+	return DKIM_RES_PERMERROR;
+}
+
+enum dkim_res
+dkim_key_parse(const char *rec, size_t len, enum dkim_alg alg,
+    struct dkim_key *key, char *why, size_t whylen)
+{
+	struct dkim_tags tags;
+	const struct dkim_tag *t, *p;
+	char reason[120];
+	int ed = 0;
+
+	memset(key, 0, sizeof *key);
+	if (len == 0)
+		return key_syntax(why, whylen, "empty key record");
+	if (dkim_tags_parse(rec, len, &tags, reason, sizeof reason) < 0)
+		return key_syntax(why, whylen, reason + (strncmp(reason, "tag syntax: ", 12) == 0 ? 12 : 0));
+	t = dkim_tags_get(&tags, "v");
+	if (t != NULL && !dkim_tag_is(t, "DKIM1", 0))
+		return key_syntax(why, whylen, "unknown key version");
+	t = dkim_tags_get(&tags, "h");
+	if (t != NULL) {
+		if (!list_has(t, match_known_hash, NULL))
+			return key_syntax(why, whylen, "unknown key hash");
+		if (!list_has(t, match_str, alg == DKIM_ALG_RSA_SHA1 ? "sha1" : "sha256"))
+			return key_syntax(why, whylen, "signature-key hash mismatch");
+	}
+	t = dkim_tags_get(&tags, "s");
+	if (t != NULL && !list_has(t, match_email, NULL))
+		return key_syntax(why, whylen, "not an e-mail key");
+	t = dkim_tags_get(&tags, "k");
+	if (t == NULL || dkim_tag_is(t, "rsa", 1))
+		ed = 0;
+	else if (dkim_tag_is(t, "ed25519", 1))
+		ed = 1;
+	else
+		return key_syntax(why, whylen, "unknown key type");
+	if (ed != (alg == DKIM_ALG_ED25519_SHA256))
+		return key_syntax(why, whylen, "key type does not match the signature algorithm");
+	p = dkim_tags_get(&tags, "p");
+	if (p == NULL)
+		return key_syntax(why, whylen, "no p= tag");
+	if (p->value_len == 0) {
+		snprintf(why, whylen, "key revoked (empty p=)");
+		return DKIM_RES_PERMERROR;
+	}
+	if (key_from_text(ed, p->value, p->value_len, key) < 0)
+		return key_syntax(why, whylen, "unable to apply public key");
+	t = dkim_tags_get(&tags, "t");
+	if (t != NULL) {
+		key->testing = list_has(t, match_str, "y");
+		key->strict = list_has(t, match_str, "s");
+	}
+	return DKIM_RES_PASS;
+}
+
+void
+dkim_key_release(struct dkim_key *key)
+{
+	if (key == NULL)
+		return;
+	EVP_PKEY_free(key->pkey);
+	key->pkey = NULL;
+}
+
+enum dkim_res
+dkim_key_get(struct dns_ctx *dns, const char *selector, const char *domain,
+    enum dkim_alg alg, struct dkim_key *key, char *why, size_t whylen)
+{
+	char name[DKIM_KEY_NAMELEN], shown[DKIM_KEY_NAMELEN];
+	struct dns_result r;
+	enum dkim_res res;
+
+	memset(key, 0, sizeof *key);
+	if (dkim_key_qname(selector, domain, name, sizeof name) < 0) {
+		snprintf(why, whylen, "invalid key name (too long)");
+		return DKIM_RES_PERMERROR;
+	}
+	clean_copy(shown, sizeof shown, name);
+	if (!valid_name(name)) {
+		snprintf(why, whylen, "invalid key name %s", shown);
+		return DKIM_RES_PERMERROR;
+	}
+	dns_query(dns, name, DNS_T_TXT, &r);
+	switch (r.status) {
+	case DNS_OK:
+		if (r.n > 1) {
+			res = key_syntax(why, whylen, "more than one key record");
+		} else {
+			res = dkim_key_parse((const char *)r.rr[0].data, r.rr[0].len, alg,
+			    key, why, whylen);
+		}
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		snprintf(why, whylen, "no key for %s", shown);
+		res = DKIM_RES_PERMERROR;
+		break;
+	case DNS_BADNAME:
+		snprintf(why, whylen, "invalid key name %s", shown);
+		res = DKIM_RES_PERMERROR;
+		break;
+	default:
+		snprintf(why, whylen, "DNS error: %s",
+		    r.why[0] != '\0' ? r.why : dns_status_str(r.status));
+		res = DKIM_RES_TEMPERROR;
+		break;
+	}
+	dns_result_free(&r);
+	return res;
+}
+
+int
+dkim_key_verify(const struct dkim_key *key, enum dkim_alg alg,
+    const unsigned char *digest, size_t dlen, const unsigned char *sig,
+    size_t siglen)
+{
+	int ok = 0;
+
+	if (key == NULL || key->pkey == NULL)
+		return 0;
+	if (alg == DKIM_ALG_ED25519_SHA256) {
+		EVP_MD_CTX *m = EVP_MD_CTX_new();
+
+		ok = m != NULL && EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519 &&
+		    EVP_DigestVerifyInit(m, NULL, NULL, NULL, key->pkey) == 1 &&
+		    EVP_DigestVerify(m, sig, siglen, digest, dlen) == 1;
+		EVP_MD_CTX_free(m);
+	} else {
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key->pkey, NULL);
+
+		ok = c != NULL && EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_RSA &&
+		    EVP_PKEY_verify_init(c) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(c, dkim_alg_md(alg)) == 1 &&
+		    EVP_PKEY_verify(c, sig, siglen, digest, dlen) == 1;
+		EVP_PKEY_CTX_free(c);
+	}
+	ERR_clear_error();
+	return ok;
+}
