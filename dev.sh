@@ -12,6 +12,8 @@ top=$(pwd)
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev libspf2-dev
   libopendkim-dev libpsl-dev publicsuffix libidn2-dev libcmocka-dev libsqlite3-dev libmicrohttpd-dev
   libsystemd-dev libhiredis-dev libpq-dev"
+# libcrypto (OpenSSL 3): the builtin DKIM verifier and ARC
+BUILD_DEPS="$BUILD_DEPS libssl-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
   python3-spf python3-dnspython python3-yaml python3-nacl libmail-authenticationresults-perl clang
   postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus

@@ -257,8 +257,9 @@ domain_covers(const char *d, const char *idom)
 	return il > dl && idom[il - dl - 1] == '.' && strcasecmp(idom + il - dl, d) == 0;
 }
 
+/* One ':'-separated item of the value is want (or starts with it). */
 static int
-list_item_is(const struct dkim_tag *t, const char *want)
+list_item(const struct dkim_tag *t, const char *want, int prefix)
 {
 	const char *p = t->value, *end = t->value + t->value_len;
 	size_t wl = strlen(want);
@@ -270,13 +271,48 @@ list_item_is(const struct dkim_tag *t, const char *want)
 			p++;
 		while (e > p && isspace((unsigned char)e[-1]))
 			e--;
-		if ((size_t)(e - p) == wl && strncasecmp(p, want, wl) == 0)
+		if (((size_t)(e - p) == wl || (prefix && (size_t)(e - p) > wl)) &&
+		    strncasecmp(p, want, wl) == 0)
 			return 1;
 		if (c == NULL)
 			break;
 		p = c + 1;
 	}
 	return 0;
+}
+
+static int
+list_item_is(const struct dkim_tag *t, const char *want)
+{
+	return list_item(t, want, 0);
+}
+
+static int
+list_item_prefix(const struct dkim_tag *t, const char *want)
+{
+	return list_item(t, want, 1);
+}
+
+/* A domain name: LDH labels (and '_') of 1..63 octets, no white space. */
+static int
+domain_syntax_ok(const char *d)
+{
+	size_t label = 0;
+
+	for (; *d != '\0'; d++) {
+		if (*d == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*d) || *d == '-' || *d == '_' ||
+		    (unsigned char)*d >= 0x80) {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0;
 }
 
 /* Fields of the result that come straight from tags, valid or not. */
@@ -360,6 +396,8 @@ check_tags(struct b_sig *s, struct dkim_sig_result *r)
 	if (tag_copy(tag(s, "d"), s->domain, sizeof s->domain) < 0 ||
 	    tag_copy(tag(s, "s"), s->selector, sizeof s->selector) < 0)
 		return bad(s, r, "invalid key name (too long)");
+	if (!domain_syntax_ok(s->domain))
+		return bad(s, r, "signature syntax: d= is not a domain name");
 	if (fill_identity(s, r) < 0 || !domain_covers(s->domain, s->idomain))
 		return bad(s, r, "invalid domain coverage");
 	if (check_times(s, r) < 0)
@@ -381,15 +419,10 @@ check_tags(struct b_sig *s, struct dkim_sig_result *r)
 		s->limited = 1;
 	}
 	if ((t = tag(s, "q")) != NULL && !list_item_is(t, "dns/txt"))
-		return bad(s, r, "query method invalid");
-	if (need(s, r, "bh", "body hash missing", "body hash empty") < 0)
-		return -1;
-	t = tag(s, "bh");
-	n = dkim_b64_decode(t->value, t->value_len, s->bh, sizeof s->bh);
-	if (n != EVP_MD_get_size(dkim_alg_md(s->alg)))
-		return bad(s, r, "body hash corrupt");
-	s->bhlen = (size_t)n;
-	if (need(s, r, "b", "signature data missing", "signature data empty") < 0)
+		return bad(s, r, list_item_prefix(t, "dns/") ? "query option invalid" :
+		    "query method invalid");
+	if (need(s, r, "bh", "body hash missing", "body hash empty") < 0 ||
+	    need(s, r, "b", "signature data missing", "signature data empty") < 0)
 		return -1;
 	t = tag(s, "b");
 	s->sig = malloc(B_MAX_SIG);
@@ -399,6 +432,11 @@ check_tags(struct b_sig *s, struct dkim_sig_result *r)
 	if (n <= 0)
 		return bad(s, r, "signature data corrupt");
 	s->siglen = (size_t)n;
+	t = tag(s, "bh");
+	n = dkim_b64_decode(t->value, t->value_len, s->bh, sizeof s->bh);
+	if (n != EVP_MD_get_size(dkim_alg_md(s->alg)))
+		return bad(s, r, "body hash corrupt");
+	s->bhlen = (size_t)n;
 	return 0;
 }
 
@@ -628,7 +666,11 @@ verify(struct b_msg *m, struct b_sig *s, struct dkim_sig_result *r)
 	}
 	r->key_bits = key.bits;
 	r->testing = key.testing;
-	if (header_digest(m, s, digest, &dlen) < 0) {
+	if (key.strict && strcasecmp(s->idomain, s->domain) != 0) {
+		/* t=s: i= must be d= itself (named first, as libopendkim does) */
+		r->result = DKIM_RES_PERMERROR;
+		dkim_why(r, "unauthorized subdomain");
+	} else if (header_digest(m, s, digest, &dlen) < 0) {
 		r->result = DKIM_RES_TEMPERROR;
 		dkim_why(r, "signature not evaluated (internal error)");
 	} else if (!dkim_key_verify(&key, s->alg, digest, dlen, s->sig, s->siglen)) {
@@ -636,11 +678,9 @@ verify(struct b_msg *m, struct b_sig *s, struct dkim_sig_result *r)
 		dkim_why(r, "signature did not verify");
 	} else if (s->body->dlen != s->bhlen ||
 	    memcmp(s->body->digest, s->bh, s->bhlen) != 0) {
+		/* a body hash is compared only for a verified signature */
 		r->result = DKIM_RES_FAIL;
 		dkim_why(r, "body hash mismatch (body altered)");
-	} else if (key.strict && strcasecmp(s->idomain, s->domain) != 0) {
-		r->result = DKIM_RES_PERMERROR;
-		dkim_why(r, "unauthorized subdomain");
 	} else {
 		r->result = DKIM_RES_PASS;
 		r->why[0] = '\0';

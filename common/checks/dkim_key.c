@@ -204,7 +204,8 @@ decode_key(int ed, const unsigned char *der, size_t len, unsigned *bits)
 
 /*
  * The key for p= text (white space allowed): from the cache or decoded.
- * Returns 0 with key->pkey referenced, or -1 (not base64, not a key).
+ * Returns 0 with key->pkey referenced, -2 when p= is not base64, or -1
+ * (not a key of that type, or no memory).
  */
 static int
 key_from_text(int ed, const char *p, size_t plen, struct dkim_key *key)
@@ -238,6 +239,8 @@ key_from_text(int ed, const char *p, size_t plen, struct dkim_key *key)
 			goto out;
 	}
 	dlen = dkim_b64_decode(text, len, der, plen + 1);
+	if (dlen < 0)
+		rc = -2;
 	if (dlen <= 0 || dlen > KEY_MAXDER)
 		goto out;
 	key->pkey = decode_key(ed, der, (size_t)dlen, &key->bits);
@@ -347,7 +350,7 @@ dkim_key_parse(const char *rec, size_t len, enum dkim_alg alg,
 	else
 		return key_syntax(why, whylen, "unknown key type");
 	if (ed != (alg == DKIM_ALG_ED25519_SHA256))
-		return key_syntax(why, whylen, "key type does not match the signature algorithm");
+		return key_syntax(why, whylen, "inappropriate key algorithm (k= does not match a=)");
 	p = dkim_tags_get(&tags, "p");
 	if (p == NULL)
 		return key_syntax(why, whylen, "no p= tag");
@@ -355,8 +358,14 @@ dkim_key_parse(const char *rec, size_t len, enum dkim_alg alg,
 		snprintf(why, whylen, "key revoked (empty p=)");
 		return DKIM_RES_PERMERROR;
 	}
-	if (key_from_text(ed, p->value, p->value_len, key) < 0)
+	switch (key_from_text(ed, p->value, p->value_len, key)) {
+	case 0:
+		break;
+	case -2:
+		return key_syntax(why, whylen, "p= is not base64");
+	default:
 		return key_syntax(why, whylen, "unable to apply public key");
+	}
 	t = dkim_tags_get(&tags, "t");
 	if (t != NULL) {
 		key->testing = list_has(t, match_str, "y");

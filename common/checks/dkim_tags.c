@@ -157,9 +157,12 @@ dkim_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
 			acc &= (1UL << nbits) - 1;
 		}
 	}
-	/* 4n chars and no padding, or 4n+2 with "==", or 4n+3 with "=" */
-	if ((nchars % 4 == 0 && npad != 0) || nchars % 4 == 1 ||
-	    (nchars % 4 == 2 && npad != 2) || (nchars % 4 == 3 && npad != 1))
+	/*
+	 * 4n chars and no padding, 4n+2 with "==", 4n+3 with "=". Padding
+	 * that is missing or short is accepted (the bytes are all there; a
+	 * relay that drops a final '=' is harmless), as libopendkim does.
+	 */
+	if (nchars % 4 == 1 || (nchars % 4 == 0 && npad != 0) || npad > 2)
 		return -1;
 	if (acc != 0)
 		return -1;	/* leftover bits must be zero */

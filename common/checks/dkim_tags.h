@@ -46,8 +46,8 @@ int dkim_tag_is(const struct dkim_tag *t, const char *s, int nocase);
 
 /*
  * Decodes base64 that may hold folding white space (SP, HTAB, CR, LF)
- * anywhere. Padding must be right: at most two '=' and only at the end,
- * and the bits the padding leaves over must be zero. Returns the number of
+ * anywhere. '=' may only end the data (at most two; missing or short
+ * padding is accepted), and the bits left over must be zero. Returns the number of
  * bytes written (at most outlen), or -1 for bad input or too small a
  * buffer. An input of only white space decodes to 0 bytes.
  */

@@ -83,13 +83,14 @@ dkim_any(const struct verdict *v, enum dkim_res r)
 /*
  * The first signature that failed verification or our key policy. A
  * permerror (no key, bad syntax, expired) counts as no signature, as
- * RFC 6376 §6.1 says, so it never triggers On-DKIMFail.
+ * RFC 6376 §6.1 says, so it never triggers On-DKIMFail; so does any
+ * signature whose key is in testing mode (t=y, RFC 6376 3.6.1).
  */
 static const struct dkim_sig_result *
 dkim_first(const struct verdict *v, enum dkim_res a, enum dkim_res b)
 {
 	for (size_t i = 0; i < v->n_dkim; i++)
-		if (v->dkim[i].result == a || v->dkim[i].result == b)
+		if ((v->dkim[i].result == a || v->dkim[i].result == b) && !v->dkim[i].testing)
 			return &v->dkim[i];
 	return NULL;
 }
