@@ -24,6 +24,8 @@ as one table, the ratios and the targets of issue 5.
 Filters:
   sendercheck  every check on (SPF, DKIM, DMARC, one-click, iprev, rules),
                Nameservers 127.0.0.1:PORT, its own shared DNS cache
+  sc-odkim     the same with DKIMEngine libopendkim (the builtin DKIM
+               engine's effect, in the same invocation)
   opendkim     Mode v, Nameservers ADDR (port 53 of the same unbound; its
                libunbound caches in process), AlwaysAddARHeader
   opendmarc    SPFSelfValidate (libspf2) and DMARC records through the same
@@ -154,7 +156,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.5)
     ap.add_argument("--warm", type=float, default=0.5)
     ap.add_argument("--messages", type=int, default=600)
-    ap.add_argument("--filters", default="sendercheck,opendkim,opendmarc,null")
+    ap.add_argument("--filters", default="sendercheck,sc-odkim,opendkim,opendmarc,null")
     ap.add_argument("--sockets", default="unix,inet")
     ap.add_argument("--modes", default="latency,throughput")
     ap.add_argument("--delays", default="0,5,20,50", help="DNS latency mode: ms per answer")
@@ -198,12 +200,16 @@ def main():
         with open(os.path.join(work, "resolv.conf"), "w") as f:
             f.write("nameserver %s\noptions timeout:2 attempts:1\n" % extra)
 
-        def sc_args(sock):
-            conf = os.path.join(work, "sc.conf")
+        def sc_args(sock, engine="builtin"):
+            conf = os.path.join(work, "sc-%s.conf" % engine)
             with open(conf, "w") as f:
                 f.write("Socket %s\nAuthservID mx.receiver.example\nNameservers 127.0.0.1:%d\n"
-                        "InternalHosts none\nSyslog no\nLogLevel info\nVolumeFile\n" % (sock, port))
+                        "InternalHosts none\nSyslog no\nLogLevel info\nVolumeFile\n"
+                        "DKIMEngine %s\n" % (sock, port, engine))
             return [os.path.join(build, "milter", "sendercheck"), "-f", "-c", conf]
+
+        def sc_odk_args(sock):
+            return sc_args(sock, "libopendkim")
 
         def odk_args(sock):
             return opendkim_args(work, "opendkim", sock, extra, "mx.receiver.example")
@@ -218,6 +224,8 @@ def main():
         corpus_ar = os.path.join(work, "corpus-ar.bin")
         filters = {
             "sendercheck": Filter("sendercheck", work, sc_args, corpus),
+            # sendercheck with its other DKIM engine: the builtin engine's effect
+            "sc-odkim": Filter("sc-odkim", work, sc_odk_args, corpus),
             "opendkim": Filter("opendkim", work, odk_args, corpus),
             "opendmarc": Filter("opendmarc", work, odm_args, corpus_ar),
             "null": Filter("null", work, null_args, corpus),
@@ -323,6 +331,15 @@ def report(results, opt, summary, elapsed):
                      ratio(sc_rate, get("opendmarc", skind, conc, "rate", pc)),
                      ratio(sc_cpu, get("opendmarc", skind, conc, "cpu_ms", pc)),
                      ratio(sc_rate, get("null", skind, conc, "rate", pc))))
+        odk = get("sc-odkim", skind, 4, "rate", 1)
+        if odk is not None:
+            print("DKIM engines over %s, 4 sessions, 1/msg: builtin/libopendkim throughput %s, "
+                  "CPU/msg %s, p99 %s" % (
+                      skind, ratio(get("sendercheck", skind, 4, "rate", 1), odk),
+                      ratio(get("sendercheck", skind, 4, "cpu_ms", 1),
+                            get("sc-odkim", skind, 4, "cpu_ms", 1)),
+                      ratio(get("sendercheck", skind, 4, "p99", 1),
+                            get("sc-odkim", skind, 4, "p99", 1))))
     print()
     print("targets (issue 11), one message per connection over inet, warm cache, sendercheck vs "
           "OpenDKIM verify-only:")

@@ -108,7 +108,10 @@ for build in "$@"; do
 	group "spf-differential" "$build" $PY "$here/spf/diff_engines.py" --spfcheck "$build/tests/spf/spfcheck"
 	group "spf-lint" "$build" $PY "$here/spf/test_lint.py" "$build"
 	group "dkim-vectors" "$build" "$here/dkim/run.sh" "$build"
-	# the body hashing against libopendkim's, random messages cut at random (~1-2 min)
+	group "dkim-vectors-libopendkim" "$build" "$here/dkim/run.sh" "$build" --engine libopendkim
+	# both DKIM engines on the vectors and on 2000 generated, damaged messages
+	group "dkim-differential" "$build" $PY "$here/dkim/diff_engines.py" --dkimcheck "$build/tests/dkim/dkimcheck"
+	# the libopendkim engine's body hashing against libopendkim's, random messages cut at random (~1-2 min)
 	group "dkim-bodyhash" "$build" $PY "$here/dkim/test_bodyhash.py" "$build"
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"

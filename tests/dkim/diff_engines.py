@@ -565,7 +565,7 @@ def crlf(data):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dkimcheck", required=True)
-    ap.add_argument("--count", type=int, default=1500)
+    ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--vectors", default=os.environ.get("SENDERCHECK_TESTDATA") and
                     os.path.join(os.environ["SENDERCHECK_TESTDATA"], "dkim"))

@@ -63,3 +63,15 @@ dmarc_deps="$top/common/dns/dns.c $top/common/dns/dns_io.c $top/common/base/log.
 $CC $flags -o "$out/fuzz_dmarc_record" "$here/fuzz_dmarc_record.c" "$top/common/checks/dmarc.c" \
     $domain $dmarc_deps -lpsl -lidn2 -lresolv -lpthread
 echo "built $out/fuzz_authres $out/fuzz_smtppath $out/fuzz_header $out/fuzz_dmarc_record"
+# DKIM targets: fuzz_dkim_tags (tag lists, base64, quoted-printable, key
+# records, canonicalisation) and fuzz_dkim_verify (the builtin verifier on a whole message,
+# DNS with no time budget); OpenSSL's libcrypto, no libopendkim.
+dkim="$top/common/checks/dkim.c $top/common/checks/dkim_builtin.c $top/common/checks/dkim_tags.c
+  $top/common/checks/dkim_canon.c $top/common/checks/dkim_key.c"
+$CC $flags -o "$out/fuzz_dkim_tags" "$here/fuzz_dkim_tags.c" "$top/common/checks/dkim_tags.c" \
+    "$top/common/checks/dkim_canon.c" \
+    "$top/common/checks/dkim_key.c" "$top/common/dns/dns.c" "$top/common/base/log.c" -lcrypto -lresolv
+$CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
+    "$top/common/checks/header.c" "$top/common/dns/dns.c" "$top/common/base/log.c" \
+    "$top/common/base/sbuf.c" -lcrypto -lresolv -lpthread
+echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify"

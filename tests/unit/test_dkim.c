@@ -1,0 +1,273 @@
+/*
+ * Unit tests of the builtin DKIM verifier's pieces: tag lists, base64,
+ * dkim-quoted-printable (dkim_tags.c), canonicalisation (dkim_canon.c,
+ * RFC 6376 3.4.5's example and bodies cut into every pair of chunks) and
+ * key records (dkim_key.c).
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dkim_canon.h"
+#include "dkim_key.h"
+#include "dkim_tags.h"
+
+static void
+test_tags(void **state)
+{
+	struct dkim_tags t;
+	char why[160];
+	const char *s = " v=1; a = rsa-sha256 ;\r\n\tb=AB CD\r\n EF; h=from:to ;z=;";
+	const struct dkim_tag *b;
+
+	(void)state;
+	assert_int_equal(dkim_tags_parse(s, strlen(s), &t, why, sizeof why), 0);
+	assert_int_equal(t.n, 5);
+	assert_true(dkim_tag_is(dkim_tags_get(&t, "a"), "rsa-sha256", 0));
+	assert_true(dkim_tag_is(dkim_tags_get(&t, "z"), "", 0));
+	b = dkim_tags_get(&t, "b");
+	assert_non_null(b);
+	assert_int_equal(b->value_len, strlen("AB CD\r\n EF"));
+	assert_memory_equal(s + b->raw_start, "AB CD\r\n EF", 10);
+	assert_int_equal(s[b->raw_end], ';');
+	assert_null(dkim_tags_get(&t, "A"));	/* names are case-sensitive */
+
+	/* errors: a name twice, an empty tag, no '=', a control byte, a bad name */
+	static const char *const bad[] = { "a=1; a=2", "a=1;;b=2", "a=1; b", "a=x\001y",
+		"1a=2", "a=1; =2" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why[0] = '\0';
+		assert_int_equal(dkim_tags_parse(bad[i], strlen(bad[i]), &t, why, sizeof why), -1);
+		assert_non_null(strstr(why, "tag syntax"));
+	}
+	assert_int_equal(dkim_tags_parse("", 0, &t, why, sizeof why), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(dkim_tags_parse("a=\xc3\xa9", 4, &t, why, sizeof why), 0);	/* RFC 8616 */
+}
+
+static void
+test_base64(void **state)
+{
+	unsigned char out[16];
+
+	(void)state;
+	assert_int_equal(dkim_b64_decode("aGVsbG8=", 8, out, sizeof out), 5);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(dkim_b64_decode("aGVs\r\n bG8", 10, out, sizeof out), 5);	/* folded, no padding */
+	assert_int_equal(dkim_b64_decode("aGVsbA==", 8, out, sizeof out), 4);
+	assert_int_equal(dkim_b64_decode("aGVsbA=", 7, out, sizeof out), 4);	/* short padding */
+	assert_int_equal(dkim_b64_decode("aGVsbG8==", 9, out, sizeof out), 5);
+	assert_int_equal(dkim_b64_decode("aGVsbG8=x", 9, out, sizeof out), -1);	/* data after '=' */
+	assert_int_equal(dkim_b64_decode("aGVsb", 5, out, sizeof out), -1);	/* 4n+1 */
+	assert_int_equal(dkim_b64_decode("aGVsbG9=", 8, out, sizeof out), -1);	/* bits left over */
+	assert_int_equal(dkim_b64_decode("aGVs!G8=", 8, out, sizeof out), -1);
+	assert_int_equal(dkim_b64_decode("aGVsbG8=", 8, out, 4), -1);		/* does not fit */
+	assert_int_equal(dkim_b64_decode(" ", 1, out, sizeof out), 0);
+}
+
+static void
+test_qp(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_int_equal(dkim_qp_decode_str("us=40er@ex.org", 14, out, sizeof out), 12);
+	assert_string_equal(out, "us@er@ex.org");
+	assert_int_equal(dkim_qp_decode_str("a=4", 3, out, sizeof out), -1);
+	assert_int_equal(dkim_qp_decode_str("a=zz", 4, out, sizeof out), -1);
+	assert_int_equal(dkim_qp_decode_str("abcdef", 6, out, 4), -1);
+}
+
+/* SHA-256 of bytes, as hex, for comparing with a canonical form. */
+static void
+sha256(const void *p, size_t n, unsigned char out[32])
+{
+	unsigned len = 0;
+
+	assert_int_equal(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL), 1);
+}
+
+static void
+header_canon(enum dkim_canon c, const char *name, const char *value, size_t hs, size_t he,
+    int crlf, unsigned char out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned len = 0;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+	assert_int_equal(dkim_canon_header(ctx, c, name, value, strlen(value), hs, he, crlf), 0);
+	assert_int_equal(EVP_DigestFinal_ex(ctx, out, &len), 1);
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+body_canon(enum dkim_canon c, const char *body, size_t len, size_t cut, int limited,
+    unsigned long long limit, unsigned char out[32], unsigned long long *total)
+{
+	struct dkim_body b;
+
+	assert_int_equal(dkim_body_init(&b, c, EVP_sha256(), limited, limit), 0);
+	dkim_body_update(&b, (const unsigned char *)body, cut);
+	dkim_body_update(&b, (const unsigned char *)body + cut, len - cut);
+	assert_int_equal(dkim_body_final(&b), 0);
+	memcpy(out, b.digest, 32);
+	if (total != NULL)
+		*total = b.total;
+	dkim_body_free(&b);
+}
+
+/* RFC 6376 3.4.5, and the same body cut at every place. */
+static void
+test_rfc6376_example(void **state)
+{
+	unsigned char got[32], want[32];
+	const char *body = " C \r\nD \t E\r\n\r\n\r\n";
+	const char *relaxed = " C\r\nD E\r\n", *simple = " C \r\nD \t E\r\n";
+
+	(void)state;
+	header_canon(CANON_RELAXED, "A", " X", 0, 0, 1, got);
+	sha256("a:X\r\n", 5, want);
+	assert_memory_equal(got, want, 32);
+	header_canon(CANON_RELAXED, "B ", " Y\t\r\n\tZ  ", 0, 0, 1, got);
+	sha256("b:Y Z\r\n", 7, want);
+	assert_memory_equal(got, want, 32);
+	header_canon(CANON_SIMPLE, "B ", " Y\t\r\n\tZ  ", 0, 0, 1, got);
+	sha256("B : Y\t\r\n\tZ  \r\n", 14, want);
+	assert_memory_equal(got, want, 32);
+	/* the b= hole, no final CRLF (the signature's own field) */
+	header_canon(CANON_RELAXED, "DKIM-Signature", " a=1; b=xyz ; c=2", 8, 12, 0, got);
+	sha256("dkim-signature:a=1; b=; c=2", 27, want);
+	assert_memory_equal(got, want, 32);
+	for (size_t cut = 0; cut <= strlen(body); cut++) {
+		body_canon(CANON_RELAXED, body, strlen(body), cut, 0, 0, got, NULL);
+		sha256(relaxed, strlen(relaxed), want);
+		assert_memory_equal(got, want, 32);
+		body_canon(CANON_SIMPLE, body, strlen(body), cut, 0, 0, got, NULL);
+		sha256(simple, strlen(simple), want);
+		assert_memory_equal(got, want, 32);
+	}
+}
+
+static void
+test_body_edges(void **state)
+{
+	static const struct {
+		enum dkim_canon c;
+		const char *in, *out;
+	} cases[] = {
+		{ CANON_SIMPLE, "", "\r\n" },			/* empty body: CRLF */
+		{ CANON_RELAXED, "", "" },			/* empty stays empty */
+		{ CANON_SIMPLE, "\r\n\r\n", "\r\n" },
+		{ CANON_RELAXED, " \r\n\t\r\n", "" },		/* only blank lines */
+		{ CANON_SIMPLE, "abc", "abc\r\n" },		/* no final CRLF */
+		{ CANON_RELAXED, "abc \t", "abc\r\n" },
+		{ CANON_SIMPLE, "a\rb\nc\r\n", "a\rb\nc\r\n" },	/* bare CR, LF: bytes */
+		{ CANON_RELAXED, "a \rb\r", "a \rb\r\r\n" },
+		{ CANON_RELAXED, "\r\n x  y \r\n\r\nz\r\n\r\n", "\r\n x y\r\n\r\nz\r\n" },
+	};
+	unsigned char got[32], want[32];
+	unsigned long long total;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len = strlen(cases[i].in);
+
+		sha256(cases[i].out, strlen(cases[i].out), want);
+		for (size_t cut = 0; cut <= len; cut++) {
+			body_canon(cases[i].c, cases[i].in, len, cut, 0, 0, got, &total);
+			assert_memory_equal(got, want, 32);
+			assert_int_equal(total, strlen(cases[i].out));
+		}
+	}
+	/* l=: only the first bytes are hashed, all are counted */
+	body_canon(CANON_SIMPLE, "hello\r\nworld\r\n", 14, 3, 1, 7, got, &total);
+	sha256("hello\r\n", 7, want);
+	assert_memory_equal(got, want, 32);
+	assert_int_equal(total, 14);
+}
+
+static void
+test_key_records(void **state)
+{
+	/* RFC 8463 Appendix A's ed25519 key */
+	const char *ed = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	static const struct {
+		const char *rec;
+		enum dkim_alg alg;
+		const char *why;	/* NULL: pass */
+	} cases[] = {
+		{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		  DKIM_ALG_ED25519_SHA256, NULL },
+		{ "k=ed25519; t=y:s; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		  DKIM_ALG_ED25519_SHA256, NULL },
+		{ "v=DKIM2; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		  DKIM_ALG_ED25519_SHA256, "unknown key version" },
+		{ "v=DKIM1; k=ed25519; p=", DKIM_ALG_ED25519_SHA256, "key revoked (empty p=)" },
+		{ "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		  DKIM_ALG_RSA_SHA256, "inappropriate key algorithm" },
+		{ "v=DKIM1; k=ed25519; h=sha1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		  DKIM_ALG_ED25519_SHA256, "signature-key hash mismatch" },
+		{ "v=DKIM1; k=ed25519; h=md5; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		  DKIM_ALG_ED25519_SHA256, "unknown key hash" },
+		{ "v=DKIM1; k=ed25519; s=tlsrpt; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		  DKIM_ALG_ED25519_SHA256, "not an e-mail key" },
+		{ "v=DKIM1; k=dsa; p=AAAA", DKIM_ALG_RSA_SHA256, "unknown key type" },
+		{ "v=DKIM1; k=ed25519", DKIM_ALG_ED25519_SHA256, "no p= tag" },
+		{ "v=DKIM1; k=ed25519; p=!!", DKIM_ALG_ED25519_SHA256, "not base64" },
+		{ "v=DKIM1; k=ed25519; p=AAAA", DKIM_ALG_ED25519_SHA256, "unable to apply" },
+		{ "v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", DKIM_ALG_RSA_SHA256,
+		  "unable to apply" },	/* 32 raw bytes are no RSA key */
+		{ "v=DKIM1;; p=AAAA", DKIM_ALG_RSA_SHA256, "key syntax" },
+		{ "", DKIM_ALG_RSA_SHA256, "empty key record" },
+	};
+	struct dkim_key key;
+	char why[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum dkim_res r;
+
+		why[0] = '\0';
+		r = dkim_key_parse(cases[i].rec, strlen(cases[i].rec), cases[i].alg, &key,
+		    why, sizeof why);
+		if (cases[i].why == NULL) {
+			assert_int_equal(r, DKIM_RES_PASS);
+			assert_non_null(key.pkey);
+			assert_int_equal(key.bits, 0);
+			dkim_key_release(&key);
+		} else {
+			assert_int_equal(r, DKIM_RES_PERMERROR);
+			assert_null(key.pkey);
+			if (strstr(why, cases[i].why) == NULL)
+				fail_msg("record %zu: '%s' lacks '%s'", i, why, cases[i].why);
+		}
+	}
+	assert_int_equal(dkim_key_parse(ed + 0, strlen(ed), DKIM_ALG_ED25519_SHA256, &key, why,
+	    sizeof why), DKIM_RES_PASS);
+	assert_int_equal(key.testing, 0);
+	dkim_key_release(&key);
+	dkim_key_cache_clear();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_qp),
+		cmocka_unit_test(test_rfc6376_example),
+		cmocka_unit_test(test_body_edges),
+		cmocka_unit_test(test_key_records),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
