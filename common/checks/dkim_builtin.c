@@ -257,42 +257,6 @@ domain_covers(const char *d, const char *idom)
 	return il > dl && idom[il - dl - 1] == '.' && strcasecmp(idom + il - dl, d) == 0;
 }
 
-/* One ':'-separated item of the value is want (or starts with it). */
-static int
-list_item(const struct dkim_tag *t, const char *want, int prefix)
-{
-	const char *p = t->value, *end = t->value + t->value_len;
-	size_t wl = strlen(want);
-
-	while (p < end) {
-		const char *c = memchr(p, ':', (size_t)(end - p)), *e = c ? c : end;
-
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		while (e > p && isspace((unsigned char)e[-1]))
-			e--;
-		if (((size_t)(e - p) == wl || (prefix && (size_t)(e - p) > wl)) &&
-		    strncasecmp(p, want, wl) == 0)
-			return 1;
-		if (c == NULL)
-			break;
-		p = c + 1;
-	}
-	return 0;
-}
-
-static int
-list_item_is(const struct dkim_tag *t, const char *want)
-{
-	return list_item(t, want, 0);
-}
-
-static int
-list_item_prefix(const struct dkim_tag *t, const char *want)
-{
-	return list_item(t, want, 1);
-}
-
 /* A domain name: LDH labels (and '_') of 1..63 octets, no white space. */
 static int
 domain_syntax_ok(const char *d)
@@ -411,15 +375,15 @@ check_tags(struct b_sig *s, struct dkim_sig_result *r)
 		return bad(s, r, "unsupported algorithm");
 	if (need(s, r, "h", "header list missing", "header list tag empty") < 0)
 		return -1;
-	if (!list_item_is(tag(s, "h"), "from"))
+	if (!dkim_tag_list_has(tag(s, "h"), "from", 0))
 		return bad(s, r, "header list missing required entries");
 	if ((t = tag(s, "l")) != NULL) {
 		if (tag_number(t, &s->limit) < 0 || t->value_len > 76)
 			return bad(s, r, "body length value invalid");
 		s->limited = 1;
 	}
-	if ((t = tag(s, "q")) != NULL && !list_item_is(t, "dns/txt"))
-		return bad(s, r, list_item_prefix(t, "dns/") ? "query option invalid" :
+	if ((t = tag(s, "q")) != NULL && !dkim_tag_list_has(t, "dns/txt", 0))
+		return bad(s, r, dkim_tag_list_has(t, "dns/", 1) ? "query option invalid" :
 		    "query method invalid");
 	if (need(s, r, "bh", "body hash missing", "body hash empty") < 0 ||
 	    need(s, r, "b", "signature data missing", "signature data empty") < 0)
@@ -545,8 +509,7 @@ body_for(struct b_msg *m, const struct b_sig *s)
 		struct dkim_body *b = m->bodies[i];
 
 		if (b->canon == s->bc && b->limited == s->limited &&
-		    (!s->limited || b->limit == s->limit) &&
-		    EVP_MD_get_type(EVP_MD_CTX_get0_md(b->ctx)) == EVP_MD_get_type(md))
+		    (!s->limited || b->limit == s->limit) && b->md_type == EVP_MD_get_type(md))
 			return b;
 	}
 	if (m->nbodies == DKIM_MAX_LISTED)
@@ -647,7 +610,7 @@ verify(struct b_msg *m, struct b_sig *s, struct dkim_sig_result *r)
 		dkim_why(r, "header too large to verify");
 		return;
 	}
-	if (s->body == NULL || s->body->failed) {
+	if (s->body == NULL || s->body->out.failed) {
 		r->result = DKIM_RES_TEMPERROR;
 		dkim_why(r, "signature not evaluated (internal error)");
 		return;

@@ -39,17 +39,10 @@ dkim_canon_parse(const char *s, size_t len, enum dkim_canon *hdr,
 	return 0;
 }
 
-/* ---- header fields ---- */
-
-struct hbuf {
-	EVP_MD_CTX *ctx;
-	size_t n;
-	int failed;
-	unsigned char b[1024];
-};
+/* ---- bytes to a digest, in blocks ---- */
 
 static void
-hb_flush(struct hbuf *h)
+hb_flush(struct dkim_hashbuf *h)
 {
 	if (h->n > 0 && !h->failed && EVP_DigestUpdate(h->ctx, h->b, h->n) != 1)
 		h->failed = 1;
@@ -57,7 +50,7 @@ hb_flush(struct hbuf *h)
 }
 
 static void
-hb_put(struct hbuf *h, const void *p, size_t n)
+hb_put(struct dkim_hashbuf *h, const void *p, size_t n)
 {
 	if (n >= sizeof h->b) {
 		hb_flush(h);
@@ -72,16 +65,18 @@ hb_put(struct hbuf *h, const void *p, size_t n)
 }
 
 static void
-hb_putc(struct hbuf *h, char c)
+hb_putc(struct dkim_hashbuf *h, char c)
 {
 	if (h->n == sizeof h->b)
 		hb_flush(h);
 	h->b[h->n++] = (unsigned char)c;
 }
 
+/* ---- header fields ---- */
+
 /* Relaxed value bytes: unfolded, WSP runs one SP, none at either end. */
 static void
-relaxed_value(struct hbuf *h, const char *v, size_t len, int *started, int *wsp)
+relaxed_value(struct dkim_hashbuf *h, const char *v, size_t len, int *started, int *wsp)
 {
 	for (size_t i = 0; i < len; i++) {
 		char c = v[i];
@@ -107,7 +102,7 @@ dkim_canon_header(EVP_MD_CTX *ctx, enum dkim_canon c, const char *name,
     const char *value, size_t value_len, size_t hole_start, size_t hole_end,
     int crlf)
 {
-	struct hbuf h = { .ctx = ctx };
+	struct dkim_hashbuf h = { .ctx = ctx };
 
 	if (hole_end > value_len || hole_start > hole_end)
 		hole_start = hole_end = 0;
@@ -142,13 +137,14 @@ dkim_body_init(struct dkim_body *b, enum dkim_canon c, const EVP_MD *md,
 {
 	memset(b, 0, sizeof *b);
 	b->canon = c;
+	b->md_type = EVP_MD_get_type(md);
 	b->limited = limited;
 	b->limit = limit;
-	b->ctx = EVP_MD_CTX_new();
-	if (b->ctx == NULL || EVP_DigestInit_ex(b->ctx, md, NULL) != 1) {
-		EVP_MD_CTX_free(b->ctx);
-		b->ctx = NULL;
-		b->failed = 1;
+	b->out.ctx = EVP_MD_CTX_new();
+	if (b->out.ctx == NULL || EVP_DigestInit_ex(b->out.ctx, md, NULL) != 1) {
+		EVP_MD_CTX_free(b->out.ctx);
+		b->out.ctx = NULL;
+		b->out.failed = 1;
 		return -1;
 	}
 	return 0;
@@ -157,17 +153,8 @@ dkim_body_init(struct dkim_body *b, enum dkim_canon c, const EVP_MD *md,
 void
 dkim_body_free(struct dkim_body *b)
 {
-	EVP_MD_CTX_free(b->ctx);
-	b->ctx = NULL;
-}
-
-static void
-body_flush(struct dkim_body *b)
-{
-	if (b->outlen > 0 && !b->failed &&
-	    EVP_DigestUpdate(b->ctx, b->out, b->outlen) != 1)
-		b->failed = 1;
-	b->outlen = 0;
+	EVP_MD_CTX_free(b->out.ctx);
+	b->out.ctx = NULL;
 }
 
 /* n canonical bytes: counted, and hashed up to the limit. */
@@ -182,16 +169,7 @@ emit(struct dkim_body *b, const unsigned char *p, size_t n)
 			n = (size_t)(b->limit - b->hashed);
 	}
 	b->hashed += n;
-	if (n >= sizeof b->out) {
-		body_flush(b);
-		if (!b->failed && EVP_DigestUpdate(b->ctx, p, n) != 1)
-			b->failed = 1;
-		return;
-	}
-	if (b->outlen + n > sizeof b->out)
-		body_flush(b);
-	memcpy(b->out + b->outlen, p, n);
-	b->outlen += n;
+	hb_put(&b->out, p, n);
 }
 
 /* Content starts on this line: the empty lines before it were not the end. */
@@ -295,7 +273,7 @@ body_relaxed(struct dkim_body *b, const unsigned char *p, const unsigned char *e
 void
 dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n)
 {
-	if (b->done || b->ctx == NULL || n == 0)
+	if (b->done || b->out.ctx == NULL || n == 0)
 		return;
 	if (b->canon == CANON_SIMPLE)
 		body_simple(b, p, p + n);
@@ -307,9 +285,9 @@ int
 dkim_body_final(struct dkim_body *b)
 {
 	if (b->done)
-		return b->failed ? -1 : 0;
+		return b->out.failed ? -1 : 0;
 	b->done = 1;
-	if (b->ctx == NULL)
+	if (b->out.ctx == NULL)
 		return -1;
 	if (b->cr) {
 		b->cr = 0;
@@ -324,8 +302,8 @@ dkim_body_final(struct dkim_body *b)
 		emit(b, (const unsigned char *)"\r\n", 2);
 	else if (b->canon == CANON_SIMPLE && b->total == 0)
 		emit(b, (const unsigned char *)"\r\n", 2);
-	body_flush(b);
-	if (!b->failed && EVP_DigestFinal_ex(b->ctx, b->digest, &b->dlen) != 1)
-		b->failed = 1;
-	return b->failed ? -1 : 0;
+	hb_flush(&b->out);
+	if (!b->out.failed && EVP_DigestFinal_ex(b->out.ctx, b->digest, &b->dlen) != 1)
+		b->out.failed = 1;
+	return b->out.failed ? -1 : 0;
 }

@@ -13,7 +13,7 @@
  * anywhere; memory is fixed (no copy of the body). With a limit (l=), only
  * the first `limit` canonical bytes are hashed; `total` counts them all.
  *
- * Errors: an OpenSSL failure sets `failed`; the digest is then unusable
+ * Errors: an OpenSSL failure sets out.failed; the digest is then unusable
  * and dkim_body_final returns -1.
  */
 #ifndef SC_DKIM_CANON_H
@@ -44,11 +44,18 @@ int dkim_canon_header(EVP_MD_CTX *ctx, enum dkim_canon c, const char *name,
     const char *value, size_t value_len, size_t hole_start, size_t hole_end,
     int crlf);
 
-#define DKIM_BODY_OUTBUF 2048
+/* Bytes gathered for one digest update; failed once OpenSSL failed. */
+struct dkim_hashbuf {
+	EVP_MD_CTX *ctx;
+	size_t n;
+	int failed;
+	unsigned char b[2048];
+};
 
 struct dkim_body {
 	enum dkim_canon canon;
-	EVP_MD_CTX *ctx;
+	int md_type;			/* EVP_MD_get_type() of the hash */
+	struct dkim_hashbuf out;
 	int limited;			/* l= given */
 	unsigned long long limit;
 	unsigned long long total;	/* canonical bytes, past the limit too */
@@ -57,10 +64,7 @@ struct dkim_body {
 	int line_has;			/* this line has content (relaxed: not WSP) */
 	int wsp;			/* relaxed: white space waiting in the line */
 	unsigned long long blanks;	/* empty lines held back */
-	int failed;
 	int done;
-	size_t outlen;
-	unsigned char out[DKIM_BODY_OUTBUF];
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen;
 };

@@ -262,52 +262,6 @@ out:
 
 /* ---- key records ---- */
 
-/* Calls fn on each ':'-separated item of a tag value (trimmed). */
-static int
-list_has(const struct dkim_tag *t, int (*match)(const char *, size_t, const void *),
-    const void *arg)
-{
-	const char *p = t->value, *end = t->value + t->value_len;
-
-	while (p <= end) {
-		const char *c = memchr(p, ':', (size_t)(end - p));
-		const char *e = c != NULL ? c : end, *s = p;
-
-		while (s < e && isspace((unsigned char)*s))
-			s++;
-		while (e > s && isspace((unsigned char)e[-1]))
-			e--;
-		if (match(s, (size_t)(e - s), arg))
-			return 1;
-		if (c == NULL)
-			break;
-		p = c + 1;
-	}
-	return 0;
-}
-
-static int
-match_str(const char *s, size_t n, const void *arg)
-{
-	const char *want = arg;
-
-	return strlen(want) == n && strncasecmp(s, want, n) == 0;
-}
-
-static int
-match_known_hash(const char *s, size_t n, const void *arg)
-{
-	(void)arg;
-	return match_str(s, n, "sha1") || match_str(s, n, "sha256");
-}
-
-static int
-match_email(const char *s, size_t n, const void *arg)
-{
-	(void)arg;
-	return match_str(s, n, "*") || match_str(s, n, "email");
-}
-
 static enum dkim_res
 key_syntax(char *why, size_t whylen, const char *what)
 {
@@ -334,13 +288,13 @@ dkim_key_parse(const char *rec, size_t len, enum dkim_alg alg,
 		return key_syntax(why, whylen, "unknown key version");
 	t = dkim_tags_get(&tags, "h");
 	if (t != NULL) {
-		if (!list_has(t, match_known_hash, NULL))
+		if (!dkim_tag_list_has(t, "sha1", 0) && !dkim_tag_list_has(t, "sha256", 0))
 			return key_syntax(why, whylen, "unknown key hash");
-		if (!list_has(t, match_str, alg == DKIM_ALG_RSA_SHA1 ? "sha1" : "sha256"))
+		if (!dkim_tag_list_has(t, alg == DKIM_ALG_RSA_SHA1 ? "sha1" : "sha256", 0))
 			return key_syntax(why, whylen, "signature-key hash mismatch");
 	}
 	t = dkim_tags_get(&tags, "s");
-	if (t != NULL && !list_has(t, match_email, NULL))
+	if (t != NULL && !dkim_tag_list_has(t, "*", 0) && !dkim_tag_list_has(t, "email", 0))
 		return key_syntax(why, whylen, "not an e-mail key");
 	t = dkim_tags_get(&tags, "k");
 	if (t == NULL || dkim_tag_is(t, "rsa", 1))
@@ -368,8 +322,8 @@ dkim_key_parse(const char *rec, size_t len, enum dkim_alg alg,
 	}
 	t = dkim_tags_get(&tags, "t");
 	if (t != NULL) {
-		key->testing = list_has(t, match_str, "y");
-		key->strict = list_has(t, match_str, "s");
+		key->testing = dkim_tag_list_has(t, "y", 0);
+		key->strict = dkim_tag_list_has(t, "s", 0);
 	}
 	return DKIM_RES_PASS;
 }

@@ -110,6 +110,28 @@ dkim_tag_is(const struct dkim_tag *t, const char *s, int nocase)
 	return nocase ? strncasecmp(t->value, s, n) == 0 : memcmp(t->value, s, n) == 0;
 }
 
+int
+dkim_tag_list_has(const struct dkim_tag *t, const char *want, int prefix)
+{
+	const char *p = t->value, *end = t->value + t->value_len;
+	size_t wl = strlen(want);
+
+	for (;;) {
+		const char *c = memchr(p, ':', (size_t)(end - p)), *e = c ? c : end;
+
+		while (p < e && is_fws((unsigned char)*p))
+			p++;
+		while (e > p && is_fws((unsigned char)e[-1]))
+			e--;
+		if (((size_t)(e - p) == wl || (prefix && (size_t)(e - p) > wl)) &&
+		    strncasecmp(p, want, wl) == 0)
+			return 1;
+		if (c == NULL)
+			return 0;
+		p = c + 1;
+	}
+}
+
 static int
 b64_value(unsigned char c)
 {

@@ -45,6 +45,12 @@ const struct dkim_tag *dkim_tags_get(const struct dkim_tags *t, const char *name
 int dkim_tag_is(const struct dkim_tag *t, const char *s, int nocase);
 
 /*
+ * One item of a ':'-separated value (h=, s=, t=, q=...), white space around
+ * items ignored, is want (case-insensitive), or starts with it (prefix).
+ */
+int dkim_tag_list_has(const struct dkim_tag *t, const char *want, int prefix);
+
+/*
  * Decodes base64 that may hold folding white space (SP, HTAB, CR, LF)
  * anywhere. '=' may only end the data (at most two; missing or short
  * padding is accepted), and the bits left over must be zero. Returns the number of
