@@ -1,99 +1,56 @@
 /*
- * dkimkey: see dkimkey.h.
+ * dkimkey: see dkimkey.h. The tag list is read by dkim_tags.c, the parser
+ * the builtin verifier uses, so that a key is asked early exactly when
+ * that verifier will ask for it.
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "dkim_tags.h"
 #include "dkimkey.h"
 #include "dnsname.h"
 
 #define KEY_NAME_MAX	253
 
+/* A selector or domain: a host name (letters, digits, '-', '_'). */
 static int
-is_fws(int c)
+name_ok(const struct dkim_tag *t)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Copies value p..e without folding white space into out; -1 if too long. */
-static int
-copy_tight(const char *p, const char *e, char *out, size_t outlen)
-{
-	size_t n = 0;
-
-	for (; p < e; p++) {
-		if (is_fws((unsigned char)*p))
-			continue;
-		if (n + 1 >= outlen)
-			return -1;
-		out[n++] = *p;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-enum { T_V, T_A, T_B, T_BH, T_D, T_H, T_S, T_Q, T_N };
-
-static int
-tag_index(const char *p, size_t n)
-{
-	static const char *const names[T_N] = { "v", "a", "b", "bh", "d", "h", "s", "q" };
-	int i;
-
-	for (i = 0; i < T_N; i++)
-		if (strlen(names[i]) == n && memcmp(names[i], p, n) == 0)
-			return i;
-	return -1;
+	return t != NULL && dns_name_check(t->value, t->value_len, DNS_NAME_HOST, NULL, 0) == 0;
 }
 
 int
 dkim_key_name(const char *value, size_t len, char *out, size_t outlen)
 {
-	const char *p = value, *end = value + len, *semi, *eq, *ns, *ne;
-	char v[8], d[KEY_NAME_MAX + 1], s[KEY_NAME_MAX + 1], q[16];
-	unsigned seen = 0;
-	int t;
+	static const char *const required[] = { "a", "b", "bh", "h" };
+	struct dkim_tags tags;
+	const struct dkim_tag *d, *s, *q;
+	char why[120];
+	size_t n;
 
 	if (value == NULL || out == NULL || outlen == 0)
 		return -1;
 	out[0] = '\0';
-	d[0] = s[0] = v[0] = '\0';
-	while (p < end) {
-		if ((semi = memchr(p, ';', (size_t)(end - p))) == NULL)
-			semi = end;
-		while (p < semi && is_fws((unsigned char)*p))
-			p++;
-		if (p == semi) {	/* empty (a trailing ';') */
-			p = semi + 1;
-			continue;
-		}
-		if ((eq = memchr(p, '=', (size_t)(semi - p))) == NULL)
+	if (dkim_tags_parse(value, len, &tags, why, sizeof why) < 0 ||
+	    !dkim_tag_is(dkim_tags_get(&tags, "v"), "1", 0))
+		return -1;
+	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+		if (dkim_tags_get(&tags, required[i]) == NULL)
 			return -1;
-		ns = p;
-		for (ne = eq; ne > ns && is_fws((unsigned char)ne[-1]); ne--)
-			;
-		if ((t = tag_index(ns, (size_t)(ne - ns))) >= 0) {
-			if (seen & (1u << t))
-				return -1;	/* a tag given twice */
-			seen |= 1u << t;
-			if ((t == T_V && copy_tight(eq + 1, semi, v, sizeof(v)) < 0) ||
-			    (t == T_D && copy_tight(eq + 1, semi, d, sizeof(d)) < 0) ||
-			    (t == T_S && copy_tight(eq + 1, semi, s, sizeof(s)) < 0) ||
-			    (t == T_Q && copy_tight(eq + 1, semi, q, sizeof(q)) < 0))
-				return -1;
-		}
-		p = semi + 1;
-	}
-	if ((seen & ((1u << T_Q) - 1)) != (1u << T_Q) - 1 || strcmp(v, "1") != 0)
+	q = dkim_tags_get(&tags, "q");
+	if (q != NULL && !dkim_tag_is(q, "dns/txt", 0))
 		return -1;
-	if ((seen & (1u << T_Q)) && strcmp(q, "dns/txt") != 0)
+	d = dkim_tags_get(&tags, "d");
+	s = dkim_tags_get(&tags, "s");
+	if (!name_ok(d) || !name_ok(s))
 		return -1;
-	if (!dns_name_ok(d, DNS_NAME_HOST) || !dns_name_ok(s, DNS_NAME_HOST) || strlen(s) + strlen(d) + 12 > KEY_NAME_MAX ||
-	    strlen(s) + strlen(d) + 13 > outlen)
+	n = s->value_len + strlen("._domainkey.") + d->value_len;
+	if (n > KEY_NAME_MAX || n + 1 > outlen)
 		return -1;
-	strcpy(out, s);
-	strcat(out, "._domainkey.");
-	strcat(out, d);
+	memcpy(out, s->value, s->value_len);
+	memcpy(out + s->value_len, "._domainkey.", 12);
+	memcpy(out + s->value_len + 12, d->value, d->value_len);
+	out[n] = '\0';
 	return 0;
 }

@@ -4,11 +4,13 @@
  * that the engine can ask for the key while the rest of the message is
  * still coming.
  *
- * Only the tag-list is read (RFC 6376 3.2): tags separated by ';', names
- * and values trimmed of folding white space. A key name is given only for
- * a signature the verifier will look a key up for: v=1, and a=, b=, bh=,
- * d=, h=, s= present, each tag once, q= absent or "dns/txt", d= and s=
- * made of letters, digits, '-', '_' and '.', the name at most 253 octets.
+ * Only the tag-list is read (RFC 6376 3.2, by dkim_tags.c, as the builtin
+ * verifier reads it): tags separated by ';', values trimmed of folding
+ * white space (white space inside a value is kept). A key name is given
+ * only for a signature the verifier will look a key up for: a valid tag
+ * list with v=1, and a=, b=, bh=, d=, h=, s= present, q= absent or
+ * "dns/txt", d= and s= made of letters, digits, '-', '_' and '.', the
+ * name at most 253 octets.
  * Anything else gives no name (nothing is asked early; the verifier still
  * judges the signature). Bounded; never writes past out.
  */

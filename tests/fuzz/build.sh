@@ -43,7 +43,7 @@ $CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" "$top/common/base/rfc5322.c
 echo "built $out/fuzz_address $out/fuzz_unsub"
 # the DKIM-Signature key-name reader behind the engine's early key lookups
 $CC $flags -o "$out/fuzz_dkimkey" "$here/fuzz_dkimkey.c" "$top/common/checks/dkimkey.c" \
-    "$top/common/dns/dnsname.c"
+    "$top/common/checks/dkim_tags.c" "$top/common/dns/dnsname.c"
 echo "built $out/fuzz_dkimkey"
 # the DKIM key record check of sendercheck-test --dns-check (OpenSSL)
 $CC $flags -I$top/tools -o "$out/fuzz_keyrecord" "$here/fuzz_keyrecord.c" "$top/tools/keyrecord.c" -lcrypto
