@@ -84,9 +84,9 @@ struct b_msg {
 	struct b_field *fields;
 	size_t nfields, capfields, bytes;
 	int overflow;		/* fields over the limits were dropped */
-	size_t nsigs;
-	struct b_sig *sigs;	/* DKIM_MAX_LISTED, made with the first one */
-	struct dkim_sig_result *res;
+	size_t nsigs, capsigs;
+	struct b_sig *sigs;	/* one per DKIM-Signature, up to DKIM_MAX_LISTED */
+	struct dkim_sig_result *res;	/* the result of each */
 	size_t nbodies;
 	struct dkim_body *bodies[DKIM_MAX_LISTED];
 	int eoh, finished;
@@ -464,6 +464,31 @@ is_signature_field(const char *name)
 	return name_len(name) == 14 && strncasecmp(name, "DKIM-Signature", 14) == 0;
 }
 
+/*
+ * Room for one more signature and its result (a result is ~5 KB: room is
+ * made as signatures come, not for DKIM_MAX_LISTED at once).
+ */
+static int
+grow_signatures(struct b_msg *m)
+{
+	size_t cap = m->capsigs ? m->capsigs * 2 : 2;
+	struct b_sig *ns;
+	struct dkim_sig_result *nr;
+
+	if (cap > DKIM_MAX_LISTED)
+		cap = DKIM_MAX_LISTED;
+	if ((ns = realloc(m->sigs, cap * sizeof *ns)) == NULL)
+		return -1;
+	m->sigs = ns;
+	if ((nr = realloc(m->res, cap * sizeof *nr)) == NULL)
+		return -1;
+	m->res = nr;
+	memset(m->sigs + m->capsigs, 0, (cap - m->capsigs) * sizeof *ns);
+	memset(m->res + m->capsigs, 0, (cap - m->capsigs) * sizeof *nr);
+	m->capsigs = cap;
+	return 0;
+}
+
 static void
 b_header(void *vm, const char *name, const char *value)
 {
@@ -475,13 +500,9 @@ b_header(void *vm, const char *name, const char *value)
 		return;
 	if (!is_signature_field(name) || m->nsigs == DKIM_MAX_LISTED)
 		return;
-	if (m->sigs == NULL) {
-		m->sigs = calloc(DKIM_MAX_LISTED, sizeof *m->sigs);
-		m->res = calloc(DKIM_MAX_LISTED, sizeof *m->res);
-		if (m->sigs == NULL || m->res == NULL) {
-			m->overflow = 1;
-			return;
-		}
+	if (m->nsigs == m->capsigs && grow_signatures(m) < 0) {
+		m->overflow = 1;
+		return;
 	}
 	s = &m->sigs[m->nsigs];
 	r = &m->res[m->nsigs];
