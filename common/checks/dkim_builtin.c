@@ -40,6 +40,7 @@
 #include "dkim_engine.h"
 #include "dkim_key.h"
 #include "dkim_tags.h"
+#include "dnsname.h"
 #include "log.h"
 
 #define B_MAX_FIELDS	10000		/* header fields kept */
@@ -257,28 +258,6 @@ domain_covers(const char *d, const char *idom)
 	return il > dl && idom[il - dl - 1] == '.' && strcasecmp(idom + il - dl, d) == 0;
 }
 
-/* A domain name: LDH labels (and '_') of 1..63 octets, no white space. */
-static int
-domain_syntax_ok(const char *d)
-{
-	size_t label = 0;
-
-	for (; *d != '\0'; d++) {
-		if (*d == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)*d) || *d == '-' || *d == '_' ||
-		    (unsigned char)*d >= 0x80) {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return label > 0;
-}
-
 /* Fields of the result that come straight from tags, valid or not. */
 static void
 fill_result(struct b_sig *s, struct dkim_sig_result *r)
@@ -360,7 +339,7 @@ check_tags(struct b_sig *s, struct dkim_sig_result *r)
 	if (tag_copy(tag(s, "d"), s->domain, sizeof s->domain) < 0 ||
 	    tag_copy(tag(s, "s"), s->selector, sizeof s->selector) < 0)
 		return bad(s, r, "invalid key name (too long)");
-	if (!domain_syntax_ok(s->domain))
+	if (!dns_name_ok(s->domain, DNS_NAME_HOST_UTF8))
 		return bad(s, r, "signature syntax: d= is not a domain name");
 	if (fill_identity(s, r) < 0 || !domain_covers(s->domain, s->idomain))
 		return bad(s, r, "invalid domain coverage");

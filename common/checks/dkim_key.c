@@ -18,6 +18,7 @@
 
 #include "dkim_key.h"
 #include "dkim_tags.h"
+#include "dnsname.h"
 
 #define KEY_MAXTEXT	8192	/* longest p= text kept in the cache */
 #define KEY_MAXDER	6144	/* decoded key bytes we accept */
@@ -57,27 +58,6 @@ dkim_key_qname(const char *selector, const char *domain, char *out, size_t outle
 	int n = snprintf(out, outlen, "%s._domainkey.%s", selector, domain);
 
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-/* A host name: letters, digits, '-' and '_' in labels of 1..63 octets. */
-static int
-valid_name(const char *name)
-{
-	size_t label = 0, total = 0;
-
-	for (const char *p = name; *p != '\0'; p++, total++) {
-		if (*p == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)*p) || *p == '-' || *p == '_') {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return total > 0 && total <= 253;
 }
 
 /* Bounded copy for reasons; control characters become '?'. */
@@ -351,7 +331,7 @@ dkim_key_get(struct dns_ctx *dns, const char *selector, const char *domain,
 		return DKIM_RES_PERMERROR;
 	}
 	clean_copy(shown, sizeof shown, name);
-	if (!valid_name(name)) {
+	if (!dns_name_ok(name, DNS_NAME_HOST)) {
 		snprintf(why, whylen, "invalid key name %s", shown);
 		return DKIM_RES_PERMERROR;
 	}
