@@ -52,12 +52,6 @@ struct b_verifier {
 	unsigned max_signatures;
 };
 
-struct b_field {
-	char *name;
-	char *value;
-	size_t vlen;
-	uint32_t hash;		/* of the lower-cased name, for h= lookups */
-};
 
 struct b_sig {
 	size_t field;		/* its index among the fields */
@@ -82,7 +76,7 @@ struct b_msg {
 	struct b_verifier *v;
 	struct dns_ctx *dns;
 	char id[64];
-	struct b_field *fields;
+	struct dkim_field *fields;
 	size_t nfields, capfields, bytes;
 	int overflow;		/* fields over the limits were dropped */
 	size_t nsigs, capsigs;
@@ -94,16 +88,6 @@ struct b_msg {
 };
 
 /* ---- header fields ---- */
-
-static uint32_t
-name_hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint32_t)tolower((unsigned char)s[i])) * 16777619u;
-	return h;
-}
 
 /* A field name without the white space that may precede its colon. */
 static size_t
@@ -117,17 +101,11 @@ name_len(const char *name)
 }
 
 static int
-name_is(const struct b_field *f, const char *want, size_t wlen, uint32_t h)
-{
-	return f->hash == h && name_len(f->name) == wlen &&
-	    strncasecmp(f->name, want, wlen) == 0;
-}
-
-static int
 keep_field(struct b_msg *m, const char *name, const char *value)
 {
 	size_t nl = strlen(name), vl = strlen(value);
-	struct b_field *f;
+	struct dkim_field *f;
+	char *copy;
 
 	if (m->nfields == B_MAX_FIELDS || m->bytes + nl + vl > B_MAX_BYTES) {
 		m->overflow = 1;
@@ -135,7 +113,7 @@ keep_field(struct b_msg *m, const char *name, const char *value)
 	}
 	if (m->nfields == m->capfields) {
 		size_t cap = m->capfields ? m->capfields * 2 : 32;
-		struct b_field *nf = realloc(m->fields, cap * sizeof *nf);
+		struct dkim_field *nf = realloc(m->fields, cap * sizeof *nf);
 
 		if (nf == NULL) {
 			m->overflow = 1;
@@ -145,16 +123,14 @@ keep_field(struct b_msg *m, const char *name, const char *value)
 		m->capfields = cap;
 	}
 	f = &m->fields[m->nfields];
-	f->name = malloc(nl + 1 + vl + 1);
-	if (f->name == NULL) {
+	copy = malloc(nl + 1 + vl + 1);
+	if (copy == NULL) {
 		m->overflow = 1;
 		return -1;
 	}
-	memcpy(f->name, name, nl + 1);
-	f->value = f->name + nl + 1;
-	memcpy(f->value, value, vl + 1);
-	f->vlen = vl;
-	f->hash = name_hash(name, name_len(name));
+	memcpy(copy, name, nl + 1);
+	memcpy(copy + nl + 1, value, vl + 1);
+	dkim_field_set(f, copy, copy + nl + 1, vl);
 	m->bytes += nl + vl;
 	m->nfields++;
 	return 0;
@@ -386,7 +362,7 @@ check_tags(struct b_sig *s, struct dkim_sig_result *r)
 static void
 parse_signature(struct b_msg *m, struct b_sig *s, struct dkim_sig_result *r)
 {
-	const struct b_field *f = &m->fields[s->field];
+	const struct dkim_field *f = &m->fields[s->field];
 	char why[120];
 
 	if (dkim_tags_parse(f->value, f->vlen, &s->tags, why, sizeof why) < 0) {
@@ -558,42 +534,9 @@ header_digest(const struct b_msg *m, const struct b_sig *s, unsigned char *out,
     unsigned *outlen)
 {
 	const struct dkim_tag *h = tag(s, "h"), *b = tag(s, "b");
-	const struct b_field *own = &m->fields[s->field];
-	const char *p = h->value, *end = h->value + h->value_len;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char *used = calloc(m->nfields, 1);
-	int ok = ctx != NULL && used != NULL &&
-	    EVP_DigestInit_ex(ctx, dkim_alg_md(s->alg), NULL) == 1;
 
-	if (ok)
-		used[s->field] = 1;
-	while (ok && p < end) {
-		const char *c = memchr(p, ':', (size_t)(end - p)), *e = c ? c : end;
-		uint32_t hash;
-
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		while (e > p && isspace((unsigned char)e[-1]))
-			e--;
-		hash = name_hash(p, (size_t)(e - p));
-		for (size_t k = m->nfields; k > 0 && e > p; k--) {
-			const struct b_field *f = &m->fields[k - 1];
-
-			if (used[k - 1] || !name_is(f, p, (size_t)(e - p), hash))
-				continue;
-			used[k - 1] = 1;
-			ok = dkim_canon_header(ctx, s->hc, f->name, f->value, f->vlen,
-			    0, 0, 1) == 0;
-			break;
-		}
-		p = c != NULL ? c + 1 : end;
-	}
-	ok = ok && dkim_canon_header(ctx, s->hc, own->name, own->value, own->vlen,
-	    b->raw_start, b->raw_end, 0) == 0 &&
-	    EVP_DigestFinal_ex(ctx, out, outlen) == 1;
-	EVP_MD_CTX_free(ctx);
-	free(used);
-	return ok ? 0 : -1;
+	return dkim_header_digest(m->fields, m->nfields, &m->fields[s->field], h->value,
+	    h->value_len, b->raw_start, b->raw_end, s->hc, dkim_alg_md(s->alg), out, outlen);
 }
 
 static void
@@ -693,7 +636,7 @@ b_msg_free(void *vm)
 	if (m == NULL)
 		return;
 	for (size_t i = 0; i < m->nfields; i++)
-		free(m->fields[i].name);
+		free((char *)m->fields[i].name);	/* the copy keep_field made */
 	free(m->fields);
 	for (size_t i = 0; i < m->nsigs; i++)
 		free(m->sigs[i].sig);

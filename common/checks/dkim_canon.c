@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -127,6 +128,86 @@ dkim_canon_header(EVP_MD_CTX *ctx, enum dkim_canon c, const char *name,
 		hb_put(&h, "\r\n", 2);
 	hb_flush(&h);
 	return h.failed ? -1 : 0;
+}
+
+/* ---- the fields a signature covers ---- */
+
+/* A field name without the white space that may precede its colon. */
+static size_t
+name_len(const char *name, size_t n)
+{
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	return n;
+}
+
+static uint32_t
+name_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint32_t)tolower((unsigned char)s[i])) * 16777619u;
+	return h;
+}
+
+void
+dkim_field_set(struct dkim_field *f, const char *name, const char *value, size_t vlen)
+{
+	f->name = name;
+	f->value = value;
+	f->vlen = vlen;
+	f->hash = name_hash(name, name_len(name, strlen(name)));
+}
+
+static int
+field_is(const struct dkim_field *f, const char *name, size_t len, uint32_t h)
+{
+	return f->hash == h && name_len(f->name, strlen(f->name)) == len &&
+	    strncasecmp(f->name, name, len) == 0;
+}
+
+int
+dkim_field_is(const struct dkim_field *f, const char *name, size_t len)
+{
+	return field_is(f, name, len, name_hash(name, len));
+}
+
+int
+dkim_header_digest(const struct dkim_field *fields, size_t n, const struct dkim_field *own,
+    const char *h_value, size_t h_len, size_t hole_start, size_t hole_end,
+    enum dkim_canon c, const EVP_MD *md, unsigned char *out, unsigned *outlen)
+{
+	const char *p = h_value, *end = h_value + h_len;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *used = calloc(n > 0 ? n : 1, 1);
+	int ok = ctx != NULL && used != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1;
+
+	while (ok && p < end) {
+		const char *sep = memchr(p, ':', (size_t)(end - p)), *e = sep ? sep : end;
+		uint32_t h;
+
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		h = name_hash(p, (size_t)(e - p));
+		for (size_t k = n; k > 0 && e > p; k--) {
+			const struct dkim_field *f = &fields[k - 1];
+
+			if (used[k - 1] || f == own || !field_is(f, p, (size_t)(e - p), h))
+				continue;
+			used[k - 1] = 1;
+			ok = dkim_canon_header(ctx, c, f->name, f->value, f->vlen, 0, 0, 1) == 0;
+			break;
+		}
+		p = sep != NULL ? sep + 1 : end;
+	}
+	ok = ok && dkim_canon_header(ctx, c, own->name, own->value, own->vlen, hole_start,
+	    hole_end, 0) == 0 && EVP_DigestFinal_ex(ctx, out, outlen) == 1;
+	EVP_MD_CTX_free(ctx);
+	free(used);
+	return ok ? 0 : -1;
 }
 
 /* ---- bodies ---- */

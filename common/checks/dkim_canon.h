@@ -1,6 +1,8 @@
 /*
  * dkim_canon: RFC 6376 3.4 canonicalisation ("simple" and "relaxed") of
- * header fields and of a streamed body, straight into an OpenSSL digest.
+ * header fields and of a streamed body, straight into an OpenSSL digest,
+ * and the header hash of a signature (3.7: the h= fields from the bottom
+ * up, then the signature field without its b= value).
  * Used by the builtin DKIM verifier, ARC verification and ARC sealing, so
  * that what is signed and what is verified are the same bytes.
  *
@@ -20,6 +22,7 @@
 #define SC_DKIM_CANON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 
@@ -43,6 +46,36 @@ int dkim_canon_parse(const char *s, size_t len, enum dkim_canon *hdr,
 int dkim_canon_header(EVP_MD_CTX *ctx, enum dkim_canon c, const char *name,
     const char *value, size_t value_len, size_t hole_start, size_t hole_end,
     int crlf);
+
+/*
+ * A header field as signatures see it: name as received, value after the
+ * colon as received; hash identifies the name (lower-cased, without the
+ * white space before its colon) for quick h= lookups.
+ */
+struct dkim_field {
+	const char *name;
+	const char *value;
+	size_t vlen;
+	uint32_t hash;
+};
+
+/* Fills f (the strings must outlive it). */
+void dkim_field_set(struct dkim_field *f, const char *name, const char *value, size_t vlen);
+/* The field's name is this one (case-insensitive, RFC 5322). */
+int dkim_field_is(const struct dkim_field *f, const char *name, size_t len);
+
+/*
+ * The header hash of RFC 6376 3.7 (and of RFC 8617's ARC-Message-
+ * Signature): for each name in the h= list (h_value, h_len), the last field
+ * of that name not taken yet, from the bottom up ("own" never counts); a
+ * name with no field left adds nothing. Then own itself, its bytes
+ * [hole_start, hole_end) (the b= value) left out, without a final CRLF.
+ * own need not be one of fields (a signature being made). Returns 0 with
+ * the digest in out/outlen, or -1 (no memory, OpenSSL failed).
+ */
+int dkim_header_digest(const struct dkim_field *fields, size_t n, const struct dkim_field *own,
+    const char *h_value, size_t h_len, size_t hole_start, size_t hole_end,
+    enum dkim_canon c, const EVP_MD *md, unsigned char *out, unsigned *outlen);
 
 /* Bytes gathered for one digest update; failed once OpenSSL failed. */
 struct dkim_hashbuf {
