@@ -20,10 +20,11 @@ name_ok(const struct dkim_tag *t)
 	return t != NULL && dns_name_check(t->value, t->value_len, DNS_NAME_HOST, NULL, 0) == 0;
 }
 
-int
-dkim_key_name(const char *value, size_t len, char *out, size_t outlen)
+/* The key name of a tag list that has every tag of required; v= if v1. */
+static int
+key_name(const char *value, size_t len, const char *const *required, int v1, char *out,
+    size_t outlen)
 {
-	static const char *const required[] = { "a", "b", "bh", "h" };
 	struct dkim_tags tags;
 	const struct dkim_tag *d, *s, *q;
 	char why[120];
@@ -33,9 +34,9 @@ dkim_key_name(const char *value, size_t len, char *out, size_t outlen)
 		return -1;
 	out[0] = '\0';
 	if (dkim_tags_parse(value, len, &tags, why, sizeof why) < 0 ||
-	    !dkim_tag_is(dkim_tags_get(&tags, "v"), "1", 0))
+	    (v1 && !dkim_tag_is(dkim_tags_get(&tags, "v"), "1", 0)))
 		return -1;
-	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+	for (size_t i = 0; required[i] != NULL; i++)
 		if (dkim_tags_get(&tags, required[i]) == NULL)
 			return -1;
 	q = dkim_tags_get(&tags, "q");
@@ -53,4 +54,21 @@ dkim_key_name(const char *value, size_t len, char *out, size_t outlen)
 	memcpy(out + s->value_len + 12, d->value, d->value_len);
 	out[n] = '\0';
 	return 0;
+}
+
+int
+dkim_key_name(const char *value, size_t len, char *out, size_t outlen)
+{
+	static const char *const required[] = { "a", "b", "bh", "h", NULL };
+
+	return key_name(value, len, required, 1, out, outlen);
+}
+
+int
+arc_key_name(const char *value, size_t len, int seal, char *out, size_t outlen)
+{
+	static const char *const seal_tags[] = { "i", "a", "b", "cv", NULL };
+	static const char *const ams_tags[] = { "i", "a", "b", "bh", "h", NULL };
+
+	return key_name(value, len, seal ? seal_tags : ams_tags, 0, out, outlen);
 }

@@ -22,4 +22,10 @@
 /* 0 with "s._domainkey.d" in out, or -1 (no key to ask for). */
 int dkim_key_name(const char *value, size_t len, char *out, size_t outlen);
 
+/*
+ * The same for an ARC-Seal or ARC-Message-Signature field (RFC 8617: no
+ * v=; i=, a=, b=, d=, s= present, and bh=, h= for a message signature).
+ */
+int arc_key_name(const char *value, size_t len, int seal, char *out, size_t outlen);
+
 #endif

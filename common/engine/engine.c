@@ -50,6 +50,7 @@ static const char *const owned_fields[] = { "Authentication-Results", COMPLIANCE
 #define CHECK_THREADS 64	/* task threads for SPF, iprev, DMARC (waiting on DNS) */
 #define EARLY_FROM_MAX 4	/* From domains whose DMARC record is asked early */
 #define EARLY_IDS_MAX 8		/* identifiers DMARC's tree walk may need early */
+#define EARLY_ARC_KEYS_MAX 8	/* ARC keys asked early (the newest sets come first) */
 #define EARLY_NAME_MAX 256	/* a name kept for early DMARC discovery */
 
 /*
@@ -102,7 +103,7 @@ struct check {
 	int iprev_from_conn;
 	/* DNS: the message's early questions and one budget per check */
 	struct dns_session *dns;
-	struct dns_ctx dns_spf, dns_dkim, dns_dmarc, dns_dmarc_early, dns_iprev;
+	struct dns_ctx dns_spf, dns_dkim, dns_arc, dns_dmarc, dns_dmarc_early, dns_iprev;
 	struct task spf_task, iprev_task, dmarc_task;
 	int spf_started, iprev_started, dmarc_started;
 	int spf_ready, iprev_ready;	/* done inline: every answer was there */
@@ -110,6 +111,7 @@ struct check {
 	char ips[MAX_SENDING_IPS][64];	/* the judged addresses, for the tasks */
 	size_t nips;
 	unsigned early_keys;		/* DKIM keys asked early */
+	unsigned early_arc_keys;	/* ARC keys asked early */
 	struct dmarc_early dmarc_early;
 	int internal;
 	struct header_list headers;
@@ -123,6 +125,7 @@ struct check {
 	int body_line_cr;		/* the last chunk ended in CR */
 	unsigned long long_body_lines;	/* body lines over 998 octets */
 	struct dkim_msg *dkim;
+	struct arc_msg *arc;
 	struct verdict v;
 };
 
@@ -340,6 +343,7 @@ check_new(struct engine *e)
 	}
 	check_dns_init(c, &c->dns_spf);
 	check_dns_init(c, &c->dns_dkim);
+	check_dns_init(c, &c->dns_arc);
 	check_dns_init(c, &c->dns_dmarc);
 	check_dns_init(c, &c->dns_dmarc_early);
 	check_dns_init(c, &c->dns_iprev);
@@ -434,6 +438,7 @@ check_free(struct check *c)
 	dns_session_free(c->dns);
 	if (c->dkim)
 		dkim_msg_free(c->dkim);
+	arc_msg_free(c->arc);
 	header_list_free(&c->headers);
 	free(c->forged);
 	for (size_t i = 0; i < c->v.n_add; i++) {
@@ -599,7 +604,8 @@ field_is(const char *name, const char *field)
 
 /*
  * Early questions from a header field: the key of a DKIM signature the
- * verifier will check (the first MaxSignatures), the DMARC record of a
+ * verifier will check (the first MaxSignatures), the key of an ARC seal or
+ * message signature (the first EARLY_ARC_KEYS_MAX), the DMARC record of a
  * From domain. Asked into the message's session; they count against
  * nothing until a check uses them.
  */
@@ -613,6 +619,13 @@ ask_early(struct check *c, const char *name, const char *value, size_t len)
 			return;
 		c->early_keys++;
 		if (dkim_key_name(value, len, key, sizeof(key)) == 0)
+			dns_prefetch(c->dns, key, DNS_T_TXT);
+	} else if (field_is(name, "ARC-Seal") || field_is(name, "ARC-Message-Signature")) {
+		/* a chain holds up to 100; sealers mostly sign with one key for both */
+		if (c->early_arc_keys >= EARLY_ARC_KEYS_MAX)
+			return;
+		c->early_arc_keys++;
+		if (arc_key_name(value, len, field_is(name, "ARC-Seal"), key, sizeof(key)) == 0)
 			dns_prefetch(c->dns, key, DNS_T_TXT);
 	} else if (field_is(name, "From")) {
 		struct addr_list l;
@@ -692,6 +705,10 @@ check_eoh(struct check *c)
 		return;
 	c->eoh_done = 1;
 	start_dmarc_early(c);
+	/* the chain is read from the header list, which lives as long as c */
+	c->arc = arc_msg_new(&c->dns_arc, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
+	if (c->arc != NULL && c->over_limits[0] == '\0')
+		arc_msg_eoh(c->arc, &c->headers);
 	c->dkim = dkim_msg_new(c->e->dkim, &c->dns_dkim, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
 	if (c->dkim == NULL)
 		return;
@@ -707,6 +724,8 @@ check_body(struct check *c, const unsigned char *p, size_t n)
 
 	if (c->dkim != NULL)
 		dkim_msg_body(c->dkim, p, n);
+	if (c->arc != NULL)
+		arc_msg_body(c->arc, p, n);
 	/* RFC 5322 2.1.1: at most 998 octets per line, CRLF excluded */
 	for (; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -928,6 +947,17 @@ run_dkim(struct check *c)
 		c->v.dkim = NULL;
 		c->v.n_dkim = 0;
 	}
+}
+
+/* The ARC chain; not read when header fields were over the limits (none:
+ * nothing it says is believed). */
+static void
+run_arc(struct check *c)
+{
+	arc_msg_finish(c->arc, &c->v.arc);
+	if (c->over_limits[0] != '\0')
+		snprintf(c->v.arc.why, sizeof(c->v.arc.why), "not verified: %.100s", c->over_limits);
+	c->v.arc_done = 1;
 }
 
 /* Worst first: a failure with a policy is what a spoofer must not escape. */
@@ -1193,7 +1223,7 @@ wait_iprev(struct check *c)
 static void
 count_dns(struct check *c)
 {
-	const struct dns_ctx *all[] = { &c->dns_spf, &c->dns_dkim, &c->dns_dmarc,
+	const struct dns_ctx *all[] = { &c->dns_spf, &c->dns_dkim, &c->dns_arc, &c->dns_dmarc,
 	    &c->dns_dmarc_early, &c->dns_iprev };
 
 	c->v.dns_queries = c->v.dns_cache_hits = c->v.dns_timeouts = 0;
@@ -1232,6 +1262,7 @@ check_finish(struct check *c)
 			judge_over_limits(c);
 		else
 			run_dkim(c);
+		run_arc(c);
 		if (c->long_body_lines)
 			format_add_problem(&c->v.format, FORMAT_FAIL, "body",
 			    "%lu body line%s longer than 998 octets (RFC 5322 section 2.1.1)",

@@ -40,12 +40,15 @@ static int was_skipped(const struct vctx *c) { return c->v->skipped; }
 static int spf_done(const struct vctx *c) { return c->v->spf_done; }
 static int dmarc_done(const struct vctx *c) { return !c->v->skipped && c->v->dmarc_done; }
 static int iprev_done(const struct vctx *c) { return !c->v->skipped && c->v->iprev_done; }
+static int arc_done(const struct vctx *c) { return !c->v->skipped && c->v->arc_done; }
 
 /* ---- names ---- */
 
 static const char *spf_name(int i) { return spf_result_str((enum spf_result)i); }
 static const char *dkim_name(int i) { return dkim_res_str((enum dkim_res)i); }
 static const char *dmarc_name(int i) { return dmarc_res_str((enum dmarc_res)i); }
+static const char *arc_name(int i) { return arc_res_str((enum arc_result)i); }
+static const char *arc_check_name(int i) { return arc_check_str((enum arc_check)i); }
 static const char *policy_name(int i) { return dmarc_policy_str((enum dmarc_policy)i); }
 static const char *iprev_name(int i) { return iprev_res_str((enum iprev_res)i); }
 static const char *tls_name(int i) { return tls_state_str((enum tls_state)i); }
@@ -722,6 +725,50 @@ get_log_line(const struct vctx *c, struct vval *o)
 
 #define RESULTS "sendercheck_results_total"
 
+/* ARC: the chain's A-R reason (fail), the client address (RFC 8617
+ * 10.1), oldest-pass on a pass, one "i:d:s:cv:seal" per set for the store */
+static void
+get_arc_ar_reason(const struct vctx *c, struct vval *o)
+{
+	const struct arc_outcome *a = REC(c, struct arc_outcome);
+
+	ar_reason(o, 0, a->result != ARC_RES_FAIL, a->why, "");
+}
+
+static int
+arc_has_chain(const struct vctx *c)
+{
+	return REC(c, struct arc_outcome)->result != ARC_RES_NONE;
+}
+
+static int
+arc_passed(const struct vctx *c)
+{
+	return REC(c, struct arc_outcome)->result == ARC_RES_PASS;
+}
+
+static void
+get_arc_remote_ip(const struct vctx *c, struct vval *o)
+{
+	o->s = c->v->env.client_ip;
+	o->present = c->v->env.client_ip[0] != '\0';
+}
+
+static void
+get_arc_entry(const struct vctx *c, struct vval *o)
+{
+	const struct arc_set *a = REC(c, struct arc_set);
+
+	snprintf(o->buf, sizeof(o->buf), "%u:%s:%s:%s:%s", a->instance,
+	    a->seal_domain[0] ? a->seal_domain : "-", a->seal_selector[0] ? a->seal_selector : "-",
+	    arc_res_str(a->cv), a->seal == ARC_CHECK_PASS ? "ok" : a->seal == ARC_CHECK_FAIL ?
+	    "bad" : "-");
+	for (char *p = o->buf; *p; p++)
+		if (*p == ' ' || (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	o->s = o->buf;
+}
+
 static const struct vfield client_fields[] = {
 	{ "ip", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_STATS, "the client's address",
 	  AT(struct envelope, client_ip), .log = " client=%s", .log_none = " client=unknown",
@@ -844,6 +891,61 @@ static const struct vfield dkim_fields[] = {
 	  .text = "\n\t%s" },
 	{ "entry", VF_STR, VO_STATS, "\"d:s:result\" in the store's dkim column (items joined by spaces; before 0.2: \"d:result\")",
 	  .get = get_dkim_entry },
+	{ 0 }
+};
+
+static const struct vfield arc_set_fields[] = {
+	{ "instance", VF_INT, VO_FULL | VO_TEXT, "i=", AT(struct arc_set, instance),
+	  .text = "\n\ti=%s" },
+	{ "seal_domain", VF_STR, VO_FULL | VO_TEXT, "the ARC-Seal's d=", AT(struct arc_set, seal_domain),
+	  .empty_null = 1, .text = " sealed by %s", .text_none = " sealed by -" },
+	{ "seal_selector", VF_STR, VO_FULL | VO_TEXT, "its s=", AT(struct arc_set, seal_selector),
+	  .empty_null = 1, .text = " s=%s" },
+	{ "seal_algorithm", VF_STR, VO_FULL, "its a=", AT(struct arc_set, seal_algorithm),
+	  .empty_null = 1 },
+	{ "cv", VF_ENUM, VO_FULL | VO_TEXT, "what the seal says of the chain before it",
+	  AT(struct arc_set, cv), .name = arc_name, .count = ARC_RES_COUNT, .text = " cv=%s" },
+	{ "seal", VF_ENUM, VO_FULL | VO_TEXT, "the seal's signature", AT(struct arc_set, seal),
+	  .name = arc_check_name, .count = ARC_CHECK_COUNT, .text = ": seal %s" },
+	{ "ams_domain", VF_STR, VO_FULL, "the ARC-Message-Signature's d=",
+	  AT(struct arc_set, ams_domain), .empty_null = 1 },
+	{ "ams_selector", VF_STR, VO_FULL, "its s=", AT(struct arc_set, ams_selector),
+	  .empty_null = 1 },
+	{ "message_signature", VF_ENUM, VO_FULL | VO_TEXT, "the ARC-Message-Signature",
+	  AT(struct arc_set, ams), .name = arc_check_name, .count = ARC_CHECK_COUNT,
+	  .text = ", message signature %s" },
+	{ "reason", VF_STR, VO_FULL | VO_TEXT, "why a signature of the set failed",
+	  AT(struct arc_set, why), .empty_null = 1, .text = " (%s)" },
+	{ "authserv_id", VF_STR, VO_FULL | VO_TEXT, "the ARC-Authentication-Results' authserv-id",
+	  AT(struct arc_set, authserv_id), .empty_null = 1, .text = "\n\t  %s said:" },
+	{ "claims", VF_STR, VO_FULL | VO_TEXT, "the results it recorded, as written",
+	  AT(struct arc_set, claims), .empty_null = 1, .text = " %s" },
+	{ "entry", VF_STR, VO_STATS, "\"i:d:s:cv:seal\" in the store's arc_chain column",
+	  .get = get_arc_entry },
+	{ 0 }
+};
+
+static const struct vfield arc_fields[] = {
+	{ "result", VF_ENUM, VO_JSON | VO_LOG | VO_TEXT | VO_STATS | VO_METRIC | VO_AR,
+	  "RFC 8617 chain validation status", AT(struct arc_outcome, result), .name = arc_name,
+	  .count = ARC_RES_COUNT, .log = " arc=%s", .text = "\nARC:\t%s", .ar_role = AR_RESULT,
+	  .col = "arc", .metric = RESULTS, .mlabels = "method=\"arc\"", .vlabel = "result" },
+	{ "ar_reason", VF_STR, VO_AR, "A-R reason", .get = get_arc_ar_reason, .ar_role = AR_REASON },
+	{ "ar_remote_ip", VF_STR, VO_AR, "smtp.remote-ip (RFC 8617 10.1)", .get = get_arc_remote_ip,
+	  .when = arc_has_chain, .ar_role = AR_PROP, .ar = "smtp.remote-ip" },
+	{ "sets", VF_INT, VO_JSON | VO_LOG | VO_TEXT, "ARC sets in the chain",
+	  AT(struct arc_outcome, n_sets), .when = arc_has_chain, .log = "(i=%s)",
+	  .text = ", %s set(s)" },
+	{ "oldest_pass", VF_INT, VO_FULL | VO_TEXT | VO_AR,
+	  "the oldest instance from which every message signature verifies, 0: all (on a pass)",
+	  AT(struct arc_outcome, oldest_pass), .when = arc_passed, .text = ", oldest-pass %s",
+	  .ar_role = AR_PROP, .ar = "header.oldest-pass" },
+	{ "dns_trouble", VF_BOOL, VO_FULL, "a key could not be fetched (DNS)",
+	  AT(struct arc_outcome, dns_trouble) },
+	{ "reason", VF_STR, VO_JSON | VO_TEXT, "why it failed, null otherwise",
+	  AT(struct arc_outcome, why), .empty_null = 1, .text = "\n\t%s" },
+	{ "chain", VF_LIST, 0, "each set, oldest first", .sub = arc_set_fields,
+	  ITEMS_PTR(struct arc_outcome, sets, n_sets), .col = "arc_chain", .sep = " " },
 	{ 0 }
 };
 
@@ -1133,6 +1235,8 @@ const struct vfield verdict_fields[] = {
 	  .col = "dkim_pass" },
 	{ "dkim_error", VF_STR, VO_JSON | VO_TEXT, "why DKIM could not run, null if it did",
 	  AT(struct verdict, dkim_error), .empty_null = 1, .text = "\nDKIM:\t%s" },
+	{ "arc", VF_GROUP, 0, "the ARC chain (RFC 8617)", .sub = arc_fields,
+	  GROUP_AT(struct verdict, arc), .when = arc_done, .ar_role = AR_METHOD, .ar = "arc" },
 	{ "dmarc", VF_GROUP, 0, "DMARC (RFC 7489)", .sub = dmarc_fields, GROUP_AT(struct verdict, dmarc),
 	  .when = dmarc_done, .ar_role = AR_METHOD, .ar = "dmarc" },
 	{ "aligned", VF_BOOL, VO_STATS, "rule dmarc-align passed", .get = get_aligned, .when = checked,

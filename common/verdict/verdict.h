@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "arc.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "format.h"
@@ -72,6 +73,9 @@ struct verdict {
 	const struct dkim_sig_result *dkim;
 	size_t n_dkim;
 	char dkim_error[256];		/* internal DKIM trouble, "" if none */
+
+	struct arc_outcome arc;		/* the ARC chain (RFC 8617) */
+	int arc_done;
 
 	struct dmarc_outcome dmarc;
 	int dmarc_done;
