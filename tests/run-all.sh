@@ -113,6 +113,10 @@ for build in "$@"; do
 	group "dkim-differential" "$build" $PY "$here/dkim/diff_engines.py" --dkimcheck "$build/tests/dkim/dkimcheck"
 	# the libopendkim engine's body hashing against libopendkim's, random messages cut at random (~1-2 min)
 	group "dkim-bodyhash" "$build" $PY "$here/dkim/test_bodyhash.py" "$build"
+	# ARC: the open ARC test suite's validation scenarios (from
+	# SENDERCHECK_TESTDATA) and chains made at test time by dkimpy
+	group "arc-suite" "$build" $PY "$here/arc/test_arc_suite.py" "$build"
+	group "arc-chains" "$build" $PY "$here/arc/test_arc_chains.py" "$build"
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	# limits, negotiation per connection, SIGHUP reload, files, PID file
