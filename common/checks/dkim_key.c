@@ -19,6 +19,7 @@
 #include "dkim_key.h"
 #include "dkim_tags.h"
 #include "dnsname.h"
+#include "htable.h"
 
 #define KEY_MAXTEXT	8192	/* longest p= text kept in the cache */
 #define KEY_MAXDER	6144	/* decoded key bytes we accept */
@@ -74,84 +75,110 @@ clean_copy(char *dst, size_t dstlen, const char *src)
 /* ---- the cache ---- */
 
 struct cached_key {
+	struct hlink link;	/* in cache_table, newest used first */
 	int ed25519;
 	size_t len;
-	uint64_t hash;
-	char text[KEY_MAXTEXT];	/* p= without white space */
+	char *text;		/* p= without white space (KEY_MAXTEXT at most) */
 	EVP_PKEY *pkey;
 	unsigned bits;
-	unsigned long last;
 };
 
-static struct cached_key *cache;
+struct key_text {
+	int ed25519;
+	const char *text;
+	size_t len;
+};
+
+static struct cached_key *cache;	/* DKIM_KEY_CACHE slots, ncache used */
 static size_t ncache;
-static unsigned long cache_clock;
+static struct htable cache_table;
+static int cache_ready;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t
-fnv(const char *p, size_t n)
+static int
+key_same(const struct hlink *l, const void *key)
 {
-	uint64_t h = 14695981039346656037ULL;
+	const struct cached_key *k = HTABLE_RECORD(l, struct cached_key, link);
+	const struct key_text *t = key;
 
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
+	return k->ed25519 == t->ed25519 && k->len == t->len && memcmp(k->text, t->text, t->len) == 0;
 }
 
-/* Under cache_lock. */
-static struct cached_key *
-cache_find(int ed, const char *text, size_t len, uint64_t h)
+/* Under cache_lock: the table and slots exist (made on first use). */
+static int
+cache_init(void)
 {
-	for (size_t i = 0; i < ncache; i++) {
-		struct cached_key *k = &cache[i];
-
-		if (k->hash == h && k->len == len && k->ed25519 == ed &&
-		    memcmp(k->text, text, len) == 0) {
-			k->last = ++cache_clock;
-			return k;
-		}
+	if (cache_ready)
+		return 0;
+	if ((cache = calloc(DKIM_KEY_CACHE, sizeof *cache)) == NULL)
+		return -1;
+	if (htable_init(&cache_table, DKIM_KEY_CACHE, key_same) < 0) {
+		free(cache);
+		cache = NULL;
+		return -1;
 	}
-	return NULL;
+	cache_ready = 1;
+	return 0;
+}
+
+/* Under cache_lock: the cached entry for this text, made the newest. */
+static struct cached_key *
+cache_find(const struct key_text *t, uint64_t h)
+{
+	struct hlink *l;
+
+	if (cache_init() < 0 || (l = htable_find(&cache_table, h, t)) == NULL)
+		return NULL;
+	htable_touch(&cache_table, l);
+	return HTABLE_RECORD(l, struct cached_key, link);
 }
 
 /* Under cache_lock: keeps pkey (one reference of the cache's own). */
 static void
-cache_keep(int ed, const char *text, size_t len, uint64_t h, EVP_PKEY *pkey,
-    unsigned bits)
+cache_keep(const struct key_text *t, uint64_t h, EVP_PKEY *pkey, unsigned bits)
 {
 	struct cached_key *k;
 
-	if (cache == NULL && (cache = calloc(DKIM_KEY_CACHE, sizeof *cache)) == NULL)
+	char *text;
+
+	if (cache_init() < 0 || (text = malloc(t->len + 1)) == NULL)
 		return;
-	if (EVP_PKEY_up_ref(pkey) != 1)
+	if (EVP_PKEY_up_ref(pkey) != 1) {
+		free(text);
 		return;
+	}
 	if (ncache < DKIM_KEY_CACHE) {
 		k = &cache[ncache++];
 	} else {
-		k = &cache[0];
-		for (size_t i = 1; i < DKIM_KEY_CACHE; i++)
-			if (cache[i].last < k->last)
-				k = &cache[i];
+		/* the least recently used key makes room */
+		k = HTABLE_RECORD(htable_oldest(&cache_table), struct cached_key, link);
+		htable_del(&cache_table, &k->link);
 		EVP_PKEY_free(k->pkey);
+		free(k->text);
 	}
-	k->ed25519 = ed;
-	k->len = len;
-	k->hash = h;
-	memcpy(k->text, text, len);
+	memcpy(text, t->text, t->len);
+	k->ed25519 = t->ed25519;
+	k->len = t->len;
+	k->text = text;
 	k->pkey = pkey;
 	k->bits = bits;
-	k->last = ++cache_clock;
+	htable_add(&cache_table, &k->link, h);
 }
 
 void
 dkim_key_cache_clear(void)
 {
 	pthread_mutex_lock(&cache_lock);
-	for (size_t i = 0; i < ncache; i++)
+	for (size_t i = 0; i < ncache; i++) {
 		EVP_PKEY_free(cache[i].pkey);
+		free(cache[i].text);
+	}
+	if (cache_ready)
+		htable_free(&cache_table);
 	free(cache);
 	cache = NULL;
 	ncache = 0;
+	cache_ready = 0;
 	pthread_mutex_unlock(&cache_lock);
 }
 
@@ -196,6 +223,7 @@ key_from_text(int ed, const char *p, size_t plen, struct dkim_key *key)
 	long dlen;
 	uint64_t h;
 	struct cached_key *c;
+	struct key_text t;
 	int rc = -1;
 
 	text = malloc(plen + 1);
@@ -205,10 +233,11 @@ key_from_text(int ed, const char *p, size_t plen, struct dkim_key *key)
 	for (size_t i = 0; i < plen; i++)
 		if (!isspace((unsigned char)p[i]))
 			text[len++] = p[i];
-	h = fnv(text, len);
+	t = (struct key_text){ ed, text, len };
+	h = htable_hash(htable_hash(HTABLE_HASH_INIT, &ed, sizeof ed), text, len);
 	if (len <= KEY_MAXTEXT) {
 		pthread_mutex_lock(&cache_lock);
-		c = cache_find(ed, text, len, h);
+		c = cache_find(&t, h);
 		if (c != NULL && EVP_PKEY_up_ref(c->pkey) == 1) {
 			key->pkey = c->pkey;
 			key->bits = c->bits;
@@ -229,8 +258,8 @@ key_from_text(int ed, const char *p, size_t plen, struct dkim_key *key)
 		goto out;
 	if (len <= KEY_MAXTEXT) {
 		pthread_mutex_lock(&cache_lock);
-		if (cache_find(ed, text, len, h) == NULL)
-			cache_keep(ed, text, len, h, key->pkey, key->bits);
+		if (cache_find(&t, h) == NULL)
+			cache_keep(&t, h, key->pkey, key->bits);
 		pthread_mutex_unlock(&cache_lock);
 	}
 	rc = 0;

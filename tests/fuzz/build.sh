@@ -70,15 +70,15 @@ dkim="$top/common/checks/dkim.c $top/common/checks/dkim_builtin.c $top/common/ch
   $top/common/checks/dkim_canon.c $top/common/checks/dkim_key.c"
 $CC $flags -o "$out/fuzz_dkim_tags" "$here/fuzz_dkim_tags.c" "$top/common/checks/dkim_tags.c" \
     "$top/common/checks/dkim_canon.c" \
-    "$top/common/checks/dkim_key.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" "$top/common/dns/dnsname.c" "$top/common/base/log.c" -lcrypto -lresolv
+    "$top/common/checks/dkim_key.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" "$top/common/dns/dnsname.c" "$top/common/base/htable.c" "$top/common/base/log.c" -lcrypto -lresolv
 $CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
-    "$top/common/checks/header.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" "$top/common/dns/dnsname.c" "$top/common/base/log.c" \
+    "$top/common/checks/header.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" "$top/common/dns/dnsname.c" "$top/common/base/htable.c" "$top/common/base/log.c" \
     "$top/common/base/sbuf.c" -lcrypto -lresolv -lpthread
 echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify"
 # ARC chain verification on whole messages (no DNS time budget)
 $CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" \
     "$top/common/checks/dkim_tags.c" "$top/common/checks/dkim_canon.c" "$top/common/checks/dkim_key.c" \
     "$top/common/checks/header.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" \
-    "$top/common/dns/dnsname.c" "$top/common/base/log.c" "$top/common/base/sbuf.c" \
+    "$top/common/dns/dnsname.c" "$top/common/base/htable.c" "$top/common/base/log.c" "$top/common/base/sbuf.c" \
     -lcrypto -lresolv -lpthread
 echo "built $out/fuzz_arc"
