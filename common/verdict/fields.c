@@ -758,14 +758,15 @@ static void
 get_arc_entry(const struct vctx *c, struct vval *o)
 {
 	const struct arc_set *a = REC(c, struct arc_set);
+	char name[300], sel[200];
 
-	snprintf(o->buf, sizeof(o->buf), "%u:%s:%s:%s:%s", a->instance,
-	    a->seal_domain[0] ? a->seal_domain : "-", a->seal_selector[0] ? a->seal_selector : "-",
+	/* as for DKIM: the domain only as a valid name, else "-" */
+	if (domain_name_or_literal(a->seal_domain, name, sizeof(name)) < 0 || name[0] == '[')
+		snprintf(name, sizeof(name), "-");
+	store_token(sel, sizeof(sel), a->seal_selector);
+	snprintf(o->buf, sizeof(o->buf), "%u:%s:%s:%s:%s", a->instance, name, sel,
 	    arc_res_str(a->cv), a->seal == ARC_CHECK_PASS ? "ok" : a->seal == ARC_CHECK_FAIL ?
 	    "bad" : "-");
-	for (char *p = o->buf; *p; p++)
-		if (*p == ' ' || (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
-			*p = '?';
 	o->s = o->buf;
 }
 
