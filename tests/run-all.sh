@@ -138,7 +138,7 @@ for build in "$@"; do
 done
 
 # ThreadSanitizer: the groups whose code runs on several threads at once
-# (the resolver, libmilter's workers, reload, the stats writer): ~6 min
+# (the resolver, libmilter's workers, reload, the stats writer, SharedState): ~7 min
 if [ -n "$tsan" ]; then
 	tsan=$(cd "$tsan" && pwd)
 	group "unit/test_dns" "$tsan" cmocka "$tsan/tests/unit/test_dns"
@@ -146,6 +146,8 @@ if [ -n "$tsan" ]; then
 	group "milter" "$tsan" $PY "$here/milter/test_milter.py" "$tsan"
 	group "daemon" "$tsan" $PY "$here/milter/test_daemon.py" "$tsan"
 	group "stats" "$tsan" $PY "$here/stats/test_stats.py" "$tsan"
+	# SharedState's thread and the PostgreSQL writer against the message path (~1 min)
+	group "fleet" "$tsan" $PY "$here/fleet/test_fleet.py" "$tsan"
 fi
 
 # man pages (lint, sections, options), make install, the systemd unit
