@@ -38,6 +38,27 @@ import servers                # noqa: E402
 
 PY = "/usr/bin/python3"
 CONFIGS = ("local", "sqlite", "fleet")
+EXTRA_CONFIGS = ("redis", "pg")     # --configs: one backend at a time, to see which costs what
+
+
+def servers_cpu():
+    """CPU seconds used so far by the PostgreSQL and Redis server processes
+    (they share the machine with the daemon here; on a site they do not)."""
+    out = {"postgres": 0.0, "redis-server": 0.0}
+    tck = os.sysconf("SC_CLK_TCK")
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+            rest = fields[1].split()
+        except (OSError, IndexError):
+            continue
+        if name in out:
+            out[name] += (int(rest[11]) + int(rest[12])) / tck
+    return out
 
 
 def metric(port, name, labels=""):
@@ -61,7 +82,10 @@ def main():
     ap.add_argument("--warm", type=float, default=0.5)
     ap.add_argument("--messages", type=int, default=600)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--configs", default=",".join(CONFIGS),
+                    help="of %s" % ", ".join(CONFIGS + EXTRA_CONFIGS))
     opt = ap.parse_args()
+    configs = opt.configs.split(",")
 
     build = os.path.abspath(opt.builddir)
     gen = os.path.join(build, "bench", "miltergen")
@@ -87,7 +111,7 @@ def main():
         pg_uri = "postgresql://sc@127.0.0.1:%d/stats?passfile=%s" % (pg.port, passfile)
         bench.log("redis on %d, postgresql on %d, unbound on %d" % (redis.port, pg.port, port))
 
-        metrics_port = {c: bench.free_tcp_port() for c in CONFIGS}
+        metrics_port = {c: bench.free_tcp_port() for c in configs}
 
         def args_for(config):
             def args(sock):
@@ -98,25 +122,33 @@ def main():
                          "MetricsSocket inet:%d@127.0.0.1" % metrics_port[config]]
                 if config == "sqlite":
                     lines.append("StatsDB %s/stats.db" % work)
-                if config == "fleet":
-                    lines += ["SharedState %s/0" % redis.uri, "StatsDB %s" % pg_uri, "HostName bench1"]
+                if config in ("fleet", "redis"):
+                    lines += ["SharedState %s/0" % redis.uri, "HostName bench1"]
+                if config in ("fleet", "pg"):
+                    lines += ["StatsDB %s" % pg_uri]
                 with open(conf, "w") as f:
                     f.write("\n".join(lines) + "\n")
                 return [daemon, "-f", "-c", conf]
             return args
 
         corpus = os.path.join(work, "corpus.bin")
-        results = {c: [] for c in CONFIGS}
-        queued = {c: 0 for c in CONFIGS}
+        results = {c: [] for c in configs}
+        queued = {c: 0 for c in configs}
         for r in range(opt.runs):
-            for config in CONFIGS:
+            for config in configs:
                 flt = bench.Filter(config, work, args_for(config), corpus)
                 sock = "unix:%s/%s.sock" % (work, config)
                 flt.start(sock)
                 try:
                     bench.run_gen(gen, sock, corpus, flt.proc.pid, 4, 1.0, 0.2)  # warm DNS and backends
-                    results[config].append(bench.run_gen(gen, sock, corpus, flt.proc.pid, 4, opt.seconds,
-                                                         opt.warm, start=r * 997))
+                    before = servers_cpu()
+                    res = bench.run_gen(gen, sock, corpus, flt.proc.pid, 4, opt.seconds, opt.warm,
+                                        start=r * 997)
+                    time.sleep(0.3)     # the last batch
+                    after = servers_cpu()
+                    for k in after:
+                        res["%s_ms" % k] = (after[k] - before[k]) * 1000 / max(1.0, float(res["msgs"]))
+                    results[config].append(res)
                     queued[config] = metric(metrics_port[config], "sendercheck_stats_queued_total") or 0
                 finally:
                     if config == "fleet":
@@ -131,8 +163,8 @@ def main():
                                                       'backend="redis"')})
                     flt.stop()
             bench.log("round %d of %d done" % (r + 1, opt.runs))
-        rows = int(pg.query("SELECT count(*) FROM messages", db="stats")[0][0])
-        report(results, opt, summary, rows, redis, time.time() - started)
+        rows = int(pg.query("SELECT count(*) FROM messages", db="stats")[0][0]) if "fleet" in configs else 0
+        report(results, opt, configs, summary, rows, redis, time.time() - started)
     finally:
         for s in (redis, pg):
             if s is not None:
@@ -149,7 +181,7 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(results, opt, summary, pg_rows, redis, elapsed):
+def report(results, opt, configs, summary, pg_rows, redis, elapsed):
     def med(config, key):
         return statistics.median(float(r[key]) for r in results[config])
 
@@ -159,20 +191,26 @@ def report(results, opt, summary, pg_rows, redis, elapsed):
     print("unix socket, 4 connections, medians of %d rounds of %.1f s, configurations in turn"
           % (opt.runs, opt.seconds))
     print()
-    hdr = "%-7s %9s %8s %8s %8s %8s %6s" % ("config", "msgs/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms",
-                                           "errors")
+    hdr = "%-7s %9s %8s %8s %8s %8s %8s %8s %6s" % ("config", "msgs/s", "p50 ms", "p90 ms", "p99 ms",
+                                                     "cpu ms", "pg ms", "redis ms", "errors")
     print(hdr)
     print("-" * len(hdr))
-    for c in CONFIGS:
-        print("%-7s %9.0f %8.2f %8.2f %8.2f %8.3f %6d" % (c, med(c, "rate"), med(c, "p50"), med(c, "p90"),
-                                                      med(c, "p99"), med(c, "cpu_ms"), med(c, "errors")))
+    for c in configs:
+        print("%-7s %9.0f %8.2f %8.2f %8.2f %8.3f %8.3f %8.3f %6d" % (
+            c, med(c, "rate"), med(c, "p50"), med(c, "p90"), med(c, "p99"), med(c, "cpu_ms"),
+            med(c, "postgres_ms"), med(c, "redis-server_ms"), med(c, "errors")))
+    print("(cpu ms: the daemon's CPU per message; pg ms, redis ms: the servers' CPU per message,"
+          " on the same 2 cores here)")
     print()
+    if "fleet" not in configs or "local" not in configs:
+        return
     rate_ratio = med("fleet", "rate") / med("local", "rate")
     p99_diff = med("fleet", "p99") - med("local", "p99")
     print("fleet vs local: throughput %.3f (%+.1f %%), p99 %+.2f ms" % (rate_ratio, (rate_ratio - 1) * 100,
                                                                       p99_diff))
-    print("fleet vs sqlite: throughput %.3f, p99 %+.2f ms" % (med("fleet", "rate") / med("sqlite", "rate"),
-                                                             med("fleet", "p99") - med("sqlite", "p99")))
+    if "sqlite" in configs:
+        print("fleet vs sqlite: throughput %.3f, p99 %+.2f ms" % (
+            med("fleet", "rate") / med("sqlite", "rate"), med("fleet", "p99") - med("sqlite", "p99")))
     print("target: within 10 %% throughput: %s; within 1 ms p99: %s" % (
         "met" if rate_ratio >= 0.9 else "NOT met", "met" if p99_diff <= 1.0 else "NOT met"))
     fm = results.get("fleet-metrics", [])
