@@ -41,24 +41,41 @@ CONFIGS = ("local", "sqlite", "fleet")
 EXTRA_CONFIGS = ("redis", "pg")     # --configs: one backend at a time, to see which costs what
 
 
-def servers_cpu():
-    """CPU seconds used so far by the PostgreSQL and Redis server processes
-    (they share the machine with the daemon here; on a site they do not)."""
-    out = {"postgres": 0.0, "redis-server": 0.0}
+def servers_cpu(roots):
+    """CPU seconds used so far by the servers this run started (roots: name ->
+    pid; a process counts with its descendants, as PostgreSQL's backends are
+    the postmaster's children). On one machine they share its cores with the
+    daemon; on a site they do not. Other sessions' servers are not counted."""
     tck = os.sysconf("SC_CLK_TCK")
+    parent, cpu = {}, {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)
-            name = fields[0].split("(", 1)[1]
-            rest = fields[1].split()
+                rest = f.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if name in out:
-            out[name] += (int(rest[11]) + int(rest[12])) / tck
+        parent[int(d)] = int(rest[1])
+        cpu[int(d)] = (int(rest[11]) + int(rest[12])) / tck
+    out = {}
+    for name, root in roots.items():
+        total = 0.0
+        for pid in cpu:
+            p = pid
+            while p > 1 and p != root:
+                p = parent.get(p, 0)
+            if p == root:
+                total += cpu[pid]
+        out[name] = total
     return out
+
+
+def loadavg():
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "?"
 
 
 def metric(port, name, labels=""):
@@ -94,6 +111,7 @@ def main():
     os.chmod(work, 0o755)
     dns = redis = pg = None
     started = time.time()
+    load_start = loadavg()
     try:
         subprocess.run([PY, os.path.join(HERE, "gencorpus.py"), work, "--messages", str(opt.messages)],
                        check=True, stdout=subprocess.DEVNULL)
@@ -110,6 +128,7 @@ def main():
         os.chmod(passfile, 0o600)
         pg_uri = "postgresql://sc@127.0.0.1:%d/stats?passfile=%s" % (pg.port, passfile)
         bench.log("redis on %d, postgresql on %d, unbound on %d" % (redis.port, pg.port, port))
+        roots = {"postgres": pg.proc.pid, "redis-server": redis.proc.pid}
 
         metrics_port = {c: bench.free_tcp_port() for c in configs}
 
@@ -141,11 +160,11 @@ def main():
                 flt.start(sock)
                 try:
                     bench.run_gen(gen, sock, corpus, flt.proc.pid, 4, 1.0, 0.2)  # warm DNS and backends
-                    before = servers_cpu()
+                    before = servers_cpu(roots)
                     res = bench.run_gen(gen, sock, corpus, flt.proc.pid, 4, opt.seconds, opt.warm,
                                         start=r * 997)
                     time.sleep(0.3)     # the last batch
-                    after = servers_cpu()
+                    after = servers_cpu(roots)
                     for k in after:
                         res["%s_ms" % k] = (after[k] - before[k]) * 1000 / max(1.0, float(res["msgs"]))
                     results[config].append(res)
@@ -164,7 +183,7 @@ def main():
                     flt.stop()
             bench.log("round %d of %d done" % (r + 1, opt.runs))
         rows = int(pg.query("SELECT count(*) FROM messages", db="stats")[0][0]) if "fleet" in configs else 0
-        report(results, opt, configs, summary, rows, redis, time.time() - started)
+        report(results, opt, configs, summary, rows, redis, time.time() - started, load_start)
     finally:
         for s in (redis, pg):
             if s is not None:
@@ -181,7 +200,7 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(results, opt, configs, summary, pg_rows, redis, elapsed):
+def report(results, opt, configs, summary, pg_rows, redis, elapsed, load_start):
     def med(config, key):
         return statistics.median(float(r[key]) for r in results[config])
 
@@ -221,11 +240,8 @@ def report(results, opt, configs, summary, pg_rows, redis, elapsed):
     print("Redis: %d pipelines in the last round, %d messages judged on local counts; keys now: %s"
           % (int(fm[-1]["redis_rtt_count"] or 0) if fm else 0, int(fm[-1]["redis_fallbacks"] or 0) if fm else 0,
              redis.cli("DBSIZE").strip()))
-    try:
-        load = open("/proc/loadavg").read().split()[:3]
-    except OSError:
-        load = ["?"]
-    print("(%.0f s; load average at the end %s)" % (elapsed, " ".join(load)))
+    print("(%.0f s; load average at the start %s, at the end %s: other work on the machine slows"
+          " every configuration alike, the rounds alternate)" % (elapsed, load_start, loadavg()))
 
 
 if __name__ == "__main__":
