@@ -426,6 +426,51 @@ escape_percent(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
+#define REPLY_LINE 76		/* text per reply line, as Gmail folds */
+#define REPLY_LINES 32		/* smfi_setmlreply's limit */
+
+/*
+ * The reply, folded at spaces into lines of at most REPLY_LINE octets (a
+ * word longer than that, a URL, gets a line of its own): a provider's
+ * reply is several hundred octets, more than one line should carry
+ * (RFC 5321 4.5.3.1.5: 512 with the code).
+ */
+static int
+set_reply(SMFICTX *ctx, const struct verdict *v)
+{
+	char text[2 * sizeof(v->smtp_text)], *line[REPLY_LINES + 1] = { NULL };
+	char *p = text;
+	size_t n = 0;
+
+	escape_percent(text, sizeof(text), v->smtp_text);
+	while (*p != '\0' && n < REPLY_LINES) {
+		char *end = p, *cut = NULL;
+
+		while (*end != '\0' && (size_t)(end - p) <= REPLY_LINE) {
+			if (*end == ' ')
+				cut = end;
+			end++;
+		}
+		line[n++] = p;
+		if (*end == '\0' && (size_t)(end - p) <= REPLY_LINE)
+			break;
+		if (cut == NULL)	/* one long word: up to the next space */
+			for (cut = end; *cut != '\0' && *cut != ' '; cut++)
+				;
+		if (*cut == '\0')
+			break;
+		*cut++ = '\0';
+		p = cut;
+	}
+	if (n <= 1)
+		return smfi_setreply(ctx, (char *)v->smtp_rcode, (char *)v->smtp_xcode, text);
+	return smfi_setmlreply(ctx, v->smtp_rcode, v->smtp_xcode, line[0], line[1], line[2],
+	    line[3], line[4], line[5], line[6], line[7], line[8], line[9], line[10], line[11],
+	    line[12], line[13], line[14], line[15], line[16], line[17], line[18], line[19], line[20],
+	    line[21], line[22], line[23], line[24], line[25], line[26], line[27], line[28], line[29],
+	    line[30], line[31], (char *)NULL);
+}
+
 /*
  * A field at the top, "Name: value" as MTAs write them: with
  * SMFIP_HDR_LEADSPC negotiated, Sendmail writes "Name:" and the value
@@ -453,13 +498,10 @@ insert_field(SMFICTX *ctx, const char *name, const char *value)
 static sfsistat
 render(SMFICTX *ctx, const struct verdict *v)
 {
-	char text[600];
-
 	switch (v->action) {
 	case ACT_REJECT:
 	case ACT_TEMPFAIL:
-		escape_percent(text, sizeof(text), v->smtp_text);
-		if (smfi_setreply(ctx, (char *)v->smtp_rcode, (char *)v->smtp_xcode, text) != MI_SUCCESS)
+		if (set_reply(ctx, v) != MI_SUCCESS)
 			log_warn("could not set the SMTP reply text");
 		return v->action == ACT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	case ACT_QUARANTINE:

@@ -14,12 +14,11 @@
 #include "format.h"
 #include "rfc5322.h"
 
-void
-format_add_problem(struct format_result *out, enum format_level level, const char *field,
-    const char *fmt, ...)
+static void
+vadd(struct format_result *out, enum format_kind kind, enum format_level level, const char *field,
+    const char *fmt, va_list ap)
 {
 	struct format_problem *p;
-	va_list ap;
 
 	if (level == FORMAT_FAIL) {
 		out->n_fail++;
@@ -31,10 +30,43 @@ format_add_problem(struct format_result *out, enum format_level level, const cha
 		return;
 	p = &out->v[out->n++];
 	p->level = level;
+	p->kind = kind;
 	snprintf(p->field, sizeof(p->field), "%s", field);
-	va_start(ap, fmt);
 	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+}
+
+void
+format_add_problem(struct format_result *out, enum format_level level, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(out, FORMAT_K_OTHER, level, field, fmt, ap);
 	va_end(ap);
+}
+
+void
+format_add_kind(struct format_result *out, enum format_kind kind, enum format_level level,
+    const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(out, kind, level, field, fmt, ap);
+	va_end(ap);
+}
+
+enum format_kind
+format_first_failure(const struct format_result *r, const char **field)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].level == FORMAT_FAIL) {
+			*field = r->v[i].field;
+			return r->v[i].kind;
+		}
+	*field = "";
+	return FORMAT_K_OTHER;
 }
 
 /* ---- date-time (RFC 5322 section 3.3, obsolete forms of 4.3) ---- */
@@ -266,7 +298,8 @@ check_duplicates(const struct header_list *hl, struct format_result *out)
 		unsigned n = header_count(hl, single_fields[i]);
 
 		if (n > 1)
-			format_add_problem(out, FORMAT_FAIL, single_fields[i],
+			format_add_kind(out, strcmp(single_fields[i], "From") == 0 ? FORMAT_K_MULTI_FROM :
+			    FORMAT_K_DUPLICATE, FORMAT_FAIL, single_fields[i],
 			    "%u %s fields (RFC 5322 section 3.6 allows one)", n, single_fields[i]);
 	}
 }
@@ -278,25 +311,26 @@ check_from(const struct header_list *hl, struct format_result *out, struct addr_
 	const struct header *h;
 
 	if (n == 0) {
-		format_add_problem(out, FORMAT_FAIL, "From", "no From field (RFC 5322 section 3.6 requires one)");
+		format_add_kind(out, FORMAT_K_NO_FROM, FORMAT_FAIL, "From",
+		    "no From field (RFC 5322 section 3.6 requires one)");
 		return;
 	}
 	if (n > 1)
 		return;		/* reported by check_duplicates */
 	h = header_get(hl, "From", 1);
 	if (addr_parse(h->value, h->value_len, al) < 0) {
-		format_add_problem(out, FORMAT_FAIL, "From", "From does not parse at octet %zu: %s",
-		    al->error_pos, al->why);
+		format_add_kind(out, FORMAT_K_FROM_INVALID, FORMAT_FAIL, "From",
+		    "From does not parse at octet %zu: %s", al->error_pos, al->why);
 		return;
 	}
 	if (al->n_groups > 0) {
-		format_add_problem(out, FORMAT_FAIL, "From",
+		format_add_kind(out, FORMAT_K_FROM_INVALID, FORMAT_FAIL, "From",
 		    "From uses group syntax (name:...;), not one author mailbox");
 		return;
 	}
 	if (al->n_total != 1) {
-		format_add_problem(out, FORMAT_FAIL, "From",
-		    "From has %zu mailboxes (exactly one is required)", al->n_total);
+		format_add_kind(out, al->n_total > 1 ? FORMAT_K_FROM_MANY : FORMAT_K_FROM_INVALID,
+		    FORMAT_FAIL, "From", "From has %zu mailboxes (exactly one is required)", al->n_total);
 		return;
 	}
 	out->has_from = 1;
@@ -314,7 +348,8 @@ check_date(const struct header_list *hl, struct format_result *out)
 	char why[120];
 
 	if (n == 0) {
-		format_add_problem(out, FORMAT_FAIL, "Date", "no Date field (RFC 5322 section 3.6 requires one)");
+		format_add_kind(out, FORMAT_K_NO_DATE, FORMAT_FAIL, "Date",
+		    "no Date field (RFC 5322 section 3.6 requires one)");
 		return;
 	}
 	if (n > 1)
@@ -335,7 +370,8 @@ check_message_id(const struct header_list *hl, struct format_result *out, struct
 	const struct header *h;
 
 	if (n == 0) {
-		format_add_problem(out, FORMAT_FAIL, "Message-ID", "no Message-ID field (RFC 5322 section 3.6.4 asks for one)");
+		format_add_kind(out, FORMAT_K_NO_MSGID, FORMAT_FAIL, "Message-ID",
+		    "no Message-ID field (RFC 5322 section 3.6.4 asks for one)");
 		return;
 	}
 	if (n > 1)
@@ -389,7 +425,7 @@ check_lines(const struct header *h, struct format_result *out)
 			continue;
 		}
 		if (cur > FORMAT_MAX_LINE) {
-			format_add_problem(out, FORMAT_FAIL, h->name,
+			format_add_kind(out, FORMAT_K_LONG_LINE, FORMAT_FAIL, h->name,
 			    "%s: line %zu is %zu octets (RFC 5322 section 2.1.1 allows %d)",
 			    h->name, line, cur, FORMAT_MAX_LINE);
 			return;

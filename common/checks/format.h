@@ -42,8 +42,23 @@
 
 enum format_level { FORMAT_FAIL = 1, FORMAT_WARN = 2 };
 
+/* What kind of failure, for replies that name it as a provider does. */
+enum format_kind {
+	FORMAT_K_OTHER = 0,
+	FORMAT_K_NO_FROM,	/* no From field */
+	FORMAT_K_MULTI_FROM,	/* several From fields */
+	FORMAT_K_FROM_MANY,	/* one From, several mailboxes */
+	FORMAT_K_FROM_INVALID,	/* one From without one valid mailbox (parse, group, none) */
+	FORMAT_K_NO_MSGID,	/* no Message-ID */
+	FORMAT_K_DUPLICATE,	/* a single-instance field more than once (field names it) */
+	FORMAT_K_LONG_LINE,	/* a line over 998 octets */
+	FORMAT_K_NO_DATE,	/* no Date */
+	FORMAT_K_COUNT
+};
+
 struct format_problem {
 	enum format_level level;
+	enum format_kind kind;
 	char field[64];		/* field name, e.g. "From" */
 	char reason[200];	/* e.g. "2 From fields (RFC 5322 §3.6 allows one)" */
 };
@@ -74,6 +89,11 @@ void format_check(const struct header_list *hl, struct format_result *out);
 /* Adds a problem found elsewhere (e.g. a body line over 998 octets). */
 void format_add_problem(struct format_result *out, enum format_level level, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with its kind. */
+void format_add_kind(struct format_result *out, enum format_kind kind, enum format_level level,
+    const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The kind of the first failure (FORMAT_K_OTHER if none is stored) and its field. */
+enum format_kind format_first_failure(const struct format_result *r, const char **field);
 
 /*
  * Parses an RFC 5322 date-time (value as received). Returns 0, or -1

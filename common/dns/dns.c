@@ -1327,6 +1327,29 @@ done:
 	return out->status;
 }
 
+const char *
+dns_trouble_cause(const char *why)
+{
+	/* the marks of the reasons written in this module and dns_io.c */
+	static const struct { const char *mark, *cause; } causes[] = {
+		{ "budget used up", "DNS time budget used up" },
+		{ "no answer within", "no DNS answer in time" },
+		{ "timed out", "no DNS answer in time" },
+		{ "TIMEOUT", "no DNS answer in time" },
+		{ "cancelled", "DNS lookup cancelled" },
+		{ "SERVFAIL", "DNS server failure (SERVFAIL)" },
+		{ "REFUSED", "DNS query refused (REFUSED)" },
+		{ "malformed", "unusable DNS reply" },
+		{ "truncated", "unusable DNS reply" },
+		{ "CNAME", "unusable DNS reply" },
+	};
+
+	for (size_t i = 0; why != NULL && i < sizeof(causes) / sizeof(causes[0]); i++)
+		if (strstr(why, causes[i].mark) != NULL)
+			return causes[i].cause;
+	return "temporary DNS failure";
+}
+
 int
 dns_status_temporary(enum dns_status st)
 {

@@ -218,6 +218,16 @@ enum dns_status dns_parse_reply(const unsigned char *wire, size_t len,
 int dns_status_temporary(enum dns_status st);
 
 /*
+ * A short cause of DNS trouble read from a reason this module wrote (a
+ * dns_result's why, kept in a check's reason): "DNS time budget used up",
+ * "no DNS answer in time", "DNS server failure (SERVFAIL)", "DNS query
+ * refused (REFUSED)", "unusable DNS reply", "DNS lookup cancelled"; else
+ * "temporary DNS failure". For texts that leave the host (SMTP replies,
+ * header fields): it never names a server or a port.
+ */
+const char *dns_trouble_cause(const char *why);
+
+/*
  * Frees the calling thread's resolver state, if it has one. Queries are
  * built on the resolver's own thread now, so callers need not call this;
  * it stays for the programs that do. Optional.

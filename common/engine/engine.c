@@ -1264,7 +1264,7 @@ check_finish(struct check *c)
 			run_dkim(c);
 		run_arc(c);
 		if (c->long_body_lines)
-			format_add_problem(&c->v.format, FORMAT_FAIL, "body",
+			format_add_kind(&c->v.format, FORMAT_K_LONG_LINE, FORMAT_FAIL, "body",
 			    "%lu body line%s longer than 998 octets (RFC 5322 section 2.1.1)",
 			    c->long_body_lines, c->long_body_lines == 1 ? "" : "s");
 		if (c->dmarc_started)

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "authres.h"
+#include "dns.h"
 #include "domain.h"
 #include "fields.h"
 
@@ -167,17 +168,19 @@ get_spf_ip(const struct vctx *c, struct vval *o)
 	o->s = c->v->spf_ip;
 }
 
-/* A-R reasons: a fixed text for DNS trouble (the details stay in the
- * log), the check's own reason when it did not pass. */
+/* A-R reasons: for DNS trouble its cause, never a server's address (the
+ * details stay in the log); the check's own reason when it did not pass. */
 static void
-ar_reason(struct vval *o, int temp, int pass, const char *why, const char *temp_text)
+ar_reason(struct vval *o, int temp, int pass, const char *why, const char *what)
 {
-	if (temp)
-		o->s = temp_text;
-	else if (!pass && why[0])
+	if (temp) {
+		snprintf(o->buf, sizeof(o->buf), "%s%s", dns_trouble_cause(why), what);
+		o->s = o->buf;
+	} else if (!pass && why[0]) {
 		o->s = why;
-	else
+	} else {
 		o->present = 0;
+	}
 }
 
 static void
@@ -185,8 +188,7 @@ get_spf_ar_reason(const struct vctx *c, struct vval *o)
 {
 	const struct spf_outcome *s = REC(c, struct spf_outcome);
 
-	ar_reason(o, s->result == SPF_RES_TEMPERROR, s->result == SPF_RES_PASS, s->why,
-	    "temporary DNS failure");
+	ar_reason(o, s->result == SPF_RES_TEMPERROR, s->result == SPF_RES_PASS, s->why, "");
 }
 
 static int
@@ -264,7 +266,7 @@ get_dkim_ar_reason(const struct vctx *c, struct vval *o)
 	const struct dkim_sig_result *d = REC(c, struct dkim_sig_result);
 
 	ar_reason(o, d->result == DKIM_RES_TEMPERROR, d->result == DKIM_RES_PASS, d->why,
-	    "temporary DNS failure fetching the key");
+	    " fetching the key");
 }
 
 static int
@@ -339,8 +341,13 @@ get_dmarc_ar_reason(const struct vctx *c, struct vval *o)
 {
 	const struct dmarc_outcome *d = REC(c, struct dmarc_outcome);
 
-	ar_reason(o, d->result == DMARC_RES_TEMPERROR, d->result == DMARC_RES_PASS, d->why,
-	    "temporary DNS failure");
+	/* a temperror that no lookup of DMARC's own caused says what it waits for */
+	if (d->result == DMARC_RES_TEMPERROR && strncmp(d->why, "no aligned pass yet", 19) == 0)
+		o->s = "an aligned SPF or DKIM result is pending on DNS";
+	else if (d->result == DMARC_RES_TEMPERROR && strstr(d->why, "whether np= applies") != NULL)
+		o->s = "whether the From domain exists is unknown (DNS), so np= may apply";
+	else
+		ar_reason(o, d->result == DMARC_RES_TEMPERROR, d->result == DMARC_RES_PASS, d->why, "");
 }
 
 static int
@@ -520,8 +527,7 @@ get_iprev_ar_reason(const struct vctx *c, struct vval *o)
 {
 	const struct iprev_outcome *r = REC(c, struct iprev_outcome);
 
-	ar_reason(o, r->result == IPREV_RES_TEMPERROR, r->result == IPREV_RES_PASS, r->why,
-	    "temporary DNS failure");
+	ar_reason(o, r->result == IPREV_RES_TEMPERROR, r->result == IPREV_RES_PASS, r->why, "");
 }
 
 static int

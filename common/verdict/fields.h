@@ -81,7 +81,7 @@ struct vval {
 	int na;			/* absent because .when said it does not apply */
 	long long n;		/* VF_INT, VF_BOOL; VF_ENUM: the index */
 	const char *s;		/* VF_STR; VF_ENUM: the name */
-	char buf[512];		/* for texts a getter makes */
+	char buf[1024];		/* for texts a getter makes */
 };
 
 struct vfield {

@@ -3,52 +3,18 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "dns.h"
 #include "policy.h"
+#include "policy_reply.h"
 #include "report.h"
 
-/*
- * The one table of reply codes: Gmail's enhanced status codes (its SMTP
- * error reference) for the same causes, permanent form; a tempfail
- * answers with the 4.x.x twin.
- */
-enum reply {
-	REPLY_ERROR, REPLY_DNS_SPF, REPLY_DNS_DKIM, REPLY_DNS_DMARC, REPLY_SPF, REPLY_DKIM,
-	REPLY_DMARC, REPLY_BAD_FROM, REPLY_RULE,	/* + enum rule_id */
-	REPLY_COUNT = REPLY_RULE + RULE_COUNT
-};
-
-static const char *const xcodes[REPLY_COUNT] = {
-	[REPLY_ERROR] = "5.3.0",
-	[REPLY_DNS_SPF] = "5.7.27",
-	[REPLY_DNS_DKIM] = "5.7.30",
-	[REPLY_DNS_DMARC] = "5.7.26",
-	[REPLY_SPF] = "5.7.27",
-	[REPLY_DKIM] = "5.7.30",
-	[REPLY_DMARC] = "5.7.26",
-	[REPLY_BAD_FROM] = "5.7.1",
-	[REPLY_RULE + RULE_SPF] = "5.7.27",
-	[REPLY_RULE + RULE_DKIM] = "5.7.30",
-	[REPLY_RULE + RULE_AUTH_ANY] = "5.7.26",
-	[REPLY_RULE + RULE_DMARC_RECORD] = "5.7.26",
-	[REPLY_RULE + RULE_DMARC_ALIGN] = "5.7.26",
-	[REPLY_RULE + RULE_DKIM_KEY] = "5.7.30",
-	[REPLY_RULE + RULE_IPREV] = "5.7.25",
-	[REPLY_RULE + RULE_TLS] = "5.7.29",
-	[REPLY_RULE + RULE_FORMAT] = "5.7.1",
-	[REPLY_RULE + RULE_ONECLICK] = "5.7.1",
-	[REPLY_RULE + RULE_MAILTO_ONLY] = "5.7.1",
-};
-#define RCODE_REJECT "550"
-#define RCODE_TEMPFAIL "451"
-
 const char *
-policy_rule_xcode(enum rule_id r)
+policy_rule_xcode(enum profile_id p, enum rule_id r)
 {
-	return (unsigned)r < RULE_COUNT ? xcodes[REPLY_RULE + r] : "5.7.1";
+	return policy_reply_rule_xcode(p, r);
 }
 
 static void
@@ -104,33 +70,6 @@ severity(enum action a)
 	return (unsigned)a < ACT_COUNT ? rank[a] : 0;
 }
 
-static void
-set_reply(struct verdict *v, enum reply why, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-set_reply(struct verdict *v, enum reply why, const char *fmt, ...)
-{
-	const char *xcode = xcodes[why];
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (v->action == ACT_TEMPFAIL)
-		strncat(text, "; try again later", sizeof(text) - strlen(text) - 1);
-	report_clean_text(v->smtp_text, sizeof(v->smtp_text), text);
-	snprintf(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s", v->smtp_text);
-	if (v->action == ACT_REJECT) {
-		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), RCODE_REJECT);
-		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", xcode);
-	} else if (v->action == ACT_TEMPFAIL) {
-		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), RCODE_TEMPFAIL);
-		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "4%s", xcode + 1);
-	}
-}
-
 /* The action for a DMARC failure: On-DMARCFail, or with "policy" the
  * domain's policy after its options (dmarc.h: applied). */
 static enum action
@@ -167,64 +106,83 @@ noncompliant_action(const struct policy *p, const struct compliance *co, int *wh
 	return act;
 }
 
-/* The reply text of the cause (the action is set). */
+/* The reply of the cause (the action is set): policy_reply.c's table. */
 static void
 explain(struct verdict *v, enum cause cause, int profile)
 {
 	const struct dkim_sig_result *d;
+	struct reply_vars vars = { .ip = v->spf_ip[0] ? v->spf_ip : v->env.client_ip };
+	enum cause_reply cr = CR_ERROR;
 
 	switch (cause) {
 	case CAUSE_ERROR:
-		set_reply(v, REPLY_ERROR, "Internal error while checking the sender (%s)",
-		    v->error[0] ? v->error : v->dkim_error);
+		vars.reason = v->error[0] ? v->error : v->dkim_error;
 		break;
 	case CAUSE_DNS:
-		if (v->spf_done && v->spf.result == SPF_RES_TEMPERROR)
-			set_reply(v, REPLY_DNS_SPF, "DNS failure checking the SPF record of %s",
-			    v->spf.domain[0] ? v->spf.domain : "the sender");
-		else if ((d = dkim_first(v, DKIM_RES_TEMPERROR, DKIM_RES_TEMPERROR)) != NULL &&
-		    !dkim_any(v, DKIM_RES_PASS))
-			set_reply(v, REPLY_DNS_DKIM, "DNS failure fetching the DKIM key of %s", d->domain);
-		else
-			set_reply(v, REPLY_DNS_DMARC, "DNS failure looking up the DMARC policy of %s",
-			    v->dmarc.from_domain[0] ? v->dmarc.from_domain : "the From domain");
+		if (v->spf_done && v->spf.result == SPF_RES_TEMPERROR) {
+			cr = CR_DNS_SPF;
+			vars.domain = v->spf.domain;
+			vars.reason = dns_trouble_cause(v->spf.why);
+		} else if ((d = dkim_first(v, DKIM_RES_TEMPERROR, DKIM_RES_TEMPERROR)) != NULL &&
+		    !dkim_any(v, DKIM_RES_PASS)) {
+			cr = CR_DNS_DKIM;
+			vars.domain = d->domain;
+			vars.reason = dns_trouble_cause(d->why);
+		} else {
+			cr = CR_DNS_DMARC;
+			vars.domain = v->dmarc.from_domain;
+		}
 		break;
 	case CAUSE_SPF_FAIL:
 	case CAUSE_SPF_SOFTFAIL:
-		set_reply(v, REPLY_SPF, "SPF %s: %s is not authorized to send mail for %s%s%s",
-		    spf_result_str(v->spf.result), v->spf_ip,
-		    v->spf.domain[0] ? v->spf.domain : "the sender",
-		    v->spf.explanation[0] ? ": " : "", v->spf.explanation);
+		cr = cause == CAUSE_SPF_FAIL ? CR_SPF_FAIL : CR_SPF_SOFTFAIL;
+		vars.domain = v->spf.domain;
 		break;
 	case CAUSE_DKIM_FAIL:
 		d = dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY);
-		if (d->result == DKIM_RES_POLICY)
-			set_reply(v, REPLY_DKIM, "DKIM signature of %s is not acceptable: %s", d->domain,
-			    d->why);
-		else
-			set_reply(v, REPLY_DKIM, "DKIM signature of %s did not verify: %s", d->domain, d->why);
+		cr = d->result == DKIM_RES_POLICY ? CR_DKIM_POLICY : CR_DKIM_FAIL;
+		vars.domain = d->domain;
+		vars.reason = d->why;
 		break;
 	case CAUSE_DMARC_FAIL:
-		set_reply(v, REPLY_DMARC, "Unauthenticated email from %s is not accepted due to the "
-		    "domain's DMARC policy", v->dmarc.from_domain);
+		cr = CR_DMARC_FAIL;
+		vars.domain = v->dmarc.from_domain;
 		break;
 	case CAUSE_BAD_FROM:
-		set_reply(v, REPLY_BAD_FROM, "Messages missing a valid address in the From header are "
-		    "not accepted: %s", v->bad_from);
+		cr = CR_BAD_FROM;
+		vars.reason = v->bad_from;
 		break;
 	case CAUSE_NONCOMPLIANT: {
 		const struct profile_verdict *pv = &v->compliance.profile[profile];
 		enum rule_id r = pv->failed[0];
+		const char *field = "";
 
-		set_reply(v, (enum reply)(REPLY_RULE + r),
-		    "Message does not meet %s's sender requirements: %s: %s",
-		    profile_title((enum profile_id)profile), rule_name(r),
-		    rules_result(&v->compliance, (enum profile_id)profile, r)->reason);
-		break;
+		vars.profile = profile_title((enum profile_id)profile);
+		vars.rule = rule_name(r);
+		vars.reason = rules_result(&v->compliance, (enum profile_id)profile, r)->reason;
+		/* the domain a provider names: SPF's for SPF, else the author's */
+		vars.domain = r == RULE_SPF || r == RULE_AUTH_ANY ? v->spf.domain :
+		    v->dmarc.from_domain[0] ? v->dmarc.from_domain :
+		    v->format.has_from ? v->format.from.domain : "";
+		format_first_failure(&v->format, &field);
+		vars.field = field;
+		policy_reply_rule(v, (enum profile_id)profile, r, &vars);
+		return;
 	}
 	case CAUSE_NONE:
 	case CAUSE_COUNT:
-		break;
+		return;
+	}
+	policy_reply_cause(v, cr, &vars);
+	/* RFC 7208 6.2: the domain's explanation goes with an SPF rejection */
+	if (cr == CR_SPF_FAIL && v->spf.explanation[0] != '\0') {
+		size_t n = strlen(v->smtp_text);
+
+		snprintf(v->smtp_text + n, sizeof(v->smtp_text) - n, " Explanation from %s: %s",
+		    v->spf.domain, v->spf.explanation);
+		report_clean_text(v->smtp_text + n, sizeof(v->smtp_text) - n, v->smtp_text + n);
+		snprintf(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s",
+		    v->smtp_text);
 	}
 }
 

@@ -13,9 +13,9 @@
  * fail, DMARC fail, a From with no domain to judge (bad_from),
  * noncompliance. The first cause met wins unless a later
  * one asks for a harsher action (accept < quarantine < tempfail < reject).
- * A reject gets 550 and the cause's enhanced status code, a tempfail 451
- * and its 4.x.x twin; the codes are those Gmail uses for the same cause
- * and live in one table (policy.c), so a change of codes is one edit.
+ * A reject or tempfail gets the reply of policy_reply.c's table: the
+ * provider's own (code, enhanced code, words, help URL) for a profile's
+ * rule, Gmail's for the other causes where it publishes one.
  */
 #ifndef SC_POLICY_H
 #define SC_POLICY_H
@@ -38,7 +38,7 @@ struct policy {
 /* Judges v: fills v->compliance, v->action, v->cause and the reply fields. */
 void policy_decide(const struct policy *p, struct verdict *v);
 
-/* The permanent enhanced status code given for a failed rule ("5.7.26"). */
-const char *policy_rule_xcode(enum rule_id r);
+/* The permanent enhanced status code profile p gives for failed rule r ("5.7.26"). */
+const char *policy_rule_xcode(enum profile_id p, enum rule_id r);
 
 #endif

@@ -1,7 +1,19 @@
 /*
  * rules: rule states, fixes and per-profile verdicts; see rules.h.
- * Sources: Google's Email sender guidelines and FAQ, Yahoo's Sender
- * Requirements, Microsoft's 2025 high-volume sender requirements.
+ * Sources (the README's table cites each):
+ * - Google: Email sender guidelines, support.google.com/mail/answer/81126,
+ *   and its FAQ, support.google.com/a/answer/14229414;
+ * - Yahoo: Sender Requirements & Recommendations,
+ *   senders.yahooinc.com/best-practices ("Publish a valid DMARC policy with
+ *   at least p=none - DMARC must pass"; "The mail-to: method is
+ *   acceptable" for one-click unsubscribe);
+ * - Microsoft: "Strengthening Email Ecosystem: Outlook's New Requirements
+ *   for High-Volume Senders" (techcommunity.microsoft.com, 2 April 2025,
+ *   enforced from 5 May 2025): SPF pass, DKIM pass, DMARC at least p=none
+ *   aligned with SPF or DKIM. Its other points (a valid From/Reply-To,
+ *   unsubscribe links, list hygiene) are "Additional Email Hygiene
+ *   Recommendations", not part of the 5.7.515 rejection; reverse DNS and
+ *   RFC 5322 are not among its requirements at all.
  */
 #include "config.h"
 
@@ -14,8 +26,8 @@
 #include "rules.h"
 
 static const char *const rule_names[RULE_COUNT] = {
-	"spf", "dkim", "auth-any", "dmarc-record", "dmarc-align", "dkim-key", "iprev", "tls",
-	"format", "oneclick", "mailto-only",
+	"spf", "dkim", "auth-any", "dmarc-record", "dmarc-align", "dmarc-pass", "dkim-key", "iprev",
+	"tls", "format", "oneclick", "mailto-only",
 };
 
 /* The one table of profiles: name (config, headers, JSON, columns), title, column title. */
@@ -32,7 +44,9 @@ static const char *const profile_abbrevs[PROFILE_COUNT] = {
 /*
  * Who each rule binds (the README's table, "Profiles and rules").
  * Microsoft's requirements are for high-volume senders only, so its rules
- * bind bulk mail.
+ * bind bulk mail; they are the three of its 5.7.515 rejection (SPF, DKIM,
+ * DMARC p=none or stronger, aligned). Yahoo wants bulk mail to pass DMARC,
+ * not only to have a record with an aligned identifier.
  */
 static const unsigned char scope[PROFILE_COUNT][RULE_COUNT] = {
 	[PROFILE_GOOGLE] = {
@@ -45,13 +59,12 @@ static const unsigned char scope[PROFILE_COUNT][RULE_COUNT] = {
 	[PROFILE_YAHOO] = {
 		[RULE_SPF] = SCOPE_BULK, [RULE_DKIM] = SCOPE_BULK, [RULE_AUTH_ANY] = SCOPE_ALL,
 		[RULE_DMARC_RECORD] = SCOPE_BULK, [RULE_DMARC_ALIGN] = SCOPE_BULK,
-		[RULE_DKIM_KEY] = SCOPE_ALL, [RULE_IPREV] = SCOPE_ALL, [RULE_FORMAT] = SCOPE_ALL,
-		[RULE_ONECLICK] = SCOPE_BULK,
+		[RULE_DMARC_PASS] = SCOPE_BULK, [RULE_DKIM_KEY] = SCOPE_ALL, [RULE_IPREV] = SCOPE_ALL,
+		[RULE_FORMAT] = SCOPE_ALL, [RULE_ONECLICK] = SCOPE_BULK,
 	},
 	[PROFILE_MICROSOFT] = {
 		[RULE_SPF] = SCOPE_BULK, [RULE_DKIM] = SCOPE_BULK,
 		[RULE_DMARC_RECORD] = SCOPE_BULK, [RULE_DMARC_ALIGN] = SCOPE_BULK,
-		[RULE_IPREV] = SCOPE_BULK, [RULE_FORMAT] = SCOPE_BULK,
 	},
 };
 
@@ -290,6 +303,33 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 	}
 }
 
+/* dmarc-pass: the DMARC result itself (Yahoo: "DMARC must pass"). */
+static void
+eval_dmarc_pass(const struct dmarc_outcome *d, struct compliance *c)
+{
+	struct rule_result *r = &c->rule[RULE_DMARC_PASS];
+	const struct rule_result *rec = &c->rule[RULE_DMARC_RECORD], *al = &c->rule[RULE_DMARC_ALIGN];
+
+	switch (d->result) {
+	case DMARC_RES_PASS:
+		set(r, RULE_PASS, NULL, "DMARC pass: %s", d->why);
+		break;
+	case DMARC_RES_TEMPERROR:
+		set(r, RULE_TEMP, NULL, "DMARC temperror: %s", d->why);
+		break;
+	case DMARC_RES_FAIL:
+		/* a record and no aligned pass under its alignment modes */
+		set(r, RULE_FAIL, al->state == RULE_FAIL ? al->fix :
+		    "sign with DKIM as the From domain itself, or send with it as the MAIL FROM domain "
+		    "(the record asks for strict alignment)", "DMARC fail: %s", d->why);
+		break;
+	default:
+		/* none or permerror: the record is what is missing */
+		set(r, RULE_FAIL, rec->fix, "DMARC %s: %s", dmarc_res_str(d->result), d->why);
+		break;
+	}
+}
+
 static void
 eval_dmarc(const struct rules_input *in, struct compliance *c)
 {
@@ -300,6 +340,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	if (d == NULL) {
 		set(rec, RULE_UNKNOWN, NULL, "DMARC was not checked");
 		set(al, RULE_UNKNOWN, NULL, "DMARC was not checked");
+		set(&c->rule[RULE_DMARC_PASS], RULE_UNKNOWN, NULL, "DMARC was not checked");
 		return;
 	}
 	if (d->n_from != 1) {
@@ -309,6 +350,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 
 		set(rec, RULE_FAIL, from_fix, "%s", d->why);
 		set(al, RULE_FAIL, from_fix, "%s", d->why);
+		set(&c->rule[RULE_DMARC_PASS], RULE_FAIL, from_fix, "%s", d->why);
 		return;
 	}
 	if (d->result == DMARC_RES_TEMPERROR) {
@@ -356,6 +398,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 		set(al, RULE_FAIL, fix, "From %s is aligned with no passing SPF or DKIM domain",
 		    d->from_domain);
 	}
+	eval_dmarc_pass(d, c);
 }
 
 static void

@@ -96,8 +96,8 @@ struct verdict {
 	enum cause cause;
 	char smtp_rcode[4];		/* "550", "451", "" for accept */
 	char smtp_xcode[8];		/* "5.7.27" */
-	char smtp_text[256];
-	char quarantine_reason[300];
+	char smtp_text[768];		/* one line; the milter folds it */
+	char quarantine_reason[800];
 
 	struct header_edit add[VERDICT_MAX_ADD];	/* to prepend, in order */
 	size_t n_add;

@@ -170,8 +170,9 @@ def reject_verdict_reported(c):
     v = verdict(c, mail.simple_message("user@spf-fail.test"), mail_from="user@spf-fail.test")
     eq(v["action"]["action"], "reject", "action")
     eq(v["action"]["smtp_code"], "550", "code")
-    eq(v["action"]["enhanced_code"], "5.7.27", "enhanced code")
-    contains(v["action"]["text"], "not authorized to send mail for spf-fail.test", "reply text")
+    eq(v["action"]["enhanced_code"], "5.7.26", "enhanced code (Gmail's for an SPF hard fail)")
+    contains(v["action"]["text"], "The (E)MAIL FROM domain [spf-fail.test] has an SPF record with a "
+             "hard fail policy (-all)", "reply text")
 
 
 @case

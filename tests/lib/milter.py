@@ -154,13 +154,41 @@ def run_lua(lines, workdir="/tmp", timeout=30):
     return p.returncode, p.stdout.decode("latin-1") + p.stderr.decode("latin-1")
 
 
+REPLY_LINE = 76
+
+
+def reply_wire(code, xcode, text):
+    """The reply as the filter sends it to the MTA: '%' doubled for
+    smfi_setreply, folded at spaces into lines of at most REPLY_LINE
+    octets (milter/sendercheck.c's set_reply; a longer word gets a line of
+    its own), multi-line as libmilter's smfi_setmlreply writes it."""
+    text = text.replace("%", "%%")
+    lines = []
+    while text:
+        if len(text) <= REPLY_LINE:
+            lines.append(text)
+            break
+        cut = text.rfind(" ", 0, REPLY_LINE + 1)
+        if cut < 0:
+            cut = text.find(" ", REPLY_LINE + 1)
+            if cut < 0:
+                lines.append(text)
+                break
+        lines.append(text[:cut])
+        text = text[cut + 1:]
+    if len(lines) <= 1:
+        return "%s %s %s" % (code, xcode, text if not lines else lines[0])
+    return "\r\n".join("%s%s%s %s" % (code, "-" if i + 1 < len(lines) else " ", xcode, l)
+                        for i, l in enumerate(lines))
+
+
 def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test",
                 mail_from="<sender@example.com>", rcpts=("<rcpt@example.net>",),
                 headers=(), body=b"", macros=None, expect_reply=None, timeout=20,
                 workdir="/tmp", body_chunk=65536):
     """One transaction through the filter on sock. macros: {"i": "QID",
     "{tls_version}": "TLSv1.3", ...} sent with MAIL FROM. expect_reply:
-    (code, xcode, text) checked with MT_SMTPREPLY."""
+    (code, xcode, text) checked with MT_SMTPREPLY, as reply_wire() folds it."""
     lines = [
         'local conn = mt.connect(%s, 40, 0.25)' % _lua_str(sock),
         'if conn == nil then error("cannot connect to the filter") end',
@@ -204,8 +232,9 @@ def run_session(sock, ip="127.0.0.1", hostname="client.test", helo="client.test"
                      % (name, name))
     lines.append('  if mt.eom_check(conn, MT_QUARANTINE) then mt.echo("QUARANTINED") end')
     if expect_reply:
-        args = ", ".join(_lua_str(x) for x in expect_reply)
-        lines.append('  if mt.eom_check(conn, MT_SMTPREPLY, %s) then mt.echo("REPLY-MATCH") end' % args)
+        wire = reply_wire(*expect_reply)
+        lines.append('  if mt.eom_check(conn, MT_SMTPREPLY, %s) then mt.echo("REPLY-MATCH") end'
+                     % _lua_str(wire))
     lines += ["end", "mt.disconnect(conn)", ""]
     script = os.path.join(workdir, "session-%d-%s.lua" % (os.getpid(), os.urandom(3).hex()))
     with open(script, "w", encoding="latin-1") as f:

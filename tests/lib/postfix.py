@@ -28,6 +28,7 @@ one message with swaks and returns its transcript.
 import glob
 import json
 import os
+import re
 import pwd
 import signal
 import socket
@@ -302,14 +303,51 @@ class OpenDKIM:
         self.proc = None
 
 
-def swaks(port, msg_path, mail_from, rcpt, helo="client.good.test", tls=False, timeout=60):
-    """Sends the message file with swaks; returns (exit status, transcript)."""
+def swaks(port, msg_path, mail_from, rcpt, helo="client.good.test", tls=False, timeout=60,
+          local=None):
+    """Sends the message file with swaks (from the loopback address local,
+    if given); returns (exit status, transcript)."""
     args = ["swaks", "--server", "127.0.0.1", "--port", str(port), "--helo", helo,
             "--from", mail_from, "--to", rcpt, "--data", msg_path, "--timeout", "30"]
     if tls:
         args.append("--tls")
+    if local:
+        args += ["--local-interface", local]
     p = subprocess.run(args, capture_output=True, timeout=timeout)
     return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+
+def reply_after_data(transcript):
+    """The server's whole reply to the end of DATA (or else the first error
+    reply) as (code, xcode, text): a multi-line reply's texts joined with
+    one space, as the filter folded one text into lines."""
+    lines = transcript.splitlines()
+    start = None
+    for i, line in enumerate(lines):
+        if line.strip() in ("-> .", "~> .") and i + 1 < len(lines):
+            start = i + 1
+            break
+    if start is None:
+        for i, line in enumerate(lines):
+            if line.lstrip().startswith(("<**", "<~*")):
+                start = i
+                break
+    if start is None:
+        return None
+    code = xcode = None
+    texts = []
+    for line in lines[start:]:
+        parts = line.strip().split(None, 1)
+        if len(parts) < 2 or not parts[0].startswith("<"):
+            break
+        m = re.match(r"(\d{3})([ -])(\d\.\d{1,3}\.\d{1,3})?\s?(.*)$", parts[1])
+        if m is None:
+            break
+        code, more, xcode, text = m.group(1), m.group(2), m.group(3), m.group(4)
+        texts.append(text)
+        if more == " ":
+            break
+    return code, xcode, " ".join(texts)
 
 
 def data_reply(transcript):

@@ -25,7 +25,7 @@ from harness import case, check, contains, eq, run            # noqa: E402
 import mail                                                   # noqa: E402
 from milter import Sendercheck                                # noqa: E402
 import postfix                                                # noqa: E402
-from postfix import Postfix, SmtpSink, OpenDKIM, swaks, data_reply   # noqa: E402
+from postfix import Postfix, SmtpSink, OpenDKIM, swaks, data_reply, reply_after_data  # noqa: E402
 import testdns                                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
@@ -367,9 +367,12 @@ def big_signed_fields_through_postfix():
 def strict_spf_fail_rejected():
     tok, m = message("news@bad.test", sign=False)
     rc, t = send(CTX.ports["strict"], m, mail_from="b@bad.test", tls=True)
-    reply = data_reply(t) or ""
-    check(reply.startswith("550 5.7.27 SPF fail: 127.0.0.1 is not authorized to send mail for bad.test"),
-          "SMTP reply: %r" % reply)
+    reply = reply_after_data(t)
+    eq(reply, ("550", "5.7.26", "The (E)MAIL FROM domain [bad.test] has an SPF record with a hard "
+               "fail policy (-all) but it fails to pass SPF checks with the ip: [127.0.0.1]. To best "
+               "protect our users from spam and phishing, the message has been blocked. For more "
+               "information, go to https://support.google.com/mail/answer/81126#authentication."),
+       "Gmail's reply to an SPF hard fail, every line")
     time.sleep(0.5)
     eq(CTX.sink.find(tok), [], "nothing delivered")
 
@@ -378,9 +381,10 @@ def strict_spf_fail_rejected():
 def strict_noncompliant_rejected():
     tok, m = message(extra=[("List-Unsubscribe", " <mailto:u@good.test>")], headers=SIGNED_LU)
     rc, t = send(CTX.ports["strict"], m, tls=True)
-    reply = data_reply(t) or ""
-    check(reply.startswith("550 5.7.1 Message does not meet Google's sender requirements: mailto-only"),
-          "SMTP reply: %r" % reply)
+    reply = reply_after_data(t)
+    eq(reply, ("550", "5.7.1", "Message does not meet Google's sender requirements: mailto-only: "
+               "List-Unsubscribe has only mailto: URIs. To learn more about Gmail requirements for "
+               "bulk email senders, visit https://support.google.com/a/answer/81126."), "SMTP reply")
     time.sleep(0.5)
     eq(CTX.sink.find(tok), [], "nothing delivered")
 
@@ -422,12 +426,15 @@ def reasons(entry):
 
 @case
 def tempfail_stays_queued_then_delivered():
-    """451 4.7.27 to the client; behind a sending Postfix (the hop) the
-    message waits in its queue and is delivered once the cause is gone."""
+    """421 4.7.27 (Gmail's temporary SPF reply) to the client; behind a
+    sending Postfix (the hop) the message waits in its queue and is
+    delivered once the cause is gone."""
     tok, m = message("news@bad.test", sign=False)
     rc, t = send(CTX.ports["tf"], m, mail_from="b@bad.test")
-    reply = data_reply(t) or ""
-    check(reply.startswith("451 4.7.27 SPF fail:"), "direct: %r" % reply)
+    reply = reply_after_data(t) or (None, None, "")
+    check(reply[:2] == ("421", "4.7.27") and
+          reply[2].startswith("Your email has been rate limited because SPF authentication didn't "
+                              "pass for this message."), "direct: %r" % (reply,))
     tok, m = message("news@bad.test", sign=False)
     rc, t = send(CTX.ports["hop_tf"], m, mail_from="b@bad.test")
     accepted(rc, t)

@@ -923,6 +923,38 @@ test_status_str(void **state)
 	assert_string_equal(dns_status_str(DNS_ERROR), "ERROR");
 }
 
+/* The cause of DNS trouble read from the reasons this module writes: what
+ * A-R and SMTP replies say, never a server's address. */
+static void
+test_trouble_cause(void **state)
+{
+	static const struct { const char *why, *cause; } cases[] = {
+		{ "DNS time budget used up", "DNS time budget used up" },
+		{ "no answer within the check's DNS time (2000 ms) for a.example/TXT",
+		  "no DNS answer in time" },
+		{ "timed out after 996 ms asking 127.0.0.1:5353 for a.example/TXT",
+		  "no DNS answer in time" },
+		{ "DNS TIMEOUT for _dmarc.a.example: timed out", "no DNS answer in time" },
+		{ "SERVFAIL from 127.0.0.1:5353 for a.example/TXT", "DNS server failure (SERVFAIL)" },
+		{ "REFUSED from [::1]:53 for a.example/MX", "DNS query refused (REFUSED)" },
+		{ "malformed reply: QR bit not set from 127.0.0.1:53 for a.example/A",
+		  "unusable DNS reply" },
+		{ "lookup cancelled for a.example/TXT", "DNS lookup cancelled" },
+		{ "out of memory", "temporary DNS failure" },
+		{ "", "temporary DNS failure" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = dns_trouble_cause(cases[i].why);
+
+		if (strcmp(got, cases[i].cause) != 0)
+			fail_msg("\"%s\": got \"%s\", want \"%s\"", cases[i].why, got, cases[i].cause);
+		assert_null(strstr(got, "127.0.0.1"));
+	}
+	assert_string_equal(dns_trouble_cause(NULL), "temporary DNS failure");
+}
+
 int
 main(void)
 {
@@ -960,6 +992,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_resolver_new),
 		cmocka_unit_test(test_status_str),
+		cmocka_unit_test(test_trouble_cause),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,23 +125,23 @@ static const struct {
 	    "iprev=fail reason=\"no PTR name resolves back\" policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=fail policy.rules=\"spf,dkim,auth-any,dmarc-align,dkim-key,iprev,tls,mailto-only\";\n\t"
-	    "yahoo=fail policy.rules=\"spf,dkim,auth-any,dmarc-align,dkim-key,iprev\";\n\t"
-	    "microsoft=fail policy.rules=\"spf,dkim,dmarc-align,iprev\";\n\t"
+	    "yahoo=fail policy.rules=\"spf,dkim,auth-any,dmarc-align,dmarc-pass,dkim-key,iprev\";\n\t"
+	    "microsoft=fail policy.rules=\"spf,dkim,dmarc-align\";\n\t"
 	    "bulk=yes (List-Unsubscribe)",
 	  "Q1A2B3: client=192.0.2.10 (mail.example.com) helo=mail.example.com "
 	    "from=<Bounce@Example.COM> rcpts=2 spf=softfail domain=example.com dkim=fail "
 	    "d=example.com s=s1 a=rsa-sha256 dkim=policy d=other.example s=old a=rsa-sha1 "
 	    "dmarc=fail header.from=example.com iprev=fail tls=no oneclick=fail "
 	    "google=fail:spf,dkim,auth-any,dmarc-align,dkim-key,iprev,tls,mailto-only "
-	    "yahoo=fail:spf,dkim,auth-any,dmarc-align,dkim-key,iprev "
-	    "microsoft=fail:spf,dkim,dmarc-align,iprev bulk=yes action=quarantine "
+	    "yahoo=fail:spf,dkim,auth-any,dmarc-align,dmarc-pass,dkim-key,iprev "
+	    "microsoft=fail:spf,dkim,dmarc-align bulk=yes action=quarantine "
 	    "cause=dmarc-fail dns=6/4/0 ms=3" },
 	/* case 2: DNS trouble */
 	{ "mx.example.net;\n\t"
-	    "spf=temperror reason=\"temporary DNS failure\" smtp.mailfrom=Bounce@Example.COM;\n\t"
-	    "dkim=temperror reason=\"temporary DNS failure fetching the key\" header.d=example.com header.s=s1 header.a=ed25519-sha256 header.b=\"Zz\";\n\t"
-	    "dmarc=temperror reason=\"temporary DNS failure\" header.from=example.com;\n\t"
-	    "iprev=temperror reason=\"temporary DNS failure\" policy.iprev=192.0.2.10",
+	    "spf=temperror reason=\"no DNS answer in time\" smtp.mailfrom=Bounce@Example.COM;\n\t"
+	    "dkim=temperror reason=\"DNS time budget used up fetching the key\" header.d=example.com header.s=s1 header.a=ed25519-sha256 header.b=\"Zz\";\n\t"
+	    "dmarc=temperror reason=\"DNS server failure (SERVFAIL)\" header.from=example.com;\n\t"
+	    "iprev=temperror reason=\"unusable DNS reply\" policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=temperror;\n\t"
 	    "yahoo=temperror;\n\t"
@@ -328,8 +328,11 @@ test_report_text(void **state)
 	t = report_text(&v, NULL);
 	assert_non_null(strstr(t, "\nSPF:        fail for example.com (matched -all)\n"
 	    "            explanation: see https://example.com/spf\n"));
-	assert_non_null(strstr(t, "\nAction:     reject (cause: spf-fail)\n            reply: 550 5.7.27 SPF fail: "
-	    "192.0.2.10 is not authorized to send mail for example.com: see https://example.com/spf\n"));
+	assert_non_null(strstr(t, "\nAction:     reject (cause: spf-fail)\n            reply: 550 5.7.26 The "
+	    "(E)MAIL FROM domain [example.com] has an SPF record with a hard fail policy (-all) but it "
+	    "fails to pass SPF checks with the ip: [192.0.2.10]. "));
+	/* RFC 7208 6.2: the domain's explanation goes with the rejection */
+	assert_non_null(strstr(t, " Explanation from example.com: see https://example.com/spf\n"));
 	free(t);
 
 	verdict_case(7, &v);
@@ -398,7 +401,7 @@ test_columns(void **state)
 	assert_string_equal(vrow_text(&r, verdict_column("dkim")), "example.com:s1:fail other.example:old:policy");
 	assert_int_equal(vrow_int(&r, verdict_column("dkim_pass")), 0);
 	assert_string_equal(vrow_text(&r, verdict_column("google")), "fail");
-	assert_string_equal(vrow_text(&r, verdict_column("microsoft_failed")), "spf,dkim,dmarc-align,iprev");
+	assert_string_equal(vrow_text(&r, verdict_column("microsoft_failed")), "spf,dkim,dmarc-align");
 	assert_string_equal(vrow_text(&r, verdict_column("tls")), "no");
 	assert_string_equal(vrow_text(&r, verdict_column("oneclick")), "fail");
 	assert_string_equal(vrow_text(&r, verdict_column("action")), "quarantine");

@@ -145,14 +145,20 @@ verdict_case(int i, struct verdict *v)
 		return "every method fails";
 	case 2:		/* DNS trouble everywhere */
 		v->spf.result = SPF_RES_TEMPERROR;
-		snprintf(v->spf.why, sizeof(v->spf.why), "DNS timeout for example.com/TXT from 127.0.0.1");
+		/* the reasons as the checks write them from the DNS module's */
+		snprintf(v->spf.why, sizeof(v->spf.why), "DNS failure looking up the SPF record of "
+		    "example.com: timed out after 996 ms asking 127.0.0.1:5353 for example.com/TXT");
 		case_sig(&case_sigs[0], DKIM_RES_TEMPERROR, "example.com", "s1", "ed25519-sha256", 0,
-		    "Zz", "DNS error: timeout");
+		    "Zz", "key s1._domainkey.example.com: DNS time budget used up");
 		v->dmarc.result = DMARC_RES_TEMPERROR;
 		v->dmarc.have_record = 0;
 		v->dmarc.dkim_aligned = 0;
+		snprintf(v->dmarc.why, sizeof(v->dmarc.why), "DMARC record lookup: DNS SERVFAIL for "
+		    "_dmarc.example.com: SERVFAIL from 127.0.0.1:5353 for _dmarc.example.com/TXT");
 		v->iprev.result = IPREV_RES_TEMPERROR;
 		v->iprev.name[0] = '\0';
+		snprintf(v->iprev.why, sizeof(v->iprev.why), "PTR lookup for 192.0.2.10: ERROR (malformed "
+		    "reply: QR bit not set from 127.0.0.1:5353 for 10.2.0.192.in-addr.arpa/PTR)");
 		v->env.tls = TLS_UNKNOWN;
 		case_decide(v, ACT_REJECT);
 		return "DNS trouble";
