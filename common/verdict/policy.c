@@ -160,9 +160,11 @@ explain(struct verdict *v, enum cause cause, int profile)
 		vars.profile = profile_title((enum profile_id)profile);
 		vars.rule = rule_name(r);
 		vars.reason = rules_result(&v->compliance, (enum profile_id)profile, r)->reason;
-		/* the domain a provider names: SPF's for SPF, else the author's */
-		vars.domain = r == RULE_SPF || r == RULE_AUTH_ANY ? v->spf.domain :
-		    v->dmarc.from_domain[0] ? v->dmarc.from_domain :
+		/* the domain a provider names: Gmail's SPF replies the SPF
+		 * domain's, else the author's (Outlook.com's 5.7.515 always the
+		 * 5322.From domain's, whichever requirement failed) */
+		vars.domain = (r == RULE_SPF || r == RULE_AUTH_ANY) && profile != PROFILE_MICROSOFT ?
+		    v->spf.domain : v->dmarc.from_domain[0] ? v->dmarc.from_domain :
 		    v->format.has_from ? v->format.from.domain : "";
 		format_first_failure(&v->format, &field);
 		vars.field = field;

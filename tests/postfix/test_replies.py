@@ -178,12 +178,21 @@ def start_all():
     postfix.open_up(WORK)
     c.key = mail.RSAKey(2048, WORK)
     z = testdns.Zone()
-    for d in ("good.test", "nodmarc.test", "other.test", "reject.test", "tempdmarc.test"):
+    for d in ("good.test", "nodmarc.test", "other.test", "reject.test", "tempdmarc.test",
+              "nop.test", "lowerv.test", "order.test", "twice.test"):
         z.txt(d, "v=spf1 ip4:127.0.0.0/8 -all")
         z.txt("s1._domainkey." + d, c.key.record())
     for d in ("good.test", "other.test", "bad.test"):
         z.txt("_dmarc." + d, "v=DMARC1; p=none")
     z.txt("_dmarc.reject.test", "v=DMARC1; p=reject")
+    # Gmail's 5.7.40 is also "the DMARC record doesn't specify a DMARC policy":
+    # a record with neither a valid p= nor a valid rua=, and TXT records at
+    # _dmarc that were discarded (not DMARC1 exactly, v= not first, several)
+    z.txt("_dmarc.nop.test", "v=DMARC1; sp=reject; adkim=r")
+    z.txt("_dmarc.lowerv.test", "v=dmarc1; p=none")
+    z.txt("_dmarc.order.test", "p=none; v=DMARC1")
+    z.txt("_dmarc.twice.test", "v=DMARC1; p=none")
+    z.txt("_dmarc.twice.test", "v=DMARC1; p=none; rua=mailto:d@twice.test")
     z.refuse("_dmarc.tempdmarc.test")
     z.txt("bad.test", "v=spf1 -all")
     # iprev: 127.0.0.1 resolves both ways, 127.0.0.2 has no PTR
@@ -223,14 +232,15 @@ def teardown(c):
         shutil.rmtree(WORK, ignore_errors=True)
 
 
-def message(frm="news@good.test", sign="good.test", drop=(), dup=()):
+def message(frm="news@good.test", sign="good.test", drop=(), dup=(), extra=()):
     tok = "R" + os.urandom(5).hex()
     hdrs = [("From", " " + frm), ("To", " rcpt@example.net"), ("Subject", " test " + tok),
             ("Date", " Wed, 25 Nov 2026 10:00:00 +0000"), ("Message-ID", " <%s@good.test>" % tok)]
-    hdrs = [h for h in hdrs if h[0] not in drop] + [h for h in hdrs if h[0] in dup]
+    hdrs = [h for h in hdrs if h[0] not in drop] + [h for h in hdrs if h[0] in dup] + list(extra)
     m = mail.message(hdrs, "Hello.\nend of %s\n" % tok)
     if sign:
-        m = mail.sign(m, sign, "s1", CTX.key, headers=SIGNED)
+        m = mail.sign(m, sign, "s1", CTX.key,
+                      headers=SIGNED + [n.lower().encode() for n, _ in extra])
     return tok, m
 
 
@@ -323,6 +333,32 @@ def gmail_dmarc_policy_and_dns():
     both("causes", GMAIL["dmarc-dns"], message("news@tempdmarc.test", sign="good.test")[1])
 
 
+@case
+def gmail_no_dmarc_policy():
+    """5.7.40 / 4.7.40 also for a record that names no policy and for TXT
+    records at _dmarc that discovery discarded (RFC 9989: not "v=DMARC1"
+    first and exactly, or several at one name), not 5.7.26; the control,
+    a p=none record, passes."""
+    for d in ("nop.test", "lowerv.test", "order.test", "twice.test"):
+        m = message("news@" + d, sign=d)[1]
+        both("google", GMAIL["dmarc-record"], m, mail_from="b@" + d)
+        both("google_tf", GMAIL["dmarc-record-temp"], m, mail_from="b@" + d)
+    accepted("google", message(extra=ONECLICK)[1])
+
+
+MAILTO = [("List-Unsubscribe", " <mailto:unsub@good.test?subject=unsubscribe>")]
+ONECLICK = [("List-Unsubscribe", " <https://good.test/u/1>"),
+            ("List-Unsubscribe-Post", " List-Unsubscribe=One-Click")]
+
+
+@case
+def gmail_mailto_only_is_not_one_click():
+    want = ("550", "5.7.1", "Message does not meet Google's sender requirements: mailto-only: "
+            "List-Unsubscribe has only mailto: URIs. " + G_GUIDE)
+    both("google", want, message(extra=MAILTO)[1])
+    both("google_tf", ("451", "4.7.1", want[2] + "; try again later"), message(extra=MAILTO)[1])
+
+
 # ---- Outlook.com: 5.7.515 for its three requirements, nothing else ----
 
 @case
@@ -334,6 +370,22 @@ def microsoft_515():
     both("microsoft", MICROSOFT["good.test"], message(sign="other.test")[1],
          mail_from="b@other.test")
     both("microsoft_tf", MICROSOFT["temp"], message(sign=None)[1])
+
+
+@case
+def microsoft_515_each_requirement():
+    """SPF pass and DKIM pass are each required, even where DMARC passes on
+    the other one; DMARC p=none aligned passes; the control is accepted."""
+    # SPF fails (bad.test -all), DKIM of good.test passes aligned: DMARC pass
+    both("microsoft", MICROSOFT["good.test"], message()[1], mail_from="b@bad.test")
+    # DKIM fails (a signature of a key not published), SPF passes aligned
+    m = message(sign="good.test")[1].replace(b"s=s1;", b"s=s9;", 1)
+    both("microsoft", MICROSOFT["good.test"], m)
+    # the record exists but names no policy: not "DMARC at least p=none"
+    both("microsoft", ("550", "5.7.515", "Access denied, sending domain [NOP.TEST] does not "
+                       "meet the required authentication level."),
+         message("news@nop.test", sign="nop.test")[1], mail_from="b@nop.test")
+    accepted("microsoft", message()[1])
 
 
 @case
@@ -355,6 +407,18 @@ def yahoo_replies():
     both("yahoo", YAHOO["rfc"], message(dup=("Subject",))[1])
     both("yahoo", YAHOO["other"], message()[1], ip="127.0.0.2")
     both("yahoo_tf", YAHOO["temp"], message(sign=None)[1])
+
+
+@case
+def yahoo_dmarc_must_pass_mailto_is_enough():
+    """Bulk mail must pass DMARC, not only publish a record: a p=none
+    record with SPF and DKIM passing for another domain fails; a mailto:
+    List-Unsubscribe is acceptable to Yahoo (Google wants one-click)."""
+    both("yahoo", YAHOO["auth"], message(sign="other.test")[1], mail_from="b@other.test")
+    both("yahoo", YAHOO["auth"], message("news@lowerv.test", sign="lowerv.test")[1],
+         mail_from="b@lowerv.test")
+    accepted("yahoo", message(extra=MAILTO)[1])
+    accepted("yahoo", message(extra=ONECLICK)[1])
 
 
 if __name__ == "__main__":
