@@ -14,11 +14,16 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev l
   libsystemd-dev libhiredis-dev libpq-dev"
 # libcrypto (OpenSSL 3): the builtin DKIM verifier and ARC
 BUILD_DEPS="$BUILD_DEPS libssl-dev"
+# sendercheck-reports: libxml2 writes the DMARC aggregate reports, zlib gzips them
+BUILD_DEPS="$BUILD_DEPS libxml2-dev zlib1g-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
   python3-spf python3-dnspython python3-yaml python3-nacl libmail-authenticationresults-perl clang
   postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus
   mandoc man-db systemd util-linux debhelper dpkg-dev lintian adduser
   libwrap0 liblockfile1 libldap-2.5-0 libsasl2-2 libnsl2 libdb5.3"
+# the reports group: xmllint validates the reports against RFC 9990's
+# schema, Mail::DMARC parses them as a receiver of reports would
+TEST_DEPS="$TEST_DEPS libxml2-utils libmail-dmarc-perl"
 # the fleet group's servers, started by the tests on loopback ports
 TEST_DEPS="$TEST_DEPS redis-server postgresql"
 BENCH_DEPS="opendkim opendmarc rspamd unbound python3 python3-dkim python3-nacl python3-dnslib openssl

@@ -131,6 +131,9 @@ for build in "$@"; do
 	# each provider's exact reply, through the milter and a real Postfix (~20 s)
 	group "replies" "$build" $PY "$here/postfix/test_replies.py" "$build"
 	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"
+	# DMARC aggregate reports (sendercheck-reports --out) from two daemons'
+	# store behind a throwaway Postfix: schema, counts, Mail::DMARC (~30 s)
+	group "reports-build" "$build" $PY "$here/reports/test_reports_build.py" "$build"
 	# a real Sendmail 8.17 extracted from Debian's packages (~10 s per build)
 	group "sendmail" "$build" $PY "$here/sendmail/test_sendmail.py" "$build"
 	# -n, start errors, logging, Type=notify (as root: unshare, setuid)

@@ -30,11 +30,13 @@
 #include "authres.h"
 #include "author.h"
 #include "dkimkey.h"
+#include "domain.h"
 #include "engine.h"
 #include "log.h"
 #include "netaddr.h"
 #include "policy.h"
 #include "report.h"
+#include "reportmsg.h"
 #include "sbuf.h"
 #include "sharedstate.h"
 #include "smtppath.h"
@@ -1017,6 +1019,24 @@ relaxed_alignment(struct check *c)
  * stand for is a cause of its own (bad_from) and never better than
  * permerror here, whatever the readable domains say.
  */
+/*
+ * An aggregate report (its Subject, reportmsg.h) that passed DMARC: never
+ * counted in the reports we send, so that reports about reports cannot
+ * loop between two receivers. One Subject field only.
+ */
+static void
+mark_report_message(struct check *c)
+{
+	const struct header *subject;
+	char domain[DOMAIN_MAX + 1];
+
+	if (c->v.dmarc.result != DMARC_RES_PASS || header_count(&c->headers, "Subject") != 1 ||
+	    (subject = header_get(&c->headers, "Subject", 1)) == NULL)
+		return;
+	c->v.dmarc_report_msg = reportmsg_subject(subject->value, subject->value_len, domain,
+	    sizeof(domain));
+}
+
 static void
 run_dmarc(struct check *c)
 {
@@ -1271,6 +1291,7 @@ check_finish(struct check *c)
 			task_join(c->e->pool, &c->dmarc_task, 1);
 		c->dmarc_started = 0;
 		run_dmarc(c);
+		mark_report_message(c);
 		wait_iprev(c);
 		run_unsub(c);
 		run_bulk(c);

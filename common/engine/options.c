@@ -135,6 +135,12 @@ const struct config_option config_options[] = {
 	{ "StatsQueueSize", OPT_UINT, "10000",
 	  "verdicts waiting for the stats writer; beyond it a message is dropped from the statistics, never delayed",
 	  OFF(stats_queue_size), 1, 10000000, NULL, OPTF_RESTART },
+	{ "ReportOrgName", OPT_STRING, "",
+	  "the organization named in the DMARC aggregate reports sendercheck-reports builds (free text; empty: the AuthservID)",
+	  OFF(report_org_name), 0, 0, NULL, 0 },
+	{ "ReportEmail", OPT_STRING, "",
+	  "the contact address in those reports (empty: postmaster@ the AuthservID)",
+	  OFF(report_email), 0, 0, NULL, 0 },
 	{ "MetricsSocket", OPT_STRING, "",
 	  "serve Prometheus metrics at /metrics on inet:PORT@HOST or inet6:PORT@HOST (empty: off)",
 	  OFF(metrics_socket), 0, 0, NULL, OPTF_RESTART },
@@ -408,6 +414,22 @@ check_host_name(const char *s)
 	return 0;
 }
 
+/* An address written bare (ReportEmail): local@domain of printable
+ * characters without blanks, quotes, brackets or a second '@'. */
+static int
+check_mailbox(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+	    check_host_name(at + 1) < 0 || strlen(s) > 254)
+		return -1;
+	for (; s < at; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f || strchr("\"<>()[],;:\\", *s))
+			return -1;
+	return 0;
+}
+
 /* An empty string option becomes the system's host name. */
 static void
 default_host_name(char **field)
@@ -465,6 +487,16 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 	}
 	if (c->host_name == NULL || check_host_name(c->host_name) < 0 || strlen(c->host_name) > 200) {
 		sbuf_printf(errs, "%s: HostName must be a host name (letters, digits, '.', '-', '_')\n", name);
+		return 1;
+	}
+	for (const char *p = c->report_org_name; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			sbuf_printf(errs, "%s: ReportOrgName: no control characters\n", name);
+			return 1;
+		}
+	if (c->report_email[0] != '\0' && check_mailbox(c->report_email) < 0) {
+		sbuf_printf(errs, "%s: ReportEmail '%s': expected one address, local@domain\n", name,
+		    c->report_email);
 		return 1;
 	}
 	if (c->shared_state[0] != '\0') {

@@ -73,6 +73,8 @@ struct sc_config {
 	unsigned stats_retention;	/* days */
 	unsigned stats_queue_size;
 	char *metrics_socket;		/* "" = no metrics server */
+	char *report_org_name;		/* ReportOrgName; "" = the AuthservID */
+	char *report_email;		/* ReportEmail; "" = postmaster@AuthservID */
 	int log_format;			/* enum log_format */
 	unsigned milter_timeout;	/* seconds */
 	unsigned milter_max_data;	/* bytes */

@@ -1228,3 +1228,93 @@ nomem:
 	*n = 0;
 	return snprintf(why, whylen, "out of memory"), -1;
 }
+
+/* ---- DMARC aggregate reports ---- */
+
+/* the columns statsdb_dmarc_day reads (written by the verdict's field table) */
+static const char *const dmarc_columns[] = { "dmarc_domain", "dmarc_rua", "dmarc_p", "dmarc_sp",
+	"dmarc_np", "dmarc_adkim", "dmarc_aspf", "dmarc_testing", "dmarc_discovery", "client_ip",
+	"from_domain", "mail_from_domain", "helo", "spf_domain", "spf", "dkim",
+	"dmarc_dkim_aligned", "dmarc_spf_aligned", "dmarc_disposition", "dmarc_override",
+	"dmarc_override_comment", "dmarc_report_msg" };
+
+#define DMARC_ROWS " FROM messages WHERE time >= ?1 AND time < ?2 AND dmarc_domain IS NOT NULL" \
+	" AND COALESCE(dmarc_report_msg, 0) = 0"
+
+static const char sql_dmarc_policies[] =
+	"SELECT m.dmarc_domain, m.dmarc_rua, m.dmarc_p, m.dmarc_sp, m.dmarc_np, m.dmarc_adkim,"
+	" m.dmarc_aspf, m.dmarc_testing, m.dmarc_discovery FROM messages m JOIN"
+	" (SELECT max(id) AS newest" DMARC_ROWS " GROUP BY dmarc_domain) n ON m.id = n.newest"
+	" ORDER BY m.dmarc_domain COLLATE BINARY";
+
+/* envelope_from: the MAIL FROM domain, the HELO name for the null sender */
+static const char sql_dmarc_records[] =
+	"SELECT dmarc_domain, client_ip, from_domain, COALESCE(mail_from_domain, helo), spf_domain,"
+	" spf, dkim, COALESCE(dmarc_dkim_aligned, 0), COALESCE(dmarc_spf_aligned, 0),"
+	" dmarc_disposition, dmarc_override, dmarc_override_comment, count(*)" DMARC_ROWS
+	" GROUP BY dmarc_domain, client_ip, from_domain, COALESCE(mail_from_domain, helo), spf_domain,"
+	" spf, dkim, COALESCE(dmarc_dkim_aligned, 0), COALESCE(dmarc_spf_aligned, 0),"
+	" dmarc_disposition, dmarc_override, dmarc_override_comment"
+	" ORDER BY dmarc_domain COLLATE BINARY, count(*) DESC, client_ip COLLATE BINARY";
+
+static int
+dmarc_statement(struct statsdb *db, const char *sql, long long begin, long long end,
+    struct sqldb_stmt **st, char *why, size_t whylen)
+{
+	if (sqldb_prepare(db->sql, sql, st) != 0)
+		return fail(db, "reading the DMARC data", why, whylen);
+	sqldb_bind_int(*st, 1, begin);
+	sqldb_bind_int(*st, 2, end);
+	return 0;
+}
+
+int
+statsdb_dmarc_day(struct statsdb *db, long long begin, long long end,
+    const struct statsdb_dmarc_sink *sink, void *arg, char *why, size_t whylen)
+{
+	struct sqldb_stmt *st;
+	int rc = SQLDB_DONE, stopped = 0;
+
+	if (get_ready(db, why, whylen) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(dmarc_columns) / sizeof(dmarc_columns[0]); i++)
+		if (!sqldb_has_column(db->sql, "messages", dmarc_columns[i])) {
+			snprintf(why, whylen, "the store has no %s column: it was written by a sendercheck "
+			    "that kept no DMARC report data (start this version's daemon on it once)",
+			    dmarc_columns[i]);
+			return -1;
+		}
+	if (dmarc_statement(db, sql_dmarc_policies, begin, end, &st, why, whylen) < 0)
+		return -1;
+	while (!stopped && (rc = sqldb_step(st)) == SQLDB_ROW) {
+		struct statsdb_dmarc_policy p = {
+			sqldb_col_text(st, 0), sqldb_col_text(st, 1), sqldb_col_text(st, 2),
+			sqldb_col_text(st, 3), sqldb_col_text(st, 4), sqldb_col_text(st, 5),
+			sqldb_col_text(st, 6), sqldb_col_text(st, 7), sqldb_col_text(st, 8),
+		};
+		stopped = sink->policy(arg, &p, why, whylen) < 0;
+	}
+	if (!stopped && rc != SQLDB_DONE)
+		fail(db, "reading the DMARC policies", why, whylen);
+	sqldb_finalize(st);
+	if (stopped || rc != SQLDB_DONE)
+		return -1;
+	if (dmarc_statement(db, sql_dmarc_records, begin, end, &st, why, whylen) < 0)
+		return -1;
+	while (!stopped && (rc = sqldb_step(st)) == SQLDB_ROW) {
+		struct statsdb_dmarc_record r = {
+			.domain = sqldb_col_text(st, 0), .source_ip = sqldb_col_text(st, 1),
+			.header_from = sqldb_col_text(st, 2), .envelope_from = sqldb_col_text(st, 3),
+			.spf_domain = sqldb_col_text(st, 4), .spf = sqldb_col_text(st, 5),
+			.dkim = sqldb_col_text(st, 6), .dkim_aligned = sqldb_col_int(st, 7) != 0,
+			.spf_aligned = sqldb_col_int(st, 8) != 0, .disposition = sqldb_col_text(st, 9),
+			.override = sqldb_col_text(st, 10), .override_comment = sqldb_col_text(st, 11),
+			.count = (long)sqldb_col_int(st, 12),
+		};
+		stopped = sink->record(arg, &r, why, whylen) < 0;
+	}
+	if (!stopped && rc != SQLDB_DONE)
+		fail(db, "reading the DMARC records", why, whylen);
+	sqldb_finalize(st);
+	return stopped || rc != SQLDB_DONE ? -1 : 0;
+}

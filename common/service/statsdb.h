@@ -144,6 +144,40 @@ int statsdb_rules(struct statsdb *db, long long since, const char *domain,
 int statsdb_trend(struct statsdb *db, long long since, const char *domain,
     struct statsdb_day **out, size_t *n, char *why, size_t whylen);
 
+/*
+ * The DMARC data of the messages stored in [begin, end) for aggregate
+ * reports (RFC 9990; dmarcreport.h), from the verdict's dmarc_* columns:
+ * only messages with a DMARC policy record (dmarc_domain), never those
+ * marked as reports themselves (dmarc_report_msg), from all hosts.
+ * policy is called once per policy domain, in byte order of the domain,
+ * with the record as the newest of its messages saw it; then record once
+ * per distinct (domain, source IP, From domain, envelope domain, SPF
+ * domain and result, DKIM signatures, alignment, disposition, override)
+ * with its message count, by domain in the same order. Texts are as
+ * stored (NULL for SQL NULL) and valid during the call only. A callback
+ * that returns -1 stops the walk (its reason in why). 0, or -1 with a
+ * reason (a store written before the dmarc_* columns: say so).
+ */
+struct statsdb_dmarc_policy {
+	const char *domain, *rua, *p, *sp, *np, *adkim, *aspf, *testing, *discovery;
+};
+struct statsdb_dmarc_record {
+	const char *domain;
+	const char *source_ip, *header_from, *envelope_from;
+	const char *spf_domain, *spf;	/* SPF's domain and result; NULL: not checked */
+	const char *dkim;		/* "d:s:result d:s:result" (columns.h), NULL: none */
+	int dkim_aligned, spf_aligned;	/* passed aligned */
+	const char *disposition, *override;	/* dmarc_disposition_str / dmarc_override_str names */
+	const char *override_comment;	/* what was done instead, NULL: nothing */
+	long count;
+};
+struct statsdb_dmarc_sink {
+	int (*policy)(void *arg, const struct statsdb_dmarc_policy *p, char *why, size_t whylen);
+	int (*record)(void *arg, const struct statsdb_dmarc_record *r, char *why, size_t whylen);
+};
+int statsdb_dmarc_day(struct statsdb *db, long long begin, long long end,
+    const struct statsdb_dmarc_sink *sink, void *arg, char *why, size_t whylen);
+
 /* "YYYY-MM-DD" (UTC) of t. */
 void statsdb_day(long long t, char out[11]);
 

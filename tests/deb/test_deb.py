@@ -111,6 +111,7 @@ def package_builds(c):
     c.changes = os.path.join(WORK, debs[0].replace(".deb", ".changes"))
     names = set(sh(["dpkg-deb", "-c", c.deb]).stdout.split())
     for f in ["./usr/sbin/sendercheck", "./usr/bin/sendercheck-test", "./usr/bin/sendercheck-stats",
+              "./usr/bin/sendercheck-reports", "./usr/share/man/man1/sendercheck-reports.1.gz",
               "./etc/sendercheck.conf", "./lib/systemd/system/sendercheck.service",
               "./usr/share/man/man8/sendercheck.8.gz", "./usr/share/man/man5/sendercheck.conf.5.gz",
               "./usr/share/man/man1/sendercheck-test.1.gz", "./usr/share/man/man1/sendercheck-stats.1.gz",
@@ -169,6 +170,7 @@ def installed_programs_run(c):
                   "/usr/sbin/sendercheck", "-n"], what="sendercheck -n as sendercheck")
     evidence.run(["/usr/bin/sendercheck-test", "--help"])
     evidence.run(["/usr/bin/sendercheck-stats", "--help"])
+    evidence.run(["/usr/bin/sendercheck-reports", "--help"])
     for page in ("sendercheck", "sendercheck.conf", "sendercheck-test", "sendercheck-stats"):
         p = sh(["man", "-w", page])
         eq(p.returncode, 0, "man -w " + page)

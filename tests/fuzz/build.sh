@@ -3,7 +3,8 @@
 # macro expander, address parser (and From domain recovery),
 # List-Unsubscribe parser, DKIM key name, DKIM key record (--dns-check),
 # incoming A-R reader, MAIL FROM
-# path reader, header splitter (and From domains), DMARC record parser.
+# path reader, header splitter (and From domains), DMARC record parser,
+# DMARC report Subject, aggregate report writer.
 #   tests/fuzz/build.sh OUTDIR
 # clang (Debian's clang package) with -fsanitize=fuzzer,address,undefined;
 # the needed common/*.c are compiled in directly (no automake). OUTDIR
@@ -82,3 +83,11 @@ $CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" \
     "$top/common/dns/dnsname.c" "$top/common/base/htable.c" "$top/common/base/log.c" "$top/common/base/sbuf.c" \
     -lcrypto -lresolv -lpthread
 echo "built $out/fuzz_arc"
+# DMARC aggregate reports: the Subject that marks report mail (reportmsg.c)
+# and the report writer on hostile stored values (dmarcreport.c: libxml2, zlib)
+$CC $flags -o "$out/fuzz_reportmsg" "$here/fuzz_reportmsg.c" "$top/common/checks/reportmsg.c" \
+    $domain -lidn2
+$CC $flags -I$top/common/verdict -I$top/common/engine -I$top/common/service \
+    $(pkg-config --cflags libxml-2.0) -o "$out/fuzz_dmarcreport" "$here/fuzz_dmarcreport.c" \
+    "$top/common/service/dmarcreport.c" "$top/common/base/sbuf.c" $(pkg-config --libs libxml-2.0 zlib)
+echo "built $out/fuzz_reportmsg $out/fuzz_dmarcreport"

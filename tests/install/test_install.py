@@ -21,7 +21,8 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "
 WORK = tempfile.mkdtemp(prefix="sc-install-")
 PAGES = {"sendercheck.8": "milter/sendercheck", "sendercheck.conf.5": None,
          "sendercheck-test.1": "tools/sendercheck-test",
-         "sendercheck-stats.1": "tools/sendercheck-stats"}
+         "sendercheck-stats.1": "tools/sendercheck-stats",
+         "sendercheck-reports.1": "tools/sendercheck-reports"}
 SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "SIGNALS", "EXIT STATUS",
             "EXAMPLES", "SEE ALSO"]
 
@@ -107,6 +108,7 @@ def make_install_puts_everything_in_place():
     etc = dest + configured("sysconfdir").replace("${prefix}", prefix)
     root = dest + prefix
     for f in ["sbin/sendercheck", "bin/sendercheck-test", "bin/sendercheck-stats",
+              "bin/sendercheck-reports", "share/man/man1/sendercheck-reports.1",
               "share/man/man8/sendercheck.8", "share/man/man5/sendercheck.conf.5",
               "share/man/man1/sendercheck-test.1", "share/man/man1/sendercheck-stats.1",
               "share/doc/sendercheck/examples/sendercheck.conf",

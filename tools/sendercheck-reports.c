@@ -1,0 +1,209 @@
+/*
+ * sendercheck-reports: the DMARC aggregate reports (RFC 9990) of one UTC
+ * day, from the statistics store the daemons write (StatsDB): one gzip'd
+ * XML report per policy domain that published rua= and had mail that day
+ * (dmarcreport.h). With --out DIR the files are written into DIR;
+ * without, they are sent to the rua= destinations (reportsend).
+ *
+ *   sendercheck-reports -c CONF [--db PATH|URI] --day YYYY-MM-DD [--out DIR]
+ *                       [--dry-run] [--force]
+ *
+ * The report names the organization ReportOrgName and the contact
+ * ReportEmail of CONF, the receiver its AuthservID. Exit status: 0 done
+ * (also when no domain asked for reports), 1 the store or DIR could not
+ * be used, 2 usage or configuration errors.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dmarcreport.h"
+#include "options.h"
+#include "sbuf.h"
+#include "sqldb.h"
+#include "statsdb.h"
+
+#define PROG "sendercheck-reports"
+
+struct args {
+	const char *config;
+	const char *db;
+	const char *day;
+	const char *out;
+	int dry_run;
+	int force;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: " PROG " [-c FILE] [--db PATH|URI] --day YYYY-MM-DD [--out DIR] [--dry-run] [--force]\n"
+	    "  -c, --config FILE  the daemon's configuration (default %s): StatsDB, AuthservID,\n"
+	    "                     ReportOrgName, ReportEmail\n"
+	    "  --db PATH|URI      the statistics file or postgresql:// URI (default: StatsDB)\n"
+	    "  --day YYYY-MM-DD   the UTC day to report (today: what is stored so far)\n"
+	    "  --out DIR          write the reports into the existing directory DIR instead of\n"
+	    "                     sending them\n"
+	    "  --dry-run          say which reports would be written or sent; write and send nothing\n"
+	    "  --force            send again what was sent before\n",
+	    SYSCONFDIR "/sendercheck.conf");
+}
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "day", required_argument, NULL, 'D' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long long begin, end;
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': a->config = optarg; break;
+		case 'd': a->db = optarg; break;
+		case 'D': a->day = optarg; break;
+		case 'o': a->out = optarg; break;
+		case 'n': a->dry_run = 1; break;
+		case 'f': a->force = 1; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (a->day == NULL) {
+		fprintf(stderr, PROG ": --day YYYY-MM-DD is required\n");
+		return -1;
+	}
+	if (dmarcreport_day(a->day, &begin, &end) < 0) {
+		fprintf(stderr, PROG ": --day '%s' is not a date (YYYY-MM-DD)\n", a->day);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_config(const char *path, struct sc_config *cfg)
+{
+	struct sbuf errs;
+	int problems;
+
+	if (path == NULL)
+		path = SYSCONFDIR "/sendercheck.conf";
+	sbuf_init(&errs, 1 << 16);
+	problems = config_load(cfg, path, &errs);
+	if (problems > 0)
+		fprintf(stderr, "%s", errs.s);
+	sbuf_free(&errs);
+	return problems > 0 ? -1 : 0;
+}
+
+static struct statsdb *
+open_db(const char *target)
+{
+	char why[600];
+	struct statsdb *db;
+
+	if (!sqldb_is_uri(target) && access(target, F_OK) != 0) {
+		fprintf(stderr, PROG ": no statistics file %s (is StatsDB set?)\n", target);
+		return NULL;
+	}
+	if ((db = statsdb_open(target, 0, why, sizeof(why))) == NULL)
+		fprintf(stderr, PROG ": %s: %s%s\n", target, why, strstr(why, "is older") ?
+		    " (a daemon upgrades it when it starts)" : "");
+	return db;
+}
+
+static void
+say(const struct report_file *f, const char *verb, const char *dir)
+{
+	printf("%s %s%s%s (%s: %ld message%s in %zu record%s, rua=%s)\n", verb, dir ? dir : "",
+	    dir ? "/" : "", f->filename, f->policy_domain, f->messages, f->messages == 1 ? "" : "s",
+	    f->records, f->records == 1 ? "" : "s", f->rua);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a;
+	struct sc_config cfg;
+	struct dmarcreport_set set;
+	struct dmarcreport_opts o;
+	struct statsdb *db;
+	struct stat st;
+	char why[600], email[300];
+	const char *target;
+	int rc = 1;
+
+	if (parse_args(argc, argv, &a) < 0)
+		return 2;
+	memset(&cfg, 0, sizeof(cfg));
+	if (load_config(a.config, &cfg) < 0) {
+		config_free(&cfg);
+		return 2;
+	}
+	if (a.out != NULL && (stat(a.out, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, PROG ": --out %s: not an existing directory\n", a.out);
+		config_free(&cfg);
+		return 2;
+	}
+	if (a.out == NULL && !a.dry_run) {
+		fprintf(stderr, PROG ": sending is not available; use --out DIR\n");
+		config_free(&cfg);
+		return 2;
+	}
+	target = a.db ? a.db : cfg.stats_db;
+	if (target[0] == '\0') {
+		fprintf(stderr, PROG ": no statistics store: set StatsDB in the configuration or give --db\n");
+		config_free(&cfg);
+		return 2;
+	}
+	if ((db = open_db(target)) == NULL) {
+		config_free(&cfg);
+		return 1;
+	}
+	snprintf(email, sizeof(email), "postmaster@%s", cfg.authserv_id);
+	o.receiver = cfg.authserv_id;
+	o.org_name = cfg.report_org_name[0] ? cfg.report_org_name : cfg.authserv_id;
+	o.email = cfg.report_email[0] ? cfg.report_email : email;
+	o.generator = "sendercheck " PACKAGE_VERSION;
+	if (dmarcreport_build(db, &o, a.day, &set, why, sizeof(why)) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", target, why);
+		goto out;
+	}
+	if (set.skipped[0] != '\0')
+		fprintf(stderr, PROG ": no report for %s\n", set.skipped);
+	for (size_t i = 0; a.dry_run && i < set.n; i++)
+		say(&set.v[i], "would write", a.out);
+	if (!a.dry_run) {
+		if (dmarcreport_write(&set, a.out, why, sizeof(why)) < 0) {
+			fprintf(stderr, PROG ": %s\n", why);
+			goto out;
+		}
+		for (size_t i = 0; i < set.n; i++)
+			say(&set.v[i], "wrote", a.out);
+	}
+	rc = 0;
+out:
+	dmarcreport_free(&set);
+	statsdb_close(db);
+	config_free(&cfg);
+	return rc;
+}
