@@ -38,6 +38,7 @@ import evidence                                               # noqa: E402
 import mail                                                   # noqa: E402
 from milter import Sendercheck                                # noqa: E402
 import postfix                                                # noqa: E402
+import servers                                                # noqa: E402
 from postfix import Postfix, SmtpSink, swaks, data_reply      # noqa: E402
 import testdns                                                # noqa: E402
 
@@ -515,6 +516,59 @@ def hostile_store_values_still_valid():
     for part in ("sp=maybe", "unknown", "bogus", "discard"):
         contains(err, part, "the error element names the unusable stored value")
     eq(text(root, "policy_published/sp"), "reject", "an unusable sp is written as p")
+
+
+def report_content(root):
+    """What a report says, less its id."""
+    pp = {el.tag: el.text for el in root.find(q("policy_published"))}
+    return pp, sorted(json.dumps(r, sort_keys=True) for r in records(root))
+
+
+@case
+def postgresql_store_gives_the_same_reports():
+    """The same rows in a PostgreSQL store (its schema made by a daemon):
+    the same reports, field for field."""
+    pg = servers.Postgres(WORK).init().start()
+    try:
+        pw = os.urandom(8).hex()
+        pg.psql(["CREATE ROLE sc LOGIN PASSWORD '%s'" % pw, "CREATE DATABASE stats OWNER sc"])
+        passfile = os.path.join(WORK, "pgpass")
+        with open(passfile, "w") as f:
+            f.write("127.0.0.1:%d:*:sc:%s\n" % (pg.port, pw))
+        os.chmod(passfile, 0o600)
+        uri = "postgresql://sc@127.0.0.1:%d/stats?passfile=%s" % (pg.port, passfile)
+        d = Sendercheck(BUILD, WORK, {"Nameservers": CTX.dns.address, "StatsDB": uri}, name="pg").start()
+        d.stop()
+        con = sqlite3.connect("file:%s?mode=ro" % CTX.db, uri=True)
+        cur = con.execute("SELECT * FROM messages")
+        cols = [x[0] for x in cur.description]
+        csv = os.path.join(pg.top, "messages.csv")
+
+        def cell(v):
+            if v is None:
+                return "\\N"
+            if isinstance(v, int):
+                return str(v)
+            return '"%s"' % str(v).replace('"', '""')
+        with open(csv, "w") as f:
+            for row in cur:
+                f.write(",".join(cell(v) for v in row) + "\n")
+        con.close()
+        os.chmod(csv, 0o644)
+        pg.psql("\\copy messages (%s) FROM '%s' WITH (FORMAT csv, NULL '\\N')" %
+                (", ".join('"%s"' % c for c in cols), csv), db="stats")
+        out = os.path.join(WORK, "out-pg")
+        os.mkdir(out)
+        for day in CTX.days:
+            tool("-c", CTX.conf, "--db", uri, "--day", day, "--out", out)
+        files = sorted(os.listdir(out))
+        eq([f.rsplit("!", 1)[0] for f in files], [os.path.basename(f).rsplit("!", 1)[0] for f in CTX.files],
+           "the same reports from PostgreSQL")
+        for f, mine in zip(files, CTX.files):
+            eq(report_content(parse(os.path.join(out, f))[0]), report_content(CTX.parsed[mine][0]),
+               "the content of %s from PostgreSQL" % f)
+    finally:
+        pg.stop()
 
 
 @case
