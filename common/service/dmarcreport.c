@@ -27,6 +27,7 @@ struct policy {
 	char *domain, *rua;
 	char p[12], sp[12], np[12], adkim[2], aspf[2], testing[2], discovery[10];
 	char error[300];	/* stored values that were not usable, "" if none */
+	char other[600];	/* From domains the other discovery method judges differently */
 };
 
 /* What one report owns (its report_file points into it). */
@@ -161,7 +162,7 @@ add_error(struct building *b, const char *what, const char *value)
 	struct sbuf line;
 
 	clean(value, text, sizeof(text));
-	sbuf_init(&line, 200);
+	sbuf_init(&line, ERRORS_MAX);
 	sbuf_printf(&line, "%s%s%.80s", what, value ? ": " : "", value ? text : "");
 	if (strstr(b->errors.s, line.s) == NULL && b->errors.len + line.len < ERRORS_MAX)
 		sbuf_printf(&b->errors, "%s%s", b->errors.len ? "; " : "", line.s);
@@ -235,6 +236,8 @@ open_report(struct dmarcreport_priv *d, const struct policy *pol, char *why, siz
 	child(b, pp, "testing", pol->testing);
 	if (pol->error[0] != '\0')
 		add_error(b, pol->error, NULL);
+	if (pol->other[0] != '\0')
+		add_error(b, pol->other, NULL);
 	return 0;
 }
 
@@ -518,26 +521,65 @@ on_policy(void *arg, const struct statsdb_dmarc_policy *p, char *why, size_t why
 	return 0;
 }
 
-static int
-on_record(void *arg, const struct statsdb_dmarc_record *r, char *why, size_t whylen)
+/* The policy of domain (NULL: none with rua=); the first call sorts them. */
+static struct policy *
+policy_of(struct dmarcreport_priv *d, const char *domain)
 {
-	struct dmarcreport_set *s = arg;
-	struct dmarcreport_priv *d = s->priv;
-	struct policy key, *pol;
+	struct policy key;
 
-	if (r->domain == NULL || r->count <= 0)
-		return 0;
 	if (!d->sorted) {
 		if (d->n_pols > 0)
 			qsort(d->pols, d->n_pols, sizeof(*d->pols), policy_order);
 		d->sorted = 1;
 	}
+	if (domain == NULL || d->n_pols == 0)
+		return NULL;
+	key.domain = (char *)(uintptr_t)domain;
+	return bsearch(&key, d->pols, d->n_pols, sizeof(*d->pols), policy_order);
+}
+
+/* RFC 9989 asks receivers to say where the public suffix list and the
+ * tree walk choose different organizational domains: the report's error
+ * element does. */
+static int
+on_other(void *arg, const char *domain, const char *header_from, const char *org_other, long count,
+    char *why, size_t whylen)
+{
+	struct dmarcreport_set *s = arg;
+	struct policy *pol = policy_of(s->priv, domain);
+	char from[TEXT_MAX + 1], method[16], other[TEXT_MAX + 1];
+	const char *colon = org_other ? strchr(org_other, ':') : NULL;
+	size_t o;
+
+	(void)why, (void)whylen;
+	if (pol == NULL || colon == NULL)
+		return 0;
+	clean(header_from, from, sizeof(from));
+	clean(colon + 1, other, sizeof(other));
+	snprintf(method, sizeof(method), "%.*s", (int)(colon - org_other), org_other);
+	if (one_of(method, discoveries) == NULL)
+		return 0;
+	o = strlen(pol->other);
+	if (o + 200 < sizeof(pol->other))
+		snprintf(pol->other + o, sizeof(pol->other) - o, "%s%ld message%s from %.80s: the "
+		    "organizational domain under %s would be %.80s", o ? "; " : "", count,
+		    count == 1 ? "" : "s", from, method, other);
+	return 0;
+}
+
+static int
+on_record(void *arg, const struct statsdb_dmarc_record *r, char *why, size_t whylen)
+{
+	struct dmarcreport_set *s = arg;
+	struct dmarcreport_priv *d = s->priv;
+	struct policy *pol;
+
+	if (r->domain == NULL || r->count <= 0)
+		return 0;
 	if (d->cur.doc == NULL || strcmp(d->cur.pol->domain, r->domain) != 0) {
 		if (close_report(s, why, whylen) < 0)
 			return -1;
-		key.domain = (char *)(uintptr_t)r->domain;
-		if (d->n_pols == 0 ||
-		    (pol = bsearch(&key, d->pols, d->n_pols, sizeof(*d->pols), policy_order)) == NULL)
+		if ((pol = policy_of(d, r->domain)) == NULL)
 			return 0;	/* no report for it */
 		if (open_report(d, pol, why, whylen) < 0) {
 			drop_current(d);
@@ -547,7 +589,7 @@ on_record(void *arg, const struct statsdb_dmarc_record *r, char *why, size_t why
 	return add_record(&d->cur, r);
 }
 
-const struct statsdb_dmarc_sink dmarcreport_sink = { on_policy, on_record };
+const struct statsdb_dmarc_sink dmarcreport_sink = { on_policy, on_other, on_record };
 
 /* ---- the set ---- */
 

@@ -1236,7 +1236,7 @@ static const char *const dmarc_columns[] = { "dmarc_domain", "dmarc_rua", "dmarc
 	"dmarc_np", "dmarc_adkim", "dmarc_aspf", "dmarc_testing", "dmarc_discovery", "client_ip",
 	"from_domain", "mail_from_domain", "helo", "spf_domain", "spf", "dkim",
 	"dmarc_dkim_aligned", "dmarc_spf_aligned", "dmarc_disposition", "dmarc_override",
-	"dmarc_override_comment", "dmarc_report_msg" };
+	"dmarc_override_comment", "dmarc_report_msg", "dmarc_org_other" };
 
 #define DMARC_ROWS " FROM messages WHERE time >= ?1 AND time < ?2 AND dmarc_domain IS NOT NULL" \
 	" AND COALESCE(dmarc_report_msg, 0) = 0"
@@ -1246,6 +1246,11 @@ static const char sql_dmarc_policies[] =
 	" m.dmarc_aspf, m.dmarc_testing, m.dmarc_discovery FROM messages m JOIN"
 	" (SELECT max(id) AS newest" DMARC_ROWS " GROUP BY dmarc_domain) n ON m.id = n.newest"
 	" ORDER BY m.dmarc_domain COLLATE BINARY";
+
+static const char sql_dmarc_other[] =
+	"SELECT dmarc_domain, from_domain, dmarc_org_other, count(*)" DMARC_ROWS
+	" AND dmarc_org_other IS NOT NULL GROUP BY dmarc_domain, from_domain, dmarc_org_other"
+	" ORDER BY dmarc_domain COLLATE BINARY, from_domain COLLATE BINARY";
 
 /* envelope_from: the MAIL FROM domain, the HELO name for the null sender */
 static const char sql_dmarc_records[] =
@@ -1296,6 +1301,16 @@ statsdb_dmarc_day(struct statsdb *db, long long begin, long long end,
 	}
 	if (!stopped && rc != SQLDB_DONE)
 		fail(db, "reading the DMARC policies", why, whylen);
+	sqldb_finalize(st);
+	if (stopped || rc != SQLDB_DONE)
+		return -1;
+	if (dmarc_statement(db, sql_dmarc_other, begin, end, &st, why, whylen) < 0)
+		return -1;
+	while (!stopped && (rc = sqldb_step(st)) == SQLDB_ROW)
+		stopped = sink->other(arg, sqldb_col_text(st, 0), sqldb_col_text(st, 1),
+		    sqldb_col_text(st, 2), (long)sqldb_col_int(st, 3), why, whylen) < 0;
+	if (!stopped && rc != SQLDB_DONE)
+		fail(db, "reading the discovery differences", why, whylen);
 	sqldb_finalize(st);
 	if (stopped || rc != SQLDB_DONE)
 		return -1;

@@ -150,7 +150,10 @@ int statsdb_trend(struct statsdb *db, long long since, const char *domain,
  * only messages with a DMARC policy record (dmarc_domain), never those
  * marked as reports themselves (dmarc_report_msg), from all hosts.
  * policy is called once per policy domain, in byte order of the domain,
- * with the record as the newest of its messages saw it; then record once
+ * with the record as the newest of its messages saw it; then other once
+ * per From domain whose organizational domain the other discovery method
+ * (PSL or tree walk) would choose differently (org_other as stored,
+ * "psl:NAME" or "treewalk:NAME", with its message count); then record once
  * per distinct (domain, source IP, From domain, envelope domain, SPF
  * domain and result, DKIM signatures, alignment, disposition, override)
  * with its message count, by domain in the same order. Texts are as
@@ -173,6 +176,8 @@ struct statsdb_dmarc_record {
 };
 struct statsdb_dmarc_sink {
 	int (*policy)(void *arg, const struct statsdb_dmarc_policy *p, char *why, size_t whylen);
+	int (*other)(void *arg, const char *domain, const char *header_from, const char *org_other,
+	    long count, char *why, size_t whylen);
 	int (*record)(void *arg, const struct statsdb_dmarc_record *r, char *why, size_t whylen);
 };
 int statsdb_dmarc_day(struct statsdb *db, long long begin, long long end,

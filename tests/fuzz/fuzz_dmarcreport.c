@@ -62,7 +62,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	enum { DOMAIN, RUA, P, SP, NP, ADKIM, ASPF, TESTING, DISCOVERY, IP, HFROM, EFROM, SPFD,
-		SPF, DKIM, DISP, OVER, COMMENT, NFIELDS };
+		SPF, DKIM, DISP, OVER, COMMENT, OTHER, NFIELDS };
 	const char *f[NFIELDS] = { 0 };
 	char *copy = malloc(size + 1), *p;
 	struct dmarcreport_opts o = { "mx.example", "Example Receiver & Co <ops>", "dmarc@mx.example",
@@ -93,6 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dmarcreport_begin(&s, &o, "2026-12-01", why, sizeof(why)) < 0)
 		abort();
 	if (dmarcreport_sink.policy(&s, &pol, why, sizeof(why)) < 0 ||
+	    dmarcreport_sink.other(&s, f[DOMAIN], f[HFROM], f[OTHER], 1, why, sizeof(why)) < 0 ||
 	    dmarcreport_sink.record(&s, &rec, why, sizeof(why)) < 0)
 		abort();
 	rec.count = 2;

@@ -61,10 +61,14 @@ RECORDS = {
     "testing.test": "v=DMARC1; p=reject; t=y; rua=mailto:t@testing.test",
     "rep.test": "v=DMARC1; p=none; rua=mailto:x@rep.test",
     "hostile.test": "v=DMARC1; p=none; rua=mailto:h@hostile.test",
+    # its own organizational domain by the tree walk (psd=n); shop.test by
+    # the public suffix list
+    "mail.shop.test": "v=DMARC1; p=none; psd=n; rua=mailto:d@mail.shop.test",
     "norua.test": "v=DMARC1; p=none",
     "idle.test": "v=DMARC1; p=reject; rua=mailto:i@idle.test",
 }
-REPORTED = {"rej.test", "quar.test", "none.test", "testing.test", "rep.test", "hostile.test"}
+REPORTED = {"rej.test", "quar.test", "none.test", "testing.test", "rep.test", "hostile.test",
+            "mail.shop.test"}
 
 
 class Ctx:
@@ -223,6 +227,8 @@ def send_all(c):
     count("hostile.test")
     send(acc, message("a@hostile.test", sign="hostile.test", selector=HOSTILE_SEL), "b@hostile.test")
     count("hostile.test")
+    send(acc, message("a@mail.shop.test", sign="mail.shop.test"), "b@mail.shop.test")
+    count("mail.shop.test")
     send(acc, message("a@norua.test", sign="norua.test"), "b@norua.test")
 
 
@@ -416,6 +422,17 @@ def subdomain_under_its_org_record():
     _, root = report_of("none.test")
     froms = sorted((r["header_from"], r["count"]) for r in records(root))
     eq(froms, [("news.none.test", 1), ("none.test", 2)], "header_from of each record")
+
+
+@case
+def discovery_methods_disagree():
+    """RFC 9989: where the public suffix list and the tree walk choose
+    different organizational domains, the report says so."""
+    _, root = report_of("mail.shop.test")
+    contains(text(root, "report_metadata/error"), "1 message from mail.shop.test: the organizational "
+             "domain under psl would be shop.test", "the report's error element")
+    _, root = report_of("rej.test")
+    eq(text(root, "report_metadata/error"), None, "no error where the methods agree")
 
 
 @case
