@@ -51,7 +51,8 @@ usage(FILE *f)
 	    "  --out DIR          write the reports into the existing directory DIR instead of\n"
 	    "                     sending them\n"
 	    "  --dry-run          say which reports would be written or sent; write and send nothing\n"
-	    "  --force            send again what was sent before\n",
+	    "  --force            send again what was sent before\n"
+	    "  -h, --help         print this summary and exit\n",
 	    SYSCONFDIR "/sendercheck.conf");
 }
 
