@@ -1012,14 +1012,6 @@ relaxed_alignment(struct check *c)
 }
 
 /*
- * DMARC on the From domains a reader sees (author.h), whether in one field
- * or several. Several (RFC 7489 6.6.1): each is judged on its own and the
- * worst result stands, so that adding an address never hides a p=reject
- * domain; when none fails, permerror. A From with an address no domain can
- * stand for is a cause of its own (bad_from) and never better than
- * permerror here, whatever the readable domains say.
- */
-/*
  * An aggregate report (its Subject, reportmsg.h) that passed DMARC: never
  * counted in the reports we send, so that reports about reports cannot
  * loop between two receivers. One Subject field only.
@@ -1037,6 +1029,14 @@ mark_report_message(struct check *c)
 	    sizeof(domain));
 }
 
+/*
+ * DMARC on the From domains a reader sees (author.h), whether in one field
+ * or several. Several (RFC 7489 6.6.1): each is judged on its own and the
+ * worst result stands, so that adding an address never hides a p=reject
+ * domain; when none fails, permerror. A From with an address no domain can
+ * stand for is a cause of its own (bad_from) and never better than
+ * permerror here, whatever the readable domains say.
+ */
 static void
 run_dmarc(struct check *c)
 {
