@@ -1236,10 +1236,12 @@ static const char *const dmarc_columns[] = { "dmarc_domain", "dmarc_rua", "dmarc
 	"dmarc_np", "dmarc_adkim", "dmarc_aspf", "dmarc_testing", "dmarc_discovery", "client_ip",
 	"from_domain", "mail_from_domain", "helo", "spf_domain", "spf", "dkim",
 	"dmarc_dkim_aligned", "dmarc_spf_aligned", "dmarc_disposition", "dmarc_override",
-	"dmarc_override_comment", "dmarc_report_msg", "dmarc_org_other" };
+	"dmarc_override_comment", "dmarc_report_msg", "dmarc_org_other", "tls" };
 
+/* a day's messages with a DMARC policy, but report mail and the mail of
+ * daemons in Mode outbound (a sender's own mail: tls 'n/a') */
 #define DMARC_ROWS " FROM messages WHERE time >= ?1 AND time < ?2 AND dmarc_domain IS NOT NULL" \
-	" AND COALESCE(dmarc_report_msg, 0) = 0"
+	" AND COALESCE(dmarc_report_msg, 0) = 0 AND COALESCE(tls, '') <> 'n/a'"
 
 static const char sql_dmarc_policies[] =
 	"SELECT m.dmarc_domain, m.dmarc_rua, m.dmarc_p, m.dmarc_sp, m.dmarc_np, m.dmarc_adkim,"

@@ -148,7 +148,8 @@ int statsdb_trend(struct statsdb *db, long long since, const char *domain,
  * The DMARC data of the messages stored in [begin, end) for aggregate
  * reports (RFC 9990; dmarcreport.h), from the verdict's dmarc_* columns:
  * only messages with a DMARC policy record (dmarc_domain), never those
- * marked as reports themselves (dmarc_report_msg), from all hosts.
+ * marked as reports themselves (dmarc_report_msg) nor those a daemon in
+ * Mode outbound judged (the site's own mail: tls n/a), from all hosts.
  * policy is called once per policy domain, in byte order of the domain,
  * with the record as the newest of its messages saw it; then other once
  * per From domain whose organizational domain the other discovery method

@@ -110,10 +110,15 @@ def start_all():
               "ReportOrgName": ORG, "ReportEmail": EMAIL}
     c.sc_policy = sc("policy", dict(common, **{"On-DMARCFail": "policy", "HostName": "mx-a"}))
     c.sc_accept = sc("accept", dict(common, **{"On-DMARCFail": "accept", "HostName": "mx-b"}))
+    # a bulk sender's self-test (Mode outbound) into the same store: its own
+    # mail, never in a report
+    c.sc_out = sc("outbound", dict(common, **{"Mode": "outbound", "SendingIPs": "192.0.2.10",
+                                               "InternalHosts": "none", "HostName": "out"}))
     c.conf = c.sc_policy.conf
-    c.ports = {"policy": fp(), "accept": fp()}
+    c.ports = {"policy": fp(), "accept": fp(), "out": fp()}
     smtpds = [(c.ports["policy"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_policy)}),
-              (c.ports["accept"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_accept)})]
+              (c.ports["accept"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_accept)}),
+              (c.ports["out"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_out)})]
     c.pf = Postfix(os.path.join(WORK, "postfix"), c.sink.port, smtpds,
                    main={"milter_default_action": "tempfail"}).start()
     send_all(c)
@@ -230,6 +235,9 @@ def send_all(c):
     send(acc, message("a@mail.shop.test", sign="mail.shop.test"), "b@mail.shop.test")
     count("mail.shop.test")
     send(acc, message("a@norua.test", sign="norua.test"), "b@norua.test")
+    for _ in range(2):
+        send(c.ports["out"], message("news@rej.test", sign="rej.test"), "b@rej.test")
+    c.outbound_sent = 2
 
 
 def days_in(db):
@@ -362,8 +370,12 @@ def counts_equal_messages_sent():
         got = sum(r["count"] for r in records(root))
         eq(got, n, "messages counted in %s's report" % d)
         counted += got
-    print("messages counted vs sent: %d/%d (and %d report messages not counted)" %
-          (counted, sum(CTX.sent.values()), CTX.reports_sent))
+    con = sqlite3.connect("file:%s?mode=ro" % CTX.db, uri=True)
+    out = con.execute("SELECT count(*) FROM messages WHERE host = 'out'").fetchone()[0]
+    con.close()
+    eq(out, CTX.outbound_sent, "outbound (self-test) messages stored, and left out of the reports")
+    print("messages counted vs sent: %d/%d (and %d report messages, %d outbound self-test "
+          "messages not counted)" % (counted, sum(CTX.sent.values()), CTX.reports_sent, out))
 
 
 @case
