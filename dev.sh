@@ -16,6 +16,8 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config libmilter-dev l
 BUILD_DEPS="$BUILD_DEPS libssl-dev"
 # sendercheck-reports: libxml2 writes the DMARC aggregate reports, zlib gzips them
 BUILD_DEPS="$BUILD_DEPS libxml2-dev zlib1g-dev"
+# libcurl: sendercheck-reports hands report mail to ReportSMTP HOST:PORT
+BUILD_DEPS="$BUILD_DEPS libcurl4-openssl-dev"
 TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres python3-dnslib
   python3-spf python3-dnspython python3-yaml python3-nacl libmail-authenticationresults-perl clang
   postfix swaks libnet-ssleay-perl opendkim opendkim-tools chromium prometheus

@@ -16,6 +16,7 @@
 
 #include "options.h"
 #include "log.h"
+#include "rua.h"
 #include "sharedstate.h"
 #include "spf.h"
 
@@ -141,6 +142,21 @@ const struct config_option config_options[] = {
 	{ "ReportEmail", OPT_STRING, "",
 	  "the contact address in those reports (empty: postmaster@ the AuthservID)",
 	  OFF(report_email), 0, 0, NULL, 0 },
+	{ "ReportSender", OPT_STRING, "",
+	  "sendercheck-reports: envelope sender (MAIL FROM) of report mail, e.g. dmarc-bounces@example.net (empty: ReportEmail)",
+	  OFF(report_sender), 0, 0, NULL, 0 },
+	{ "ReportSMTP", OPT_STRING, "",
+	  "sendercheck-reports: hand report mail to this SMTP server, HOST:PORT (empty: /usr/sbin/sendmail -i -f ReportSender)",
+	  OFF(report_smtp), 0, 0, NULL, 0 },
+	{ "ReportMaxSize", OPT_UINT, "10485760",
+	  "sendercheck-reports: largest report message in bytes, for every destination (a smaller !size in rua= wins)",
+	  OFF(report_max_size), 1024, 4294967295u, NULL, 0 },
+	{ "ReportCopyTo", OPT_STRING, "",
+	  "sendercheck-reports: also send every report message to this address, as an archive (empty: none)",
+	  OFF(report_copy_to), 0, 0, NULL, 0 },
+	{ "ReportMaxPerRun", OPT_UINT, "1000",
+	  "sendercheck-reports: at most this many report messages per run; the rest go at the next run",
+	  OFF(report_max_per_run), 1, 1000000, NULL, 0 },
 	{ "MetricsSocket", OPT_STRING, "",
 	  "serve Prometheus metrics at /metrics on inet:PORT@HOST or inet6:PORT@HOST (empty: off)",
 	  OFF(metrics_socket), 0, 0, NULL, OPTF_RESTART },
@@ -445,6 +461,40 @@ default_host_name(char **field)
 	*field = strdup(host);
 }
 
+/* The sendercheck-reports options: addresses that go into SMTP commands,
+ * header fields and a command line, and HOST:PORT. */
+static int
+check_report_options(const struct sc_config *c, const char *name, struct sbuf *errs)
+{
+	const char *const addrs[] = { c->report_sender, c->report_copy_to };
+	const char *const names[] = { "ReportSender", "ReportCopyTo" };
+	const char *colon = strrchr(c->report_smtp, ':');
+	struct rua_dest d;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (addrs[i][0] != '\0' && (why = rua_address(addrs[i], &d)) != NULL) {
+			sbuf_printf(errs, "%s: %s '%s': %s\n", name, names[i], addrs[i], why);
+			return -1;
+		}
+	if (c->report_smtp[0] != '\0') {
+		char *end;
+		unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+		const char *p;
+
+		for (p = c->report_smtp; p < colon && isgraph((unsigned char)*p) && *p != '/' && *p != '@'; p++)
+			;
+		if (colon == NULL || colon == c->report_smtp || p != colon || !isdigit((unsigned char)colon[1]) ||
+		    *end != '\0' || port == 0 || port > 65535) {
+			sbuf_printf(errs, "%s: ReportSMTP '%s': expected HOST:PORT, e.g. 127.0.0.1:25 or [::1]:25\n",
+			    name, c->report_smtp);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 finish(struct sc_config *c, const char *name, struct sbuf *errs)
 {
@@ -499,6 +549,8 @@ finish(struct sc_config *c, const char *name, struct sbuf *errs)
 		    c->report_email);
 		return 1;
 	}
+	if (check_report_options(c, name, errs) < 0)
+		return 1;
 	if (c->shared_state[0] != '\0') {
 		char why[300];
 

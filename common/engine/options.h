@@ -72,6 +72,11 @@ struct sc_config {
 	char *stats_db;			/* "" = no statistics */
 	unsigned stats_retention;	/* days */
 	unsigned stats_queue_size;
+	char *report_sender;		/* "" = ReportEmail */
+	char *report_smtp;		/* HOST:PORT, "" = the sendmail command */
+	unsigned report_max_size;	/* bytes */
+	char *report_copy_to;		/* "" = none */
+	unsigned report_max_per_run;
 	char *metrics_socket;		/* "" = no metrics server */
 	char *report_org_name;		/* ReportOrgName; "" = the AuthservID */
 	char *report_email;		/* ReportEmail; "" = postmaster@AuthservID */

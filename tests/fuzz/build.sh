@@ -91,3 +91,6 @@ $CC $flags -I$top/common/verdict -I$top/common/engine -I$top/common/service \
     $(pkg-config --cflags libxml-2.0) -o "$out/fuzz_dmarcreport" "$here/fuzz_dmarcreport.c" \
     "$top/common/service/dmarcreport.c" "$top/common/base/sbuf.c" $(pkg-config --libs libxml-2.0 zlib)
 echo "built $out/fuzz_reportmsg $out/fuzz_dmarcreport"
+# the rua= destination list of DMARC records (report addresses)
+$CC $flags -o "$out/fuzz_rua" "$here/fuzz_rua.c" "$top/common/checks/rua.c" "$top/common/dns/dnsname.c"
+echo "built $out/fuzz_rua"

@@ -1,0 +1,81 @@
+/*
+ * reportsend: sends built DMARC aggregate reports (RFC 9990) to the
+ * destinations their domains published in rua=, safely.
+ *
+ * For each report and each mailto: destination of its rua= (rua.h: only
+ * plain local@domain addresses, at most RUA_MAX_DESTS):
+ * - a destination outside the policy domain's organizational domain is
+ *   used only when it published the authorization record
+ *   POLICY-DOMAIN._report._dmarc.DEST-DOMAIN (a TXT starting "v=DMARC1";
+ *   RFC 9990 section 4); a DNS failure postpones it to the next run;
+ * - the state table (report_sends, in the statistics store, SQLite or
+ *   PostgreSQL) makes runs idempotent: a (day, policy domain, destination)
+ *   sent once is not sent again unless REPORTSEND_FORCE;
+ * - a destination that refused report mail with a 5xx reply is skipped
+ *   for a day (report_refusals), --force or not;
+ * - a message larger than the destination's !size (or ReportMaxSize) is
+ *   not sent, and noted;
+ * - at most ReportMaxPerRun messages per run; the rest wait;
+ * - the message: From ReportEmail, To the destination, the RFC 9990
+ *   subject, Auto-Submitted: auto-generated (RFC 3834: no auto-replies),
+ *   multipart/mixed with a text part and the .xml.gz as application/gzip,
+ *   base64; envelope sender ReportSender (else ReportEmail);
+ * - transport: ReportSMTP HOST:PORT (libcurl; the reply code decides
+ *   refused or try again), else /usr/sbin/sendmail -i -f SENDER -- RCPT;
+ * - ReportCopyTo gets a copy of every message sent (failures only logged).
+ * Every decision is logged with its reason. Nothing here reads the
+ * statistics rows: which messages are reported (never report messages
+ * themselves) is decided when the reports are built.
+ */
+#ifndef SC_REPORTSEND_H
+#define SC_REPORTSEND_H
+
+#include <stddef.h>
+
+#include "options.h"
+#include "sbuf.h"
+#include "sqldb.h"
+
+struct report_file {		/* one built report, from dmarcreport */
+	const char *policy_domain;	/* e.g. example.com */
+	const char *rua;		/* the rua= value as published */
+	const char *day;		/* YYYY-MM-DD */
+	const char *report_id;		/* letters and digits */
+	const char *filename;		/* RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz */
+	const unsigned char *gz;
+	size_t gz_len;
+};
+
+#define REPORTSEND_FORCE	1	/* send again what was sent for the day */
+#define REPORTSEND_DRY_RUN	2	/* say what would be sent, send nothing */
+
+/* Who sends: ReportOrgName and ReportEmail (the tool's options). */
+struct reportsend_from {
+	const char *org_name;
+	const char *email;
+};
+
+struct reportsend_counts {
+	unsigned sent, skipped, postponed, failed;
+};
+
+/*
+ * Sends reports[0..n) as above; db is the statistics store opened for
+ * writing (the state tables are created when missing). What was done
+ * goes to the log and, one line per message, to stdout. Returns 0 when
+ * every send was done or deliberately skipped, 1 when some were postponed
+ * or failed (try again later), -1 with a reason in err when nothing could
+ * be done (no ReportEmail, the store failed). counts may be NULL.
+ */
+int reportsend_run(const struct sc_config *cfg, const struct reportsend_from *from,
+    struct sqldb *db, const struct report_file *reports, size_t n, unsigned flags,
+    struct reportsend_counts *counts, struct sbuf *err);
+
+/*
+ * The report message for one destination, CRLF line ends (exposed for
+ * the unit tests). 0, or -1 when out of memory or too large for out.
+ */
+int reportsend_message(const struct sc_config *cfg, const struct reportsend_from *from,
+    const struct report_file *r, const char *to, struct sbuf *out);
+
+#endif

@@ -1,0 +1,400 @@
+"""Sending DMARC aggregate reports safely (issue 13 item 1: reportsend).
+
+Real components only: Debian's unbound on a loopback port serves the
+DMARC and _report._dmarc records written here; a throwaway Postfix
+(tests/lib/postfix.py) takes the report mail over SMTP (ReportSMTP) or
+from its sendmail command, refuses one destination with 550 and defers
+another with 450 (check_recipient_access), and relays the rest to
+smtp-sink, the capture mailbox whose files are read here; the state
+tables live in an SQLite file and, in one case, a PostgreSQL server
+started here. tests/reports/reportsend_drive runs reportsend_run on report
+files made here, with the rua= values each case needs. Run as root:
+    /usr/bin/python3 test_reports_send.py BUILDDIR
+"""
+import email
+import email.policy
+import gzip
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from harness import case, check, contains, eq, run, skip, built_with   # noqa: E402
+import postfix                                                # noqa: E402
+from postfix import Postfix, SmtpSink                         # noqa: E402
+import servers                                                # noqa: E402
+import testdns                                                # noqa: E402
+
+BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+DRIVE = os.path.join(BUILD, "tests", "reports", "reportsend_drive")
+WORK = tempfile.mkdtemp(prefix="sc-rsend-")
+RECEIVER = "mx.receiver.test"
+EMAIL = "dmarc-reports@receiver.test"
+SENDER = "bounces@receiver.test"
+DAY = "2026-12-01"
+BEGIN, END = 1764547200, 1764633599
+
+
+class Ctx:
+    pass
+
+
+CTX = Ctx()
+
+
+def setup():
+    try:
+        return start_all()
+    except BaseException:
+        teardown(CTX)
+        raise
+
+
+def start_all():
+    c = CTX
+    fp = testdns.free_port
+    postfix.open_up(WORK)
+    z = testdns.Zone()
+    z.txt("_dmarc.pol.test", "v=DMARC1; p=none; rua=mailto:dmarc@pol.test")
+    z.txt("pol.test._report._dmarc.thirdparty.test", "v=DMARC1")
+    z.txt("pol.test._report._dmarc.refuser.test", "v=DMARC1;")
+    z.txt("pol.test._report._dmarc.notdmarc.test", "v=DMARC10")
+    z.txt("pol.test._report._dmarc.spfonly.test", "v=spf1 -all")
+    # authorizes another policy domain, not pol.test
+    z.txt("other.test._report._dmarc.wrongauth.test", "v=DMARC1")
+    z.refuse("broken.test")
+    c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
+    c.sink = SmtpSink(os.path.join(WORK, "sink"), fp()).start()
+    access = os.path.join(WORK, "rcpt_access")
+    with open(access, "w") as f:
+        f.write("refuse@refuser.test 550 5.7.1 no reports wanted here\n"
+                "later@pol.test 450 4.2.0 mailbox busy, try later\n")
+    c.smtp_port = fp()
+    c.pf = Postfix(os.path.join(WORK, "postfix"), c.sink.port, [(c.smtp_port, {})], main={
+        "smtpd_recipient_restrictions": "check_recipient_access texthash:%s permit_mynetworks reject"
+                                        % access}).start()
+    return c
+
+
+def teardown(c):
+    if getattr(c, "pf", None):
+        c.pf.stop()
+    for x in ("sink", "dns", "pg"):
+        if getattr(c, x, None):
+            getattr(c, x).stop()
+    if os.environ.get("KEEP_TMP") is None:
+        shutil.rmtree(WORK, ignore_errors=True)
+    else:
+        print("kept " + WORK)
+
+
+# ---- helpers ----
+
+def conf(name, **opts):
+    o = {"AuthservID": RECEIVER, "Nameservers": CTX.dns.address, "VolumeFile": "",
+         "ReportSMTP": "127.0.0.1:%d" % CTX.smtp_port, "ReportSender": SENDER, "DNSTimeout": "3"}
+    o.update({k.replace("_", "-") if k.startswith("On") else k: v for k, v in opts.items()})
+    path = os.path.join(WORK, name + ".conf")
+    with open(path, "w") as f:
+        for k, v in o.items():
+            if v is not None:
+                f.write("%s %s\n" % (k, v))
+    return path
+
+
+def report(domain, rid, size=None):
+    """A report file: gzip of a small XML document, or of size random
+    (incompressible) octets."""
+    name = "%s!%s!%d!%d!%s.xml.gz" % (RECEIVER, domain, BEGIN, END, rid)
+    path = os.path.join(WORK, name)
+    body = os.urandom(size) if size else (
+        '<?xml version="1.0"?><feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">'
+        '<report_metadata><report_id>%s</report_id></report_metadata></feedback>' % rid).encode()
+    with open(path, "wb") as f:
+        f.write(gzip.compress(body))
+    return path
+
+
+def drive(cfg, db, reports, flags=(), env=None, email_addr=EMAIL):
+    """reports: (domain, rua, path) triples. Returns (exit status, stdout)."""
+    args = [DRIVE, cfg, db, email_addr] + list(flags)
+    for domain, rua, path in reports:
+        args += [domain, DAY, rua, path]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, **(env or {})))
+    if p.returncode == 2:
+        print(p.stderr)
+    return p.returncode, p.stdout + p.stderr
+
+
+def db(name):
+    return os.path.join(WORK, name + ".db")
+
+
+def arrived(rid, n=1, timeout=15):
+    """The captured report messages with Report-ID rid (waits for n)."""
+    import time
+    deadline = time.time() + timeout
+    while True:
+        got = CTX.sink.find("Report-ID: <%s>" % rid)
+        if len(got) >= n or time.time() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def settle():
+    """Lets Postfix hand on what it queued (the sink is then complete)."""
+    import time
+    deadline = time.time() + 15
+    while CTX.pf.queue_entries() and time.time() < deadline:
+        time.sleep(0.1)
+
+
+def rid():
+    return "r" + os.urandom(6).hex()
+
+
+def counts(out):
+    line = [x for x in out.splitlines() if x.startswith("counts ")][-1]
+    return dict(kv.split("=") for kv in line.split()[1:])
+
+
+# ---- cases ----
+
+@case
+def message_has_rfc9990_shape():
+    """One report to the domain's own address: the captured message has the
+    RFC 9990 subject and MIME shape, the attachment is the report file
+    octet for octet, the envelope sender is ReportSender, From ReportEmail,
+    and Auto-Submitted keeps auto-responders quiet."""
+    r = rid()
+    path = report("pol.test", r)
+    rc, out = drive(conf("shape"), db("shape"), [("pol.test", "mailto:dmarc@pol.test", path)])
+    eq(rc, 0, "exit status\n" + out)
+    got = arrived(r)
+    eq(len(got), 1, "messages captured")
+    raw = got[0]
+    contains(raw.decode(), "X-Mail-Args: <%s>\n" % SENDER, "envelope sender")
+    contains(raw.decode(), "X-Rcpt-Args: <dmarc@pol.test>", "envelope recipient")
+    msg = email.message_from_bytes(raw[raw.index(b"From: "):], policy=email.policy.default)
+    eq(msg["Subject"], "Report Domain: pol.test Submitter: %s Report-ID: <%s>" % (RECEIVER, r),
+       "Subject")
+    eq(msg["From"], EMAIL, "From")
+    eq(msg["To"], "dmarc@pol.test", "To")
+    eq(msg["Auto-Submitted"], "auto-generated", "Auto-Submitted")
+    eq(msg.get_content_type(), "multipart/mixed", "top type")
+    parts = list(msg.iter_parts())
+    eq([p.get_content_type() for p in parts], ["text/plain", "application/gzip"], "parts")
+    eq(parts[1].get_filename(), os.path.basename(path), "attachment name")
+    eq(parts[1].get_content_disposition(), "attachment", "disposition")
+    eq(parts[1].get_content(), open(path, "rb").read(), "attachment octets")
+    contains(gzip.decompress(parts[1].get_content()).decode(), r, "report inside")
+
+
+@case
+def second_run_sends_nothing_force_sends_again():
+    """The state table: a day goes once per destination; a re-run sends
+    nothing, --force sends again, --dry-run sends nothing and stores nothing."""
+    r = rid()
+    path = report("pol.test", r)
+    cfg, d = conf("again"), db("again")
+    reps = [("pol.test", "mailto:dmarc@pol.test,mailto:copy@pol.test", path)]
+    rc, out = drive(cfg, d, reps)
+    eq((rc, counts(out)["sent"]), (0, "2"), "first run\n" + out)
+    rc, out = drive(cfg, d, reps)
+    eq((rc, counts(out)["sent"], counts(out)["skipped"]), (0, "0", "2"), "second run\n" + out)
+    rc, out = drive(cfg, d, reps, ["--dry-run", "--force"])
+    eq(counts(out)["sent"], "0", "dry run\n" + out)
+    contains(out, "would send pol.test dmarc@pol.test", "dry run says what")
+    rc, out = drive(cfg, d, reps, ["--force"])
+    eq((rc, counts(out)["sent"]), (0, "2"), "forced run\n" + out)
+    settle()
+    eq(len(arrived(r, 4)), 4, "messages captured (2 + 2 forced)")
+    rows = sqlite3.connect(d).execute("SELECT destination, status FROM report_sends ORDER BY 1").fetchall()
+    eq(rows, [("copy@pol.test", "sent"), ("dmarc@pol.test", "sent")], "state rows")
+    # a dry run on a fresh store stores nothing
+    d2 = db("again-dry")
+    drive(cfg, d2, reps, ["--dry-run"])
+    eq(sqlite3.connect(d2).execute("SELECT count(*) FROM report_sends").fetchone()[0], 0,
+       "rows after a dry run")
+
+
+@case
+def external_destinations_need_authorization():
+    """A destination outside the policy domain's organization gets mail only
+    when POLICY._report._dmarc.DEST has a v=DMARC1 record; inside it (a
+    subdomain) needs none. A DNS failure postpones, never sends."""
+    r = rid()
+    path = report("pol.test", r)
+    rua = ("mailto:a@thirdparty.test, mailto:b@unauth.test, mailto:c@notdmarc.test,"
+           "mailto:d@spfonly.test")
+    rua2 = "mailto:e@wrongauth.test,mailto:f@reports.pol.test,mailto:g@broken.test"
+    for disc in ("treewalk", "psl"):
+        cfgp = conf("ext-" + disc, DMARCDiscovery=disc)
+        rc, out = drive(cfgp, db("ext-" + disc), [("pol.test", rua, path), ("pol.test", rua2, path)],
+                        ["--force"])
+        eq(rc, 1, "exit status (one postponed)\n" + out)
+        eq(counts(out), {"sent": "2", "skipped": "4", "postponed": "1", "failed": "0"},
+           "counts (%s)\n%s" % (disc, out))
+        for who in ("b@unauth.test", "c@notdmarc.test", "d@spfonly.test", "e@wrongauth.test"):
+            contains(out, "unauthorized pol.test " + who, "refused destination")
+        contains(out, "postponed pol.test g@broken.test", "DNS failure")
+    settle()
+    got = arrived(r, 4)
+    rcpts = sorted(line.split(b"<")[1].split(b">")[0].decode() for m in got
+                   for line in m.splitlines() if line.startswith(b"X-Rcpt-Args:"))
+    eq(rcpts, ["a@thirdparty.test", "a@thirdparty.test", "f@reports.pol.test", "f@reports.pol.test"],
+       "recipients reached")
+
+
+@case
+def size_limits():
+    """!size in rua= and ReportMaxSize: a larger message is not sent (and
+    noted once); the same report goes to a destination whose limit it fits."""
+    r = rid()
+    path = report("pol.test", r, size=6000)
+    cfg, d = conf("size"), db("size")
+    rua = "mailto:small@pol.test!4k, mailto:big@pol.test!1m, mailto:exact@pol.test!9000"
+    rc, out = drive(cfg, d, [("pol.test", rua, path)])
+    eq(counts(out)["sent"], "1", "sent\n" + out)
+    contains(out, "too-large pol.test small@pol.test", "!4k")
+    contains(out, "too-large pol.test exact@pol.test", "!9000 (the message with base64 is larger)")
+    rows = dict(sqlite3.connect(d).execute("SELECT destination, status FROM report_sends").fetchall())
+    eq(rows, {"small@pol.test": "too-large", "big@pol.test": "sent", "exact@pol.test": "too-large"},
+       "state")
+    rc, out = drive(conf("size-max", ReportMaxSize="4096"), db("size-max"),
+                    [("pol.test", "mailto:big@pol.test!1m", path)])
+    eq(counts(out)["sent"], "0", "ReportMaxSize\n" + out)
+    contains(out, "ReportMaxSize", "reason")
+    settle()
+    got = arrived(r, 1)
+    eq(len(got), 1, "messages captured")
+    contains(got[0].decode(), "X-Rcpt-Args: <big@pol.test>", "the one that fits")
+
+
+@case
+def refusing_destination_skipped_for_a_day():
+    """A 5xx reply: the destination is remembered and skipped (even with
+    --force) at the next run; a 4xx reply is tried again at the next run."""
+    r = rid()
+    path = report("pol.test", r)
+    cfg, d = conf("refuse"), db("refuse")
+    reps = [("pol.test", "mailto:refuse@refuser.test,mailto:later@pol.test", path)]
+    rc, out = drive(cfg, d, reps)
+    eq(rc, 1, "exit status\n" + out)
+    eq((counts(out)["failed"], counts(out)["postponed"]), ("1", "1"), "counts\n" + out)
+    contains(out, "refused pol.test refuse@refuser.test", "5xx")
+    contains(out, "550", "the reply")
+    rows = sqlite3.connect(d).execute("SELECT destination, reply FROM report_refusals").fetchall()
+    eq([x[0] for x in rows], ["refuse@refuser.test"], "refusals")
+    rc, out = drive(cfg, d, reps, ["--force"])
+    contains(out, "skipped pol.test refuse@refuser.test: refused earlier", "second run")
+    contains(out, "postponed pol.test later@pol.test", "4xx tried again")
+    log = CTX.pf.read_log()
+    rejects = [x for x in log.splitlines() if "reject: RCPT" in x]
+    eq(len([x for x in rejects if "<refuse@refuser.test>" in x]), 1,
+       "RCPT attempts for the refusing destination")
+    eq(len([x for x in rejects if "<later@pol.test>" in x]), 2,
+       "RCPT attempts for the deferring destination")
+
+
+@case
+def max_per_run():
+    """ReportMaxPerRun 2 with five destinations: 2, 2, then 1 per run."""
+    r = rid()
+    path = report("pol.test", r)
+    cfg, d = conf("max", ReportMaxPerRun="2"), db("max")
+    rua = ",".join("mailto:m%d@pol.test" % i for i in range(4))
+    reps = [("pol.test", rua, path), ("pol.test", "mailto:m9@pol.test", path)]
+    got = []
+    for _ in range(3):
+        rc, out = drive(cfg, d, reps)
+        got.append(counts(out)["sent"])
+    eq(got, ["2", "2", "1"], "sent per run")
+    settle()
+    eq(len(arrived(r, 5)), 5, "messages captured")
+
+
+@case
+def hostile_rua_sends_nothing():
+    """rua= values made to inject: a sendmail option, a header line, a
+    second recipient, another scheme: no destination, nothing sent."""
+    r = rid()
+    path = report("pol.test", r)
+    rua = ("mailto:-oQ/tmp/x@pol.test,mailto:a%0d%0aBcc:%20x@pol.test,"
+           "mailto:a@pol.test%3e%20TO:%3cb@pol.test,mailto:a,b@pol.test!1k,https://pol.test/r,"
+           "mailto:a@pol.test!10q")
+    rc, out = drive(conf("hostile"), db("hostile"), [("pol.test", rua, path)])
+    eq((rc, counts(out)["sent"]), (0, "0"), "nothing sent\n" + out)
+    contains(out, "no-destination pol.test", "said")
+    settle()
+    eq(arrived(r, 1, timeout=1), [], "messages captured")
+
+
+@case
+def copy_and_sendmail_transport():
+    """Without ReportSMTP the message goes to /usr/sbin/sendmail -i -f
+    ReportSender (Postfix's, pointed at the test instance by MAIL_CONFIG);
+    ReportCopyTo gets the same message."""
+    r = rid()
+    path = report("pol.test", r)
+    cfg = conf("sendmail", ReportSMTP=None, ReportCopyTo="archive@receiver.test")
+    rc, out = drive(cfg, db("sendmail"), [("pol.test", "mailto:dmarc@pol.test", path)],
+                    env={"MAIL_CONFIG": CTX.pf.etc})
+    eq((rc, counts(out)["sent"]), (0, "1"), "sent\n" + out)
+    CTX.pf.flush()
+    got = arrived(r, 2, timeout=30)
+    eq(len(got), 2, "messages captured (report and copy)")
+    text = b"".join(got).decode()
+    contains(text, "X-Rcpt-Args: <dmarc@pol.test>", "destination")
+    contains(text, "X-Rcpt-Args: <archive@receiver.test>", "copy")
+    contains(text, "X-Mail-Args: <%s>\n" % SENDER, "envelope sender")
+
+
+@case
+def refuses_to_run_without_report_email():
+    path = report("pol.test", rid())
+    rc, out = drive(conf("noemail"), db("noemail"), [("pol.test", "mailto:a@pol.test", path)],
+                    email_addr="")
+    eq(rc, 2, "exit status")
+    contains(out, "ReportEmail is not set", "reason")
+
+
+@case
+def state_on_postgresql():
+    """The same state table on PostgreSQL: sent once, then skipped."""
+    if not built_with(BUILD, "LIBPQ"):
+        skip("built without libpq")
+    try:
+        CTX.pg = servers.Postgres(WORK).init().start()
+    except (RuntimeError, OSError) as e:
+        skip("no PostgreSQL here: %s" % e)
+    CTX.pg.psql(["CREATE ROLE sc LOGIN PASSWORD 'pw'", "CREATE DATABASE stats OWNER sc"])
+    passfile = os.path.join(WORK, "pgpass")
+    with open(passfile, "w") as f:
+        f.write("127.0.0.1:%d:*:sc:pw\n" % CTX.pg.port)
+    os.chmod(passfile, 0o600)
+    uri = "postgresql://sc@127.0.0.1:%d/stats?passfile=%s" % (CTX.pg.port, passfile)
+    r = rid()
+    path = report("pol.test", r)
+    reps = [("pol.test", "mailto:dmarc@pol.test", path)]
+    rc, out = drive(conf("pg"), uri, reps)
+    eq((rc, counts(out)["sent"]), (0, "1"), "first run\n" + out)
+    rc, out = drive(conf("pg"), uri, reps)
+    eq((rc, counts(out)["sent"], counts(out)["skipped"]), (0, "0", "1"), "second run\n" + out)
+    eq(CTX.pg.query("SELECT destination, status FROM report_sends", db="stats"),
+       [["dmarc@pol.test", "sent"]], "rows")
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("needs root (a throwaway Postfix)\n0 passed, 1 failed")
+        sys.exit(1)
+    if not os.path.exists(DRIVE):
+        print("%s not built (make check TESTS=)\n0 passed, 1 failed" % DRIVE)
+        sys.exit(1)
+    sys.exit(run("report sending (%s)" % os.path.basename(BUILD), setup, teardown))
