@@ -9,9 +9,11 @@
  *                       [--dry-run] [--force]
  *
  * The report names the organization ReportOrgName and the contact
- * ReportEmail of CONF, the receiver its AuthservID. Exit status: 0 done
- * (also when no domain asked for reports), 1 the store or DIR could not
- * be used, 2 usage or configuration errors.
+ * ReportEmail of CONF, the receiver its AuthservID. --day yesterday is
+ * the UTC day before today (the timer's run). Exit status: 0 done (also
+ * when no domain asked for reports; a destination skipped by a rule is
+ * done), 1 the store or DIR could not be used, or a report could not be
+ * sent now (the next run tries again), 2 usage or configuration errors.
  */
 #include "config.h"
 
@@ -19,11 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dmarcreport.h"
+#include "log.h"
 #include "options.h"
+#include "reportsend.h"
 #include "sbuf.h"
 #include "sqldb.h"
 #include "statsdb.h"
@@ -45,13 +50,16 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: " PROG " [-c FILE] [--db PATH|URI] --day YYYY-MM-DD [--out DIR] [--dry-run] [--force]\n"
 	    "  -c, --config FILE  the daemon's configuration (default %s): StatsDB, AuthservID,\n"
-	    "                     ReportOrgName, ReportEmail\n"
+	    "                     ReportOrgName, ReportEmail and, for sending, ReportSender,\n"
+	    "                     ReportSMTP, ReportMaxSize, ReportMaxPerRun, ReportCopyTo\n"
 	    "  --db PATH|URI      the statistics file or postgresql:// URI (default: StatsDB)\n"
-	    "  --day YYYY-MM-DD   the UTC day to report (today: what is stored so far)\n"
+	    "  --day YYYY-MM-DD   the UTC day to report (today: what is stored so far;\n"
+	    "                     \"yesterday\": the UTC day before today)\n"
 	    "  --out DIR          write the reports into the existing directory DIR instead of\n"
 	    "                     sending them\n"
 	    "  --dry-run          say which reports would be written or sent; write and send nothing\n"
-	    "  --force            send again what was sent before\n"
+	    "  --force            send again what was sent before (a destination that refused\n"
+	    "                     report mail stays skipped for a day)\n",
 	    "  -h, --help         print this summary and exit\n",
 	    SYSCONFDIR "/sendercheck.conf");
 }
@@ -92,6 +100,15 @@ parse_args(int argc, char **argv, struct args *a)
 	if (a->day == NULL) {
 		fprintf(stderr, PROG ": --day YYYY-MM-DD is required\n");
 		return -1;
+	}
+	if (strcmp(a->day, "yesterday") == 0) {
+		static char buf[16];
+		time_t t = time(NULL) - 86400;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+		a->day = buf;
 	}
 	if (dmarcreport_day(a->day, &begin, &end) < 0) {
 		fprintf(stderr, PROG ": --day '%s' is not a date (YYYY-MM-DD)\n", a->day);
@@ -140,6 +157,40 @@ say(const struct report_file *f, const char *verb, const char *dir)
 	    f->records, f->records == 1 ? "" : "s", f->rua);
 }
 
+/* Without --out: the reports go to their rua= destinations (reportsend.h),
+ * with the state kept in the store (a handle of its own that writes). */
+static int
+send_reports(const struct sc_config *cfg, const struct dmarcreport_opts *o, const char *target,
+    const struct dmarcreport_set *set, const struct args *a)
+{
+	struct reportsend_counts c;
+	struct sqldb *sql;
+	struct sbuf err;
+	char why[600];
+	int rc;
+
+	for (size_t i = 0; a->dry_run && i < set->n; i++)
+		say(&set->v[i], "would send", NULL);
+	if (set->n == 0)
+		return 0;
+	if ((sql = sqldb_open(target, SQLDB_OPEN_WRITE, NULL, why, sizeof(why))) == NULL) {
+		fprintf(stderr, PROG ": %s: %s\n", target, why);
+		return 1;
+	}
+	log_open(PROG, cfg->syslog, cfg->syslog_facility, (enum log_level)cfg->log_level);
+	sbuf_init(&err, 4096);
+	rc = reportsend_run(cfg, o, sql, set->v, set->n, (a->force ? REPORTSEND_FORCE : 0) |
+	    (a->dry_run ? REPORTSEND_DRY_RUN : 0), &c, &err);
+	if (rc < 0)
+		fprintf(stderr, PROG ": %s\n", err.s);
+	else
+		printf("%u sent, %u skipped, %u postponed, %u refused or failed\n", c.sent, c.skipped,
+		    c.postponed, c.failed);
+	sbuf_free(&err);
+	sqldb_close(sql);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -165,11 +216,6 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	if (a.out == NULL && !a.dry_run) {
-		fprintf(stderr, PROG ": sending is not available; use --out DIR\n");
-		config_free(&cfg);
-		return 2;
-	}
 	target = a.db ? a.db : cfg.stats_db;
 	if (target[0] == '\0') {
 		fprintf(stderr, PROG ": no statistics store: set StatsDB in the configuration or give --db\n");
@@ -191,6 +237,10 @@ main(int argc, char **argv)
 	}
 	if (set.skipped[0] != '\0')
 		fprintf(stderr, PROG ": no report for %s\n", set.skipped);
+	if (a.out == NULL) {
+		rc = send_reports(&cfg, &o, target, &set, &a);
+		goto out;
+	}
 	for (size_t i = 0; a.dry_run && i < set.n; i++)
 		say(&set.v[i], "would write", a.out);
 	if (!a.dry_run) {

@@ -39,7 +39,7 @@ enum outcome { SENT, REFUSED, TRY_LATER };
 
 struct run {
 	const struct sc_config *cfg;
-	const struct reportsend_from *from;
+	const struct dmarcreport_opts *from;
 	struct sqldb *db;
 	struct dns_resolver *res;
 	struct dmarc *dmarc;
@@ -228,7 +228,7 @@ clean_copy(char *dst, size_t len, const char *src)
 }
 
 int
-reportsend_message(const struct sc_config *cfg, const struct reportsend_from *from,
+reportsend_message(const struct sc_config *cfg, const struct dmarcreport_opts *from,
     const struct report_file *r, const char *to, struct sbuf *out)
 {
 	char date[64], org[256];
@@ -482,7 +482,7 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 }
 
 int
-reportsend_run(const struct sc_config *cfg, const struct reportsend_from *from,
+reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
     struct sqldb *db, const struct report_file *reports, size_t n, unsigned flags,
     struct reportsend_counts *counts, struct sbuf *err)
 {

@@ -32,42 +32,28 @@
 
 #include <stddef.h>
 
+#include "dmarcreport.h"
 #include "options.h"
 #include "sbuf.h"
 #include "sqldb.h"
 
-struct report_file {		/* one built report, from dmarcreport */
-	const char *policy_domain;	/* e.g. example.com */
-	const char *rua;		/* the rua= value as published */
-	const char *day;		/* YYYY-MM-DD */
-	const char *report_id;		/* letters and digits */
-	const char *filename;		/* RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz */
-	const unsigned char *gz;
-	size_t gz_len;
-};
-
 #define REPORTSEND_FORCE	1	/* send again what was sent for the day */
 #define REPORTSEND_DRY_RUN	2	/* say what would be sent, send nothing */
-
-/* Who sends: ReportOrgName and ReportEmail (the tool's options). */
-struct reportsend_from {
-	const char *org_name;
-	const char *email;
-};
 
 struct reportsend_counts {
 	unsigned sent, skipped, postponed, failed;
 };
 
 /*
- * Sends reports[0..n) as above; db is the statistics store opened for
+ * Sends reports[0..n) (dmarcreport's) as above, as from->org_name and
+ * from->email (ReportOrgName, ReportEmail); db is the store opened for
  * writing (the state tables are created when missing). What was done
  * goes to the log and, one line per message, to stdout. Returns 0 when
  * every send was done or deliberately skipped, 1 when some were postponed
  * or failed (try again later), -1 with a reason in err when nothing could
  * be done (no ReportEmail, the store failed). counts may be NULL.
  */
-int reportsend_run(const struct sc_config *cfg, const struct reportsend_from *from,
+int reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
     struct sqldb *db, const struct report_file *reports, size_t n, unsigned flags,
     struct reportsend_counts *counts, struct sbuf *err);
 
@@ -75,7 +61,7 @@ int reportsend_run(const struct sc_config *cfg, const struct reportsend_from *fr
  * The report message for one destination, CRLF line ends (exposed for
  * the unit tests). 0, or -1 when out of memory or too large for out.
  */
-int reportsend_message(const struct sc_config *cfg, const struct reportsend_from *from,
+int reportsend_message(const struct sc_config *cfg, const struct dmarcreport_opts *from,
     const struct report_file *r, const char *to, struct sbuf *out);
 
 #endif

@@ -40,7 +40,7 @@ main(int argc, char **argv)
 	struct sc_config cfg;
 	struct sbuf errs;
 	struct report_file r[16];
-	struct reportsend_from from = { "Test Receiver", NULL };
+	struct dmarcreport_opts from = { .org_name = "Test Receiver" };
 	struct reportsend_counts c;
 	struct sqldb *db;
 	unsigned flags = 0;

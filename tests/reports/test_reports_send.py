@@ -8,30 +8,39 @@ another with 450 (check_recipient_access), and relays the rest to
 smtp-sink, the capture mailbox whose files are read here; the state
 tables live in an SQLite file and, in one case, a PostgreSQL server
 started here. tests/reports/reportsend_drive runs reportsend_run on report
-files made here, with the rua= values each case needs. Run as root:
+files made here, with the rua= values each case needs. The last cases run
+the whole chain: a daemon with StatsDB behind the same Postfix, mail for
+policy domains sent with swaks, then sendercheck-reports without --out
+sending through that Postfix and that daemon, so that the report mail
+itself is filtered, stored and (as a report) never reported. Run as root:
     /usr/bin/python3 test_reports_send.py BUILDDIR
 """
 import email
 import email.policy
+import glob
 import gzip
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
+import time
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from harness import case, check, contains, eq, run, skip, built_with   # noqa: E402
 import evidence                                               # noqa: E402
+import mail                                                   # noqa: E402
+from milter import Sendercheck                                # noqa: E402
 import postfix                                                # noqa: E402
-from postfix import Postfix, SmtpSink                         # noqa: E402
+from postfix import Postfix, SmtpSink, swaks, data_reply      # noqa: E402
 import servers                                                # noqa: E402
 import testdns                                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 DRIVE = os.path.join(BUILD, "tests", "reports", "reportsend_drive")
+TOOL = os.path.join(BUILD, "tools", "sendercheck-reports")
 WORK = tempfile.mkdtemp(prefix="sc-rsend-")
 RECEIVER = "mx.receiver.test"
 EMAIL = "dmarc-reports@receiver.test"
@@ -68,14 +77,30 @@ def start_all():
     # authorizes another policy domain, not pol.test
     z.txt("other.test._report._dmarc.wrongauth.test", "v=DMARC1")
     z.refuse("broken.test")
+    # the whole chain: two policy domains with mail, the receiver's own domain
+    z.txt("a.test", "v=spf1 ip4:127.0.0.1 -all")
+    z.txt("_dmarc.a.test", "v=DMARC1; p=none; rua=mailto:dmarc@a.test")
+    z.txt("b.test", "v=spf1 ip4:127.0.0.1 -all")
+    z.txt("_dmarc.b.test", "v=DMARC1; p=reject; rua=mailto:agg@ext.test,mailto:no@unauth2.test")
+    z.txt("b.test._report._dmarc.ext.test", "v=DMARC1")
+    z.txt("receiver.test", "v=spf1 ip4:127.0.0.1 -all")
+    z.txt("_dmarc.receiver.test", "v=DMARC1; p=none; rua=mailto:dmarc@receiver.test")
     c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
     c.sink = SmtpSink(os.path.join(WORK, "sink"), fp()).start()
     access = os.path.join(WORK, "rcpt_access")
     with open(access, "w") as f:
         f.write("refuse@refuser.test 550 5.7.1 no reports wanted here\n"
                 "later@pol.test 450 4.2.0 mailbox busy, try later\n")
-    c.smtp_port = fp()
-    c.pf = Postfix(os.path.join(WORK, "postfix"), c.sink.port, [(c.smtp_port, {})], main={
+    c.smtp_port, c.mx_port = fp(), fp()
+    c.store = os.path.join(WORK, "stats.db")
+    c.sc = Sendercheck(BUILD, WORK, {
+        "Nameservers": c.dns.address, "VolumeFile": "", "StatsDB": c.store, "AuthservID": RECEIVER,
+        "ReportOrgName": "Test Receiver", "ReportEmail": EMAIL, "ReportSender": SENDER,
+        "ReportSMTP": "127.0.0.1:%d" % c.mx_port}, socket_spec="inet:%d@127.0.0.1" % fp(), name="mx")
+    c.sc.start()
+    milter = "inet:127.0.0.1:%s" % c.sc.socket.split(":")[1].split("@")[0]
+    c.pf = Postfix(os.path.join(WORK, "postfix"), c.sink.port,
+                   [(c.smtp_port, {}), (c.mx_port, {"smtpd_milters": milter})], main={
         "smtpd_recipient_restrictions": "check_recipient_access texthash:%s permit_mynetworks reject"
                                         % access}).start()
     return c
@@ -84,6 +109,8 @@ def start_all():
 def teardown(c):
     if getattr(c, "pf", None):
         c.pf.stop()
+    if getattr(c, "sc", None):
+        c.sc.stop()
     for x in ("sink", "dns", "pg"):
         if getattr(c, x, None):
             getattr(c, x).stop()
@@ -387,6 +414,117 @@ def state_on_postgresql():
     eq((rc, counts(out)["sent"], counts(out)["skipped"]), (0, "0", "1"), "second run\n" + out)
     eq(CTX.pg.query("SELECT destination, status FROM report_sends", db="stats"),
        [["dmarc@pol.test", "sent"]], "rows")
+
+
+# ---- the whole chain: daemon, store, sendercheck-reports ----
+
+def tool(*args, expect=0):
+    p = evidence.run([TOOL] + list(args), expect=expect, timeout=120, text=True,
+                     what="sendercheck-reports " + " ".join(args))
+    return p.stdout + p.stderr
+
+
+def stored(n, timeout=15):
+    """Waits until the store holds n messages (the writer batches)."""
+    deadline = time.time() + timeout
+    while True:
+        con = sqlite3.connect("file:%s?mode=ro" % CTX.store, uri=True, timeout=5)
+        try:
+            got = con.execute("SELECT count(*) FROM messages").fetchone()[0]
+        except sqlite3.OperationalError:
+            got = 0
+        con.close()
+        if got >= n or time.time() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def send_mail(from_addr, mail_from):
+    tok = "T" + os.urandom(5).hex()
+    m = mail.message([("From", " " + from_addr), ("To", " rcpt@example.net"),
+                      ("Subject", " offer " + tok), ("Date", " Wed, 25 Nov 2026 10:00:00 +0000"),
+                      ("Message-ID", " <%s@x.test>" % tok)], "Hello.\n")
+    path = os.path.join(WORK, tok + ".eml")
+    with open(path, "wb") as f:
+        f.write(m)
+    rc, t = swaks(CTX.mx_port, path, mail_from, "rcpt@example.net")
+    contains(data_reply(t), "250", "message accepted")
+
+
+def captured_reports(domain):
+    """(recipient, XML root) of each report message about domain that arrived."""
+    out = []
+    for raw in CTX.sink.find("Subject: Report Domain: %s Submitter" % domain):
+        rcpt = raw.split(b"X-Rcpt-Args: <", 1)[1].split(b">", 1)[0].decode()
+        msg = email.message_from_bytes(raw[raw.index(b"From: "):], policy=email.policy.default)
+        att = [p for p in msg.iter_parts() if p.get_content_type() == "application/gzip"][0]
+        out.append((rcpt, ET.fromstring(gzip.decompress(att.get_content()))))
+    return sorted(out, key=lambda x: x[0])
+
+
+def message_count(root):
+    ns = "{urn:ietf:params:xml:ns:dmarc-2.0}"
+    return sum(int(r.find(ns + "row/" + ns + "count").text) for r in root.iter(ns + "record"))
+
+
+@case
+def tool_sends_the_days_reports_once_and_never_about_reports():
+    """sendercheck-reports without --out: the day's reports go to the rua=
+    destinations through the MTA (authorized external one included, the
+    unauthorized one not), each counting the messages sent; the report mail
+    passes the daemon, which stores it as report mail: the next run finds
+    no report about it (the receiver's own domain publishes rua= too),
+    sends nothing again, and --force sends again."""
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    base = stored(0, timeout=0)
+    for _ in range(2):
+        send_mail("news@a.test", "bounce@a.test")
+    send_mail("ceo@b.test", "ceo@b.test")
+    eq(stored(base + 3), base + 3, "messages stored")
+    conf = CTX.sc.conf
+    out = tool("-c", conf, "--day", day)
+    contains(out, "2 sent, 1 skipped, 0 postponed", "the run's counts")
+    contains(out, "unauthorized b.test no@unauth2.test", "no _report._dmarc record")
+    settle()
+    a = captured_reports("a.test")
+    b = captured_reports("b.test")
+    eq([r for r, _ in a], ["dmarc@a.test"], "a.test's destinations")
+    eq([r for r, _ in b], ["agg@ext.test"], "b.test's destinations")
+    eq(message_count(a[0][1]), 2, "a.test's report counts the messages sent")
+    eq(message_count(b[0][1]), 1, "b.test's report counts the messages sent")
+    # the two report messages went through the daemon into the store
+    eq(stored(base + 5), base + 5, "report mail stored")
+    con = sqlite3.connect("file:%s?mode=ro" % CTX.store, uri=True, timeout=5)
+    eq(con.execute("SELECT count(*) FROM messages WHERE dmarc_report_msg = 1").fetchone()[0], 2,
+       "stored as report mail (a Subject of RFC 9990's form, DMARC pass)")
+    con.close()
+    check(not CTX.sink.find("Report Domain: receiver.test"), "a report about report mail")
+    out = tool("-c", conf, "--day", day)
+    contains(out, "0 sent", "second run\n" + out)
+    check("receiver.test" not in out, "the second run reports report mail:\n" + out)
+    outdir = os.path.join(WORK, "out-after")
+    os.mkdir(outdir)
+    tool("-c", conf, "--day", day, "--out", outdir)
+    eq(sorted(f.split("!")[1] for f in os.listdir(outdir)), ["a.test", "b.test"],
+       "reports of the day after the report mail")
+    out = tool("-c", conf, "--day", day, "--force")
+    contains(out, "2 sent", "forced run")
+    settle()
+    eq(len(captured_reports("a.test")) + len(captured_reports("b.test")), 4, "report messages in all")
+
+
+@case
+def tool_dry_run_and_yesterday():
+    """--dry-run without --out says what would be sent and sends nothing;
+    --day yesterday is the UTC day before today (the timer's argument)."""
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    before = len(glob.glob(os.path.join(CTX.sink.dir, "m.*")))
+    out = tool("-c", CTX.sc.conf, "--day", day, "--dry-run", "--force")
+    contains(out, "would send a.test dmarc@a.test", "dry run")
+    out = tool("-c", CTX.sc.conf, "--day", "yesterday", "--dry-run")
+    check("a.test" not in out, "yesterday is another day:\n" + out)
+    settle()
+    eq(len(glob.glob(os.path.join(CTX.sink.dir, "m.*"))), before, "messages after dry runs")
 
 
 if __name__ == "__main__":

@@ -123,10 +123,12 @@ test_message(void **state)
 {
 	struct sc_config cfg;
 	struct sbuf errs, msg;
-	struct reportsend_from from = { "Example \r\nBcc: x@y Org", "dmarc@receiver.example" };
+	struct dmarcreport_opts from = { .org_name = "Example \r\nBcc: x@y Org", .email = "dmarc@receiver.example" };
 	const unsigned char gz[] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-	struct report_file r = { "example.com", "mailto:a@example.com", "2026-12-01", "r1a2b3",
-		"mx.receiver.example!example.com!1764547200!1764633599!r1a2b3.xml.gz", gz, sizeof(gz) };
+	struct report_file r = { .policy_domain = "example.com", .rua = "mailto:a@example.com",
+		.day = "2026-12-01", .report_id = "r1a2b3",
+		.filename = "mx.receiver.example!example.com!1764547200!1764633599!r1a2b3.xml.gz",
+		.gz = gz, .gz_len = sizeof(gz) };
 
 	(void)state;
 	sbuf_init(&errs, 4096);
