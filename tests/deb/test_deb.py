@@ -113,6 +113,8 @@ def package_builds(c):
     for f in ["./usr/sbin/sendercheck", "./usr/bin/sendercheck-test", "./usr/bin/sendercheck-stats",
               "./usr/bin/sendercheck-reports", "./usr/share/man/man1/sendercheck-reports.1.gz",
               "./etc/sendercheck.conf", "./lib/systemd/system/sendercheck.service",
+              "./lib/systemd/system/sendercheck-reports.service",
+              "./lib/systemd/system/sendercheck-reports.timer",
               "./usr/share/man/man8/sendercheck.8.gz", "./usr/share/man/man5/sendercheck.conf.5.gz",
               "./usr/share/man/man1/sendercheck-test.1.gz", "./usr/share/man/man1/sendercheck-stats.1.gz",
               "./usr/share/doc/sendercheck/README.Debian", "./usr/lib/tmpfiles.d/sendercheck.conf",

@@ -125,6 +125,11 @@ def make_install_puts_everything_in_place():
         unit = open(dest + unitdir + "/sendercheck.service").read()
         contains(unit, "ExecStart=%s/sbin/sendercheck -f -c %s" % (prefix, etc[len(dest):]), "unit paths")
         check(not re.search(r'@\w+@', unit), "unsubstituted @...@ in the unit")
+        reports = open(dest + unitdir + "/sendercheck-reports.service").read()
+        contains(reports, "ExecStart=%s/bin/sendercheck-reports -c %s/sendercheck.conf --day yesterday"
+                 % (prefix, etc[len(dest):]), "reports unit paths")
+        check(not re.search(r'@\w+@', reports), "unsubstituted @...@ in the reports unit")
+        contains(open(dest + unitdir + "/sendercheck-reports.timer").read(), "OnCalendar=", "timer")
 
 
 @case
@@ -184,6 +189,28 @@ def unit_passes_systemd_analyze_verify():
         f.write(open(unit).read().replace("/sbin/sendercheck", "/sbin/no-such-sendercheck"))
     p = analyze("verify", "--man=no", bad)
     check(p.returncode != 0 and "not executable" in p.stderr, "verify accepted a missing binary: %r" % p.stderr)
+
+
+@case
+def reports_timer_passes_systemd_analyze_verify():
+    """The daily reports: service and timer as installed, the service's
+    ExecStart pointed at the installed binary."""
+    dest = os.path.join(WORK, "unitroot")
+    unit_for_host(os.path.join(WORK, "verify-reports-0"))      # installs into dest
+    unitdir = configured("systemdsystemunitdir")
+    bindir = configured("bindir").replace("${exec_prefix}", configured("exec_prefix")).replace(
+        "${prefix}", configured("prefix"))
+    tmp = os.path.join(WORK, "verify-reports")
+    os.makedirs(tmp, exist_ok=True)
+    for name in ("sendercheck-reports.service", "sendercheck-reports.timer"):
+        text = open(dest + unitdir + "/" + name).read()
+        with open(os.path.join(tmp, name), "w") as f:
+            f.write(text.replace(bindir + "/sendercheck-reports", dest + bindir + "/sendercheck-reports"))
+    p = analyze("verify", "--man=no", os.path.join(tmp, "sendercheck-reports.timer"),
+                os.path.join(tmp, "sendercheck-reports.service"))
+    eq((p.returncode, p.stdout + p.stderr), (0, ""), "systemd-analyze verify")
+    p = analyze("calendar", "*-*-* 00:30:00 UTC")
+    eq(p.returncode, 0, "the timer's OnCalendar")
 
 
 @case
