@@ -59,7 +59,7 @@ usage(FILE *f)
 	    "                     sending them\n"
 	    "  --dry-run          say which reports would be written or sent; write and send nothing\n"
 	    "  --force            send again what was sent before (a destination that refused\n"
-	    "                     report mail stays skipped for a day)\n",
+	    "                     report mail stays skipped for a day)\n"
 	    "  -h, --help         print this summary and exit\n",
 	    SYSCONFDIR "/sendercheck.conf");
 }
