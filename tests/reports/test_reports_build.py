@@ -609,7 +609,7 @@ def dry_run_and_other_days():
     contains(log, "would write", "--dry-run says what it would write")
     log = tool("-c", CTX.conf, "--day", "2001-01-01", "--out", out)
     eq(os.listdir(out), [], "a day without mail: no report")
-    for bad in ("2026-02-30", "2026-13-01", "yesterday", "2026-1-01"):
+    for bad in ("2026-02-30", "2026-13-01", "tomorrow", "2026-1-01"):   # "yesterday" is a day
         log = tool("-c", CTX.conf, "--day", bad, "--out", out, expect=2)
         contains(log, "not a date", "--day %s refused" % bad)
     log = tool("-c", CTX.conf, "--day", CTX.days[0], "--out", os.path.join(WORK, "nonexistent"),
