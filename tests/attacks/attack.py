@@ -16,6 +16,9 @@ spoofing: On-DMARCFail policy, On-SPFFail reject (as issue 9 tried it).
 send() runs one SMTP transaction through the daemon over the milter
 protocol (miltertest) and returns its outcome: the action and cause from
 the daemon's log line for that queue id, the reply, the fields added.
+send_raw() does the same with tests/milter/milterproto.py, for what
+miltertest cannot send (it overflows its stack on a header field over
+~4 KB or a MAIL FROM over ~1 KB).
 start_postfix() puts a throwaway Postfix (tests/lib/postfix.py) in front
 of the same daemon, relaying to smtp-sink; smtp() talks raw SMTP to it, so
 that the envelope and message bytes are exactly the attacker's.
@@ -33,7 +36,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "milter"))
 import mail                                                   # noqa: E402
+import milterproto                                            # noqa: E402
 from milter import Sendercheck, run_session                   # noqa: E402
 import testdns                                                # noqa: E402
 
@@ -240,6 +245,34 @@ class World:
         if not ok:
             raise AssertionError("log says action=%s, milter answered %r%s: %s" % (
                 r["action"], r["eom"], " (quarantined)" if r["quarantined"] else "", r["log"]))
+        return r
+
+    def send_raw(self, msg, mail_from="<bounce@evil.test>", sc=None, helo=HELO, ip=CLIENT):
+        """One transaction spoken by milterproto, as Postfix 3.x negotiates;
+        returns 'action', 'cause', 'log', 'reply' and 'headers' (added)."""
+        sc = sc or self.sc
+        headers, body = mail.split(msg)
+        qid = "AR" + os.urandom(5).hex().upper()
+        s = milterproto.Session(sc.socket, timeout=60)
+        try:
+            s.negotiate()
+            s.conn(hostname="client.test", ip=ip)
+            s.helo(helo)
+            final, added, mods = s.message(headers, body, sender=mail_from, qid=qid)
+        finally:
+            s.close()
+        r = {"reply": final, "headers": added, "log": self.log_line(sc, qid)}
+        m = re.search(r" action=(\w+)", r["log"] or "")
+        r["action"] = m.group(1) if m else None
+        m = re.search(r" cause=([\w-]+)", r["log"] or "")
+        r["cause"] = m.group(1) if m else "none"
+        said = {b"y": "reply", b"r": "reject", b"t": "tempfail", b"a": "accept", b"c": "accept"}.get(final[0])
+        quarantined = any(cmd == b"q" for cmd, _ in mods)
+        ok = quarantined if r["action"] == "quarantine" else \
+            said in ("reply", r["action"]) if r["action"] in ("reject", "tempfail") else \
+            said == "accept" and not quarantined
+        if not ok:
+            raise AssertionError("log says action=%s, milter answered %r: %s" % (r["action"], final, r["log"]))
         return r
 
     @staticmethod

@@ -72,17 +72,16 @@ def mailfrom_domain(ar):
 @case
 def milter_judges_the_routing_domain():
     """(miltertest overflows its stack on a MAIL FROM over ~1,000 octets:
-    the longest paths go through Postfix and sendercheck-test only.)"""
+    the longest paths are spoken by milterproto.py.)"""
     for path, _ in ATTACKS:
-        if len(path) > 900:
-            continue
         W.variant(4, path)
-        r = W.send(honest(), mail_from=path)
+        send = W.send_raw if len(path) > 900 else W.send
+        r = send(honest(), mail_from=path)
         eq(r["action"], "reject", "MAIL FROM %s: action (%s)" % (path, r["log"]))
         eq(r["cause"], "spf-fail", "MAIL FROM %s: cause" % path)
         contains(r["log"], " spf=fail domain=victim.test ", "MAIL FROM %s: SPF domain" % path)
         # A-R of a daemon that only reports
-        r = W.send(honest(), mail_from=path, sc=W.report)
+        r = send(honest(), mail_from=path, sc=W.report)
         ar = r["headers"].get("Authentication-Results", "")
         contains(ar, "spf=fail", "MAIL FROM %s: A-R" % path)
         eq(mailfrom_domain(ar), "victim.test", "MAIL FROM %s: smtp.mailfrom in %r" % (path, ar))
