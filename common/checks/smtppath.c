@@ -26,25 +26,42 @@ is_atext(unsigned char c)
 	return isalnum(c) || c >= 0x80 || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-/* sub-domain = Let-dig [Ldh-str] (U-labels: octets over 127 count as letters) */
+/* Let-dig and '-' (U-labels: octets over 127 count as letters) */
+static int
+is_ldh(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80 || c == '-';
+}
+
+/*
+ * Runs of octets ok() takes joined by single dots: a Dot-string, or with
+ * ldh a Domain (sub-domain = Let-dig [Ldh-str]: no '-' at either end).
+ * Its length, 0 if none.
+ */
 static size_t
-scan_domain(const char *p, size_t n)
+scan_dotted(const char *p, size_t n, int (*ok)(unsigned char), int ldh)
 {
 	size_t i = 0;
 
 	for (;;) {
 		size_t start = i;
 
-		while (i < n && (isalnum((unsigned char)p[i]) || (unsigned char)p[i] >= 0x80 || p[i] == '-'))
+		while (i < n && ok((unsigned char)p[i]))
 			i++;
-		if (i == start || p[start] == '-' || p[i - 1] == '-')
+		if (i == start || (ldh && (p[start] == '-' || p[i - 1] == '-')))
 			return 0;
-		if (i < n && p[i] == '.' && i + 1 < n) {
+		if (i + 1 < n && p[i] == '.') {
 			i++;
 			continue;
 		}
 		return i;
 	}
+}
+
+static size_t
+scan_domain(const char *p, size_t n)
+{
+	return scan_dotted(p, n, is_ldh, 1);
 }
 
 /* address-literal = "[" dcontent... "]" (dcontent: %d33-90 / %d94-126) */
@@ -85,19 +102,7 @@ scan_local(const char *p, size_t n)
 		}
 		return i < n ? i + 1 : 0;
 	}
-	for (;;) {
-		size_t start = i;
-
-		while (i < n && is_atext((unsigned char)p[i]))
-			i++;
-		if (i == start)
-			return 0;
-		if (i < n && p[i] == '.') {
-			i++;
-			continue;
-		}
-		return i;
-	}
+	return scan_dotted(p, n, is_atext, 0);
 }
 
 /* A-d-l ":" , the source route: skipped. Returns its length, 0 if none, -1 if broken. */

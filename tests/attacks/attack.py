@@ -286,3 +286,16 @@ class World:
                 return None
             time.sleep(0.02)
 
+
+def main(world, title, prepare=None):
+    """Runs the file's cases (harness.run) with world started, then
+    prepare(world) for the file's own daemons or Postfix; stops it all."""
+    from harness import run
+
+    def setup():
+        world.start()
+        if prepare:
+            prepare(world)
+        return world
+
+    sys.exit(run(title, setup, lambda _: world.stop()))

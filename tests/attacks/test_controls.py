@@ -9,8 +9,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
-from attack import World                                      # noqa: E402
+from harness import case, check, contains, eq                 # noqa: E402
+from attack import World, main                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 W = World(BUILD, "controls")
@@ -32,26 +32,25 @@ def aligned_mail_from_p_reject_domain():
     contains(r["headers"]["Authentication-Results"], "dkim=pass", "DKIM passes")
 
 
-@case
-def quoted_display_names():
-    for value in ('"Good News" <news@good.test>',
-                  '"Doe, John" <news@good.test>',
-                  '"ceo@victim.test" <news@good.test>',
-                  '"a \\"quoted\\" (not a comment) <x@y>" <news@good.test>',
-                  '=?utf-8?q?Caf=C3=A9?= <news@good.test>'):
+def accepted_froms(values):
+    for value in values:
         r = W.send(W.message(value, sign="good.test"), mail_from="<bounce@good.test>")
         accepted(r, "From %r" % value)
+
+
+@case
+def quoted_display_names():
+    accepted_froms(('"Good News" <news@good.test>', '"Doe, John" <news@good.test>',
+                    '"ceo@victim.test" <news@good.test>',
+                    '"a \\"quoted\\" (not a comment) <x@y>" <news@good.test>',
+                    '=?utf-8?q?Caf=C3=A9?= <news@good.test>'))
 
 
 @case
 def comments_in_from():
-    for value in ("news@good.test (Good News)",
-                  "(the newsletter) news@good.test",
-                  "Good News <news@good.test> (team)",
-                  "news(x)@(y)good.test",
-                  "Good (really) News <news@good.test>"):
-        r = W.send(W.message(value, sign="good.test"), mail_from="<bounce@good.test>")
-        accepted(r, "From %r" % value)
+    accepted_froms(("news@good.test (Good News)", "(the newsletter) news@good.test",
+                    "Good News <news@good.test> (team)", "news(x)@(y)good.test",
+                    "Good (really) News <news@good.test>"))
 
 
 @case
@@ -70,13 +69,5 @@ def two_hundred_ordinary_headers():
     check("input=" not in (r["log"] or ""), "no input problem logged: %s" % r["log"])
 
 
-def setup():
-    return W.start()
-
-
-def teardown(_):
-    W.stop()
-
-
 if __name__ == "__main__":
-    sys.exit(run("attacks: control messages that must be accepted", setup, teardown))
+    main(W, "attacks: control messages that must be accepted")

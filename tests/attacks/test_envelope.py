@@ -14,9 +14,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
+from harness import case, check, contains, eq                 # noqa: E402
 import evidence                                               # noqa: E402
-from attack import World                                      # noqa: E402
+from attack import World, main                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 W = World(BUILD, "envelope")
@@ -136,16 +136,10 @@ def postfix_controls_accepted():
               (path, final, line))
 
 
-def setup():
-    W.start()
-    W.report = W.daemon("report", {})
-    W.start_postfix()
-    return W
-
-
-def teardown(_):
-    W.stop()
+def prepare(w):
+    w.report = w.daemon("report", {})
+    w.start_postfix()
 
 
 if __name__ == "__main__":
-    sys.exit(run("attacks: class 4, envelope sender paths", setup, teardown))
+    main(W, "attacks: class 4, envelope sender paths", prepare)

@@ -16,8 +16,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
-from attack import AUTHSERV, World                            # noqa: E402
+from harness import case, check, contains, eq                 # noqa: E402
+from attack import AUTHSERV, World, main                      # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -169,15 +169,5 @@ def postfix_delivers_no_forgery():
     contains(line, "removed_forged=%d" % (len(vals) + 1), "the log counts them")
 
 
-def setup():
-    W.start()
-    W.start_postfix()
-    return W
-
-
-def teardown(_):
-    W.stop()
-
-
 if __name__ == "__main__":
-    sys.exit(run("attacks: class 5, forged Authentication-Results", setup, teardown))
+    main(W, "attacks: class 5, forged Authentication-Results", World.start_postfix)

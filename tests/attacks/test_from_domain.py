@@ -16,8 +16,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
-from attack import World                                      # noqa: E402
+from harness import case, check, contains, eq                 # noqa: E402
+from attack import World, main                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 W = World(BUILD, "from")
@@ -162,18 +162,12 @@ def postfix_controls_accepted():
         check(final.startswith("250") and " action=accept" in line, "From %r: %s / %s" % (v, final, line))
 
 
-def setup():
-    W.start()
-    W.report = W.daemon("report", {})
-    W.quarantine = W.daemon("quarantine", {"On-DMARCFail": "quarantine"})
-    W.tempfail = W.daemon("tempfail", {"On-DMARCFail": "policy", "On-BadFrom": "tempfail"})
-    W.start_postfix()
-    return W
-
-
-def teardown(_):
-    W.stop()
+def prepare(w):
+    w.report = w.daemon("report", {})
+    w.quarantine = w.daemon("quarantine", {"On-DMARCFail": "quarantine"})
+    w.tempfail = w.daemon("tempfail", {"On-DMARCFail": "policy", "On-BadFrom": "tempfail"})
+    w.start_postfix()
 
 
 if __name__ == "__main__":
-    sys.exit(run("attacks: class 3, malformed From domains", setup, teardown))
+    main(W, "attacks: class 3, malformed From domains", prepare)

@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
-from attack import World                                      # noqa: E402
+from harness import case, check, contains, eq                 # noqa: E402
+from attack import World, main                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 W = World(BUILD, "flood")
@@ -137,16 +137,10 @@ def postfix_passes_floods_and_the_policy_holds():
         check(final.startswith("250") and " action=accept" in line, "honest flood through Postfix: %s" % final)
 
 
-def setup():
-    W.start()
-    W.report = W.daemon("report", {})
-    W.start_postfix()
-    return W
-
-
-def teardown(_):
-    W.stop()
+def prepare(w):
+    w.report = w.daemon("report", {})
+    w.start_postfix()
 
 
 if __name__ == "__main__":
-    sys.exit(run("attacks: class 2, header floods", setup, teardown))
+    main(W, "attacks: class 2, header floods", prepare)

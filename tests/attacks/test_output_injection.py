@@ -18,9 +18,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
+from harness import case, check, contains, eq                 # noqa: E402
 import evidence                                               # noqa: E402
-from attack import World                                      # noqa: E402
+from attack import World, main                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 W = World(BUILD, "output", zone=lambda z: [z.txt("-2-3.evil.test", "v=spf1 +all"),
@@ -105,16 +105,10 @@ def statistics_keep_validated_domains_and_csv_is_not_a_formula():
             check(not cell or cell[0] not in "=+-@\t\r", "no cell is a formula: %r" % cell)
 
 
-def setup():
-    W.start()
-    W.db = os.path.join(W.work, "stats.db")
-    W.stats_sc = W.daemon("stats", {"StatsDB": W.db})
-    return W
-
-
-def teardown(_):
-    W.stop()
+def prepare(w):
+    w.db = os.path.join(w.work, "stats.db")
+    w.stats_sc = w.daemon("stats", {"StatsDB": w.db})
 
 
 if __name__ == "__main__":
-    sys.exit(run("attacks: output injection (log line, statistics, CSV)", setup, teardown))
+    main(W, "attacks: output injection (log line, statistics, CSV)", prepare)
