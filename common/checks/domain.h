@@ -19,9 +19,9 @@
  * name yields that name; one holding an address yields DOMAIN_NONE.
  *
  * Recovery tries at most one candidate name per octet of the first
- * DOMAIN_RECOVER_SCAN octets. Neither allocates except inside libidn2;
- * both write only out (outlen bytes, NUL included) and why. Errors are
- * values with a reason a person can read.
+ * DOMAIN_RECOVER_SCAN octets. Nothing is allocated but a name's copy for
+ * libidn2; the functions write only out (outlen bytes, NUL included) and
+ * why. Errors are values with a reason a person can read.
  */
 #ifndef SC_DOMAIN_H
 #define SC_DOMAIN_H
