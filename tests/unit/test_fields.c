@@ -478,6 +478,16 @@ test_columns(void **state)
 	assert_int_equal(strlen(vrow_text(&r, verdict_column("dkim"))), 261 + 1 + 264);
 	assert_non_null(strstr(vrow_text(&r, verdict_column("dkim")), "a:s1:pass aaa"));
 	assert_null(strstr(vrow_text(&r, verdict_column("dkim")), "permerror"));
+
+	/* a sender's names are stored only when valid: no formula, no junk */
+	verdict_case(0, &v);
+	snprintf(v.env.helo, sizeof(v.env.helo), "=cmd|' /C calc'!A0");
+	snprintf(v.env.client_name, sizeof(v.env.client_name), "[192.0.2.1]");
+	snprintf(case_sigs[0].domain, sizeof(case_sigs[0].domain), "-2+3 x");
+	assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);
+	assert_true(vrow_null(&r, verdict_column("helo")));
+	assert_string_equal(vrow_text(&r, verdict_column("client_name")), "[192.0.2.1]");
+	assert_true(strncmp(vrow_text(&r, verdict_column("dkim")), "-:", 2) == 0);
 }
 
 /* The walk's final check: a list whose count is beyond any verdict is an
