@@ -153,25 +153,39 @@ dkim_why(struct dkim_sig_result *r, const char *fmt, ...)
 }
 
 void
-dkim_fill_hlist(struct dkim_sig_result *r, const char *h, size_t len)
+dkim_sig_set_hlist(struct dkim_sig_result *r, const char *h, size_t len)
 {
-	size_t k = 0;
+	static const char *const counted[DKIM_H_COUNT] = {
+		"from", "list-unsubscribe", "list-unsubscribe-post",
+	};
+	const char *p = h, *end = h != NULL ? h + len : NULL;
 
 	r->n_signed = 0;
-	for (size_t i = 0; h != NULL && i <= len && r->n_signed < DKIM_MAX_SIGNED_HDRS; i++) {
-		char *cur = r->signed_hdrs[r->n_signed];
+	memset(r->signs, 0, sizeof r->signs);
+	while (p != NULL && p < end) {
+		const char *colon = memchr(p, ':', (size_t)(end - p)), *e = colon ? colon : end;
+		size_t n;
 
-		if (i == len || h[i] == ':' || h[i] == '\0') {
-			if (k > 0) {
-				cur[k] = '\0';
-				r->n_signed++;
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		n = (size_t)(e - p);
+		for (int k = 0; k < DKIM_H_COUNT; k++)
+			if (n == strlen(counted[k]) && strncasecmp(p, counted[k], n) == 0)
+				r->signs[k]++;
+		if (n > 0 && r->n_signed < DKIM_MAX_SIGNED_HDRS) {
+			char *cur = r->signed_hdrs[r->n_signed++];
+			size_t i;
+
+			for (i = 0; i < n && i + 1 < sizeof r->signed_hdrs[0]; i++) {
+				unsigned char c = (unsigned char)p[i];
+
+				cur[i] = iscntrl(c) || isspace(c) ? '?' : (char)tolower(c);
 			}
-			k = 0;
-			if (i == len || h[i] == '\0')
-				break;
-		} else if (!isspace((unsigned char)h[i]) && k + 1 < sizeof r->signed_hdrs[0]) {
-			cur[k++] = (char)tolower((unsigned char)h[i]);
+			cur[i] = '\0';
 		}
+		p = colon != NULL ? colon + 1 : end;
 	}
 }
 

@@ -62,7 +62,13 @@ const char *dkim_res_str(enum dkim_res r);
 
 enum dkim_engine_kind { DKIM_ENGINE_LIBOPENDKIM = 0, DKIM_ENGINE_BUILTIN };
 
+/*
+ * The names in h= are kept for reports up to DKIM_MAX_SIGNED_HDRS; the
+ * fields the rules judge by are counted over the whole list (a legitimate
+ * signer may list far more names, and From may come after the 64th).
+ */
 #define DKIM_MAX_SIGNED_HDRS 64
+enum dkim_hfield { DKIM_H_FROM = 0, DKIM_H_LIST_UNSUB, DKIM_H_LIST_UNSUB_POST, DKIM_H_COUNT };
 
 struct dkim_sig_result {
 	enum dkim_res result;
@@ -76,11 +82,23 @@ struct dkim_sig_result {
 	unsigned long length;	/* l= value */
 	unsigned long body_len;	/* body bytes after canonicalisation (hashed) */
 	int testing;		/* the key says t=y */
-	/* header field names listed in h=, lower-case, in order */
+	/* header field names listed in h=, lower-case, in order: the first
+	 * DKIM_MAX_SIGNED_HDRS of them, each cut at 63 octets */
 	size_t n_signed;
 	char signed_hdrs[DKIM_MAX_SIGNED_HDRS][64];
+	/* how many times h= names each enum dkim_hfield, over the whole list */
+	unsigned signs[DKIM_H_COUNT];
 	char why[160];		/* reason when not pass; notes otherwise */
 };
+
+/*
+ * Fills signed_hdrs, n_signed and signs from an h= value of len octets, read
+ * as the verifiers read it for the header hash: split at ':', white space
+ * around a name dropped, names compared without regard to case. A name with
+ * white space or a control octet inside names no field (it is listed with
+ * '?' there and counts for nothing).
+ */
+void dkim_sig_set_hlist(struct dkim_sig_result *r, const char *h, size_t len);
 
 struct dkim_verifier;
 struct dkim_msg;

@@ -253,7 +253,7 @@ fill_result(struct b_sig *s, struct dkim_sig_result *r)
 				r->b_prefix[k++] = iscntrl((unsigned char)t->value[i]) ? '?' : t->value[i];
 	r->b_prefix[k] = '\0';
 	if ((t = tag(s, "h")) != NULL)
-		dkim_fill_hlist(r, t->value, t->value_len);
+		dkim_sig_set_hlist(r, t->value, t->value_len);
 	if ((t = tag(s, "l")) != NULL) {
 		unsigned long long l = 0;
 

@@ -36,9 +36,6 @@ void dkim_copy(char *dst, size_t dstlen, const char *src, size_t len);
 void dkim_why(struct dkim_sig_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* h= split on ':', lower-cased, white space dropped; repeats kept. */
-void dkim_fill_hlist(struct dkim_sig_result *r, const char *h, size_t len);
-
 /*
  * The rules applied after an engine's own verdict, in this order: RFC 8301
  * (rsa-sha1 and RSA keys under 1024 bits are DKIM_RES_POLICY, with the

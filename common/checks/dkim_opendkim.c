@@ -1075,7 +1075,7 @@ dk_fill_tags(struct odk_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
 	{
 		const char *h = dk_tag(sig, "h");
 
-		dkim_fill_hlist(r, h, h != NULL ? strlen(h) : 0);
+		dkim_sig_set_hlist(r, h, h != NULL ? strlen(h) : 0);
 	}
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
 	    strncmp(r->algorithm, "rsa-", 4) == 0)

@@ -305,18 +305,6 @@ check_post(const struct header_list *hl, struct unsub_result *out)
 	out->post_ok = out->n_post == 1;
 }
 
-static unsigned
-signed_count(const struct dkim_sig_result *s, const char *name)
-{
-	size_t n = s->n_signed < DKIM_MAX_SIGNED_HDRS ? s->n_signed : DKIM_MAX_SIGNED_HDRS;
-	unsigned c = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (strncasecmp(s->signed_hdrs[i], name, sizeof(s->signed_hdrs[i])) == 0)
-			c++;
-	return c;
-}
-
 static void
 set_sig(struct unsub_result *out, const struct dkim_sig_result *sigs, size_t i)
 {
@@ -334,8 +322,8 @@ check_signed(struct unsub_result *out, const struct dkim_sig_result *sigs, size_
 	unsigned best_lu = 0, best_post = 0;
 
 	for (size_t i = 0; i < nsigs; i++) {
-		unsigned c_lu = signed_count(&sigs[i], "list-unsubscribe");
-		unsigned c_post = signed_count(&sigs[i], "list-unsubscribe-post");
+		unsigned c_lu = sigs[i].signs[DKIM_H_LIST_UNSUB];
+		unsigned c_post = sigs[i].signs[DKIM_H_LIST_UNSUB_POST];
 		int pass = sigs[i].result == DKIM_RES_PASS;
 		int full = c_lu >= out->n_list_unsub && c_post >= out->n_post;
 

@@ -891,7 +891,7 @@ static const struct vfield dkim_fields[] = {
 	  .ar = "header.b" },
 	{ "length", VF_INT, VO_FULL | VO_TEXT, "l=, null if absent", AT(struct dkim_sig_result, length),
 	  .when = has_length, .text = " l=%s" },
-	{ "signed_headers", VF_LIST, 0, "the names in h=, lower-case", .sub = string_item,
+	{ "signed_headers", VF_LIST, 0, "the names in h=, lower-case (the first 64)", .sub = string_item,
 	  ITEMS(struct dkim_sig_result, signed_hdrs, n_signed), .head = "\n\tsigned headers: ",
 	  .sep = ":" },
 	{ "reason", VF_STR, VO_FULL | VO_TEXT, "why, or a note on a pass", AT(struct dkim_sig_result, why),

@@ -228,15 +228,6 @@ eval_spf(const struct rules_input *in, struct rule_result *r)
 	set(r, RULE_FAIL, fix, "SPF %s for %s: %s", spf_result_str(s->result), d, s->why);
 }
 
-static int
-signs_from(const struct dkim_sig_result *d)
-{
-	for (size_t i = 0; i < d->n_signed; i++)
-		if (strcmp(d->signed_hdrs[i], "from") == 0)
-			return 1;
-	return 0;
-}
-
 static void
 eval_dkim(const struct rules_input *in, struct compliance *c)
 {
@@ -248,7 +239,7 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 	for (size_t i = 0; i < in->n_dkim; i++) {
 		const struct dkim_sig_result *d = &in->dkim[i];
 
-		if (d->result == DKIM_RES_PASS && signs_from(d)) {
+		if (d->result == DKIM_RES_PASS && d->signs[DKIM_H_FROM] > 0) {
 			if (!pass)
 				set(r, RULE_PASS, NULL, "DKIM pass for d=%s s=%s", d->domain, d->selector);
 			pass = 1;

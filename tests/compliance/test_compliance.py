@@ -367,6 +367,43 @@ def oneclick_variants():
 
 
 @case
+def signed_header_list_read_whole_and_as_hashed():
+    """h= longer than the 64 names a result lists: From and List-Unsubscribe
+    named after the 64th are still signed; a name with white space inside
+    (h=list-unsub scribe) names no field, so a List-Unsubscribe added after
+    signing is not taken as signed. Both DKIM engines (their readings of
+    such a name differ; neither counts the added fields as signed)."""
+    filler = [b"x-filler"] * 66
+    for engine in ("builtin", "libopendkim"):
+        conf = policy_conf("DKIMEngine %s\n" % engine)
+        v = verdict_conf(conf, msg(extra=ONECLICK, headers=filler + SIGNED_LU),
+                         mail_from="bounce@good.test")
+        eq(v["dkim"][0]["result"], "pass", engine + ": 71 names verify")
+        eq(len(v["dkim"][0]["signed_headers"]), 64, engine + ": the first 64 names listed")
+        eq(rule(v, "dkim")["state"], "pass", engine + ": From after the 64th name is signed")
+        eq(v["unsubscribe"]["oneclick"], "pass", engine + ": List-Unsubscribe after the 64th name")
+        eq(failed(v, "google"), [], engine + ": nothing fails")
+        # the signer names "list-unsub scribe" and "list-unsubscribe -post"
+        # (fields that do not exist); the one-click pair is added afterwards
+        m = msg(headers=SIGNED + [b"list-unsub scribe", b"list-unsubscribe\t-post"])
+        m = b"".join(b"%s:%s\r\n" % (n.encode(), v_.encode()) for n, v_ in ONECLICK) + m
+        v = verdict_conf(conf, m, mail_from="bounce@good.test")
+        # builtin: white space inside a value is part of it (RFC 6376 3.2),
+        # the names hash nothing and the signature verifies; libopendkim
+        # reads the white space out (so do its tag values we list), hashes
+        # the added fields and fails. Each lists the names as it hashed them.
+        listed = " ".join(v["dkim"][0]["signed_headers"])
+        if engine == "builtin":
+            eq(v["dkim"][0]["result"], "pass", engine + ": odd names hash nothing")
+            contains(listed, "list-unsub?scribe", engine + ": listed as read")
+        else:
+            eq(v["dkim"][0]["result"], "fail", engine + ": odd names read as the added fields")
+            contains(listed, "list-unsubscribe list-unsubscribe-post", engine + ": listed as read")
+        eq(v["unsubscribe"]["oneclick"], "fail", engine + ": unsigned List-Unsubscribe is not signed")
+        check("oneclick" in failed(v, "google"), engine + ": %r" % failed(v, "google"))
+
+
+@case
 def profile_option_limits_output():
     v = verdict(msg(), extra_args=("--profile", "yahoo"))
     eq(sorted(v["profiles"].keys()), ["yahoo"], "--profile yahoo")

@@ -44,9 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&sig, 0, sizeof(sig));
 	sig.result = DKIM_RES_PASS;
 	strcpy(sig.domain, "example.com");
-	strcpy(sig.signed_hdrs[0], "list-unsubscribe");
-	strcpy(sig.signed_hdrs[1], "list-unsubscribe-post");
-	sig.n_signed = 2;
+	sig.signs[DKIM_H_LIST_UNSUB] = sig.signs[DKIM_H_LIST_UNSUB_POST] = 1;
 	header_list_init(&hl);
 	if (header_list_add(&hl, "List-Unsubscribe", v, lu_len, why, sizeof(why)) == 0 &&
 	    header_list_add(&hl, "List-Unsubscribe-Post", nul ? nul + 1 : "", nul ? size - lu_len - 1 : 0,

@@ -1,8 +1,8 @@
 /*
  * Unit tests of the builtin DKIM verifier's pieces: tag lists, base64,
  * dkim-quoted-printable (dkim_tags.c), canonicalisation (dkim_canon.c,
- * RFC 6376 3.4.5's example and bodies cut into every pair of chunks) and
- * key records (dkim_key.c).
+ * RFC 6376 3.4.5's example and bodies cut into every pair of chunks),
+ * key records (dkim_key.c) and the h= list of a result (dkim.c).
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "dkim.h"
 #include "dkim_canon.h"
 #include "dkim_key.h"
 #include "dkim_tags.h"
@@ -257,6 +258,51 @@ test_key_records(void **state)
 	dkim_key_cache_clear();
 }
 
+/* h= read as the header hash reads it; the rules' fields counted over the
+ * whole list however long */
+static void
+test_hlist(void **state)
+{
+	struct dkim_sig_result r;
+	char h[4096] = "";
+	const char *odd = " From :\r\n\tTo::fr om:from\x01:LIST-Unsubscribe : list-unsubscribe-post\t";
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	dkim_sig_set_hlist(&r, odd, strlen(odd));
+	assert_int_equal(r.n_signed, 6);
+	assert_string_equal(r.signed_hdrs[0], "from");
+	assert_string_equal(r.signed_hdrs[1], "to");
+	assert_string_equal(r.signed_hdrs[2], "fr?om");
+	assert_string_equal(r.signed_hdrs[3], "from?");
+	assert_string_equal(r.signed_hdrs[4], "list-unsubscribe");
+	assert_int_equal(r.signs[DKIM_H_FROM], 1);
+	assert_int_equal(r.signs[DKIM_H_LIST_UNSUB], 1);
+	assert_int_equal(r.signs[DKIM_H_LIST_UNSUB_POST], 1);
+
+	/* a name longer than the list's room is cut, and never counts as from */
+	memset(h, 'x', 100);
+	memcpy(h, "from", 4);
+	dkim_sig_set_hlist(&r, h, strlen(h));
+	assert_int_equal(r.n_signed, 1);
+	assert_int_equal(strlen(r.signed_hdrs[0]), sizeof r.signed_hdrs[0] - 1);
+	assert_int_equal(r.signs[DKIM_H_FROM], 0);
+
+	/* 300 names (oversigning): the first 64 listed, From at the end counted */
+	h[0] = '\0';
+	for (int i = 0; i < 299; i++)
+		strcat(h, i % 2 ? "to:" : "cc:");
+	strcat(h, "from");
+	dkim_sig_set_hlist(&r, h, strlen(h));
+	assert_int_equal(r.n_signed, DKIM_MAX_SIGNED_HDRS);
+	assert_int_equal(r.signs[DKIM_H_FROM], 1);
+	/* the length given is the end: a name past it is not read */
+	dkim_sig_set_hlist(&r, "to:from", 3);
+	assert_int_equal(r.signs[DKIM_H_FROM], 0);
+	dkim_sig_set_hlist(&r, NULL, 0);
+	assert_int_equal(r.n_signed, 0);
+}
+
 int
 main(void)
 {
@@ -267,6 +313,7 @@ main(void)
 		cmocka_unit_test(test_rfc6376_example),
 		cmocka_unit_test(test_body_edges),
 		cmocka_unit_test(test_key_records),
+		cmocka_unit_test(test_hlist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

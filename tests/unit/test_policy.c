@@ -37,9 +37,9 @@ sig(struct dkim_sig_result *d, enum dkim_res r, const char *domain, unsigned bit
 	snprintf(d->algorithm, sizeof(d->algorithm), "rsa-sha256");
 	d->key_bits = bits;
 	if (signs_from)
-		snprintf(d->signed_hdrs[d->n_signed++], sizeof(d->signed_hdrs[0]), "from");
-	snprintf(d->signed_hdrs[d->n_signed++], sizeof(d->signed_hdrs[0]), "list-unsubscribe");
-	snprintf(d->signed_hdrs[d->n_signed++], sizeof(d->signed_hdrs[0]), "list-unsubscribe-post");
+		dkim_sig_set_hlist(d, "from:list-unsubscribe:list-unsubscribe-post", 43);
+	else
+		dkim_sig_set_hlist(d, "list-unsubscribe:list-unsubscribe-post", 38);
 	if (r != DKIM_RES_PASS)
 		snprintf(d->why, sizeof(d->why), "body hash mismatch");
 }

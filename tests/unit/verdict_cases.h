@@ -28,9 +28,7 @@ case_sig(struct dkim_sig_result *d, enum dkim_res r, const char *domain, const c
 	snprintf(d->identity, sizeof(d->identity), "@%s", domain);
 	snprintf(d->b_prefix, sizeof(d->b_prefix), "%s", b);
 	d->key_bits = bits;
-	snprintf(d->signed_hdrs[d->n_signed++], sizeof(d->signed_hdrs[0]), "from");
-	snprintf(d->signed_hdrs[d->n_signed++], sizeof(d->signed_hdrs[0]), "list-unsubscribe");
-	snprintf(d->signed_hdrs[d->n_signed++], sizeof(d->signed_hdrs[0]), "list-unsubscribe-post");
+	dkim_sig_set_hlist(d, "from:list-unsubscribe:list-unsubscribe-post", 43);
 	snprintf(d->why, sizeof(d->why), "%s", why);
 }
 
