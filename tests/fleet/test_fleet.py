@@ -361,12 +361,17 @@ def redis_hung_then_resumes():
 
 @case
 def backend_metrics_valid():
-    """The Redis round-trip histogram is there and promtool takes the text."""
+    """The Redis and PostgreSQL round-trip histograms are there, each
+    backend's queue, and promtool takes the text."""
     text = scrape(CTX.hosts[0])
-    count = metric(text, "sendercheck_backend_roundtrip_seconds_count")
-    check(count > 10, "round trips measured: %s" % count)
-    inf = metric(text, "sendercheck_backend_roundtrip_seconds_bucket", 'backend="redis",le="+Inf"')
-    eq(inf, count, "+Inf bucket equals the count")
+    for backend in ("redis", "postgresql"):
+        label = 'backend="%s"' % backend
+        count = metric(text, "sendercheck_backend_roundtrip_seconds_count", label)
+        check(count > 2, "%s round trips measured: %s" % (backend, count))
+        inf = metric(text, "sendercheck_backend_roundtrip_seconds_bucket", label + ',le="+Inf"')
+        eq(inf, count, "%s: +Inf bucket equals the count" % backend)
+        eq(metric(text, "sendercheck_backend_up", label), 1, "%s up" % backend)
+        metric(text, "sendercheck_backend_queue_length", label)
     p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True)
     eq(p.returncode, 0, "promtool check metrics: %s" % (p.stdout + p.stderr).decode())
 
