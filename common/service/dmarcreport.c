@@ -248,9 +248,17 @@ dkim_results_of(struct building *b, xmlNodePtr auth, const char *list)
 	char item[TEXT_MAX + 1], *save = NULL;
 	size_t n = 0;
 
-	if (list == NULL || strlen(list) > TEXT_MAX)
+	if (list == NULL)
 		return;
 	snprintf(item, sizeof(item), "%s", list);
+	if (strlen(list) > TEXT_MAX) {
+		/* whole items only */
+		char *last = strrchr(item, ' ');
+
+		if (last != NULL)
+			*last = '\0';
+		add_error(b, "a stored DKIM list longer than a report takes, cut", NULL);
+	}
 	for (char *tok = strtok_r(item, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
 		char *first = strchr(tok, ':'), *last = strrchr(tok, ':');
 		const char *result;

@@ -171,6 +171,37 @@ test_hostile_values(void **state)
 	dmarcreport_free(&s);
 }
 
+/* A DKIM list longer than a report takes: the first whole items, said. */
+static void
+test_long_dkim_list(void **state)
+{
+	struct dmarcreport_opts o = { "mx.example", "Org", "r@mx.example", "unit" };
+	struct statsdb_dmarc_policy pol = { "example.com", "mailto:d@example.com", "none", NULL, NULL,
+		"r", "r", "n", "psl" };
+	struct statsdb_dmarc_record rec = { .domain = "example.com", .source_ip = "192.0.2.1",
+		.header_from = "example.com", .disposition = "none", .count = 1 };
+	struct dmarcreport_set s;
+	char why[200], list[3000] = "", *xml;
+
+	(void)state;
+	for (size_t i = 0, len = 0; len + 40 < sizeof(list); i++, len = strlen(list))
+		snprintf(list + len, sizeof(list) - len, "%sd%zu.example:s:pass", i ? " " : "", i);
+	rec.dkim = list;
+	assert_int_equal(dmarcreport_begin(&s, &o, "2026-12-01", why, sizeof(why)), 0);
+	assert_int_equal(dmarcreport_sink.policy(&s, &pol, why, sizeof(why)), 0);
+	assert_int_equal(dmarcreport_sink.record(&s, &rec, why, sizeof(why)), 0);
+	assert_int_equal(dmarcreport_end(&s, why, sizeof(why)), 0);
+	assert_int_equal(s.n, 1);
+	xml = unzip(&s.v[0]);
+	assert_non_null(strstr(xml, "<domain>d0.example</domain>"));
+	assert_non_null(strstr(xml, "a stored DKIM list longer than a report takes, cut"));
+	/* no item was cut in the middle (it would be an entry without a result) */
+	assert_null(strstr(xml, "without a result"));
+	assert_null(strstr(xml, "does not know"));
+	free(xml);
+	dmarcreport_free(&s);
+}
+
 int
 main(void)
 {
@@ -178,6 +209,7 @@ main(void)
 		cmocka_unit_test(test_report_subjects),
 		cmocka_unit_test(test_days),
 		cmocka_unit_test(test_hostile_values),
+		cmocka_unit_test(test_long_dkim_list),
 	};
 
 	return cmocka_run_group_tests_name("dmarcreport", tests, NULL, NULL);
