@@ -54,8 +54,9 @@
  *   np=): NXDOMAIN or NODATA for A, AAAA and MX. np= applies only when the
  *   record was found above the From domain. DNS trouble in that check:
  *   the sp/p policy is used; if the result is then fail, it is temperror.
- * - A-R: policy.dmarc is registered by RFC 9989 (the applied policy), not
- *   by RFC 7489 (report.c / fields.c write it only under 9989).
+ * - A-R: RFC 9989 registers polrec.p and polrec.domain (the record's p=
+ *   and where it was found), RFC 7489 neither; policy.dmarc is registered
+ *   for no DMARC method (fields.c writes polrec.* only under 9989).
  *
  * Both standards:
  * - Not exactly one distinct From domain (none, or several different
@@ -197,8 +198,7 @@ struct dmarc_outcome {
 	struct dmarc_record record;
 	enum dmarc_policy policy;	/* that applies to this message; UNSET if none */
 	/* policy after the record's options (t=y under 9989, pct < 100 under
-	 * 7489: one level milder); what On-DMARCFail policy applies and the
-	 * A-R's policy.dmarc */
+	 * 7489: one level milder); what On-DMARCFail policy applies */
 	enum dmarc_policy applied;
 	const char *policy_tag;	/* "p", "sp", "np" or "" */
 	int from_exists;	/* np check: 1 exists, 0 does not, -1 not checked/unknown */

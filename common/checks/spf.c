@@ -515,6 +515,16 @@ prepare(const struct spf_query *q, struct check_in *in, struct spf_outcome *out)
 		    "no domain in the sender address");
 		return -1;
 	}
+	if (in->domain[0] == '[') {
+		/* RFC 7208 2.3 and 4.3: SPF checks domain names only; an
+		 * address literal has no record to ask for */
+		snprintf(msg, sizeof(msg), "the %s '%.100s' is an address literal, not a domain "
+		    "name: SPF has no record to look up (RFC 7208 2.3, 4.3), nothing was asked",
+		    q->identity == SPF_ID_HELO || in->sender[0] == '\0' ? "HELO name" :
+		    "MAIL FROM domain", in->domain);
+		finish(out, SPF_RES_NONE, msg);
+		return -1;
+	}
 	if (!name_ok(in->domain, 1)) {
 		snprintf(msg, sizeof(msg), "'%.200s' is not a valid multi-label domain name",
 		    in->domain);

@@ -790,7 +790,9 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 			.helo = env->helo,
 			.sender = env->mail_from,
 			.sender_domain = env->mail_from_domain,
-			.identity = env->null_sender ? SPF_ID_HELO : SPF_ID_MAILFROM,
+			/* RFC 7208 2.4: for the null sender the MAIL FROM
+			 * identity is postmaster@HELO (spf.c fills it in) */
+			.identity = SPF_ID_MAILFROM,
 		};
 		struct spf_outcome o;
 

@@ -356,26 +356,34 @@ dmarc_has_record(const struct vctx *c)
 	return REC(c, struct dmarc_outcome)->have_record;
 }
 
-/* policy.dmarc is registered by RFC 9989 (the policy applied after the
- * record's options), not by RFC 7489 */
+/*
+ * A-R properties of dmarc that RFC 9989 registers (IANA's Email
+ * Authentication Methods): polrec.p, the p= value of the record that
+ * applied, and polrec.domain, where that record was found when it is not
+ * the From domain. policy.dmarc is registered for no method of DMARC's,
+ * and RFC 7489 registered neither: under it only header.from.
+ */
 static int
-dmarc_ar_policy_registered(const struct vctx *c)
+dmarc_polrec_registered(const struct vctx *c)
 {
 	const struct dmarc_outcome *d = REC(c, struct dmarc_outcome);
 
 	return d->have_record && d->standard == DMARC_STD_RFC9989;
 }
 
+static int
+dmarc_polrec_domain_differs(const struct vctx *c)
+{
+	const struct dmarc_outcome *d = REC(c, struct dmarc_outcome);
+
+	return dmarc_polrec_registered(c) && d->record_domain[0] != '\0' &&
+	    strcmp(d->record_domain, d->from_domain) != 0;
+}
+
 static const char *
 policy_or_none(enum dmarc_policy p)
 {
 	return dmarc_policy_str(p != DMARC_POLICY_UNSET ? p : DMARC_POLICY_NONE);
-}
-
-static void
-get_dmarc_ar_policy(const struct vctx *c, struct vval *o)
-{
-	o->s = policy_or_none(REC(c, struct dmarc_outcome)->applied);
 }
 
 /* ---- the record as published, defaults filled in (RFC 9990's policy_published) ---- */
@@ -396,6 +404,14 @@ static enum dmarc_policy
 pub_np(const struct dmarc_record *r)
 {
 	return (r->present & DMARC_TAG_NP) && !(r->invalid & DMARC_TAG_NP) ? r->np : pub_sp(r);
+}
+
+/* A-R polrec.p: the p= read from the record (none for a record that acts
+ * as p=none) */
+static void
+get_dmarc_polrec_p(const struct vctx *c, struct vval *o)
+{
+	o->s = policy_or_none(pub_p(&REC(c, struct dmarc_outcome)->record));
 }
 
 /* fields of the "published" group: its record is the dmarc_record, the
@@ -985,9 +1001,13 @@ static const struct vfield dmarc_fields[] = {
 	{ "ar_reason", VF_STR, VO_AR, "A-R reason", .get = get_dmarc_ar_reason, .ar_role = AR_REASON },
 	{ "ar_comment", VF_STR, VO_AR, "A-R comment: the published p and sp and the disposition, as Gmail writes them",
 	  .get = get_dmarc_ar_comment, .when = dmarc_has_record, .ar_role = AR_COMMENT },
-	{ "ar_policy", VF_STR, VO_AR, "A-R property policy.dmarc (registered by RFC 9989 only)",
-	  .get = get_dmarc_ar_policy, .when = dmarc_ar_policy_registered, .ar_role = AR_PROP,
-	  .ar = "policy.dmarc" },
+	{ "ar_polrec_p", VF_STR, VO_AR, "A-R property polrec.p: the record's p= (registered by RFC 9989)",
+	  .get = get_dmarc_polrec_p, .when = dmarc_polrec_registered, .ar_role = AR_PROP,
+	  .ar = "polrec.p" },
+	{ "ar_polrec_domain", VF_STR, VO_AR, "A-R property polrec.domain: where the record was found, "
+	  "when not at the From domain (registered by RFC 9989)",
+	  AT(struct dmarc_outcome, record_domain), .when = dmarc_polrec_domain_differs,
+	  .ar_role = AR_PROP, .ar = "polrec.domain" },
 	{ "from_domain", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_AR, "the RFC5322.From domain judged",
 	  AT(struct dmarc_outcome, from_domain), .empty_null = 1, .log = " header.from=%s",
 	  .log_none = " header.from=-", .text = " for %s", .text_none = " for -", .ar_role = AR_PROP,

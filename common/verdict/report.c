@@ -183,7 +183,9 @@ report_received_spf(const struct verdict *v, const char *authserv_id)
 	rspf_value(&b, v->env.helo[0] ? v->env.helo : "unknown");
 	sbuf_addstr(&b, ";\n\treceiver=");
 	rspf_value(&b, authserv_id);
-	sbuf_printf(&b, "; identity=%s", v->env.null_sender ? "helo" : "mailfrom");
+	/* RFC 7208 2.4: the null sender's identity is MAIL FROM's too
+	 * (postmaster@HELO) */
+	sbuf_addstr(&b, "; identity=mailfrom");
 	return sbuf_detach(&b);
 }
 

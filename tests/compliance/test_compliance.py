@@ -61,6 +61,12 @@ def setup():
     z.txt("_dmarc.ramp.test", "v=DMARC1; p=reject; pct=10")
     z.txt("_dmarc.testing.test", "v=DMARC1; p=reject; t=y")
     z.refuse("_dmarc.tempdmarc.test")
+    # TXT records at _dmarc that discovery discards (issue 13 item 4)
+    for d in ("lowerv.test", "order.test"):
+        z.txt(d, spf)
+        z.txt("s1._domainkey." + d, c.keys["k2048"].record())
+    z.txt("_dmarc.lowerv.test", "v=dmarc1; p=reject")
+    z.txt("_dmarc.order.test", "p=reject; v=DMARC1")
     # blogspot.com: a public suffix that publishes a record (PSL vs tree walk)
     z.txt("_dmarc.blogspot.com", "v=DMARC1; p=reject")
     z.txt("spf-temp-only.test", "v=spf1 include:broken.spf-temp-only.test -all")
@@ -71,6 +77,7 @@ def setup():
     z.add("other.good.test", "A", "192.0.2.99")
     z.refuse("40.2.0.192.in-addr.arpa")
     c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
+    c.dead = testdns.Blackhole()      # a nameserver that never answers
     c.conf = os.path.join(WORK, "sc.conf")
     with open(c.conf, "w") as f:
         f.write("Nameservers %s\nInternalHosts none\nAuthservID mx.test\nVolumeFile\n" % c.dns.address)
@@ -86,6 +93,8 @@ def teardown(c):
             getattr(c, s).stop()
     if getattr(c, "dns", None):
         c.dns.stop()
+    if getattr(c, "dead", None):
+        c.dead.stop()
     shutil.rmtree(WORK, ignore_errors=True)
 
 
@@ -591,6 +600,193 @@ def psl_and_treewalk_disagreement_in_log_and_json():
     check(" org_other=" not in v["log"], "not in the log: " + v["log"])
 
 
+def judge(conf, m, helo="mail.good.test", mail_from="b@good.test", ip=GOOD_IP):
+    path = os.path.join(WORK, "j-%s.eml" % os.urandom(3).hex())
+    with open(path, "wb") as f:
+        f.write(m)
+    p = evidence.run([TOOL, "-c", conf, "--ip", ip, "--helo", helo, "--mail-from", mail_from,
+                      "--tls", "TLSv1.3", "--json", path], timeout=60)
+    return json.loads(p.stdout)
+
+
+def added(v, name):
+    return [h["value"] for h in v["add_headers"] if h["name"] == name][0]
+
+
+def ar_of(v, method):
+    """The resinfo of method in v's Authentication-Results, unfolded (a ';'
+    inside a quoted reason does not end it)."""
+    ar = " ".join(added(v, "Authentication-Results").split())
+    parts, cur, quoted, esc = [], "", False, False
+    for ch in ar:
+        if esc:
+            esc = False
+        elif ch == "\\" and quoted:
+            esc = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            parts.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur.strip())
+    for part in parts[1:]:
+        if part.startswith(method + "="):
+            return part
+    return ""
+
+
+@case
+def discarded_dmarc_records_say_why():
+    """A TXT record at _dmarc that is not a DMARC record is named with why
+    it was discarded, in the JSON reason, the rule's reason and A-R, under
+    either standard; never only "no DMARC record"."""
+    for dom, why in (("lowerv.test", "is not a DMARC record: its version is"),
+                     ("order.test", "v=DMARC1 is not its first tag"),
+                     ("twodmarc.test", "DMARC records at _dmarc.twodmarc.test")):
+        m = msg("news@" + dom, sign=(dom, "s1", "k2048"))
+        for std in ("rfc9989", "rfc7489"):
+            v = judge(policy_conf("DMARCStandard %s\n" % std), m, mail_from="b@" + dom)
+            label = "%s under %s" % (dom, std)
+            if dom == "twodmarc.test" and std == "rfc7489":
+                # RFC 7489 6.6.3: several records are a permerror, said so
+                eq(v["dmarc"]["result"], "permerror", label)
+                contains(v["dmarc"]["reason"], "2 DMARC records", label)
+                contains(ar_of(v, "dmarc"), "2 DMARC records", label + ": A-R")
+                continue
+            eq(v["dmarc"]["result"], "none", label)
+            contains(v["dmarc"]["reason"], why, label + ": JSON reason")
+            contains(rule(v, "dmarc-record")["reason"], why, label + ": rule reason")
+            contains(ar_of(v, "dmarc"), why, label + ": A-R reason")
+            contains(v["log"], "dmarc=none", label + ": log")
+
+
+@case
+def two_from_fields_and_two_addresses_one_rule():
+    """Two From fields and two addresses in one From field are one case:
+    the same failed rules per profile, the same DMARC result and reason,
+    the same A-R; with one domain in both, DMARC judges it."""
+    two_fields = msg(extra=[("From", " other@evil.test")], sign=None)
+    two_addresses = msg(from_addr="news@good.test, other@evil.test", sign=None)
+    a, b = verdict(two_fields), verdict(two_addresses)
+    for prof in ("google", "yahoo", "microsoft"):
+        eq(failed(a, prof), failed(b, prof), prof + " failed rules")
+    for k in ("result", "reason"):
+        eq(a["dmarc"][k], b["dmarc"][k], "dmarc " + k)
+    eq(ar_of(a, "dmarc"), ar_of(b, "dmarc"), "A-R dmarc")
+    contains(a["dmarc"]["reason"], "2 From domains", "the reason names both domains")
+    eq(rule(a, "format")["state"], "fail", "format fails (two fields)")
+    eq(rule(b, "format")["state"], "fail", "format fails (two addresses)")
+    for which, m in (("fields", msg(extra=[("From", " other@good.test")], sign=None)),
+                     ("addresses", msg(from_addr="news@good.test, other@good.test", sign=None))):
+        v = verdict(m)
+        eq((v["dmarc"]["result"], v["dmarc"]["from_domain"]), ("pass", "good.test"),
+           "one domain in two %s" % which)
+        eq(rule(v, "format")["state"], "fail", "format still fails (two %s)" % which)
+
+
+@case
+def null_sender_identity_is_postmaster_at_helo():
+    """RFC 7208 2.4: the null sender's MAIL FROM identity is postmaster@HELO,
+    as the README says: JSON identity, domain, Received-SPF, A-R."""
+    conf = policy_conf("AddReceivedSPF yes\n")
+    v = judge(conf, msg(sign=None), mail_from="")
+    eq((v["spf"]["result"], v["spf"]["identity"], v["spf"]["domain"]),
+       ("none", "postmaster@mail.good.test", "mail.good.test"), "null sender")
+    contains(added(v, "Received-SPF"), "identity=mailfrom", "Received-SPF")
+    contains(ar_of(v, "spf"), "smtp.helo=mail.good.test", "A-R")
+    readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README")).read()
+    contains(" ".join(readme.split()), "postmaster@HELO for the null sender", "README")
+    v = judge(conf, msg(sign=None), mail_from="b@good.test")
+    eq((v["spf"]["result"], v["spf"]["identity"]), ("pass", "b@good.test"), "a sender as it is")
+
+
+@case
+def address_literal_is_none_without_lookup():
+    """A HELO (for the null sender) or a MAIL FROM domain that is an address
+    literal is SPF none with the reason, and nothing is asked: with every
+    nameserver dead the result is none, not temperror."""
+    conf = os.path.join(WORK, "dead-%s.conf" % os.urandom(3).hex())
+    with open(conf, "w") as f:
+        f.write("Nameservers %s\nDNSTimeout 2\nInternalHosts none\nAuthservID mx.test\n"
+                "VolumeFile\n" % CTX.dead.address)
+    for helo, mail_from, what in (("[192.0.2.1]", "", "HELO name '[192.0.2.1]'"),
+                                  ("[IPv6:2001:db8::1]", "", "HELO name '[IPv6:2001:db8::1]'"),
+                                  ("mail.good.test", "b@[192.0.2.1]",
+                                   "MAIL FROM domain '[192.0.2.1]'")):
+        v = judge(conf, msg(sign=None), helo=helo, mail_from=mail_from)
+        eq(v["spf"]["result"], "none", "%s %s" % (helo, mail_from))
+        contains(v["spf"]["reason"], what + " is an address literal", "reason")
+        contains(v["spf"]["reason"], "nothing was asked", "reason says no lookup")
+        contains(ar_of(v, "spf"), "address literal", "A-R reason")
+    # the control: a domain name there is asked, and the dead server makes it temperror
+    v = judge(conf, msg(sign=None), helo="mail.good.test", mail_from="")
+    eq(v["spf"]["result"], "temperror", "a HELO name is looked up")
+
+
+@case
+def ar_reasons_name_the_dns_cause():
+    """A-R reasons say what happened to DNS: a REFUSED answer, a server that
+    never answers; never only "temporary DNS failure"."""
+    v = judge(policy_conf(), msg(sign=None), mail_from="b@spf-temp-only.test")
+    eq(v["spf"]["result"], "temperror", "REFUSED")
+    contains(ar_of(v, "spf"), 'reason="DNS query refused (REFUSED)"', "A-R names REFUSED")
+    conf = os.path.join(WORK, "dead-%s.conf" % os.urandom(3).hex())
+    with open(conf, "w") as f:
+        f.write("Nameservers %s\nDNSTimeout 2\nInternalHosts none\nAuthservID mx.test\n"
+                "VolumeFile\n" % CTX.dead.address)
+    v = judge(conf, msg(), mail_from="b@good.test")
+    for method in ("spf", "dkim", "dmarc"):
+        r = ar_of(v, method)
+        contains(r, "temperror", method)
+        check(("DNS time budget used up" in r or "no DNS answer in time" in r) and
+              "temporary DNS failure" not in r, "%s names the cause: %s" % (method, r))
+
+
+@case
+def psl_and_treewalk_disagreement_in_report_and_milter_log():
+    """The text report of sendercheck-test and the daemon's log line say
+    when the other discovery method's organizational domain differs."""
+    m = spoof("ceo@evil.blogspot.com")
+    path = os.path.join(WORK, "t-%s.eml" % os.urandom(3).hex())
+    with open(path, "wb") as f:
+        f.write(m)
+    p = evidence.run([TOOL, "-c", policy_conf(), "--ip", GOOD_IP, "--helo", "mail.good.test",
+                      "--mail-from", "b@evil.test", "--tls", "TLSv1.3", path], timeout=60)
+    out = p.stdout.decode() if isinstance(p.stdout, bytes) else p.stdout
+    contains(out, "the other method's organizational domain differs: psl:evil.blogspot.com",
+             "text report")
+    before = CTX.milter.read_log()
+    milter_send(CTX.milter, m, mail_from="<b@evil.test>")
+    import time
+    deadline = time.time() + 5
+    while time.time() < deadline and "org_other=psl:evil.blogspot.com" not in CTX.milter.read_log()[len(before):]:
+        time.sleep(0.1)
+    contains(CTX.milter.read_log()[len(before):], " org_other=psl:evil.blogspot.com ", "milter log")
+
+
+@case
+def ar_dmarc_properties_are_registered_ones():
+    """A-R's dmarc carries what RFC 9989 registers: polrec.p, polrec.domain
+    when the record is not the From domain's, header.from; never
+    policy.dmarc; under rfc7489 header.from only."""
+    m = msg("news@sub.orgfb.test", sign=("other.test", "s1", "k2048"))
+    v = judge(policy_conf(), m, mail_from="b@other.test")
+    r = ar_of(v, "dmarc")
+    contains(r, "polrec.p=reject polrec.domain=orgfb.test header.from=sub.orgfb.test", "rfc9989")
+    v = judge(policy_conf(), msg(), mail_from="b@good.test")
+    r = ar_of(v, "dmarc")
+    contains(r, "polrec.p=none header.from=good.test", "the From domain's own record")
+    check("polrec.domain" not in r, "no polrec.domain for the From domain's record: " + r)
+    v = judge(policy_conf("DMARCStandard rfc7489\n"), m, mail_from="b@other.test")
+    r = ar_of(v, "dmarc")
+    contains(r, "header.from=sub.orgfb.test", "rfc7489")
+    check("polrec." not in r, "no polrec under rfc7489: " + r)
+    for v in (judge(policy_conf(), m, mail_from="b@other.test"), verdict(msg())):
+        check("policy.dmarc" not in added(v, "Authentication-Results"), "never policy.dmarc")
+
+
 @case
 def dns_trouble_is_temporary_not_noncompliant():
     """SPF temperror with DKIM passing: bulk mail is not rejected for good."""
@@ -664,7 +860,7 @@ def milter_compliance_field_and_ar():
     h = parse_field("X-Sender-Compliance", comp)
     eq([x.method for x in h.results], ["google", "yahoo", "microsoft", "bulk"], "methods")
     ar = r["headers"]["Authentication-Results"]
-    contains(ar, "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=good.test", "A-R dmarc")
+    contains(ar, "dmarc=pass (p=NONE sp=NONE dis=NONE) polrec.p=none header.from=good.test", "A-R dmarc")
     contains(ar, "iprev=pass (mail.good.test) policy.iprev=192.0.2.10", "A-R iprev")
     parse_field("Authentication-Results", ar)
 

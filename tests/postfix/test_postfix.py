@@ -243,7 +243,7 @@ def inbound_pass(port, tls):
     ar = ours(head, "Authentication-Results")
     eq(len(ar), 1, "one A-R of ours")
     for part in ("spf=pass smtp.mailfrom=b@good.test", "dkim=pass", "header.d=good.test header.s=s1",
-                 "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=good.test",
+                 "dmarc=pass (p=NONE sp=NONE dis=NONE) polrec.p=none header.from=good.test",
                  "iprev=pass (client.good.test) policy.iprev=127.0.0.1"):
         contains(ar[0], part, "A-R")
     parse_ar(ar[0])

@@ -104,7 +104,7 @@ static const struct {
 	{ "mx.example.net;\n\t"
 	    "spf=pass smtp.mailfrom=Bounce@Example.COM;\n\t"
 	    "dkim=pass (2048-bit key) header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"Ab12Cd34\";\n\t"
-	    "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=example.com;\n\t"
+	    "dmarc=pass (p=NONE sp=NONE dis=NONE) polrec.p=none header.from=example.com;\n\t"
 	    "iprev=pass (mail.example.com) policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=pass;\n\t"
@@ -121,7 +121,7 @@ static const struct {
 	    "spf=softfail reason=\"matched ~all\" smtp.mailfrom=Bounce@Example.COM;\n\t"
 	    "dkim=fail reason=\"body hash mismatch\" header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"/x+y=\";\n\t"
 	    "dkim=policy reason=\"rsa-sha1 is not acceptable (RFC 8301)\" header.d=other.example header.s=old header.a=rsa-sha1 header.b=\"Qq\";\n\t"
-	    "dmarc=fail reason=\"no aligned pass\" (p=QUARANTINE sp=QUARANTINE dis=QUARANTINE) policy.dmarc=quarantine header.from=example.com;\n\t"
+	    "dmarc=fail reason=\"no aligned pass\" (p=QUARANTINE sp=QUARANTINE dis=QUARANTINE) polrec.p=quarantine header.from=example.com;\n\t"
 	    "iprev=fail reason=\"no PTR name resolves back\" policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=fail policy.rules=\"spf,dkim,auth-any,dmarc-align,dkim-key,iprev,tls,mailto-only\";\n\t"
@@ -176,7 +176,7 @@ static const struct {
 	/* case 5: internal trouble */
 	{ "mx.example.net;\n\t"
 	    "spf=pass smtp.mailfrom=Bounce@Example.COM;\n\t"
-	    "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=example.com;\n\t"
+	    "dmarc=pass (p=NONE sp=NONE dis=NONE) polrec.p=none header.from=example.com;\n\t"
 	    "iprev=pass (mail.example.com) policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=fail policy.rules=\"dkim\";\n\t"
@@ -193,7 +193,7 @@ static const struct {
 	{ "mx.example.net;\n\t"
 	    "spf=fail reason=\"matched -all\" smtp.mailfrom=Bounce@Example.COM;\n\t"
 	    "dkim=pass (2048-bit key) header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"Ab12Cd34\";\n\t"
-	    "dmarc=pass (p=REJECT sp=REJECT dis=REJECT) policy.dmarc=reject header.from=example.com;\n\t"
+	    "dmarc=pass (p=REJECT sp=REJECT dis=REJECT) polrec.p=reject header.from=example.com;\n\t"
 	    "iprev=pass (mail.example.com) policy.iprev=192.0.2.10",
 	  "mx.example.net;\n\t"
 	    "google=fail policy.rules=\"spf\";\n\t"
@@ -210,7 +210,7 @@ static const struct {
 	    "dkim=pass (2048-bit key) header.d=example.com header.s=s1 header.a=rsa-sha256 header.b=\"Ab12Cd34\";\n\t"
 	    "dkim=neutral reason=\"not checked: over the limit of 1 signatures\" header.d=b.example header.s=s2 header.a=rsa-sha256 header.b=\"Bb\";\n\t"
 	    "dkim=permerror reason=\"signature syntax\";\n\t"
-	    "dmarc=pass (p=NONE sp=NONE dis=NONE) policy.dmarc=none header.from=example.com",
+	    "dmarc=pass (p=NONE sp=NONE dis=NONE) polrec.p=none header.from=example.com",
 	  "mx.example.net;\n\t"
 	    "google=pass;\n\t"
 	    "yahoo=pass;\n\t"
