@@ -584,6 +584,89 @@ def psl_and_treewalk_disagreement_flagged(c):
 # ---- DNS trouble --------------------------------------------------------
 
 
+# every From domain of the zone above, unauthenticated and with an aligned
+# DKIM pass, judged under both standards (each with its own discovery)
+STANDARD_CASES = [
+    "example.com", "news.example.com", "strict-example.com", "a.sub-example.com",
+    "np-example.com", "ghost.np-example.com", "real.np-example.com", "txtonly.np-example.com",
+    "multi-example.com", "mixed-example.com", "lowerv-example.com", "nop-example.com",
+    "badp-example.com", "badprua-example.com", "broken-example.com", "split-example.com",
+    "a.shop.co.uk", "x.com", "t.co", "xn--bcher-kva.example", "evil.blogspot.com",
+    "dept.corp-example.com", "x.dept.corp-example.com", "a.sharedhost.com",
+    "j.d.e.f.g.h.i.deep-example.com", "b.a.walk-example.com", "pct-example.com",
+    "test-example.com", "testq-example.com", "sub.psdtop-example.com",
+    "x.sub.psdtop-example.com", "x.giant.bank.example", "mail.mega.bank.example",
+    "dup.walk2-example.com", "order-example.com", "space-example.com",
+    "vbroken-example.com", "nopnorua-example.com", "nodmarc-example.com",
+]
+
+# where RFC 9989 answers otherwise than RFC 7489, and why (all other
+# cases must agree): (From, "-" unauthenticated or "dkim" aligned pass)
+# -> (rfc9989's (result, policy), rfc7489's)
+STANDARDS_DIFFER = {
+    # pct=50: ignored by 9989; 7489 one level milder while pct < 100
+    ("pct-example.com", "-"): (("fail", "reject"), ("fail", "quarantine")),
+    ("pct-example.com", "dkim"): (("pass", "reject"), ("pass", "quarantine")),
+    # t=y: one level milder under 9989, unknown to 7489
+    ("test-example.com", "-"): (("fail", "quarantine"), ("fail", "reject")),
+    ("test-example.com", "dkim"): (("pass", "quarantine"), ("pass", "reject")),
+    ("testq-example.com", "-"): (("fail", "none"), ("fail", "quarantine")),
+    ("testq-example.com", "dkim"): (("pass", "none"), ("pass", "quarantine")),
+    # several records: discarded and discovery goes on (9989), permerror (7489)
+    ("multi-example.com", "-"): (("none", None), ("permerror", None)),
+    ("multi-example.com", "dkim"): (("none", None), ("permerror", None)),
+    ("dup.walk2-example.com", "-"): (("fail", "reject"), ("permerror", None)),
+    ("dup.walk2-example.com", "dkim"): (("pass", "reject"), ("permerror", None)),
+    # a bad term (p= twice) left out (9989), permerror (7489)
+    ("broken-example.com", "-"): (("fail", "none"), ("permerror", None)),
+    ("broken-example.com", "dkim"): (("pass", "none"), ("permerror", None)),
+    # "v=DMARC1 p=reject": not a record (discarded, 9989), permerror (7489)
+    ("vbroken-example.com", "-"): (("none", None), ("permerror", None)),
+    ("vbroken-example.com", "dkim"): (("none", None), ("permerror", None)),
+    # the tree walk finds a record the PSL walks past: blogspot.com (a PSL
+    # suffix that publishes one)
+    ("evil.blogspot.com", "-"): (("fail", "reject"), ("none", None)),
+    ("evil.blogspot.com", "dkim"): (("pass", "reject"), ("none", None)),
+    # psd=n makes dept.corp-example.com its own org domain (9989)
+    ("x.dept.corp-example.com", "-"): (("fail", "reject"), ("fail", "none")),
+    ("x.dept.corp-example.com", "dkim"): (("pass", "reject"), ("pass", "none")),
+    # psd=y at sub.psdtop-example.com: its own org domain (9989)
+    ("x.sub.psdtop-example.com", "-"): (("fail", "reject"), ("fail", "none")),
+    ("x.sub.psdtop-example.com", "dkim"): (("pass", "reject"), ("pass", "none")),
+    # the org domain's record before the public suffix domain's sp=reject (9989)
+    ("x.giant.bank.example", "-"): (("fail", "none"), ("fail", "reject")),
+    ("x.giant.bank.example", "dkim"): (("pass", "none"), ("pass", "reject")),
+    # np=: a TXT-only name exists under 9989 (RFC 8020), not under 9091
+    ("txtonly.np-example.com", "-"): (("fail", "quarantine"), ("fail", "reject")),
+    ("txtonly.np-example.com", "dkim"): (("pass", "quarantine"), ("pass", "reject")),
+}
+
+
+@case
+def standards_differ_only_where_rfc9989_changed(c):
+    """Every From domain of the zone under both standards: the result and
+    the policy applied are the same except where RFC 9989 changed the
+    answer (STANDARDS_DIFFER, each with its reason); a listed difference
+    that no longer differs fails too, so the list stays true."""
+    rows = []
+    for frm in STANDARD_CASES:
+        rows.append((frm, "-", "-"))
+        rows.append((frm, "-", "pass:" + frm))
+    got = {}
+    for st in ("rfc9989", "rfc7489"):
+        for (frm, _, dk), o in zip(rows, dmarc(c, rows, None, standard=st)):
+            applied = o["applied"] if o["applied"] != "unset" else None
+            got.setdefault((frm, "dkim" if dk != "-" else "-"), {})[st] = (o["result"], applied)
+    seen = set()
+    for key, by in sorted(got.items()):
+        if key in STANDARDS_DIFFER:
+            seen.add(key)
+            eq((by["rfc9989"], by["rfc7489"]), STANDARDS_DIFFER[key], "%s %s" % key)
+        else:
+            eq(by["rfc9989"], by["rfc7489"], "%s %s: the standards agree" % key)
+    eq(sorted(set(STANDARDS_DIFFER) - seen), [], "listed differences that were judged")
+
+
 @case
 def temperror_refused(c):
     for d in BOTH:
