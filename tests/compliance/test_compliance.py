@@ -508,11 +508,16 @@ def policy_conf(extra=""):
 
 
 def verdict_conf(conf, m, mail_from="b@evil.test", ip=GOOD_IP):
-    path = os.path.join(WORK, "p-%s.eml" % os.urandom(3).hex())
+    return judge(conf, m, mail_from=mail_from, ip=ip)
+
+
+def judge(conf, m, helo="mail.good.test", mail_from="b@good.test", ip=GOOD_IP):
+    """sendercheck-test's JSON verdict on m under conf."""
+    path = os.path.join(WORK, "j-%s.eml" % os.urandom(3).hex())
     with open(path, "wb") as f:
         f.write(m)
-    p = evidence.run([TOOL, "-c", conf, "--ip", ip, "--helo", "mail.good.test", "--mail-from",
-                      mail_from, "--tls", "TLSv1.3", "--json", path], timeout=60)
+    p = evidence.run([TOOL, "-c", conf, "--ip", ip, "--helo", helo, "--mail-from", mail_from,
+                      "--tls", "TLSv1.3", "--json", path], timeout=60)
     return json.loads(p.stdout)
 
 
@@ -598,15 +603,6 @@ def psl_and_treewalk_disagreement_in_log_and_json():
     v = verdict_conf(policy_conf(), spoof("ceo@victim.test"))
     eq(v["dmarc"]["org_other"], None, "the same org domain both ways: null")
     check(" org_other=" not in v["log"], "not in the log: " + v["log"])
-
-
-def judge(conf, m, helo="mail.good.test", mail_from="b@good.test", ip=GOOD_IP):
-    path = os.path.join(WORK, "j-%s.eml" % os.urandom(3).hex())
-    with open(path, "wb") as f:
-        f.write(m)
-    p = evidence.run([TOOL, "-c", conf, "--ip", ip, "--helo", helo, "--mail-from", mail_from,
-                      "--tls", "TLSv1.3", "--json", path], timeout=60)
-    return json.loads(p.stdout)
 
 
 def added(v, name):
