@@ -160,6 +160,9 @@ DAEMONS = {
     "microsoft": dict(BULK, Profiles="microsoft"),
     "microsoft_tf": dict(BULK, Profiles="microsoft", **{"On-Noncompliant": "tempfail"}),
     "causes": {"Profiles": "google", "On-DMARCFail": "policy", "On-DNSError": "tempfail"},
+    # one cause per message, each acted on: the reply is that cause's
+    "causes2": {"Profiles": "google", "On-SPFFail": "reject", "On-SPFSoftFail": "reject",
+                "On-DKIMFail": "reject", "On-BadFrom": "reject", "On-DNSError": "tempfail"},
 }
 
 
@@ -195,6 +198,12 @@ def start_all():
     z.txt("_dmarc.twice.test", "v=DMARC1; p=none; rua=mailto:d@twice.test")
     z.refuse("_dmarc.tempdmarc.test")
     z.txt("bad.test", "v=spf1 -all")
+    z.txt("soft.test", "v=spf1 ~all")
+    z.txt("tempspf.test", "v=spf1 include:broken.tempspf.test -all")
+    z.refuse("broken.tempspf.test")
+    z.refuse("s1._domainkey.tempkey.test")
+    c.weak = mail.RSAKey(512, WORK)
+    z.txt("weak._domainkey.good.test", c.weak.record())
     # iprev: 127.0.0.1 resolves both ways, 127.0.0.2 has no PTR
     z.add("1.0.0.127.in-addr.arpa", "PTR", "client.good.test")
     z.add("client.good.test", "A", "127.0.0.1")
@@ -357,6 +366,50 @@ def gmail_mailto_only_is_not_one_click():
             "List-Unsubscribe has only mailto: URIs. " + G_GUIDE)
     both("google", want, message(extra=MAILTO)[1])
     both("google_tf", ("451", "4.7.1", want[2] + "; try again later"), message(extra=MAILTO)[1])
+
+
+@case
+def gmail_rfc5322_by_kind():
+    """Each RFC 5322 problem with Gmail's words for it (mail that is not
+    bulk: format is the first rule it breaks), and the temporary twin."""
+    blocked = " To reduce the amount of spam sent to Gmail, this message has been blocked. " + G_RFC
+    both("google_all", ("550", "5.7.1", "This message is not RFC 5322 compliant because the "
+                        "From: header is missing." + blocked), message(drop=("From",))[1])
+    both("google_all", ("550", "5.7.1", "This message is not RFC 5322 compliant because it has "
+                        "multiple From: headers." + blocked), message(dup=("From",))[1])
+    both("google_all", ("554", "5.6.0", "Email message is malformed. Not accepted. " + G_RFC),
+         message(drop=("Date",))[1])
+    both("google_all_tf", ("451", "4.7.1", "This message is not RFC 5322 compliant. There are "
+                           "multiple Subject headers." + blocked), message(dup=("Subject",))[1])
+
+
+@case
+def gmail_causes_each_acted_on():
+    """The causes that are not a profile's rule, each acted on alone, with
+    Gmail's reply for the same cause (ours where Gmail has none)."""
+    both("causes2", ("550", "5.7.26", "The (E)MAIL FROM domain [bad.test] has an SPF record with "
+                     "a hard fail policy (-all) but it fails to pass SPF checks with the ip: "
+                     "[127.0.0.1]. To best protect our users from spam and phishing, the message "
+                     "has been blocked. For more information, go to "
+                     "https://support.google.com/mail/answer/81126#authentication."),
+         message()[1], mail_from="b@bad.test")
+    both("causes2", GMAIL["spf"], message()[1], mail_from="b@soft.test")
+    # a body changed after signing: DKIM fail
+    tok, m = message()
+    both("causes2", GMAIL["dkim"], m.replace(b"end of", b"END OF"))
+    # a 512-bit key: never a pass (RFC 8301), Gmail's DKIM reply too
+    tok, m = message(sign=None)
+    both("causes2", GMAIL["dkim"], mail.sign(m, "good.test", "weak", CTX.weak, headers=SIGNED))
+    both("causes2", ("550", "5.7.1", "Messages missing a valid address in the From: header, or "
+                     "having no From: header, are not accepted: From domain '[192.0.2.1]' is a "
+                     "domain literal that names no domain. " + G_RFC),
+         message("news@[192.0.2.1]")[1])
+    both("causes2", ("451", "4.7.27", "DNS failure checking the SPF record of tempspf.test (DNS "
+                     "query refused (REFUSED)); try again later"),
+         message(sign=None)[1], mail_from="b@tempspf.test")
+    both("causes2", ("451", "4.7.30", "DNS failure fetching the DKIM key of tempkey.test (DNS "
+                     "query refused (REFUSED)); try again later"),
+         message("news@tempkey.test", sign="tempkey.test")[1], mail_from="b@nospf.test")
 
 
 # ---- Outlook.com: 5.7.515 for its three requirements, nothing else ----
