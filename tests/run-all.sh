@@ -128,7 +128,7 @@ for build in "$@"; do
 	group "attacks" "$build" "$here/attacks/run.sh" "$build"
 	# a throwaway Postfix (as root, under a temp dir) + smtp-sink + OpenDKIM: ~25 s per build
 	group "postfix" "$build" $PY "$here/postfix/test_postfix.py" "$build"
-	# each provider's exact reply, through the milter and a real Postfix (~20 s)
+	# each provider's exact reply, through the milter and a real Postfix (~40 s)
 	group "replies" "$build" $PY "$here/postfix/test_replies.py" "$build"
 	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"
 	# DMARC aggregate reports (sendercheck-reports --out) from two daemons'
