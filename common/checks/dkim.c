@@ -13,6 +13,7 @@
 
 #include "dkim.h"
 #include "dkim_engine.h"
+#include "dkim_tags.h"
 
 struct dkim_verifier {
 	const struct dkim_engine_ops *ops;
@@ -158,34 +159,26 @@ dkim_sig_set_hlist(struct dkim_sig_result *r, const char *h, size_t len)
 	static const char *const counted[DKIM_H_COUNT] = {
 		"from", "list-unsubscribe", "list-unsubscribe-post",
 	};
-	const char *p = h, *end = h != NULL ? h + len : NULL;
+	const char *p = h, *name;
+	size_t n;
 
 	r->n_signed = 0;
 	memset(r->signs, 0, sizeof r->signs);
-	while (p != NULL && p < end) {
-		const char *colon = memchr(p, ':', (size_t)(end - p)), *e = colon ? colon : end;
-		size_t n;
-
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		while (e > p && isspace((unsigned char)e[-1]))
-			e--;
-		n = (size_t)(e - p);
+	while (h != NULL && dkim_list_item(&p, h + len, &name, &n)) {
 		for (int k = 0; k < DKIM_H_COUNT; k++)
-			if (n == strlen(counted[k]) && strncasecmp(p, counted[k], n) == 0)
+			if (n == strlen(counted[k]) && strncasecmp(name, counted[k], n) == 0)
 				r->signs[k]++;
 		if (n > 0 && r->n_signed < DKIM_MAX_SIGNED_HDRS) {
 			char *cur = r->signed_hdrs[r->n_signed++];
 			size_t i;
 
 			for (i = 0; i < n && i + 1 < sizeof r->signed_hdrs[0]; i++) {
-				unsigned char c = (unsigned char)p[i];
+				unsigned char c = (unsigned char)name[i];
 
 				cur[i] = iscntrl(c) || isspace(c) ? '?' : (char)tolower(c);
 			}
 			cur[i] = '\0';
 		}
-		p = colon != NULL ? colon + 1 : end;
 	}
 }
 

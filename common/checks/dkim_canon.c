@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "dkim_canon.h"
+#include "dkim_tags.h"
 
 static int
 canon_name(const char *s, size_t len, enum dkim_canon *out)
@@ -178,30 +179,24 @@ dkim_header_digest(const struct dkim_field *fields, size_t n, const struct dkim_
     const char *h_value, size_t h_len, size_t hole_start, size_t hole_end,
     enum dkim_canon c, const EVP_MD *md, unsigned char *out, unsigned *outlen)
 {
-	const char *p = h_value, *end = h_value + h_len;
+	const char *p = h_value, *name;
+	size_t nlen;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *used = calloc(n > 0 ? n : 1, 1);
 	int ok = ctx != NULL && used != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1;
 
-	while (ok && p < end) {
-		const char *sep = memchr(p, ':', (size_t)(end - p)), *e = sep ? sep : end;
-		uint32_t h;
+	while (ok && dkim_list_item(&p, h_value + h_len, &name, &nlen)) {
+		uint32_t h = name_hash(name, nlen);
 
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		while (e > p && isspace((unsigned char)e[-1]))
-			e--;
-		h = name_hash(p, (size_t)(e - p));
-		for (size_t k = n; k > 0 && e > p; k--) {
+		for (size_t k = n; k > 0 && nlen > 0; k--) {
 			const struct dkim_field *f = &fields[k - 1];
 
-			if (used[k - 1] || f == own || !field_is(f, p, (size_t)(e - p), h))
+			if (used[k - 1] || f == own || !field_is(f, name, nlen, h))
 				continue;
 			used[k - 1] = 1;
 			ok = dkim_canon_header(ctx, c, f->name, f->value, f->vlen, 0, 0, 1) == 0;
 			break;
 		}
-		p = sep != NULL ? sep + 1 : end;
 	}
 	ok = ok && dkim_canon_header(ctx, c, own->name, own->value, own->vlen, hole_start,
 	    hole_end, 0) == 0 && EVP_DigestFinal_ex(ctx, out, outlen) == 1;

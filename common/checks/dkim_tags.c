@@ -111,25 +111,34 @@ dkim_tag_is(const struct dkim_tag *t, const char *s, int nocase)
 }
 
 int
+dkim_list_item(const char **p, const char *end, const char **item, size_t *len)
+{
+	const char *s = *p, *colon, *e;
+
+	if (s == NULL || s >= end)
+		return 0;
+	colon = memchr(s, ':', (size_t)(end - s));
+	e = colon != NULL ? colon : end;
+	while (s < e && is_fws((unsigned char)*s))
+		s++;
+	while (e > s && is_fws((unsigned char)e[-1]))
+		e--;
+	*item = s;
+	*len = (size_t)(e - s);
+	*p = colon != NULL ? colon + 1 : end;
+	return 1;
+}
+
+int
 dkim_tag_list_has(const struct dkim_tag *t, const char *want, int prefix)
 {
-	const char *p = t->value, *end = t->value + t->value_len;
-	size_t wl = strlen(want);
+	const char *p = t->value, *item;
+	size_t wl = strlen(want), n;
 
-	for (;;) {
-		const char *c = memchr(p, ':', (size_t)(end - p)), *e = c ? c : end;
-
-		while (p < e && is_fws((unsigned char)*p))
-			p++;
-		while (e > p && is_fws((unsigned char)e[-1]))
-			e--;
-		if (((size_t)(e - p) == wl || (prefix && (size_t)(e - p) > wl)) &&
-		    strncasecmp(p, want, wl) == 0)
+	while (dkim_list_item(&p, t->value + t->value_len, &item, &n))
+		if ((n == wl || (prefix && n > wl)) && strncasecmp(item, want, wl) == 0)
 			return 1;
-		if (c == NULL)
-			return 0;
-		p = c + 1;
-	}
+	return 0;
 }
 
 static int

@@ -45,8 +45,16 @@ const struct dkim_tag *dkim_tags_get(const struct dkim_tags *t, const char *name
 int dkim_tag_is(const struct dkim_tag *t, const char *s, int nocase);
 
 /*
- * One item of a ':'-separated value (h=, s=, t=, q=...), white space around
- * items ignored, is want (case-insensitive), or starts with it (prefix).
+ * The items of a ':'-separated value (h=, s=, t=, q=...) one at a time, the
+ * one reading of such lists: *p starts at the value and moves past each
+ * item; *item and *len get the item with the white space (SP, HTAB, CR,
+ * LF) around it dropped, possibly empty. Returns 0 when *p reached end.
+ */
+int dkim_list_item(const char **p, const char *end, const char **item, size_t *len);
+
+/*
+ * One item of a ':'-separated value is want (case-insensitive), or starts
+ * with it (prefix).
  */
 int dkim_tag_list_has(const struct dkim_tag *t, const char *want, int prefix);
 
