@@ -24,6 +24,7 @@
 #define REFUSAL_SECONDS	86400	/* a 5xx destination is skipped this long */
 #define SMTP_TIMEOUT_S	120	/* one whole SMTP transaction */
 #define MESSAGE_MAX	(64u << 20)
+#define LOCK_STALE_SECONDS (12 * 3600)	/* a run that died keeps the lock this long */
 
 static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS report_sends ("
@@ -32,6 +33,9 @@ static const char *const schema[] = {
 	" PRIMARY KEY (day, policy_domain, destination))",
 	"CREATE TABLE IF NOT EXISTS report_refusals ("
 	" destination TEXT PRIMARY KEY, until INTEGER NOT NULL, reply TEXT)",
+	/* one sending run at a time (the timer and a hand-started run) */
+	"CREATE TABLE IF NOT EXISTS report_run_lock ("
+	" name TEXT PRIMARY KEY, owner TEXT NOT NULL, at INTEGER NOT NULL)",
 };
 
 /* What happened to one message. */
@@ -150,6 +154,51 @@ refusal_put(struct run *R, const char *dest, const char *reply)
 	rc = sqldb_step(st);
 	sqldb_finalize(st);
 	return rc == SQLDB_DONE ? 0 : -1;
+}
+
+/*
+ * Takes the sending lock: 1, 0 when another run holds it (since *since),
+ * -1 on a store error. A lock older than LOCK_STALE_SECONDS is taken over.
+ */
+static int
+lock_take(struct run *R, const char *owner, long long *since)
+{
+	struct sqldb_stmt *st;
+	int rc;
+
+	if (sqldb_prepare(R->db, "INSERT INTO report_run_lock (name, owner, at) VALUES ('send', ?1, ?2)"
+	    " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, at = excluded.at"
+	    " WHERE report_run_lock.at < ?3", &st) != 0)
+		return -1;
+	sqldb_bind_text(st, 1, owner);
+	sqldb_bind_int(st, 2, (long long)R->now);
+	sqldb_bind_int(st, 3, (long long)R->now - LOCK_STALE_SECONDS);
+	rc = sqldb_step(st);
+	sqldb_finalize(st);
+	if (rc != SQLDB_DONE)
+		return -1;
+	if (sqldb_changes(R->db) == 1)
+		return 1;
+	*since = 0;
+	if (sqldb_prepare(R->db, "SELECT at FROM report_run_lock WHERE name = 'send'", &st) == 0) {
+		if (sqldb_step(st) == SQLDB_ROW)
+			*since = sqldb_col_int(st, 0);
+		sqldb_finalize(st);
+	}
+	return 0;
+}
+
+static void
+lock_release(struct run *R, const char *owner)
+{
+	struct sqldb_stmt *st;
+
+	if (sqldb_prepare(R->db, "DELETE FROM report_run_lock WHERE name = 'send' AND owner = ?1",
+	    &st) != 0)
+		return;
+	sqldb_bind_text(st, 1, owner);
+	(void)sqldb_step(st);
+	sqldb_finalize(st);
 }
 
 /* --- authorization of external destinations (RFC 9990 section 4) --- */
@@ -488,7 +537,7 @@ reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
 {
 	struct run R;
 	struct rua_dest check;
-	char why[256];
+	char why[256], host[256], owner[320];
 	const char *bad;
 	size_t i, k;
 	int rc = 0;
@@ -512,12 +561,32 @@ reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
 	R.sender = cfg->report_sender[0] ? cfg->report_sender : from->email;
 	if (state_create(db, err) < 0)
 		return -1;
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(owner, sizeof(owner), "%s:%ld:%lld", host, (long)getpid(), (long long)R.now);
+	if (!(flags & REPORTSEND_DRY_RUN)) {
+		long long since;
+		int got = lock_take(&R, owner, &since);
+
+		if (got <= 0) {
+			if (got < 0)
+				sbuf_printf(err, "the report state in %s: %s", sqldb_target(db),
+				    sqldb_errmsg(db));
+			else
+				sbuf_printf(err, "another sendercheck-reports run is sending (since %lld,"
+				    " unix time); nothing sent", since);
+			return -1;
+		}
+	}
 	R.res = dns_resolver_new(cfg->nameservers, cfg->n_nameservers, 1000, why, sizeof(why));
 	R.dmarc = R.res ? dmarc_new((enum dmarc_standard)cfg->dmarc_standard,
 	    (enum dmarc_discovery)cfg->dmarc_discovery, why, sizeof(why)) : NULL;
 	if (R.dmarc == NULL) {
 		sbuf_printf(err, "cannot check report destinations: %s", why);
 		dns_resolver_free(R.res);
+		if (!(flags & REPORTSEND_DRY_RUN))
+			lock_release(&R, owner);
 		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* a sendmail that exits early is an error value */
@@ -543,6 +612,8 @@ reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
 	}
 	if (cfg->report_smtp[0])
 		curl_global_cleanup();
+	if (!(flags & REPORTSEND_DRY_RUN))
+		lock_release(&R, owner);
 	dmarc_free(R.dmarc);
 	dns_resolver_free(R.res);
 	fflush(stdout);

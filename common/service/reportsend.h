@@ -16,6 +16,8 @@
  * - a message larger than the destination's !size (or ReportMaxSize) is
  *   not sent, and noted;
  * - at most ReportMaxPerRun messages per run; the rest wait;
+ * - one sending run at a time (report_run_lock; a lock older than 12 hours,
+ *   left by a run that died, is taken over);
  * - the message: From ReportEmail, To the destination, the RFC 9990
  *   subject, Auto-Submitted: auto-generated (RFC 3834: no auto-replies),
  *   multipart/mixed with a text part and the .xml.gz as application/gzip,

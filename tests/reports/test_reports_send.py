@@ -383,6 +383,33 @@ def copy_and_sendmail_transport():
 
 
 @case
+def one_sending_run_at_a_time():
+    """A run that holds the lock (the timer's, say) keeps a second one from
+    sending the same day twice; a lock left by a run that died long ago is
+    taken over; a dry run needs none."""
+    r = rid()
+    path = report("pol.test", r)
+    cfg, d = conf("lock"), db("lock")
+    reps = [("pol.test", "mailto:dmarc@pol.test", path)]
+    drive(cfg, d, reps, ["--dry-run"])       # makes the tables
+    con = sqlite3.connect(d)
+    con.execute("INSERT INTO report_run_lock VALUES ('send', 'other:1:1', ?)", (int(time.time()),))
+    con.commit()
+    rc, out = drive(cfg, d, reps, expect=2)
+    contains(out, "another sendercheck-reports run is sending", "refused")
+    rc, out = drive(cfg, d, reps, ["--dry-run"])
+    contains(out, "would send pol.test dmarc@pol.test", "a dry run goes on")
+    con.execute("UPDATE report_run_lock SET at = ?", (int(time.time()) - 13 * 3600,))
+    con.commit()
+    rc, out = drive(cfg, d, reps)
+    eq(counts(out)["sent"], "1", "stale lock taken over\n" + out)
+    eq(con.execute("SELECT count(*) FROM report_run_lock").fetchone()[0], 0, "lock released")
+    con.close()
+    settle()
+    eq(len(arrived(r)), 1, "messages captured")
+
+
+@case
 def refuses_to_run_without_report_email():
     path = report("pol.test", rid())
     rc, out = drive(conf("noemail"), db("noemail"), [("pol.test", "mailto:a@pol.test", path)],
