@@ -2,16 +2,19 @@
 """`make bench`: sendercheck against OpenDKIM (verify only), OpenDMARC and a
 do-nothing filter, with one corpus, one DNS server and one MTA-like client.
 
-    bench.py --builddir DIR [--runs N] [--seconds S] [--modes latency,throughput]
-             [--delays 0,5,20,50] [--keep]
+    bench.py --builddir DIR [--runs N] [--seconds S]
+             [--modes latency,throughput,instructions] [--delays 0,5,20,50] [--keep]
 
-Two parts, printed in this order:
+Three parts, printed in this order:
 - DNS latency mode (latency.py): every DNS answer held D ms, caches off,
   sendercheck against OpenDKIM + OpenDMARC chained and rspamd in milter
   mode; round trips waited after end of message.
 - Throughput with a warm DNS cache: one message per connection first (as
   Postfix opens a milter connection per SMTP session), then long
   connections.
+- Instructions per message (insns.py): the same filters under callgrind,
+  one message per connection over inet, 4 and 32 sessions; user-space
+  instruction counts, which the machine's load does not change.
 
 Run by bench/run.sh. Steps: make the corpus and zone (gencorpus.py), start
 unbound on 127.0.0.1:PORT and on ADDR:53 for the filters that cannot take a
@@ -138,6 +141,28 @@ class Filter:
         self.log.close()
 
 
+def filter_args(work, build, port, extra):
+    """How each filter is started on a socket: {name: fn(sock) -> argv}.
+    port: the unbound on 127.0.0.1 (sendercheck); extra: its port-53
+    address (OpenDKIM, and OpenDMARC through work/resolv.conf)."""
+    def sc_args(sock, engine="builtin"):
+        conf = os.path.join(work, "sc-%s.conf" % engine)
+        with open(conf, "w") as f:
+            f.write("Socket %s\nAuthservID mx.receiver.example\nNameservers 127.0.0.1:%d\n"
+                    "InternalHosts none\nSyslog no\nLogLevel info\nVolumeFile\n"
+                    "DKIMEngine %s\n" % (sock, port, engine))
+        return [os.path.join(build, "milter", "sendercheck"), "-f", "-c", conf]
+
+    return {
+        "sendercheck": sc_args,
+        "sc-odkim": lambda sock: sc_args(sock, "libopendkim"),
+        "opendkim": lambda sock: opendkim_args(work, "opendkim", sock, extra, "mx.receiver.example"),
+        "opendmarc": lambda sock: opendmarc_args(work, "opendmarc", sock,
+                                                 os.path.join(work, "resolv.conf")),
+        "null": lambda sock: [os.path.join(build, "bench", "nullfilter"), sock],
+    }
+
+
 def run_gen(gen, sock, corpus, pid, conc, secs, warm, per_conn=0, start=0):
     cmd = [gen, "-s", sock, "-c", corpus, "-n", str(conc), "-t", str(secs), "-w", str(warm),
            "-p", str(pid), "-r", str(start)]
@@ -158,10 +183,13 @@ def main():
     ap.add_argument("--messages", type=int, default=600)
     ap.add_argument("--filters", default="sendercheck,sc-odkim,opendkim,opendmarc,null")
     ap.add_argument("--sockets", default="unix,inet")
-    ap.add_argument("--modes", default="latency,throughput")
+    ap.add_argument("--modes", default="latency,throughput,instructions")
     ap.add_argument("--delays", default="0,5,20,50", help="DNS latency mode: ms per answer")
     ap.add_argument("--lat-seconds", type=float, default=3.0)
     ap.add_argument("--lat-filters", default="sendercheck,opendkim+opendmarc,rspamd")
+    ap.add_argument("--insn-messages", type=int, default=200,
+                    help="instructions mode: messages counted per filter and concurrency")
+    ap.add_argument("--insn-filters", default="sendercheck,opendkim,null")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     opt = ap.parse_args()
 
@@ -179,6 +207,7 @@ def main():
     os.chmod(work, 0o755)
     dns = None
     started = time.time()
+    load_start = loadavg()
     try:
         log("corpus in", work)
         subprocess.run([PY, os.path.join(HERE, "gencorpus.py"), work, "--messages",
@@ -200,35 +229,16 @@ def main():
         with open(os.path.join(work, "resolv.conf"), "w") as f:
             f.write("nameserver %s\noptions timeout:2 attempts:1\n" % extra)
 
-        def sc_args(sock, engine="builtin"):
-            conf = os.path.join(work, "sc-%s.conf" % engine)
-            with open(conf, "w") as f:
-                f.write("Socket %s\nAuthservID mx.receiver.example\nNameservers 127.0.0.1:%d\n"
-                        "InternalHosts none\nSyslog no\nLogLevel info\nVolumeFile\n"
-                        "DKIMEngine %s\n" % (sock, port, engine))
-            return [os.path.join(build, "milter", "sendercheck"), "-f", "-c", conf]
-
-        def sc_odk_args(sock):
-            return sc_args(sock, "libopendkim")
-
-        def odk_args(sock):
-            return opendkim_args(work, "opendkim", sock, extra, "mx.receiver.example")
-
-        def odm_args(sock):
-            return opendmarc_args(work, "opendmarc", sock, os.path.join(work, "resolv.conf"))
-
-        def null_args(sock):
-            return [os.path.join(build, "bench", "nullfilter"), sock]
-
+        args_of = filter_args(work, build, port, extra)
         corpus = os.path.join(work, "corpus.bin")
         corpus_ar = os.path.join(work, "corpus-ar.bin")
         filters = {
-            "sendercheck": Filter("sendercheck", work, sc_args, corpus),
+            "sendercheck": Filter("sendercheck", work, args_of["sendercheck"], corpus),
             # sendercheck with its other DKIM engine: the builtin engine's effect
-            "sc-odkim": Filter("sc-odkim", work, sc_odk_args, corpus),
-            "opendkim": Filter("opendkim", work, odk_args, corpus),
-            "opendmarc": Filter("opendmarc", work, odm_args, corpus_ar),
-            "null": Filter("null", work, null_args, corpus),
+            "sc-odkim": Filter("sc-odkim", work, args_of["sc-odkim"], corpus),
+            "opendkim": Filter("opendkim", work, args_of["opendkim"], corpus),
+            "opendmarc": Filter("opendmarc", work, args_of["opendmarc"], corpus_ar),
+            "null": Filter("null", work, args_of["null"], corpus),
         }
         configs = [(4, 1), (32, 1), (1, 0), (4, 0), (32, 0)]
         results = {}
@@ -252,11 +262,24 @@ def main():
                     log("%-11s %-4s done" % (fname, skind))
                 finally:
                     flt.stop()
+        results_insn = {}
+        if "instructions" in opt.modes:
+            sys.path.insert(0, HERE)
+            import insns
+            iopt = argparse.Namespace(conc="4,32", messages=opt.insn_messages, per_conn=1, top=0)
+            results_insn = insns.measure(iopt, work, build, args_of, opt.insn_filters.split(","), gen,
+                                         corpus, opt.messages)
         if results_lat:
             print()
             latency.report(results_lat, opt)
         if results:
-            report(results, opt, summary, time.time() - started)
+            report(results, opt, summary)
+        if results_insn:
+            insns.report(results_insn, iopt)
+        print()
+        print("(%.0f s; load average (1, 5, 15 min) at the start %s, at the end %s: other work on the "
+              "machine skews every figure but the instruction counts)"
+              % (time.time() - started, load_start, loadavg()))
     finally:
         if dns is not None:
             dns.send_signal(signal.SIGTERM)
@@ -274,7 +297,14 @@ def med(runs, key):
     return statistics.median(float(r[key]) for r in runs)
 
 
-def report(results, opt, summary, elapsed):
+def loadavg():
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def report(results, opt, summary):
     def row(key):
         runs = results.get(key)
         if not runs:
@@ -353,13 +383,10 @@ def report(results, opt, summary, elapsed):
                   conc, sc["rate"] / od["rate"], ok(sc["rate"] >= 3 * od["rate"]),
                   sc["cpu_ms"] / od["cpu_ms"], ok(sc["cpu_ms"] * 4 <= od["cpu_ms"]),
                   sc["p99"], ok(sc["p99"] <= 2.0), "" if conc == 4 else " (stated, no target)"))
-    try:
-        load = open("/proc/loadavg").read().split()[:3]
-    except OSError:
-        load = ["?"]
-    print()
-    print("(%.0f s; load average at the end %s: other work on the machine skews the figures)"
-          % (elapsed, " ".join(load)))
+        floor = get("null", "inet", conc, "p99", 1)
+        if floor is not None:
+            print("               (the do-nothing filter's p99 in this run: %.2f ms, its CPU/msg %.3f ms)"
+                  % (floor, get("null", "inet", conc, "cpu_ms", 1)))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
  * a filter as Postfix does, for `make bench`. libmilter has no client side.
  *
  *   miltergen -s SOCKET -c CORPUS [-n CONC] [-t SECONDS] [-w WARMUP] [-p PID[,PID...]]
- *             [-k MSGS_PER_CONN] [-r SEED] [-S SOCKET2 -C CORPUS2] [-v]
+ *             [-k MSGS_PER_CONN] [-r SEED] [-m MSGS] [-S SOCKET2 -C CORPUS2] [-v]
  *
  * With -S, each message goes through a second filter after the first, as
  * Postfix chains smtpd_milters (OpenDKIM, then OpenDMARC): the same
@@ -18,6 +18,9 @@
  * -k N a connection is closed (QUIT) and a new one opened after N messages
  * (-k 1: one connection per message). The first WARMUP seconds are not
  * counted (they fill the filters' DNS caches); then SECONDS are measured.
+ * With -m N, exactly N messages are sent, all measured, and the run ends
+ * when they are done (no warm-up, no time limit): for counts per message
+ * that must not depend on the machine's speed (bench/insns.py).
  *
  * As Postfix's milter8 client does: OPTNEG offers every action and every
  * protocol step with all no-reply bits; the filter's reply decides what is
@@ -90,6 +93,8 @@ static const char *sockspec, *sockspec2;
 static struct msg *corpus2;
 static size_t n_corpus2;
 static int per_conn;
+static size_t max_msgs;		/* -m: this many messages, then stop */
+static atomic_size_t taken;
 static int verbose;
 static atomic_int dump_left;	/* -H N: print the fields added to the first N messages */
 static atomic_ulong seen_pflags;
@@ -820,6 +825,8 @@ worker(void *arg)
 	int in_conn = 0;
 
 	while (atomic_load(&phase) < 2) {
+		if (max_msgs > 0 && atomic_fetch_add(&taken, 1) >= max_msgs)
+			break;
 		size_t i = atomic_fetch_add(&cursor, 1) % n_corpus;
 		const struct msg *m = &corpus[i], *m2 = corpus2 ? &corpus2[i % n_corpus2] : NULL;
 		double t0, t1;
@@ -943,7 +950,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: miltergen -s SOCKET -c CORPUS [-n CONC] [-t SECONDS] [-w WARMUP] "
-	    "[-p PID[,PID...]] [-k MSGS_PER_CONN] [-r START] [-S SOCKET2 -C CORPUS2] [-v]\n");
+	    "[-p PID[,PID...]] [-k MSGS_PER_CONN] [-r START] [-m MSGS] [-S SOCKET2 -C CORPUS2] [-v]\n");
 	exit(2);
 }
 
@@ -958,7 +965,7 @@ main(int argc, char **argv)
 	struct stats *st, tot = { 0 };
 	long rss = -1;
 
-	while ((opt = getopt(argc, argv, "s:c:n:t:w:p:k:r:vH:S:C:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:c:n:t:w:p:k:r:m:vH:S:C:")) != -1) {
 		switch (opt) {
 		case 's': sockspec = optarg; break;
 		case 'c': corpus_path = optarg; break;
@@ -974,6 +981,7 @@ main(int argc, char **argv)
 			pid = npids > 0 ? pids[0] : 0;
 			break;
 		case 'k': per_conn = atoi(optarg); break;
+		case 'm': max_msgs = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'r': atomic_store(&cursor, (size_t)strtoul(optarg, NULL, 10)); break;
 		case 'v': verbose = 1; break;
 		case 'H': atomic_store(&dump_left, atoi(optarg)); break;
@@ -994,6 +1002,15 @@ main(int argc, char **argv)
 	st = calloc((size_t)conc, sizeof(*st));
 	if (st == NULL)
 		die("out of memory");
+	if (max_msgs > 0) {
+		/* every message counts: measuring from before the first one */
+		warm = 0;
+		for (int k = 0; k < npids; k++) {
+			reset_hwm(pids[k]);
+			cpu0 += proc_cpu_sec(pids[k]);
+		}
+		atomic_store(&phase, 1);
+	}
 	/* measuring starts after the warm-up, from a time set before it begins */
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	t_start.tv_sec += (time_t)warm;
@@ -1006,12 +1023,16 @@ main(int argc, char **argv)
 		if (pthread_create(&th[i], NULL, worker, &st[i]) != 0)
 			die("pthread_create failed");
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t_start, NULL);
-	for (int k = 0; k < npids; k++) {
+	for (int k = 0; k < npids && max_msgs == 0; k++) {
 		reset_hwm(pids[k]);
 		cpu0 += proc_cpu_sec(pids[k]);
 	}
 	atomic_store(&phase, 1);
-	{
+	if (max_msgs > 0) {
+		/* the workers stop after the last message: wait for them */
+		for (int i = 0; i < conc; i++)
+			pthread_join(th[i], NULL);
+	} else {
 		struct timespec end = t_start;
 		end.tv_sec += (time_t)secs;
 		end.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
@@ -1026,9 +1047,11 @@ main(int argc, char **argv)
 		rss = (rss < 0 ? 0 : rss) + proc_status_kb(pids[k], "VmHWM");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t_stop);
-	atomic_store(&phase, 2);
-	for (int i = 0; i < conc; i++)
-		pthread_join(th[i], NULL);
+	if (max_msgs == 0) {
+		atomic_store(&phase, 2);
+		for (int i = 0; i < conc; i++)
+			pthread_join(th[i], NULL);
+	}
 
 	/* only messages that ended inside the measured window count */
 	for (int i = 0; i < conc; i++) {

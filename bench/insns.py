@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""Instructions per message, counted by callgrind: figures that do not
+depend on the machine's load (bench.py's CPU times do).
+
+    insns.py --builddir DIR [--messages N] [--conc 4,32] [--per-conn 1]
+             [--filters sendercheck,opendkim,null] [--top N] [--keep]
+
+Same corpus, zone and configurations as bench.py's throughput part, over
+inet. Each filter runs under valgrind --tool=callgrind; miltergen sends
+the whole corpus once (warming the DNS caches), the counters are zeroed,
+then miltergen -m N sends exactly N messages with CONC sessions (one
+message per connection unless --per-conn 0) and the counters are dumped.
+Prints, per filter and concurrency, the user-space instructions per message
+(the kernel's work for the filter's system calls is not in it), with
+the share of each library, and the ratios to OpenDKIM; --top N adds the
+N functions with the most instructions of their own.
+
+Callgrind runs one thread at a time, so lock contention and cache effects
+are not in these counts; the order of work is.
+"""
+import argparse
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bench  # noqa: E402
+
+PY = "/usr/bin/python3"
+VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no", "--dump-line=no",
+            "--trace-children=no"]
+
+
+def callgrind_control(args, pid):
+    subprocess.run(["callgrind_control"] + args + [str(pid)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+
+def wait_dump(outbase, before, timeout=120):
+    """The newest dump file of outbase that was not there before."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        d = os.path.dirname(outbase)
+        files = [os.path.join(d, f) for f in os.listdir(d)
+                 if f.startswith(os.path.basename(outbase)) and os.path.join(d, f) not in before]
+        done = [f for f in files if "totals:" in open(f, errors="replace").read()[-4096:] or
+                "summary:" in open(f, errors="replace").read()]
+        if done:
+            return max(done, key=os.path.getmtime)
+        time.sleep(0.2)
+    raise RuntimeError("no callgrind dump from " + outbase)
+
+
+def objects_and_functions(dump):
+    """Self instructions per object (library) and per function, read from
+    the callgrind file (name compression, calls= lines carry inclusive
+    costs of callees and are skipped)."""
+    names = {"ob": {}, "fn": {}}
+    per_obj, per_fn = collections.Counter(), collections.Counter()
+    ob = fn = "?"
+    skip_next = False
+
+    def name(kind, rest):
+        m = re.match(r"\((\d+)\)(?: (.*))?", rest)
+        if not m:
+            return rest
+        if m.group(2) is not None:
+            names[kind][m.group(1)] = m.group(2)
+        return names[kind].get(m.group(1), "?")
+
+    for line in open(dump, errors="replace"):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        c = line[0]
+        if c.isdigit() or c in "+-*":
+            if skip_next:
+                skip_next = False
+                continue
+            parts = line.split()
+            if len(parts) >= 2:
+                k = int(parts[1])
+                per_obj[ob] += k
+                per_fn[(fn, ob)] += k
+            continue
+        key, _, rest = line.partition("=")
+        if key == "ob":
+            ob = os.path.basename(name("ob", rest))
+        elif key == "fn":
+            fn = name("fn", rest)
+        elif key in ("cob", "cfn"):
+            name(key[1:], rest)
+        elif key == "calls":
+            skip_next = True
+    return per_obj, collections.Counter({"%s [%s]" % k: v for k, v in per_fn.items()})
+
+
+def total_ir(dump):
+    for line in open(dump, errors="replace"):
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise RuntimeError("no totals in " + dump)
+
+
+def group(obj):
+    if obj in ("sendercheck",):
+        return "sendercheck (ours)"
+    for k, name in (("libc.so", "libc"), ("libcrypto", "OpenSSL"), ("libssl", "OpenSSL"),
+                    ("libopendkim", "libopendkim"), ("libmilter", "libmilter"),
+                    ("libspf2", "libspf2"), ("libpsl", "libpsl"), ("ld-linux", "ld.so"),
+                    ("libunbound", "libunbound"), ("opendkim", "opendkim"),
+                    ("vgpreload", "malloc (valgrind's)")):
+        if k in obj:
+            return name
+    return obj.split(".so")[0]
+
+
+def measure(opt, work, build, args_of, filters, gen, corpus, n_corpus):
+    """Runs each filter under callgrind: one warming pass over the corpus,
+    then for each concurrency the counters are zeroed, opt.messages
+    messages sent and the counters dumped. Returns {(filter, conc): ...}."""
+    results = {}
+    for fname in filters:
+        sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
+        outbase = os.path.join(work, "cg.%s" % fname)
+        cmd = VALGRIND + ["--callgrind-out-file=" + outbase] + args_of[fname](sock)
+        logf = open(os.path.join(work, "%s.callgrind.log" % fname), "ab")
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=logf, start_new_session=True)
+        try:
+            bench.wait_socket(sock, proc, fname, timeout=120)
+            # warm the caches with every message the runs will send (7 ...)
+            warm = min(n_corpus, opt.messages + 8)
+            subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", "4", "-k", "1"],
+                           check=True, capture_output=True, timeout=3600)
+            for conc in [int(x) for x in opt.conc.split(",")]:
+                callgrind_control(["-z"], proc.pid)
+                cmdm = [gen, "-s", sock, "-c", corpus, "-m", str(opt.messages), "-n", str(conc),
+                        "-r", "7"]
+                if opt.per_conn:
+                    cmdm += ["-k", str(opt.per_conn)]
+                out = subprocess.run(cmdm, check=True, capture_output=True, text=True,
+                                     timeout=3600).stdout
+                kv = dict(x.split("=", 1) for x in out.split())
+                before = set(os.path.join(work, f) for f in os.listdir(work))
+                callgrind_control(["-d"], proc.pid)
+                dump = wait_dump(outbase, before)
+                n = int(kv["msgs"])
+                per_obj, per_fn = objects_and_functions(dump)
+                results[(fname, conc)] = (total_ir(dump) / n, per_obj, per_fn, n, int(kv["errors"]))
+                print("insns: %-11s %2d sessions: %d messages, %.0f instructions each" %
+                      (fname, conc, n, total_ir(dump) / n), file=sys.stderr, flush=True)
+        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+            print("insns: %s: %s" % (fname, e), file=sys.stderr, flush=True)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            logf.close()
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", required=True)
+    ap.add_argument("--messages", type=int, default=300, help="messages counted per run")
+    ap.add_argument("--corpus", type=int, default=600, help="messages in the corpus")
+    ap.add_argument("--conc", default="4,32")
+    ap.add_argument("--per-conn", type=int, default=1, help="messages per connection (0: one long one)")
+    ap.add_argument("--filters", default="sendercheck,opendkim,null")
+    ap.add_argument("--top", type=int, default=0)
+    ap.add_argument("--keep", action="store_true")
+    opt = ap.parse_args()
+
+    build = os.path.abspath(opt.builddir)
+    gen = os.path.join(build, "bench", "miltergen")
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        sys.exit("insns: valgrind missing (./dev.sh bench installs it)")
+    work = tempfile.mkdtemp(prefix="sc-insns-")
+    os.chmod(work, 0o755)
+    dns = None
+    try:
+        subprocess.run([PY, os.path.join(HERE, "gencorpus.py"), work, "--messages", str(opt.corpus)],
+                       check=True, stdout=subprocess.DEVNULL)
+        extra = bench.random_loopback()
+        dns = subprocess.Popen([PY, os.path.join(HERE, "benchdns.py"), os.path.join(work, "zone.txt"),
+                                os.path.join(work, "dns"), extra], stdout=subprocess.PIPE, text=True)
+        port = int(dns.stdout.readline())
+        args_of = bench.filter_args(work, build, port, extra)
+        results = measure(opt, work, build, args_of, opt.filters.split(","), gen,
+                          os.path.join(work, "corpus.bin"), opt.corpus)
+        report(results, opt)
+    finally:
+        if dns is not None:
+            dns.send_signal(signal.SIGTERM)
+            try:
+                dns.wait(10)
+            except subprocess.TimeoutExpired:
+                dns.kill()
+        if opt.keep:
+            print("insns: kept", work, file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results, opt):
+    print()
+    print("instructions per message (callgrind, user space only), inet, %s, warm DNS cache:" %
+          ("one message per connection" if opt.per_conn == 1 else
+           "long connections" if opt.per_conn == 0 else "%d messages per connection" % opt.per_conn))
+    print("%-11s %4s %6s %12s  %s" % ("filter", "conc", "msgs", "Ir/msg", "by library (share)"))
+    for (fname, conc), (ir, per_obj, _, n, errors) in sorted(results.items()):
+        groups = collections.Counter()
+        for obj, k in per_obj.items():
+            groups[group(obj)] += k
+        tot = sum(groups.values()) or 1
+        parts = ", ".join("%s %.0f%%" % (g, 100.0 * k / tot) for g, k in groups.most_common(7))
+        print("%-11s %4d %6d %12.0f  %s%s" % (fname, conc, n, ir, parts,
+                                              "  (%d errors)" % errors if errors else ""))
+    for conc in sorted({c for _, c in results}):
+        sc, od = results.get(("sendercheck", conc)), results.get(("opendkim", conc))
+        if sc and od:
+            print("%2d sessions: sendercheck/OpenDKIM instructions per message %.2f" %
+                  (conc, sc[0] / od[0]))
+    if opt.top:
+        for (fname, conc), (ir, _, per_fn, n, _) in sorted(results.items()):
+            print()
+            print("%s, %d sessions: top functions by own instructions per message" % (fname, conc))
+            for fn, k in per_fn.most_common(opt.top):
+                print("%10.0f  %s" % (k / n, fn))
+
+
+if __name__ == "__main__":
+    main()
