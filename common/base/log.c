@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
@@ -37,6 +38,40 @@ log_enabled(enum log_level level)
 	return (int)level <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
+/*
+ * "ident: level: message\n" as one write (stderr is unbuffered: pieces
+ * written apart cost a system call each and can interleave).
+ */
+static void
+stderr_line(const char *level, const char *fmt, va_list ap)
+{
+	char small[1024], *line = small;
+	int head = snprintf(small, sizeof(small), "%s: %s: ", log_ident, level), n;
+	va_list again;
+
+	if (head < 0 || (size_t)head >= sizeof(small) - 1)
+		return;
+	va_copy(again, ap);
+	n = vsnprintf(small + head, sizeof(small) - (size_t)head, fmt, ap);
+	if (n >= 0 && (size_t)(head + n) + 1 >= sizeof(small) &&
+	    (line = malloc((size_t)(head + n) + 2)) != NULL) {
+		memcpy(line, small, (size_t)head);
+		vsnprintf(line + head, (size_t)n + 1, fmt, again);
+	} else if (line == NULL) {
+		line = small;	/* out of memory: the line as it was cut */
+		n = (int)(sizeof(small) - (size_t)head - 2);
+	}
+	va_end(again);
+	if (n < 0)
+		n = 0;
+	line[head + n] = '\n';
+	pthread_mutex_lock(&log_lock);
+	fwrite(line, 1, (size_t)(head + n) + 1, stderr);
+	pthread_mutex_unlock(&log_lock);
+	if (line != small)
+		free(line);
+}
+
 void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
@@ -49,11 +84,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		vsyslog(prio[level], fmt, ap);
 		return;
 	}
-	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "%s: %s: ", log_ident, name[level]);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	pthread_mutex_unlock(&log_lock);
+	stderr_line(name[level], fmt, ap);
 }
 
 void
