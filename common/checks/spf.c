@@ -36,6 +36,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -714,6 +715,11 @@ run_builtin(const struct spf_engine *e, struct dns_ctx *dns,
 	return spf_builtin_check(dns, &bi, out);
 }
 
+_Static_assert(offsetof(struct spf_outcome, n_lint) ==
+    offsetof(struct spf_outcome, walk) + sizeof(((struct spf_outcome *)0)->walk) &&
+    offsetof(struct spf_outcome, lint) + sizeof(((struct spf_outcome *)0)->lint) ==
+    sizeof(struct spf_outcome), "spf_check clears all of spf_outcome but walk[] and lint[]");
+
 enum spf_result
 spf_check(struct spf_engine *e, struct dns_ctx *dns,
     const struct spf_query *q, struct spf_outcome *out)
@@ -721,7 +727,10 @@ spf_check(struct spf_engine *e, struct dns_ctx *dns,
 	struct check_in in;
 	int r;
 
-	memset(out, 0, sizeof(*out));
+	/* walk[] and lint[] (16 KB) are filled entry by entry as they are used
+	 * and read only up to n_walk and n_lint: not zeroed */
+	memset(out, 0, offsetof(struct spf_outcome, walk));
+	out->n_lint = 0;
 	memset(&in, 0, sizeof(in));
 	if (e == NULL || dns == NULL || q == NULL)
 		return finish(out, SPF_RES_TEMPERROR, "SPF engine not set up");
