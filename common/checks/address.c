@@ -429,7 +429,12 @@ addr_parse(const char *value, size_t len, struct addr_list *out)
 {
 	struct lexer lx;
 
-	memset(out, 0, sizeof(*out));
+	/* v[] (13 KB) is written mailbox by mailbox and read up to n only */
+	out->n = out->n_total = 0;
+	out->truncated = 0;
+	out->n_groups = 0;
+	out->error_pos = 0;
+	out->why[0] = '\0';
 	r5322_init(&lx.r, value, len);
 	lx.out = out;
 	if (parse_list(&lx) == 0)
