@@ -541,10 +541,38 @@ rules_result(const struct compliance *c, enum profile_id p, enum rule_id r)
 	return &c->rule[r];
 }
 
+static void
+clear_result(struct rule_result *r)
+{
+	r->state = RULE_PASS;
+	r->reason[0] = r->fix[0] = '\0';
+}
+
+/*
+ * A compliance as if zeroed, but its texts (30 KB of reasons, fixes and
+ * warnings, read as strings or up to n_warn) are only made empty.
+ */
+static void
+compliance_clear(struct compliance *c)
+{
+	for (int r = 0; r < RULE_COUNT; r++)
+		clear_result(&c->rule[r]);
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		struct profile_verdict *pv = &c->profile[p];
+
+		pv->enabled = pv->pass = pv->temperror = 0;
+		pv->n_failed = 0;
+		memset(pv->failed, 0, sizeof(pv->failed));
+		clear_result(&pv->oneclick);
+		clear_result(&pv->mailto_only);
+	}
+	c->n_warn = 0;
+}
+
 void
 rules_evaluate(const struct rules_input *in, unsigned profiles, struct compliance *out)
 {
-	memset(out, 0, sizeof(*out));
+	compliance_clear(out);
 	eval_spf(in, &out->rule[RULE_SPF]);
 	eval_dkim(in, out);
 	if (out->rule[RULE_SPF].state == RULE_PASS || out->rule[RULE_DKIM].state == RULE_PASS)

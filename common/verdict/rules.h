@@ -100,6 +100,7 @@ struct profile_verdict {
 	struct rule_result oneclick, mailto_only;
 };
 
+/* rules.c's compliance_clear() resets every field: a new one goes there too. */
 struct compliance {
 	struct rule_result rule[RULE_COUNT];
 	struct profile_verdict profile[PROFILE_COUNT];
