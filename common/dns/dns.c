@@ -715,18 +715,21 @@ static int
 follow_chain(ns_msg *msg, uint16_t qtype, char *cur, size_t curlen,
     uint32_t *ttl, struct dns_result *out)
 {
-	char seen[DNS_MAX_CNAME + 1][NS_MAXDNAME];
+	/* the names of the chain, for loops: made at the first CNAME (9 KB,
+	 * off the stack of every lookup) */
+	char (*seen)[NS_MAXDNAME] = NULL;
 	char target[NS_MAXDNAME];
-	int i, k, hops, found, an = ns_msg_count(*msg, ns_s_an);
+	int i, k, hops, found, rc = 0, an = ns_msg_count(*msg, ns_s_an);
 	ns_rr rr;
 
-	snprintf(seen[0], sizeof(seen[0]), "%s", cur);
 	for (hops = 0;; hops++) {
 		found = 0;
 		target[0] = '\0';
 		for (i = 0; i < an && !found; i++) {
-			if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
-				return bad(out, "answer record %d", i + 1);
+			if (ns_parserr(msg, ns_s_an, i, &rr) < 0) {
+				rc = bad(out, "answer record %d", i + 1);
+				goto done;
+			}
 			if (ns_rr_class(rr) != ns_c_in ||
 			    strcasecmp(ns_rr_name(rr), cur) != 0)
 				continue;
@@ -735,31 +738,46 @@ follow_chain(ns_msg *msg, uint16_t qtype, char *cur, size_t curlen,
 			else if (ns_rr_type(rr) == ns_t_cname &&
 			    qtype != ns_t_cname && target[0] == '\0') {
 				if (rdata_name(msg, &rr, 0, target,
-				    sizeof(target)) < 0 || target[0] == '\0')
-					return bad(out, "bad CNAME for %s",
-					    cur);
+				    sizeof(target)) < 0 || target[0] == '\0') {
+					rc = bad(out, "bad CNAME for %s", cur);
+					goto done;
+				}
 				if (rr_ttl(&rr) < *ttl)
 					*ttl = rr_ttl(&rr);
 			}
 		}
 		if (found || target[0] == '\0')
-			return 0;
+			goto done;
+		if (seen == NULL) {
+			if ((seen = malloc((DNS_MAX_CNAME + 1) * sizeof(*seen))) == NULL) {
+				out->status = DNS_ERROR;
+				snprintf(out->why, sizeof(out->why), "out of memory");
+				rc = DNS_ERROR;
+				goto done;
+			}
+			snprintf(seen[0], sizeof(seen[0]), "%s", cur);
+		}
 		for (k = 0; k <= hops; k++)
 			if (strcasecmp(seen[k], target) == 0) {
 				out->status = DNS_ERROR;
 				snprintf(out->why, sizeof(out->why),
 				    "CNAME loop at %s", target);
-				return DNS_ERROR;
+				rc = DNS_ERROR;
+				goto done;
 			}
 		if (hops >= DNS_MAX_CNAME) {
 			out->status = DNS_ERROR;
 			snprintf(out->why, sizeof(out->why),
 			    "CNAME chain longer than %d", DNS_MAX_CNAME);
-			return DNS_ERROR;
+			rc = DNS_ERROR;
+			goto done;
 		}
 		snprintf(seen[hops + 1], sizeof(seen[0]), "%s", target);
 		snprintf(cur, curlen, "%s", target);
 	}
+done:
+	free(seen);
+	return rc;
 }
 
 /* Collects the records of qtype owned by name into out->rr. */
