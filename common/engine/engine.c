@@ -774,6 +774,20 @@ judged_ips(struct check *c, char ips[][64], size_t max)
 	return n;
 }
 
+/* Another SendingIP's SPF outcome replaces the verdict's if it is worse
+ * (its 19 KB on the stack only here, not on every message's). */
+static __attribute__((noinline)) void
+spf_keep_worse(struct check *c, const struct spf_query *q)
+{
+	struct spf_outcome o;
+
+	spf_check(c->e->spf, &c->dns_spf, q, &o);
+	if (spf_badness(o.result) > spf_badness(c->v.spf.result)) {
+		c->v.spf = o;
+		snprintf(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", q->client_ip);
+	}
+}
+
 static void
 run_spf(struct check *c, char ips[][64], size_t nips)
 {
@@ -794,19 +808,14 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 			 * identity is postmaster@HELO (spf.c fills it in) */
 			.identity = SPF_ID_MAILFROM,
 		};
-		struct spf_outcome o;
 
 		/* the first (mostly the only) address straight into the verdict:
 		 * an outcome is 19 KB */
 		if (i == 0) {
 			spf_check(c->e->spf, &c->dns_spf, &q, &c->v.spf);
 			snprintf(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", ips[i]);
-			continue;
-		}
-		spf_check(c->e->spf, &c->dns_spf, &q, &o);
-		if (spf_badness(o.result) > spf_badness(c->v.spf.result)) {
-			c->v.spf = o;
-			snprintf(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", ips[i]);
+		} else {
+			spf_keep_worse(c, &q);
 		}
 	}
 	c->v.spf_done = 1;
