@@ -53,6 +53,9 @@ static const struct sc_config *boot;
 /* Statistics (StatsDB) and the metrics endpoint (MetricsSocket); NULL when off. */
 static struct stats *stats;
 static struct metrics_server *metrics;
+/* Set once before the first session when the endpoint serves: verdicts
+ * are counted only then (nothing else reads the counters). */
+static int metrics_served;
 /* Sessions being checked now, against MilterMaxSessions. */
 static atomic_uint sessions;
 
@@ -547,7 +550,8 @@ cb_eom(SMFICTX *ctx)
 	} else {
 		log_info("%s", v->log_line);
 	}
-	metrics_count(v);
+	if (metrics_served)
+		metrics_count(v);
 	if (stats != NULL)
 		stats_record(stats, v);	/* never waits: a full queue drops it from stats */
 	rc = v->skipped ? SMFIS_ACCEPT : render(ctx, v);
@@ -784,6 +788,7 @@ start_stats(void)
 		metrics_stop(metrics);
 		metrics = NULL;
 	}
+	metrics_served = metrics != NULL;
 	return 0;
 }
 
