@@ -14,7 +14,9 @@ Three parts, printed in this order:
   connections.
 - Instructions per message (insns.py): the same filters under callgrind,
   one message per connection over inet, 4 and 32 sessions; user-space
-  instruction counts, which the machine's load does not change.
+  instruction counts, which the machine's load does not change, and
+  sendercheck's 15 costliest functions (the profile of what remains);
+  then system calls per message (strace -c), the kernel's part.
 
 Run by bench/run.sh. Steps: make the corpus and zone (gencorpus.py), start
 unbound on 127.0.0.1:PORT and on ADDR:53 for the filters that cannot take a
@@ -262,13 +264,16 @@ def main():
                     log("%-11s %-4s done" % (fname, skind))
                 finally:
                     flt.stop()
-        results_insn = {}
+        results_insn, results_sys = {}, {}
         if "instructions" in opt.modes:
             sys.path.insert(0, HERE)
             import insns
-            iopt = argparse.Namespace(conc="4,32", messages=opt.insn_messages, per_conn=1, top=0)
+            iopt = argparse.Namespace(conc="4,32", messages=opt.insn_messages, per_conn=1, top=15,
+                                      top_filters=("sendercheck",))
             results_insn = insns.measure(iopt, work, build, args_of, opt.insn_filters.split(","), gen,
                                          corpus, opt.messages)
+            results_sys = insns.count_syscalls(iopt, work, args_of, opt.insn_filters.split(","), gen,
+                                               corpus, opt.messages)
         if results_lat:
             print()
             latency.report(results_lat, opt)
@@ -276,6 +281,8 @@ def main():
             report(results, opt, summary)
         if results_insn:
             insns.report(results_insn, iopt)
+        if results_sys:
+            insns.report_syscalls(results_sys, iopt)
         print()
         print("(%.0f s; load average (1, 5, 15 min) at the start %s, at the end %s: other work on the "
               "machine skews every figure but the instruction counts)"

@@ -4,6 +4,7 @@ depend on the machine's load (bench.py's CPU times do).
 
     insns.py --builddir DIR [--messages N] [--conc 4,32] [--per-conn 1]
              [--filters sendercheck,opendkim,null] [--top N] [--keep]
+             [--no-callgrind] [--no-syscalls]
 
 Same corpus, zone and configurations as bench.py's throughput part, over
 inet. Each filter runs under valgrind --tool=callgrind; miltergen sends
@@ -17,6 +18,10 @@ N functions with the most instructions of their own.
 
 Callgrind runs one thread at a time, so lock contention and cache effects
 are not in these counts; the order of work is.
+
+Then the system calls per message (the kernel's share of the CPU): each
+filter runs natively, warmed the same way, strace -c -f is attached for
+N messages with 4 sessions, one per connection, and the calls are counted.
 """
 import argparse
 import collections
@@ -170,6 +175,97 @@ def measure(opt, work, build, args_of, filters, gen, corpus, n_corpus):
     return results
 
 
+def syscalls_of(strace_out):
+    """{syscall: calls} and the total from strace -c's summary."""
+    calls, total = {}, 0
+    for line in open(strace_out, errors="replace"):
+        parts = line.split()
+        if len(parts) < 5 or not parts[0].replace(".", "").isdigit():
+            continue
+        name = parts[-1]
+        # errors column may be empty: calls is the 4th field
+        n = int(parts[3])
+        if name == "total":
+            total = n
+        else:
+            calls[name] = n
+    return calls, total
+
+
+def count_syscalls(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
+    """System calls per message: each filter runs natively, is warmed with
+    the corpus, then strace -c -f is attached while opt.messages messages
+    are sent (one per connection), and detached. Counts, unlike times, do
+    not depend on the machine's load (only a little: a poll or futex that
+    need not wait under one schedule may under another)."""
+    results = {}
+    if shutil.which("strace") is None:
+        print("insns: strace missing: no system call counts", file=sys.stderr)
+        return results
+    for fname in filters:
+        sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
+        logf = open(os.path.join(work, "%s.strace.log" % fname), "ab")
+        proc = subprocess.Popen(args_of[fname](sock), stdout=logf, stderr=logf, start_new_session=True)
+        st = None
+        try:
+            bench.wait_socket(sock, proc, fname, timeout=30)
+            warm = min(n_corpus, opt.messages + 8)
+            subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", str(conc), "-k", "1"],
+                           check=True, capture_output=True, timeout=600)
+            out = os.path.join(work, "strace.%s" % fname)
+            errf = out + ".err"
+            with open(errf, "wb") as ef:
+                st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(proc.pid)],
+                                      stdout=subprocess.DEVNULL, stderr=ef)
+            # attached (to every thread) before the first message
+            deadline = time.time() + 30
+            while "attached" not in open(errf, errors="replace").read():
+                if time.time() > deadline or st.poll() is not None:
+                    raise RuntimeError("strace did not attach: " + open(errf).read().strip())
+                time.sleep(0.1)
+            r = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.messages), "-n", str(conc),
+                                "-r", "7", "-k", "1"], check=True, capture_output=True, text=True,
+                               timeout=1800).stdout
+            kv = dict(x.split("=", 1) for x in r.split())
+            st.send_signal(signal.SIGINT)
+            st.wait(60)
+            st = None
+            calls, total = syscalls_of(out)
+            n = int(kv["msgs"])
+            results[fname] = (total / n, {k: v / n for k, v in calls.items()}, n)
+            print("insns: %-11s %d messages, %.1f system calls each" % (fname, n, total / n),
+                  file=sys.stderr, flush=True)
+        except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
+            print("insns: strace %s: %s" % (fname, e), file=sys.stderr, flush=True)
+        finally:
+            if st is not None and st.poll() is None:
+                st.kill()
+                st.wait()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            logf.close()
+    return results
+
+
+def report_syscalls(results, opt):
+    if not results:
+        return
+    print()
+    print("system calls per message (strace -c -f attached after warming), inet, one message per "
+          "connection, 4 sessions, warm DNS cache:")
+    for fname, (per, calls, n) in results.items():
+        top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+        print("%-11s %6.1f  (%s; %d messages)" % (fname, per, ", ".join("%s %.1f" % kv for kv in top), n))
+    sc, od = results.get("sendercheck"), results.get("opendkim")
+    if sc and od:
+        print("sendercheck/OpenDKIM system calls per message %.2f" % (sc[0] / od[0]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", required=True)
@@ -180,6 +276,10 @@ def main():
     ap.add_argument("--filters", default="sendercheck,opendkim,null")
     ap.add_argument("--top", type=int, default=0)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-syscalls", dest="syscalls", action="store_false",
+                    help="skip the system call counts (strace)")
+    ap.add_argument("--no-callgrind", dest="callgrind", action="store_false",
+                    help="skip the instruction counts (callgrind)")
     opt = ap.parse_args()
 
     build = os.path.abspath(opt.builddir)
@@ -197,9 +297,16 @@ def main():
                                 os.path.join(work, "dns"), extra], stdout=subprocess.PIPE, text=True)
         port = int(dns.stdout.readline())
         args_of = bench.filter_args(work, build, port, extra)
-        results = measure(opt, work, build, args_of, opt.filters.split(","), gen,
-                          os.path.join(work, "corpus.bin"), opt.corpus)
+        results = {}
+        if opt.callgrind:
+            results = measure(opt, work, build, args_of, opt.filters.split(","), gen,
+                              os.path.join(work, "corpus.bin"), opt.corpus)
+        sys_results = {}
+        if opt.syscalls:
+            sys_results = count_syscalls(opt, work, args_of, opt.filters.split(","), gen,
+                                         os.path.join(work, "corpus.bin"), opt.corpus)
         report(results, opt)
+        report_syscalls(sys_results, opt)
     finally:
         if dns is not None:
             dns.send_signal(signal.SIGTERM)
@@ -234,6 +341,8 @@ def report(results, opt):
                   (conc, sc[0] / od[0]))
     if opt.top:
         for (fname, conc), (ir, _, per_fn, n, _) in sorted(results.items()):
+            if fname not in getattr(opt, "top_filters", (fname,)):
+                continue
             print()
             print("%s, %d sessions: top functions by own instructions per message" % (fname, conc))
             for fn, k in per_fn.most_common(opt.top):
