@@ -356,6 +356,18 @@ test_report_text(void **state)
 	free(t);
 }
 
+/* The longest valid domain name: 253 octets, labels of 63 "a"s. */
+static void
+longest_name(char *dst, size_t len)
+{
+	size_t i;
+
+	assert_true(len > 253);
+	for (i = 0; i < 253; i++)
+		dst[i] = i % 64 == 63 ? '.' : 'a';
+	dst[i] = '\0';
+}
+
 /* The statistics row: the columns of the store's schema, and their values. */
 static void
 test_columns(void **state)
@@ -461,15 +473,11 @@ test_columns(void **state)
 	assert_true(vrow_null(&r, verdict_column("google")));
 	assert_string_equal(vrow_text(&r, verdict_column("action")), "accept");
 
-	/* texts are cut to fit, whole list items only */
+	/* texts are cut to fit, whole list items only: d= of the longest
+	 * valid name (253 octets, labels of 63) */
 	verdict_case(0, &v);
-	/* d= of 253 octets, a valid name (labels of 63; the store writes "-" for
-	 * a d= that is not a name) */
-	for (size_t i = 0; i < sizeof(case_sigs) / sizeof(case_sigs[0]); i++) {
-		memset(case_sigs[i].domain, 'a', 253);
-		case_sigs[i].domain[63] = case_sigs[i].domain[127] = case_sigs[i].domain[191] = '.';
-		case_sigs[i].domain[253] = '\0';
-	}
+	for (size_t i = 0; i < sizeof(case_sigs) / sizeof(case_sigs[0]); i++)
+		longest_name(case_sigs[i].domain, sizeof(case_sigs[i].domain));
 	case_sigs[1].result = DKIM_RES_NEUTRAL;
 	case_sigs[2].result = DKIM_RES_PERMERROR;
 	v.n_dkim = 3;
@@ -488,6 +496,30 @@ test_columns(void **state)
 	assert_true(vrow_null(&r, verdict_column("helo")));
 	assert_string_equal(vrow_text(&r, verdict_column("client_name")), "[192.0.2.1]");
 	assert_true(strncmp(vrow_text(&r, verdict_column("dkim")), "-:", 2) == 0);
+
+	/* a d= that is no valid name (a label past 63 octets, a name past
+	 * 253, ' ' or ':' inside, a literal) is stored as "-" */
+	{
+		static const char *const bad[] = { "a.b c.example", "a:b.example", "[192.0.2.1]",
+			"a..example", "" };
+
+		verdict_case(0, &v);
+		memset(case_sigs[0].domain, 'a', sizeof(case_sigs[0].domain) - 1);
+		case_sigs[0].domain[sizeof(case_sigs[0].domain) - 1] = '\0';
+		v.n_dkim = 1;
+		assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);
+		assert_string_equal(vrow_text(&r, verdict_column("dkim")), "-:s1:pass");
+		longest_name(case_sigs[0].domain, sizeof(case_sigs[0].domain));
+		strcat(case_sigs[0].domain, "a");	/* 254 octets */
+		assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);
+		assert_string_equal(vrow_text(&r, verdict_column("dkim")), "-:s1:pass");
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(case_sigs[0].domain, sizeof(case_sigs[0].domain), "%s", bad[i]);
+			assert_int_equal(verdict_row(&v, 0, &r, why, sizeof(why)), 0);
+			if (strcmp(vrow_text(&r, verdict_column("dkim")), "-:s1:pass") != 0)
+				fail_msg("d=%s stored as %s", bad[i], vrow_text(&r, verdict_column("dkim")));
+		}
+	}
 }
 
 /* The walk's final check: a list whose count is beyond any verdict is an
