@@ -33,6 +33,10 @@ done
 echo "built $out/fuzz_spf_record $out/fuzz_spf_macro"
 # domain.c and what it needs (name checks, address literals)
 domain="$top/common/checks/domain.c $top/common/dns/dnsname.c $top/common/base/netaddr.c"
+# the resolver and what it needs, in one list for every target that links
+# it (a module it starts to use is added here once)
+resolver="$top/common/dns/dns.c $top/common/dns/dns_io.c $top/common/dns/dnsname.c
+  $top/common/base/htable.c $top/common/base/log.c $top/common/base/sbuf.c"
 # address/format/unsub targets: fuzz_address (address.c, format.c's date
 # parser) and fuzz_unsub (unsub.c, with header.c; dkim_res_str is stubbed
 # in the target so libopendkim is not needed).
@@ -60,9 +64,8 @@ $CC $flags -o "$out/fuzz_smtppath" "$here/fuzz_smtppath.c" "$top/common/checks/s
 $CC $flags -o "$out/fuzz_header" "$here/fuzz_header.c" "$top/common/checks/header.c" \
     "$top/common/checks/author.c" "$top/common/checks/address.c" "$top/common/base/rfc5322.c" \
     $domain -lidn2
-dmarc_deps="$top/common/dns/dns.c $top/common/dns/dns_io.c $top/common/base/log.c $top/common/base/sbuf.c"
 $CC $flags -o "$out/fuzz_dmarc_record" "$here/fuzz_dmarc_record.c" "$top/common/checks/dmarc.c" \
-    $domain $dmarc_deps -lpsl -lidn2 -lresolv -lpthread
+    "$top/common/checks/domain.c" "$top/common/base/netaddr.c" $resolver -lpsl -lidn2 -lresolv -lpthread
 echo "built $out/fuzz_authres $out/fuzz_smtppath $out/fuzz_header $out/fuzz_dmarc_record"
 # DKIM targets: fuzz_dkim_tags (tag lists, base64, quoted-printable, key
 # records, canonicalisation) and fuzz_dkim_verify (the builtin verifier on a whole message,
@@ -71,17 +74,14 @@ dkim="$top/common/checks/dkim.c $top/common/checks/dkim_builtin.c $top/common/ch
   $top/common/checks/dkim_canon.c $top/common/checks/dkim_key.c"
 $CC $flags -o "$out/fuzz_dkim_tags" "$here/fuzz_dkim_tags.c" "$top/common/checks/dkim_tags.c" \
     "$top/common/checks/dkim_canon.c" \
-    "$top/common/checks/dkim_key.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" "$top/common/dns/dnsname.c" "$top/common/base/htable.c" "$top/common/base/log.c" -lcrypto -lresolv
+    "$top/common/checks/dkim_key.c" $resolver -lcrypto -lresolv -lpthread
 $CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
-    "$top/common/checks/header.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" "$top/common/dns/dnsname.c" "$top/common/base/htable.c" "$top/common/base/log.c" \
-    "$top/common/base/sbuf.c" -lcrypto -lresolv -lpthread
+    "$top/common/checks/header.c" $resolver -lcrypto -lresolv -lpthread
 echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify"
 # ARC chain verification on whole messages (no DNS time budget)
 $CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" \
     "$top/common/checks/dkim_tags.c" "$top/common/checks/dkim_canon.c" "$top/common/checks/dkim_key.c" \
-    "$top/common/checks/header.c" "$top/common/dns/dns.c" "$top/common/dns/dns_io.c" \
-    "$top/common/dns/dnsname.c" "$top/common/base/htable.c" "$top/common/base/log.c" "$top/common/base/sbuf.c" \
-    -lcrypto -lresolv -lpthread
+    "$top/common/checks/header.c" $resolver -lcrypto -lresolv -lpthread
 echo "built $out/fuzz_arc"
 # DMARC aggregate reports: the Subject that marks report mail (reportmsg.c)
 # and the report writer on hostile stored values (dmarcreport.c: libxml2, zlib)
