@@ -966,7 +966,7 @@ main(int argc, char **argv)
 {
 	const char *path = DEFAULT_CONFIG;
 	char conf[4096], why[512];
-	int foreground = 0, check_only = 0, opt, rc;
+	int foreground = 0, check_only = 0, listening = 0, opt, rc;
 	struct generation *gen;
 	struct sbuf errs;
 
@@ -1017,15 +1017,13 @@ main(int argc, char **argv)
 	sbuf_free(&errs);
 	if (keep_boot_config(&gen->cfg) < 0) {
 		fprintf(stderr, "sendercheck: out of memory\n");
-		return 1;
+		goto failed;
 	}
-	if (statsdb_target_ok(path, boot) < 0) {
-		generation_put(gen);
-		return 1;
-	}
+	if (statsdb_target_ok(path, boot) < 0)
+		goto failed;
 	if (resolve_user(why, sizeof(why)) < 0) {
 		fprintf(stderr, "%s: %s\n", path, why);
-		return 1;
+		goto failed;
 	}
 	/* -f only keeps the process in front (systemd, supervisors): where the
 	 * log lines go is the config's choice, so they reach mail.log */
@@ -1034,7 +1032,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "sendercheck: Syslog no without -f: log lines are lost once it detaches\n");
 	if (smfi_register(filter) != MI_SUCCESS || smfi_setconn(boot->socket) != MI_SUCCESS) {
 		fprintf(stderr, "sendercheck: cannot register the milter on %s\n", boot->socket);
-		return 1;
+		goto failed;
 	}
 	/* a stalled MTA (or anything else on the socket) holds a worker at most
 	 * this long; the data size admits any header field Postfix passes */
@@ -1048,19 +1046,20 @@ main(int argc, char **argv)
 		if (startcheck_socket(boot->socket, why, sizeof(why), &in_use) == 0)
 			snprintf(why, sizeof(why), "libmilter could not open it");
 		fprintf(stderr, "sendercheck: cannot listen on %s: %s\n", boot->socket, why);
-		return 1;
+		goto failed;
 	}
+	listening = 1;
 	tcp_nodelay_listener();
 	/* a configured service: if it cannot be bound (as root: a port below
 	 * 1024 works), the start fails here, while stderr still reaches the
 	 * admin; served after dropping privileges */
 	if (boot->metrics_socket[0] && (metrics = metrics_listen(boot->metrics_socket, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "sendercheck: %s\n", why);
-		return 1;
+		goto failed;
 	}
 	if (!foreground && daemonize() < 0) {
 		fprintf(stderr, "sendercheck: cannot detach: %s\n", strerror(errno));
-		return 1;
+		goto failed;
 	}
 	if (boot->pid_file[0] && pidfile_write(boot->pid_file, why, sizeof(why)) < 0)
 		log_warn("%s", why);
@@ -1073,8 +1072,7 @@ main(int argc, char **argv)
 	if (drop_privileges(why, sizeof(why)) < 0 || engine_start(gen->engine, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
-		generation_put(gen);	/* a refused SharedState: nothing left running */
-		return 1;
+		goto failed;	/* a refused SharedState: nothing left running */
 	}
 	generation_install(gen);
 	if (start_stats() < 0)
@@ -1083,7 +1081,7 @@ main(int argc, char **argv)
 	if (signals_start(conf, on_stop, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		fprintf(stderr, "sendercheck: %s\n", why);
-		return 1;
+		shut_down(1);
 	}
 	log_notice("sendercheck %s listening on %s (authserv-id %s)", PACKAGE_VERSION, boot->socket,
 	    boot->authserv_id);
@@ -1092,4 +1090,14 @@ main(int argc, char **argv)
 	/* a stop ends the process in on_stop(): here libmilter gave up */
 	log_err("libmilter's listener ended (%s)", rc == MI_SUCCESS ? "stopped" : "failed");
 	shut_down(1);
+failed:
+	/* the one way out of a start that failed before serving: what was
+	 * built so far goes (shut_down is the way out once it serves) */
+	pidfile_remove();
+	if (listening)
+		remove_unix_socket();
+	metrics_stop(metrics);
+	metrics = NULL;
+	generation_put(gen);
+	return 1;
 }
