@@ -612,11 +612,12 @@ static struct smfiDesc filter = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sendercheck [-c FILE] [-f] [-n] [-V]\n"
+	fprintf(f, "usage: sendercheck [-c FILE] [-f] [-n] [-V] [-h]\n"
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -f       stay in the foreground (logs go where Syslog says)\n"
 	    "  -n       check the configuration and exit\n"
-	    "  -V       print the version and the libraries' versions\n", DEFAULT_CONFIG);
+	    "  -V       print the version and the libraries' versions\n"
+	    "  -h       print this summary and exit\n", DEFAULT_CONFIG);
 }
 
 static void

@@ -76,7 +76,8 @@ usage(FILE *f)
 	    "                     oneclick, google, yahoo, microsoft (percentages: worst first)\n"
 	    "  --reverse          reverse the order\n"
 	    "  --format FMT       text (default), json or csv\n"
-	    "  --html FILE        write one self-contained HTML page with all three reports\n",
+	    "  --html FILE        write one self-contained HTML page with all three reports\n"
+	    "  -h, --help         print this summary and exit\n",
 	    SYSCONFDIR "/sendercheck.conf", DEFAULT_DB);
 }
 

@@ -77,6 +77,7 @@ usage(FILE *f)
 	    "  --selector S        with --dns-check: the DKIM selector to check (repeatable;\n"
 	    "                      none: common selectors are tried)\n"
 	    "  --fields            list every field of the JSON record and where it appears\n"
+	    "  -h, --help          print this summary and exit\n"
 	    "MESSAGE is a file in RFC 5322 form (LF or CRLF line ends), '-' for stdin.\n",
 	    SYSCONFDIR "/sendercheck.conf");
 }

@@ -1,6 +1,7 @@
 """Man pages and make install: every page lints clean (mandoc -T lint and
 man --warnings), has the sections a manual page needs and documents every
-command-line option its program's --help lists; sendercheck.conf(5) lists
+command-line option its program accepts (getopt in its source) and lists in
+-h, and every installed program has a page; sendercheck.conf(5) lists
 exactly the options of the table (through the sample, which a unit test
 holds to the table); make install DESTDIR=... puts programs, pages, sample
 and unit in place and never overwrites an edited sendercheck.conf.
@@ -56,16 +57,37 @@ def pages_have_every_section():
         eq(heads, SECTIONS, "sections of " + name)
 
 
+def parsed_options(prog):
+    """The options a program's source hands to getopt: the short option
+    string and the long option table."""
+    src = open(os.path.join(SRC, prog + ".c")).read()
+    opts = set()
+    for short in re.findall(r'getopt(?:_long)?\(argc, argv, "([^"]*)"', src):
+        opts |= {"-" + ch for ch in short if ch.isalnum()}
+    opts |= {"--" + n for n in re.findall(r'\{ *"([\w-]+)", *(?:no|required|optional)_argument', src)}
+    return opts
+
+
 @case
 def pages_document_every_command_line_option():
+    """Every option a program accepts (its getopt calls in the source) is
+    in its -h and in its page; every installed program has a page."""
+    am = open(os.path.join(SRC, "Makefile.am")).read().replace("\\\n", " ")
+    installed = set()
+    for value in re.findall(r'^s?bin_PROGRAMS \+?= *(.*)$', am, re.M):
+        installed |= set(value.split())
+    eq(sorted(installed), sorted(p for p in PAGES.values() if p),
+       "installed programs (Makefile.am) vs the pages' programs")
     for name, prog in PAGES.items():
         if prog is None:
             continue
         out = evidence.run([os.path.join(BUILD, prog), "-h"], text=True, what=prog + " -h")
-        opts = set(re.findall(r'(?<![\w-])(--?[a-zA-Z][\w-]*)', out.stdout))
-        check(opts, "no options found in %s -h" % prog)
+        listed = set(re.findall(r'(?<![\w-])(--?[a-zA-Z][\w-]*)', out.stdout))
+        parsed = parsed_options(prog)
+        check(parsed, "no getopt call found in %s.c" % prog)
+        eq(sorted(parsed - listed), [], "options %s accepts that its -h leaves out" % prog)
         text = rendered(page(name)).stdout
-        for o in sorted(opts):
+        for o in sorted(listed | parsed):
             check(re.search(r'(?<![\w-])%s(?![\w-])' % re.escape(o), text),
                   "%s documents %s (in its -h) nowhere" % (name, o))
 
