@@ -61,7 +61,7 @@ def teardown(c):
 
 
 def tool(c, msg, *args, json_out=True, mail_from="user@dkim.test", stdin=None, conf=True,
-         expect=0):
+         expect=0, ip=world.CLIENT):
     """conf: True (the test's config), False (none) or a config file."""
     path = "-"
     if msg is not None:
@@ -70,7 +70,7 @@ def tool(c, msg, *args, json_out=True, mail_from="user@dkim.test", stdin=None, c
             f.write(msg)
     if conf is True:
         conf = c.conf
-    cmd = [TOOL] + (["-c", conf] if conf else []) + ["--ip", world.CLIENT, "--helo", "client.test",
+    cmd = [TOOL] + (["-c", conf] if conf else []) + ["--ip", ip, "--helo", "client.test",
                                                        "--mail-from", mail_from]
     cmd += list(args) + (["--json"] if json_out else []) + [path]
     return evidence.run(cmd, expect=expect, input=stdin, timeout=60)
@@ -248,7 +248,8 @@ def hostile_input_no_crash(c):
 
 @case
 def ip_that_is_not_an_address_is_a_usage_error(c):
-    """Never a run with empty fields: each of these is exit 2 with a reason."""
+    """Never a run with empty fields: each of these is exit 2 with a reason;
+    each accepted form is the client the checks see."""
     for bad in ("1.2.3", "300.1.2.3", "192.0.2.1/24", "[192.0.2.1]", "::g", "mail.example.com", "",
                 "192.0.2.1 "):
         for extra in ([], ["--spf-only", "dkim.test"]):
@@ -259,8 +260,14 @@ def ip_that_is_not_an_address_is_a_usage_error(c):
                              what="sendercheck-test --ip %r %r" % (bad, extra))
             contains(p.stderr.decode(), "--ip '%s' is not an IPv4 or IPv6 address" % bad, "message")
             eq(p.stdout, b"", "nothing on stdout for --ip %r" % bad)
-    for good in ("192.0.2.10", "2001:db8::10", "::ffff:192.0.2.10"):
-        tool(c, mail.simple_message("user@dkim.test"))
+    # each accepted form is the client the checks see (a v4-mapped IPv6
+    # address as the IPv4 one), in the record and in A-R's iprev
+    for good, seen in (("192.0.2.10", "192.0.2.10"), ("2001:db8::10", "2001:db8::10"),
+                       ("::ffff:192.0.2.10", "192.0.2.10")):
+        v = verdict(c, mail.simple_message("user@dkim.test"), ip=good)
+        eq(v["client"]["ip"], seen, "client ip for --ip %s" % good)
+        check(re.search(r'policy\.iprev="?%s"?$' % re.escape(seen), ar(v), re.M),
+              "A-R for --ip %s: %r" % (good, ar(v)))
 
 
 def unreachable_conf():
