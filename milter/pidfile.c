@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -19,10 +20,16 @@
 static char pid_path[4096];
 static char pid_text[32];	/* what was written: "PID\n" */
 
+/*
+ * Written whole into a new file beside it, then renamed over it: a reader
+ * (systemd, a script) finds the old content or the new, never an empty or
+ * half-written file; rename replaces a symlink at path and never follows it.
+ */
 int
 pidfile_write(const char *path, char *why, size_t whylen)
 {
-	int fd, n;
+	char tmp[sizeof(pid_path) + 8];
+	int fd, n, ok;
 
 	if ((size_t)snprintf(pid_path, sizeof(pid_path), "%s", path) >= sizeof(pid_path)) {
 		pid_path[0] = '\0';
@@ -30,15 +37,20 @@ pidfile_write(const char *path, char *why, size_t whylen)
 		return -1;
 	}
 	n = snprintf(pid_text, sizeof(pid_text), "%ld\n", (long)getpid());
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, pid_text, (size_t)n) != n) {
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		snprintf(why, whylen, "cannot write PidFile %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		pid_path[0] = '\0';
 		return -1;
 	}
-	close(fd);
+	ok = fchmod(fd, 0644) == 0 && write(fd, pid_text, (size_t)n) == n;
+	ok = close(fd) == 0 && ok && rename(tmp, path) == 0;
+	if (!ok) {
+		snprintf(why, whylen, "cannot write PidFile %s: %s", path, strerror(errno));
+		unlink(tmp);
+		pid_path[0] = '\0';
+		return -1;
+	}
 	return 0;
 }
 

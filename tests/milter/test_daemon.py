@@ -564,6 +564,33 @@ def config_path_must_be_a_regular_file(c):
 
 
 @case
+def pid_file_replaced_whole(c):
+    """The PID file is written beside and renamed over the old one: a stale
+    file's longer content is gone, a symlink at its name is replaced (its
+    target untouched), and no temporary file is left in the directory."""
+    d = os.path.join(WORK, "piddir")
+    os.mkdir(d)
+    victim = os.path.join(WORK, "pid-victim.txt")
+    with open(victim, "w") as f:
+        f.write("victim\n")
+    for name, stale in (("stale", "stale"), ("link", "link")):
+        pidf = os.path.join(d, name + ".pid")
+        if stale == "stale":
+            with open(pidf, "w") as f:
+                f.write("4294967295 and more\n")
+        else:
+            os.symlink(victim, pidf)
+        sc = daemon(c, "pid" + name, {"PidFile": pidf})
+        check(wait_until(lambda: os.path.isfile(pidf) and not os.path.islink(pidf) and
+                         open(pidf).read() == "%d\n" % sc.proc.pid, 5 * SLOW),
+              "%s: the PID file holds exactly the daemon's PID" % name)
+        eq(os.listdir(d), [name + ".pid"], "%s: files in the PID file's directory" % name)
+        eq(open(victim).read(), "victim\n", "the symlink's target untouched")
+        stopped_cleanly(sc)
+        eq(os.listdir(d), [], "%s: the PID file removed at the stop" % name)
+
+
+@case
 def pid_file_removed_after_dropping_privileges(c):
     """With UserID the daemon cannot remove a PID file in a root-only
     directory: its keeper does, on SIGTERM and even after SIGKILL, and the
