@@ -375,7 +375,7 @@ send_smtp(struct run *R, const char *rcpt, const struct sbuf *msg, char *reply, 
 static enum outcome
 send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *reply, size_t len)
 {
-	int fds[2], status;
+	int fds[2], status = 0, waited;
 	size_t off = 0;
 	pid_t pid;
 
@@ -407,8 +407,12 @@ send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *rep
 		off += (size_t)w;
 	}
 	close(fds[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (waited < 0) {
+		snprintf(reply, len, "waitpid: %s", strerror(errno));
+		return TRY_LATER;
+	}
 	if (off == msg->len && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		snprintf(reply, len, "handed to %s", SENDMAIL_PATH);
 		return SENT;
@@ -435,6 +439,7 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 	char status[32] = "", why[1400] = "", reply[600] = "";
 	struct sbuf msg;
 	unsigned long long limit = R->cfg->report_max_size;
+	long long until;
 	enum outcome o;
 	int rc;
 
@@ -446,7 +451,9 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 		R->c.skipped++;
 		return 0;
 	}
-	if (refusal_get(R, d->addr, reply, sizeof(reply)) > 0) {
+	if ((until = refusal_get(R, d->addr, reply, sizeof(reply))) < 0)
+		return -1;
+	if (until > 0) {
 		log_notice("report %s for %s to %s: skipped, the destination refused report mail"
 		    " within the last day (%s)", r->report_id, r->policy_domain, d->addr, reply);
 		printf("skipped %s %s: refused earlier: %s\n", r->policy_domain, d->addr, reply);
