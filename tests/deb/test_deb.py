@@ -156,6 +156,9 @@ def installs_on_this_machine(c):
     conffiles = sh(["dpkg-query", "-W", "-f", "${Conffiles}", "sendercheck"]).stdout
     contains(conffiles, "/etc/sendercheck.conf", "conffiles")
     contains(open("/etc/sendercheck.conf").read(), "\nUserID sendercheck\n", "the config runs it as its user")
+    # the daily reports mail other domains: shipped, not enabled
+    check(not os.path.exists("/etc/systemd/system/timers.target.wants/sendercheck-reports.timer"),
+          "the package enabled sendercheck-reports.timer")
 
 
 @case
@@ -177,6 +180,9 @@ def installed_programs_run(c):
         p = sh(["man", "-w", page])
         eq(p.returncode, 0, "man -w " + page)
         check(p.stdout.startswith("/usr/share/man/"), "man -w %s: %r" % (page, p.stdout))
+    p = sh(["systemd-analyze", "verify", "--man=no", "/lib/systemd/system/sendercheck-reports.timer",
+            "/lib/systemd/system/sendercheck-reports.service"])
+    eq((p.returncode, (p.stdout + p.stderr).strip()), (0, ""), "systemd-analyze verify (reports)")
     p = sh(["systemd-analyze", "verify", "--man=no", "/lib/systemd/system/sendercheck.service"])
     eq((p.returncode, (p.stdout + p.stderr).strip()), (0, ""), "systemd-analyze verify")
     p = sh(["systemd-analyze", "security", "--offline=yes", "/lib/systemd/system/sendercheck.service"])
