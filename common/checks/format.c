@@ -286,6 +286,10 @@ format_date_parse(const char *value, size_t len, struct format_date *d, char *wh
 /* ---- the checks ---- */
 
 /* Fields RFC 5322 section 3.6 allows at most once. */
+/* one wording for two From fields and for two addresses in one: what both
+ * break, then the rule each breaks */
+#define ONE_AUTHOR "one author address is needed (DMARC judges one From domain; "
+
 static const char *const single_fields[] = {
 	"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID",
 	"In-Reply-To", "References", "Subject",
@@ -297,9 +301,12 @@ check_duplicates(const struct header_list *hl, struct format_result *out)
 	for (size_t i = 0; i < sizeof(single_fields) / sizeof(single_fields[0]); i++) {
 		unsigned n = header_count(hl, single_fields[i]);
 
-		if (n > 1)
-			format_add_kind(out, strcmp(single_fields[i], "From") == 0 ? FORMAT_K_MULTI_FROM :
-			    FORMAT_K_DUPLICATE, FORMAT_FAIL, single_fields[i],
+		if (n > 1 && strcmp(single_fields[i], "From") == 0)
+			format_add_kind(out, FORMAT_K_MULTI_FROM, FORMAT_FAIL, "From",
+			    "%u From fields: " ONE_AUTHOR "RFC 5322 section 3.6 allows one "
+			    "From field)", n);
+		else if (n > 1)
+			format_add_kind(out, FORMAT_K_DUPLICATE, FORMAT_FAIL, single_fields[i],
 			    "%u %s fields (RFC 5322 section 3.6 allows one)", n, single_fields[i]);
 	}
 }
@@ -328,9 +335,15 @@ check_from(const struct header_list *hl, struct format_result *out, struct addr_
 		    "From uses group syntax (name:...;), not one author mailbox");
 		return;
 	}
+	if (al->n_total > 1) {
+		format_add_kind(out, FORMAT_K_FROM_MANY, FORMAT_FAIL, "From",
+		    "%zu addresses in the From field: " ONE_AUTHOR "RFC 5322 section 3.6.2 "
+		    "allows several only beside a Sender field)", al->n_total);
+		return;
+	}
 	if (al->n_total != 1) {
-		format_add_kind(out, al->n_total > 1 ? FORMAT_K_FROM_MANY : FORMAT_K_FROM_INVALID,
-		    FORMAT_FAIL, "From", "From has %zu mailboxes (exactly one is required)", al->n_total);
+		format_add_kind(out, FORMAT_K_FROM_INVALID, FORMAT_FAIL, "From",
+		    "From has %zu mailboxes (exactly one is required)", al->n_total);
 		return;
 	}
 	out->has_from = 1;

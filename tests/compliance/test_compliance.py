@@ -674,6 +674,10 @@ def two_from_fields_and_two_addresses_one_rule():
     contains(a["dmarc"]["reason"], "2 From domains", "the reason names both domains")
     eq(rule(a, "format")["state"], "fail", "format fails (two fields)")
     eq(rule(b, "format")["state"], "fail", "format fails (two addresses)")
+    contains(rule(a, "format")["reason"], "2 From fields: one author address is needed "
+             "(DMARC judges one From domain; ", "format reason, two fields")
+    contains(rule(b, "format")["reason"], "2 addresses in the From field: one author address is "
+             "needed (DMARC judges one From domain; ", "format reason, two addresses")
     for which, m in (("fields", msg(extra=[("From", " other@good.test")], sign=None)),
                      ("addresses", msg(from_addr="news@good.test, other@good.test", sign=None))):
         v = verdict(m)
