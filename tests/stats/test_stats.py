@@ -829,11 +829,11 @@ def config_reads_statsdb():
 # ---- throughput: stats on vs off ----
 
 @case
-def throughput_stats_on_vs_off():
-    """Messages per second through the milter, 2 miltertest processes x N
-    messages each, stats (+ metrics + JSON log) on vs all off; alternated.
-    Fails only on a gross slowdown (shared CI machines are noisy); the
-    figure is printed."""
+def bursts_with_stats_on_and_off():
+    """2 miltertest processes x N messages each, stats (+ metrics + JSON
+    log) on vs all off, alternated: every message is accepted and, with
+    stats on, stored. Messages per second are printed, not judged (tests
+    are not timed)."""
     n = int(os.environ.get("STATS_BENCH_N", "150"))
     rates = {"off": [], "on": []}
     for rnd in range(int(os.environ.get("STATS_BENCH_ROUNDS", "2"))):
@@ -849,13 +849,14 @@ def throughput_stats_on_vs_off():
                                          from_domain="bench.test")
                 eq(replies.count("a"), 2 * n, "accepted")
                 rates[mode].append(2 * n / elapsed)
+                if mode == "on":    # the warming 10 and the burst, all stored
+                    eq(wait_rows(opts["StatsDB"], 10 + 2 * n), 10 + 2 * n, "verdicts stored")
             finally:
                 sc.stop()
     off, on = max(rates["off"]), max(rates["on"])
     print("throughput: stats off %.0f msg/s, stats on %.0f msg/s (%+.1f %%); rounds off %s on %s" % (
         off, on, 100.0 * (on - off) / off, ["%.0f" % r for r in rates["off"]],
         ["%.0f" % r for r in rates["on"]]), flush=True)
-    check(on > 0.5 * off, "stats on within reason of off")
 
 
 if __name__ == "__main__":
