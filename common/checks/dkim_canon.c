@@ -303,15 +303,65 @@ body_simple(struct dkim_body *b, const unsigned char *p, const unsigned char *en
 /* Bytes that end a run of ordinary content in relaxed: SP, HTAB, CR. */
 static const unsigned char relaxed_stop[256] = { ['\t'] = 1, [' '] = 1, ['\r'] = 1 };
 
+/* Content follows: the empty lines and the white space held back are out. */
 static void
-relaxed_content(struct dkim_body *b, const unsigned char *p, size_t n)
+relaxed_start(struct dkim_body *b)
 {
 	line_content(b);
 	if (b->wsp) {
 		emit(b, (const unsigned char *)" ", 1);
 		b->wsp = 0;
 	}
+}
+
+static void
+relaxed_content(struct dkim_body *b, const unsigned char *p, size_t n)
+{
+	relaxed_start(b);
 	emit(b, p, n);
+}
+
+/*
+ * The rest of a line with no l= limit, from ordinary content at p up to a
+ * CR or the end of the chunk: copied into the hash buffer as it is
+ * scanned, a run of white space between words made one SP on the way (a
+ * call chain and a memcpy per word cost more than its bytes). White space
+ * at the stop is left held in b->wsp. Returns where it stopped.
+ */
+static const unsigned char *
+relaxed_run(struct dkim_body *b, const unsigned char *p, const unsigned char *end)
+{
+	struct dkim_hashbuf *h = &b->out;
+
+	for (;;) {
+		size_t room = sizeof h->b - h->n;
+		const unsigned char *lim = (size_t)(end - p) < room ? end : p + room;
+		const unsigned char *start = p;
+		unsigned char *o = h->b + h->n;
+
+		while (p < lim && !relaxed_stop[*p])
+			*o++ = *p++;
+		h->n += (size_t)(p - start);
+		b->total += (size_t)(p - start);
+		b->hashed += (size_t)(p - start);
+		if (p == lim && p < end) {
+			hb_flush(h);	/* the buffer is full, the line goes on */
+			continue;
+		}
+		if (p == end || *p == '\r')
+			return p;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == end || *p == '\r') {
+			b->wsp = 1;	/* at the end of a line it is dropped */
+			return p;
+		}
+		if (h->n == sizeof h->b)
+			hb_flush(h);
+		h->b[h->n++] = ' ';
+		b->total++;
+		b->hashed++;
+	}
 }
 
 static void
@@ -339,10 +389,15 @@ body_relaxed(struct dkim_body *b, const unsigned char *p, const unsigned char *e
 			p++;
 			continue;
 		}
-		for (q = p + 1; q < end && !relaxed_stop[*q]; q++)
-			;
-		relaxed_content(b, p, (size_t)(q - p));
-		p = q;
+		if (b->limited) {
+			for (q = p + 1; q < end && !relaxed_stop[*q]; q++)
+				;
+			relaxed_content(b, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		relaxed_start(b);
+		p = relaxed_run(b, p, end);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -195,6 +196,91 @@ test_body_edges(void **state)
 	assert_int_equal(total, 14);
 }
 
+/* Relaxed body canonicalization the plain way (RFC 6376 3.4.4) for a body
+ * of letters, SP, HTAB and CRLF only: WSP runs one SP, none at line ends,
+ * no empty lines at the end, a CRLF after the last line. */
+static size_t
+relaxed_reference(const char *in, size_t len, char *out)
+{
+	size_t n = 0, kept = 0;
+	int wsp = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '\r' && i + 1 < len && in[i + 1] == '\n') {
+			out[n++] = '\r';
+			out[n++] = '\n';
+			wsp = 0;
+			i++;
+			continue;
+		}
+		if (in[i] == ' ' || in[i] == '\t') {
+			wsp = 1;
+			continue;
+		}
+		if (wsp)
+			out[n++] = ' ';
+		wsp = 0;
+		out[n++] = in[i];
+		kept = n;	/* content: the lines up to here stay */
+	}
+	if (kept == 0)
+		return 0;
+	n = kept;
+	out[n++] = '\r';
+	out[n++] = '\n';
+	return n;
+}
+
+/* Long lines and white space across the 2048-byte hash buffer, fed in
+ * pieces of every awkward size, against the plain way. */
+static void
+test_body_relaxed_long(void **state)
+{
+	static const size_t pieces[] = { 1, 3, 7, 2047, 2048, 2049, 5000, 1 << 20 };
+	size_t cap = 64 * 1024, len = 0, wlen = 1, i;
+	char *in = malloc(cap), *ref = malloc(cap * 2 + 2);
+	unsigned char want[32];
+	unsigned seed = 7;
+
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(ref);
+	while (len + 3100 < cap) {
+		seed = seed * 1103515245u + 12345u;
+		/* words of 1 to ~3000 letters, WSP runs of 1-3, some line ends */
+		wlen = (seed >> 8) % 7 == 0 ? 1 + (seed >> 4) % 3000 : 1 + (seed >> 4) % 9;
+		for (i = 0; i < wlen; i++, len++)
+			in[len] = (char)('a' + len % 26);
+		for (i = 0; i < 1 + (seed >> 12) % 3; i++)
+			in[len++] = (seed >> (16 + i)) & 1 ? ' ' : '\t';
+		if ((seed >> 20) % 5 == 0) {
+			in[len++] = '\r';
+			in[len++] = '\n';
+			if ((seed >> 24) % 3 == 0) {
+				in[len++] = '\r';
+				in[len++] = '\n';
+			}
+		}
+	}
+	memcpy(in + len, " \t\r\n\r\n", 6);
+	len += 6;
+	sha256(ref, relaxed_reference(in, len, ref), want);
+	for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
+		struct dkim_body b;
+
+		assert_int_equal(dkim_body_init(&b, CANON_RELAXED, EVP_sha256(), 0, 0), 0);
+		for (size_t off = 0; off < len; off += pieces[k])
+			dkim_body_update(&b, (const unsigned char *)in + off,
+			    len - off < pieces[k] ? len - off : pieces[k]);
+		assert_int_equal(dkim_body_final(&b), 0);
+		assert_memory_equal(b.digest, want, 32);
+		assert_int_equal(b.total, relaxed_reference(in, len, ref));
+		dkim_body_free(&b);
+	}
+	free(in);
+	free(ref);
+}
+
 static void
 test_key_records(void **state)
 {
@@ -312,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_qp),
 		cmocka_unit_test(test_rfc6376_example),
 		cmocka_unit_test(test_body_edges),
+		cmocka_unit_test(test_body_relaxed_long),
 		cmocka_unit_test(test_key_records),
 		cmocka_unit_test(test_hlist),
 	};
