@@ -270,6 +270,12 @@ startcheck_all(const struct sc_config *cfg, const char *path, const struct run_a
 			problems++;
 		}
 	}
+	/* a build without the store's library: the daemon would filter on
+	 * without statistics, logging it as an error; here it is a problem */
+	if (cfg->stats_db[0] && sqldb_driver_built(cfg->stats_db, why, sizeof(why)) < 0) {
+		sbuf_printf(errs, "%s: StatsDB %s\n", path, why);
+		problems++;
+	}
 	sbuf_init(&lines, 1 << 16);
 	/* directories made as the starting user (before dropping), then given
 	 * to UserID; the PID file is written before dropping */

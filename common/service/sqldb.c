@@ -60,6 +60,24 @@ sqldb_check_target(const char *target, char *why, size_t whylen)
 #endif
 }
 
+int
+sqldb_driver_built(const char *target, char *why, size_t whylen)
+{
+	/* the opening's own error, without opening anything */
+#ifndef HAVE_SQLITE3
+	if (!sqldb_is_uri(target))
+		return sqldb_sqlite_open(target, 0, why, whylen) == NULL ? -1 : 0;
+#endif
+#ifndef HAVE_LIBPQ
+	if (sqldb_is_uri(target))
+		return sqldb_pg_open(target, 0, NULL, why, whylen) == NULL ? -1 : 0;
+#endif
+	(void)target;
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
 void
 sqldb_set_error(struct sqldb *db, const char *fmt, ...)
 {

@@ -54,6 +54,9 @@ struct sqldb_stmt;
 int sqldb_is_uri(const char *target);
 /* Checks a StatsDB value without connecting: 0, or -1 with a reason. */
 int sqldb_check_target(const char *target, char *why, size_t whylen);
+/* Whether this build has the driver target needs (configure found its
+ * library): 0, or -1 with the reason opening it would give. */
+int sqldb_driver_built(const char *target, char *why, size_t whylen);
 
 /*
  * Opens target. NULL with a reason on failure; *unreachable (may be NULL)

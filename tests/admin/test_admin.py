@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import case, check, contains, eq, run            # noqa: E402
+from harness import built_with, case, check, contains, eq, run  # noqa: E402
 import evidence                                               # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
@@ -197,6 +197,20 @@ def _accepts(path):
         return False
     finally:
         s.close()
+
+
+@case
+def n_says_statsdb_needs_a_build_with_its_library():
+    """A StatsDB file in a build without SQLite: the daemon would filter
+    without statistics, logging an error; -n counts it as a problem."""
+    c = conf("q1", StatsDB=WORK + "/q1-stats.db")
+    if built_with(BUILD, "SQLITE3"):
+        p = sc("-n", "-c", c, expect=0)
+        contains(p.stdout, "configuration OK", "-n")
+    else:
+        p = sc("-n", "-c", c, expect=1)
+        contains(p.stderr, "StatsDB %s/q1-stats.db: this sendercheck was built without SQLite" % WORK,
+                 "-n")
 
 
 @case
