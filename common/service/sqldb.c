@@ -245,6 +245,12 @@ sqldb_changes(struct sqldb *db)
 	return db->ops->changes(db);
 }
 
+int
+sqldb_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
+{
+	return n == 0 ? 0 : db->ops->new_ids(db, table, n, ids);
+}
+
 long long
 sqldb_meta_get(struct sqldb *db, const char *key)
 {

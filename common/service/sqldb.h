@@ -46,6 +46,9 @@ enum sqldb_kind { SQLDB_SQLITE, SQLDB_POSTGRESQL };
 #define SQLDB_TX_BATCH 2	/* pipelined inserts and upserts */
 
 #define SQLDB_PG_TIMEOUT_MS 5000
+/* At most this many parameters in one statement (SQLite's default limit;
+ * PostgreSQL's is 65535). */
+#define SQLDB_MAX_PARAMS 32766
 
 struct sqldb;
 struct sqldb_stmt;
@@ -99,6 +102,17 @@ void sqldb_reset(struct sqldb_stmt *st);
 void sqldb_finalize(struct sqldb_stmt *st);
 /* Rows changed by the last statement run outside a batch. */
 long long sqldb_changes(struct sqldb *db);
+
+/*
+ * n new values of table's id (its INTEGER PRIMARY KEY) into ids, for rows
+ * inserted with explicit ids (so that other rows of the same batch can
+ * name them). The first statement of a SQLDB_TX_BATCH transaction:
+ * PostgreSQL draws them from the column's sequence in one round trip
+ * (other sessions draw theirs meanwhile: ascending, not always
+ * consecutive, never given twice); SQLite counts on from the highest id
+ * (the transaction holds the file's write lock). 0 or an sqldb code.
+ */
+int sqldb_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids);
 
 /* A consistent copy of the whole store into the new file dest (SQLite's
  * online backup, safe while others write; an existing dest is refused).

@@ -21,6 +21,7 @@ struct sqldb_ops {
 	void (*reset)(struct sqldb_stmt *st);
 	void (*finalize)(struct sqldb_stmt *st);
 	long long (*changes)(struct sqldb *db);
+	int (*new_ids)(struct sqldb *db, const char *table, size_t n, long long *ids);
 	long long (*meta_get)(struct sqldb *db, const char *key);
 	int (*meta_set)(struct sqldb *db, const char *key, long long value);
 	long long (*table_count)(struct sqldb *db);

@@ -470,7 +470,7 @@ pg_bind(struct sqldb_stmt *st, int i, const char *text, long long v, int kind)
 	struct pg_stmt *s = (struct pg_stmt *)st;
 	char num[24];
 
-	if (i < 1 || i > 1000)
+	if (i < 1 || i > SQLDB_MAX_PARAMS)
 		return;
 	if (i > s->cap) {
 		int cap = i < 16 ? 16 : i * 2;
@@ -624,6 +624,54 @@ pg_changes(struct sqldb *db)
 	return ((struct pg *)db)->changes;
 }
 
+/*
+ * One round trip before the batch's first statement: the pipeline is
+ * left for it (nothing is queued yet) and entered again.
+ */
+static int
+pg_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
+{
+	struct pg *p = (struct pg *)db;
+	char num[24];
+	const char *params[2] = { table, num };
+	long long t0 = histo_now_us();
+	PGresult *r;
+	int lost, rc, pipe = p->batch;
+
+	if (p->conn == NULL) {
+		sqldb_set_error(db, "not connected");
+		return SQLDB_BUSY;
+	}
+	if (pipe && (p->nq > 0 || !PQexitPipelineMode(p->conn))) {
+		sqldb_set_error(db, "ids drawn after the batch's first statement");
+		return SQLDB_ERROR;
+	}
+	snprintf(num, sizeof(num), "%zu", n);
+	if (!PQsendQueryParams(p->conn, "SELECT nextval(pg_get_serial_sequence($1::text, 'id'))"
+	    " FROM generate_series(1, $2::integer)", 2, NULL, params, NULL, NULL, 0))
+		rc = result_code(p, NULL);
+	else if ((r = collect(p, t0, &lost)) == NULL)
+		rc = SQLDB_BUSY;
+	else {
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			rc = result_code(p, r);
+		else if ((size_t)PQntuples(r) != n) {
+			sqldb_set_error(db, "%d ids drawn, %zu asked for", PQntuples(r), n);
+			rc = SQLDB_ERROR;
+		} else {
+			for (size_t i = 0; i < n; i++)
+				ids[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+			rc = 0;
+		}
+		PQclear(r);
+	}
+	if (pipe && p->conn != NULL && !PQenterPipelineMode(p->conn)) {
+		p->batch = 0;
+		rc = rc ? rc : result_code(p, NULL);
+	}
+	return rc;
+}
+
 /* ---- the store's facts ---- */
 
 static long long
@@ -728,7 +776,7 @@ static const struct sqldb_ops pg_ops = {
 	.close = pg_close, .exec = pg_exec, .begin = pg_begin, .commit = pg_commit,
 	.rollback = pg_rollback, .prepare = pg_prepare, .bind = pg_bind, .step = pg_step,
 	.col_text = pg_col_text, .reset = pg_reset, .finalize = pg_finalize,
-	.changes = pg_changes, .meta_get = pg_meta_get, .meta_set = pg_meta_set,
+	.changes = pg_changes, .new_ids = pg_new_ids, .meta_get = pg_meta_get, .meta_set = pg_meta_set,
 	.table_count = pg_table_count, .has_column = pg_has_column, .connected = pg_connected,
 	.backup = pg_backup,
 };

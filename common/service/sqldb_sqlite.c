@@ -177,6 +177,30 @@ query_int(struct lite *l, const char *sql)
 	return v;
 }
 
+/* Counts on from the highest id: the batch holds the write lock (BEGIN
+ * IMMEDIATE), so no other writer can take the same ones. */
+static int
+lite_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
+{
+	struct lite *l = (struct lite *)db;
+	sqlite3_stmt *st;
+	char sql[128];
+	long long top;
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM \"%s\"", table);
+	if ((rc = sqlite3_prepare_v2(l->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return code(l, rc);
+	rc = sqlite3_step(st);
+	top = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return code(l, rc);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = top + 1 + (long long)i;
+	return 0;
+}
+
 /* "version" is PRAGMA user_version, "application_id" PRAGMA application_id. */
 static long long
 lite_meta_get(struct sqldb *db, const char *key)
@@ -282,7 +306,7 @@ static const struct sqldb_ops lite_ops = {
 	.close = lite_close, .exec = lite_exec, .begin = lite_begin, .commit = lite_commit,
 	.rollback = lite_rollback, .prepare = lite_prepare, .bind = lite_bind, .step = lite_step,
 	.col_text = lite_col_text, .reset = lite_reset, .finalize = lite_finalize,
-	.changes = lite_changes, .meta_get = lite_meta_get, .meta_set = lite_meta_set,
+	.changes = lite_changes, .new_ids = lite_new_ids, .meta_get = lite_meta_get, .meta_set = lite_meta_set,
 	.table_count = lite_table_count, .has_column = lite_has_column, .connected = lite_connected,
 	.backup = lite_backup,
 };

@@ -30,7 +30,9 @@ struct statsdb {
 	struct sqldb *sql;
 	int writable;
 	int ready;		/* schema checked (a server down at open: not yet) */
-	struct sqldb_stmt *ins_batch, *ins_msg, *ins_fail, *up_daily, *up_rule, *seen_batch;
+	struct sqldb_stmt *ins_batch, *seen_batch;
+	/* the batch's rows, many to a statement */
+	struct multi *messages, *failures, *daily, *daily_rules;
 	/* the row's columns the totals read (-1: none) */
 	int c_from, c_spf, c_dkim_pass, c_dmarc, c_aligned, c_bulk, c_oneclick, c_action, c_skipped;
 	int c_profile[PROFILE_COUNT], c_failed[PROFILE_COUNT];
@@ -324,11 +326,119 @@ rollback:
 	return rc;
 }
 
+/* "" is stored as NULL: unknown */
+static void
+bind_text(struct sqldb_stmt *st, int i, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		sqldb_bind_null(st, i);
+	else
+		sqldb_bind_text(st, i, s);
+}
+
+/* Runs a statement that returns no rows; 0 or an sqldb code. */
+static int
+step_done(struct sqldb_stmt *st)
+{
+	int rc = sqldb_step(st);
+
+	sqldb_reset(st);
+	return rc == SQLDB_DONE ? 0 : rc == SQLDB_ROW ? SQLDB_ERROR : rc;
+}
+
+/*
+ * One table's rows written as multi-row INSERTs: "head (row), (row), ...
+ * tail", params values a row. A run of rows goes out in statements of 2^k
+ * rows, the largest that fits first (at most 2^(sizes-1) rows and
+ * MULTI_PARAMS values each): n rows take at most n / 2^(sizes-1) + sizes
+ * statements, and each of the sizes is prepared once, when first used.
+ */
+#define MULTI_SIZES 9		/* 1, 2, 4, ... 256 rows */
+#define MULTI_PARAMS 4096	/* values in one statement, well below SQLDB_MAX_PARAMS */
+struct multi {
+	char *head, *tail;
+	int params, sizes;
+	struct sqldb_stmt *st[MULTI_SIZES];
+};
+
+/* Binds row (an index into ctx) to st's parameters from first on. */
+typedef void multi_bind_fn(const struct statsdb *db, struct sqldb_stmt *st, int first, size_t row,
+    const void *ctx);
+
+static void
+multi_free(struct multi *m)
+{
+	if (m == NULL)
+		return;
+	for (int k = 0; k < MULTI_SIZES; k++)
+		sqldb_finalize(m->st[k]);
+	free(m->head);
+	free(m->tail);
+	free(m);
+}
+
+static struct multi *
+multi_new(const char *head, const char *tail, int params)
+{
+	struct multi *m = calloc(1, sizeof(*m));
+
+	if (m == NULL || (m->head = strdup(head)) == NULL || (m->tail = strdup(tail)) == NULL) {
+		multi_free(m);
+		return NULL;
+	}
+	m->params = params;
+	for (m->sizes = 1; m->sizes < MULTI_SIZES && (params << m->sizes) <= MULTI_PARAMS; m->sizes++)
+		;
+	return m;
+}
+
+/* The statement of 2^k rows, made when first needed: 0 or an sqldb code. */
+static int
+multi_stmt(struct statsdb *db, struct multi *m, int k)
+{
+	struct sbuf sql;
+	int rc, v = 1;
+
+	if (m->st[k] != NULL)
+		return 0;
+	sbuf_init(&sql, 1 << 20);
+	sbuf_addstr(&sql, m->head);
+	for (int r = 0; r < 1 << k; r++) {
+		sbuf_addstr(&sql, r ? ", (" : "(");
+		for (int c = 0; c < m->params; c++)
+			sbuf_printf(&sql, c ? ", ?%d" : "?%d", v++);
+		sbuf_addc(&sql, ')');
+	}
+	sbuf_addstr(&sql, m->tail);
+	rc = sql.overflow || sql.s == NULL ? SQLDB_ERROR : sqldb_prepare(db->sql, sql.s, &m->st[k]);
+	sbuf_free(&sql);
+	return rc;
+}
+
+/* Inserts rows 0..n-1 of ctx: 0 or an sqldb code. */
+static int
+multi_write(struct statsdb *db, struct multi *m, size_t n, multi_bind_fn *bind, const void *ctx)
+{
+	int rc;
+
+	for (size_t done = 0; done < n;) {
+		int k = m->sizes - 1;
+
+		while (((size_t)1 << k) > n - done)
+			k--;
+		if ((rc = multi_stmt(db, m, k)) != 0)
+			return rc;
+		for (int r = 0; r < 1 << k; r++)
+			bind(db, m->st[k], r * m->params + 1, done + (size_t)r, ctx);
+		if ((rc = step_done(m->st[k])) != 0)
+			return rc;
+		done += (size_t)1 << k;
+	}
+	return 0;
+}
+
 static const char sql_ins_batch[] = "INSERT INTO batches (id, time) VALUES (?1, ?2)";
 static const char sql_seen_batch[] = "SELECT count(*) FROM batches WHERE id = ?1";
-static const char sql_up_rule[] =
-	"INSERT INTO daily_rules (day, domain, profile, rule, failures) VALUES (?1, ?2, ?3, ?4, ?5)"
-	" ON CONFLICT (day, domain, profile, rule) DO UPDATE SET failures = daily_rules.failures + ?5";
 
 /* The statements of the writer, made from the columns. */
 static int
@@ -336,45 +446,43 @@ prepare_writes(struct statsdb *db)
 {
 	const struct vcol *cols;
 	size_t n = verdict_columns(&cols);
-	char sql[4096], col[64], expr[128];
-	size_t o;
-	/* the id of the message just inserted: PostgreSQL's sequence of this
-	 * session; SQLite's highest (the writer holds the file's lock) */
-	const char *last_id = sqldb_kind(db->sql) == SQLDB_POSTGRESQL ?
-	    "currval(pg_get_serial_sequence('messages', 'id'))" : "(SELECT max(id) FROM messages)";
+	char sql[4096], col[64], expr[128], set[4096];
+	size_t o, so = 0;
 
-	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO messages (time, day, domain, host");
+	/* messages with the ids drawn for the batch (failures name them) */
+	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO messages (id, time, day, domain, host");
 	for (size_t i = 0; i < n; i++)
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", \"%s\"", cols[i].name);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2, ?3, ?4");
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%zu", i + 5);
-	snprintf(sql + o, sizeof(sql) - o, ")");
-	if (o >= sizeof(sql) - 2 || sqldb_prepare(db->sql, sql, &db->ins_msg) != 0)
+	snprintf(sql + o, sizeof(sql) - o, ") VALUES ");
+	if (o >= sizeof(sql) - 10 || (db->messages = multi_new(sql, "", 5 + (int)n)) == NULL)
+		return -1;
+	if ((db->failures = multi_new("INSERT INTO failures (msg_id, time, domain, profile, rule, host) VALUES ",
+	    "", 6)) == NULL)
 		return -1;
 
-	/* daily totals: one upsert per day and domain of a batch, counts added */
+	/* daily totals: one row per day and domain of a batch, counts added */
 	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO daily (day, domain");
 	for (int t = 0; t < T_COUNT; t++) {
 		total_column(t, col, sizeof(col), expr, sizeof(expr));
 		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", %s", col);
+		so += (size_t)snprintf(set + so, sizeof(set) - so, "%s%s = daily.%s + excluded.%s",
+		    t ? ", " : "", col, col, col);
 	}
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") VALUES (?1, ?2");
-	for (int t = 0; t < T_COUNT; t++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", ?%d", t + 3);
-	o += (size_t)snprintf(sql + o, sizeof(sql) - o, ") ON CONFLICT (day, domain) DO UPDATE SET ");
-	for (int t = 0; t < T_COUNT; t++) {
-		total_column(t, col, sizeof(col), expr, sizeof(expr));
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s%s = daily.%s + ?%d", t ? ", " : "", col,
-		    col, t + 3);
-	}
-	if (o >= sizeof(sql) - 2 || sqldb_prepare(db->sql, sql, &db->up_daily) != 0)
+	snprintf(sql + o, sizeof(sql) - o, ") VALUES ");
+	if (o >= sizeof(sql) - 10 || so >= sizeof(set) - 1)
 		return -1;
-	snprintf(sql, sizeof(sql), "INSERT INTO failures (msg_id, time, domain, profile, rule, host)"
-	    " VALUES (%s, ?1, ?2, ?3, ?4, ?5)", last_id);
-	if (sqldb_prepare(db->sql, sql, &db->ins_fail) != 0 ||
-	    sqldb_prepare(db->sql, sql_up_rule, &db->up_rule) != 0 ||
-	    sqldb_prepare(db->sql, sql_ins_batch, &db->ins_batch) != 0 ||
+	{
+		char tail[sizeof(set) + 64];
+
+		snprintf(tail, sizeof(tail), " ON CONFLICT (day, domain) DO UPDATE SET %s", set);
+		if ((db->daily = multi_new(sql, tail, 2 + T_COUNT)) == NULL)
+			return -1;
+	}
+	if ((db->daily_rules = multi_new("INSERT INTO daily_rules (day, domain, profile, rule, failures) VALUES ",
+	    " ON CONFLICT (day, domain, profile, rule) DO UPDATE SET"
+	    " failures = daily_rules.failures + excluded.failures", 5)) == NULL)
+		return -1;
+	if (sqldb_prepare(db->sql, sql_ins_batch, &db->ins_batch) != 0 ||
 	    sqldb_prepare(db->sql, sql_seen_batch, &db->seen_batch) != 0)
 		return -1;
 	return 0;
@@ -446,35 +554,15 @@ statsdb_close(struct statsdb *db)
 {
 	if (db == NULL)
 		return;
-	sqldb_finalize(db->ins_msg);
-	sqldb_finalize(db->ins_fail);
-	sqldb_finalize(db->up_daily);
-	sqldb_finalize(db->up_rule);
+	multi_free(db->messages);
+	multi_free(db->failures);
+	multi_free(db->daily);
+	multi_free(db->daily_rules);
 	sqldb_finalize(db->ins_batch);
 	sqldb_finalize(db->seen_batch);
 	sqldb_close(db->sql);
 	free(db->filter_host);
 	free(db);
-}
-
-/* "" is stored as NULL: unknown */
-static void
-bind_text(struct sqldb_stmt *st, int i, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		sqldb_bind_null(st, i);
-	else
-		sqldb_bind_text(st, i, s);
-}
-
-/* Runs a statement that returns no rows; 0 or an sqldb code. */
-static int
-step_done(struct sqldb_stmt *st)
-{
-	int rc = sqldb_step(st);
-
-	sqldb_reset(st);
-	return rc == SQLDB_DONE ? 0 : rc == SQLDB_ROW ? SQLDB_ERROR : rc;
 }
 
 static const char *
@@ -567,63 +655,59 @@ agg_order(const void *a, const void *b)
 	return strcmp((*(const struct agg *const *)a)->key, (*(const struct agg *const *)b)->key);
 }
 
-/* One message: its row, its failures, and what it adds to the day's totals. */
+/* A failure row: a rule of a profile that a message of the batch failed. */
+struct failrow {
+	size_t msg;		/* the message's index in the batch */
+	int profile;
+	const char *rule;	/* in the message's failed list, len octets */
+	size_t len;
+};
+
+/* What one batch writes. */
+struct batch {
+	struct vrow *const *recs;
+	long long *ids;		/* the messages' ids, drawn for the batch */
+	struct failrow *fails;
+	size_t nfails, capfails;
+	const struct agg **sorted;	/* daily or daily_rules rows, in key order */
+};
+
 static int
-insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct aggs *rules)
+grow(void **arr, size_t *cap, size_t n, size_t elem);
+
+/* One message's failure rows, and what it adds to the day's totals (a
+ * message the checks skipped: nothing). */
+static int
+tally_one(struct statsdb *db, struct batch *b, size_t i, struct aggs *days, struct aggs *rules)
 {
-	const struct vcol *cols;
-	size_t ncols = verdict_columns(&cols);
-	struct sqldb_stmt *st = db->ins_msg;
-	char day[11];
+	const struct vrow *r = b->recs[i];
+	char day[11], key[sizeof(((struct agg *)0)->key)];
 	const char *dom = row_domain(db, r);
-	int rc;
+	struct agg *g;
+	int bulk = vrow_int(r, db->c_bulk) != 0;
 
-	statsdb_day(r->time, day);
-	sqldb_bind_int(st, 1, r->time);
-	sqldb_bind_text(st, 2, day);
-	sqldb_bind_text(st, 3, dom);
-	bind_text(st, 4, db->host);
-	for (size_t i = 0; i < ncols; i++) {
-		if (vrow_null(r, (int)i))
-			sqldb_bind_null(st, (int)i + 5);
-		else if (cols[i].type == VCOL_INT)
-			sqldb_bind_int(st, (int)i + 5, vrow_int(r, (int)i));
-		else
-			bind_text(st, (int)i + 5, vrow_text(r, (int)i));
-	}
-	if ((rc = step_done(st)) != 0)
-		return rc;
 	if (vrow_int(r, db->c_skipped))
-		return 0;
-
+		return 0;	/* stored, neither judged nor counted */
+	statsdb_day(r->time, day);
 	for (int p = 0; p < PROFILE_COUNT; p++) {
-		char list[VROW_TEXT_MAX + 1], *save = NULL, *tok;
+		const char *list = vrow_text(r, db->c_failed[p]);
 
-		snprintf(list, sizeof(list), "%s", vrow_text(r, db->c_failed[p]));
-		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			const char *prof = profile_name((enum profile_id)p);
+		for (const char *tok = list; *tok; tok += *tok == ',') {
+			size_t len = strcspn(tok, ",");
 
-			st = db->ins_fail;
-			sqldb_bind_int(st, 1, r->time);
-			sqldb_bind_text(st, 2, dom);
-			sqldb_bind_text(st, 3, prof);
-			sqldb_bind_text(st, 4, tok);
-			bind_text(st, 5, db->host);
-			if ((rc = step_done(st)) != 0)
-				return rc;
-			char key[sizeof(((struct agg *)0)->key)];
-			struct agg *g;
-
-			snprintf(key, sizeof(key), "%s\1%s\1%s\1%s", day, dom, prof, tok);
+			if (len == 0)
+				continue;
+			if (grow((void **)&b->fails, &b->capfails, b->nfails, sizeof(*b->fails)) < 0)
+				return SQLDB_ERROR;
+			b->fails[b->nfails++] = (struct failrow){ i, p, tok, len };
+			snprintf(key, sizeof(key), "%s\1%s\1%s\1%.*s", day, dom,
+			    profile_name((enum profile_id)p), (int)len, tok);
 			if ((g = agg_get(rules, key)) == NULL)
 				return SQLDB_ERROR;
 			g->v[0]++;
+			tok += len;
 		}
 	}
-
-	char key[sizeof(((struct agg *)0)->key)];
-	struct agg *g;
-	int bulk = vrow_int(r, db->c_bulk) != 0;
 
 	snprintf(key, sizeof(key), "%s\1%s", day, dom);
 	if ((g = agg_get(days, key)) == NULL)
@@ -642,6 +726,92 @@ insert_one(struct statsdb *db, const struct vrow *r, struct aggs *days, struct a
 	for (int a = 0; a < ACT_COUNT; a++)
 		g->v[T_ACTIONS + a] += is(r, db->c_action, action_str((enum action)a));
 	return 0;
+}
+
+static void
+bind_message(const struct statsdb *db, struct sqldb_stmt *st, int first, size_t row, const void *ctx)
+{
+	const struct batch *b = ctx;
+	const struct vrow *r = b->recs[row];
+	const struct vcol *cols;
+	size_t ncols = verdict_columns(&cols);
+	char day[11];
+
+	statsdb_day(r->time, day);
+	sqldb_bind_int(st, first, b->ids[row]);
+	sqldb_bind_int(st, first + 1, r->time);
+	sqldb_bind_text(st, first + 2, day);
+	sqldb_bind_text(st, first + 3, row_domain(db, r));
+	bind_text(st, first + 4, db->host);
+	for (size_t i = 0; i < ncols; i++) {
+		int at = first + 5 + (int)i;
+
+		if (vrow_null(r, (int)i))
+			sqldb_bind_null(st, at);
+		else if (cols[i].type == VCOL_INT)
+			sqldb_bind_int(st, at, vrow_int(r, (int)i));
+		else
+			bind_text(st, at, vrow_text(r, (int)i));
+	}
+}
+
+static void
+bind_failure(const struct statsdb *db, struct sqldb_stmt *st, int first, size_t row, const void *ctx)
+{
+	const struct batch *b = ctx;
+	const struct failrow *f = &b->fails[row];
+	const struct vrow *r = b->recs[f->msg];
+	char rule[VROW_TEXT_MAX + 1];
+
+	snprintf(rule, sizeof(rule), "%.*s", (int)f->len, f->rule);
+	sqldb_bind_int(st, first, b->ids[f->msg]);
+	sqldb_bind_int(st, first + 1, r->time);
+	sqldb_bind_text(st, first + 2, row_domain(db, r));
+	sqldb_bind_text(st, first + 3, profile_name((enum profile_id)f->profile));
+	sqldb_bind_text(st, first + 4, rule);
+	bind_text(st, first + 5, db->host);
+}
+
+/* A daily row: the key "day \1 domain" and the counts. */
+static void
+bind_day(const struct statsdb *db, struct sqldb_stmt *st, int first, size_t row, const void *ctx)
+{
+	const struct agg *g = ((const struct batch *)ctx)->sorted[row];
+	const char *sep = strchr(g->key, '\1');
+	char day[11];
+
+	(void)db;
+	snprintf(day, sizeof(day), "%.*s", (int)(sep - g->key), g->key);
+	sqldb_bind_text(st, first, day);
+	sqldb_bind_text(st, first + 1, sep + 1);
+	for (int k = 0; k < AGG_COUNTS; k++)
+		sqldb_bind_int(st, first + 2 + k, g->v[k]);
+}
+
+/* The four fields of a daily_rules key; 0, or -1 when it has fewer. */
+static int
+rule_fields(const struct agg *g, char *buf, size_t len, char *f[4])
+{
+	char *save = NULL;
+
+	snprintf(buf, len, "%s", g->key);
+	f[0] = strtok_r(buf, "\1", &save);
+	for (int k = 1; k < 4; k++)
+		f[k] = strtok_r(NULL, "\1", &save);
+	return f[3] != NULL ? 0 : -1;
+}
+
+static void
+bind_rule(const struct statsdb *db, struct sqldb_stmt *st, int first, size_t row, const void *ctx)
+{
+	const struct agg *g = ((const struct batch *)ctx)->sorted[row];
+	char key[sizeof(g->key)], *f[4];
+
+	(void)db;
+	rule_fields(g, key, sizeof(key), f);
+	for (int k = 0; k < 4; k++)
+		sqldb_bind_text(st, first + k, f[k]);
+	sqldb_bind_int(st, first + 4, g->v[0]);
 }
 
 /* The entries of a table in key order (malloc'd; NULL when out of memory or empty). */
@@ -664,49 +834,72 @@ agg_sorted(const struct aggs *g, size_t *n)
 /* Upserts the batch's totals, in key order: daemons writing the same days
  * and domains at once lock them in the same order, never in a cycle. */
 static int
-write_aggs(struct statsdb *db, const struct aggs *days, const struct aggs *rules)
+write_aggs(struct statsdb *db, struct batch *b, const struct aggs *days, const struct aggs *rules)
 {
-	const struct agg **v;
-	size_t n;
-	int rc = 0;
+	size_t n, kept = 0;
+	int rc;
 
-	if ((v = agg_sorted(days, &n)) == NULL && n > 0)
+	if ((b->sorted = agg_sorted(days, &n)) == NULL && n > 0)
 		return SQLDB_ERROR;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct agg *g = v[i];
-		char dayb[11];
-		const char *sep = strchr(g->key, '\1');
-		struct sqldb_stmt *st = db->up_daily;
-
-		snprintf(dayb, sizeof(dayb), "%.*s", (int)(sep - g->key), g->key);
-		sqldb_bind_text(st, 1, dayb);
-		sqldb_bind_text(st, 2, sep + 1);
-		for (int k = 0; k < AGG_COUNTS; k++)
-			sqldb_bind_int(st, 3 + k, g->v[k]);
-		rc = step_done(st);
-	}
-	free(v);
+	rc = multi_write(db, db->daily, n, bind_day, b);
+	free(b->sorted);
 	if (rc != 0)
 		return rc;
-	if ((v = agg_sorted(rules, &n)) == NULL && n > 0)
+	if ((b->sorted = agg_sorted(rules, &n)) == NULL && n > 0)
 		return SQLDB_ERROR;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct agg *g = v[i];
-		char key[sizeof(g->key)], *f[4], *save = NULL;
-		struct sqldb_stmt *st = db->up_rule;
+	for (size_t i = 0; i < n; i++) {
+		char key[sizeof(b->sorted[i]->key)], *f[4];
 
-		snprintf(key, sizeof(key), "%s", g->key);
-		f[0] = strtok_r(key, "\1", &save);
-		for (int k = 1; k < 4; k++)
-			f[k] = strtok_r(NULL, "\1", &save);
-		if (f[3] == NULL)
-			continue;
-		for (int k = 0; k < 4; k++)
-			sqldb_bind_text(st, 1 + k, f[k]);
-		sqldb_bind_int(st, 5, g->v[0]);
-		rc = step_done(st);
+		if (rule_fields(b->sorted[i], key, sizeof(key), f) == 0)
+			b->sorted[kept++] = b->sorted[i];
 	}
-	free(v);
+	rc = multi_write(db, db->daily_rules, kept, bind_rule, b);
+	free(b->sorted);
+	return rc;
+}
+
+/*
+ * The batch's rows: its id in batches (a batch sent again after a lost
+ * connection is refused there), the messages with ids drawn first, their
+ * failures naming those ids, then the totals. 0 or an sqldb code.
+ */
+static int
+write_batch(struct statsdb *db, const char *id, struct vrow *const *recs, size_t n)
+{
+	struct batch b = { .recs = recs };
+	struct aggs days, rules;
+	int rc = 0;
+
+	if ((b.ids = calloc(n ? n : 1, sizeof(*b.ids))) == NULL)
+		return SQLDB_ERROR;
+	if (agg_init(&days, n) < 0) {
+		free(b.ids);
+		return SQLDB_ERROR;
+	}
+	if (agg_init(&rules, n) < 0) {
+		agg_free(&days);
+		free(b.ids);
+		return SQLDB_ERROR;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = tally_one(db, &b, i, &days, &rules);
+	if (rc == 0)
+		rc = sqldb_new_ids(db->sql, "messages", n, b.ids);
+	if (rc == 0) {
+		sqldb_bind_text(db->ins_batch, 1, id);
+		sqldb_bind_int(db->ins_batch, 2, (long long)time(NULL));
+		rc = step_done(db->ins_batch);
+	}
+	if (rc == 0)
+		rc = multi_write(db, db->messages, n, bind_message, &b);
+	if (rc == 0)
+		rc = multi_write(db, db->failures, b.nfails, bind_failure, &b);
+	if (rc == 0)
+		rc = write_aggs(db, &b, &days, &rules);
+	agg_free(&days);
+	agg_free(&rules);
+	free(b.fails);
+	free(b.ids);
 	return rc;
 }
 
@@ -729,7 +922,6 @@ int
 statsdb_insert(struct statsdb *db, struct vrow *const *recs, size_t n,
     char *why, size_t whylen)
 {
-	struct aggs days, rules;
 	char id[320];
 	int rc;
 
@@ -751,27 +943,9 @@ statsdb_insert(struct statsdb *db, struct vrow *const *recs, size_t n,
 			return 0;
 		}
 	}
-	if (agg_init(&days, n) < 0)
-		return snprintf(why, whylen, "out of memory"), -1;
-	if (agg_init(&rules, n) < 0) {
-		agg_free(&days);
-		return snprintf(why, whylen, "out of memory"), -1;
-	}
-	if ((rc = sqldb_begin(db->sql, SQLDB_TX_BATCH)) != 0) {
-		agg_free(&days);
-		agg_free(&rules);
+	if ((rc = sqldb_begin(db->sql, SQLDB_TX_BATCH)) != 0)
 		return outcome(db, rc, "begin", why, whylen);
-	}
-	sqldb_bind_text(db->ins_batch, 1, id);
-	sqldb_bind_int(db->ins_batch, 2, (long long)time(NULL));
-	rc = step_done(db->ins_batch);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = insert_one(db, recs[i], &days, &rules);
-	if (rc == 0)
-		rc = write_aggs(db, &days, &rules);
-	agg_free(&days);
-	agg_free(&rules);
-	if (rc != 0) {
+	if ((rc = write_batch(db, id, recs, n)) != 0) {
 		rc = outcome(db, rc, "insert", why, whylen);
 		sqldb_rollback(db->sql);
 		db->retry = rc > 0;

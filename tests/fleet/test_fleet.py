@@ -513,6 +513,23 @@ def sqldb_driver_against_the_server():
 
 
 @case
+def large_batches_stored_once():
+    """statsdb's unit test of batches many statements long (multi-row
+    INSERTs, the messages' ids drawn up front), against the real server,
+    in a database of its own."""
+    CTX.pg.psql("CREATE DATABASE batch OWNER sc")
+    try:
+        env = dict(os.environ, SC_TEST_PG_URI=pg_uri("batch"))
+        p = subprocess.run([os.path.join(BUILD, "tests", "unit", "test_stats")], env=env, capture_output=True,
+                           timeout=120)
+        out = p.stdout.decode() + p.stderr.decode()
+        eq(p.returncode, 0, "test_stats: %s" % out[-2000:])
+        contains(out, "[       OK ] test_db_batch_stored_once_postgresql", "the PostgreSQL half ran")
+    finally:
+        CTX.pg.psql("DROP DATABASE batch")
+
+
+@case
 def every_message_once_with_its_host():
     """Every message the daemons took is in PostgreSQL once, under the
     host that took it; the schema is version 3."""

@@ -1,5 +1,6 @@
 /* Unit tests of the statistics modules: statsdb (schema, insert, reports,
- * prune, refusing foreign or newer files), stats (bounded queue: drops
+ * prune, refusing foreign or newer files, batches of many statements
+ * stored once, on PostgreSQL too when SC_TEST_PG_URI names a database), stats (bounded queue: drops
  * when full, writes everything queued at stop), metrics (exposition text)
  * and statshtml (escaping, SVG). */
 #include "config.h"
@@ -16,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "metrics.h"
+#include "sqldb.h"
 #include "stats.h"
 #include "statsdb.h"
 #include "statshtml.h"
@@ -181,6 +183,130 @@ test_db_batch_totals(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	free(r);
+}
+
+/* One count from the store (SQLite or PostgreSQL alike). */
+static long long
+count(struct sqldb *h, const char *sql)
+{
+	struct sqldb_stmt *st;
+	long long v;
+
+	assert_int_equal(sqldb_prepare(h, sql, &st), 0);
+	assert_int_equal(sqldb_step(st), SQLDB_ROW);
+	v = sqldb_col_int(st, 0);
+	sqldb_finalize(st);
+	return v;
+}
+
+enum { STORED_MSGS, STORED_IDS, STORED_FAILS, STORED_ORPHANS, STORED_DAILY, STORED_RULES,
+	STORED_BATCHES, STORED_DOM5, STORED_DOM10, STORED_COUNT };
+
+static void
+stored(const char *target, long long out[STORED_COUNT])
+{
+	static const char *const sql[STORED_COUNT] = {
+		"SELECT count(*) FROM messages",
+		"SELECT count(DISTINCT id) FROM messages",
+		"SELECT count(*) FROM failures",
+		/* a failure names its own message: the same time, domain and host */
+		"SELECT count(*) FROM failures WHERE NOT EXISTS (SELECT 1 FROM messages"
+		" WHERE messages.id = failures.msg_id AND messages.time = failures.time"
+		" AND messages.domain = failures.domain AND messages.host = failures.host)",
+		"SELECT coalesce(sum(messages), 0) FROM daily",
+		"SELECT coalesce(sum(failures), 0) FROM daily_rules",
+		"SELECT count(*) FROM batches",
+		"SELECT coalesce(sum(messages), 0) FROM daily WHERE domain = 'batch5.test'",
+		"SELECT coalesce(sum(messages), 0) FROM daily WHERE domain = 'batch10.test'",
+	};
+	char why[400];
+	struct sqldb *h = sqldb_open(target, 0, NULL, why, sizeof(why));
+
+	if (h == NULL)
+		fail_msg("%s", why);
+	for (int i = 0; i < STORED_COUNT; i++)
+		out[i] = count(h, sql[i]);
+	sqldb_close(h);
+}
+
+/*
+ * Batches far larger than one statement's rows (the writer's full batch of
+ * 1000, then an odd one of 77 for the same days and domains): every
+ * message stored once with its own id, every failure naming its message,
+ * the daily totals and rule counts added up, one batch id each; a message
+ * the checks skipped is stored but neither judged nor counted.
+ */
+static void
+batch_stored_once(const char *target)
+{
+	enum { N = 1000, M = 77, DOMAINS = 300, SKIPPED = 7 };
+	char why[400];
+	struct statsdb *db;
+	struct vrow *r = calloc(N, sizeof(*r)), *p[N];
+	long long before[STORED_COUNT], after[STORED_COUNT], t0 = 1795000000;
+
+	assert_non_null(r);
+	db = statsdb_open(target, STATSDB_WRITE, why, sizeof(why));
+	if (db == NULL)
+		fail_msg("%s", why);
+	statsdb_set_host(db, "mx-batch");
+	stored(target, before);
+	for (int i = 0; i < N; i++) {
+		char dom[32];
+
+		snprintf(dom, sizeof(dom), "batch%d.test", i % DOMAINS);
+		/* five failures each, over two profiles; one message per second */
+		rec(&r[i], t0 + i, dom, "pass", i % 2 ? "spf,dkim,tls" : "dkim,,iprev,tls");
+		assert_int_equal(vrow_set_text(&r[i], "yahoo", "fail"), 0);
+		assert_int_equal(vrow_set_text(&r[i], "yahoo_failed", i % 2 ? "spf,iprev" : "unsub"), 0);
+		assert_int_equal(vrow_set_int(&r[i], "skipped", i < SKIPPED), 0);
+		p[i] = &r[i];
+	}
+	assert_int_equal(statsdb_insert(db, p, N, why, sizeof(why)), 0);
+	for (int i = 0; i < M; i++)
+		r[i].time = t0 + N + i;
+	assert_int_equal(statsdb_insert(db, p, M, why, sizeof(why)), 0);
+	statsdb_close(db);
+
+	stored(target, after);
+	long long judged = N + M - 2 * SKIPPED;
+	long long fails = 0;
+
+	for (int i = 0; i < N + M; i++)	/* 5 for an odd i, 4 for an even one */
+		if (i % N >= SKIPPED)
+			fails += (i % N) % 2 ? 5 : 4;
+	assert_int_equal(after[STORED_MSGS] - before[STORED_MSGS], N + M);
+	assert_int_equal(after[STORED_IDS] - before[STORED_IDS], N + M);
+	assert_int_equal(after[STORED_FAILS] - before[STORED_FAILS], fails);
+	assert_int_equal(after[STORED_ORPHANS], 0);
+	assert_int_equal(after[STORED_DAILY] - before[STORED_DAILY], judged);
+	assert_int_equal(after[STORED_RULES] - before[STORED_RULES], fails);
+	assert_int_equal(after[STORED_BATCHES] - before[STORED_BATCHES], 2);
+
+	/* the days' totals of a domain add both batches: the upserts added,
+	 * not replaced (i = 5 is skipped; 305, 605, 905; 10, 310, 610, 910, 10) */
+	assert_int_equal(after[STORED_DOM5] - before[STORED_DOM5], 3);
+	assert_int_equal(after[STORED_DOM10] - before[STORED_DOM10], 5);
+	free(r);
+}
+
+static void
+test_db_batch_stored_once_sqlite(void **state)
+{
+	(void)state;
+	batch_stored_once(path("once.db"));
+}
+
+/* SC_TEST_PG_URI: a database of the fleet test group's PostgreSQL. */
+static void
+test_db_batch_stored_once_postgresql(void **state)
+{
+	const char *uri = getenv("SC_TEST_PG_URI");
+
+	(void)state;
+	if (uri == NULL || uri[0] == '\0')
+		skip();
+	batch_stored_once(uri);
 }
 
 static void
@@ -379,6 +505,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_db_reports),
 		cmocka_unit_test(test_db_batch_totals),
+		cmocka_unit_test(test_db_batch_stored_once_sqlite),
+		cmocka_unit_test(test_db_batch_stored_once_postgresql),
 		cmocka_unit_test(test_db_refuses),
 		cmocka_unit_test(test_db_adds_missing_columns),
 		cmocka_unit_test(test_queue_drops_when_full),
