@@ -357,9 +357,46 @@ dk_q_cancel(void *srv, void *qh)
 
 /* ---- verifier ------------------------------------------------------- */
 
+static const char *dk_tag(DKIM_SIGINFO *sig, const char *tag);
+
+/* Whether s is digits only (white space around them allowed), at most 76. */
+static int
+dk_number(const char *s)
+{
+	size_t digits = 0;
+
+	s += strspn(s, " \t\r\n");
+	while (*s >= '0' && *s <= '9') {
+		s++;
+		digits++;
+	}
+	s += strspn(s, " \t\r\n");
+	return *s == '\0' && digits > 0 && digits <= 76;
+}
+
 /*
- * prescreen callback: signatures past the limit are ignored by
- * libopendkim (no key lookup); dkim_msg_finish lists them as neutral.
+ * What libopendkim takes unchecked, checked as the builtin engine does:
+ * d= a domain name (else it looks the key up under any text) and l=
+ * digits (else "-5" is read as a huge length). libopendkim hands over the
+ * values with white space taken out. NULL, or the permerror's reason.
+ */
+static const char *
+dk_bad_tags(DKIM_SIGINFO *sig)
+{
+	const char *d = dk_tag(sig, "d"), *l = dk_tag(sig, "l");
+
+	/* (an empty d= is libopendkim's own error) */
+	if (d != NULL && d[0] != '\0' && !dns_name_ok(d, DNS_NAME_HOST_UTF8))
+		return "signature syntax: d= is not a domain name";
+	if (l != NULL && !dk_number(l))
+		return "body length value invalid";
+	return NULL;
+}
+
+/*
+ * prescreen callback: signatures past the limit, and those dk_bad_tags
+ * refuses, are ignored by libopendkim (no key lookup); dkim_msg_finish
+ * lists the first as neutral, the others as permerror.
  */
 static DKIM_CBSTAT
 dk_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
@@ -369,8 +406,9 @@ dk_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 
 	if (m == NULL)
 		return DKIM_CBSTAT_CONTINUE;
-	for (i = (int)m->v->max_signatures; i < nsigs; i++)
-		dkim_sig_ignore(sigs[i]);
+	for (i = 0; i < nsigs; i++)
+		if (i >= (int)m->v->max_signatures || dk_bad_tags(sigs[i]) != NULL)
+			dkim_sig_ignore(sigs[i]);
 	return DKIM_CBSTAT_CONTINUE;
 }
 
@@ -1082,7 +1120,8 @@ dk_fill_tags(struct odk_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
 		r->key_bits = bits;
 	if (l != NULL) {
 		r->has_length = 1;
-		r->length = strtoul(l, NULL, 10);
+		if (dk_number(l))
+			r->length = strtoul(l, NULL, 10);
 	}
 	/* dkim_sig_getcanonlen dereferences the body canon: only after setup */
 	if (!dk_setup_error(dkim_sig_geterror(sig)) &&
@@ -1268,6 +1307,7 @@ dk_process_rest(struct odk_msg *m, DKIM_SIGINFO **sigs, int nsigs)
 static void
 dk_collect(struct odk_msg *m, DKIM_SIGINFO **sigs, int nsigs)
 {
+	const char *bad;
 	int i;
 
 	for (i = 0; i < nsigs && m->nres < DKIM_MAX_LISTED; i++) {
@@ -1277,6 +1317,13 @@ dk_collect(struct odk_msg *m, DKIM_SIGINFO **sigs, int nsigs)
 		dk_fill_tags(m, sigs[i], r);
 		if ((unsigned)i >= m->v->max_signatures) {
 			dkim_result_not_checked(r, m->v->max_signatures);
+			continue;
+		}
+		if ((bad = dk_bad_tags(sigs[i])) != NULL) {
+			r->result = DKIM_RES_PERMERROR;
+			dkim_why(r, "%s", bad);
+			dkim_result_rules(r);
+			dk_log_sig(m, sigs[i], r);
 			continue;
 		}
 		dk_evaluate(m, sigs[i], r);

@@ -518,12 +518,23 @@ GARBAGE = [
      b" h=from; bh=AAAA; b=AAAA\r\n", SYNTAX),
     (b"DKIM-Signature: v=1; a=foo-bar; d=example.com; s=r2048; h=from;"
      b" bh=AAAA; b=AAAA\r\n", "unsupported algorithm"),
-    # libopendkim reads x= before l=: the overflowing x= is in the past;
+    # l= that is no number is refused before libopendkim reads it (it read
+    # "-5" as a huge length, and then the overflowing x= as in the past);
     # the builtin engine stops at t=, which is no number
     (b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=r2048; h=from;"
      b" bh=AAAA; b=AAAA; l=-5; t=abc; x=99999999999999999999999\r\n",
-     {"libopendkim": "signature expired", "builtin": "signature syntax: invalid t= value"}),
+     {"libopendkim": "body length value invalid", "builtin": "signature syntax: invalid t= value"}),
 ]
+# d= that is no domain name (libopendkim looked its key up under any text)
+# and l= that is no number: a permerror from both engines, one reason
+for _d in (b"a.com(.b.com", b"a.com(.example.com", b"a..example.com", b"example.com.",
+           b"a\\.b.example.com", b"a" * 64 + b".example.com"):
+    GARBAGE.append((b"DKIM-Signature: v=1; a=rsa-sha256; d=" + _d + b"; s=r2048; h=from;"
+                    b" bh=AAAA; b=AAAA\r\n", "signature syntax: d= is not a domain name"))
+for _l in (b"-5", b"+5", b"5x", b"0x10", b"1e3", b"99999999999999999999999999999999999999"
+           b"999999999999999999999999999999999999999999"):
+    GARBAGE.append((b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=r2048; h=from;"
+                    b" bh=AAAA; b=AAAA; l=" + _l + b"\r\n", "body length value invalid"))
 
 
 def _garbage(n, hdr, why):
