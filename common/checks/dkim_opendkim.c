@@ -1319,7 +1319,8 @@ dk_collect(struct odk_msg *m, DKIM_SIGINFO **sigs, int nsigs)
 			dkim_result_not_checked(r, m->v->max_signatures);
 			continue;
 		}
-		if ((bad = dk_bad_tags(sigs[i])) != NULL) {
+		/* libopendkim's own syntax errors first, as the builtin engine's order */
+		if (!dk_setup_error(dkim_sig_geterror(sigs[i])) && (bad = dk_bad_tags(sigs[i])) != NULL) {
 			r->result = DKIM_RES_PERMERROR;
 			dkim_why(r, "%s", bad);
 			dkim_result_rules(r);
