@@ -93,7 +93,7 @@ keep_restart_options(struct generation *g, const struct generation *old)
 
 		if (!(o->flags & OPTF_RESTART) || config_option_equal(o, &g->cfg, &old->cfg))
 			continue;
-		if (o->type == OPT_STRING || o->type == OPT_SOCKET)
+		if (OPT_IS_TEXT(o->type))
 			log_warn("reload: %s changed in %s: takes effect at restart; still \"%s\"",
 			    o->name, conf_path, *(char *const *)((const char *)&old->cfg + o->offset));
 		else

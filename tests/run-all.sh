@@ -117,6 +117,7 @@ for build in "$@"; do
 	# SENDERCHECK_TESTDATA) and chains made at test time by dkimpy
 	group "arc-suite" "$build" $PY "$here/arc/test_arc_suite.py" "$build"
 	group "arc-chains" "$build" $PY "$here/arc/test_arc_chains.py" "$build"
+	group "arc-trust" "$build" $PY "$here/arc/test_arc_trust.py" "$build"
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	# limits, negotiation per connection, SIGHUP reload, files, PID file

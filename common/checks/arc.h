@@ -59,7 +59,7 @@ struct arc_set {
 	enum arc_check ams;
 	char why[160];			/* why a signature of this set failed, "" if none */
 	char authserv_id[256];		/* the ARC-Authentication-Results' */
-	char claims[512];		/* its results, unfolded, as the sealer wrote them */
+	char claims[1024];		/* its results, unfolded, as the sealer wrote them */
 };
 
 struct arc_outcome {

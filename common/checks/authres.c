@@ -4,12 +4,14 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "authres.h"
 #include "dnsname.h"
+#include "rfc5322.h"
 
 #define AUTHRES_MAX 16384
 
@@ -308,4 +310,147 @@ authres_claims_id(const char *value, size_t len, const char *authserv_id)
 			found = has_word(parts[p], parts_n[p], readings[r], authserv_id, idn);
 	free(stripped);
 	return found;
+}
+
+/* ---- reading results ---- */
+
+struct reader {
+	const char *s;
+	size_t len, pos;
+};
+
+static int
+skip_cfws(struct reader *r)
+{
+	return r5322_skip_cfws_lenient(r->s, r->len, &r->pos);
+}
+
+/* A token (RFC 2045) into out, lower-cased when lower; -1 if none or too long. */
+static int
+read_token(struct reader *r, char *out, size_t outlen, int lower)
+{
+	size_t n = 0;
+
+	while (r->pos < r->len && is_token_char((unsigned char)r->s[r->pos])) {
+		if (n + 1 >= outlen)
+			return -1;
+		out[n++] = lower ? (char)tolower((unsigned char)r->s[r->pos]) : r->s[r->pos];
+		r->pos++;
+	}
+	out[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+/* A property value: a quoted string (unquoted), or token and '@' / '.' runs. */
+static int
+read_value(struct reader *r, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (r->pos < r->len && r->s[r->pos] == '"') {
+		for (r->pos++; r->pos < r->len && r->s[r->pos] != '"'; r->pos++) {
+			if (r->s[r->pos] == '\\' && r->pos + 1 < r->len)
+				r->pos++;
+			if (n + 1 >= outlen)
+				return -1;
+			out[n++] = r->s[r->pos];
+		}
+		if (r->pos == r->len)
+			return -1;
+		r->pos++;
+		out[n] = '\0';
+		return 0;
+	}
+	while (r->pos < r->len && (is_token_char((unsigned char)r->s[r->pos]) ||
+	    r->s[r->pos] == '@' || r->s[r->pos] == '/')) {
+		if (n + 1 >= outlen)
+			return -1;
+		out[n++] = r->s[r->pos++];
+	}
+	out[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+static int
+expect(struct reader *r, char c)
+{
+	if (skip_cfws(r) < 0 || r->pos >= r->len || r->s[r->pos] != c)
+		return -1;
+	r->pos++;
+	return skip_cfws(r);
+}
+
+/* One resinfo; 0, or -1 when it does not parse. */
+static int
+read_result(struct reader *r, struct authres_result *res)
+{
+	char ver[16];
+
+	memset(res, 0, sizeof(*res));
+	if (skip_cfws(r) < 0 || read_token(r, res->method, sizeof(res->method), 1) < 0)
+		return -1;
+	if (skip_cfws(r) < 0)
+		return -1;
+	if (r->pos < r->len && r->s[r->pos] == '/' &&
+	    (expect(r, '/') < 0 || read_token(r, ver, sizeof(ver), 0) < 0))
+		return -1;
+	if (expect(r, '=') < 0 || read_token(r, res->result, sizeof(res->result), 1) < 0)
+		return -1;
+	for (;;) {
+		char name[48], value[256];
+
+		if (skip_cfws(r) < 0)
+			return -1;
+		if (r->pos >= r->len || r->s[r->pos] == ';')
+			return 0;
+		if (read_token(r, name, sizeof(name), 1) < 0)
+			return -1;
+		if (skip_cfws(r) < 0)
+			return -1;
+		if (strcmp(name, "reason") == 0 || strcmp(name, "action") == 0) {
+			if (expect(r, '=') < 0 || read_value(r, value, sizeof(value)) < 0)
+				return -1;
+			continue;
+		}
+		/* ptype "." property "=" pvalue ('.' is a token character) */
+		if (strchr(name, '.') == NULL || name[0] == '.' || name[strlen(name) - 1] == '.')
+			return -1;
+		if (expect(r, '=') < 0 || read_value(r, value, sizeof(value)) < 0)
+			return -1;
+		if (res->n_props < AUTHRES_MAX_PROPS) {
+			snprintf(res->props[res->n_props].name, sizeof(res->props[0].name), "%s", name);
+			snprintf(res->props[res->n_props].value, sizeof(res->props[0].value), "%s", value);
+			res->n_props++;
+		}
+	}
+}
+
+size_t
+authres_read_results(const char *text, size_t len, struct authres_result *out, size_t max)
+{
+	struct reader r = { text, len, 0 };
+	size_t n = 0;
+
+	while (n < max) {
+		if (skip_cfws(&r) < 0 || r.pos >= r.len)
+			break;
+		if (r.s[r.pos] == ';') {
+			r.pos++;
+			continue;
+		}
+		if (read_result(&r, &out[n]) < 0)
+			break;
+		if (strcmp(out[n].method, "none") != 0)
+			n++;
+	}
+	return n;
+}
+
+const char *
+authres_result_prop(const struct authres_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_props; i++)
+		if (strcmp(r->props[i].name, name) == 0)
+			return r->props[i].value;
+	return NULL;
 }

@@ -55,4 +55,34 @@ int authres_needs_quoting(const char *v);
  */
 int authres_claims_id(const char *value, size_t len, const char *authserv_id);
 
+/*
+ * Reading what another host wrote (an ARC-Authentication-Results' results,
+ * RFC 8601 2.2 resinfo): "method[/version]=result [reason=...] [ptype.
+ * property=value ...]", resinfos separated by ';', comments and folding
+ * white space anywhere between tokens. Methods and results are tokens,
+ * lower-cased; values are tokens, [local-part]@domain or quoted strings
+ * (unquoted). A resinfo that does not parse ends the reading: what was read
+ * before it is kept, nothing after it is believed. Bounded: at most max
+ * results, AUTHRES_MAX_PROPS properties each, every text cut to its field
+ * (a cut value is dropped, never kept truncated). Returns the number read.
+ */
+#define AUTHRES_MAX_PROPS 8
+
+struct authres_prop {
+	char name[48];		/* "ptype.property", lower-case */
+	char value[256];
+};
+
+struct authres_result {
+	char method[32];
+	char result[32];
+	size_t n_props;
+	struct authres_prop props[AUTHRES_MAX_PROPS];
+};
+
+size_t authres_read_results(const char *text, size_t len, struct authres_result *out,
+    size_t max);
+/* The value of a property ("header.from"), NULL if the result has none. */
+const char *authres_result_prop(const struct authres_result *r, const char *name);
+
 #endif

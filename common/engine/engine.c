@@ -980,6 +980,28 @@ run_arc(struct check *c)
 	c->v.arc_done = 1;
 }
 
+/*
+ * DMARC failed: does a trusted sealer of a passing ARC chain say it passed
+ * when the sealer received the message (arc_trust.h)? Then the policy is
+ * not applied (policy.c) and the message counts as forwarded (rules.c).
+ */
+static void
+run_arc_trust(struct check *c)
+{
+	const struct dmarc_outcome *d = &c->v.dmarc;
+
+	memset(&c->v.arc_trust, 0, sizeof(c->v.arc_trust));
+	if (!c->v.dmarc_done || d->result != DMARC_RES_FAIL || !c->v.arc_done ||
+	    c->e->cfg->trusted_arc_sealers == NULL || c->e->cfg->trusted_arc_sealers[0] == '\0')
+		return;
+	arc_trust_judge(&c->v.arc, c->e->cfg->trusted_arc_sealers, d->from_domain, c->e->dmarc,
+	    &c->dns_arc, d->record.aspf, d->record.adkim, &c->v.arc_trust);
+	if (c->v.arc_trust.vouched)
+		log_info("%s: DMARC policy of %s not applied: ARC sealer %s (i=%u) says %s",
+		    c->v.env.queue_id[0] ? c->v.env.queue_id : "NOQUEUE", d->from_domain,
+		    c->v.arc_trust.sealer, c->v.arc_trust.instance, c->v.arc_trust.claim);
+}
+
 /* Worst first: a failure with a policy is what a spoofer must not escape. */
 static int
 dmarc_badness(enum dmarc_res r)
@@ -1310,6 +1332,7 @@ check_finish(struct check *c)
 		c->dmarc_started = 0;
 		run_dmarc(c);
 		mark_report_message(c);
+		run_arc_trust(c);
 		wait_iprev(c);
 		run_unsub(c);
 		run_bulk(c);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "options.h"
+#include "dnsname.h"
 #include "log.h"
 #include "rua.h"
 #include "sharedstate.h"
@@ -68,6 +69,9 @@ const struct config_option config_options[] = {
 	{ "DKIMEngine", OPT_ENUM, "builtin",
 	  "DKIM implementation: builtin (RFC 6376/8463 verifier, keys cached) or libopendkim",
 	  OFF(dkim_engine), 0, 0, dkim_engine_names, 0 },
+	{ "TrustedARCSealers", OPT_DOMAINS, "",
+	  "domains (ARC-Seal d=) whose ARC results are believed: a passing chain in which one says DMARC passed lifts the DMARC policy (forwarders, lists)",
+	  OFF(trusted_arc_sealers), 0, 0, NULL, 0 },
 	{ "SPFEngine", OPT_SPFENGINE, "builtin",
 	  "SPF implementation: builtin (RFC 7208 evaluator with limits and lint) or libspf2",
 	  OFF(spf_engine), 0, 0, NULL, 0 },
@@ -319,6 +323,42 @@ parse_flags(const struct config_option *o, const char *v, unsigned *out, char *w
 	return rc;
 }
 
+/* A list of domain names: each checked, lower-cased, one space between. */
+static int
+parse_domains(const char *v, char **out, char *why, size_t whylen)
+{
+	struct sbuf b;
+	char name[256];
+
+	sbuf_init(&b, 64 * 1024);
+	for (const char *p = v; *p;) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		n = strcspn(p, " \t,");
+		if (n == 0)
+			break;
+		if (n >= sizeof(name) || dns_name_check(p, n, DNS_NAME_HOST | DNS_NAME_MULTI_LABEL,
+		    NULL, 0) < 0) {
+			snprintf(why, whylen, "'%.*s' is not a domain name", (int)(n < 80 ? n : 80), p);
+			sbuf_free(&b);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			name[i] = (char)tolower((unsigned char)p[i]);
+		name[n] = '\0';
+		sbuf_printf(&b, "%s%s", b.len ? " " : "", name);
+		p += n;
+	}
+	if (b.overflow) {
+		sbuf_free(&b);
+		return snprintf(why, whylen, "too long"), -1;
+	}
+	*out = sbuf_detach(&b);
+	return *out == NULL ? (snprintf(why, whylen, "out of memory"), -1) : 0;
+}
+
 /* Sets one option from its text value; returns 0 or -1 with why. */
 static int
 option_set(struct sc_config *c, const struct config_option *o, const char *v,
@@ -330,6 +370,15 @@ option_set(struct sc_config *c, const struct config_option *o, const char *v,
 	int i;
 
 	switch (o->type) {
+	case OPT_DOMAINS: {
+		char *list;
+
+		if (parse_domains(v, &list, why, whylen) < 0)
+			return -1;
+		free(*(char **)field);
+		*(char **)field = list;
+		return 0;
+	}
 	case OPT_STRING:
 	case OPT_SOCKET:
 		if (o->type == OPT_SOCKET && parse_socket(v, why, whylen) < 0)
@@ -720,7 +769,7 @@ config_free(struct sc_config *c)
 	for (size_t i = 0; i < config_n_options; i++) {
 		void *field = (char *)c + config_options[i].offset;
 
-		if (config_options[i].type == OPT_STRING || config_options[i].type == OPT_SOCKET) {
+		if (OPT_IS_TEXT(config_options[i].type)) {
 			free(*(char **)field);
 			*(char **)field = NULL;
 		} else if (config_options[i].type == OPT_CIDRS) {
@@ -744,6 +793,7 @@ config_option_equal(const struct config_option *o, const struct sc_config *a,
 	switch (o->type) {
 	case OPT_STRING:
 	case OPT_SOCKET:
+	case OPT_DOMAINS:
 		return str_equal(*(char *const *)fa, *(char *const *)fb);
 	case OPT_UINT:
 	case OPT_SECONDS:
@@ -791,7 +841,8 @@ config_option_copy(const struct config_option *o, struct sc_config *dst,
 
 	switch (o->type) {
 	case OPT_STRING:
-	case OPT_SOCKET: {
+	case OPT_SOCKET:
+	case OPT_DOMAINS: {
 		char *copy = strdup(*(char *const *)fs ? *(char *const *)fs : "");
 
 		if (copy == NULL)

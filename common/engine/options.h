@@ -22,8 +22,13 @@ enum opt_type {
 	OPT_STRING, OPT_BOOL, OPT_UINT, OPT_SECONDS, OPT_ACTION, OPT_SERVERS,
 	OPT_CIDRS, OPT_SOCKET, OPT_FACILITY, OPT_LOGLEVEL, OPT_SPFENGINE,
 	OPT_ENUM,	/* one of names[]: the index */
-	OPT_FLAGS	/* a list of names[] (space or comma separated): a bit mask */
+	OPT_FLAGS,	/* a list of names[] (space or comma separated): a bit mask */
+	OPT_DOMAINS	/* domain names, space or comma separated: a char *, lower-case,
+			 * one space between names ("" for none) */
 };
+
+/* An OPT_STRING-like option: its value is a char * (NULL-terminated text). */
+#define OPT_IS_TEXT(t) ((t) == OPT_STRING || (t) == OPT_SOCKET || (t) == OPT_DOMAINS)
 
 /* Option values that are names, for OPT_ENUM / OPT_FLAGS rows. */
 enum dmarc_action { DMARC_ACT_ACCEPT = 0, DMARC_ACT_REJECT, DMARC_ACT_TEMPFAIL,
@@ -52,6 +57,7 @@ struct sc_config {
 	unsigned max_signatures;
 	int spf_engine;			/* enum spf_engine_kind */
 	int dkim_engine;		/* enum dkim_engine_kind */
+	char *trusted_arc_sealers;	/* OPT_DOMAINS: sealers whose ARC results we believe */
 	int dmarc_standard;		/* enum dmarc_standard */
 	int dmarc_discovery;		/* enum dmarc_discovery (after loading; "standard" resolved) */
 	int on_dmarc_fail;		/* enum dmarc_action */

@@ -340,6 +340,7 @@ static void
 get_dmarc_ar_reason(const struct vctx *c, struct vval *o)
 {
 	const struct dmarc_outcome *d = REC(c, struct dmarc_outcome);
+	const struct arc_vouch *t = &c->v->arc_trust;
 
 	/* a temperror that no lookup of DMARC's own caused says what it waits for */
 	if (d->result == DMARC_RES_TEMPERROR && strncmp(d->why, "no aligned pass yet", 19) == 0)
@@ -348,6 +349,46 @@ get_dmarc_ar_reason(const struct vctx *c, struct vval *o)
 		o->s = "whether the From domain exists is unknown (DNS), so np= may apply";
 	else
 		ar_reason(o, d->result == DMARC_RES_TEMPERROR, d->result == DMARC_RES_PASS, d->why, "");
+	if (o->present && t->vouched) {
+		char reason[201];	/* o->s may be o->buf */
+
+		snprintf(reason, sizeof(reason), "%s", o->s);
+		snprintf(o->buf, sizeof(o->buf), "%s; policy not applied: trusted ARC sealer %.100s "
+		    "(i=%u) says %.150s", reason, t->sealer, t->instance, t->claim);
+		o->s = o->buf;
+	}
+}
+
+/* The DMARC policy was not applied: a trusted ARC sealer vouched. */
+static int
+arc_vouched(const struct vctx *c)
+{
+	return c->v->arc_trust.vouched;
+}
+
+static void
+get_arc_override(const struct vctx *c, struct vval *o)
+{
+	(void)c;
+	o->s = "arc";
+}
+
+static void
+get_trusted_sealer(const struct vctx *c, struct vval *o)
+{
+	o->s = c->v->arc_trust.sealer;
+}
+
+static void
+get_trusted_instance(const struct vctx *c, struct vval *o)
+{
+	o->n = c->v->arc_trust.instance;
+}
+
+static void
+get_trusted_claim(const struct vctx *c, struct vval *o)
+{
+	o->s = c->v->arc_trust.claim;
 }
 
 static int
@@ -512,12 +553,18 @@ get_override_comment(const struct vctx *c, struct vval *o)
 {
 	const struct verdict *v = c->v;
 
-	if (dmarc_override(v) == OVERRIDE_NONE) {
+	enum dmarc_override ov = dmarc_override(v);
+
+	if (ov == OVERRIDE_NONE) {
 		o->present = 0;
 		return;
 	}
-	snprintf(o->buf, sizeof(o->buf), "%s by local policy (cause %s)", action_str(v->action),
-	    cause_name(v->cause));
+	if (ov == OVERRIDE_TRUSTED_FORWARDER)
+		snprintf(o->buf, sizeof(o->buf), "arc=pass; the trusted sealer %.150s (i=%u) says %.250s",
+		    v->arc_trust.sealer, v->arc_trust.instance, v->arc_trust.claim);
+	else
+		snprintf(o->buf, sizeof(o->buf), "%s by local policy (cause %s)",
+		    action_str(v->action), cause_name(v->cause));
 	o->s = o->buf;
 }
 
@@ -965,6 +1012,14 @@ static const struct vfield arc_fields[] = {
 	  .ar_role = AR_PROP, .ar = "header.oldest-pass" },
 	{ "dns_trouble", VF_BOOL, VO_FULL, "a key could not be fetched (DNS)",
 	  AT(struct arc_outcome, dns_trouble) },
+	{ "trusted_sealer", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_STATS,
+	  "the TrustedARCSealers domain whose word lifted a DMARC failure's policy, null if none",
+	  .get = get_trusted_sealer, .when = arc_vouched, .log = " arc_trusted=%s",
+	  .text = "\n\tDMARC policy not applied: trusted sealer %s", .col = "arc_trusted" },
+	{ "trusted_instance", VF_INT, VO_FULL | VO_TEXT, "the set it sealed",
+	  .get = get_trusted_instance, .when = arc_vouched, .text = " (i=%s)" },
+	{ "trusted_claim", VF_STR, VO_FULL | VO_TEXT, "what it said when it received the message",
+	  .get = get_trusted_claim, .when = arc_vouched, .text = " says %s" },
 	{ "reason", VF_STR, VO_JSON | VO_TEXT, "why it failed, null otherwise",
 	  AT(struct arc_outcome, why), .empty_null = 1, .text = "\n\t%s" },
 	{ "chain", VF_LIST, 0, "each set, oldest first", .sub = arc_set_fields,
@@ -1008,6 +1063,9 @@ static const struct vfield dmarc_fields[] = {
 	  "when not at the From domain (registered by RFC 9989)",
 	  AT(struct dmarc_outcome, record_domain), .when = dmarc_polrec_domain_differs,
 	  .ar_role = AR_PROP, .ar = "polrec.domain" },
+	{ "ar_override", VF_STR, VO_AR, "A-R property policy.override=arc: the policy was not "
+	  "applied for a trusted ARC sealer's word", .get = get_arc_override, .when = arc_vouched,
+	  .ar_role = AR_PROP, .ar = "policy.override" },
 	{ "from_domain", VF_STR, VO_JSON | VO_LOG | VO_TEXT | VO_AR, "the RFC5322.From domain judged",
 	  AT(struct dmarc_outcome, from_domain), .empty_null = 1, .log = " header.from=%s",
 	  .log_none = " header.from=-", .text = " for %s", .text_none = " for -", .ar_role = AR_PROP,
@@ -1048,7 +1106,7 @@ static const struct vfield dmarc_fields[] = {
 	  .get = get_disposition, .when = dmarc_has_record, .name = disposition_name,
 	  .count = DISP_COUNT, .col = "dmarc_disposition" },
 	{ "override", VF_ENUM, VO_JSON | VO_STATS,
-	  "why the disposition is not what the domain asked: local_policy, policy_test_mode (t=y), other (pct); null if it is",
+	  "why the disposition is not what the domain asked: local_policy, policy_test_mode (t=y), other (pct), trusted_forwarder (TrustedARCSealers); null if it is",
 	  .get = get_override, .when = dmarc_has_record, .name = override_name,
 	  .count = OVERRIDE_COUNT, .col = "dmarc_override" },
 	{ "override_comment", VF_STR, VO_FULL | VO_STATS, "what we did instead, null if nothing",

@@ -32,6 +32,7 @@ run_rules(const struct policy *p, struct verdict *v)
 		.format = &v->format,
 		.unsub = &v->unsub,
 		.bulk = v->bulk,
+		.forwarded_by = v->arc_trust.vouched ? v->arc_trust.sealer : NULL,
 	};
 
 	rules_evaluate(&in, p->profiles, &v->compliance);
@@ -207,7 +208,9 @@ decide(const struct policy *p, struct verdict *v)
 		    p->on[CAUSE_SPF_SOFTFAIL] },
 		[CAUSE_DKIM_FAIL] = { !dkim_pass && dkim_first(v, DKIM_RES_FAIL, DKIM_RES_POLICY) != NULL,
 		    p->on[CAUSE_DKIM_FAIL] },
-		[CAUSE_DMARC_FAIL] = { v->dmarc_done && v->dmarc.result == DMARC_RES_FAIL,
+		/* a trusted ARC sealer vouches (TrustedARCSealers): no DMARC policy */
+		[CAUSE_DMARC_FAIL] = { v->dmarc_done && v->dmarc.result == DMARC_RES_FAIL &&
+		    !v->arc_trust.vouched,
 		    dmarc_action(p, &v->dmarc) },
 		[CAUSE_BAD_FROM] = { v->bad_from[0] != '\0', p->on[CAUSE_BAD_FROM] },
 		[CAUSE_NONCOMPLIANT] = { profile >= 0, nc },

@@ -381,6 +381,10 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	if (d->spf_aligned || d->dkim_aligned) {
 		set(al, RULE_PASS, NULL, "From %s aligned with %s %s", d->from_domain,
 		    d->dkim_aligned ? "DKIM" : "SPF", d->dkim_aligned ? d->dkim_domain : d->spf_domain);
+	} else if (in->forwarded_by != NULL) {
+		/* Google: alignment is not required of forwarded and list mail */
+		set(al, RULE_NA, NULL, "forwarded: the trusted ARC sealer %s says DMARC passed "
+		    "before it forwarded the message", in->forwarded_by);
 	} else if (d->result == DMARC_RES_TEMPERROR) {
 		set(al, RULE_TEMP, NULL, "alignment unknown: %s", d->why);
 	} else {

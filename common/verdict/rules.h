@@ -80,6 +80,9 @@ struct rules_input {
 	const struct format_result *format;
 	const struct unsub_result *unsub;
 	int bulk;
+	/* a trusted ARC sealer vouches that DMARC passed before it forwarded
+	 * the message: forwarded or list mail, which need not be aligned */
+	const char *forwarded_by;
 };
 
 struct rule_result {

@@ -34,7 +34,7 @@ const char *
 dmarc_override_str(enum dmarc_override o)
 {
 	static const char *const names[OVERRIDE_COUNT] = { "none", "local_policy", "policy_test_mode",
-		"other" };
+		"other", "trusted_forwarder" };
 
 	return (unsigned)o < OVERRIDE_COUNT ? names[o] : "none";
 }
@@ -72,6 +72,8 @@ dmarc_override(const struct verdict *v)
 	want = d->result == DMARC_RES_FAIL ? carries_out(d->policy) : DISP_NONE;
 	if (got == want)
 		return OVERRIDE_NONE;
+	if (d->result == DMARC_RES_FAIL && v->arc_trust.vouched && got == DISP_NONE)
+		return OVERRIDE_TRUSTED_FORWARDER;
 	if (d->result == DMARC_RES_FAIL && d->applied != d->policy && got == carries_out(d->applied))
 		return d->testing ? OVERRIDE_TEST_MODE : OVERRIDE_OTHER;
 	return OVERRIDE_LOCAL_POLICY;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "arc.h"
+#include "arc_trust.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "format.h"
@@ -76,6 +77,9 @@ struct verdict {
 
 	struct arc_outcome arc;		/* the ARC chain (RFC 8617) */
 	int arc_done;
+	/* a trusted sealer of a passing chain says the message passed DMARC
+	 * (TrustedARCSealers): the DMARC policy is not applied */
+	struct arc_vouch arc_trust;
 
 	struct dmarc_outcome dmarc;
 	int dmarc_done;
@@ -125,17 +129,19 @@ enum dmarc_disposition { DISP_NONE = 0, DISP_PASS, DISP_QUARANTINE, DISP_REJECT,
 /*
  * Why that differs from what the domain asked (the policy that applies on
  * a DMARC fail; nothing on a pass): the domain tests its policy (t=y,
- * RFC 9989), pct < 100 (RFC 7489: "other"), or our own choice
- * (local_policy: an On-* option, or a reject for another cause).
+ * RFC 9989), pct < 100 (RFC 7489: "other"), a trusted ARC sealer's word
+ * (trusted_forwarder: TrustedARCSealers), or our own choice (local_policy:
+ * an On-* option, or a reject for another cause).
  */
 enum dmarc_override { OVERRIDE_NONE = 0, OVERRIDE_LOCAL_POLICY, OVERRIDE_TEST_MODE,
-	OVERRIDE_OTHER, OVERRIDE_COUNT };
+	OVERRIDE_OTHER, OVERRIDE_TRUSTED_FORWARDER, OVERRIDE_COUNT };
 
 enum dmarc_disposition dmarc_disposition(const struct verdict *v);
 enum dmarc_override dmarc_override(const struct verdict *v);
 /* "none", "pass", "quarantine", "reject" */
 const char *dmarc_disposition_str(enum dmarc_disposition d);
-/* "none", "local_policy", "policy_test_mode", "other" (RFC 9990's PolicyOverrideType) */
+/* "none", "local_policy", "policy_test_mode", "other", "trusted_forwarder"
+ * (RFC 9990's PolicyOverrideType) */
 const char *dmarc_override_str(enum dmarc_override o);
 
 #endif

@@ -58,7 +58,7 @@ echo "built $out/fuzz_keyrecord"
 # (header.c) with the From domains (author.c), and DMARC records (dmarc.c,
 # which needs the resolver, libpsl and libidn2 to link, not to run here)
 $CC $flags -o "$out/fuzz_authres" "$here/fuzz_authres.c" "$top/common/checks/authres.c" \
-    "$top/common/base/sbuf.c" "$top/common/dns/dnsname.c"
+    "$top/common/base/sbuf.c" "$top/common/dns/dnsname.c" "$top/common/base/rfc5322.c"
 $CC $flags -o "$out/fuzz_smtppath" "$here/fuzz_smtppath.c" "$top/common/checks/smtppath.c" \
     "$top/common/checks/address.c" "$top/common/base/rfc5322.c" $domain -lidn2
 $CC $flags -o "$out/fuzz_header" "$here/fuzz_header.c" "$top/common/checks/header.c" \

@@ -133,10 +133,46 @@ test_claims_id(void **state)
 	assert_int_equal(authres_claims_id(" mx.example.net; none", 21, "MX.Example.Net."), 1);
 }
 
+/* Reading another host's results (an ARC sealer's): what can be read is
+ * kept, reading stops at the first resinfo that does not parse. */
+static void
+test_read_results(void **state)
+{
+	struct authres_result r[8];
+	const char *text = " arc=none;\r\n  SPF=Pass (sender ok) smtp.mailfrom=bounce@Origin.example;"
+	    " dkim=pass (2048-bit key) header.d=origin.example header.s=s1 header.b=\"a/b+\\\"c\";"
+	    " dmarc/1=pass reason=\"aligned; ok\" header.from=origin.example policy.dmarc=reject";
+	size_t n;
+
+	(void)state;
+	n = authres_read_results(text, strlen(text), r, 8);
+	assert_int_equal(n, 4);
+	assert_string_equal(r[0].method, "arc");
+	assert_string_equal(r[0].result, "none");
+	assert_string_equal(r[1].method, "spf");
+	assert_string_equal(r[1].result, "pass");
+	assert_string_equal(authres_result_prop(&r[1], "smtp.mailfrom"), "bounce@Origin.example");
+	assert_string_equal(authres_result_prop(&r[2], "header.b"), "a/b+\"c");
+	assert_string_equal(authres_result_prop(&r[3], "header.from"), "origin.example");
+	assert_string_equal(authres_result_prop(&r[3], "policy.dmarc"), "reject");
+	assert_null(authres_result_prop(&r[3], "header.d"));
+	/* "none", garbage that stops the reading, the bound */
+	assert_int_equal(authres_read_results(" none", 5, r, 8), 0);
+	text = "spf=pass smtp.mailfrom=a.example; dmarc pass; dkim=pass header.d=b.example";
+	assert_int_equal(authres_read_results(text, strlen(text), r, 8), 1);
+	text = "dkim=pass header=x.example";
+	assert_int_equal(authres_read_results(text, strlen(text), r, 8), 0);
+	text = "spf=pass; spf=pass; spf=pass";
+	assert_int_equal(authres_read_results(text, strlen(text), r, 2), 2);
+	text = "dmarc=pass (unclosed comment";
+	assert_int_equal(authres_read_results(text, strlen(text), r, 8), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_results),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_writer),
 		cmocka_unit_test(test_quoted_values_escaped),

@@ -373,7 +373,8 @@ static void
 test_columns(void **state)
 {
 	static const char *const schema[] = { "queue_id", "client_ip", "client_name", "helo",
-		"mail_from_domain", "from_domain", "spf", "dkim", "dkim_pass", "arc", "arc_chain",
+		"mail_from_domain", "from_domain", "spf", "dkim", "dkim_pass", "arc", "arc_trusted",
+		"arc_chain",
 		"dmarc", "aligned",
 		"iprev", "tls", "oneclick", "google", "yahoo", "microsoft", "google_failed",
 		"yahoo_failed", "microsoft_failed", "bulk", "action", "cause", "skipped", "dns_queries",
