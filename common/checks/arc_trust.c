@@ -78,6 +78,24 @@ vouching_claim(const struct arc_set *s, const char *from_domain, const struct dm
 	return -1;
 }
 
+/*
+ * Whether set i's claims still speak of this message: its own message
+ * signature verifies (nothing it signed changed since), or every newer set
+ * is sealed by a trusted sealer too. Otherwise an untrusted newer sealer
+ * could graft a trusted set onto a changed message and claim cv=pass (only
+ * the newest message signature must verify for the chain to pass).
+ */
+static int
+unchanged_since(const struct arc_outcome *arc, const char *trusted, size_t i)
+{
+	if (arc->sets[i - 1].ams == ARC_CHECK_PASS)
+		return 1;
+	for (size_t j = i; j < arc->n_sets; j++)
+		if (!arc_trust_listed(trusted, arc->sets[j].seal_domain))
+			return 0;
+	return 1;
+}
+
 void
 arc_trust_judge(const struct arc_outcome *arc, const char *trusted, const char *from_domain,
     const struct dmarc *d, struct dns_ctx *dns, enum dmarc_align aspf, enum dmarc_align adkim,
@@ -91,6 +109,8 @@ arc_trust_judge(const struct arc_outcome *arc, const char *trusted, const char *
 		const struct arc_set *s = &arc->sets[i - 1];
 
 		if (s->seal != ARC_CHECK_PASS || !arc_trust_listed(trusted, s->seal_domain))
+			continue;
+		if (!unchanged_since(arc, trusted, i))
 			continue;
 		if (vouching_claim(s, from_domain, d, dns, aspf, adkim, out->claim,
 		    sizeof(out->claim)) < 0)

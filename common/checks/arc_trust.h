@@ -12,7 +12,11 @@
  * passed for the message's own From domain (dmarc=pass header.from=D), or
  * that SPF or DKIM passed for a domain aligned with it under the From
  * domain's DMARC record (spf=pass smtp.mailfrom=..., dkim=pass header.d=
- * or header.i=). The newest such set is the one named. Anything else (no
+ * or header.i=), and that set's own ARC-Message-Signature still verifies
+ * or every newer set is sealed by a trusted sealer too (else an untrusted
+ * newer hop could graft the trusted set onto a changed message: only the
+ * newest message signature decides whether a chain passes). The newest
+ * such set is the one named. Anything else (no
  * chain, a failing chain, an untrusted sealer, claims about another
  * domain, claims that cannot be read) vouches for nothing.
  */

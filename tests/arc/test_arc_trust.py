@@ -62,7 +62,8 @@ def setup():
     for name, extra in (("trusted", "TrustedARCSealers lists.example, other.example\n"),
                         ("untrusted", "TrustedARCSealers other.example\n"),
                         ("none", ""),
-                        ("fwd", "TrustedARCSealers fwd.example\n")):
+                        ("fwd", "TrustedARCSealers fwd.example\n"),
+                        ("both", "TrustedARCSealers lists.example fwd.example\n")):
         path = os.path.join(WORK, name + ".conf")
         with open(path, "w") as f:
             f.write(base + extra)
@@ -217,6 +218,39 @@ def untrusted_first_hop_trusted_forwarder_saw_fail_rejected(c):
                "arc=pass; spf=pass smtp.mailfrom=lists.example; dmarc=fail header.from=origin.example",
                modify=False)
     rejected_for_dmarc(verdict(c, msg, "fwd"), "pass")
+
+
+def grafted(c, sealer, key):
+    """A spoofer keeps the trusted list's set of a real post, rewrites the
+    body, and seals the result itself claiming the chain passed (cv=pass)."""
+    msg = seal(original(c), "lists.example", c.lists, PASSED)
+    msg = msg.replace(b"the minutes are below", b"wire the money today")
+    return seal(msg, sealer, key, "arc=pass; dmarc=fail header.from=origin.example",
+                modify=False)
+
+
+@case
+def trusted_set_grafted_under_untrusted_seal_rejected(c):
+    v = verdict(c, grafted(c, "fwd.example", c.fwd), "trusted")
+    rejected_for_dmarc(v, "pass")
+    eq(v["arc"]["sets"], 2, "two sets")
+
+
+@case
+def trusted_set_grafted_under_trusted_seal_accepted(c):
+    """A trusted newer sealer said cv=pass: its word on the chain counts."""
+    v = verdict(c, grafted(c, "fwd.example", c.fwd), "both")
+    accepted_by_arc(v)
+    eq(v["arc"].get("trusted_instance"), 1, "the list's set")
+
+
+@case
+def newest_seal_trusted_but_message_signature_fails_rejected(c):
+    """The newest set is by the trusted list, but the message changed after
+    it signed: the chain fails, nothing is lifted."""
+    msg = seal(original(c), "lists.example", c.lists, PASSED)
+    msg = msg.replace(b"Subject: [team] Minutes", b"Subject: [team] Invoice")
+    rejected_for_dmarc(verdict(c, msg, "trusted"), "fail")
 
 
 @case
