@@ -352,7 +352,7 @@ get_dmarc_ar_reason(const struct vctx *c, struct vval *o)
 	if (o->present && t->vouched) {
 		char reason[201];	/* o->s may be o->buf */
 
-		snprintf(reason, sizeof(reason), "%s", o->s);
+		snprintf(reason, sizeof(reason), "%.200s", o->s);
 		snprintf(o->buf, sizeof(o->buf), "%s; policy not applied: trusted ARC sealer %.100s "
 		    "(i=%u) says %.150s", reason, t->sealer, t->instance, t->claim);
 		o->s = o->buf;
