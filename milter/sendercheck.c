@@ -251,7 +251,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (name == NULL || name[0] == '[' || strcmp(name, "unknown") == 0)
 		name = "";
 	copy(c->name, sizeof(c->name), name);
-	if (engine_client_internal(c->gen->engine, c->ip)) {
+	/* internal mail is not checked, but sealed when ARCSign is on */
+	if (engine_client_internal(c->gen->engine, c->ip) && !engine_seals(c->gen->engine)) {
 		log_debug("client %s is in InternalHosts: not checked", c->ip);
 		session_uncount(c);
 		return SMFIS_ACCEPT;
@@ -554,7 +555,8 @@ cb_eom(SMFICTX *ctx)
 		metrics_count(v);
 	if (stats != NULL)
 		stats_record(stats, v);	/* never waits: a full queue drops it from stats */
-	rc = v->skipped ? SMFIS_ACCEPT : render(ctx, v);
+	/* a skipped message may still carry our ARC set (ARCSign) */
+	rc = v->skipped && v->n_add == 0 ? SMFIS_ACCEPT : render(ctx, v);
 	msg_end(c);
 	work_end();
 	return rc;

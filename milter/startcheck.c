@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arc_seal.h"
 #include "metrics.h"
 #include "sqldb.h"
 #include "startcheck.h"
@@ -275,6 +276,16 @@ startcheck_all(const struct sc_config *cfg, const char *path, const struct run_a
 	if (cfg->stats_db[0] && sqldb_driver_built(cfg->stats_db, why, sizeof(why)) < 0) {
 		sbuf_printf(errs, "%s: StatsDB %s\n", path, why);
 		problems++;
+	}
+	if (cfg->arc_sign) {	/* the key the engine loads at start (arc_seal.h) */
+		struct arc_signer *as = arc_signer_new(cfg->arc_key_file, cfg->arc_domain,
+		    cfg->arc_selector, why, sizeof(why));
+
+		if (as == NULL) {
+			sbuf_printf(errs, "%s: ARCSign: %s\n", path, why);
+			problems++;
+		}
+		arc_signer_free(as);
 	}
 	sbuf_init(&lines, 1 << 16);
 	/* directories made as the starting user (before dropping), then given

@@ -118,6 +118,9 @@ for build in "$@"; do
 	group "arc-suite" "$build" $PY "$here/arc/test_arc_suite.py" "$build"
 	group "arc-chains" "$build" $PY "$here/arc/test_arc_chains.py" "$build"
 	group "arc-trust" "$build" $PY "$here/arc/test_arc_trust.py" "$build"
+	# ARCSign: the suite's signing scenarios and chains of 1-5 hops sealed over
+	# the milter protocol, verified by dkimpy and sendercheck-test
+	group "arc-seal" "$build" $PY "$here/arc/test_arc_seal.py" "$build"
 	group "dmarc-iprev" "$build" "$here/dmarc/run.sh" "$build"
 	group "milter" "$build" $PY "$here/milter/test_milter.py" "$build"
 	# limits, negotiation per connection, SIGHUP reload, files, PID file
@@ -129,6 +132,8 @@ for build in "$@"; do
 	group "attacks" "$build" "$here/attacks/run.sh" "$build"
 	# a throwaway Postfix (as root, under a temp dir) + smtp-sink + OpenDKIM: ~25 s per build
 	group "postfix" "$build" $PY "$here/postfix/test_postfix.py" "$build"
+	# two throwaway Postfix: a mailing list sealing (ARCSign), an MX trusting it or not (~10 s)
+	group "postfix-arc" "$build" $PY "$here/postfix/test_arc_list.py" "$build"
 	# each provider's exact reply, through the milter and a real Postfix (~40 s)
 	group "replies" "$build" $PY "$here/postfix/test_replies.py" "$build"
 	group "stats" "$build" $PY "$here/stats/test_stats.py" "$build"

@@ -66,6 +66,7 @@ struct arc_msg {
 	size_t nbodies;
 	struct dkim_body *bodies[ARC_MAX_SETS];
 	int eoh, finished;
+	int broken;		/* the structure is broken (collect) */
 };
 
 static const char *const res_names[ARC_RES_COUNT] = { "none", "pass", "fail" };
@@ -518,10 +519,13 @@ arc_msg_eoh(struct arc_msg *m, const struct header_list *hl)
 	m->nfields = hl->n;
 	for (size_t i = 0; i < hl->n; i++)
 		dkim_field_set(&m->fields[i], hl->v[i].name, hl->v[i].value, hl->v[i].value_len);
-	if (collect(m) < 0)
+	if (collect(m) < 0) {
+		m->broken = m->result.result == ARC_RES_FAIL;
 		return;
+	}
 	m->out = calloc(m->n, sizeof *m->out);
 	if (m->out == NULL) {
+		m->broken = 1;
 		decide(m, ARC_RES_FAIL, "out of memory");
 		return;
 	}
@@ -798,4 +802,38 @@ arc_msg_free(struct arc_msg *m)
 	free(m->sets);
 	free(m->out);
 	free(m);
+}
+
+/* ---- for a sealer (arc_seal.h) ---- */
+
+int
+arc_msg_chain(const struct arc_msg *m, unsigned *n, enum arc_result *newest_cv)
+{
+	*n = 0;
+	*newest_cv = ARC_RES_NONE;
+	if (m == NULL || !m->eoh || m->fields == NULL || m->broken)
+		return -1;
+	if (m->n == 0)
+		return 0;
+	for (unsigned i = 0; i < m->n; i++)
+		if (!m->sets[i].as.usable)
+			return -1;
+	*n = m->n;
+	*newest_cv = m->out[m->n - 1].cv;
+	return 0;
+}
+
+const struct dkim_field *
+arc_msg_fields(const struct arc_msg *m, size_t *n)
+{
+	*n = m->nfields;
+	return m->fields;
+}
+
+const struct dkim_field *
+arc_msg_set_field(const struct arc_msg *m, unsigned inst, int kind)
+{
+	if (inst == 0 || inst > m->n || kind < 0 || kind >= K_COUNT)
+		return NULL;
+	return &m->fields[m->sets[inst - 1].field[kind]];
 }

@@ -87,4 +87,19 @@ void arc_msg_body(struct arc_msg *m, const unsigned char *p, size_t n);
 void arc_msg_finish(struct arc_msg *m, struct arc_outcome *out);
 void arc_msg_free(struct arc_msg *m);
 
+/*
+ * For a sealer (arc_seal.h), after arc_msg_eoh: the number of sets and the
+ * newest seal's cv; -1 when the chain's structure is broken (or a seal's
+ * tags are), so that no set may be added.
+ */
+struct dkim_field;
+int arc_msg_chain(const struct arc_msg *m, unsigned *n, enum arc_result *newest_cv);
+/* The message's fields as the signatures see them. */
+const struct dkim_field *arc_msg_fields(const struct arc_msg *m, size_t *n);
+/* Set inst's field: kind 0 ARC-Authentication-Results, 1 AMS, 2 ARC-Seal. */
+#define ARC_FIELD_AAR	0
+#define ARC_FIELD_AMS	1
+#define ARC_FIELD_AS	2
+const struct dkim_field *arc_msg_set_field(const struct arc_msg *m, unsigned inst, int kind);
+
 #endif

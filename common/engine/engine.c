@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "arc_seal.h"
 #include "authres.h"
 #include "author.h"
 #include "dkimkey.h"
@@ -78,6 +79,7 @@ struct engine {
 	struct sharedstate *shared;	/* lasting's */
 	struct policy policy;	/* the config's actions, for policy_decide */
 	struct task_pool *pool;
+	struct arc_signer *sealer;	/* ARCSign; NULL when off */
 };
 
 /* What DMARC's early discovery needs, copied at the end of headers. */
@@ -128,6 +130,7 @@ struct check {
 	unsigned long long_body_lines;	/* body lines over 998 octets */
 	struct dkim_msg *dkim;
 	struct arc_msg *arc;
+	struct arc_seal_msg *seal;	/* ARCSign: our set's body hash */
 	struct verdict v;
 };
 
@@ -240,6 +243,15 @@ engine_build(const struct sc_config *cfg, unsigned flags, const struct engine *p
 	}
 	e->volume = e->lasting->volume;
 	e->shared = e->lasting->shared;
+	if (cfg->arc_sign &&
+	    (e->sealer = arc_signer_new(cfg->arc_key_file, cfg->arc_domain, cfg->arc_selector,
+	    why, whylen)) == NULL) {
+		char inner[400];
+
+		snprintf(inner, sizeof inner, "%s", why);
+		snprintf(why, whylen, "ARCSign: %s", inner);
+		goto fail;
+	}
 	if ((e->pool = task_pool_new(CHECK_THREADS)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
@@ -304,6 +316,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	task_pool_free(e->pool);
+	arc_signer_free(e->sealer);
 	lasting_put(e->lasting);
 	if (e->dmarc)
 		dmarc_free(e->dmarc);
@@ -314,6 +327,12 @@ engine_free(struct engine *e)
 	if (e->res)
 		dns_resolver_free(e->res);
 	free(e);
+}
+
+int
+engine_seals(const struct engine *e)
+{
+	return e->sealer != NULL;
 }
 
 const struct sc_config *
@@ -441,6 +460,7 @@ check_free(struct check *c)
 	if (c->dkim)
 		dkim_msg_free(c->dkim);
 	arc_msg_free(c->arc);
+	arc_seal_msg_free(c->seal);
 	header_list_free(&c->headers);
 	free(c->forged);
 	for (size_t i = 0; i < c->v.n_add; i++) {
@@ -679,8 +699,13 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 {
 	char why[160];
 
-	if (c->internal)
+	if (c->internal) {	/* only kept to be sealed (ARCSign) */
+		if (c->e->sealer != NULL && header_name_valid(name) &&
+		    header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0 &&
+		    c->over_limits[0] == '\0')
+			snprintf(c->over_limits, sizeof(c->over_limits), "%s", why);
 		return;
+	}
 	note_forged(c, name, value, len);
 	if (!header_name_valid(name)) {
 		if (c->v.input_error[0] == '\0')
@@ -699,13 +724,32 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 
 static void start_dmarc_early(struct check *c);
 
+/* ARCSign: the chain as found (for internal mail, read only for this) and our body hash. */
+static void
+seal_eoh(struct check *c)
+{
+	if (c->e->sealer == NULL)
+		return;
+	if (c->internal)
+		c->arc = arc_msg_new(&c->dns_arc, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
+	if (c->internal && c->arc != NULL && c->over_limits[0] == '\0')
+		arc_msg_eoh(c->arc, &c->headers);
+	c->seal = arc_seal_msg_new(c->e->sealer);
+}
+
 void
 check_eoh(struct check *c)
 {
 	/* once only: a verifier made later would miss the body */
-	if (c->internal || c->eoh_done)
+	if (c->eoh_done)
 		return;
+	if (c->internal) {
+		c->eoh_done = 1;
+		seal_eoh(c);
+		return;
+	}
 	c->eoh_done = 1;
+	seal_eoh(c);
 	start_dmarc_early(c);
 	/* the chain is read from the header list, which lives as long as c */
 	c->arc = arc_msg_new(&c->dns_arc, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
@@ -726,6 +770,10 @@ check_body(struct check *c, const unsigned char *p, size_t n)
 
 	if (c->dkim != NULL)
 		dkim_msg_body(c->dkim, p, n);
+	if (c->seal != NULL)
+		arc_seal_msg_body(c->seal, p, n);
+	if (c->internal)
+		return;
 	if (c->arc != NULL)
 		arc_msg_body(c->arc, p, n);
 	/* RFC 5322 2.1.1: at most 998 octets per line, CRLF excluded */
@@ -1300,6 +1348,71 @@ count_dns(struct check *c)
 	}
 }
 
+/*
+ * ARCSign: our set at the very top, above our Authentication-Results, in
+ * RFC 8617's order (ARC-Seal, ARC-Message-Signature, ARC-Authentication-
+ * Results). Checked mail carries what we found now; mail from InternalHosts
+ * (a list sending a message on) what we wrote when it arrived. A message
+ * that is refused, or whose header section passed the limits (the
+ * signature would not cover what leaves), is not sealed.
+ */
+static void
+seal(struct check *c)
+{
+	const struct sc_config *cfg = c->e->cfg;
+	const char *qid = c->v.env.queue_id[0] ? c->v.env.queue_id : "NOQUEUE";
+	struct arc_new_set set;
+	char why[200], *own = NULL;
+	const char *results = NULL;
+	enum arc_result cv = ARC_RES_COUNT;
+	struct header_edit top[3];
+
+	if (c->e->sealer == NULL || c->v.action == ACT_REJECT || c->v.action == ACT_TEMPFAIL)
+		return;
+	if (c->seal == NULL || c->arc == NULL || c->over_limits[0] != '\0') {
+		log_warn("%s: not sealed (ARCSign): %s", qid,
+		    c->over_limits[0] ? c->over_limits : "out of memory");
+		return;
+	}
+	if (c->internal) {
+		results = own = arc_seal_own_results(&c->headers, cfg->authserv_id);
+		if (results == NULL) {
+			log_info("%s: not sealed (ARCSign): no Authentication-Results of %s to seal",
+			    qid, cfg->authserv_id);
+			return;
+		}
+	} else {
+		for (size_t i = 0; i < c->v.n_add && results == NULL; i++)
+			if (strcmp(c->v.add[i].name, "Authentication-Results") == 0)
+				results = c->v.add[i].value;
+		cv = c->v.arc_done ? c->v.arc.result : ARC_RES_FAIL;
+	}
+	if (results == NULL || c->v.n_add + 3 > VERDICT_MAX_ADD ||
+	    arc_seal_msg_finish(c->seal, &c->headers, c->arc, results, cv, (long long)time(NULL),
+	    &set, why, sizeof why) < 0) {
+		log_info("%s: not sealed (ARCSign): %s", qid,
+		    results == NULL ? "no Authentication-Results" : why);
+		free(own);
+		return;
+	}
+	free(own);
+	top[0] = (struct header_edit){ strdup("ARC-Seal"), set.as };
+	top[1] = (struct header_edit){ strdup("ARC-Message-Signature"), set.ams };
+	top[2] = (struct header_edit){ strdup("ARC-Authentication-Results"), set.aar };
+	if (top[0].name == NULL || top[1].name == NULL || top[2].name == NULL) {
+		for (int i = 0; i < 3; i++)
+			free(top[i].name);
+		arc_new_set_free(&set);
+		log_warn("%s: not sealed (ARCSign): out of memory", qid);
+		return;
+	}
+	memmove(&c->v.add[3], &c->v.add[0], c->v.n_add * sizeof c->v.add[0]);
+	memcpy(&c->v.add[0], top, sizeof top);
+	c->v.n_add += 3;
+	log_info("%s: sealed ARC set i=%u cv=%s as %s (%s)", qid, set.instance,
+	    arc_res_str(set.cv), cfg->arc_domain, arc_signer_algorithm(c->e->sealer));
+}
+
 const struct verdict *
 check_finish(struct check *c)
 {
@@ -1313,6 +1426,7 @@ check_finish(struct check *c)
 		c->v.skipped = 1;
 		snprintf(c->v.skip_reason, sizeof(c->v.skip_reason),
 		    "client %s is in InternalHosts", c->v.env.client_ip);
+		seal(c);
 	} else {
 		check_eoh(c);
 		/* the checks begun early run on; the rest start now */
@@ -1343,6 +1457,7 @@ check_finish(struct check *c)
 		add_header(&c->v, COMPLIANCE_FIELD, report_compliance(&c->v, cfg->authserv_id));
 		if (cfg->add_received_spf && c->v.spf_done)
 			add_header(&c->v, "Received-SPF", report_received_spf(&c->v, cfg->authserv_id));
+		seal(c);
 	}
 	count_dns(c);
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -74,6 +74,8 @@ void check_set_queue_id(struct check *c, const char *qid);
 void check_set_tls(struct check *c, const char *tls_version, const char *cipher);
 void check_set_no_tls(struct check *c);
 
+/* Whether messages get our ARC set (ARCSign), internal ones too. */
+int engine_seals(const struct engine *e);
 /* Whether this client's mail is checked at all (InternalHosts). */
 int check_is_internal(const struct check *c);
 int engine_client_internal(const struct engine *e, const char *ip);

@@ -58,6 +58,10 @@ struct sc_config {
 	int spf_engine;			/* enum spf_engine_kind */
 	int dkim_engine;		/* enum dkim_engine_kind */
 	char *trusted_arc_sealers;	/* OPT_DOMAINS: sealers whose ARC results we believe */
+	int arc_sign;			/* ARCSign: add our ARC set (arc_seal.h) */
+	char *arc_domain;		/* its d= */
+	char *arc_selector;		/* its s= */
+	char *arc_key_file;		/* PEM private key, RSA or Ed25519 */
 	int dmarc_standard;		/* enum dmarc_standard */
 	int dmarc_discovery;		/* enum dmarc_discovery (after loading; "standard" resolved) */
 	int on_dmarc_fail;		/* enum dmarc_action */

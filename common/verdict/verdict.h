@@ -45,7 +45,7 @@ struct header_removal {
 	unsigned index;
 };
 
-#define VERDICT_MAX_ADD 4
+#define VERDICT_MAX_ADD 7	/* A-R, compliance, Received-SPF, an ARC set */
 
 /* What the front end said about the transaction. */
 struct envelope {

@@ -78,8 +78,9 @@ $CC $flags -o "$out/fuzz_dkim_tags" "$here/fuzz_dkim_tags.c" "$top/common/checks
 $CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
     "$top/common/checks/header.c" $resolver -lcrypto -lresolv -lpthread
 echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify"
-# ARC chain verification on whole messages (no DNS time budget)
-$CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" \
+# ARC chain verification on whole messages (no DNS time budget), and sealing
+$CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" "$top/common/checks/arc_seal.c" \
+    "$top/common/checks/authres.c" "$top/common/base/rfc5322.c" \
     "$top/common/checks/dkim_tags.c" "$top/common/checks/dkim_canon.c" "$top/common/checks/dkim_key.c" \
     "$top/common/checks/header.c" $resolver -lcrypto -lresolv -lpthread
 echo "built $out/fuzz_arc"

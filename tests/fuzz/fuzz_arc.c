@@ -4,7 +4,11 @@
  * lookups go to a resolver whose time budget is 0, so they fail at once
  * without traffic. Checks that the outcome is one of the results, with a
  * reason on a failure, that nothing passes (no key can be had) and that
- * the sets it lists are within bounds. */
+ * the sets it lists are within bounds. Then the same message is sealed
+ * (arc_seal.c, with an Ed25519 key made at the first run): the results
+ * read back from its Authentication-Results fields (the list case) and the
+ * set written on top of whatever chain it holds; a set, when made, has
+ * the next instance and all three values. */
 #include "config.h"
 
 #include <stddef.h>
@@ -12,13 +16,69 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "arc.h"
+#include "arc_seal.h"
 #include "dns.h"
 #include "header.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct dns_resolver *res;
+static struct arc_signer *signer;
+
+/* An Ed25519 key in a private file, loaded as ARCKeyFile would be. */
+static struct arc_signer *
+make_signer(void)
+{
+	char path[] = "/tmp/fuzz-arc-key-XXXXXX", why[300];
+	int fd = mkstemp(path);
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	struct arc_signer *s;
+
+	if (k == NULL || f == NULL || PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) != 1)
+		abort();
+	fclose(f);
+	EVP_PKEY_free(k);
+	s = arc_signer_new(path, "fuzz.test", "arc", why, sizeof why);
+	unlink(path);
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+static void
+seal(const struct header_list *hl, const struct arc_msg *m, const char *body, size_t bodylen)
+{
+	struct arc_seal_msg *sm = arc_seal_msg_new(signer);
+	struct arc_new_set set;
+	char *results = arc_seal_own_results(hl, "mx.fuzz");
+	char why[200];
+	unsigned n;
+	enum arc_result cv;
+
+	if (sm == NULL)
+		abort();
+	arc_seal_msg_body(sm, (const unsigned char *)body, bodylen);
+	if (arc_seal_msg_finish(sm, hl, m, results ? results : "mx.fuzz; none", ARC_RES_COUNT,
+	    1700000000, &set, why, sizeof why) == 0) {
+		if (arc_msg_chain(m, &n, &cv) < 0 || set.instance != n + 1 || set.aar == NULL ||
+		    set.ams == NULL || set.as == NULL)
+			abort();
+		arc_new_set_free(&set);
+	} else if (why[0] == '\0') {
+		abort();
+	}
+	free(results);
+	arc_seal_msg_free(sm);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,6 +98,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (res = dns_resolver_new(&srv, 1, 0, err, sizeof err)) == NULL)
 			abort();
 	}
+	if (signer == NULL)
+		signer = make_signer();
 	if (size < 1)
 		return 0;
 	header_list_init(&hl);
@@ -63,6 +125,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < o.n_sets; i++)
 		if (o.sets[i].instance != i + 1 || o.sets[i].seal >= ARC_CHECK_COUNT)
 			abort();
+	seal(&hl, m, body, bodylen);
 	arc_msg_free(m);
 	header_list_free(&hl);
 	free(storage);
