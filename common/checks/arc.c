@@ -411,24 +411,8 @@ arc_msg_new(struct dns_ctx *dns, const char *id)
 static struct dkim_body *
 body_for(struct arc_msg *m, const struct a_sig *s)
 {
-	const EVP_MD *md = dkim_alg_md(s->alg);
-
-	for (size_t i = 0; i < m->nbodies; i++) {
-		struct dkim_body *b = m->bodies[i];
-
-		if (b->canon == s->bc && b->limited == s->limited &&
-		    (!s->limited || b->limit == s->limit) && b->md_type == EVP_MD_get_type(md))
-			return b;
-	}
-	if (m->nbodies == ARC_MAX_SETS ||
-	    (m->bodies[m->nbodies] = malloc(sizeof(struct dkim_body))) == NULL)
-		return NULL;
-	if (dkim_body_init(m->bodies[m->nbodies], s->bc, md, s->limited, s->limit) < 0) {
-		dkim_body_free(m->bodies[m->nbodies]);
-		free(m->bodies[m->nbodies]);
-		return NULL;
-	}
-	return m->bodies[m->nbodies++];
+	return dkim_body_shared(m->bodies, &m->nbodies, ARC_MAX_SETS, s->bc, dkim_alg_md(s->alg),
+	    s->limited, s->limit);
 }
 
 /* Puts each ARC field in its set; -1 when the structure is broken. */

@@ -479,26 +479,8 @@ b_header(void *vm, const char *name, const char *value)
 static struct dkim_body *
 body_for(struct b_msg *m, const struct b_sig *s)
 {
-	const EVP_MD *md = dkim_alg_md(s->alg);
-
-	for (size_t i = 0; i < m->nbodies; i++) {
-		struct dkim_body *b = m->bodies[i];
-
-		if (b->canon == s->bc && b->limited == s->limited &&
-		    (!s->limited || b->limit == s->limit) && b->md_type == EVP_MD_get_type(md))
-			return b;
-	}
-	if (m->nbodies == DKIM_MAX_LISTED)
-		return NULL;
-	m->bodies[m->nbodies] = malloc(sizeof(struct dkim_body));
-	if (m->bodies[m->nbodies] == NULL)
-		return NULL;
-	if (dkim_body_init(m->bodies[m->nbodies], s->bc, md, s->limited, s->limit) < 0) {
-		dkim_body_free(m->bodies[m->nbodies]);
-		free(m->bodies[m->nbodies]);
-		return NULL;
-	}
-	return m->bodies[m->nbodies++];
+	return dkim_body_shared(m->bodies, &m->nbodies, DKIM_MAX_LISTED, s->bc, dkim_alg_md(s->alg),
+	    s->limited, s->limit);
 }
 
 static void

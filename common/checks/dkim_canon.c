@@ -233,6 +233,29 @@ dkim_body_free(struct dkim_body *b)
 	b->out.ctx = NULL;
 }
 
+struct dkim_body *
+dkim_body_shared(struct dkim_body **list, size_t *n, size_t max, enum dkim_canon c,
+    const EVP_MD *md, int limited, unsigned long long limit)
+{
+	struct dkim_body *b;
+
+	for (size_t i = 0; i < *n; i++) {
+		b = list[i];
+		if (b->canon == c && b->limited == limited && (!limited || b->limit == limit) &&
+		    b->md_type == EVP_MD_get_type(md))
+			return b;
+	}
+	if (*n == max || (b = malloc(sizeof *b)) == NULL)
+		return NULL;
+	if (dkim_body_init(b, c, md, limited, limit) < 0) {
+		dkim_body_free(b);
+		free(b);
+		return NULL;
+	}
+	list[(*n)++] = b;
+	return b;
+}
+
 /* n canonical bytes: counted, and hashed up to the limit. */
 static void
 emit(struct dkim_body *b, const unsigned char *p, size_t n)

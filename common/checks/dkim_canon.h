@@ -109,5 +109,13 @@ void dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n);
 /* Ends the body and computes digest/dlen. Returns 0, or -1 if failed. */
 int dkim_body_final(struct dkim_body *b);
 void dkim_body_free(struct dkim_body *b);
+/*
+ * The body hash of (c, md, limited, limit) among list[0..*n): the one there,
+ * or a new one appended (*n grows) while *n < max, so that signatures that
+ * need the same hash share it. NULL when the list is full or memory ran out.
+ * The caller frees each entry (dkim_body_free, free).
+ */
+struct dkim_body *dkim_body_shared(struct dkim_body **list, size_t *n, size_t max,
+    enum dkim_canon c, const EVP_MD *md, int limited, unsigned long long limit);
 
 #endif
