@@ -288,12 +288,7 @@ def main():
               "machine skews every figure but the instruction counts)"
               % (time.time() - started, load_start, loadavg()))
     finally:
-        if dns is not None:
-            dns.send_signal(signal.SIGTERM)
-            try:
-                dns.wait(10)
-            except subprocess.TimeoutExpired:
-                dns.kill()
+        stop_process(dns)
         if opt.keep:
             log("kept", work)
         else:
@@ -302,6 +297,17 @@ def main():
 
 def med(runs, key):
     return statistics.median(float(r[key]) for r in runs)
+
+
+def stop_process(p, timeout=10):
+    """SIGTERM, then SIGKILL if p has not ended within timeout seconds; None is nothing."""
+    if p is None:
+        return
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
 
 
 def loadavg():

@@ -25,7 +25,6 @@ missing when the queue did not overflow), the fleet's counts in Redis.
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -74,13 +73,6 @@ def servers_cpu(roots):
     return out
 
 
-def loadavg():
-    try:
-        return " ".join(open("/proc/loadavg").read().split()[:3])
-    except OSError:
-        return "?"
-
-
 def metric(port, name, labels=""):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
@@ -114,7 +106,7 @@ def main():
     os.chmod(work, 0o755)
     dns = redis = pg = None
     started = time.time()
-    load_start = loadavg()
+    load_start = bench.loadavg()
     try:
         subprocess.run([PY, os.path.join(HERE, "gencorpus.py"), work, "--messages", str(opt.messages)],
                        check=True, stdout=subprocess.DEVNULL)
@@ -197,12 +189,7 @@ def main():
         for s in (redis, pg):
             if s is not None:
                 s.shutdown()
-        if dns is not None:
-            dns.send_signal(signal.SIGTERM)
-            try:
-                dns.wait(10)
-            except subprocess.TimeoutExpired:
-                dns.kill()
+        bench.stop_process(dns)
         if opt.keep:
             bench.log("kept", work)
         else:
@@ -259,7 +246,7 @@ def report(results, opt, configs, summary, pg_rows, redis, elapsed, load_start):
           % (int(fm[-1]["redis_rtt_count"] or 0) if fm else 0, int(fm[-1]["redis_fallbacks"] or 0) if fm else 0,
              redis.cli("DBSIZE").strip()))
     print("(%.0f s; load average at the start %s, at the end %s: other work on the machine slows"
-          " every configuration alike, the rounds alternate)" % (elapsed, load_start, loadavg()))
+          " every configuration alike, the rounds alternate)" % (elapsed, load_start, bench.loadavg()))
 
 
 if __name__ == "__main__":

@@ -308,12 +308,7 @@ def main():
         report(results, opt)
         report_syscalls(sys_results, opt)
     finally:
-        if dns is not None:
-            dns.send_signal(signal.SIGTERM)
-            try:
-                dns.wait(10)
-            except subprocess.TimeoutExpired:
-                dns.kill()
+        bench.stop_process(dns)
         if opt.keep:
             print("insns: kept", work, file=sys.stderr)
         else:

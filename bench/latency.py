@@ -119,11 +119,7 @@ def run(bench, opt, work, build, zone_file):
                 for p in procs["procs"]:
                     stop(p)
     finally:
-        dns.send_signal(signal.SIGTERM)
-        try:
-            dns.wait(10)
-        except subprocess.TimeoutExpired:
-            dns.kill()
+        bench.stop_process(dns)
     del corpus
     return results
 
