@@ -8,6 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "dkim_canon.h"
 #include "dkim_tags.h"
 
@@ -51,10 +55,14 @@ hb_flush(struct dkim_hashbuf *h)
 	h->n = 0;
 }
 
+/* Pieces this long are hashed where they lie: copying costs more than a
+ * digest update. */
+#define HB_IN_PLACE 256
+
 static void
 hb_put(struct dkim_hashbuf *h, const void *p, size_t n)
 {
-	if (n >= sizeof h->b) {
+	if (n >= HB_IN_PLACE) {
 		hb_flush(h);
 		if (!h->failed && EVP_DigestUpdate(h->ctx, p, n) != 1)
 			h->failed = 1;
@@ -258,7 +266,7 @@ dkim_body_shared(struct dkim_body **list, size_t *n, size_t max, enum dkim_canon
 
 /* n canonical bytes: counted, and hashed up to the limit. */
 static void
-emit(struct dkim_body *b, const unsigned char *p, size_t n)
+emit(struct dkim_body *b, const void *p, size_t n)
 {
 	b->total += n;
 	if (b->limited) {
@@ -271,173 +279,279 @@ emit(struct dkim_body *b, const unsigned char *p, size_t n)
 	hb_put(&b->out, p, n);
 }
 
-/* Content starts on this line: the empty lines before it were not the end. */
-static void
-line_content(struct dkim_body *b)
-{
-	if (b->line_has)
-		return;
-	for (; b->blanks > 0; b->blanks--)
-		emit(b, (const unsigned char *)"\r\n", 2);
-	b->line_has = 1;
-}
+/*
+ * The canonical bytes of one dkim_body_update. Most of a body is canonical
+ * as it stands: such bytes of the chunk are gathered as a run and hashed
+ * where they lie, one digest update for the whole run. Only what the
+ * canonicalization makes itself (the SP of a white-space run, a CR or the
+ * empty lines held back from an earlier chunk) goes through the hash
+ * buffer; a run ends there, or at the end of the chunk.
+ */
+struct sink {
+	struct dkim_body *b;
+	const unsigned char *run, *run_end;	/* canonical input not hashed yet */
+	const unsigned char *held, *held_end;	/* the CRLFs of the empty lines held
+						   back, when all are in this chunk */
+	const unsigned char *wsp_sp;		/* relaxed: the white space held back
+						   starts with this SP of the chunk */
+};
 
 static void
-line_end(struct dkim_body *b)
+sink_flush(struct sink *s)
 {
-	if (b->line_has)
-		emit(b, (const unsigned char *)"\r\n", 2);
-	else
+	if (s->run_end != s->run)
+		emit(s->b, s->run, (size_t)(s->run_end - s->run));
+	s->run = s->run_end = NULL;
+}
+
+/* Input bytes [p, q) are canonical output. */
+static void
+sink_in(struct sink *s, const unsigned char *p, const unsigned char *q)
+{
+	if (p != s->run_end) {
+		sink_flush(s);
+		s->run = p;
+	}
+	s->run_end = q;
+}
+
+/* Bytes the canonicalization makes. */
+static void
+sink_made(struct sink *s, const char *p, size_t n)
+{
+	sink_flush(s);
+	emit(s->b, p, n);
+}
+
+/* The empty lines held back were not the end: out with them. */
+static void
+blanks_out(struct sink *s)
+{
+	static const char crlfs[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+	struct dkim_body *b = s->b;
+
+	if (s->held != NULL) {
+		sink_in(s, s->held, s->held_end);
+	} else {
+		while (b->blanks > 0) {
+			size_t k = b->blanks < 16 ? (size_t)b->blanks : 16;
+
+			sink_made(s, crlfs, 2 * k);
+			b->blanks -= k;
+		}
+	}
+	b->blanks = 0;
+	s->held = s->held_end = NULL;
+}
+
+/* Content starts on this line. */
+static inline void
+line_content(struct sink *s)
+{
+	if (s->b->line_has)
+		return;
+	if (s->b->blanks > 0)
+		blanks_out(s);
+	s->b->line_has = 1;
+}
+
+/* A line ends: at the CRLF at p in this chunk, or (p NULL) one cut by a chunk's end. */
+static inline void
+line_end(struct sink *s, const unsigned char *p)
+{
+	struct dkim_body *b = s->b;
+
+	if (b->line_has) {
+		if (p != NULL)
+			sink_in(s, p, p + 2);
+		else
+			sink_made(s, "\r\n", 2);
+	} else {
+		if (p != NULL && s->held_end == p)
+			s->held_end = p + 2;
+		else if (p != NULL && b->blanks == 0)
+			s->held = p, s->held_end = p + 2;
+		else
+			s->held = s->held_end = NULL;
 		b->blanks++;
+	}
 	b->line_has = 0;
 	b->wsp = 0;
 }
 
+/* simple: every byte stays; only empty lines at the end go. */
 static void
-body_simple(struct dkim_body *b, const unsigned char *p, const unsigned char *end)
+body_simple(struct sink *s, const unsigned char *p, const unsigned char *end)
 {
+	struct dkim_body *b = s->b;
+
 	while (p < end) {
 		const unsigned char *q;
 
 		if (b->cr) {
 			b->cr = 0;
 			if (*p == '\n') {
-				line_end(b);
+				line_end(s, NULL);
 				p++;
 				continue;
 			}
-			line_content(b);	/* a CR on its own is content */
-			emit(b, (const unsigned char *)"\r", 1);
+			line_content(s);	/* a CR on its own is content */
+			sink_made(s, "\r", 1);
 		}
 		q = memchr(p, '\r', (size_t)(end - p));
 		if (q == NULL)
 			q = end;
 		if (q > p) {
-			line_content(b);
-			emit(b, p, (size_t)(q - p));
+			line_content(s);
+			sink_in(s, p, q);
 		}
 		if (q == end)
 			break;
-		b->cr = 1;
-		p = q + 1;
+		if (q + 1 == end) {
+			b->cr = 1;	/* the next chunk tells what it is */
+			break;
+		}
+		if (q[1] == '\n') {
+			line_end(s, q);
+			p = q + 2;
+		} else {
+			line_content(s);
+			sink_in(s, q, q + 1);
+			p = q + 1;
+		}
 	}
 }
 
-/* Bytes that end a run of ordinary content in relaxed: SP, HTAB, CR. */
-static const unsigned char relaxed_stop[256] = { ['\t'] = 1, [' '] = 1, ['\r'] = 1 };
+/* relaxed: the white space at p is a run to make one SP or drop (HTAB,
+ * SP before SP, HTAB or CR, SP at the end of the chunk), or p is a CR. */
+static int
+relaxed_stop(const unsigned char *p, const unsigned char *end)
+{
+	return *p == '\t' || *p == '\r' ||
+	    (*p == ' ' && (p + 1 == end || p[1] == ' ' || p[1] == '\t' || p[1] == '\r'));
+}
+
+typedef unsigned char v16u __attribute__((vector_size(16)));
+typedef signed char v16s __attribute__((vector_size(16)));
+
+/* Bit i set: byte i of p is below SP, or SP before a byte at most SP (a
+ * superset of the stops, 16 bytes at a time; p[16] is read). */
+static unsigned
+relaxed_maybe(const unsigned char *p)
+{
+	v16u a, n;
+	v16s m;
+	unsigned bits = 0;
+
+	memcpy(&a, p, sizeof a);
+	memcpy(&n, p + 1, sizeof n);
+	m = (a < ' ') | ((a == ' ') & (n <= ' '));
+#ifdef __SSE2__
+	bits = (unsigned)_mm_movemask_epi8((__m128i)m);
+#else
+	for (int i = 0; i < 16; i++)
+		bits |= (unsigned)(m[i] != 0) << i;
+#endif
+	return bits;
+}
+
+/* The first stop in [p, end), or end. */
+static const unsigned char *
+relaxed_scan(const unsigned char *p, const unsigned char *end)
+{
+	for (; end - p > 16; p += 16) {
+		for (unsigned bits = relaxed_maybe(p); bits != 0; bits &= bits - 1) {
+			const unsigned char *q = p + __builtin_ctz(bits);
+
+			if (relaxed_stop(q, end))
+				return q;
+		}
+	}
+	for (; p < end; p++)
+		if (relaxed_stop(p, end))
+			return p;
+	return end;
+}
 
 /* Content follows: the empty lines and the white space held back are out. */
-static void
-relaxed_start(struct dkim_body *b)
+static inline void
+relaxed_start(struct sink *s)
 {
-	line_content(b);
-	if (b->wsp) {
-		emit(b, (const unsigned char *)" ", 1);
-		b->wsp = 0;
+	line_content(s);
+	if (s->b->wsp) {
+		if (s->wsp_sp != NULL)
+			sink_in(s, s->wsp_sp, s->wsp_sp + 1);
+		else
+			sink_made(s, " ", 1);
+		s->b->wsp = 0;
 	}
 }
 
 static void
-relaxed_content(struct dkim_body *b, const unsigned char *p, size_t n)
+body_relaxed(struct sink *s, const unsigned char *p, const unsigned char *end)
 {
-	relaxed_start(b);
-	emit(b, p, n);
-}
+	struct dkim_body *b = s->b;
 
-/*
- * The rest of a line with no l= limit, from ordinary content at p up to a
- * CR or the end of the chunk: copied into the hash buffer as it is
- * scanned, a run of white space between words made one SP on the way (a
- * call chain and a memcpy per word cost more than its bytes). White space
- * at the stop is left held in b->wsp. Returns where it stopped.
- */
-static const unsigned char *
-relaxed_run(struct dkim_body *b, const unsigned char *p, const unsigned char *end)
-{
-	struct dkim_hashbuf *h = &b->out;
-
-	for (;;) {
-		size_t room = sizeof h->b - h->n;
-		const unsigned char *lim = (size_t)(end - p) < room ? end : p + room;
-		const unsigned char *start = p;
-		unsigned char *o = h->b + h->n;
-
-		while (p < lim && !relaxed_stop[*p])
-			*o++ = *p++;
-		h->n += (size_t)(p - start);
-		b->total += (size_t)(p - start);
-		b->hashed += (size_t)(p - start);
-		if (p == lim && p < end) {
-			hb_flush(h);	/* the buffer is full, the line goes on */
-			continue;
-		}
-		if (p == end || *p == '\r')
-			return p;
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p == end || *p == '\r') {
-			b->wsp = 1;	/* at the end of a line it is dropped */
-			return p;
-		}
-		if (h->n == sizeof h->b)
-			hb_flush(h);
-		h->b[h->n++] = ' ';
-		b->total++;
-		b->hashed++;
-	}
-}
-
-static void
-body_relaxed(struct dkim_body *b, const unsigned char *p, const unsigned char *end)
-{
 	while (p < end) {
 		const unsigned char *q;
 
 		if (b->cr) {
 			b->cr = 0;
 			if (*p == '\n') {
-				line_end(b);
+				line_end(s, NULL);
 				p++;
 				continue;
 			}
-			relaxed_content(b, (const unsigned char *)"\r", 1);
+			relaxed_start(s);	/* a CR on its own is content */
+			sink_made(s, "\r", 1);
 		}
 		if (*p == ' ' || *p == '\t') {
+			if (!b->wsp)
+				s->wsp_sp = *p == ' ' ? p : NULL;
 			b->wsp = 1;
-			p++;
+			do
+				p++;
+			while (p < end && (*p == ' ' || *p == '\t'));
 			continue;
 		}
 		if (*p == '\r') {
-			b->cr = 1;
-			p++;
-			continue;
+			if (p + 1 == end) {
+				b->cr = 1;	/* the next chunk tells what it is */
+				break;
+			}
+			if (p[1] == '\n') {
+				line_end(s, p);
+				p += 2;
+				continue;
+			}
 		}
-		if (b->limited) {
-			for (q = p + 1; q < end && !relaxed_stop[*q]; q++)
-				;
-			relaxed_content(b, p, (size_t)(q - p));
-			p = q;
-			continue;
-		}
-		relaxed_start(b);
-		p = relaxed_run(b, p, end);
+		/* content at p (a CR on its own too), then up to the next stop */
+		relaxed_start(s);
+		q = relaxed_scan(p + 1, end);
+		sink_in(s, p, q);
+		p = q;
 	}
 }
 
 void
 dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n)
 {
+	struct sink s = { .b = b };
+
 	if (b->done || b->out.ctx == NULL || n == 0)
 		return;
 	if (b->canon == CANON_SIMPLE)
-		body_simple(b, p, p + n);
+		body_simple(&s, p, p + n);
 	else
-		body_relaxed(b, p, p + n);
+		body_relaxed(&s, p, p + n);
+	sink_flush(&s);
 }
 
 int
 dkim_body_final(struct dkim_body *b)
 {
+	struct sink s = { .b = b };
+
 	if (b->done)
 		return b->out.failed ? -1 : 0;
 	b->done = 1;
@@ -445,17 +559,16 @@ dkim_body_final(struct dkim_body *b)
 		return -1;
 	if (b->cr) {
 		b->cr = 0;
-		if (b->canon == CANON_SIMPLE) {
-			line_content(b);
-			emit(b, (const unsigned char *)"\r", 1);
-		} else {
-			relaxed_content(b, (const unsigned char *)"\r", 1);
-		}
+		if (b->canon == CANON_SIMPLE)
+			line_content(&s);
+		else
+			relaxed_start(&s);
+		emit(b, "\r", 1);
 	}
 	if (b->line_has)
-		emit(b, (const unsigned char *)"\r\n", 2);
+		emit(b, "\r\n", 2);
 	else if (b->canon == CANON_SIMPLE && b->total == 0)
-		emit(b, (const unsigned char *)"\r\n", 2);
+		emit(b, "\r\n", 2);
 	hb_flush(&b->out);
 	if (!b->out.failed && EVP_DigestFinal_ex(b->out.ctx, b->digest, &b->dlen) != 1)
 		b->out.failed = 1;

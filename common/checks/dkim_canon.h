@@ -12,7 +12,8 @@
  * CRLF to a body that lacks one and makes an empty body "CRLF"; relaxed
  * makes white-space runs one SP, drops white space at line ends, and keeps
  * an empty body empty. A body is fed in chunks of any size and cut
- * anywhere; memory is fixed (no copy of the body). With a limit (l=), only
+ * anywhere; memory is fixed (no copy of the body: what is canonical as it
+ * stands is hashed where it lies, in long runs). With a limit (l=), only
  * the first `limit` canonical bytes are hashed; `total` counts them all.
  *
  * Errors: an OpenSSL failure sets out.failed; the digest is then unusable

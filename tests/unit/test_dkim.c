@@ -1,7 +1,8 @@
 /*
  * Unit tests of the builtin DKIM verifier's pieces: tag lists, base64,
  * dkim-quoted-printable (dkim_tags.c), canonicalisation (dkim_canon.c,
- * RFC 6376 3.4.5's example and bodies cut into every pair of chunks),
+ * RFC 6376 3.4.5's example, bodies cut into every pair of chunks and
+ * bodies full of edge cases cut anywhere against a plain reference),
  * key records (dkim_key.c) and the h= list of a result (dkim.c).
  */
 #include "config.h"
@@ -281,6 +282,184 @@ test_body_relaxed_long(void **state)
 	free(ref);
 }
 
+/*
+ * Body canonicalization written the plain way, for comparing: the body cut
+ * into lines at CRLF (a bare CR or LF is an ordinary byte), the last piece
+ * a line of its own when not empty; relaxed makes each WSP run one SP and
+ * drops it at a line's end; empty lines at the end go; each line then ends
+ * in CRLF, and an empty simple body is one CRLF. out has room for 2 * len
+ * + 2 bytes. Returns the length.
+ */
+static size_t
+canon_reference(enum dkim_canon c, const char *in, size_t len, char *out)
+{
+	size_t n = 0, kept = 0, i = 0;
+
+	while (i < len) {
+		size_t start = n, eol = i;
+		int crlf;
+
+		while (eol < len && !(in[eol] == '\r' && eol + 1 < len && in[eol + 1] == '\n'))
+			eol++;
+		crlf = eol < len;
+		for (size_t k = i; k < eol; k++) {
+			int wsp = in[k] == ' ' || in[k] == '\t';
+
+			if (c == CANON_SIMPLE || !wsp) {
+				out[n++] = in[k];
+				continue;
+			}
+			while (k + 1 < eol && (in[k + 1] == ' ' || in[k + 1] == '\t'))
+				k++;
+			if (k + 1 < eol)
+				out[n++] = ' ';		/* not at the line's end */
+		}
+		out[n++] = '\r';
+		out[n++] = '\n';
+		if (n - start > 2)
+			kept = n;	/* a line with content: the lines up to here stay */
+		i = crlf ? eol + 2 : eol;
+	}
+	if (kept == 0 && c == CANON_SIMPLE) {
+		memcpy(out, "\r\n", 2);
+		return 2;
+	}
+	return kept;
+}
+
+/* Feeds body in the chunks whose ends are cuts[0..ncuts) (ascending), with
+ * l= limit when limited, and compares with canon_reference. */
+static void
+body_vs_reference(enum dkim_canon c, const char *body, size_t len, const size_t *cuts,
+    size_t ncuts, int limited, unsigned long long limit, char *ref)
+{
+	size_t rlen = canon_reference(c, body, len, ref), off = 0;
+	size_t hashed = limited && limit < rlen ? (size_t)limit : rlen;
+	unsigned char want[32];
+	struct dkim_body b;
+
+	sha256(ref, hashed, want);
+	assert_int_equal(dkim_body_init(&b, c, EVP_sha256(), limited, limit), 0);
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t to = i < ncuts ? cuts[i] : len;
+		/* each chunk in a buffer of its own size: ASan sees a read past it */
+		unsigned char *chunk = malloc(to > off ? to - off : 1);
+
+		assert_non_null(chunk);
+		memcpy(chunk, body + off, to - off);
+		dkim_body_update(&b, chunk, to - off);
+		free(chunk);
+		off = to;
+	}
+	assert_int_equal(dkim_body_final(&b), 0);
+	if (memcmp(b.digest, want, 32) != 0 || b.total != rlen || b.hashed != hashed) {
+		print_error("%s body of %zu bytes, %zu cuts (first %zu), l=%llu%s: "
+		    "total %llu hashed %llu, want %zu %zu\n", c == CANON_SIMPLE ? "simple" :
+		    "relaxed", len, ncuts, ncuts ? cuts[0] : 0, limit, limited ? "" : " (none)",
+		    b.total, b.hashed, rlen, hashed);
+		fail();
+	}
+	dkim_body_free(&b);
+}
+
+/* A random body of len bytes from the bytes canonicalization minds: runs
+ * of ordinary bytes, SP and HTAB runs, CRLF, empty lines, bare CR and LF. */
+static void
+random_body(unsigned *seed, char *out, size_t len)
+{
+	static const char *const pieces[] = { "a", "word", " ", "\t", "  ", " \t ", "\r\n",
+	    "\r\n\r\n", "\r", "\n", " \r\n", "\t\r\n\r\n", "\r\r\n", "\n\r", "x y",
+	    "0123456789abcdefghijklmnopqrstuvwxyz" };
+	size_t n = 0;
+
+	while (n < len) {
+		const char *p;
+
+		*seed = *seed * 1103515245u + 12345u;
+		p = pieces[(*seed >> 16) % (sizeof pieces / sizeof pieces[0])];
+		for (; *p != '\0' && n < len; p++)
+			out[n++] = *p;
+	}
+}
+
+/*
+ * The streaming contract: the same body cut at every place (and at every
+ * pair of places for short bodies, and at random places into many chunks
+ * for long ones), for both canonicalizations, with and without l= (cutting
+ * anywhere, inside runs too), hashes as the plain reference does. The
+ * bodies are full of edge cases: bare CR and LF, WSP runs at the ends of
+ * lines and of chunks, trailing empty lines, no final CRLF.
+ */
+static void
+test_body_splits(void **state)
+{
+	static const char *const fixed[] = {
+		"", "\r\n", "\r\n\r\n\r\n", "\r", "\n", "\r\r\n", "\n\r\n", " ", "\t \t",
+		" \r\n \r\n\t\r\n", "a", "a ", "a \t", "a\r\n \r\n", "a  b\t\tc \t\r\n",
+		"a \rb\r", "a \nb\n", " lead\r\n\t\tindented  \r\n\r\n", "x\r\n\r\n\r\ny\r\n\r\n",
+		"end without crlf  ", "cr at end\r", "\r\n\r\nlate start\r\n\r\n",
+		"0123456789abcdef0123456789abcdef  x\t\ty \r\n", "a b c d e f g h i j k l m n o p q r",
+		"sixteen bytes...\r\nsixteen bytes...\r\n\r\n", "               \r\n               x",
+		"\r\r\r\n\n\n\r\n \r \n \r\n",
+	};
+	static const enum dkim_canon canons[] = { CANON_SIMPLE, CANON_RELAXED };
+	size_t cap = 70000, cuts[64];
+	char *body = malloc(cap), *ref = malloc(2 * cap + 2);
+	unsigned seed = 1;
+
+	(void)state;
+	assert_non_null(body);
+	assert_non_null(ref);
+	for (size_t k = 0; k < 2; k++) {
+		enum dkim_canon c = canons[k];
+
+		for (size_t f = 0; f < sizeof fixed / sizeof fixed[0] + 40; f++) {
+			size_t len;
+
+			if (f < sizeof fixed / sizeof fixed[0]) {
+				len = strlen(fixed[f]);
+				memcpy(body, fixed[f], len);
+			} else {
+				seed = seed * 1103515245u + 12345u;
+				len = (seed >> 16) % 48;
+				random_body(&seed, body, len);
+			}
+			/* every cut, every pair of cuts; l= at every length */
+			body_vs_reference(c, body, len, NULL, 0, 0, 0, ref);
+			for (size_t i = 0; i <= len; i++) {
+				cuts[0] = i;
+				body_vs_reference(c, body, len, cuts, 1, 0, 0, ref);
+				for (size_t j = i; j <= len; j++) {
+					cuts[1] = j;
+					body_vs_reference(c, body, len, cuts, 2, 0, 0, ref);
+				}
+				for (unsigned long long l = 0; l <= 2 * len + 2; l++)
+					body_vs_reference(c, body, len, cuts, 1, 1, l, ref);
+			}
+		}
+		/* long bodies: random chunks of 0 to ~3000 bytes, random l= */
+		for (int r = 0; r < 60; r++) {
+			size_t len, ncuts = 0, rlen;
+
+			seed = seed * 1103515245u + 12345u;
+			len = r == 0 ? cap : (seed >> 8) % cap;
+			random_body(&seed, body, len);
+			for (size_t at = 0; ncuts < sizeof cuts / sizeof cuts[0]; ncuts++) {
+				seed = seed * 1103515245u + 12345u;
+				at += (seed >> 16) % 4 == 0 ? (seed >> 8) % 3 : (seed >> 8) % 3000;
+				if (at > len)
+					break;
+				cuts[ncuts] = at;
+			}
+			body_vs_reference(c, body, len, cuts, ncuts, 0, 0, ref);
+			rlen = canon_reference(c, body, len, ref);
+			body_vs_reference(c, body, len, cuts, ncuts, 1, (seed >> 4) % (rlen + 1), ref);
+		}
+	}
+	free(body);
+	free(ref);
+}
+
 static void
 test_key_records(void **state)
 {
@@ -399,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_rfc6376_example),
 		cmocka_unit_test(test_body_edges),
 		cmocka_unit_test(test_body_relaxed_long),
+		cmocka_unit_test(test_body_splits),
 		cmocka_unit_test(test_key_records),
 		cmocka_unit_test(test_hlist),
 	};
