@@ -763,11 +763,47 @@ check_eoh(struct check *c)
 	dkim_msg_eoh(c->dkim);
 }
 
+/*
+ * RFC 5322 2.1.1: at most 998 octets per line, CRLF excluded. Lines are
+ * not looked at one by one: where an LF comes within 999 octets of where a
+ * line starts, every line up to the last such LF is short, and one memrchr
+ * finds it. Only a line with no LF in that stretch is measured.
+ */
+static void
+count_long_lines(struct check *c, const unsigned char *start, size_t n)
+{
+	const unsigned char *p = start, *end = start + n, *nl;
+
+	while (p < end) {
+		size_t room = c->body_line < 999 ? 999 - c->body_line : 0;
+		size_t left = (size_t)(end - p);
+
+		if (room > 0 && (nl = memrchr(p, '\n', room < left ? room : left)) != NULL) {
+			c->body_line = 0;
+			p = nl + 1;
+			continue;
+		}
+		if (room >= left) {
+			c->body_line += left;
+			break;
+		}
+		nl = memchr(p + room, '\n', left - room);
+		c->body_line += (size_t)((nl ? nl : end) - p);
+		if (nl == NULL)
+			break;
+		if (c->body_line > 0 && (nl > start ? nl[-1] == '\r' : c->body_line_cr))
+			c->body_line--;
+		if (c->body_line > 998)
+			c->long_body_lines++;
+		c->body_line = 0;
+		p = nl + 1;
+	}
+	c->body_line_cr = n > 0 && end[-1] == '\r';
+}
+
 void
 check_body(struct check *c, const unsigned char *p, size_t n)
 {
-	const unsigned char *end = p + n, *nl;
-
 	if (c->dkim != NULL)
 		dkim_msg_body(c->dkim, p, n);
 	if (c->seal != NULL)
@@ -776,21 +812,7 @@ check_body(struct check *c, const unsigned char *p, size_t n)
 		return;
 	if (c->arc != NULL)
 		arc_msg_body(c->arc, p, n);
-	/* RFC 5322 2.1.1: at most 998 octets per line, CRLF excluded */
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		c->body_line += (size_t)((nl ? nl : end) - p);
-		if (nl == NULL)
-			break;
-		if (c->body_line > 0 && p < nl && nl[-1] == '\r')
-			c->body_line--;
-		else if (c->body_line > 0 && p == nl && c->body_line_cr)
-			c->body_line--;
-		if (c->body_line > 998)
-			c->long_body_lines++;
-		c->body_line = 0;
-	}
-	c->body_line_cr = n > 0 && end[-1] == '\r';
+	count_long_lines(c, p, n);
 }
 
 /* ---- the checks ---- */
