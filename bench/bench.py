@@ -16,7 +16,8 @@ Three parts, printed in this order:
   one message per connection over inet, 4 and 32 sessions; user-space
   instruction counts, which the machine's load does not change, and
   sendercheck's 15 costliest functions (the profile of what remains);
-  then system calls per message (strace -c), the kernel's part.
+  then system calls per message (strace -c), the kernel's part; then
+  instructions per body byte of the engine's body path (bodybytes.py).
 
 Run by bench/run.sh. Steps: make the corpus and zone (gencorpus.py), start
 unbound on 127.0.0.1:PORT and on ADDR:53 for the filters that cannot take a
@@ -264,7 +265,7 @@ def main():
                     log("%-11s %-4s done" % (fname, skind))
                 finally:
                     flt.stop()
-        results_insn, results_sys = {}, {}
+        results_insn, results_sys, results_body = {}, {}, []
         if "instructions" in opt.modes:
             sys.path.insert(0, HERE)
             import insns
@@ -274,6 +275,8 @@ def main():
                                          corpus, opt.messages)
             results_sys = insns.count_syscalls(iopt, work, args_of, opt.insn_filters.split(","), gen,
                                                corpus, opt.messages)
+            import bodybytes
+            results_body = bodybytes.measure(build)
         if results_lat:
             print()
             latency.report(results_lat, opt)
@@ -283,6 +286,8 @@ def main():
             insns.report(results_insn, iopt)
         if results_sys:
             insns.report_syscalls(results_sys, iopt)
+        if results_body:
+            bodybytes.report(results_body, top=5)
         print()
         print("(%.0f s; load average (1, 5, 15 min) at the start %s, at the end %s: other work on the "
               "machine skews every figure but the instruction counts)"
