@@ -30,6 +30,7 @@ struct stats {
 	pthread_cond_t wake;
 	struct vrow **ring;
 	size_t cap, head, n;
+	size_t full_batch;	/* a batch is full: STATS_BATCH, or the whole queue if smaller */
 	int stopping;
 	int writer_idle;	/* waiting for records: signal it */
 	int running;
@@ -54,6 +55,7 @@ stats_open(const char *target, const char *host, unsigned queue_size, unsigned r
 		return NULL;
 	}
 	s->cap = queue_size ? queue_size : 1;
+	s->full_batch = s->cap < STATS_BATCH ? s->cap : STATS_BATCH;
 	s->retention_days = retention_days ? retention_days : 1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
@@ -98,8 +100,9 @@ stats_record(struct stats *s, const struct verdict *v)
 	}
 	s->ring[(s->head + s->n) % s->cap] = r;
 	s->n++;
-	/* wake it for the first record, then once a batch is full */
-	if (s->writer_idle && (s->n == 1 || s->n == STATS_BATCH))
+	/* wake it for the first record, then once a batch is full (a queue
+	 * smaller than a batch: when it is full, before anything is dropped) */
+	if (s->writer_idle && (s->n == 1 || s->n == s->full_batch))
 		signal_writer = 1;
 	pthread_mutex_unlock(&s->lock);
 	if (signal_writer)
@@ -247,7 +250,7 @@ writer(void *arg)
 
 		/* gather: until a batch is full or the linger time is over */
 		while (!s->stopping && (s->n == 0 ||
-		    (s->n < STATS_BATCH && ms_since(&last_commit) < STATS_LINGER_MS))) {
+		    (s->n < s->full_batch && ms_since(&last_commit) < STATS_LINGER_MS))) {
 			struct timespec ts;
 
 			deadline_after(&ts, s->n == 0 ? 1000 : STATS_LINGER_MS - ms_since(&last_commit));

@@ -5,8 +5,9 @@
  * stats_record copies what the store keeps of a verdict (its row of
  * columns, columns.h) into a bounded queue and returns at once; a
  * single writer thread takes what has gathered (at most STATS_BATCH
- * records, at most every STATS_LINGER_MS unless a batch is full) and
- * commits it in one transaction. When the queue is full the verdict is
+ * records, at most every STATS_LINGER_MS unless a batch is full; a queue
+ * smaller than STATS_BATCH is a full batch when it is full, so that the
+ * linger never drops a verdict) and commits it in one transaction. When the queue is full the verdict is
  * counted as dropped and the message goes on. The only lock a message
  * thread takes is the queue's mutex, which the writer holds just long
  * enough to move pointers, never during I/O. If the store is busy (a file

@@ -674,8 +674,11 @@ def postgresql_stopped_and_started():
             waiting = int(metric(text, "sendercheck_backend_queue_length", pgl))
             dropped = int(re.search(r"^sendercheck_stats_dropped_total (\d+)$", text, re.M).group(1))
             queued = int(re.search(r"^sendercheck_stats_queue_length (\d+)$", text, re.M).group(1))
-            eq(queued, 5, "the queue full")
-            eq(waiting + dropped, sent, "each message waits (being written or queued) or was dropped")
+            lost = int(re.search(r"^sendercheck_stats_lost_total (\d+)$", text, re.M).group(1))
+            why = "(lost %d; the daemon's log ends: %s)" % (lost, sc.read_log()[-3000:])
+            eq(lost, 0, "nothing lost while the server was away " + why)
+            eq(queued, 5, "the queue full " + why)
+            eq(waiting + dropped, sent, "each message waits (being written or queued) or was dropped " + why)
             check(dropped >= 1, "then dropped: %d" % dropped)
             check(metric(text, "sendercheck_backend_outages_total", pgl) >= 1, "outage counted")
         finally:

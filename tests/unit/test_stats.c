@@ -411,6 +411,57 @@ test_queue_drops_when_full(void **state)
 	stats_free(s);
 }
 
+/* Polls the counters until written reaches want (5 s at most). */
+static void
+wait_written(struct stats *s, unsigned long want)
+{
+	struct stats_counters c;
+
+	for (int i = 0; i < 5000; i++) {
+		stats_get_counters(s, &c);
+		if (c.written >= want)
+			return;
+		usleep(1000);
+	}
+	fail_msg("written: %lu, want %lu", c.written, want);
+}
+
+/* A queue smaller than a batch, filled within the linger time after a
+ * commit: the writer takes it when it is full (it does not sleep out the
+ * linger while verdicts are dropped). */
+static void
+test_writer_takes_a_full_queue_at_once(void **state)
+{
+	char why[300];
+	struct stats *s;
+	struct stats_counters c;
+	struct verdict v;
+	int taken = 0;
+
+	(void)state;
+	verdict_init(&v, "f.test");
+	s = stats_open(path("f.db"), "mx1", 3, 90, why, sizeof(why));
+	assert_non_null(s);
+	assert_int_equal(stats_start(s, why, sizeof(why)), 0);
+	assert_int_equal(stats_record(s, &v), 0);
+	wait_written(s, 1);
+	/* within the linger after that commit: the queue fills */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(stats_record(s, &v), 0);
+	for (int ms = 0; ms < STATS_LINGER_MS / 2 && !taken; ms++) {
+		usleep(1000);
+		stats_get_counters(s, &c);
+		taken = c.queue_length < 3;
+	}
+	assert_true(taken);
+	assert_int_equal(stats_record(s, &v), 0);
+	stats_stop(s);
+	stats_get_counters(s, &c);
+	assert_int_equal(c.dropped, 0);
+	assert_int_equal(c.written, 5);
+	stats_free(s);
+}
+
 static void
 test_writer_writes_all_at_stop(void **state)
 {
@@ -511,6 +562,7 @@ main(void)
 		cmocka_unit_test(test_db_adds_missing_columns),
 		cmocka_unit_test(test_queue_drops_when_full),
 		cmocka_unit_test(test_writer_writes_all_at_stop),
+		cmocka_unit_test(test_writer_takes_a_full_queue_at_once),
 		cmocka_unit_test(test_metrics_text),
 		cmocka_unit_test(test_html_escapes),
 	};
