@@ -3,6 +3,7 @@
 in Redis + StatsDB in PostgreSQL) against the local defaults, in one run.
 
     fleet.py --builddir DIR [--runs N] [--seconds S] [--keep]
+    fleet.py --builddir DIR --insns N [--configs ...] [--top K]
 
 Same corpus, DNS server and MTA-like client as bench.py (miltergen, unix
 socket, 4 connections). A real redis-server and a private PostgreSQL
@@ -21,10 +22,19 @@ a time: the delay the backends add to a message), fleet vs local (target
 of issue 15: within 10 % throughput and 1 ms p99), and what reached the
 backends: statistics rows in PostgreSQL against messages sent (none may be
 missing when the queue did not overflow), the fleet's counts in Redis.
+
+--insns N counts instead of timing, figures the machine's load barely
+moves: each configuration's daemon runs under callgrind, is warmed, then N
+messages are sent and what they cost is read: the daemon's instructions
+per message (every thread: the statistics writer and the Redis thread
+too), the PostgreSQL and Redis servers' CPU per message (/proc, their
+processes' utime+stime) and, per statement kind, PostgreSQL's calls, rows
+and execution time (pg_stat_statements).
 """
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import bench                  # noqa: E402
+import insns                  # noqa: E402
 import servers                # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -96,6 +107,9 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--configs", default=",".join(CONFIGS),
                     help="of %s" % ", ".join(CONFIGS + EXTRA_CONFIGS))
+    ap.add_argument("--insns", type=int, default=0, metavar="N",
+                    help="count instructions and server CPU for N messages instead of timing")
+    ap.add_argument("--top", type=int, default=0, help="--insns: the K costliest functions")
     opt = ap.parse_args()
     configs = opt.configs.split(",")
 
@@ -115,8 +129,14 @@ def main():
                                 os.path.join(work, "dns")], stdout=subprocess.PIPE, text=True)
         port = int(dns.stdout.readline())
         redis = servers.Redis(work).start()
-        pg = servers.Postgres(work).init().start()
+        pg = servers.Postgres(work).init()
+        if opt.insns:
+            with open(os.path.join(pg.data, "postgresql.conf"), "a") as f:
+                f.write("shared_preload_libraries = 'pg_stat_statements'\n")
+        pg.start()
         pg.psql(["CREATE ROLE sc LOGIN PASSWORD 'bench'", "CREATE DATABASE stats OWNER sc"])
+        if opt.insns:
+            pg.psql("CREATE EXTENSION pg_stat_statements", db="stats")
         passfile = os.path.join(work, "pgpass")
         with open(passfile, "w") as f:
             f.write("127.0.0.1:%d:stats:sc:bench\n" % pg.port)
@@ -146,6 +166,9 @@ def main():
             return args
 
         corpus = os.path.join(work, "corpus.bin")
+        if opt.insns:
+            count(opt, work, configs, args_for, gen, corpus, roots, pg)
+            return
         results = {c: [] for c in configs}
         queued = {c: 0 for c in configs}
         for r in range(opt.runs):
@@ -194,6 +217,63 @@ def main():
             bench.log("kept", work)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def count(opt, work, configs, args_for, gen, corpus, roots, pg):
+    """--insns: each configuration under callgrind, N messages counted."""
+    print()
+    print("fleet backends, counted (callgrind; /proc; pg_stat_statements), %d messages, unix socket,"
+          " 4 sessions, long connections" % opt.insns)
+    print("%-7s %12s %9s %9s" % ("config", "Ir/msg", "pg ms", "redis ms"))
+    tops = {}
+    for config in configs:
+        sock = "unix:%s/%s.cg.sock" % (work, config)
+        outbase = os.path.join(work, "cg.%s" % config)
+        logf = open(os.path.join(work, "%s.callgrind.log" % config), "ab")
+        proc = subprocess.Popen(insns.VALGRIND + ["--callgrind-out-file=" + outbase] +
+                                args_for(config)(sock), stdout=logf, stderr=logf, start_new_session=True)
+        try:
+            bench.wait_socket(sock, proc, config, timeout=120)
+            subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.insns + 8), "-n", "4"],
+                           check=True, capture_output=True, timeout=3600)
+            time.sleep(3)       # the warming's last batch and Redis writes
+            pg.psql("SELECT pg_stat_statements_reset()", db="stats")
+            before = servers_cpu(roots)
+            insns.callgrind_control(["-z"], proc.pid)
+            out = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.insns), "-n", "4", "-r", "7"],
+                                 check=True, capture_output=True, text=True, timeout=3600).stdout
+            time.sleep(3)       # the last batch (linger, under callgrind)
+            seen = set(os.path.join(work, f) for f in os.listdir(work))
+            insns.callgrind_control(["-d"], proc.pid)
+            dump = insns.wait_dump(outbase, seen)
+            after = servers_cpu(roots)
+            n = int(dict(x.split("=", 1) for x in out.split())["msgs"])
+            cpu = {k: (after[k] - before[k]) * 1000 / n for k in after}
+            print("%-7s %12.0f %9.3f %9.3f" % (config, insns.total_ir(dump) / n, cpu["postgres"],
+                                                cpu["redis-server"]), flush=True)
+            if opt.top:
+                tops[config] = (insns.objects_and_functions(dump)[1], n)
+            if config in ("fleet", "pg"):
+                rows = pg.query("SELECT calls, rows, round(total_exec_time::numeric, 1),"
+                                " left(regexp_replace(query, '\\s+', ' ', 'g'), 70)"
+                                " FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12", db="stats")
+                print("  PostgreSQL, per statement kind: calls, rows, exec ms for %d messages" % n)
+                for r in rows:
+                    print("  %7s %7s %9s  %s" % tuple(r[:3] + ["|".join(r[3:])]))
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            logf.close()
+    for config, (per_fn, n) in tops.items():
+        print()
+        print("%s: top functions by own instructions per message" % config)
+        for fn, k in per_fn.most_common(opt.top):
+            print("%10.0f  %s" % (k / n, fn))
 
 
 def report(results, opt, configs, summary, pg_rows, redis, elapsed, load_start):
