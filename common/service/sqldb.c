@@ -251,6 +251,200 @@ sqldb_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
 	return n == 0 ? 0 : db->ops->new_ids(db, table, n, ids);
 }
 
+/* ---- bulk rows (COPY, or one-row INSERTs) ---- */
+
+struct sqldb_copy {
+	struct sqldb *db;
+	int ncols, col;		/* fields a row, fields of this row so far */
+	int rc;			/* the first error */
+	struct sqldb_stmt *ins;	/* a driver without COPY: the one-row INSERT */
+	char *sql;		/* COPY table (cols) FROM STDIN */
+	char *buf;		/* the rows, in COPY's text form */
+	size_t len, cap;
+};
+
+void
+sqldb_copy_free(struct sqldb_copy *c)
+{
+	if (c == NULL)
+		return;
+	sqldb_finalize(c->ins);
+	free(c->sql);
+	free(c->buf);
+	free(c);
+}
+
+int
+sqldb_copy_new(struct sqldb *db, const char *table, const char *const *cols, int ncols,
+    struct sqldb_copy **out)
+{
+	struct sqldb_copy *c = calloc(1, sizeof(*c));
+	struct sbuf sql;
+	int rc = 0;
+
+	*out = NULL;
+	if (c == NULL) {
+		sqldb_set_error(db, "out of memory");
+		return SQLDB_ERROR;
+	}
+	c->db = db;
+	c->ncols = ncols;
+	sbuf_init(&sql, 1 << 16);
+	sbuf_printf(&sql, "%s %s (", db->ops->copy ? "COPY" : "INSERT INTO", table);
+	for (int i = 0; i < ncols; i++)
+		sbuf_printf(&sql, "%s\"%s\"", i ? ", " : "", cols[i]);
+	if (db->ops->copy)
+		sbuf_addstr(&sql, ") FROM STDIN");
+	else {
+		sbuf_addstr(&sql, ") VALUES (");
+		for (int i = 0; i < ncols; i++)
+			sbuf_printf(&sql, i ? ", ?%d" : "?%d", i + 1);
+		sbuf_addc(&sql, ')');
+	}
+	if (sql.overflow || sql.s == NULL) {
+		sqldb_set_error(db, "out of memory");
+		rc = SQLDB_ERROR;
+	} else if (db->ops->copy)
+		c->sql = sbuf_detach(&sql);
+	else
+		rc = sqldb_prepare(db, sql.s, &c->ins);
+	sbuf_free(&sql);
+	if (rc != 0) {
+		sqldb_copy_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Room for n more octets of rows; 0 or -1 (noted in rc). */
+static int
+copy_room(struct sqldb_copy *c, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (c->len + n <= c->cap)
+		return 0;
+	for (cap = c->cap ? c->cap : 1 << 16; cap < c->len + n; cap *= 2)
+		;
+	if ((p = realloc(c->buf, cap)) == NULL) {
+		sqldb_set_error(c->db, "out of memory");
+		c->rc = SQLDB_ERROR;
+		return -1;
+	}
+	c->buf = p;
+	c->cap = cap;
+	return 0;
+}
+
+/* The next field's place: after a tab, unless it is the row's first. */
+static int
+copy_field(struct sqldb_copy *c, size_t n)
+{
+	if (c->rc != 0 || copy_room(c, n + 1) < 0)
+		return -1;
+	if (c->col++ > 0)
+		c->buf[c->len++] = '\t';
+	return 0;
+}
+
+void
+sqldb_copy_text(struct sqldb_copy *c, const char *s)
+{
+	size_t n;
+
+	if (c->ins != NULL) {
+		sqldb_bind_text(c->ins, ++c->col, s);
+		return;
+	}
+	if (s == NULL) {
+		sqldb_copy_null(c);
+		return;
+	}
+	n = strlen(s);
+	/* each octet escaped at most as two */
+	if (copy_field(c, 2 * n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char e = s[i] == '\\' ? '\\' : s[i] == '\t' ? 't' : s[i] == '\n' ? 'n' : s[i] == '\r' ? 'r' : 0;
+
+		if (e) {
+			c->buf[c->len++] = '\\';
+			c->buf[c->len++] = e;
+		} else
+			c->buf[c->len++] = s[i];
+	}
+}
+
+void
+sqldb_copy_int(struct sqldb_copy *c, long long v)
+{
+	char digits[24];
+	int k = 0;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	if (c->ins != NULL) {
+		sqldb_bind_int(c->ins, ++c->col, v);
+		return;
+	}
+	do
+		digits[k++] = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		digits[k++] = '-';
+	if (copy_field(c, (size_t)k) < 0)
+		return;
+	while (k > 0)
+		c->buf[c->len++] = digits[--k];
+}
+
+void
+sqldb_copy_null(struct sqldb_copy *c)
+{
+	if (c->ins != NULL) {
+		sqldb_bind_null(c->ins, ++c->col);
+		return;
+	}
+	if (copy_field(c, 2) < 0)
+		return;
+	c->buf[c->len++] = '\\';
+	c->buf[c->len++] = 'N';
+}
+
+void
+sqldb_copy_row(struct sqldb_copy *c)
+{
+	if (c->col != c->ncols && c->rc == 0) {
+		sqldb_set_error(c->db, "a row of %d fields for %d columns", c->col, c->ncols);
+		c->rc = SQLDB_ERROR;
+	}
+	c->col = 0;
+	if (c->ins != NULL) {
+		int rc = sqldb_step(c->ins);
+
+		sqldb_reset(c->ins);
+		if (c->rc == 0 && rc != SQLDB_DONE)
+			c->rc = rc == SQLDB_ROW ? SQLDB_ERROR : rc;
+		return;
+	}
+	if (c->rc == 0 && copy_room(c, 1) == 0)
+		c->buf[c->len++] = '\n';
+}
+
+int
+sqldb_copy_flush(struct sqldb_copy *c)
+{
+	int rc = c->rc;
+
+	if (rc == 0 && c->ins == NULL && c->len > 0)
+		rc = c->db->ops->copy(c->db, c->sql, c->buf, c->len);
+	c->rc = 0;
+	c->col = 0;
+	c->len = 0;
+	return rc;
+}
+
 long long
 sqldb_meta_get(struct sqldb *db, const char *key)
 {

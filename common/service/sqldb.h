@@ -114,6 +114,30 @@ long long sqldb_changes(struct sqldb *db);
  */
 int sqldb_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids);
 
+/*
+ * Many rows into one table, the cheapest way the driver has: PostgreSQL
+ * COPY ... FROM STDIN in its text form (the rows written into one buffer,
+ * sent at sqldb_copy_flush as one command: no statement to parse or plan,
+ * no parameter array to fill, and the server inserts them in bulk);
+ * SQLite a prepared one-row INSERT run per row (in process, nothing to
+ * parse either). Made once (sqldb_copy_new), used for batch after batch.
+ * Fields go in the order of cols, each row ended by sqldb_copy_row; rows
+ * go in a SQLDB_TX_BATCH transaction (PostgreSQL reads what its pipeline
+ * holds, leaves it for the COPY and enters it again). sqldb_copy_flush
+ * returns 0 or an sqldb code (the first error of the rows since the last
+ * flush, or the command's) and makes the copy ready for the next rows.
+ */
+struct sqldb_copy;
+int sqldb_copy_new(struct sqldb *db, const char *table, const char *const *cols, int ncols,
+    struct sqldb_copy **out);
+/* A text field (copied); NULL text is SQL NULL. */
+void sqldb_copy_text(struct sqldb_copy *c, const char *s);
+void sqldb_copy_int(struct sqldb_copy *c, long long v);
+void sqldb_copy_null(struct sqldb_copy *c);
+void sqldb_copy_row(struct sqldb_copy *c);
+int sqldb_copy_flush(struct sqldb_copy *c);
+void sqldb_copy_free(struct sqldb_copy *c);
+
 /* A consistent copy of the whole store into the new file dest (SQLite's
  * online backup, safe while others write; an existing dest is refused).
  * PostgreSQL: -1, pg_dump is the tool. */

@@ -28,6 +28,9 @@ struct sqldb_ops {
 	int (*has_column)(struct sqldb *db, const char *table, const char *column);
 	int (*connected)(const struct sqldb *db);
 	int (*backup)(struct sqldb *db, const char *dest, char *why, size_t whylen);
+	/* COPY sql (... FROM STDIN) with len octets of rows in COPY's text
+	 * form; NULL: the driver has none (rows go as one-row INSERTs) */
+	int (*copy)(struct sqldb *db, const char *sql, const char *data, size_t len);
 };
 
 /* bind kinds */

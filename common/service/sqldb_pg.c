@@ -10,7 +10,8 @@
  * parameter types left to the server; a parameter it cannot type (a bare
  * "$1 IS NULL") is typed text on a second try. In a SQLDB_TX_BATCH
  * transaction statements are pipelined: sent without waiting, their
- * results read at every PIPE_CHUNK statements and at commit.
+ * results read at every PIPE_CHUNK statements and at commit. Bulk rows
+ * (sqldb_copy) go as COPY ... FROM STDIN, outside the pipeline.
  */
 #include "config.h"
 
@@ -27,6 +28,7 @@
 #include "sqldb_impl.h"
 
 #define PIPE_CHUNK 256
+#define COPY_CHUNK 65536	/* octets of COPY rows handed to libpq at a time */
 #define RECONNECT_MS 1000
 #define CONNECT_TIMEOUT "5"
 #define TEXT_OID 25
@@ -170,6 +172,41 @@ next_result(struct pg *p, long long deadline, int *lost)
 		}
 	}
 	return PQgetResult(p->conn);
+}
+
+/* The first result of a COPY command: its COPY_IN state, or its error. */
+static PGresult *
+collect_copy_start(struct pg *p, long long deadline, int *lost)
+{
+	*lost = 0;
+	if (flush_out(p, deadline) < 0) {
+		*lost = 1;
+		return NULL;
+	}
+	return next_result(p, deadline, lost);
+}
+
+/* The rows of a COPY and its end, sent within the deadline: 0 or an sqldb code. */
+static int
+copy_send(struct pg *p, const char *data, size_t len, long long deadline)
+{
+	size_t off = 0;
+	int k;
+
+	while (off < len) {
+		size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+
+		if ((k = PQputCopyData(p->conn, data + off, (int)n)) == 1)
+			off += n;
+		else if (k < 0 || flush_out(p, deadline) < 0)
+			return k < 0 ? result_code(p, NULL) : SQLDB_BUSY;
+	}
+	while ((k = PQputCopyEnd(p->conn, NULL)) == 0)
+		if (flush_out(p, deadline) < 0)
+			return SQLDB_BUSY;
+	if (k < 0)
+		return result_code(p, NULL);
+	return flush_out(p, deadline) < 0 ? SQLDB_BUSY : 0;
 }
 
 /*
@@ -672,6 +709,62 @@ pg_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
 	return rc;
 }
 
+/*
+ * COPY ... FROM STDIN with rows in its text form. COPY cannot run in a
+ * pipeline: what was queued is read first (a sync point inside the
+ * transaction), the pipeline is left for the COPY and entered again.
+ */
+static int
+pg_copy(struct sqldb *db, const char *sql, const char *data, size_t len)
+{
+	struct pg *p = (struct pg *)db;
+	long long t0 = histo_now_us(), deadline = t0 + SQLDB_PG_TIMEOUT_MS * 1000LL;
+	PGresult *r;
+	int lost = 0, rc = 0, pipe = p->batch;
+
+	if (p->conn == NULL) {
+		sqldb_set_error(db, "not connected");
+		return SQLDB_BUSY;
+	}
+	if (pipe) {
+		if (p->batch_rc == 0 && p->nq > 0)
+			drain(p);
+		if (p->batch_rc != 0)
+			return p->batch_rc;
+		if (!PQexitPipelineMode(p->conn))
+			return p->batch_rc = result_code(p, NULL);
+	}
+	if (!PQsendQuery(p->conn, sql))
+		rc = result_code(p, NULL);
+	else if ((r = collect_copy_start(p, deadline, &lost)) == NULL)
+		rc = lost ? SQLDB_BUSY : result_code(p, NULL);
+	else if (PQresultStatus(r) != PGRES_COPY_IN) {
+		rc = result_code(p, r);
+		PQclear(r);
+		while (!lost && (r = next_result(p, deadline, &lost)) != NULL)
+			PQclear(r);
+	} else {
+		PQclear(r);
+		rc = copy_send(p, data, len, deadline);
+		while (p->conn != NULL && (r = next_result(p, deadline, &lost)) != NULL) {
+			if (!ok_status(r) && rc == 0)
+				rc = result_code(p, r);
+			PQclear(r);
+		}
+		if (lost)
+			rc = SQLDB_BUSY;
+		else if (rc == 0)
+			histo_add_us(&pg_rtt, (unsigned long)(histo_now_us() - t0));
+	}
+	if (pipe && p->conn != NULL && !PQenterPipelineMode(p->conn)) {
+		p->batch = 0;
+		rc = rc ? rc : result_code(p, NULL);
+	}
+	if (pipe && rc != 0 && p->batch)
+		p->batch_rc = rc;
+	return rc;
+}
+
 /* ---- the store's facts ---- */
 
 static long long
@@ -778,7 +871,7 @@ static const struct sqldb_ops pg_ops = {
 	.col_text = pg_col_text, .reset = pg_reset, .finalize = pg_finalize,
 	.changes = pg_changes, .new_ids = pg_new_ids, .meta_get = pg_meta_get, .meta_set = pg_meta_set,
 	.table_count = pg_table_count, .has_column = pg_has_column, .connected = pg_connected,
-	.backup = pg_backup,
+	.backup = pg_backup, .copy = pg_copy,
 };
 
 struct sqldb *

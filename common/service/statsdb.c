@@ -31,8 +31,10 @@ struct statsdb {
 	int writable;
 	int ready;		/* schema checked (a server down at open: not yet) */
 	struct sqldb_stmt *ins_batch, *seen_batch;
-	/* the batch's rows, many to a statement */
-	struct multi *messages, *failures, *daily, *daily_rules;
+	/* the batch's totals, many rows to a statement */
+	struct multi *daily, *daily_rules;
+	/* the batch's messages and their failed rules, in bulk */
+	struct sqldb_copy *messages, *failures;
 	/* the row's columns the totals read (-1: none) */
 	int c_from, c_spf, c_dkim_pass, c_dmarc, c_aligned, c_bulk, c_oneclick, c_action, c_skipped;
 	int c_profile[PROFILE_COUNT], c_failed[PROFILE_COUNT];
@@ -347,7 +349,8 @@ step_done(struct sqldb_stmt *st)
 }
 
 /*
- * One table's rows written as multi-row INSERTs: "head (row), (row), ...
+ * One table's rows written as multi-row INSERTs (the daily totals, which
+ * are upserts: COPY cannot add to a row): "head (row), (row), ...
  * tail", params values a row. A run of rows goes out in statements of 2^k
  * rows, the largest that fits first (at most 2^(sizes-1) rows and
  * MULTI_PARAMS values each): n rows take at most n / 2^(sizes-1) + sizes
@@ -450,14 +453,14 @@ prepare_writes(struct statsdb *db)
 	size_t o, so = 0;
 
 	/* messages with the ids drawn for the batch (failures name them) */
-	o = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO messages (id, time, day, domain, host");
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, ", \"%s\"", cols[i].name);
-	snprintf(sql + o, sizeof(sql) - o, ") VALUES ");
-	if (o >= sizeof(sql) - 10 || (db->messages = multi_new(sql, "", 5 + (int)n)) == NULL)
-		return -1;
-	if ((db->failures = multi_new("INSERT INTO failures (msg_id, time, domain, profile, rule, host) VALUES ",
-	    "", 6)) == NULL)
+	static const char *const failure_cols[] = { "msg_id", "time", "domain", "profile", "rule", "host" };
+	const char *msg_cols[5 + VROW_MAX_COLS] = { "id", "time", "day", "domain", "host" };
+	int m = 5;
+
+	for (size_t i = 0; i < n && i < VROW_MAX_COLS; i++)
+		msg_cols[m++] = cols[i].name;
+	if (sqldb_copy_new(db->sql, "messages", msg_cols, m, &db->messages) != 0 ||
+	    sqldb_copy_new(db->sql, "failures", failure_cols, 6, &db->failures) != 0)
 		return -1;
 
 	/* daily totals: one row per day and domain of a batch, counts added */
@@ -554,8 +557,8 @@ statsdb_close(struct statsdb *db)
 {
 	if (db == NULL)
 		return;
-	multi_free(db->messages);
-	multi_free(db->failures);
+	sqldb_copy_free(db->messages);
+	sqldb_copy_free(db->failures);
 	multi_free(db->daily);
 	multi_free(db->daily_rules);
 	sqldb_finalize(db->ins_batch);
@@ -670,7 +673,23 @@ struct batch {
 	struct failrow *fails;
 	size_t nfails, capfails;
 	const struct agg **sorted;	/* daily or daily_rules rows, in key order */
+	long long day_num;	/* the UTC day (days since 1970) day[] holds */
+	char day[11];
 };
+
+/* The UTC day of t, "YYYY-MM-DD": a batch's messages mostly share one,
+ * made again only when it changes. */
+static const char *
+batch_day(struct batch *b, long long t)
+{
+	long long d = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+
+	if (b->day[0] == '\0' || d != b->day_num) {
+		statsdb_day(t, b->day);
+		b->day_num = d;
+	}
+	return b->day;
+}
 
 static int
 grow(void **arr, size_t *cap, size_t n, size_t elem);
@@ -681,14 +700,14 @@ static int
 tally_one(struct statsdb *db, struct batch *b, size_t i, struct aggs *days, struct aggs *rules)
 {
 	const struct vrow *r = b->recs[i];
-	char day[11], key[sizeof(((struct agg *)0)->key)];
-	const char *dom = row_domain(db, r);
+	char key[sizeof(((struct agg *)0)->key)];
+	const char *dom = row_domain(db, r), *day;
 	struct agg *g;
 	int bulk = vrow_int(r, db->c_bulk) != 0;
 
 	if (vrow_int(r, db->c_skipped))
 		return 0;	/* stored, neither judged nor counted */
-	statsdb_day(r->time, day);
+	day = batch_day(b, r->time);
 	for (int p = 0; p < PROFILE_COUNT; p++) {
 		const char *list = vrow_text(r, db->c_failed[p]);
 
@@ -728,48 +747,63 @@ tally_one(struct statsdb *db, struct batch *b, size_t i, struct aggs *days, stru
 	return 0;
 }
 
+/* "" is stored as NULL: unknown */
 static void
-bind_message(const struct statsdb *db, struct sqldb_stmt *st, int first, size_t row, const void *ctx)
+copy_text_or_null(struct sqldb_copy *c, const char *s)
 {
-	const struct batch *b = ctx;
-	const struct vrow *r = b->recs[row];
-	const struct vcol *cols;
-	size_t ncols = verdict_columns(&cols);
-	char day[11];
-
-	statsdb_day(r->time, day);
-	sqldb_bind_int(st, first, b->ids[row]);
-	sqldb_bind_int(st, first + 1, r->time);
-	sqldb_bind_text(st, first + 2, day);
-	sqldb_bind_text(st, first + 3, row_domain(db, r));
-	bind_text(st, first + 4, db->host);
-	for (size_t i = 0; i < ncols; i++) {
-		int at = first + 5 + (int)i;
-
-		if (vrow_null(r, (int)i))
-			sqldb_bind_null(st, at);
-		else if (cols[i].type == VCOL_INT)
-			sqldb_bind_int(st, at, vrow_int(r, (int)i));
-		else
-			bind_text(st, at, vrow_text(r, (int)i));
-	}
+	sqldb_copy_text(c, s != NULL && s[0] != '\0' ? s : NULL);
 }
 
-static void
-bind_failure(const struct statsdb *db, struct sqldb_stmt *st, int first, size_t row, const void *ctx)
+/* The batch's messages, with the ids drawn for them: 0 or an sqldb code. */
+static int
+copy_messages(struct statsdb *db, struct batch *b, size_t n)
 {
-	const struct batch *b = ctx;
-	const struct failrow *f = &b->fails[row];
-	const struct vrow *r = b->recs[f->msg];
-	char rule[VROW_TEXT_MAX + 1];
+	const struct vcol *cols;
+	size_t ncols = verdict_columns(&cols);
+	struct sqldb_copy *c = db->messages;
 
-	snprintf(rule, sizeof(rule), "%.*s", (int)f->len, f->rule);
-	sqldb_bind_int(st, first, b->ids[f->msg]);
-	sqldb_bind_int(st, first + 1, r->time);
-	sqldb_bind_text(st, first + 2, row_domain(db, r));
-	sqldb_bind_text(st, first + 3, profile_name((enum profile_id)f->profile));
-	sqldb_bind_text(st, first + 4, rule);
-	bind_text(st, first + 5, db->host);
+	for (size_t row = 0; row < n; row++) {
+		const struct vrow *r = b->recs[row];
+
+		sqldb_copy_int(c, b->ids[row]);
+		sqldb_copy_int(c, r->time);
+		sqldb_copy_text(c, batch_day(b, r->time));
+		sqldb_copy_text(c, row_domain(db, r));
+		copy_text_or_null(c, db->host);
+		for (size_t i = 0; i < ncols && i < VROW_MAX_COLS; i++) {
+			if (vrow_null(r, (int)i))
+				sqldb_copy_null(c);
+			else if (cols[i].type == VCOL_INT)
+				sqldb_copy_int(c, vrow_int(r, (int)i));
+			else
+				copy_text_or_null(c, vrow_text(r, (int)i));
+		}
+		sqldb_copy_row(c);
+	}
+	return sqldb_copy_flush(c);
+}
+
+/* The failed rules of the batch's messages, naming their ids. */
+static int
+copy_failures(struct statsdb *db, struct batch *b)
+{
+	struct sqldb_copy *c = db->failures;
+
+	for (size_t i = 0; i < b->nfails; i++) {
+		const struct failrow *f = &b->fails[i];
+		const struct vrow *r = b->recs[f->msg];
+		char rule[VROW_TEXT_MAX + 1];
+
+		snprintf(rule, sizeof(rule), "%.*s", (int)f->len, f->rule);
+		sqldb_copy_int(c, b->ids[f->msg]);
+		sqldb_copy_int(c, r->time);
+		sqldb_copy_text(c, row_domain(db, r));
+		sqldb_copy_text(c, profile_name((enum profile_id)f->profile));
+		sqldb_copy_text(c, rule);
+		copy_text_or_null(c, db->host);
+		sqldb_copy_row(c);
+	}
+	return sqldb_copy_flush(c);
 }
 
 /* A daily row: the key "day \1 domain" and the counts. */
@@ -859,9 +893,10 @@ write_aggs(struct statsdb *db, struct batch *b, const struct aggs *days, const s
 }
 
 /*
- * The batch's rows: its id in batches (a batch sent again after a lost
- * connection is refused there), the messages with ids drawn first, their
- * failures naming those ids, then the totals. 0 or an sqldb code.
+ * The batch's rows: the messages with ids drawn first and their failures
+ * naming those ids (in bulk: COPY on PostgreSQL), its id in batches (a
+ * batch sent again after a lost connection is refused there), then the
+ * totals (multi-row upserts). 0 or an sqldb code.
  */
 static int
 write_batch(struct statsdb *db, const char *id, struct vrow *const *recs, size_t n)
@@ -885,15 +920,16 @@ write_batch(struct statsdb *db, const char *id, struct vrow *const *recs, size_t
 		rc = tally_one(db, &b, i, &days, &rules);
 	if (rc == 0)
 		rc = sqldb_new_ids(db->sql, "messages", n, b.ids);
+	/* the bulk rows first: PostgreSQL's COPY then finds the pipeline empty */
+	if (rc == 0)
+		rc = copy_messages(db, &b, n);
+	if (rc == 0)
+		rc = copy_failures(db, &b);
 	if (rc == 0) {
 		sqldb_bind_text(db->ins_batch, 1, id);
 		sqldb_bind_int(db->ins_batch, 2, (long long)time(NULL));
 		rc = step_done(db->ins_batch);
 	}
-	if (rc == 0)
-		rc = multi_write(db, db->messages, n, bind_message, &b);
-	if (rc == 0)
-		rc = multi_write(db, db->failures, b.nfails, bind_failure, &b);
 	if (rc == 0)
 		rc = write_aggs(db, &b, &days, &rules);
 	agg_free(&days);

@@ -509,14 +509,15 @@ def sqldb_driver_against_the_server():
     out = p.stdout.decode() + p.stderr.decode()
     eq(p.returncode, 0, "test_sqldb: %s" % out[-2000:])
     contains(out, "[       OK ] test_postgresql", "the PostgreSQL half ran")
-    CTX.pg.psql(["DROP TABLE m", "DROP TABLE f", "DROP TABLE d", "DROP TABLE sendercheck_meta"], db="cmp")
+    CTX.pg.psql(["DROP TABLE m", "DROP TABLE f", "DROP TABLE d", "DROP TABLE c", "DROP TABLE sendercheck_meta"],
+                db="cmp")
 
 
 @case
 def large_batches_stored_once():
-    """statsdb's unit test of batches many statements long (multi-row
-    INSERTs, the messages' ids drawn up front), against the real server,
-    in a database of its own."""
+    """statsdb's unit test of large batches (the messages and failures by
+    COPY, the totals as multi-row upserts, the messages' ids drawn up
+    front), against the real server, in a database of its own."""
     CTX.pg.psql("CREATE DATABASE batch OWNER sc")
     try:
         env = dict(os.environ, SC_TEST_PG_URI=pg_uri("batch"))

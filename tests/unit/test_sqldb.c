@@ -169,6 +169,89 @@ exercise(struct sqldb *db)
 	assert_string_equal(sqldb_col_text(q, 1), "it's \"quoted\"");
 	sqldb_finalize(q);
 
+	/* bulk rows (COPY on PostgreSQL), after a pipelined statement and
+	 * before another; texts COPY must escape, NULLs, "", negative
+	 * numbers, more rows than one chunk of the COPY data */
+	{
+		static const char *const cols[] = { "id", "t", "n", "x" };
+		static const char *const texts[] = { "back\\slash \\N", "tab\there", "new\nline\r\n",
+			"it's \"quoted\"", "", "plain" };
+		struct sqldb_copy *c;
+
+		OK(db, sqldb_exec(db, "CREATE TABLE c (id INTEGER NOT NULL, t TEXT, n INTEGER, x TEXT NOT NULL)"));
+		OK(db, sqldb_copy_new(db, "c", cols, 4, &c));
+		for (int round = 0; round < 2; round++) {
+			OK(db, sqldb_begin(db, SQLDB_TX_BATCH));
+			sqldb_bind_text(up, 1, "2026-12-02");
+			sqldb_bind_text(up, 2, "c.example");
+			sqldb_bind_int(up, 3, 1);
+			STEP(db, up, SQLDB_DONE);
+			sqldb_reset(up);
+			for (int i = 0; i < 3000; i++) {
+				sqldb_copy_int(c, round * 3000 + i);
+				if (i % 7 == 0)
+					sqldb_copy_null(c);
+				else
+					sqldb_copy_text(c, texts[i % 6]);
+				sqldb_copy_int(c, i % 2 ? -(long long)i : 1LL << 40);
+				sqldb_copy_text(c, "a fairly long text so that the rows pass one chunk of 64 KB");
+				sqldb_copy_row(c);
+			}
+			OK(db, sqldb_copy_flush(c));
+			sqldb_bind_text(up, 1, "2026-12-02");
+			sqldb_bind_text(up, 2, "c.example");
+			sqldb_bind_int(up, 3, 1);
+			STEP(db, up, SQLDB_DONE);
+			sqldb_reset(up);
+			OK(db, sqldb_commit(db));
+		}
+		/* a row the table refuses: the batch commits nothing, the copy works on */
+		OK(db, sqldb_begin(db, SQLDB_TX_BATCH));
+		sqldb_copy_int(c, -1);
+		sqldb_copy_text(c, "refused");
+		sqldb_copy_int(c, 0);
+		sqldb_copy_null(c);	/* NOT NULL */
+		sqldb_copy_row(c);
+		if (sqldb_copy_flush(c) == 0)
+			assert_int_equal(sqldb_commit(db), SQLDB_ERROR);
+		else
+			sqldb_rollback(db);
+		assert_true(sqldb_errmsg(db)[0] != '\0');
+		OK(db, sqldb_begin(db, SQLDB_TX_BATCH));
+		sqldb_copy_int(c, 6000);
+		sqldb_copy_text(c, "after");
+		sqldb_copy_int(c, 0);
+		sqldb_copy_text(c, "");
+		sqldb_copy_row(c);
+		OK(db, sqldb_copy_flush(c));
+		OK(db, sqldb_commit(db));
+		sqldb_copy_free(c);
+
+		OK(db, sqldb_prepare(db, "SELECT count(*), count(t), sum(n), min(id), max(id),"
+		    " count(*) FILTER (WHERE t = ''), count(*) FILTER (WHERE x = '') FROM c", &q));
+		STEP(db, q, SQLDB_ROW);
+		assert_int_equal(sqldb_col_int(q, 0), 6001);
+		assert_int_equal(sqldb_col_int(q, 1), 6001 - 2 * 429);
+		/* per round: 1500 rows of 2^40, minus 1 + 3 + ... + 2999 */
+		assert_int_equal(sqldb_col_int(q, 2), 2 * (1500 * (1LL << 40) - 1500LL * 1500));
+		assert_int_equal(sqldb_col_int(q, 3), 0);
+		assert_int_equal(sqldb_col_int(q, 4), 6000);
+		assert_int_equal(sqldb_col_int(q, 5), 2 * 429);	/* "" stays "", not NULL */
+		assert_int_equal(sqldb_col_int(q, 6), 1);
+		sqldb_finalize(q);
+		for (int k = 1; k <= 6; k++) {
+			OK(db, sqldb_prepare(db, "SELECT t FROM c WHERE id = ?1", &q));
+			sqldb_bind_int(q, 1, k + 3000);
+			STEP(db, q, SQLDB_ROW);
+			assert_string_equal(sqldb_col_text(q, 0), texts[k % 6]);
+			sqldb_finalize(q);
+		}
+		OK(db, sqldb_prepare(db, "SELECT n FROM d WHERE day = '2026-12-02'", &q));
+		STEP(db, q, SQLDB_ROW);
+		assert_int_equal(sqldb_col_int(q, 0), 4);
+		sqldb_finalize(q);
+	}
+
 	/* outside a batch: rows changed */
 	OK(db, sqldb_begin(db, SQLDB_TX_WRITE));
 	OK(db, sqldb_prepare(db, "DELETE FROM m WHERE time < ?1", &q));
