@@ -207,6 +207,7 @@ vrow_int(const struct vrow *r, int i)
 struct row_sink {
 	struct vrow *r;
 	unsigned char seen[VROW_MAX_COLS];
+	int next;		/* where the search for a column starts */
 	/* the list being gathered into one column */
 	const struct vfield *list;
 	int list_col;
@@ -231,15 +232,22 @@ row_fail(struct row_sink *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The column of row f at c; -1 (and an error) when there is none or it came before. */
+/* The column of row f at c; -1 (and an error) when there is none or it came before.
+ * The columns were made by a walk of the same table: the search starts
+ * after the last column found, where the next one nearly always is. */
 static int
 column_of(struct row_sink *s, const struct vfield *f, const struct vctx *c)
 {
-	int m = (int)vctx_map_index(c), i;
+	int m = (int)vctx_map_index(c), i = (int)ncols;
 
-	for (i = 0; i < (int)ncols; i++)
-		if (filler[i].row == f && (filler[i].map_index < 0 || filler[i].map_index == m))
+	for (int k = 0; k < (int)ncols; k++) {
+		int at = (s->next + k) % (int)ncols;
+
+		if (filler[at].row == f && (filler[at].map_index < 0 || filler[at].map_index == m)) {
+			i = at;
 			break;
+		}
+	}
 	if (i == (int)ncols) {
 		row_fail(s, "%s: no column", f->col);
 		return -1;
@@ -248,6 +256,7 @@ column_of(struct row_sink *s, const struct vfield *f, const struct vctx *c)
 		row_fail(s, "%s: written twice", cols[i].name);
 		return -1;
 	}
+	s->next = i + 1;
 	return i;
 }
 
