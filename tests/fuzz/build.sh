@@ -4,7 +4,7 @@
 # List-Unsubscribe parser, DKIM key name, DKIM key record (--dns-check),
 # incoming A-R reader, MAIL FROM
 # path reader, header splitter (and From domains), DMARC record parser,
-# DMARC report Subject, aggregate report writer.
+# DKIM body canonicalization, DMARC report Subject, aggregate report writer.
 #   tests/fuzz/build.sh OUTDIR
 # clang (Debian's clang package) with -fsanitize=fuzzer,address,undefined;
 # the needed common/*.c are compiled in directly (no automake). OUTDIR
@@ -77,7 +77,10 @@ $CC $flags -o "$out/fuzz_dkim_tags" "$here/fuzz_dkim_tags.c" "$top/common/checks
     "$top/common/checks/dkim_key.c" $resolver -lcrypto -lresolv -lpthread
 $CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
     "$top/common/checks/header.c" $resolver -lcrypto -lresolv -lpthread
-echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify"
+# body canonicalization alone, cut anywhere, against tests/lib/canon_ref.h
+$CC $flags -o "$out/fuzz_dkim_body" "$here/fuzz_dkim_body.c" "$top/common/checks/dkim_canon.c" \
+    "$top/common/checks/dkim_tags.c" -lcrypto
+echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify $out/fuzz_dkim_body"
 # ARC chain verification on whole messages (no DNS time budget), and sealing
 $CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" "$top/common/checks/arc_seal.c" \
     "$top/common/checks/authres.c" "$top/common/base/rfc5322.c" \

@@ -5,7 +5,8 @@
 # DKIM-Signature key name, the DKIM key record check of --dns-check,
 # incoming Authentication-Results, the MAIL FROM path, a message's header
 # with its From domains, DMARC records, DKIM tag lists and key records, the
-# builtin DKIM verifier and ARC chain verification on whole messages, the
+# builtin DKIM verifier and ARC chain verification on whole messages, DKIM
+# body canonicalization cut anywhere against a plain reference, the
 # Subject that marks DMARC report mail and the aggregate report writer, the
 # rua= report destinations of DMARC records.
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~100 s in all)
@@ -58,7 +59,7 @@ pass=0
 fail=0
 for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey fuzz_keyrecord \
     fuzz_authres fuzz_smtppath fuzz_header fuzz_dmarc_record fuzz_dkim_tags fuzz_dkim_verify \
-    fuzz_arc fuzz_reportmsg fuzz_dmarcreport fuzz_rua; do
+    fuzz_dkim_body fuzz_arc fuzz_reportmsg fuzz_dmarcreport fuzz_rua; do
 	t=${target#fuzz_}
 	t=${t#spf_}
 	mkdir -p "$work/corpus/$t" "$work/seed/$t"

@@ -22,6 +22,8 @@
 #include "dkim_key.h"
 #include "dkim_tags.h"
 
+#include "../lib/canon_ref.h"
+
 static void
 test_tags(void **state)
 {
@@ -282,53 +284,8 @@ test_body_relaxed_long(void **state)
 	free(ref);
 }
 
-/*
- * Body canonicalization written the plain way, for comparing: the body cut
- * into lines at CRLF (a bare CR or LF is an ordinary byte), the last piece
- * a line of its own when not empty; relaxed makes each WSP run one SP and
- * drops it at a line's end; empty lines at the end go; each line then ends
- * in CRLF, and an empty simple body is one CRLF. out has room for 2 * len
- * + 2 bytes. Returns the length.
- */
-static size_t
-canon_reference(enum dkim_canon c, const char *in, size_t len, char *out)
-{
-	size_t n = 0, kept = 0, i = 0;
-
-	while (i < len) {
-		size_t start = n, eol = i;
-		int crlf;
-
-		while (eol < len && !(in[eol] == '\r' && eol + 1 < len && in[eol + 1] == '\n'))
-			eol++;
-		crlf = eol < len;
-		for (size_t k = i; k < eol; k++) {
-			int wsp = in[k] == ' ' || in[k] == '\t';
-
-			if (c == CANON_SIMPLE || !wsp) {
-				out[n++] = in[k];
-				continue;
-			}
-			while (k + 1 < eol && (in[k + 1] == ' ' || in[k + 1] == '\t'))
-				k++;
-			if (k + 1 < eol)
-				out[n++] = ' ';		/* not at the line's end */
-		}
-		out[n++] = '\r';
-		out[n++] = '\n';
-		if (n - start > 2)
-			kept = n;	/* a line with content: the lines up to here stay */
-		i = crlf ? eol + 2 : eol;
-	}
-	if (kept == 0 && c == CANON_SIMPLE) {
-		memcpy(out, "\r\n", 2);
-		return 2;
-	}
-	return kept;
-}
-
 /* Feeds body in the chunks whose ends are cuts[0..ncuts) (ascending), with
- * l= limit when limited, and compares with canon_reference. */
+ * l= limit when limited, and compares with canon_reference (canon_ref.h). */
 static void
 body_vs_reference(enum dkim_canon c, const char *body, size_t len, const size_t *cuts,
     size_t ncuts, int limited, unsigned long long limit, char *ref)
