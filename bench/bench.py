@@ -32,6 +32,9 @@ Filters:
                Nameservers 127.0.0.1:PORT, its own shared DNS cache
   sc-odkim     the same with DKIMEngine libopendkim (the builtin DKIM
                engine's effect, in the same invocation)
+  sc-base      the same configuration on another build's binary (--base
+               BINARY): before/after pairs of a change in one invocation,
+               e.g. --filters sc-base,sendercheck,null --modes throughput
   opendkim     Mode v, Nameservers ADDR (port 53 of the same unbound; its
                libunbound caches in process), AlwaysAddARHeader
   opendmarc    SPFSelfValidate (libspf2) and DMARC records through the same
@@ -144,20 +147,23 @@ class Filter:
         self.log.close()
 
 
-def filter_args(work, build, port, extra):
+def filter_args(work, build, port, extra, base=None):
     """How each filter is started on a socket: {name: fn(sock) -> argv}.
     port: the unbound on 127.0.0.1 (sendercheck); extra: its port-53
-    address (OpenDKIM, and OpenDMARC through work/resolv.conf)."""
-    def sc_args(sock, engine="builtin"):
-        conf = os.path.join(work, "sc-%s.conf" % engine)
+    address (OpenDKIM, and OpenDMARC through work/resolv.conf); base: a
+    sendercheck binary of another build, run as the filter "sc-base" with
+    the same configuration (before/after pairs in one invocation)."""
+    def sc_args(sock, engine="builtin", binary=os.path.join(build, "milter", "sendercheck"), name="sc"):
+        conf = os.path.join(work, "%s-%s.conf" % (name, engine))
         with open(conf, "w") as f:
             f.write("Socket %s\nAuthservID mx.receiver.example\nNameservers 127.0.0.1:%d\n"
                     "InternalHosts none\nSyslog no\nLogLevel info\nVolumeFile\n"
                     "DKIMEngine %s\n" % (sock, port, engine))
-        return [os.path.join(build, "milter", "sendercheck"), "-f", "-c", conf]
+        return [binary, "-f", "-c", conf]
 
     return {
         "sendercheck": sc_args,
+        "sc-base": lambda sock: sc_args(sock, binary=base or "sc-base: no --base given", name="sc-base"),
         "sc-odkim": lambda sock: sc_args(sock, "libopendkim"),
         "opendkim": lambda sock: opendkim_args(work, "opendkim", sock, extra, "mx.receiver.example"),
         "opendmarc": lambda sock: opendmarc_args(work, "opendmarc", sock,
@@ -194,6 +200,7 @@ def main():
                     help="instructions mode: messages counted per filter and concurrency")
     ap.add_argument("--insn-filters", default="sendercheck,opendkim,null")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--base", help="a sendercheck binary of another build: the filter sc-base")
     opt = ap.parse_args()
 
     build = os.path.abspath(opt.builddir)
@@ -232,11 +239,13 @@ def main():
         with open(os.path.join(work, "resolv.conf"), "w") as f:
             f.write("nameserver %s\noptions timeout:2 attempts:1\n" % extra)
 
-        args_of = filter_args(work, build, port, extra)
+        args_of = filter_args(work, build, port, extra, opt.base and os.path.abspath(opt.base))
         corpus = os.path.join(work, "corpus.bin")
         corpus_ar = os.path.join(work, "corpus-ar.bin")
         filters = {
             "sendercheck": Filter("sendercheck", work, args_of["sendercheck"], corpus),
+            # the same configuration on another build's binary (--base)
+            "sc-base": Filter("sc-base", work, args_of["sc-base"], corpus),
             # sendercheck with its other DKIM engine: the builtin engine's effect
             "sc-odkim": Filter("sc-odkim", work, args_of["sc-odkim"], corpus),
             "opendkim": Filter("opendkim", work, args_of["opendkim"], corpus),

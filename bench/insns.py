@@ -4,7 +4,7 @@ depend on the machine's load (bench.py's CPU times do).
 
     insns.py --builddir DIR [--messages N] [--conc 4,32] [--per-conn 1]
              [--filters sendercheck,opendkim,null] [--top N] [--keep]
-             [--no-callgrind] [--no-syscalls]
+             [--no-callgrind] [--no-syscalls] [--no-events] [--base BINARY]
 
 Same corpus, zone and configurations as bench.py's throughput part, over
 inet. Each filter runs under valgrind --tool=callgrind; miltergen sends
@@ -22,6 +22,12 @@ are not in these counts; the order of work is.
 Then the system calls per message (the kernel's share of the CPU): each
 filter runs natively, warmed the same way, strace -c -f is attached for
 N messages with 4 sessions, one per connection, and the calls are counted.
+
+Last the page faults, context switches and CPU per message: each filter
+runs natively, warmed the same way, and its /proc counters are read
+before and after N messages (see count_events). --base BINARY adds the
+filter sc-base: another build's sendercheck with the same configuration,
+for before/after pairs in one invocation.
 """
 import argparse
 import collections
@@ -252,6 +258,87 @@ def count_syscalls(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
     return results
 
 
+def proc_counts(pid):
+    """The process's counters now: minor and major page faults and CPU
+    ticks from /proc/PID/stat (whole process, exited threads included),
+    voluntary and involuntary context switches summed over the threads
+    in /proc/PID/task (live threads only: a thread that ends takes its
+    counts along; the filters here keep their threads)."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    # fields after "(comm)": state is f[0], minflt field 10 -> f[7], majflt f[9],
+    # utime f[11], stime f[12]
+    c = {"minflt": int(f[7]), "majflt": int(f[9]), "ticks": int(f[11]) + int(f[12])}
+    c["vcsw"] = c["ivcsw"] = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            for line in open("/proc/%d/task/%s/status" % (pid, tid)):
+                if line.startswith("voluntary_ctxt_switches:"):
+                    c["vcsw"] += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    c["ivcsw"] += int(line.split()[1])
+        except OSError:
+            pass
+    c["threads"] = len(os.listdir("/proc/%d/task" % pid))
+    return c
+
+
+def count_events(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
+    """Page faults, context switches and CPU per message: each filter runs
+    natively, is warmed with the corpus, then opt.messages messages are
+    sent (one per connection) between two reads of its /proc counters.
+    Faults and switches hardly depend on the load (a futex that need not
+    wait under one schedule may under another); the CPU time does."""
+    results = {}
+    hz = os.sysconf("SC_CLK_TCK")
+    for fname in filters:
+        sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
+        logf = open(os.path.join(work, "%s.events.log" % fname), "ab")
+        proc = subprocess.Popen(args_of[fname](sock), stdout=logf, stderr=logf, start_new_session=True)
+        try:
+            bench.wait_socket(sock, proc, fname, timeout=30)
+            warm = min(n_corpus, opt.messages + 8)
+            subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", str(conc), "-k", "1"],
+                           check=True, capture_output=True, timeout=600)
+            before = proc_counts(proc.pid)
+            r = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.messages), "-n", str(conc),
+                                "-r", "7", "-k", "1"], check=True, capture_output=True, text=True,
+                               timeout=1800).stdout
+            after = proc_counts(proc.pid)
+            n = int(dict(x.split("=", 1) for x in r.split())["msgs"])
+            per = {k: (after[k] - before[k]) / n for k in ("minflt", "majflt", "vcsw", "ivcsw")}
+            per["cpu_ms"] = (after["ticks"] - before["ticks"]) * 1000.0 / hz / n
+            per["threads"] = "%d->%d" % (before["threads"], after["threads"])
+            results[fname] = (per, n)
+            print("insns: %-11s %d messages, %.1f minor faults, %.1f+%.1f context switches each" %
+                  (fname, n, per["minflt"], per["vcsw"], per["ivcsw"]), file=sys.stderr, flush=True)
+        except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
+            print("insns: events %s: %s" % (fname, e), file=sys.stderr, flush=True)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            logf.close()
+    return results
+
+
+def report_events(results, opt):
+    if not results:
+        return
+    print()
+    print("page faults, context switches (voluntary + involuntary) and CPU per message, natively, "
+          "inet, one message per connection, 4 sessions, warm DNS cache (CPU: load-dependent):")
+    print("%-11s %8s %8s %8s %8s %8s  %s" % ("filter", "minflt", "majflt", "vcsw", "ivcsw", "cpu ms",
+                                              "threads"))
+    for fname, (per, n) in results.items():
+        print("%-11s %8.2f %8.2f %8.2f %8.2f %8.3f  %s (%d messages)" % (
+            fname, per["minflt"], per["majflt"], per["vcsw"], per["ivcsw"], per["cpu_ms"],
+            per["threads"], n))
+
+
 def report_syscalls(results, opt):
     if not results:
         return
@@ -280,6 +367,9 @@ def main():
                     help="skip the system call counts (strace)")
     ap.add_argument("--no-callgrind", dest="callgrind", action="store_false",
                     help="skip the instruction counts (callgrind)")
+    ap.add_argument("--no-events", dest="events", action="store_false",
+                    help="skip the page fault and context switch counts")
+    ap.add_argument("--base", help="a sendercheck binary of another build: the filter sc-base")
     opt = ap.parse_args()
 
     build = os.path.abspath(opt.builddir)
@@ -296,7 +386,7 @@ def main():
         dns = subprocess.Popen([PY, os.path.join(HERE, "benchdns.py"), os.path.join(work, "zone.txt"),
                                 os.path.join(work, "dns"), extra], stdout=subprocess.PIPE, text=True)
         port = int(dns.stdout.readline())
-        args_of = bench.filter_args(work, build, port, extra)
+        args_of = bench.filter_args(work, build, port, extra, opt.base and os.path.abspath(opt.base))
         results = {}
         if opt.callgrind:
             results = measure(opt, work, build, args_of, opt.filters.split(","), gen,
@@ -305,8 +395,13 @@ def main():
         if opt.syscalls:
             sys_results = count_syscalls(opt, work, args_of, opt.filters.split(","), gen,
                                          os.path.join(work, "corpus.bin"), opt.corpus)
+        ev_results = {}
+        if opt.events:
+            ev_results = count_events(opt, work, args_of, opt.filters.split(","), gen,
+                                      os.path.join(work, "corpus.bin"), opt.corpus)
         report(results, opt)
         report_syscalls(sys_results, opt)
+        report_events(ev_results, opt)
     finally:
         bench.stop_process(dns)
         if opt.keep:
