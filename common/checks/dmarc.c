@@ -32,6 +32,7 @@
 
 #include "dmarc.h"
 #include "domain.h"
+#include "sbuf.h"
 
 struct dmarc {
 	enum dmarc_standard standard;
@@ -56,6 +57,20 @@ struct walk {
 	struct level lv[DMARC_WALK_MAX];
 };
 
+/* A walk with no levels, or NULL. Only the count is set: lookup_level
+ * zeroes and fills each level it is handed, and only counted levels are
+ * read, so the levels (~16 KB; a walk or two per message) are not zeroed
+ * here in vain. */
+static struct walk *
+walk_new(void)
+{
+	struct walk *w = malloc(sizeof(*w));
+
+	if (w != NULL)
+		w->nlv = 0;
+	return w;
+}
+
 /* --- small helpers --- */
 
 static void
@@ -79,7 +94,7 @@ addf(char *buf, size_t len, const char *fmt, ...)
 static void
 copystr(char *dst, size_t dstlen, const char *src)
 {
-	snprintf(dst, dstlen, "%s", src);
+	str_copy(dst, dstlen, src);
 }
 
 static int
@@ -664,7 +679,8 @@ lookup_level(struct dns_ctx *dns, const char *name, struct level *lv,
 	copystr(lv->name, sizeof(lv->name), name);
 	if (strlen(name) + 7 > 253)
 		return 0;	/* the _dmarc name cannot exist */
-	snprintf(q, sizeof(q), "_dmarc.%s", name);
+	memcpy(q, "_dmarc.", 7);
+	str_copy(q + 7, sizeof(q) - 7, name);
 	dns_query(dns, q, DNS_T_TXT, &res);
 	if (dns_trouble(res.status)) {
 		snprintf(why, whylen, "DNS %s for _dmarc.%s: %s",
@@ -1083,7 +1099,7 @@ discover(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out,
     struct level *found, int *seen)
 {
 	enum dmarc_standard std = d->standard;
-	struct walk *w = calloc(1, sizeof(*w));
+	struct walk *w = walk_new();
 	const char *from = out->from_domain;
 	const struct level *pick = NULL;
 	char why[200];
@@ -1265,7 +1281,7 @@ compare_methods(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome
 			return;
 		psl_org(d, out->from_domain, other, sizeof(other));
 	} else {
-		if (dns == NULL || (w = calloc(1, sizeof(*w))) == NULL)
+		if (dns == NULL || (w = walk_new()) == NULL)
 			return;
 		if (tree_walk(d->standard, dns, out->from_domain, w, why, sizeof(why)) < 0 ||
 		    (!seen && !walk_has_record(d->standard, w))) {

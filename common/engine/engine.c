@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,15 @@
 #include "smtppath.h"
 #include "taskpool.h"
 #include "volume.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define SPARE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define SPARE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define SPARE_POISON(p, n) ((void)(p), (void)(n))
+#define SPARE_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 /* Fields we write: incoming copies with our authserv-id are forgeries. */
 static const char *const owned_fields[] = { "Authentication-Results", COMPLIANCE_FIELD };
@@ -350,16 +360,60 @@ check_dns_init(struct check *c, struct dns_ctx *ctx)
 	dns_ctx_bind(ctx, c->dns);
 }
 
+/*
+ * Spare check records. A record is ~88 KB (most of it the verdict), one
+ * per message: glibc's free() of a chunk that large consolidates the
+ * arena's fast bins and may hand the top of the heap back to the kernel,
+ * and the next message's calloc() then faults those pages in afresh. So
+ * freed records wait here, up to SPARE_CHECKS of them (more sessions at
+ * once than that take the malloc path); a reused one is zeroed as calloc
+ * would. Under ASan a spare is poisoned: a use after check_free is
+ * still reported.
+ */
+#define SPARE_CHECKS 16
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct check *spare[SPARE_CHECKS];
+static size_t n_spare;
+
+static struct check *
+check_alloc(void)
+{
+	struct check *c = NULL;
+
+	pthread_mutex_lock(&spare_lock);
+	if (n_spare > 0)
+		c = spare[--n_spare];
+	pthread_mutex_unlock(&spare_lock);
+	if (c == NULL)
+		return calloc(1, sizeof(*c));
+	SPARE_UNPOISON(c, sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static void
+check_release(struct check *c)
+{
+	pthread_mutex_lock(&spare_lock);
+	if (n_spare < SPARE_CHECKS) {
+		SPARE_POISON(c, sizeof(*c));
+		spare[n_spare++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&spare_lock);
+	free(c);
+}
+
 struct check *
 check_new(struct engine *e)
 {
-	struct check *c = calloc(1, sizeof(*c));
+	struct check *c = check_alloc();
 
 	if (c == NULL)
 		return NULL;
 	c->e = e;
 	if ((c->dns = dns_session_new(e->res, e->cfg->dns_timeout_ms)) == NULL) {
-		free(c);
+		check_release(c);
 		return NULL;
 	}
 	check_dns_init(c, &c->dns_spf);
@@ -468,7 +522,7 @@ check_free(struct check *c)
 		free(c->v.add[i].value);
 	}
 	free(c->v.log_line);
-	free(c);
+	check_release(c);
 }
 
 /* Copies an envelope value; notes when it had to be cut. */
