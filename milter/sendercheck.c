@@ -40,6 +40,7 @@
 #include "options.h"
 #include "pidfile.h"
 #include "report.h"
+#include "sbuf.h"
 #include "signals.h"
 #include "sqldb.h"
 #include "startcheck.h"
@@ -135,7 +136,7 @@ msg_end(struct conn *c)
 static void
 copy(char *dst, size_t len, const char *src)
 {
-	snprintf(dst, len, "%s", src ? src : "");
+	str_copy(dst, len, src);
 }
 
 /* The action for an internal error, as a milter status (quarantine only

@@ -125,3 +125,13 @@ sbuf_detach(struct sbuf *b)
 	sbuf_init(b, b->max);
 	return s;
 }
+
+size_t
+str_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t n = src != NULL ? strnlen(src, dstlen - 1) : 0;
+
+	memcpy(dst, src != NULL ? src : "", n);
+	dst[n] = '\0';
+	return n;
+}

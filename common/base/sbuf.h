@@ -34,4 +34,12 @@ int sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 /* Hands the string to the caller (who frees it) and re-initialises b. */
 char *sbuf_detach(struct sbuf *b);
 
+/*
+ * Copies the C string src (NULL: "") into the fixed array dst of dstlen
+ * octets (> 0), cut to fit and always NUL-terminated: what
+ * snprintf(dst, dstlen, "%s", src) does, without the formatter's cost on
+ * the per-message paths. Returns the length copied.
+ */
+size_t str_copy(char *dst, size_t dstlen, const char *src);
+
 #endif

@@ -58,6 +58,7 @@
 
 #include "dns_impl.h"
 #include "dnsname.h"
+#include "sbuf.h"
 
 #define DNS_MAX_CNAME	8
 #define DNS_EDNS_SIZE	1232
@@ -858,7 +859,7 @@ dns_parse_wire(unsigned char *wire, size_t len, uint16_t qtype,
 		return bad(out, "%d questions", ns_msg_count(msg, ns_s_qd));
 	if (ns_parserr(&msg, ns_s_qd, 0, &rr) < 0)
 		return bad(out, "question");
-	snprintf(cur, sizeof(cur), "%s", ns_rr_name(rr));
+	str_copy(cur, sizeof(cur), ns_rr_name(rr));
 	if (follow_chain(&msg, qtype, cur, sizeof(cur), &ttl, out) != 0)
 		return out->status;
 	if (collect(&msg, qtype, cur, &ttl, out) != 0) {

@@ -24,6 +24,7 @@
 
 #include "dns.h"
 #include "rules.h"
+#include "sbuf.h"
 
 static const char *const rule_names[RULE_COUNT] = {
 	"spf", "dkim", "auth-any", "dmarc-record", "dmarc-align", "dmarc-pass", "dkim-key", "iprev",
@@ -132,9 +133,15 @@ set(struct rule_result *r, enum rule_state st, const char *fix, const char *fmt,
 
 	r->state = st;
 	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	/* most reasons are a fixed text or one string: no formatter needed */
+	if (strchr(fmt, '%') == NULL)
+		str_copy(r->reason, sizeof(r->reason), fmt);
+	else if (strcmp(fmt, "%s") == 0)
+		str_copy(r->reason, sizeof(r->reason), va_arg(ap, const char *));
+	else
+		vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
-	snprintf(r->fix, sizeof(r->fix), "%s", fix ? fix : "");
+	str_copy(r->fix, sizeof(r->fix), fix);
 }
 
 static void
