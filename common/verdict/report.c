@@ -199,6 +199,7 @@ struct line_sink {
 	int report;		/* sendercheck-test's report, else the log line */
 	size_t depth;
 	struct { const struct vfield *list; size_t items; } open[LINE_DEPTH];
+	struct sbuf esc;	/* the value being escaped: one buffer for the whole line */
 };
 
 /* The next item of the innermost list: its heading first, a separator between. */
@@ -259,15 +260,12 @@ line_value(void *arg, const struct vfield *f, const struct vctx *c, const struct
 	}
 	t = value_text(f, val, s->report, num, sizeof(num));
 	if (t != NULL && fmt != NULL) {
-		struct sbuf e;
-
 		/* text can come from the sender (HELO, MAIL FROM, d=, reasons):
 		 * one value, no forged pair, no terminal control (escape.h) */
-		sbuf_init(&e, 4 * strlen(t) + 1);
-		escape_text(&e, t, s->report ? ESCAPE_KEEP_SPACE | ESCAPE_KEEP_QUOTES | ESCAPE_KEEP_LAYOUT :
+		sbuf_reset(&s->esc);
+		escape_text(&s->esc, t, s->report ? ESCAPE_KEEP_SPACE | ESCAPE_KEEP_QUOTES | ESCAPE_KEEP_LAYOUT :
 		    strstr(fmt, "\"%s\"") ? ESCAPE_KEEP_SPACE : 0);
-		vfield_format(s->b, fmt, c, e.s, s->report ? REPORT_COLUMN : 0);
-		sbuf_free(&e);
+		vfield_format(s->b, fmt, c, s->esc.s, s->report ? REPORT_COLUMN : 0);
 	} else if (t == NULL && none != NULL) {
 		vfield_format(s->b, none, c, NULL, s->report ? REPORT_COLUMN : 0);
 	}
@@ -280,17 +278,19 @@ lines(const struct verdict *v, int report, const char *key)
 	static const struct vsink sink = { line_open, line_close, line_value };
 	unsigned out = report ? VO_TEXT : VO_LOG;
 	struct sbuf b;
-	struct line_sink s = { &b, report, 0, { { NULL, 0 } } };
+	struct line_sink s = { &b, report, 0, { { NULL, 0 } }, { NULL, 0, 0, 0, 0 } };
 	char why[160];
 	int rc;
 
 	sbuf_init(&b, 1 << 20);
+	sbuf_init(&s.esc, 4 << 20);	/* escaping at most quadruples a value */
 	rc = key ? verdict_walk_key(verdict_fields, key, 0, v, out, &sink, &s, why, sizeof(why)) :
 	    verdict_walk(verdict_fields, v, out, &sink, &s, why, sizeof(why));
 	if (rc < 0)
 		log_warn("%s: %s", report ? "report" : "log line", why);
 	if (report)
 		sbuf_addc(&b, '\n');
+	sbuf_free(&s.esc);
 	return sbuf_detach(&b);
 }
 
