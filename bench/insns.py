@@ -24,8 +24,8 @@ filter runs natively, warmed the same way, strace -c -f is attached for
 N messages with 4 sessions, one per connection, and the calls are counted.
 
 Last the page faults, context switches and CPU per message: each filter
-runs natively, warmed the same way, and its /proc counters are read
-before and after N messages (see count_events). --base BINARY adds the
+runs natively, warmed the same way, and perf stat counts N messages
+(see count_events). --base BINARY adds the
 filter sc-base: another build's sendercheck with the same configuration,
 for before/after pairs in one invocation.
 """
@@ -258,62 +258,63 @@ def count_syscalls(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
     return results
 
 
-def proc_counts(pid):
-    """The process's counters now: minor and major page faults and CPU
-    ticks from /proc/PID/stat (whole process, exited threads included),
-    voluntary and involuntary context switches summed over the threads
-    in /proc/PID/task (live threads only: a thread that ends takes its
-    counts along; the filters here keep their threads)."""
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    # fields after "(comm)": state is f[0], minflt field 10 -> f[7], majflt f[9],
-    # utime f[11], stime f[12]
-    c = {"minflt": int(f[7]), "majflt": int(f[9]), "ticks": int(f[11]) + int(f[12])}
-    c["vcsw"] = c["ivcsw"] = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            for line in open("/proc/%d/task/%s/status" % (pid, tid)):
-                if line.startswith("voluntary_ctxt_switches:"):
-                    c["vcsw"] += int(line.split()[1])
-                elif line.startswith("nonvoluntary_ctxt_switches:"):
-                    c["ivcsw"] += int(line.split()[1])
-        except OSError:
-            pass
-    c["threads"] = len(os.listdir("/proc/%d/task" % pid))
+def perf_counts(out):
+    """{event: count} from perf stat -x, output."""
+    c = {}
+    for line in open(out, errors="replace"):
+        parts = line.strip().split(",")
+        if len(parts) >= 3 and parts[0].replace(".", "").isdigit():
+            c[parts[2]] = float(parts[0])
     return c
 
 
 def count_events(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
     """Page faults, context switches and CPU per message: each filter runs
-    natively, is warmed with the corpus, then opt.messages messages are
-    sent (one per connection) between two reads of its /proc counters.
-    Faults and switches hardly depend on the load (a futex that need not
-    wait under one schedule may under another); the CPU time does."""
+    natively, is warmed with the corpus, then perf stat is attached (to
+    every thread, and to the threads made while it counts: libmilter's
+    workers come and go, and /proc's per-thread counts leave with them)
+    while opt.messages messages are sent, one per connection. Faults and
+    switches hardly depend on the load (a futex that need not wait under
+    one schedule may under another); the CPU time (task-clock) does."""
     results = {}
-    hz = os.sysconf("SC_CLK_TCK")
+    if shutil.which("perf") is None:
+        print("insns: perf missing (linux-perf): no fault and context switch counts", file=sys.stderr)
+        return results
     for fname in filters:
         sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
         logf = open(os.path.join(work, "%s.events.log" % fname), "ab")
         proc = subprocess.Popen(args_of[fname](sock), stdout=logf, stderr=logf, start_new_session=True)
+        st = None
         try:
             bench.wait_socket(sock, proc, fname, timeout=30)
             warm = min(n_corpus, opt.messages + 8)
             subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", str(conc), "-k", "1"],
                            check=True, capture_output=True, timeout=600)
-            before = proc_counts(proc.pid)
+            out = os.path.join(work, "perfstat.%s" % fname)
+            st = subprocess.Popen(["perf", "stat", "-x,", "-o", out, "-e",
+                                   "page-faults,context-switches,cpu-migrations,task-clock",
+                                   "-p", str(proc.pid)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached before the first message
             r = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.messages), "-n", str(conc),
                                 "-r", "7", "-k", "1"], check=True, capture_output=True, text=True,
                                timeout=1800).stdout
-            after = proc_counts(proc.pid)
+            st.send_signal(signal.SIGINT)
+            st.wait(60)
+            st = None
             n = int(dict(x.split("=", 1) for x in r.split())["msgs"])
-            per = {k: (after[k] - before[k]) / n for k in ("minflt", "majflt", "vcsw", "ivcsw")}
-            per["cpu_ms"] = (after["ticks"] - before["ticks"]) * 1000.0 / hz / n
-            per["threads"] = "%d->%d" % (before["threads"], after["threads"])
+            c = perf_counts(out)
+            per = {k: c.get(k, 0.0) / n for k in ("page-faults", "context-switches", "cpu-migrations",
+                                                   "task-clock")}
             results[fname] = (per, n)
-            print("insns: %-11s %d messages, %.1f minor faults, %.1f+%.1f context switches each" %
-                  (fname, n, per["minflt"], per["vcsw"], per["ivcsw"]), file=sys.stderr, flush=True)
+            print("insns: %-11s %d messages, %.2f page faults, %.2f context switches each" %
+                  (fname, n, per["page-faults"], per["context-switches"]), file=sys.stderr, flush=True)
         except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
             print("insns: events %s: %s" % (fname, e), file=sys.stderr, flush=True)
         finally:
+            if st is not None and st.poll() is None:
+                st.kill()
+                st.wait()
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
@@ -329,14 +330,13 @@ def report_events(results, opt):
     if not results:
         return
     print()
-    print("page faults, context switches (voluntary + involuntary) and CPU per message, natively, "
-          "inet, one message per connection, 4 sessions, warm DNS cache (CPU: load-dependent):")
-    print("%-11s %8s %8s %8s %8s %8s  %s" % ("filter", "minflt", "majflt", "vcsw", "ivcsw", "cpu ms",
-                                              "threads"))
+    print("page faults, context switches, CPU migrations and CPU time per message (perf stat, natively), "
+          "inet, one message per connection, 4 sessions, warm DNS cache (CPU time: load-dependent):")
+    print("%-11s %8s %8s %8s %8s" % ("filter", "faults", "switches", "migr", "cpu ms"))
     for fname, (per, n) in results.items():
-        print("%-11s %8.2f %8.2f %8.2f %8.2f %8.3f  %s (%d messages)" % (
-            fname, per["minflt"], per["majflt"], per["vcsw"], per["ivcsw"], per["cpu_ms"],
-            per["threads"], n))
+        print("%-11s %8.2f %8.2f %8.2f %8.3f  (%d messages)" % (
+            fname, per["page-faults"], per["context-switches"], per["cpu-migrations"],
+            per["task-clock"], n))
 
 
 def report_syscalls(results, opt):
