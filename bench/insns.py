@@ -133,6 +133,19 @@ def group(obj):
     return obj.split(".so")[0]
 
 
+def stop_group(proc):
+    """A filter started in its own session: SIGTERM to the group, SIGKILL
+    if it has not ended within a minute."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def measure(opt, work, build, args_of, filters, gen, corpus, n_corpus):
     """Runs each filter under callgrind: one warming pass over the corpus,
     then for each concurrency the counters are zeroed, opt.messages
@@ -170,13 +183,7 @@ def measure(opt, work, build, args_of, filters, gen, corpus, n_corpus):
         except (RuntimeError, subprocess.SubprocessError, OSError) as e:
             print("insns: %s: %s" % (fname, e), file=sys.stderr, flush=True)
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            stop_group(proc)
             logf.close()
     return results
 
@@ -198,6 +205,36 @@ def syscalls_of(strace_out):
     return calls, total
 
 
+def run_counted(opt, work, args_of, fname, gen, corpus, n_corpus, conc, tool):
+    """Runs filter fname natively, warms it with the corpus, attaches
+    tool(pid, work) -> Popen (which returns once the tool counts), sends
+    opt.messages messages (one per connection) and stops the tool with
+    SIGINT. Returns the messages sent."""
+    sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
+    logf = open(os.path.join(work, "%s.native.log" % fname), "ab")
+    proc = subprocess.Popen(args_of[fname](sock), stdout=logf, stderr=logf, start_new_session=True)
+    st = None
+    try:
+        bench.wait_socket(sock, proc, fname, timeout=30)
+        warm = min(n_corpus, opt.messages + 8)
+        subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", str(conc), "-k", "1"],
+                       check=True, capture_output=True, timeout=600)
+        st = tool(proc.pid)
+        r = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.messages), "-n", str(conc),
+                            "-r", "7", "-k", "1"], check=True, capture_output=True, text=True,
+                           timeout=1800).stdout
+        st.send_signal(signal.SIGINT)
+        st.wait(60)
+        st = None
+        return int(dict(x.split("=", 1) for x in r.split())["msgs"])
+    finally:
+        if st is not None and st.poll() is None:
+            st.kill()
+            st.wait()
+        stop_group(proc)
+        logf.close()
+
+
 def count_syscalls(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
     """System calls per message: each filter runs natively, is warmed with
     the corpus, then strace -c -f is attached while opt.messages messages
@@ -209,52 +246,30 @@ def count_syscalls(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
         print("insns: strace missing: no system call counts", file=sys.stderr)
         return results
     for fname in filters:
-        sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
-        logf = open(os.path.join(work, "%s.strace.log" % fname), "ab")
-        proc = subprocess.Popen(args_of[fname](sock), stdout=logf, stderr=logf, start_new_session=True)
-        st = None
-        try:
-            bench.wait_socket(sock, proc, fname, timeout=30)
-            warm = min(n_corpus, opt.messages + 8)
-            subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", str(conc), "-k", "1"],
-                           check=True, capture_output=True, timeout=600)
-            out = os.path.join(work, "strace.%s" % fname)
+        out = os.path.join(work, "strace.%s" % fname)
+
+        def strace(pid):
             errf = out + ".err"
             with open(errf, "wb") as ef:
-                st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(proc.pid)],
+                st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
                                       stdout=subprocess.DEVNULL, stderr=ef)
             # attached (to every thread) before the first message
             deadline = time.time() + 30
             while "attached" not in open(errf, errors="replace").read():
                 if time.time() > deadline or st.poll() is not None:
+                    st.kill()
                     raise RuntimeError("strace did not attach: " + open(errf).read().strip())
                 time.sleep(0.1)
-            r = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.messages), "-n", str(conc),
-                                "-r", "7", "-k", "1"], check=True, capture_output=True, text=True,
-                               timeout=1800).stdout
-            kv = dict(x.split("=", 1) for x in r.split())
-            st.send_signal(signal.SIGINT)
-            st.wait(60)
-            st = None
+            return st
+
+        try:
+            n = run_counted(opt, work, args_of, fname, gen, corpus, n_corpus, conc, strace)
             calls, total = syscalls_of(out)
-            n = int(kv["msgs"])
             results[fname] = (total / n, {k: v / n for k, v in calls.items()}, n)
             print("insns: %-11s %d messages, %.1f system calls each" % (fname, n, total / n),
                   file=sys.stderr, flush=True)
         except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
             print("insns: strace %s: %s" % (fname, e), file=sys.stderr, flush=True)
-        finally:
-            if st is not None and st.poll() is None:
-                st.kill()
-                st.wait()
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-            logf.close()
     return results
 
 
@@ -281,28 +296,18 @@ def count_events(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
         print("insns: perf missing (linux-perf): no fault and context switch counts", file=sys.stderr)
         return results
     for fname in filters:
-        sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
-        logf = open(os.path.join(work, "%s.events.log" % fname), "ab")
-        proc = subprocess.Popen(args_of[fname](sock), stdout=logf, stderr=logf, start_new_session=True)
-        st = None
-        try:
-            bench.wait_socket(sock, proc, fname, timeout=30)
-            warm = min(n_corpus, opt.messages + 8)
-            subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", str(conc), "-k", "1"],
-                           check=True, capture_output=True, timeout=600)
-            out = os.path.join(work, "perfstat.%s" % fname)
+        out = os.path.join(work, "perfstat.%s" % fname)
+
+        def perf(pid):
             st = subprocess.Popen(["perf", "stat", "-x,", "-o", out, "-e",
                                    "page-faults,context-switches,cpu-migrations,task-clock",
-                                   "-p", str(proc.pid)], stdout=subprocess.DEVNULL,
+                                   "-p", str(pid)], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
             time.sleep(0.5)  # attached before the first message
-            r = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.messages), "-n", str(conc),
-                                "-r", "7", "-k", "1"], check=True, capture_output=True, text=True,
-                               timeout=1800).stdout
-            st.send_signal(signal.SIGINT)
-            st.wait(60)
-            st = None
-            n = int(dict(x.split("=", 1) for x in r.split())["msgs"])
+            return st
+
+        try:
+            n = run_counted(opt, work, args_of, fname, gen, corpus, n_corpus, conc, perf)
             c = perf_counts(out)
             per = {k: c.get(k, 0.0) / n for k in ("page-faults", "context-switches", "cpu-migrations",
                                                    "task-clock")}
@@ -311,18 +316,6 @@ def count_events(opt, work, args_of, filters, gen, corpus, n_corpus, conc=4):
                   (fname, n, per["page-faults"], per["context-switches"]), file=sys.stderr, flush=True)
         except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
             print("insns: events %s: %s" % (fname, e), file=sys.stderr, flush=True)
-        finally:
-            if st is not None and st.poll() is None:
-                st.kill()
-                st.wait()
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-            logf.close()
     return results
 
 
