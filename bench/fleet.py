@@ -29,7 +29,12 @@ messages are sent and what they cost is read: the daemon's instructions
 per message (every thread: the statistics writer and the Redis thread
 too), the PostgreSQL and Redis servers' CPU per message (/proc, their
 processes' utime+stime) and, per statement kind, PostgreSQL's calls, rows
-and execution time (pg_stat_statements).
+and execution time (pg_stat_statements). Under callgrind a message takes
+~50 times as long, so the writer's batches (what gathered in its linger
+time) are a few messages instead of hundreds: --hold stops PostgreSQL
+while the N messages are sent and starts it again, so that they are
+written as one batch, as at full speed (the servers' CPU is then not
+counted: the restart would be in it).
 """
 import argparse
 import os
@@ -110,6 +115,8 @@ def main():
     ap.add_argument("--insns", type=int, default=0, metavar="N",
                     help="count instructions and server CPU for N messages instead of timing")
     ap.add_argument("--top", type=int, default=0, help="--insns: the K costliest functions")
+    ap.add_argument("--hold", action="store_true",
+                    help="--insns: PostgreSQL stopped while the messages are sent (one batch)")
     opt = ap.parse_args()
     configs = opt.configs.split(",")
 
@@ -219,6 +226,13 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
 
 
+def pg_rows(pg):
+    """Statistics rows in PostgreSQL (0 before the first daemon made the table)."""
+    if not pg.query("SELECT to_regclass('messages')", db="stats"):
+        return 0
+    return int(pg.query("SELECT count(*) FROM messages", db="stats")[0][0])
+
+
 def count(opt, work, configs, args_for, gen, corpus, roots, pg):
     """--insns: each configuration under callgrind, N messages counted."""
     print()
@@ -237,11 +251,21 @@ def count(opt, work, configs, args_for, gen, corpus, roots, pg):
             subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.insns + 8), "-n", "4"],
                            check=True, capture_output=True, timeout=3600)
             time.sleep(3)       # the warming's last batch and Redis writes
+            hold = opt.hold and config in ("fleet", "pg")
+            rows0 = pg_rows(pg) if hold else 0
             pg.psql("SELECT pg_stat_statements_reset()", db="stats")
+            if hold:
+                pg.stop()
             before = servers_cpu(roots)
             insns.callgrind_control(["-z"], proc.pid)
             out = subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.insns), "-n", "4", "-r", "7"],
                                  check=True, capture_output=True, text=True, timeout=3600).stdout
+            if hold:
+                pg.start()
+                roots["postgres"] = pg.proc.pid
+                deadline = time.time() + 120
+                while pg_rows(pg) < rows0 + opt.insns and time.time() < deadline:
+                    time.sleep(0.5)
             time.sleep(3)       # the last batch (linger, under callgrind)
             seen = set(os.path.join(work, f) for f in os.listdir(work))
             insns.callgrind_control(["-d"], proc.pid)
@@ -249,8 +273,10 @@ def count(opt, work, configs, args_for, gen, corpus, roots, pg):
             after = servers_cpu(roots)
             n = int(dict(x.split("=", 1) for x in out.split())["msgs"])
             cpu = {k: (after[k] - before[k]) * 1000 / n for k in after}
-            print("%-7s %12.0f %9.3f %9.3f" % (config, insns.total_ir(dump) / n, cpu["postgres"],
-                                                cpu["redis-server"]), flush=True)
+            print("%-7s %12.0f %9s %9.3f%s" % (config, insns.total_ir(dump) / n,
+                                                "-" if hold else "%.3f" % cpu["postgres"], cpu["redis-server"],
+                                                "  (PostgreSQL held: %d rows written after)" % (pg_rows(pg) - rows0)
+                                                if hold else ""), flush=True)
             if opt.top:
                 tops[config] = (insns.objects_and_functions(dump)[1], n)
             if config in ("fleet", "pg"):
