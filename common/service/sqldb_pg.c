@@ -89,7 +89,13 @@ drop_conn(struct pg *p)
 	p->gen++;
 }
 
-/* Why the server said no, and whether to try again later. */
+/*
+ * Why the server said no, and whether to try again later. Only an error
+ * the server reported for the statement (it carries an SQLSTATE) can be a
+ * hard error; one libpq made itself (nothing sent, the link broken or out
+ * of step, whatever the connection's status says yet) is the server away:
+ * the connection is dropped and the batch tried again on a new one.
+ */
 static int
 result_code(struct pg *p, const PGresult *r)
 {
@@ -97,7 +103,7 @@ result_code(struct pg *p, const PGresult *r)
 	const char *msg = r ? PQresultErrorMessage(r) : NULL;
 
 	sqldb_set_error(&p->base, "%s", msg && *msg ? msg : PQerrorMessage(p->conn));
-	if (p->conn == NULL || PQstatus(p->conn) == CONNECTION_BAD) {
+	if (p->conn == NULL || PQstatus(p->conn) == CONNECTION_BAD || state == NULL) {
 		drop_conn(p);
 		return SQLDB_BUSY;
 	}
@@ -679,10 +685,12 @@ pg_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
 		sqldb_set_error(db, "not connected");
 		return SQLDB_BUSY;
 	}
-	if (pipe && (p->nq > 0 || !PQexitPipelineMode(p->conn))) {
+	if (pipe && p->nq > 0) {
 		sqldb_set_error(db, "ids drawn after the batch's first statement");
 		return SQLDB_ERROR;
 	}
+	if (pipe && !PQexitPipelineMode(p->conn))	/* a result came that nobody asked for */
+		return result_code(p, NULL);
 	snprintf(num, sizeof(num), "%zu", n);
 	if (!PQsendQueryParams(p->conn, "SELECT nextval(pg_get_serial_sequence($1::text, 'id'))"
 	    " FROM generate_series(1, $2::integer)", 2, NULL, params, NULL, NULL, 0))

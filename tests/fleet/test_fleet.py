@@ -502,13 +502,15 @@ def reload_keeps_the_shared_state():
 
 @case
 def sqldb_driver_against_the_server():
-    """sqldb's unit test, its PostgreSQL half against the real server."""
+    """sqldb's unit test, its PostgreSQL half against the real server,
+    whose backend it terminates at every point of a batch."""
     env = dict(os.environ, SC_TEST_PG_URI=pg_uri("cmp"))
     p = subprocess.run([os.path.join(BUILD, "tests", "unit", "test_sqldb")], env=env, capture_output=True,
                        timeout=120)
     out = p.stdout.decode() + p.stderr.decode()
     eq(p.returncode, 0, "test_sqldb: %s" % out[-2000:])
-    contains(out, "[       OK ] test_postgresql", "the PostgreSQL half ran")
+    contains(out, "[       OK ] test_postgresql\n", "the PostgreSQL half ran")
+    contains(out, "[       OK ] test_postgresql_server_away", "the server went away at each point of a batch")
     CTX.pg.psql(["DROP TABLE m", "DROP TABLE f", "DROP TABLE d", "DROP TABLE c", "DROP TABLE sendercheck_meta"],
                 db="cmp")
 

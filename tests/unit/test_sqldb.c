@@ -1,7 +1,8 @@
 /* Unit tests of sqldb: the dialect translation, the target check, and the
  * same SQL run through the SQLite driver (a temporary file) and, when
  * SC_TEST_PG_URI names a database (the fleet test group starts a real
- * PostgreSQL and sets it), through the PostgreSQL driver. */
+ * PostgreSQL and sets it), through the PostgreSQL driver, whose server is
+ * also made to go away at every point of a batch. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -307,6 +308,139 @@ test_postgresql(void **state)
 	sqldb_close(db);
 }
 
+/* The points of a batch at which the server goes away (its backend is
+ * terminated from another session, as a fast shutdown or an admin does). */
+enum away_point {
+	AWAY_IDLE,		/* between batches: at the next BEGIN */
+	AWAY_AFTER_BEGIN,	/* before the ids are drawn */
+	AWAY_AFTER_IDS,		/* before the first statement */
+	AWAY_IN_PIPELINE,	/* statements sent, their results not read */
+	AWAY_AFTER_DRAIN,	/* after a pipeline chunk was read, more to come */
+	AWAY_BEFORE_COPY,	/* statements queued, then a COPY */
+	AWAY_AT_COMMIT,		/* everything sent, just before COMMIT */
+	AWAY_POINTS
+};
+
+static void
+terminate(struct sqldb *killer, long long pid)
+{
+	struct sqldb_stmt *st;
+
+	OK(killer, sqldb_prepare(killer, "SELECT pg_terminate_backend(?1, 5000)", &st));
+	sqldb_bind_int(st, 1, pid);
+	STEP(killer, st, SQLDB_ROW);
+	assert_string_equal(sqldb_col_text(st, 0), "t");
+	sqldb_finalize(st);
+}
+
+/* One batch of n rows into table a (and two by COPY); the backend
+ * terminated at point. Returns what the first failing call (or the
+ * commit) said. */
+static int
+batch_away(struct sqldb *db, struct sqldb *killer, struct sqldb_stmt *ins, struct sqldb_copy *copy,
+    int n, int point)
+{
+	struct sqldb_stmt *who;
+	long long pid, ids[1];
+	int rc;
+
+	/* which backend serves db (a begin connects again if it must) */
+	if ((rc = sqldb_begin(db, SQLDB_TX_WRITE)) != 0)
+		return rc;
+	OK(db, sqldb_prepare(db, "SELECT pg_backend_pid()", &who));
+	STEP(db, who, SQLDB_ROW);
+	pid = sqldb_col_int(who, 0);
+	sqldb_finalize(who);
+	OK(db, sqldb_commit(db));
+	if (point == AWAY_IDLE)
+		terminate(killer, pid);
+	if ((rc = sqldb_begin(db, SQLDB_TX_BATCH)) != 0)
+		return rc;
+	if (point == AWAY_AFTER_BEGIN)
+		terminate(killer, pid);
+	if ((rc = sqldb_new_ids(db, "a", 1, ids)) != 0) {
+		sqldb_rollback(db);
+		return rc;
+	}
+	if (point == AWAY_AFTER_IDS)
+		terminate(killer, pid);
+	for (int i = 0; i < n; i++) {
+		if ((point == AWAY_IN_PIPELINE && i == 3) || (point == AWAY_AFTER_DRAIN && i == n - 3))
+			terminate(killer, pid);
+		sqldb_bind_int(ins, 1, i);
+		rc = sqldb_step(ins);
+		sqldb_reset(ins);
+		if (rc != SQLDB_DONE) {
+			sqldb_rollback(db);
+			return rc;
+		}
+	}
+	if (point == AWAY_BEFORE_COPY)
+		terminate(killer, pid);
+	for (int i = 0; i < 2; i++) {
+		sqldb_copy_int(copy, i);
+		sqldb_copy_row(copy);
+	}
+	if ((rc = sqldb_copy_flush(copy)) != 0) {
+		sqldb_rollback(db);
+		return rc;
+	}
+	if (point == AWAY_AT_COMMIT)
+		terminate(killer, pid);
+	return sqldb_commit(db);
+}
+
+/* The server going away at any point of a batch is SQLDB_BUSY (try again:
+ * nothing committed), never SQLDB_ERROR; the next batch on a new
+ * connection is stored whole. */
+static void
+test_postgresql_server_away(void **state)
+{
+	const char *uri = getenv("SC_TEST_PG_URI");
+	char why[400];
+	struct sqldb *db, *killer;
+	struct sqldb_stmt *ins, *count;
+	struct sqldb_copy *copy;
+	static const char *const cols[] = { "v" };
+	const int n = 600;	/* more than one pipeline chunk */
+	int rc;
+
+	(void)state;
+	if (uri == NULL || uri[0] == '\0')
+		skip();
+	db = sqldb_open(uri, SQLDB_OPEN_WRITE, NULL, why, sizeof(why));
+	if (db == NULL)
+		fail_msg("%s", why);
+	killer = sqldb_open(uri, SQLDB_OPEN_WRITE, NULL, why, sizeof(why));
+	if (killer == NULL)
+		fail_msg("%s", why);
+	OK(db, sqldb_exec(db, "CREATE TABLE a (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"));
+	OK(db, sqldb_prepare(db, "INSERT INTO a (v) VALUES (?1)", &ins));
+	OK(db, sqldb_prepare(db, "SELECT count(*) FROM a", &count));
+	OK(db, sqldb_copy_new(db, "a", cols, 1, &copy));
+	for (int point = 0; point < AWAY_POINTS; point++) {
+		rc = batch_away(db, killer, ins, copy, n, point);
+		if (rc != SQLDB_BUSY)
+			fail_msg("the server away at point %d: %d (%s), want SQLDB_BUSY", point, rc,
+			    sqldb_errmsg(db));
+		/* a new connection (at most one try a second), the batch again */
+		for (int tries = 0; (rc = batch_away(db, killer, ins, copy, n, AWAY_POINTS)) == SQLDB_BUSY &&
+		    tries < 30; tries++)
+			usleep(100 * 1000);
+		if (rc != 0)
+			fail_msg("after point %d: %d (%s)", point, rc, sqldb_errmsg(db));
+		STEP(db, count, SQLDB_ROW);
+		assert_int_equal(sqldb_col_int(count, 0), (long long)(n + 2) * (point + 1));
+		sqldb_reset(count);
+	}
+	sqldb_finalize(ins);
+	sqldb_finalize(count);
+	sqldb_copy_free(copy);
+	OK(db, sqldb_exec(db, "DROP TABLE a"));
+	sqldb_close(killer);
+	sqldb_close(db);
+}
+
 int
 main(void)
 {
@@ -315,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_check_target),
 		cmocka_unit_test(test_sqlite),
 		cmocka_unit_test(test_postgresql),
+		cmocka_unit_test(test_postgresql_server_away),
 	};
 
 	return cmocka_run_group_tests_name("sqldb", tests, NULL, NULL);
