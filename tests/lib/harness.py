@@ -103,16 +103,20 @@ def _new_problems(since):
     return evidence.problems[since:]
 
 
-def run(title, setup=None, teardown=None):
+def run(title, setup=None, teardown=None, context=None):
+    """setup() returns the context the cases get; context (optional) is
+    the object setup fills as it starts things: if setup fails half way,
+    teardown gets that partial context, so that what did start is stopped
+    (a detached Postfix master would outlive the group)."""
     passed = failed = skipped = 0
     only = sys.argv[1:]
     print("== %s" % title, flush=True)
     outside = []        # daemon problems seen outside any case
     stops_outside = 0   # daemon stops checked outside any case
     mark, stops = len(evidence.problems), len(evidence.stops)
-    ctx = None
+    ctx = context
     try:
-        ctx = setup() if setup else None
+        ctx = setup() if setup else context
         outside += _new_problems(mark)
         stops_outside += len(evidence.stops) - stops
         for fn in _cases:

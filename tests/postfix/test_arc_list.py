@@ -129,14 +129,6 @@ def start_all():
     return c
 
 
-def setup():
-    try:
-        return start_all()
-    except BaseException:
-        teardown(CTX)
-        raise
-
-
 def teardown(c):
     for pf in ("lists", "mx"):
         if getattr(c, pf, None):
@@ -271,4 +263,5 @@ def the_same_post_without_the_list_rejected(c):
 
 
 if __name__ == "__main__":
-    sys.exit(run("ARC through a mailing list: two Postfix instances (%s)" % BUILD, setup, teardown))
+    sys.exit(run("ARC through a mailing list: two Postfix instances (%s)" % BUILD,
+                 start_all, teardown, context=CTX))

@@ -76,16 +76,6 @@ def milter_spec(s):
     return "inet:%s:%s" % (host, port)
 
 
-def setup():
-    """Everything up, or everything that did start stopped again (Postfix's
-    master runs detached and would outlive us)."""
-    try:
-        return start_all()
-    except BaseException:
-        teardown(CTX)
-        raise
-
-
 def start_all():
     c = CTX
     c.daemons = []
@@ -581,4 +571,5 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         print("needs root (a throwaway Postfix)\n0 passed, 1 failed")
         sys.exit(1)
-    sys.exit(run("Postfix end to end (%s)" % os.path.basename(BUILD), setup, teardown))
+    sys.exit(run("Postfix end to end (%s)" % os.path.basename(BUILD),
+                 start_all, teardown, context=CTX))

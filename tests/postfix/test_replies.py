@@ -166,14 +166,6 @@ DAEMONS = {
 }
 
 
-def setup():
-    try:
-        return start_all()
-    except BaseException:
-        teardown(CTX)
-        raise
-
-
 def start_all():
     c = CTX
     c.daemons = {}
@@ -475,4 +467,5 @@ def yahoo_dmarc_must_pass_mailto_is_enough():
 
 
 if __name__ == "__main__":
-    sys.exit(run("provider replies through the milter and Postfix on %s" % BUILD, setup, teardown))
+    sys.exit(run("provider replies through the milter and Postfix on %s" % BUILD,
+                 start_all, teardown, context=CTX))

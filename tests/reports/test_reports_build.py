@@ -78,14 +78,6 @@ class Ctx:
 CTX = Ctx()
 
 
-def setup():
-    try:
-        return start_all()
-    except BaseException:
-        teardown(CTX)
-        raise
-
-
 def start_all():
     c = CTX
     c.daemons = []
@@ -640,4 +632,5 @@ if __name__ == "__main__":
         print("skip reports-build: needs root (a throwaway Postfix)")
         print("0 passed, 0 failed, 1 skipped")
         sys.exit(0)
-    sys.exit(run("reports-build", setup, teardown))
+    sys.exit(run("reports-build",
+                 start_all, teardown, context=CTX))

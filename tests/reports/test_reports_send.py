@@ -56,14 +56,6 @@ class Ctx:
 CTX = Ctx()
 
 
-def setup():
-    try:
-        return start_all()
-    except BaseException:
-        teardown(CTX)
-        raise
-
-
 def start_all():
     c = CTX
     fp = testdns.free_port
@@ -561,4 +553,5 @@ if __name__ == "__main__":
     if not os.path.exists(DRIVE):
         print("%s not built (make check TESTS=)\n0 passed, 1 failed" % DRIVE)
         sys.exit(1)
-    sys.exit(run("report sending (%s)" % os.path.basename(BUILD), setup, teardown))
+    sys.exit(run("report sending (%s)" % os.path.basename(BUILD),
+                 start_all, teardown, context=CTX))

@@ -60,14 +60,6 @@ def sc(name, options):
     return s.start()
 
 
-def setup():
-    try:
-        return start_all()
-    except BaseException:
-        teardown(CTX)
-        raise
-
-
 def start_all():
     c = CTX
     c.daemons = []
@@ -307,4 +299,5 @@ def milter_down_without_f_accepts_unchecked():
 
 
 if __name__ == "__main__":
-    sys.exit(run("a real Sendmail (%s)" % BUILD, setup, teardown))
+    sys.exit(run("a real Sendmail (%s)" % BUILD,
+                 start_all, teardown, context=CTX))
