@@ -755,6 +755,14 @@ pg_copy(struct sqldb *db, const char *sql, const char *data, size_t len)
 		PQclear(r);
 		rc = copy_send(p, data, len, deadline);
 		while (p->conn != NULL && (r = next_result(p, deadline, &lost)) != NULL) {
+			if (PQresultStatus(r) == PGRES_COPY_IN) {
+				/* the end was not sent: libpq would answer COPY_IN for ever */
+				PQclear(r);
+				sqldb_set_error(db, "COPY out of step with the server");
+				drop_conn(p);
+				rc = SQLDB_BUSY;
+				break;
+			}
 			if (!ok_status(r) && rc == 0)
 				rc = result_code(p, r);
 			PQclear(r);
