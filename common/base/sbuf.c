@@ -92,12 +92,24 @@ sbuf_addc(struct sbuf *b, char c)
 int
 sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
+	/* room after the content, its NUL included (none before the first
+	 * allocation: b->s is then the shared empty string) */
+	size_t room = b->cap - b->len;
 	va_list cp;
 	int n;
 
+	/* formatted once where it fits (the usual case), else measured by
+	 * that same call and formatted again into the grown buffer; a text
+	 * that fits the room fits the maximum too (cap <= max + 1) */
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(b->cap > 0 ? b->s + b->len : NULL, b->cap > 0 ? room : 0, fmt, cp);
 	va_end(cp);
+	if (b->cap > 0 && n >= 0 && (size_t)n < room) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (b->cap > 0)
+		b->s[b->len] = '\0';	/* what did not fit is not content */
 	if (n < 0 || sbuf_reserve(b, (size_t)n) < 0)
 		return -1;
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
