@@ -23,6 +23,13 @@ import evidence                                               # noqa: E402
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 SC = os.path.join(BUILD, "milter", "sendercheck")
 WORK = tempfile.mkdtemp(prefix="sc-admin-")
+# A state file whose directory -n checks: StatsDB, or in a build without
+# SQLite (where a StatsDB file is itself a problem) VolumeFile.
+SQLITE = built_with(BUILD, "SQLITE3")
+
+
+def state_file(path):
+    return {"StatsDB": path} if SQLITE else {"VolumeFile": path}
 os.chmod(WORK, 0o755)
 NOBODY = pwd.getpwnam("nobody")
 
@@ -78,7 +85,7 @@ def n_missing_file_names_file_and_errno():
 
 @case
 def n_good_config_is_ok():
-    p = sc("-n", "-c", conf("good", StatsDB=WORK + "/state/stats.db"), expect=0)
+    p = sc("-n", "-c", conf("good", **state_file(WORK + "/state/stats.db")), expect=0)
     eq(p.stderr, "", "exit, stderr")
     contains(p.stdout, "configuration OK", "stdout")
     check(not os.path.exists(WORK + "/state"), "-n made a directory")
@@ -249,7 +256,8 @@ def n_checks_state_dirs_for_the_user_it_runs_as():
     p = sc("-n", "-c", conf("d4", VolumeFile=WORK + "/no/such/v.txt"), expect=1)
     contains(p.stderr, "directory %s/no/such does not exist and cannot be made in %s/no" % (WORK, WORK), "mkdir")
     # the same directories are fine for root
-    p = sc("-n", "-c", conf("d5", StatsDB=d + "/stats.db", VolumeFile=d + "/v.txt"), expect=0)
+    p = sc("-n", "-c", conf("d5", VolumeFile=d + "/v.txt", **({"StatsDB": d + "/stats.db"} if SQLITE else {})),
+           expect=0)
     eq(p.stderr, "", "as root")
 
 
@@ -272,7 +280,7 @@ def every_problem_is_reported_not_only_the_first():
     # UserID fails first and alone (the other checks need the user)
     contains(p.stderr, "no such user", "user")
     p = sc("-n", "-c", conf("all2", Socket="unix:%s/x1/s.sock" % WORK, PidFile=WORK + "/x2/p.pid",
-                            StatsDB="/nonexistent-sc/a/b.db"), expect=1)
+                            **state_file("/nonexistent-sc/a/b.db")), expect=1)
     eq(len(problems(p)), 3, "problem lines: %r" % p.stderr)
     contains(p.stderr, "3 problems", "count")
 
