@@ -19,7 +19,8 @@ Kinds: text bodies as the benchmark corpus has them (words, lines of ~72
 octets) with a relaxed or a simple signature (ed25519-sha256: the body
 hash is the same for RSA) or none; "indented" is an HTML-like body whose
 lines start with runs of SP and HTAB and end in white space, the worst
-common case for relaxed canonicalization.
+common case for relaxed canonicalization; "dkim+arc" a list-forwarded
+message with a DKIM signature and an ARC set, whose body hashes are one.
 """
 import argparse
 import collections
@@ -29,6 +30,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import dkim
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -50,7 +53,7 @@ def indented_text(rng, size):
     return "\n".join(out) + "\n"
 
 
-def messages(size):
+def messages(size, keydir):
     """[(kind, message bytes, body length)]"""
     rng = random.Random(11)
     key = mail.Ed25519Key()
@@ -66,6 +69,15 @@ def messages(size):
         if canon is not None:
             msg = mail.sign(msg, "brand.example", "ed", key, canon=(b"relaxed", canon))
         out.append((kind, msg, len(msg.partition(b"\r\n\r\n")[2])))
+    # forwarded by a list that sealed it: the DKIM signature and the ARC
+    # message signature need the same body hash (relaxed, SHA-256)
+    msg = mail.sign(mail.message(hdrs, text), "brand.example", "ed", key)
+    msg = (b"Authentication-Results: list.example; dkim=pass header.d=brand.example; "
+           b"arc=none\r\n" + msg)
+    rsa = mail.RSAKey(2048, keydir)     # dkimpy seals with RSA only
+    sets = dkim.arc_sign(msg, b"arc", b"list.example", rsa.private, b"list.example",
+                         include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+    out.append(("dkim+arc relaxed", b"".join(sets) + msg, len(msg.partition(b"\r\n\r\n")[2])))
     return out
 
 
@@ -81,7 +93,7 @@ def measure(build, size=200000):
         # nothing answers on this port: the keys are asked only after the body
         with open(conf, "w") as f:
             f.write("AuthservID mx.receiver.example\nNameservers 127.0.0.1:9\nDNSTimeout 1\n")
-        for kind, msg, blen in messages(size):
+        for kind, msg, blen in messages(size, work):
             path = os.path.join(work, "msg.eml")
             with open(path, "wb") as f:
                 f.write(msg)

@@ -63,8 +63,8 @@ struct arc_msg {
 	int decided;		/* the status is known before any signature is checked */
 	struct arc_set *out;	/* n of them */
 	struct arc_outcome result;
-	size_t nbodies;
-	struct dkim_body *bodies[ARC_MAX_SETS];
+	struct dkim_bodies own;		/* the body hashes, unless shared */
+	struct dkim_bodies *bodies;	/* &own or the shared list (not fed here) */
 	int eoh, finished;
 	int broken;		/* the structure is broken (collect) */
 };
@@ -404,15 +404,22 @@ arc_msg_new(struct dns_ctx *dns, const char *id)
 	if (m == NULL)
 		return NULL;
 	m->dns = dns;
+	m->bodies = &m->own;
 	clean_copy(m->id, sizeof m->id, id != NULL && id[0] ? id : "-", (size_t)-1);
 	return m;
+}
+
+void
+arc_msg_share_bodies(struct arc_msg *m, struct dkim_bodies *l)
+{
+	if (m != NULL && !m->eoh)
+		m->bodies = l;
 }
 
 static struct dkim_body *
 body_for(struct arc_msg *m, const struct a_sig *s)
 {
-	return dkim_body_shared(m->bodies, &m->nbodies, ARC_MAX_SETS, s->bc, dkim_alg_md(s->alg),
-	    s->limited, s->limit);
+	return dkim_bodies_get(m->bodies, s->bc, dkim_alg_md(s->alg), s->limited, s->limit);
 }
 
 /* Puts each ARC field in its set; -1 when the structure is broken. */
@@ -518,8 +525,6 @@ arc_msg_eoh(struct arc_msg *m, const struct header_list *hl)
 
 		ams_tags(&s->ams, &m->fields[s->field[K_AMS]]);
 		as_tags(&s->as, &m->fields[s->field[K_AS]], &m->out[i].cv);
-		if (s->ams.usable && (s->ams.body = body_for(m, &s->ams)) == NULL)
-			sig_bad(&s->ams, "out of memory");
 	}
 	describe(m);
 	/* RFC 8617 5.2 steps 2 and 3: what the seals say of the chain */
@@ -543,15 +548,22 @@ arc_msg_eoh(struct arc_msg *m, const struct header_list *hl)
 			return;
 		}
 	}
+	/* still open: the message signatures need their body hashes (a chain
+	 * decided already needs none: none is taken, in a shared list too) */
+	for (unsigned i = 0; i < m->n; i++) {
+		struct a_sig *ams = &m->sets[i].ams;
+
+		if (ams->usable && (ams->body = body_for(m, ams)) == NULL)
+			sig_bad(ams, "out of memory");
+	}
 }
 
 void
 arc_msg_body(struct arc_msg *m, const unsigned char *p, size_t n)
 {
-	if (m == NULL || !m->eoh || m->finished || m->decided)
+	if (m == NULL || !m->eoh || m->finished || m->decided || m->bodies != &m->own)
 		return;
-	for (size_t i = 0; i < m->nbodies; i++)
-		dkim_body_update(m->bodies[i], p, n);
+	dkim_bodies_update(&m->own, p, n);
 }
 
 /* ---- verification, at the end ---- */
@@ -713,8 +725,7 @@ verify_chain(struct arc_msg *m)
 	char why[160];
 	unsigned n = m->n;
 
-	for (size_t i = 0; i < m->nbodies; i++)
-		(void)dkim_body_final(m->bodies[i]);
+	dkim_bodies_final(m->bodies);
 	if (verify_ams(m, n, why, sizeof why) < 0) {
 		m->out[n - 1].ams = ARC_CHECK_FAIL;
 		note(&m->out[n - 1], "message signature", why);
@@ -778,10 +789,7 @@ arc_msg_free(struct arc_msg *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->nbodies; i++) {
-		dkim_body_free(m->bodies[i]);
-		free(m->bodies[i]);
-	}
+	dkim_bodies_free(&m->own);
 	free(m->fields);
 	free(m->sets);
 	free(m->out);

@@ -73,6 +73,7 @@ struct arc_outcome {
 };
 
 struct arc_msg;
+struct dkim_bodies;
 
 /* id: a label for logs (queue id). NULL on no memory. */
 struct arc_msg *arc_msg_new(struct dns_ctx *dns, const char *id);
@@ -82,6 +83,12 @@ struct arc_msg *arc_msg_new(struct dns_ctx *dns, const char *id);
  * body hashes the signatures need.
  */
 void arc_msg_eoh(struct arc_msg *m, const struct header_list *hl);
+/*
+ * Before arc_msg_eoh: the body hashes are taken from l (dkim_canon.h),
+ * shared with others; the caller feeds l the body and arc_msg_body does
+ * nothing. l must outlive m's arc_msg_finish.
+ */
+void arc_msg_share_bodies(struct arc_msg *m, struct dkim_bodies *l);
 void arc_msg_body(struct arc_msg *m, const unsigned char *p, size_t n);
 /* Verifies (key lookups happen here) and fills *out. */
 void arc_msg_finish(struct arc_msg *m, struct arc_outcome *out);

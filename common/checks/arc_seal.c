@@ -32,8 +32,9 @@ struct arc_signer {
 
 struct arc_seal_msg {
 	const struct arc_signer *s;
-	struct dkim_body body;
-	int body_ok;
+	struct dkim_bodies own;		/* our body hash, unless shared */
+	int shared;
+	struct dkim_body *body;		/* relaxed, SHA-256, whole body; NULL: no memory */
 };
 
 /* Signed by the message signature, in this order, each as often as it occurs. */
@@ -133,15 +134,25 @@ arc_seal_msg_new(const struct arc_signer *s)
 	if (m == NULL)
 		return NULL;
 	m->s = s;
-	m->body_ok = dkim_body_init(&m->body, CANON_RELAXED, EVP_sha256(), 0, 0) == 0;
+	m->body = dkim_bodies_get(&m->own, CANON_RELAXED, EVP_sha256(), 0, 0);
 	return m;
+}
+
+void
+arc_seal_msg_share_bodies(struct arc_seal_msg *m, struct dkim_bodies *l)
+{
+	if (m == NULL || m->own.fed)
+		return;
+	dkim_bodies_free(&m->own);
+	m->shared = 1;
+	m->body = dkim_bodies_get(l, CANON_RELAXED, EVP_sha256(), 0, 0);
 }
 
 void
 arc_seal_msg_body(struct arc_seal_msg *m, const unsigned char *p, size_t n)
 {
-	if (m != NULL && m->body_ok)
-		dkim_body_update(&m->body, p, n);
+	if (m != NULL && !m->shared)
+		dkim_bodies_update(&m->own, p, n);
 }
 
 void
@@ -149,7 +160,7 @@ arc_seal_msg_free(struct arc_seal_msg *m)
 {
 	if (m == NULL)
 		return;
-	dkim_body_free(&m->body);
+	dkim_bodies_free(&m->own);
 	free(m);
 }
 
@@ -293,11 +304,11 @@ make_ams(struct arc_seal_msg *m, const struct arc_msg *chain, unsigned inst, lon
 	unsigned dlen = 0;
 	char *crlf, *sig = NULL;
 
-	if (!m->body_ok || dkim_body_final(&m->body) < 0) {
+	if (m->body == NULL || dkim_body_final(m->body) < 0) {
 		snprintf(why, whylen, "body hash failed");
 		return NULL;
 	}
-	EVP_EncodeBlock(bh64, m->body.digest, (int)m->body.dlen);
+	EVP_EncodeBlock(bh64, m->body->digest, (int)m->body->dlen);
 	sbuf_init(&h, SEAL_FIELD_MAX);
 	signed_list(fields, nf, &h);
 	sbuf_init(&v, SEAL_FIELD_MAX);

@@ -53,6 +53,10 @@ struct arc_seal_msg;
 
 /* NULL on no memory. */
 struct arc_seal_msg *arc_seal_msg_new(const struct arc_signer *s);
+/* Before the body: our body hash is taken from l (dkim_canon.h), shared
+ * with the verifiers; the caller feeds l and arc_seal_msg_body does
+ * nothing. l must outlive m's arc_seal_msg_finish. */
+void arc_seal_msg_share_bodies(struct arc_seal_msg *m, struct dkim_bodies *l);
 void arc_seal_msg_body(struct arc_seal_msg *m, const unsigned char *p, size_t n);
 /*
  * hl: the fields as received (CRLF folds); chain: the arc_msg read from

@@ -100,6 +100,13 @@ dkim_msg_eoh(struct dkim_msg *m)
 }
 
 void
+dkim_msg_share_bodies(struct dkim_msg *m, struct dkim_bodies *l)
+{
+	if (m != NULL && m->ops->share_bodies != NULL)
+		m->ops->share_bodies(m->impl, l);
+}
+
+void
 dkim_msg_body(struct dkim_msg *m, const unsigned char *p, size_t n)
 {
 	if (m != NULL && p != NULL && n > 0)

@@ -102,6 +102,7 @@ void dkim_sig_set_hlist(struct dkim_sig_result *r, const char *h, size_t len);
 
 struct dkim_verifier;
 struct dkim_msg;
+struct dkim_bodies;
 
 struct dkim_verifier *dkim_verifier_new(enum dkim_engine_kind kind,
     unsigned max_signatures, char *why, size_t whylen);
@@ -115,6 +116,13 @@ struct dkim_msg *dkim_msg_new(struct dkim_verifier *v, struct dns_ctx *dns,
 /* name without colon; value as received, folds as CRLF + WSP, no trailing CRLF. */
 void dkim_msg_header(struct dkim_msg *m, const char *name, const char *value);
 void dkim_msg_eoh(struct dkim_msg *m);
+/*
+ * Before dkim_msg_eoh: the body hashes are taken from l (dkim_canon.h),
+ * shared with others, and the caller feeds l the body (dkim_bodies_update)
+ * instead of dkim_msg_body (which then feeds only an engine with its own
+ * hashing: libopendkim's). l must outlive m's dkim_msg_finish.
+ */
+void dkim_msg_share_bodies(struct dkim_msg *m, struct dkim_bodies *l);
 void dkim_msg_body(struct dkim_msg *m, const unsigned char *p, size_t n);
 /*
  * Finishes verification. Points *res at *nres results owned by m, one per

@@ -82,8 +82,8 @@ struct b_msg {
 	size_t nsigs, capsigs;
 	struct b_sig *sigs;	/* one per DKIM-Signature, up to DKIM_MAX_LISTED */
 	struct dkim_sig_result *res;	/* the result of each */
-	size_t nbodies;
-	struct dkim_body *bodies[DKIM_MAX_LISTED];
+	struct dkim_bodies own;		/* the body hashes, unless shared */
+	struct dkim_bodies *bodies;	/* &own or the shared list (not fed here) */
 	int eoh, finished;
 };
 
@@ -409,6 +409,7 @@ b_msg_new(void *vv, struct dns_ctx *dns, const char *id)
 		return NULL;
 	m->v = vv;
 	m->dns = dns;
+	m->bodies = &m->own;
 	dkim_copy(m->id, sizeof m->id, id != NULL && id[0] != '\0' ? id : "-", (size_t)-1);
 	return m;
 }
@@ -479,8 +480,16 @@ b_header(void *vm, const char *name, const char *value)
 static struct dkim_body *
 body_for(struct b_msg *m, const struct b_sig *s)
 {
-	return dkim_body_shared(m->bodies, &m->nbodies, DKIM_MAX_LISTED, s->bc, dkim_alg_md(s->alg),
-	    s->limited, s->limit);
+	return dkim_bodies_get(m->bodies, s->bc, dkim_alg_md(s->alg), s->limited, s->limit);
+}
+
+static void
+b_share_bodies(void *vm, struct dkim_bodies *l)
+{
+	struct b_msg *m = vm;
+
+	if (!m->eoh)
+		m->bodies = l;
 }
 
 static void
@@ -504,10 +513,9 @@ b_body(void *vm, const unsigned char *p, size_t n)
 {
 	struct b_msg *m = vm;
 
-	if (!m->eoh || m->finished)
+	if (!m->eoh || m->finished || m->bodies != &m->own)
 		return;
-	for (size_t i = 0; i < m->nbodies; i++)
-		dkim_body_update(m->bodies[i], p, n);
+	dkim_bodies_update(&m->own, p, n);
 }
 
 /* The header hash of RFC 6376 3.7 for one signature. */
@@ -587,8 +595,7 @@ b_finish(void *vm, const struct dkim_sig_result **res, size_t *nres,
 		m->finished = 1;
 		if (!m->eoh)
 			b_eoh(m);
-		for (size_t i = 0; i < m->nbodies; i++)
-			(void)dkim_body_final(m->bodies[i]);
+		dkim_bodies_final(m->bodies);
 		for (size_t i = 0; i < m->nsigs; i++) {
 			struct b_sig *s = &m->sigs[i];
 			struct dkim_sig_result *r = &m->res[i];
@@ -624,10 +631,7 @@ b_msg_free(void *vm)
 		free(m->sigs[i].sig);
 	free(m->sigs);
 	free(m->res);
-	for (size_t i = 0; i < m->nbodies; i++) {
-		dkim_body_free(m->bodies[i]);
-		free(m->bodies[i]);
-	}
+	dkim_bodies_free(&m->own);
 	free(m);
 }
 
@@ -639,6 +643,7 @@ const struct dkim_engine_ops dkim_builtin_ops = {
 	.header = b_header,
 	.eoh = b_eoh,
 	.body = b_body,
+	.share_bodies = b_share_bodies,
 	.finish = b_finish,
 	.msg_free = b_msg_free,
 };

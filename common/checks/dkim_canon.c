@@ -242,26 +242,52 @@ dkim_body_free(struct dkim_body *b)
 }
 
 struct dkim_body *
-dkim_body_shared(struct dkim_body **list, size_t *n, size_t max, enum dkim_canon c,
-    const EVP_MD *md, int limited, unsigned long long limit)
+dkim_bodies_get(struct dkim_bodies *l, enum dkim_canon c, const EVP_MD *md, int limited,
+    unsigned long long limit)
 {
 	struct dkim_body *b;
 
-	for (size_t i = 0; i < *n; i++) {
-		b = list[i];
+	for (size_t i = 0; i < l->n; i++) {
+		b = l->v[i];
 		if (b->canon == c && b->limited == limited && (!limited || b->limit == limit) &&
 		    b->md_type == EVP_MD_get_type(md))
 			return b;
 	}
-	if (*n == max || (b = malloc(sizeof *b)) == NULL)
+	if (l->fed || l->n == DKIM_BODIES_MAX || (b = malloc(sizeof *b)) == NULL)
 		return NULL;
 	if (dkim_body_init(b, c, md, limited, limit) < 0) {
 		dkim_body_free(b);
 		free(b);
 		return NULL;
 	}
-	list[(*n)++] = b;
+	l->v[l->n++] = b;
 	return b;
+}
+
+void
+dkim_bodies_update(struct dkim_bodies *l, const unsigned char *p, size_t n)
+{
+	l->fed = 1;
+	for (size_t i = 0; i < l->n; i++)
+		dkim_body_update(l->v[i], p, n);
+}
+
+void
+dkim_bodies_final(struct dkim_bodies *l)
+{
+	l->fed = 1;
+	for (size_t i = 0; i < l->n; i++)
+		(void)dkim_body_final(l->v[i]);
+}
+
+void
+dkim_bodies_free(struct dkim_bodies *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		dkim_body_free(l->v[i]);
+		free(l->v[i]);
+	}
+	l->n = 0;
 }
 
 /* n canonical bytes: counted, and hashed up to the limit. */

@@ -111,12 +111,28 @@ void dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t n);
 int dkim_body_final(struct dkim_body *b);
 void dkim_body_free(struct dkim_body *b);
 /*
- * The body hash of (c, md, limited, limit) among list[0..*n): the one there,
- * or a new one appended (*n grows) while *n < max, so that signatures that
- * need the same hash share it. NULL when the list is full or memory ran out.
- * The caller frees each entry (dkim_body_free, free).
+ * The body hashes of one message, each (c, hash, l=) computed once for
+ * every signature that needs it: the DKIM verifier's, ARC's and ARCSign's
+ * when they share one list (the engine's), each one's own otherwise. A
+ * hash is taken before the body begins; whoever owns the list feeds it.
+ * At most DKIM_BODIES_MAX (DKIM's 32 signatures, ARC's 50 sets, our seal).
  */
-struct dkim_body *dkim_body_shared(struct dkim_body **list, size_t *n, size_t max,
-    enum dkim_canon c, const EVP_MD *md, int limited, unsigned long long limit);
+#define DKIM_BODIES_MAX 83
+
+struct dkim_bodies {
+	struct dkim_body *v[DKIM_BODIES_MAX];
+	size_t n;
+	int fed;			/* the body has begun */
+};
+
+/* The hash of (c, md, limited, limit): the one there or a new one. NULL
+ * when the list is full, memory ran out or the body has begun. */
+struct dkim_body *dkim_bodies_get(struct dkim_bodies *l, enum dkim_canon c, const EVP_MD *md,
+    int limited, unsigned long long limit);
+/* Feeds a chunk of the body to every hash of l. */
+void dkim_bodies_update(struct dkim_bodies *l, const unsigned char *p, size_t n);
+/* Ends the body for every hash of l (dkim_body_final; again is harmless). */
+void dkim_bodies_final(struct dkim_bodies *l);
+void dkim_bodies_free(struct dkim_bodies *l);
 
 #endif

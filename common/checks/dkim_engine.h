@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "dkim.h"
+#include "dkim_canon.h"
 #include "dns.h"
 
 struct dkim_engine_ops {
@@ -20,6 +21,8 @@ struct dkim_engine_ops {
 	void (*header)(void *m, const char *name, const char *value);
 	void (*eoh)(void *m);
 	void (*body)(void *m, const unsigned char *p, size_t n);
+	/* NULL: the engine hashes bodies its own way */
+	void (*share_bodies)(void *m, struct dkim_bodies *l);
 	int (*finish)(void *m, const struct dkim_sig_result **res, size_t *nres,
 	    const char **why);
 	void (*msg_free)(void *m);

@@ -31,6 +31,7 @@
 #include "arc_seal.h"
 #include "authres.h"
 #include "author.h"
+#include "dkim_canon.h"
 #include "dkimkey.h"
 #include "domain.h"
 #include "engine.h"
@@ -141,6 +142,7 @@ struct check {
 	struct dkim_msg *dkim;
 	struct arc_msg *arc;
 	struct arc_seal_msg *seal;	/* ARCSign: our set's body hash */
+	struct dkim_bodies bodies;	/* the body hashes DKIM, ARC and the seal share */
 	struct verdict v;
 };
 
@@ -515,6 +517,7 @@ check_free(struct check *c)
 		dkim_msg_free(c->dkim);
 	arc_msg_free(c->arc);
 	arc_seal_msg_free(c->seal);
+	dkim_bodies_free(&c->bodies);
 	header_list_free(&c->headers);
 	free(c->forged);
 	for (size_t i = 0; i < c->v.n_add; i++) {
@@ -789,6 +792,7 @@ seal_eoh(struct check *c)
 	if (c->internal && c->arc != NULL && c->over_limits[0] == '\0')
 		arc_msg_eoh(c->arc, &c->headers);
 	c->seal = arc_seal_msg_new(c->e->sealer);
+	arc_seal_msg_share_bodies(c->seal, &c->bodies);
 }
 
 void
@@ -807,11 +811,13 @@ check_eoh(struct check *c)
 	start_dmarc_early(c);
 	/* the chain is read from the header list, which lives as long as c */
 	c->arc = arc_msg_new(&c->dns_arc, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
+	arc_msg_share_bodies(c->arc, &c->bodies);
 	if (c->arc != NULL && c->over_limits[0] == '\0')
 		arc_msg_eoh(c->arc, &c->headers);
 	c->dkim = dkim_msg_new(c->e->dkim, &c->dns_dkim, c->v.env.queue_id[0] ? c->v.env.queue_id : "-");
 	if (c->dkim == NULL)
 		return;
+	dkim_msg_share_bodies(c->dkim, &c->bodies);
 	for (size_t i = 0; i < c->headers.n; i++)
 		dkim_msg_header(c->dkim, c->headers.v[i].name, c->headers.v[i].value);
 	dkim_msg_eoh(c->dkim);
@@ -858,6 +864,8 @@ count_long_lines(struct check *c, const unsigned char *start, size_t n)
 void
 check_body(struct check *c, const unsigned char *p, size_t n)
 {
+	/* each body hash once, whoever needs it (DKIM, ARC, our seal) */
+	dkim_bodies_update(&c->bodies, p, n);
 	if (c->dkim != NULL)
 		dkim_msg_body(c->dkim, p, n);
 	if (c->seal != NULL)

@@ -417,6 +417,36 @@ test_body_splits(void **state)
 	free(ref);
 }
 
+/* One hash per (canonicalization, hash, l=) in a list, taken before the
+ * body begins: what DKIM, ARC and the seal share, fed once. */
+static void
+test_bodies_shared(void **state)
+{
+	struct dkim_bodies l = { .n = 0 };
+	struct dkim_body *r = dkim_bodies_get(&l, CANON_RELAXED, EVP_sha256(), 0, 0);
+	unsigned char want[32];
+
+	(void)state;
+	assert_non_null(r);
+	assert_ptr_equal(dkim_bodies_get(&l, CANON_RELAXED, EVP_sha256(), 0, 0), r);
+	assert_ptr_not_equal(dkim_bodies_get(&l, CANON_SIMPLE, EVP_sha256(), 0, 0), r);
+	assert_ptr_not_equal(dkim_bodies_get(&l, CANON_RELAXED, EVP_sha1(), 0, 0), r);
+	assert_ptr_not_equal(dkim_bodies_get(&l, CANON_RELAXED, EVP_sha256(), 1, 3), r);
+	assert_ptr_equal(dkim_bodies_get(&l, CANON_RELAXED, EVP_sha256(), 1, 3),
+	    dkim_bodies_get(&l, CANON_RELAXED, EVP_sha256(), 1, 3));
+	assert_int_equal(l.n, 4);
+	dkim_bodies_update(&l, (const unsigned char *)"a  b \r\n", 7);
+	/* too late for a new hash: it would miss the bytes fed */
+	assert_null(dkim_bodies_get(&l, CANON_SIMPLE, EVP_sha1(), 0, 0));
+	assert_ptr_equal(dkim_bodies_get(&l, CANON_RELAXED, EVP_sha256(), 0, 0), r);
+	dkim_bodies_final(&l);
+	sha256("a b\r\n", 5, want);
+	assert_memory_equal(r->digest, want, 32);
+	assert_int_equal(l.v[3]->hashed, 3);
+	dkim_bodies_free(&l);
+	assert_int_equal(l.n, 0);
+}
+
 static void
 test_key_records(void **state)
 {
@@ -536,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_body_edges),
 		cmocka_unit_test(test_body_relaxed_long),
 		cmocka_unit_test(test_body_splits),
+		cmocka_unit_test(test_bodies_shared),
 		cmocka_unit_test(test_key_records),
 		cmocka_unit_test(test_hlist),
 	};
