@@ -17,6 +17,7 @@
 
 #include "arc_seal.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "sqldb.h"
 #include "startcheck.h"
 
@@ -61,27 +62,22 @@ probe_unix(const char *path, char *why, size_t whylen, int *in_use)
 	return 0;
 }
 
-/* "PORT@HOST" of inet: / inet6: (HOST may be a name or [v6]); no HOST: any. */
+/* inet: / inet6: bound once (no host: any address). */
 static int
-probe_inet(const char *rest, int six, char *why, size_t whylen, int *in_use)
+probe_inet(const char *spec, char *why, size_t whylen, int *in_use)
 {
 	struct addrinfo hints, *res = NULL;
-	char port[16], host[256];
-	const char *at = strchr(rest, '@');
+	struct inet_spec is;
 	int fd, one = 1, rc, err;
 
-	snprintf(port, sizeof(port), "%.*s", at ? (int)(at - rest) : (int)strlen(rest), rest);
-	snprintf(host, sizeof(host), "%s", at ? at + 1 : "");
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
+	if (inet_spec_parse(spec, &is, why, whylen) < 0)
+		return -1;
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = six ? AF_INET6 : AF_INET;
+	hints.ai_family = is.six ? AF_INET6 : AF_INET;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
-		return snprintf(why, whylen, "host '%s': %s", host, gai_strerror(rc)), -1;
+	if ((rc = getaddrinfo(is.host[0] ? is.host : NULL, is.port, &hints, &res)) != 0)
+		return snprintf(why, whylen, "host '%s': %s", is.host, gai_strerror(rc)), -1;
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
@@ -92,7 +88,7 @@ probe_inet(const char *rest, int six, char *why, size_t whylen, int *in_use)
 		*in_use = err == EADDRINUSE;
 		snprintf(why, whylen, "%s%s", strerror(err),
 		    err == EADDRNOTAVAIL ? " (the host is not an address of this machine)" :
-		    err == EACCES && atoi(port) < 1024 ? " (a port below 1024 needs root)" :
+		    err == EACCES && atoi(is.port) < 1024 ? " (a port below 1024 needs root)" :
 		    err == EADDRINUSE ? " (another process listens there: a sendercheck already running?)" : "");
 		return -1;
 	}
@@ -108,10 +104,8 @@ startcheck_socket(const char *spec, char *why, size_t whylen, int *in_use)
 	why[0] = '\0';
 	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
 		return probe_unix(strchr(spec, ':') + 1, why, whylen, in_use);
-	if (strncmp(spec, "inet:", 5) == 0)
-		return probe_inet(spec + 5, 0, why, whylen, in_use);
-	if (strncmp(spec, "inet6:", 6) == 0)
-		return probe_inet(spec + 6, 1, why, whylen, in_use);
+	if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0)
+		return probe_inet(spec, why, whylen, in_use);
 	return snprintf(why, whylen, "unknown socket type"), -1;
 }
 

@@ -174,3 +174,40 @@ cidr_list_free(struct cidr_list *l)
 	l->v = NULL;
 	l->n = 0;
 }
+
+int
+inet_spec_parse(const char *spec, struct inet_spec *out, char *why, size_t whylen)
+{
+	const char *p, *at;
+	size_t digits, hostlen;
+	unsigned long port = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(spec, "inet:", 5) == 0)
+		p = spec + 5;
+	else if (strncmp(spec, "inet6:", 6) == 0) {
+		p = spec + 6;
+		out->six = 1;
+	} else
+		return snprintf(why, whylen, "'%s': expected inet:PORT@HOST or inet6:PORT@HOST", spec), -1;
+	for (digits = 0; p[digits] >= '0' && p[digits] <= '9' && digits < 6; digits++)
+		port = port * 10 + (unsigned long)(p[digits] - '0');
+	at = p + digits;
+	if (digits == 0 || digits > 5 || port == 0 || port > 65535 || (*at != '\0' && *at != '@'))
+		return snprintf(why, whylen, "'%s': expected inet:PORT@HOST with PORT 1..65535", spec), -1;
+	memcpy(out->port, p, digits);
+	if (*at == '\0')
+		return 0;
+	p = at + 1;
+	hostlen = strlen(p);
+	if (hostlen >= 2 && p[0] == '[' && p[hostlen - 1] == ']') {
+		p++;
+		hostlen -= 2;
+	}
+	if (hostlen == 0)
+		return snprintf(why, whylen, "'%s': empty host after '@'", spec), -1;
+	if (hostlen >= sizeof(out->host))
+		return snprintf(why, whylen, "'%s': host longer than %zu characters", spec, sizeof(out->host) - 1), -1;
+	memcpy(out->host, p, hostlen);
+	return 0;
+}

@@ -38,4 +38,17 @@ int cidr_list_parse(const char *s, struct cidr_list *out, char *why, size_t whyl
 int cidr_list_match(const struct cidr_list *l, const struct netaddr *a);
 void cidr_list_free(struct cidr_list *l);
 
+/*
+ * A TCP socket as libmilter and Postfix write it: "inet:PORT@HOST" or
+ * "inet6:PORT@HOST", PORT 1..65535, HOST a name or an address ("[::1]" as
+ * well as "::1"); without "@HOST" the host is "" (any address). 0, or -1
+ * with a reason that quotes spec.
+ */
+struct inet_spec {
+	int six;		/* inet6: */
+	char port[6];		/* decimal, no leading sign or space */
+	char host[256];		/* without the brackets */
+};
+int inet_spec_parse(const char *spec, struct inet_spec *out, char *why, size_t whylen);
+
 #endif

@@ -17,6 +17,7 @@
 #include "options.h"
 #include "dnsname.h"
 #include "log.h"
+#include "netaddr.h"
 #include "rua.h"
 #include "sharedstate.h"
 #include "spf.h"
@@ -218,7 +219,7 @@ parse_bool(const char *v, int *out)
 static int
 parse_socket(const char *v, char *why, size_t whylen)
 {
-	const char *at, *p;
+	const char *p;
 
 	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
 		p = strchr(v, ':') + 1;
@@ -229,21 +230,9 @@ parse_socket(const char *v, char *why, size_t whylen)
 		return 0;
 	}
 	if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
-		char *end;
-		unsigned long port;
+		struct inet_spec is;
 
-		p = strchr(v, ':') + 1;
-		port = strtoul(p, &end, 10);
-		if (end == p || port == 0 || port > 65535 || (*end != '\0' && *end != '@')) {
-			snprintf(why, whylen, "'%s': expected inet:PORT@HOST with PORT 1..65535", v);
-			return -1;
-		}
-		at = strchr(v, '@');
-		if (at != NULL && at[1] == '\0') {
-			snprintf(why, whylen, "'%s': empty host after '@'", v);
-			return -1;
-		}
-		return 0;
+		return inet_spec_parse(v, &is, why, whylen);
 	}
 	snprintf(why, whylen, "'%s': expected inet:PORT@HOST, inet6:PORT@HOST or unix:/path", v);
 	return -1;

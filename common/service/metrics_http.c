@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "metrics.h"
+#include "netaddr.h"
 
 struct metrics_server {
 	int fd;
@@ -74,27 +75,23 @@ metrics_listen(const char *spec, char *why, size_t whylen)
 {
 	struct addrinfo hints, *res = NULL;
 	struct metrics_server *m;
-	char host[256], port[8];
-	const char *p = strchr(spec, ':'), *at = strchr(spec, '@');
-	int six = strncmp(spec, "inet6:", 6) == 0, one = 1, rc;
+	struct inet_spec is;
+	char msg[400];
+	int one = 1, rc;
 
-	if (p == NULL || at == NULL || (size_t)(at - p - 1) >= sizeof(port) || at - p - 1 < 1) {
+	if (inet_spec_parse(spec, &is, msg, sizeof(msg)) < 0) {
+		snprintf(why, whylen, "MetricsSocket %s", msg);
+		return NULL;
+	}
+	if (is.host[0] == '\0') {
 		snprintf(why, whylen, "MetricsSocket '%s': expected inet:PORT@HOST", spec);
 		return NULL;
 	}
-	memcpy(port, p + 1, (size_t)(at - p - 1));
-	port[at - p - 1] = '\0';
-	snprintf(host, sizeof(host), "%s", at + 1);
-	/* "[::1]" as well as "::1" */
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = six ? AF_INET6 : AF_INET;
+	hints.ai_family = is.six ? AF_INET6 : AF_INET;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+	if ((rc = getaddrinfo(is.host, is.port, &hints, &res)) != 0) {
 		snprintf(why, whylen, "MetricsSocket '%s': %s", spec, gai_strerror(rc));
 		return NULL;
 	}

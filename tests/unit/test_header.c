@@ -114,6 +114,54 @@ test_limits(void **state)
 	assert_true(header_name_valid("X-Good"));
 }
 
+/* inet:PORT@HOST / inet6:PORT@HOST, the one parser of the milter socket,
+ * the MetricsSocket and the option check. */
+static void
+test_inet_spec(void **state)
+{
+	static const struct { const char *spec; int ok, six; const char *port, *host; } cases[] = {
+		{ "inet:8125@127.0.0.1", 1, 0, "8125", "127.0.0.1" },
+		{ "inet:1@localhost", 1, 0, "1", "localhost" },
+		{ "inet:65535", 1, 0, "65535", "" },
+		{ "inet6:9100@[::1]", 1, 1, "9100", "::1" },
+		{ "inet6:9100@::1", 1, 1, "9100", "::1" },
+		{ "inet6:25@[2001:db8::1]", 1, 1, "25", "2001:db8::1" },
+		{ "inet:0@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet:65536@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet:123456@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet:@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet:+25@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet: 25@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet:25x@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet:smtp@127.0.0.1", 0, 0, NULL, NULL },
+		{ "inet:25@", 0, 0, NULL, NULL },
+		{ "inet6:25@[]", 0, 0, NULL, NULL },
+		{ "inet:", 0, 0, NULL, NULL },
+		{ "unix:/run/x.sock", 0, 0, NULL, NULL },
+		{ "25@127.0.0.1", 0, 0, NULL, NULL },
+	};
+	struct inet_spec is;
+	char why[400], longhost[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why[0] = '\0';
+		if (inet_spec_parse(cases[i].spec, &is, why, sizeof(why)) != (cases[i].ok ? 0 : -1))
+			fail_msg("%s: %s", cases[i].spec, why);
+		if (!cases[i].ok) {
+			assert_non_null(strstr(why, cases[i].spec));	/* the reason quotes it */
+			continue;
+		}
+		assert_int_equal(is.six, cases[i].six);
+		assert_string_equal(is.port, cases[i].port);
+		assert_string_equal(is.host, cases[i].host);
+	}
+	/* a host too long for the buffer is refused, not cut */
+	snprintf(longhost, sizeof(longhost), "inet:25@%0290d", 7);
+	assert_int_equal(inet_spec_parse(longhost, &is, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "longer than 255"));
+}
+
 static void
 test_netaddr(void **state)
 {
@@ -165,6 +213,7 @@ main(void)
 		cmocka_unit_test(test_split_rejects_non_message),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_netaddr),
+		cmocka_unit_test(test_inet_spec),
 	};
 
 	return cmocka_run_group_tests_name("header", tests, NULL, NULL);
