@@ -324,6 +324,23 @@ def stop_process(p, timeout=10):
         p.kill()
 
 
+def stop_group(p, timeout=60):
+    """A process started with start_new_session (a filter and the threads
+    or children it made): SIGTERM to its group, SIGKILL to the group if it
+    has not ended within timeout seconds; None or an ended one is nothing."""
+    if p is None or p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
 def loadavg():
     try:
         return " ".join(open("/proc/loadavg").read().split()[:3])

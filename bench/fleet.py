@@ -39,7 +39,6 @@ counted: the restart would be in it).
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -287,13 +286,7 @@ def count(opt, work, configs, args_for, gen, corpus, roots, pg):
                 for r in rows:
                     print("  %7s %7s %9s  %s" % tuple(r[:3] + ["|".join(r[3:])]))
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            bench.stop_group(proc)
             logf.close()
     for config, (per_fn, n) in tops.items():
         print()

@@ -133,19 +133,6 @@ def group(obj):
     return obj.split(".so")[0]
 
 
-def stop_group(proc):
-    """A filter started in its own session: SIGTERM to the group, SIGKILL
-    if it has not ended within a minute."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def measure(opt, work, build, args_of, filters, gen, corpus, n_corpus):
     """Runs each filter under callgrind: one warming pass over the corpus,
     then for each concurrency the counters are zeroed, opt.messages
@@ -183,7 +170,7 @@ def measure(opt, work, build, args_of, filters, gen, corpus, n_corpus):
         except (RuntimeError, subprocess.SubprocessError, OSError) as e:
             print("insns: %s: %s" % (fname, e), file=sys.stderr, flush=True)
         finally:
-            stop_group(proc)
+            bench.stop_group(proc)
             logf.close()
     return results
 
@@ -231,7 +218,7 @@ def run_counted(opt, work, args_of, fname, gen, corpus, n_corpus, conc, tool):
         if st is not None and st.poll() is None:
             st.kill()
             st.wait()
-        stop_group(proc)
+        bench.stop_group(proc)
         logf.close()
 
 

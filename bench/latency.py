@@ -117,24 +117,11 @@ def run(bench, opt, work, build, zone_file):
                         fwd.wait(10)
             finally:
                 for p in procs["procs"]:
-                    stop(p)
+                    bench.stop_group(p, 15)
     finally:
         bench.stop_process(dns)
     del corpus
     return results
-
-
-def stop(p):
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except OSError:
-            p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
 
 
 def start(bench, name, work, build, fport, extra):
