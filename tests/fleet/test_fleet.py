@@ -503,15 +503,21 @@ def reload_keeps_the_shared_state():
     eq(wait_total("reload.test", before + 3), before + 3, "counted in the fleet after the reloads")
 
 
+def unit_test_on_server(name, db):
+    """Runs the unit test tests/unit/NAME with its PostgreSQL half pointed
+    at database db of the test's server; checks it passed, returns its output."""
+    env = dict(os.environ, SC_TEST_PG_URI=pg_uri(db))
+    p = subprocess.run([os.path.join(BUILD, "tests", "unit", name)], env=env, capture_output=True, timeout=120)
+    out = p.stdout.decode() + p.stderr.decode()
+    eq(p.returncode, 0, "%s: %s" % (name, out[-2000:]))
+    return out
+
+
 @case
 def sqldb_driver_against_the_server():
     """sqldb's unit test, its PostgreSQL half against the real server,
     whose backend it terminates at every point of a batch."""
-    env = dict(os.environ, SC_TEST_PG_URI=pg_uri("cmp"))
-    p = subprocess.run([os.path.join(BUILD, "tests", "unit", "test_sqldb")], env=env, capture_output=True,
-                       timeout=120)
-    out = p.stdout.decode() + p.stderr.decode()
-    eq(p.returncode, 0, "test_sqldb: %s" % out[-2000:])
+    out = unit_test_on_server("test_sqldb", "cmp")
     contains(out, "[       OK ] test_postgresql\n", "the PostgreSQL half ran")
     contains(out, "[       OK ] test_postgresql_server_away", "the server went away at each point of a batch")
     CTX.pg.psql(["DROP TABLE m", "DROP TABLE f", "DROP TABLE d", "DROP TABLE c", "DROP TABLE sendercheck_meta"],
@@ -525,11 +531,7 @@ def large_batches_stored_once():
     front), against the real server, in a database of its own."""
     CTX.pg.psql("CREATE DATABASE batch OWNER sc")
     try:
-        env = dict(os.environ, SC_TEST_PG_URI=pg_uri("batch"))
-        p = subprocess.run([os.path.join(BUILD, "tests", "unit", "test_stats")], env=env, capture_output=True,
-                           timeout=120)
-        out = p.stdout.decode() + p.stderr.decode()
-        eq(p.returncode, 0, "test_stats: %s" % out[-2000:])
+        out = unit_test_on_server("test_stats", "batch")
         contains(out, "[       OK ] test_db_batch_stored_once_postgresql", "the PostgreSQL half ran")
     finally:
         CTX.pg.psql("DROP DATABASE batch")
