@@ -2,7 +2,8 @@
  * dmarcreport: DMARC aggregate reports (RFC 9990) from the statistics
  * store, for one UTC day: one report per policy domain that published
  * rua= and had mail that day (statsdb_dmarc_day: report messages
- * themselves are never counted).
+ * themselves are never counted, and a message tempfailed and retried is
+ * counted once, by the attempt that ended its delivery).
  *
  * A report is XML in the urn:ietf:params:xml:ns:dmarc-2.0 namespace that
  * validates against RFC 9990's schema, written with libxml2's text writer

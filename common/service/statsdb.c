@@ -1446,12 +1446,20 @@ static const char *const dmarc_columns[] = { "dmarc_domain", "dmarc_rua", "dmarc
 	"dmarc_np", "dmarc_adkim", "dmarc_aspf", "dmarc_testing", "dmarc_discovery", "client_ip",
 	"from_domain", "mail_from_domain", "helo", "spf_domain", "spf", "dkim",
 	"dmarc_dkim_aligned", "dmarc_spf_aligned", "dmarc_disposition", "dmarc_override",
-	"dmarc_override_comment", "dmarc_report_msg", "dmarc_org_other", "tls" };
+	"dmarc_override_comment", "dmarc_report_msg", "dmarc_org_other", "tls", "action" };
 
-/* a day's messages with a DMARC policy, but report mail and the mail of
- * daemons in Mode outbound (a sender's own mail: tls 'n/a') */
+/*
+ * A day's messages with a DMARC policy, but report mail, the mail of
+ * daemons in Mode outbound (a sender's own mail: tls 'n/a') and attempts
+ * whose action did not end the delivery (?3, the action that leaves the
+ * message with its sender: a tempfail). A tempfailed message was not
+ * received: its sender keeps it and tries again, and the attempt that ends
+ * it (accepted, quarantined or rejected) is the one a report counts, as a
+ * receiver counts the messages it judged (RFC 9990, RFC 7489), once.
+ */
 #define DMARC_ROWS " FROM messages WHERE time >= ?1 AND time < ?2 AND dmarc_domain IS NOT NULL" \
-	" AND COALESCE(dmarc_report_msg, 0) = 0 AND COALESCE(tls, '') <> 'n/a'"
+	" AND COALESCE(dmarc_report_msg, 0) = 0 AND COALESCE(tls, '') <> 'n/a'" \
+	" AND COALESCE(action, '') <> ?3"
 
 static const char sql_dmarc_policies[] =
 	"SELECT m.dmarc_domain, m.dmarc_rua, m.dmarc_p, m.dmarc_sp, m.dmarc_np, m.dmarc_adkim,"
@@ -1482,6 +1490,7 @@ dmarc_statement(struct statsdb *db, const char *sql, long long begin, long long 
 		return fail(db, "reading the DMARC data", why, whylen);
 	sqldb_bind_int(*st, 1, begin);
 	sqldb_bind_int(*st, 2, end);
+	sqldb_bind_text(*st, 3, action_str(ACT_TEMPFAIL));
 	return 0;
 }
 

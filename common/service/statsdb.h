@@ -149,7 +149,9 @@ int statsdb_trend(struct statsdb *db, long long since, const char *domain,
  * reports (RFC 9990; dmarcreport.h), from the verdict's dmarc_* columns:
  * only messages with a DMARC policy record (dmarc_domain), never those
  * marked as reports themselves (dmarc_report_msg) nor those a daemon in
- * Mode outbound judged (the site's own mail: tls n/a), from all hosts.
+ * Mode outbound judged (the site's own mail: tls n/a), nor attempts the
+ * daemon tempfailed (the sender still holds the message and retries it:
+ * only the attempt that ends its delivery is counted), from all hosts.
  * policy is called once per policy domain, in byte order of the domain,
  * with the record as the newest of its messages saw it; then other once
  * per From domain whose organizational domain the other discovery method

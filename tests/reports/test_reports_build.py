@@ -7,7 +7,10 @@ unbound serves the policy domains' records; dkimpy signs. Mail for many
 policy domains goes through Postfix with swaks: aligned mail, spoofed mail
 rejected, quarantined or accepted by local policy, a t=y domain, a
 subdomain under its organizational domain's record, report mail (not
-counted), a sender with markup characters in its HELO and DKIM selector.
+counted), a sender with markup characters in its HELO and DKIM selector,
+and messages a third daemon tempfailed (On-DMARCFail / On-DNSError
+tempfail) that the sending client then retried, or gave up on: only the
+attempt that ended the delivery is counted.
 Then the daemons stop (SIGTERM flushes the statistics) and
 sendercheck-reports --out writes the day's reports. Each report is checked
 with xmllint against RFC 9990's schema ($SENDERCHECK_TESTDATA/
@@ -66,9 +69,13 @@ RECORDS = {
     "mail.shop.test": "v=DMARC1; p=none; psd=n; rua=mailto:d@mail.shop.test",
     "norua.test": "v=DMARC1; p=none",
     "idle.test": "v=DMARC1; p=reject; rua=mailto:i@idle.test",
+    # tempfailed, then retried; and tempfailed and never retried
+    "retry.test": "v=DMARC1; p=reject; rua=mailto:r@retry.test",
+    "flaky.test": "v=DMARC1; p=reject; rua=mailto:f@flaky.test",
+    "gone.test": "v=DMARC1; p=reject; rua=mailto:g@gone.test",
 }
 REPORTED = {"rej.test", "quar.test", "none.test", "testing.test", "rep.test", "hostile.test",
-            "mail.shop.test"}
+            "mail.shop.test", "retry.test", "flaky.test"}
 
 
 class Ctx:
@@ -83,6 +90,7 @@ def start_all():
     c.daemons = []
     c.sent = {}          # policy domain -> messages sent that its report must count
     c.reports_sent = 0   # report mail, never counted
+    c.tempfailed = 0     # attempts tempfailed: stored, never counted
     fp = testdns.free_port
     postfix.open_up(WORK)
     c.key = mail.RSAKey(2048, WORK)
@@ -95,6 +103,8 @@ def start_all():
     z.add("news.none.test", "A", "192.0.2.7")
     z.add("1.0.0.127.in-addr.arpa", "PTR", "client.good.test")
     z.add("client.good.test", "A", "127.0.0.1")
+    # a DKIM key whose DNS fails: DKIM temperror, so DMARC cannot decide
+    z.refuse("dnsfail._domainkey.flaky.test")
     c.dns = testdns.Unbound(z, os.path.join(WORK, "dns")).start()
     c.sink = SmtpSink(os.path.join(WORK, "sink"), fp()).start()
     c.db = os.path.join(WORK, "stats.db")
@@ -106,11 +116,14 @@ def start_all():
     # mail, never in a report
     c.sc_out = sc("outbound", dict(common, **{"Mode": "outbound", "SendingIPs": "192.0.2.10",
                                                "InternalHosts": "none", "HostName": "out"}))
+    c.sc_temp = sc("tempfail", dict(common, **{"On-DMARCFail": "tempfail", "On-DNSError": "tempfail",
+                                                "HostName": "mx-c"}))
     c.conf = c.sc_policy.conf
-    c.ports = {"policy": fp(), "accept": fp(), "out": fp()}
+    c.ports = {"policy": fp(), "accept": fp(), "out": fp(), "temp": fp()}
     smtpds = [(c.ports["policy"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_policy)}),
               (c.ports["accept"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_accept)}),
-              (c.ports["out"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_out)})]
+              (c.ports["out"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_out)}),
+              (c.ports["temp"], {"smtpd_milters": "inet:127.0.0.1:%s" % port_of(c.sc_temp)})]
     c.pf = Postfix(os.path.join(WORK, "postfix"), c.sink.port, smtpds,
                    main={"milter_default_action": "tempfail"}).start()
     send_all(c)
@@ -230,6 +243,35 @@ def send_all(c):
     for _ in range(2):
         send(c.ports["out"], message("news@rej.test", sign="rej.test"), "b@rej.test")
     c.outbound_sent = 2
+    send_retried(c)
+
+
+def tempfail(m, mail_from, what):
+    """One attempt the tempfail daemon answers with 4xx: the client keeps m."""
+    contains(send(CTX.ports["temp"], m, mail_from)[:1], "4", what)
+    CTX.tempfailed += 1
+
+
+def send_retried(c):
+    """A client retrying what was tempfailed, as an MTA does from its queue
+    (here the retry reaches another daemon of the site, which ends it)."""
+    m = message("ceo@retry.test")
+    tempfail(m, "x@spoof.test", "DMARC fail tempfailed")
+    tempfail(m, "x@spoof.test", "tempfailed again on the first retry")
+    contains(send(c.ports["policy"], m, "x@spoof.test"), "550", "the second retry rejected")
+    count("retry.test")
+    m = message("ceo@retry.test")
+    tempfail(m, "x@spoof.test", "DMARC fail tempfailed")
+    contains(send(c.ports["accept"], m, "x@spoof.test"), "250", "the retry accepted by local policy")
+    count("retry.test")
+    # the DKIM key's DNS fails and SPF is not aligned: DMARC temperror
+    # (On-DNSError); the retry is accepted (there, On-DNSError accept)
+    m = message("news@flaky.test", sign="flaky.test", selector="dnsfail")
+    tempfail(m, "x@spoof.test", "DNS error tempfailed")
+    contains(send(c.ports["accept"], m, "x@spoof.test"), "250", "the retry accepted")
+    count("flaky.test")
+    # tempfailed, and the sender gave up: received by nobody, in no report
+    tempfail(message("ceo@gone.test"), "x@spoof.test", "DMARC fail tempfailed, never retried")
 
 
 def days_in(db):
@@ -368,6 +410,26 @@ def counts_equal_messages_sent():
     eq(out, CTX.outbound_sent, "outbound (self-test) messages stored, and left out of the reports")
     print("messages counted vs sent: %d/%d (and %d report messages, %d outbound self-test "
           "messages not counted)" % (counted, sum(CTX.sent.values()), CTX.reports_sent, out))
+
+
+@case
+def tempfailed_attempts_stored_but_not_counted():
+    """A tempfailed attempt left the message with its sender: the store
+    keeps the verdict (statistics count tempfails), the report counts the
+    retry that ended the delivery, once, with that attempt's disposition."""
+    con = sqlite3.connect("file:%s?mode=ro" % CTX.db, uri=True)
+    stored = con.execute("SELECT count(*) FROM messages WHERE action = 'tempfail'").fetchone()[0]
+    con.close()
+    eq(stored, CTX.tempfailed, "tempfailed attempts in the store")
+    _, root = report_of("retry.test")
+    eq(sorted((r["count"], r["disposition"], r["reasons"]) for r in records(root)),
+       [(1, "none", ["local_policy"]), (1, "reject", [])],
+       "each retried message once, as its last attempt was judged")
+    _, root = report_of("flaky.test")
+    eq([(r["count"], r["disposition"]) for r in records(root)], [(1, "none")],
+       "a message tempfailed for DNS, then accepted: once")
+    check("gone.test" not in by_domain(), "no report for a domain whose only message was tempfailed")
+    print("tempfailed attempts stored and not counted: %d" % stored)
 
 
 @case
