@@ -10,10 +10,13 @@
  *
  * The report names the organization ReportOrgName and the contact
  * ReportEmail of CONF, the receiver its AuthservID. --day yesterday is
- * the UTC day before today (the timer's run). Exit status: 0 done (also
- * when no domain asked for reports; a destination skipped by a rule is
- * done), 1 the store or DIR could not be used, or a report could not be
- * sent now (the next run tries again), 2 usage or configuration errors.
+ * the UTC day before today (the timer's run). Exit status (what a timer
+ * or cron job acts on): 0 done (also when no domain asked for reports; a
+ * destination skipped by a rule or that refused report mail is done), 1
+ * the store or DIR could not be used or a report message could not be
+ * made, 2 usage or configuration errors, 75 (EX_TEMPFAIL) nothing failed
+ * but some reports were postponed, or another run was sending: run the
+ * same day again later.
  */
 #include "config.h"
 
@@ -60,7 +63,12 @@ usage(FILE *f)
 	    "  --dry-run          say which reports would be written or sent; write and send nothing\n"
 	    "  --force            send again what was sent before (a destination that refused\n"
 	    "                     report mail stays skipped for a day)\n"
-	    "  -h, --help         print this summary and exit\n",
+	    "  -h, --help         print this summary and exit\n"
+	    "exit status: 0 done (sent, or not sent by a rule, or refused by the destination);\n"
+	    "  1 the store or DIR could not be used, or a report message could not be made;\n"
+	    "  2 usage or configuration error; 75 nothing failed, but some reports were\n"
+	    "  postponed (DNS failure, a 4xx, ReportMaxPerRun, another run sending): run the\n"
+	    "  same --day again later\n",
 	    SYSCONFDIR "/sendercheck.conf");
 }
 
@@ -158,7 +166,8 @@ say(const struct report_file *f, const char *verb, const char *dir)
 }
 
 /* Without --out: the reports go to their rua= destinations (reportsend.h),
- * with the state kept in the store (a handle of its own that writes). */
+ * with the state kept in the store (a handle of its own that writes).
+ * Returns the exit status (reportsend_exit_status, or 1). */
 static int
 send_reports(const struct sc_config *cfg, const struct dmarcreport_opts *o, const char *target,
     const struct dmarcreport_set *set, const struct args *a)
@@ -181,14 +190,19 @@ send_reports(const struct sc_config *cfg, const struct dmarcreport_opts *o, cons
 	sbuf_init(&err, 4096);
 	rc = reportsend_run(cfg, o, sql, set->v, set->n, (a->force ? REPORTSEND_FORCE : 0) |
 	    (a->dry_run ? REPORTSEND_DRY_RUN : 0), &c, &err);
-	if (rc < 0)
+	if (rc != 0)
 		fprintf(stderr, PROG ": %s\n", err.s);
 	else
-		printf("%u sent, %u skipped, %u postponed, %u refused or failed\n", c.sent, c.skipped,
-		    c.postponed, c.failed);
+		printf("%u sent, %u skipped, %u postponed, %u refused, %u failed\n", c.sent, c.skipped,
+		    c.postponed, c.refused, c.failed);
+	if (rc == 0 && c.postponed && !c.failed)
+		printf("postponed reports are sent by a later run of --day %s (exit status %d)\n",
+		    a->day, REPORTSEND_EXIT_LATER);
 	sbuf_free(&err);
 	sqldb_close(sql);
-	return rc == 0 ? 0 : 1;
+	if (rc != 0)
+		return rc < 0 ? 1 : REPORTSEND_EXIT_LATER;
+	return reportsend_exit_status(&c);
 }
 
 int

@@ -171,7 +171,7 @@ const struct config_option config_options[] = {
 	  "sendercheck-reports: also send every report message to this address, as an archive (empty: none)",
 	  OFF(report_copy_to), 0, 0, NULL, 0 },
 	{ "ReportMaxPerRun", OPT_UINT, "1000",
-	  "sendercheck-reports: at most this many report messages per run; the rest go at the next run",
+	  "sendercheck-reports: at most this many report messages per run; the rest are postponed (exit status 75) to a later run of the same day",
 	  OFF(report_max_per_run), 1, 1000000, NULL, 0 },
 	{ "MetricsSocket", OPT_STRING, "",
 	  "serve Prometheus metrics at /metrics on inet:PORT@HOST or inet6:PORT@HOST (empty: off)",

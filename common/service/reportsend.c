@@ -521,7 +521,7 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 				    r->policy_domain, R->cfg->report_copy_to, copy_reply);
 		}
 	} else if (o == REFUSED) {
-		R->c.failed++;
+		R->c.refused++;
 		log_warn("report %s for %s to %s: refused (%s); the destination is skipped for a day",
 		    r->report_id, r->policy_domain, d->addr, reply);
 		printf("refused %s %s: %s\n", r->policy_domain, d->addr, reply);
@@ -583,7 +583,7 @@ reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
 			else
 				sbuf_printf(err, "another sendercheck-reports run is sending (since %lld,"
 				    " unix time); nothing sent", since);
-			return -1;
+			return got < 0 ? -1 : 1;
 		}
 	}
 	R.res = dns_resolver_new(cfg->nameservers, cfg->n_nameservers, 1000, why, sizeof(why));
@@ -626,7 +626,13 @@ reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
 	fflush(stdout);
 	if (counts)
 		*counts = R.c;
-	if (rc < 0)
-		return -1;
-	return R.c.postponed || R.c.failed ? 1 : 0;
+	return rc;
+}
+
+int
+reportsend_exit_status(const struct reportsend_counts *c)
+{
+	if (c->failed)
+		return REPORTSEND_EXIT_FAILED;
+	return c->postponed ? REPORTSEND_EXIT_LATER : 0;
 }

@@ -7,7 +7,7 @@
  * - a destination outside the policy domain's organizational domain is
  *   used only when it published the authorization record
  *   POLICY-DOMAIN._report._dmarc.DEST-DOMAIN (a TXT starting "v=DMARC1";
- *   RFC 9990 section 4); a DNS failure postpones it to the next run;
+ *   RFC 9990 section 4); a DNS failure postpones it to a later run;
  * - the state table (report_sends, in the statistics store, SQLite or
  *   PostgreSQL) makes runs idempotent: a (day, policy domain, destination)
  *   sent once is not sent again unless REPORTSEND_FORCE;
@@ -42,22 +42,42 @@
 #define REPORTSEND_FORCE	1	/* send again what was sent for the day */
 #define REPORTSEND_DRY_RUN	2	/* say what would be sent, send nothing */
 
+/*
+ * What became of each (report, destination): sent; skipped by a rule or
+ * sent before (done); postponed (a DNS failure, a 4xx or an MTA that could
+ * not take it, ReportMaxPerRun reached: a later run of the same day sends
+ * it); refused by the destination with a 5xx (recorded, skipped for a
+ * day: done); failed (the message could not be made: a fault here).
+ */
 struct reportsend_counts {
-	unsigned sent, skipped, postponed, failed;
+	unsigned sent, skipped, postponed, refused, failed;
 };
 
 /*
  * Sends reports[0..n) (dmarcreport's) as above, as from->org_name and
  * from->email (ReportOrgName, ReportEmail); db is the store opened for
  * writing (the state tables are created when missing). What was done
- * goes to the log and, one line per message, to stdout. Returns 0 when
- * every send was done or deliberately skipped, 1 when some were postponed
- * or failed (try again later), -1 with a reason in err when nothing could
- * be done (no ReportEmail, the store failed). counts may be NULL.
+ * goes to the log and, one line per message, to stdout, and is counted
+ * in counts. Returns 0 when the run went through (whatever counts say),
+ * 1 with a reason in err when another run holds the lock (nothing done:
+ * try again later), -1 with a reason in err when nothing could be done
+ * (no ReportEmail, the store failed).
  */
 int reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *from,
     struct sqldb *db, const struct report_file *reports, size_t n, unsigned flags,
     struct reportsend_counts *counts, struct sbuf *err);
+
+/*
+ * The exit status a sending run's counts call for, what a timer or cron
+ * job acts on: REPORTSEND_EXIT_FAILED when a message failed (a fault to
+ * look at), else REPORTSEND_EXIT_LATER when some were postponed (not an
+ * error: run the same day again later, which sends only what is missing),
+ * else 0 (everything sent, or not sent by a rule, or refused by its
+ * destination and recorded).
+ */
+#define REPORTSEND_EXIT_FAILED	1
+#define REPORTSEND_EXIT_LATER	75	/* EX_TEMPFAIL of sysexits.h */
+int reportsend_exit_status(const struct reportsend_counts *c);
 
 /*
  * The report message for one destination, CRLF line ends (exposed for

@@ -4,7 +4,8 @@
  * sendercheck-reports).
  *   reportsend_drive CONF STORE EMAIL [--force] [--dry-run] DOMAIN DAY RUA FILE...
  * FILE is a RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz file; its ID is the
- * report id. Exit status: reportsend_run's (0, 1), 2 on -1. */
+ * report id. Exit status: reportsend_exit_status's (0, 1, 75), 75 when
+ * another run holds the lock, 2 when reportsend_run returned -1. */
 #include "config.h"
 
 #include <stdio.h>
@@ -86,10 +87,10 @@ main(int argc, char **argv)
 	}
 	sbuf_reset(&errs);
 	rc = reportsend_run(&cfg, &from, db, r, n, flags, &c, &errs);
-	if (rc < 0)
+	if (rc != 0)
 		fprintf(stderr, "reportsend_drive: %s\n", errs.s);
-	printf("counts sent=%u skipped=%u postponed=%u failed=%u\n", c.sent, c.skipped, c.postponed,
-	    c.failed);
+	printf("counts sent=%u skipped=%u postponed=%u refused=%u failed=%u\n", c.sent, c.skipped,
+	    c.postponed, c.refused, c.failed);
 	sqldb_close(db);
 	for (size_t k = 0; k < n; k++) {
 		free((void *)r[k].gz);
@@ -97,5 +98,7 @@ main(int argc, char **argv)
 	}
 	config_free(&cfg);
 	sbuf_free(&errs);
-	return rc < 0 ? 2 : rc;
+	if (rc != 0)
+		return rc < 0 ? 2 : REPORTSEND_EXIT_LATER;
+	return reportsend_exit_status(&c);
 }

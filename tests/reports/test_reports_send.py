@@ -141,8 +141,9 @@ def report(domain, rid, size=None):
 
 def drive(cfg, db, reports, flags=(), env=None, email_addr=EMAIL, expect=0):
     """reports: (domain, rua, path) triples. The driver must exit with
-    expect (0 all done, 1 some postponed or refused, 2 nothing could be
-    done) and without a sanitizer report. Returns (exit status, output)."""
+    expect (reportsend_exit_status: 0 all done, 75 some postponed, 1 some
+    failed; 2 nothing could be done) and without a sanitizer report.
+    Returns (exit status, output)."""
     args = [DRIVE, cfg, db, email_addr] + list(flags)
     for domain, rua, path in reports:
         args += [domain, DAY, rua, path]
@@ -256,9 +257,9 @@ def external_destinations_need_authorization():
     for disc in ("treewalk", "psl"):
         cfgp = conf("ext-" + disc, DMARCDiscovery=disc)
         rc, out = drive(cfgp, db("ext-" + disc), [("pol.test", rua, path), ("pol.test", rua2, path)],
-                        ["--force"], expect=1)
-        eq(rc, 1, "exit status (one postponed)\n" + out)
-        eq(counts(out), {"sent": "2", "skipped": "4", "postponed": "1", "failed": "0"},
+                        ["--force"], expect=75)
+        eq(rc, 75, "exit status (one postponed: not an error)\n" + out)
+        eq(counts(out), {"sent": "2", "skipped": "4", "postponed": "1", "refused": "0", "failed": "0"},
            "counts (%s)\n%s" % (disc, out))
         for who in ("b@unauth.test", "c@notdmarc.test", "d@spfonly.test", "e@wrongauth.test"):
             contains(out, "unauthorized pol.test " + who, "refused destination")
@@ -304,13 +305,14 @@ def refusing_destination_skipped_for_a_day():
     path = report("pol.test", r)
     cfg, d = conf("refuse"), db("refuse")
     reps = [("pol.test", "mailto:refuse@refuser.test,mailto:later@pol.test", path)]
-    rc, out = drive(cfg, d, reps, expect=1)
-    eq((counts(out)["failed"], counts(out)["postponed"]), ("1", "1"), "counts\n" + out)
+    rc, out = drive(cfg, d, reps, expect=75)
+    eq((counts(out)["refused"], counts(out)["postponed"], counts(out)["failed"]), ("1", "1", "0"),
+       "counts\n" + out)
     contains(out, "refused pol.test refuse@refuser.test", "5xx")
     contains(out, "550", "the reply")
     rows = sqlite3.connect(d).execute("SELECT destination, reply FROM report_refusals").fetchall()
     eq([x[0] for x in rows], ["refuse@refuser.test"], "refusals")
-    rc, out = drive(cfg, d, reps, ["--force"], expect=1)
+    rc, out = drive(cfg, d, reps, ["--force"], expect=75)
     contains(out, "skipped pol.test refuse@refuser.test: refused earlier", "second run")
     contains(out, "postponed pol.test later@pol.test", "4xx tried again")
     log = CTX.pf.read_log()
@@ -319,6 +321,10 @@ def refusing_destination_skipped_for_a_day():
        "RCPT attempts for the refusing destination")
     eq(len([x for x in rejects if "<later@pol.test>" in x]), 2,
        "RCPT attempts for the deferring destination")
+    # a refusal alone is an answer, recorded: the run is done (exit 0)
+    rc, out = drive(cfg, db("refuse-only"), [("pol.test", "mailto:refuse@refuser.test", path)])
+    eq((rc, counts(out)["refused"], counts(out)["postponed"]), (0, "1", "0"),
+       "a refused destination only\n" + out)
 
 
 @case
@@ -330,7 +336,7 @@ def max_per_run():
     rua = ",".join("mailto:m%d@pol.test" % i for i in range(4))
     reps = [("pol.test", rua, path), ("pol.test", "mailto:m9@pol.test", path)]
     got = []
-    for expect in (1, 1, 0):
+    for expect in (75, 75, 0):
         rc, out = drive(cfg, d, reps, expect=expect)
         got.append(counts(out)["sent"])
     eq(got, ["2", "2", "1"], "sent per run")
@@ -387,8 +393,8 @@ def one_sending_run_at_a_time():
     con = sqlite3.connect(d)
     con.execute("INSERT INTO report_run_lock VALUES ('send', 'other:1:1', ?)", (int(time.time()),))
     con.commit()
-    rc, out = drive(cfg, d, reps, expect=2)
-    contains(out, "another sendercheck-reports run is sending", "refused")
+    rc, out = drive(cfg, d, reps, expect=75)
+    contains(out, "another sendercheck-reports run is sending", "refused, to be tried again later")
     rc, out = drive(cfg, d, reps, ["--dry-run"])
     contains(out, "would send pol.test dmarc@pol.test", "a dry run goes on")
     con.execute("UPDATE report_run_lock SET at = ?", (int(time.time()) - 13 * 3600,))
@@ -544,6 +550,36 @@ def tool_dry_run_and_yesterday():
     check("a.test" not in out, "yesterday is another day:\n" + out)
     settle()
     eq(len(glob.glob(os.path.join(CTX.sink.dir, "m.*"))), before, "messages after dry runs")
+
+
+@case
+def postponed_run_exits_75_until_done():
+    """A postponement is not an error: with ReportMaxPerRun 1 the day's
+    three destinations take three runs; each that leaves one for later
+    exits 75 (EX_TEMPFAIL: run again) and says so, the run that finishes
+    exits 0 (the unauthorized destination is done: skipped by a rule)."""
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    store = os.path.join(WORK, "postponed.db")
+    shutil.copy(CTX.store, store)
+    con = sqlite3.connect(store)
+    con.execute("DELETE FROM report_sends")
+    con.commit()
+    con.close()
+    conf = os.path.join(WORK, "postponed.conf")
+    with open(CTX.sc.conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text + "\nReportMaxPerRun 1\n")
+    got = []
+    for expect in (75, 75, 0):
+        out = tool("-c", conf, "--db", store, "--day", day, expect=expect)
+        got.append([x for x in out.splitlines() if " sent, " in x][0])
+        if expect == 75:
+            contains(out, "postponed reports are sent by a later run of --day %s" % day,
+                     "a postponing run says what to do")
+    eq(got, ["1 sent, 0 skipped, 2 postponed, 0 refused, 0 failed",
+             "1 sent, 1 skipped, 1 postponed, 0 refused, 0 failed",
+             "0 sent, 3 skipped, 0 postponed, 0 refused, 0 failed"], "the runs' counts")
 
 
 if __name__ == "__main__":
