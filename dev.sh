@@ -28,8 +28,10 @@ TEST_DEPS="miltertest unbound openssl python3 python3-dkim python3-authres pytho
 TEST_DEPS="$TEST_DEPS libxml2-utils libmail-dmarc-perl"
 # the fleet group's servers, started by the tests on loopback ports
 TEST_DEPS="$TEST_DEPS redis-server postgresql"
+# the bench-insns group: bench/insns.py's system call table (strace -c)
+TEST_DEPS="$TEST_DEPS strace"
 BENCH_DEPS="opendkim opendmarc rspamd unbound python3 python3-dkim python3-nacl python3-dnslib openssl
-  publicsuffix linux-perf valgrind"
+  publicsuffix linux-perf valgrind strace"
 # bench/fleet.py: the fleet's backends
 BENCH_DEPS="$BENCH_DEPS redis-server postgresql"
 

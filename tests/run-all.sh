@@ -176,6 +176,9 @@ group "deb" "pkg" $PY "$here/deb/test_deb.py" "$1"
 # tracked file, builds, and passes make check (the unit tests) from itself
 group "distcheck" "dist" $PY "$here/dist/test_dist.py" "$(cd "$1" && pwd)"
 
+# bench/insns.py prints only the tables it measured (null filter, strace, ~15 s)
+group "bench-insns" "$1" $PY "$here/bench/test_insns.py" "$(cd "$1" && pwd)"
+
 # common/ layers: no lower layer includes a higher one
 group "check-layers" "src" sh "$here/check-layers.sh" "$here/.."
 
