@@ -193,8 +193,8 @@ send_reports(const struct sc_config *cfg, const struct dmarcreport_opts *o, cons
 	if (rc != 0)
 		fprintf(stderr, PROG ": %s\n", err.s);
 	else
-		printf("%u sent, %u skipped, %u postponed, %u refused, %u failed\n", c.sent, c.skipped,
-		    c.postponed, c.refused, c.failed);
+		printf("%u sent, %u queued, %u skipped, %u postponed, %u refused, %u failed\n", c.sent,
+		    c.queued, c.skipped, c.postponed, c.refused, c.failed);
 	if (rc == 0 && c.postponed && !c.failed)
 		printf("postponed reports are sent by a later run of --day %s (exit status %d)\n",
 		    a->day, REPORTSEND_EXIT_LATER);

@@ -38,8 +38,11 @@ static const char *const schema[] = {
 	" name TEXT PRIMARY KEY, owner TEXT NOT NULL, at INTEGER NOT NULL)",
 };
 
-/* What happened to one message. */
-enum outcome { SENT, REFUSED, TRY_LATER };
+/* What happened to one message: SENT, accepted by the SMTP server in a
+ * reply (ReportSMTP); QUEUED, taken by the local MTA's sendmail, which
+ * answers nothing about the destination (its refusal comes back later as
+ * a bounce to the envelope sender); REFUSED, a 5xx reply; TRY_LATER. */
+enum outcome { SENT, QUEUED, REFUSED, TRY_LATER };
 
 struct run {
 	const struct sc_config *cfg;
@@ -414,13 +417,13 @@ send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *rep
 		return TRY_LATER;
 	}
 	if (off == msg->len && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		snprintf(reply, len, "handed to %s", SENDMAIL_PATH);
-		return SENT;
+		snprintf(reply, len, "queued by %s", SENDMAIL_PATH);
+		return QUEUED;
 	}
 	snprintf(reply, len, "%s -i -f %s -- %s: %s %d", SENDMAIL_PATH, R->sender, rcpt,
 	    WIFEXITED(status) ? "exit status" : "killed by signal",
 	    WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return TRY_LATER;	/* sendmail queues: a refusal comes back as a bounce */
+	return TRY_LATER;	/* the local MTA did not take it; it refuses nothing for the destination */
 }
 
 static enum outcome
@@ -431,6 +434,18 @@ transmit(struct run *R, const char *rcpt, const struct sbuf *msg, char *reply, s
 }
 
 /* --- one destination --- */
+
+/* ReportCopyTo's copy of a message handed on (a failure is only logged). */
+static void
+send_copy(struct run *R, const struct report_file *r, const struct sbuf *msg)
+{
+	char reply[600];
+	enum outcome o = transmit(R, R->cfg->report_copy_to, msg, reply, sizeof(reply));
+
+	if (o != SENT && o != QUEUED)
+		log_warn("report %s for %s: the copy to %s failed: %s", r->report_id, r->policy_domain,
+		    R->cfg->report_copy_to, reply);
+}
 
 /* Sends r to d. Returns -1 when the store failed (stop), else 0. */
 static int
@@ -460,7 +475,7 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 		R->c.skipped++;
 		return 0;
 	}
-	if (R->c.sent >= R->cfg->report_max_per_run) {
+	if (R->c.sent + R->c.queued >= R->cfg->report_max_per_run) {
 		log_notice("report %s for %s to %s: postponed, ReportMaxPerRun (%u) reached",
 		    r->report_id, r->policy_domain, d->addr, R->cfg->report_max_per_run);
 		printf("postponed %s %s: ReportMaxPerRun reached\n", r->policy_domain, d->addr);
@@ -513,13 +528,18 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 		    reply);
 		printf("sent %s %s %zu bytes\n", r->policy_domain, d->addr, msg.len);
 		rc = state_put(R, r, d->addr, "sent", reply);
-		if (R->cfg->report_copy_to[0]) {
-			char copy_reply[600];
-
-			if (transmit(R, R->cfg->report_copy_to, &msg, copy_reply, sizeof(copy_reply)) != SENT)
-				log_warn("report %s for %s: the copy to %s failed: %s", r->report_id,
-				    r->policy_domain, R->cfg->report_copy_to, copy_reply);
-		}
+	} else if (o == QUEUED) {
+		/* say what is known, no more: the MTA has it, the destination may
+		 * still refuse it, and that refusal is a bounce we never see */
+		R->c.queued++;
+		log_info("report %s for %s to %s: %s; whether the destination accepts it is not known"
+		    " here (a refusal comes back as a bounce to %s and is not recorded: ReportSMTP"
+		    " sees 5xx replies)", r->report_id, r->policy_domain, d->addr, reply, R->sender);
+		printf("queued %s %s %zu bytes (a refusal comes back as a bounce to %s)\n",
+		    r->policy_domain, d->addr, msg.len, R->sender);
+		snprintf(why, sizeof(why), "%s; a refusal by the destination is a bounce to %s, not"
+		    " seen here", reply, R->sender);
+		rc = state_put(R, r, d->addr, "queued", why);
 	} else if (o == REFUSED) {
 		R->c.refused++;
 		log_warn("report %s for %s to %s: refused (%s); the destination is skipped for a day",
@@ -533,6 +553,8 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 		printf("postponed %s %s: %s\n", r->policy_domain, d->addr, reply);
 		rc = 0;
 	}
+	if ((o == SENT || o == QUEUED) && R->cfg->report_copy_to[0])
+		send_copy(R, r, &msg);
 	sbuf_free(&msg);
 	return rc;
 }

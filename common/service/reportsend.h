@@ -23,7 +23,13 @@
  *   multipart/mixed with a text part and the .xml.gz as application/gzip,
  *   base64; envelope sender ReportSender (else ReportEmail);
  * - transport: ReportSMTP HOST:PORT (libcurl; the reply code decides
- *   refused or try again), else /usr/sbin/sendmail -i -f SENDER -- RCPT;
+ *   sent, refused or try again), else /usr/sbin/sendmail -i -f SENDER --
+ *   RCPT, which only queues: the state says "queued", and a refusal by the
+ *   destination comes back later as a bounce to the envelope sender, which
+ *   nothing here reads (said in the log, the output and the state row);
+ *   a sendmail that fails (exit status not 0) is tried again later. Over
+ *   ReportSMTP too, a server that relays (the local MTA) accepts first and
+ *   bounces later: only a refusal in its reply is recorded;
  * - ReportCopyTo gets a copy of every message sent (failures only logged).
  * Every decision is logged with its reason. Nothing here reads the
  * statistics rows: which messages are reported (never report messages
@@ -43,14 +49,16 @@
 #define REPORTSEND_DRY_RUN	2	/* say what would be sent, send nothing */
 
 /*
- * What became of each (report, destination): sent; skipped by a rule or
+ * What became of each (report, destination): sent (the SMTP server of
+ * ReportSMTP accepted it); queued (sendmail took it: the destination's
+ * answer is not known, see above); skipped by a rule or
  * sent before (done); postponed (a DNS failure, a 4xx or an MTA that could
  * not take it, ReportMaxPerRun reached: a later run of the same day sends
  * it); refused by the destination with a 5xx (recorded, skipped for a
  * day: done); failed (the message could not be made: a fault here).
  */
 struct reportsend_counts {
-	unsigned sent, skipped, postponed, refused, failed;
+	unsigned sent, queued, skipped, postponed, refused, failed;
 };
 
 /*
@@ -72,8 +80,8 @@ int reportsend_run(const struct sc_config *cfg, const struct dmarcreport_opts *f
  * job acts on: REPORTSEND_EXIT_FAILED when a message failed (a fault to
  * look at), else REPORTSEND_EXIT_LATER when some were postponed (not an
  * error: run the same day again later, which sends only what is missing),
- * else 0 (everything sent, or not sent by a rule, or refused by its
- * destination and recorded).
+ * else 0 (everything sent or queued, or not sent by a rule, or refused by
+ * its destination and recorded).
  */
 #define REPORTSEND_EXIT_FAILED	1
 #define REPORTSEND_EXIT_LATER	75	/* EX_TEMPFAIL of sysexits.h */

@@ -89,8 +89,8 @@ main(int argc, char **argv)
 	rc = reportsend_run(&cfg, &from, db, r, n, flags, &c, &errs);
 	if (rc != 0)
 		fprintf(stderr, "reportsend_drive: %s\n", errs.s);
-	printf("counts sent=%u skipped=%u postponed=%u refused=%u failed=%u\n", c.sent, c.skipped,
-	    c.postponed, c.refused, c.failed);
+	printf("counts sent=%u queued=%u skipped=%u postponed=%u refused=%u failed=%u\n", c.sent,
+	    c.queued, c.skipped, c.postponed, c.refused, c.failed);
 	sqldb_close(db);
 	for (size_t k = 0; k < n; k++) {
 		free((void *)r[k].gz);

@@ -259,7 +259,8 @@ def external_destinations_need_authorization():
         rc, out = drive(cfgp, db("ext-" + disc), [("pol.test", rua, path), ("pol.test", rua2, path)],
                         ["--force"], expect=75)
         eq(rc, 75, "exit status (one postponed: not an error)\n" + out)
-        eq(counts(out), {"sent": "2", "skipped": "4", "postponed": "1", "refused": "0", "failed": "0"},
+        eq(counts(out), {"sent": "2", "queued": "0", "skipped": "4", "postponed": "1", "refused": "0",
+                         "failed": "0"},
            "counts (%s)\n%s" % (disc, out))
         for who in ("b@unauth.test", "c@notdmarc.test", "d@spfonly.test", "e@wrongauth.test"):
             contains(out, "unauthorized pol.test " + who, "refused destination")
@@ -364,13 +365,26 @@ def hostile_rua_sends_nothing():
 def copy_and_sendmail_transport():
     """Without ReportSMTP the message goes to /usr/sbin/sendmail -i -f
     ReportSender (Postfix's, pointed at the test instance by MAIL_CONFIG);
-    ReportCopyTo gets the same message."""
+    ReportCopyTo gets the same message. sendmail only queues: the run says
+    queued, not sent, and that a refusal would come back as a bounce (the
+    destination's answer is not known here), in its output, its log and
+    the state row."""
     r = rid()
     path = report("pol.test", r)
-    cfg = conf("sendmail", ReportSMTP=None, ReportCopyTo="archive@receiver.test")
-    rc, out = drive(cfg, db("sendmail"), [("pol.test", "mailto:dmarc@pol.test", path)],
-                    env={"MAIL_CONFIG": CTX.pf.etc})
-    eq((rc, counts(out)["sent"]), (0, "1"), "sent\n" + out)
+    cfg, d = conf("sendmail", ReportSMTP=None, ReportCopyTo="archive@receiver.test"), db("sendmail")
+    reps = [("pol.test", "mailto:dmarc@pol.test", path)]
+    rc, out = drive(cfg, d, reps, env={"MAIL_CONFIG": CTX.pf.etc})
+    eq((rc, counts(out)["sent"], counts(out)["queued"]), (0, "0", "1"), "queued\n" + out)
+    contains(out, "queued pol.test dmarc@pol.test", "the message line")
+    contains(out, "a refusal comes back as a bounce to %s" % SENDER, "what is not known, said")
+    contains(out, "whether the destination accepts it is not known here", "the log line")
+    rows = sqlite3.connect(d).execute("SELECT status, detail FROM report_sends").fetchall()
+    eq([x[0] for x in rows], ["queued"], "state rows")
+    contains(rows[0][1], "queued by /usr/sbin/sendmail; a refusal by the destination is a bounce to "
+             + SENDER, "the state row's detail")
+    rc, out = drive(cfg, d, reps, env={"MAIL_CONFIG": CTX.pf.etc})
+    eq((rc, counts(out)["queued"], counts(out)["skipped"]), (0, "0", "1"),
+       "queued counts as done for the day\n" + out)
     CTX.pf.flush()
     got = arrived(r, 2, timeout=30)
     eq(len(got), 2, "messages captured (report and copy)")
@@ -508,7 +522,7 @@ def tool_sends_the_days_reports_once_and_never_about_reports():
     eq(stored(base + 3), base + 3, "messages stored")
     conf = CTX.sc.conf
     out = tool("-c", conf, "--day", day)
-    contains(out, "2 sent, 1 skipped, 0 postponed", "the run's counts")
+    contains(out, "2 sent, 0 queued, 1 skipped, 0 postponed", "the run's counts")
     contains(out, "unauthorized b.test no@unauth2.test", "no _report._dmarc record")
     settle()
     a = captured_reports("a.test")
@@ -577,9 +591,9 @@ def postponed_run_exits_75_until_done():
         if expect == 75:
             contains(out, "postponed reports are sent by a later run of --day %s" % day,
                      "a postponing run says what to do")
-    eq(got, ["1 sent, 0 skipped, 2 postponed, 0 refused, 0 failed",
-             "1 sent, 1 skipped, 1 postponed, 0 refused, 0 failed",
-             "0 sent, 3 skipped, 0 postponed, 0 refused, 0 failed"], "the runs' counts")
+    eq(got, ["1 sent, 0 queued, 0 skipped, 2 postponed, 0 refused, 0 failed",
+             "1 sent, 0 queued, 1 skipped, 1 postponed, 0 refused, 0 failed",
+             "0 sent, 0 queued, 3 skipped, 0 postponed, 0 refused, 0 failed"], "the runs' counts")
 
 
 if __name__ == "__main__":
