@@ -197,11 +197,31 @@ def wait_dropped(stalled, timeout):
     return dropped
 
 
+# A stalled client's clock starts when it stalls, MilterTimeout's when a
+# libmilter worker starts reading its command. In between lies the worker
+# pool's dispatch (worker.c; Debian builds libmilter with the pool): a
+# session that turns ready while the pool counts an idle worker is marked
+# for that worker, and when many turn ready in one round (the pool's
+# threads were not scheduled meanwhile: load) they are all marked for the
+# few idle workers, each of which then takes them one after the other, so
+# the k-th stalled session in such a queue is dropped k MilterTimeouts
+# after it stalled. Made visible by stopping the daemon (SIGSTOP) while 40
+# clients stall, then letting it go on: drops at 3, 3, 6, 6, 9, 9 ... 57 s
+# with MilterTimeout 3 (two idle workers). Unloaded, every session gets a
+# worker of its own at once (all 150 dropped at 3.0 s); at load ~12 one
+# was dropped after 18 s. So the typical client (the median) must be
+# dropped close to MilterTimeout, which shows the setting at work (its
+# default is 7210 s), and every one within this many MilterTimeouts.
+LIBMILTER_QUEUE_TIMEOUTS = 10
+
+
 @case
 def slow_clients_neither_block_others_nor_hold_threads(c):
     """150 clients stall mid-command (what held 800 threads for 2 hours).
     Others are served meanwhile; each stalled client is dropped after
-    MilterTimeout, and the worker threads it held are given back."""
+    MilterTimeout (the median close to it, none before it, none later than
+    libmilter's worker queue explains: LIBMILTER_QUEUE_TIMEOUTS), and the
+    worker threads it held are given back."""
     timeout = 3
     sc = daemon(c, "slow", {"MilterTimeout": str(timeout)})
     pid = sc.proc.pid
@@ -230,7 +250,8 @@ def slow_clients_neither_block_others_nor_hold_threads(c):
     served_in = time.time() - t1
     eq(cmd, b"a", "a normal session is answered")
     contains(added.get("Authentication-Results"), "spf=pass", "and judged")
-    dropped = wait_dropped(stalled, timeout + 15 * SLOW)
+    latest = LIBMILTER_QUEUE_TIMEOUTS * timeout + 5 * SLOW
+    dropped = wait_dropped(stalled, latest + 10 * SLOW)
     sampling.set()
     sampler.join()
     for s, _ in stalled:
@@ -239,15 +260,18 @@ def slow_clients_neither_block_others_nor_hold_threads(c):
     released = wait_until(lambda: threads(pid) <= before + 3, 25 * SLOW, step=0.5)
     after = threads(pid)
     times = sorted(dropped.values())
+    median = times[len(times) // 2] if times else -1
     print("  figures: threads %d idle, %d at most with 150 stalled clients, %d after; stalled clients "
-          "dropped %.1f-%.1f s after they stalled (MilterTimeout %d); a normal session meanwhile "
-          "served in %.2f s" % (before, peak[0], after, times[0] if times else -1,
-                                times[-1] if times else -1, timeout, served_in))
+          "dropped %.1f-%.1f s (median %.1f) after they stalled (MilterTimeout %d); a normal session "
+          "meanwhile served in %.2f s" % (before, peak[0], after, times[0] if times else -1,
+                                         times[-1] if times else -1, median, timeout, served_in))
     check(served_in < timeout, "served in %.2f s, before the stalled ones time out" % served_in)
     eq(len(dropped), len(stalled), "stalled clients dropped")
     check(times[0] >= timeout - 0.5, "dropped %.2f s after stalling: before MilterTimeout" % times[0])
-    check(times[-1] <= timeout + 5 * SLOW, "dropped %.2f s after stalling: long after MilterTimeout"
-          % times[-1])
+    check(median <= timeout + 5 * SLOW, "the median client dropped %.2f s after stalling: long after "
+          "MilterTimeout" % median)
+    check(times[-1] <= latest, "dropped %.2f s after stalling: later than %d MilterTimeouts in "
+          "libmilter's worker queue explain" % (times[-1], LIBMILTER_QUEUE_TIMEOUTS))
     check(peak[0] >= before + 30, "the stalled clients did hold workers (%d -> %d)" % (before, peak[0]))
     check(released, "threads back to %d (+3), still %d" % (before, after))
     stopped_cleanly(sc)
