@@ -7,23 +7,34 @@
 
 #include "escape.h"
 
+/* Whether c is written as it is under flags. */
+static int
+kept(unsigned char c, unsigned flags)
+{
+	return (c > ' ' && c < 0x7f && c != '"' && c != '\\') ||
+	    (c == ' ' && (flags & ESCAPE_KEEP_SPACE)) ||
+	    ((c == '"' || c == '\\') && (flags & ESCAPE_KEEP_QUOTES)) ||
+	    ((c == '\t' || c == '\n') && (flags & ESCAPE_KEEP_LAYOUT));
+}
+
 void
 escape_text(struct sbuf *b, const char *v, unsigned flags)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)v;
 
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		unsigned char c = *p;
+	while (*p) {
+		const unsigned char *run = p;
 
-		if ((c > ' ' && c < 0x7f && c != '"' && c != '\\') ||
-		    (c == ' ' && (flags & ESCAPE_KEEP_SPACE)) ||
-		    ((c == '"' || c == '\\') && (flags & ESCAPE_KEEP_QUOTES)) ||
-		    ((c == '\t' || c == '\n') && (flags & ESCAPE_KEEP_LAYOUT))) {
-			sbuf_addc(b, (char)c);
-		} else {
-			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+		while (*p && kept(*p, flags))
+			p++;
+		if (p > run)	/* what is kept, in one append */
+			sbuf_add(b, run, (size_t)(p - run));
+		if (*p) {
+			char e[4] = { '\\', 'x', hex[*p >> 4], hex[*p & 15] };
 
 			sbuf_add(b, e, sizeof(e));
+			p++;
 		}
 	}
 }

@@ -9,6 +9,7 @@
 #include <syslog.h>
 
 #include "log.h"
+#include "sbuf.h"
 
 static int log_syslog;
 /* set by a reload while other threads log: atomic */
@@ -46,17 +47,17 @@ static void
 stderr_line(const char *level, const char *fmt, va_list ap)
 {
 	char small[1024], *line = small;
-	int head = snprintf(small, sizeof(small), "%s: %s: ", log_ident, level), n;
+	int head = str_format(small, sizeof(small), "%s: %s: ", log_ident, level), n;
 	va_list again;
 
 	if (head < 0 || (size_t)head >= sizeof(small) - 1)
 		return;
 	va_copy(again, ap);
-	n = vsnprintf(small + head, sizeof(small) - (size_t)head, fmt, ap);
+	n = str_vformat(small + head, sizeof(small) - (size_t)head, fmt, ap);
 	if (n >= 0 && (size_t)(head + n) + 1 >= sizeof(small) &&
 	    (line = malloc((size_t)(head + n) + 2)) != NULL) {
 		memcpy(line, small, (size_t)head);
-		vsnprintf(line + head, (size_t)n + 1, fmt, again);
+		str_vformat(line + head, (size_t)n + 1, fmt, again);
 	} else if (line == NULL) {
 		line = small;	/* out of memory: the line as it was cut */
 		n = (int)(sizeof(small) - (size_t)head - 2);

@@ -1,8 +1,10 @@
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "sbuf.h"
 
@@ -65,8 +67,19 @@ sbuf_reserve(struct sbuf *b, size_t n)
 	return 0;
 }
 
+void
+sbuf_presize(struct sbuf *b, size_t n)
+{
+	int over = b->overflow;
+
+	if (n > b->max - b->len)
+		n = b->max - b->len;
+	if (sbuf_reserve(b, n) < 0)
+		b->overflow = over;	/* out of memory: the appends will say */
+}
+
 int
-sbuf_add(struct sbuf *b, const void *p, size_t n)
+sbuf_add_grow(struct sbuf *b, const void *p, size_t n)
 {
 	if (sbuf_reserve(b, n) < 0)
 		return -1;
@@ -77,20 +90,190 @@ sbuf_add(struct sbuf *b, const void *p, size_t n)
 	return 0;
 }
 
-int
-sbuf_addstr(struct sbuf *b, const char *s)
+/*
+ * The format subset written without vsnprintf (sbuf.h). One conversion:
+ * '%' ['.' digits | ".*"] [l | ll | z] (s | c | d | i | u), or "%%".
+ */
+struct conv {
+	int prec;	/* -1: none; -2: from the arguments */
+	int size;	/* 0 int, 1 long, 2 long long, 3 size_t */
+	char type;
+	size_t len;	/* of the conversion in the format */
+};
+
+static int
+conv_parse(const char *p, struct conv *c)
 {
-	return sbuf_add(b, s, strlen(s));
+	const char *q = p + 1;
+
+	c->prec = -1;
+	c->size = 0;
+	if (*q == '.') {
+		q++;
+		if (*q == '*') {
+			c->prec = -2;
+			q++;
+		} else {
+			c->prec = 0;
+			for (; *q >= '0' && *q <= '9'; q++)
+				if (c->prec < 100000)
+					c->prec = c->prec * 10 + (*q - '0');
+		}
+	}
+	if (q[0] == 'l' && q[1] == 'l') {
+		c->size = 2;
+		q += 2;
+	} else if (*q == 'l') {
+		c->size = 1;
+		q++;
+	} else if (*q == 'z') {
+		c->size = 3;
+		q++;
+	}
+	c->type = *q;
+	c->len = (size_t)(q + 1 - p);
+	switch (*q) {
+	case 's':
+		return c->size == 0;
+	case 'c':
+	case '%':
+		return c->size == 0 && c->prec == -1;
+	case 'd':
+	case 'i':
+	case 'u':
+		return c->prec == -1;
+	default:
+		return 0;
+	}
 }
 
-int
-sbuf_addc(struct sbuf *b, char c)
+/* Whether every conversion of fmt is of the subset. */
+static int
+fmt_simple(const char *fmt)
 {
-	return sbuf_add(b, &c, 1);
+	struct conv c;
+
+	for (const char *p = strchr(fmt, '%'); p != NULL; p = strchr(p + c.len, '%'))
+		if (!conv_parse(p, &c))
+			return 0;
+	return 1;
 }
+
+/* Where the pieces go: a fixed array (cut, counted on) or an sbuf. */
+struct out {
+	char *dst;		/* the array, NULL for the sbuf */
+	size_t room;		/* octets of the array, its NUL included */
+	size_t n;		/* written (or that would have been) */
+	struct sbuf *b;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	if (o->b != NULL) {
+		sbuf_add(o->b, s, n);
+	} else if (o->n < o->room) {
+		size_t k = o->room - 1 - o->n < n ? o->room - 1 - o->n : n;
+
+		memcpy(o->dst + o->n, s, k);
+	}
+	o->n += n;
+}
+
+/* The digits of u (after a '-' when neg), at the end of d. */
+static const char *
+num_text(char d[24], unsigned long long u, int neg)
+{
+	char *p = d + 24;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (neg)
+		*--p = '-';
+	return p;
+}
+
+static void
+put_num(struct out *o, unsigned long long u, int neg)
+{
+	char d[24];
+	const char *p = num_text(d, u, neg);
+
+	put(o, p, (size_t)(d + sizeof(d) - p));
+}
+
+/* fmt of the subset, with va_list ap (by pointer: it is advanced). */
+static void
+format_simple(struct out *o, const char *fmt, va_list *ap)
+{
+	struct conv c;
+
+	for (const char *p = fmt; *p; p += c.len) {
+		const char *pct = strchr(p, '%');
+
+		if (pct != p) {
+			size_t run = pct != NULL ? (size_t)(pct - p) : strlen(p);
+
+			put(o, p, run);
+			c.len = run;
+			continue;
+		}
+		conv_parse(p, &c);
+		if (c.prec == -2) {
+			c.prec = va_arg(*ap, int);
+			if (c.prec < 0)
+				c.prec = -1;
+		}
+		switch (c.type) {
+		case 's': {
+			const char *s = va_arg(*ap, const char *);
+
+			if (s == NULL)	/* glibc's way */
+				s = c.prec < 0 || c.prec >= 6 ? "(null)" : "";
+			put(o, s, c.prec < 0 ? strlen(s) : strnlen(s, (size_t)c.prec));
+			break;
+		}
+		case 'c': {
+			char ch = (char)va_arg(*ap, int);
+
+			put(o, &ch, 1);
+			break;
+		}
+		case '%':
+			put(o, "%", 1);
+			break;
+		case 'u':
+			put_num(o, c.size == 0 ? va_arg(*ap, unsigned) :
+			    c.size == 1 ? va_arg(*ap, unsigned long) :
+			    c.size == 2 ? va_arg(*ap, unsigned long long) : va_arg(*ap, size_t), 0);
+			break;
+		default: {	/* d, i */
+			long long n = c.size == 0 ? va_arg(*ap, int) :
+			    c.size == 1 ? va_arg(*ap, long) :
+			    c.size == 2 ? va_arg(*ap, long long) : (long long)va_arg(*ap, ssize_t);
+
+			put_num(o, n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n, n < 0);
+			break;
+		}
+		}
+	}
+}
+
+static int sbuf_format_simple(struct sbuf *b, const char *fmt, va_list ap);
+static int sbuf_format_libc(struct sbuf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 int
 sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
+{
+	if (fmt_simple(fmt))
+		return sbuf_format_simple(b, fmt, ap);
+	return sbuf_format_libc(b, fmt, ap);
+}
+
+static int
+sbuf_format_libc(struct sbuf *b, const char *fmt, va_list ap)
 {
 	/* room after the content, its NUL included (none before the first
 	 * allocation: b->s is then the shared empty string) */
@@ -114,6 +297,29 @@ sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 		return -1;
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
+	return 0;
+}
+
+/* All of it or, when it does not fit, nothing (as sbuf_add). */
+static int
+sbuf_format_simple(struct sbuf *b, const char *fmt, va_list ap)
+{
+	struct out o = { NULL, 0, 0, b };
+	size_t len = b->len;
+	int over = b->overflow;
+	va_list cp;
+
+	b->overflow = 0;
+	va_copy(cp, ap);
+	format_simple(&o, fmt, &cp);
+	va_end(cp);
+	if (b->overflow) {
+		b->len = len;
+		if (b->cap > 0)
+			b->s[len] = '\0';
+		return -1;
+	}
+	b->overflow = over;
 	return 0;
 }
 
@@ -146,4 +352,41 @@ str_copy(char *dst, size_t dstlen, const char *src)
 	memcpy(dst, src != NULL ? src : "", n);
 	dst[n] = '\0';
 	return n;
+}
+
+int
+str_vformat(char *dst, size_t dstlen, const char *fmt, va_list ap)
+{
+	struct out o = { dst, dstlen, 0, NULL };
+	va_list cp;
+
+	if (!fmt_simple(fmt))
+		return vsnprintf(dst, dstlen, fmt, ap);
+	va_copy(cp, ap);
+	format_simple(&o, fmt, &cp);
+	va_end(cp);
+	if (dstlen > 0)
+		dst[o.n < dstlen ? o.n : dstlen - 1] = '\0';
+	return o.n > INT_MAX ? -1 : (int)o.n;
+}
+
+int
+str_format(char *dst, size_t dstlen, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = str_vformat(dst, dstlen, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int
+sbuf_addnum(struct sbuf *b, long long n)
+{
+	char d[24];
+	const char *p = num_text(d, n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n, n < 0);
+
+	return sbuf_add(b, p, (size_t)(d + sizeof(d) - p));
 }

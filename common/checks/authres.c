@@ -19,6 +19,7 @@ void
 authres_begin(struct authres *a, const char *authserv_id)
 {
 	sbuf_init(&a->b, AUTHRES_MAX);
+	sbuf_presize(&a->b, 1024);	/* a usual field: one allocation */
 	a->methods = 0;
 	sbuf_addstr(&a->b, authserv_id);
 }
@@ -26,7 +27,10 @@ authres_begin(struct authres *a, const char *authserv_id)
 void
 authres_method(struct authres *a, const char *method, const char *result)
 {
-	sbuf_printf(&a->b, ";\n\t%s=%s", method, result);
+	sbuf_addstr(&a->b, ";\n\t");
+	sbuf_addstr(&a->b, method);
+	sbuf_addc(&a->b, '=');
+	sbuf_addstr(&a->b, result);
 	a->methods++;
 }
 
@@ -99,10 +103,19 @@ authres_reason(struct authres *a, const char *text)
 	free(t);
 }
 
+/* " ptype.property=" */
+static void
+prop_name(struct authres *a, const char *ptype_property)
+{
+	sbuf_addc(&a->b, ' ');
+	sbuf_addstr(&a->b, ptype_property);
+	sbuf_addc(&a->b, '=');
+}
+
 void
 authres_prop(struct authres *a, const char *ptype_property, const char *value)
 {
-	sbuf_printf(&a->b, " %s=", ptype_property);
+	prop_name(a, ptype_property);
 	if (authres_needs_quoting(value))
 		authres_add_quoted(&a->b, value);
 	else
@@ -112,7 +125,7 @@ authres_prop(struct authres *a, const char *ptype_property, const char *value)
 void
 authres_prop_quoted(struct authres *a, const char *ptype_property, const char *value)
 {
-	sbuf_printf(&a->b, " %s=", ptype_property);
+	prop_name(a, ptype_property);
 	authres_add_quoted(&a->b, value);
 }
 

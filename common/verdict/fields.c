@@ -16,6 +16,7 @@
 #include "dns.h"
 #include "domain.h"
 #include "fields.h"
+#include "sbuf.h"
 
 /* How to read a member: the kind follows from its type. */
 #define KIND(e) _Generic((e), char *: AT_CHARS, int: AT_INT, unsigned: AT_UINT, \
@@ -131,7 +132,7 @@ get_time(const struct vctx *c, struct vval *o)
 		return;
 	}
 	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(o->buf, sizeof(o->buf), "%s.%03dZ", day, (int)(ms % 1000));
+	str_format(o->buf, sizeof(o->buf), "%s.%03dZ", day, (int)(ms % 1000));
 	o->s = o->buf;
 }
 
@@ -174,7 +175,7 @@ static void
 ar_reason(struct vval *o, int temp, int pass, const char *why, const char *what)
 {
 	if (temp) {
-		snprintf(o->buf, sizeof(o->buf), "%s%s", dns_trouble_cause(why), what);
+		str_format(o->buf, sizeof(o->buf), "%s%s", dns_trouble_cause(why), what);
 		o->s = o->buf;
 	} else if (!pass && why[0]) {
 		o->s = why;
@@ -281,7 +282,7 @@ dkim_key_comment(const struct vctx *c)
 static void
 get_dkim_key_comment(const struct vctx *c, struct vval *o)
 {
-	snprintf(o->buf, sizeof(o->buf), "%u-bit key", REC(c, struct dkim_sig_result)->key_bits);
+	str_format(o->buf, sizeof(o->buf), "%u-bit key", REC(c, struct dkim_sig_result)->key_bits);
 	o->s = o->buf;
 }
 
@@ -322,9 +323,9 @@ get_dkim_entry(const struct vctx *c, struct vval *o)
 
 	/* d= only as a valid name (a sender wrote it), else "-" */
 	if (domain_name_or_literal(d->domain, name, sizeof(name)) < 0 || name[0] == '[')
-		snprintf(name, sizeof(name), "-");
+		str_format(name, sizeof(name), "-");
 	store_token(sel, sizeof(sel), d->selector);
-	snprintf(o->buf, sizeof(o->buf), "%s:%s:%s", name, sel, dkim_res_str(d->result));
+	str_format(o->buf, sizeof(o->buf), "%s:%s:%s", name, sel, dkim_res_str(d->result));
 	o->s = o->buf;
 }
 
@@ -352,8 +353,8 @@ get_dmarc_ar_reason(const struct vctx *c, struct vval *o)
 	if (o->present && t->vouched) {
 		char reason[201];	/* o->s may be o->buf */
 
-		snprintf(reason, sizeof(reason), "%.200s", o->s);
-		snprintf(o->buf, sizeof(o->buf), "%s; policy not applied: trusted ARC sealer %.100s "
+		str_format(reason, sizeof(reason), "%.200s", o->s);
+		str_format(o->buf, sizeof(o->buf), "%s; policy not applied: trusted ARC sealer %.100s "
 		    "(i=%u) says %.150s", reason, t->sealer, t->instance, t->claim);
 		o->s = o->buf;
 	}
@@ -469,7 +470,7 @@ get_org_other(const struct vctx *c, struct vval *o)
 		o->s = "";
 		return;
 	}
-	snprintf(o->buf, sizeof(o->buf), "%s:%s",
+	str_format(o->buf, sizeof(o->buf), "%s:%s",
 	    dmarc_discovery_str(d->discovery == DMARC_DISCOVERY_PSL ? DMARC_DISCOVERY_TREEWALK :
 	    DMARC_DISCOVERY_PSL), d->org_other);
 	o->s = o->buf;
@@ -529,7 +530,7 @@ get_dmarc_ar_comment(const struct vctx *c, struct vval *o)
 			dst[k][i] = (char)(src[k][i] >= 'a' && src[k][i] <= 'z' ? src[k][i] - 32 : src[k][i]);
 		dst[k][i] = '\0';
 	}
-	snprintf(o->buf, sizeof(o->buf), "p=%s sp=%s dis=%s", p, sp, dis);
+	str_format(o->buf, sizeof(o->buf), "p=%s sp=%s dis=%s", p, sp, dis);
 	o->s = o->buf;
 }
 
@@ -560,10 +561,10 @@ get_override_comment(const struct vctx *c, struct vval *o)
 		return;
 	}
 	if (ov == OVERRIDE_TRUSTED_FORWARDER)
-		snprintf(o->buf, sizeof(o->buf), "arc=pass; the trusted sealer %.150s (i=%u) says %.250s",
+		str_format(o->buf, sizeof(o->buf), "arc=pass; the trusted sealer %.150s (i=%u) says %.250s",
 		    v->arc_trust.sealer, v->arc_trust.instance, v->arc_trust.claim);
 	else
-		snprintf(o->buf, sizeof(o->buf), "%s by local policy (cause %s)",
+		str_format(o->buf, sizeof(o->buf), "%s by local policy (cause %s)",
 		    action_str(v->action), cause_name(v->cause));
 	o->s = o->buf;
 }
@@ -713,7 +714,7 @@ get_unknown_rules(const struct vctx *c, struct vval *o)
 		if (sc == SCOPE_NONE || (sc == SCOPE_BULK && !c->v->bulk) ||
 		    rules_result(cp, p, (enum rule_id)r)->state != RULE_TEMP)
 			continue;
-		k = snprintf(o->buf + used, sizeof(o->buf) - used, "%s%s", used ? ", " : "",
+		k = str_format(o->buf + used, sizeof(o->buf) - used, "%s%s", used ? ", " : "",
 		    rule_name((enum rule_id)r));
 		if (k < 0 || (size_t)k >= sizeof(o->buf) - used)
 			break;
@@ -754,7 +755,7 @@ get_reply(const struct vctx *c, struct vval *o)
 {
 	const struct verdict *v = c->v;
 
-	snprintf(o->buf, sizeof(o->buf), "%s %s %s", v->smtp_rcode, v->smtp_xcode, v->smtp_text);
+	str_format(o->buf, sizeof(o->buf), "%s %s %s", v->smtp_rcode, v->smtp_xcode, v->smtp_text);
 	o->s = o->buf;
 	o->present = v->smtp_rcode[0] != '\0';
 }
@@ -831,9 +832,9 @@ get_arc_entry(const struct vctx *c, struct vval *o)
 
 	/* as for DKIM: the domain only as a valid name, else "-" */
 	if (domain_name_or_literal(a->seal_domain, name, sizeof(name)) < 0 || name[0] == '[')
-		snprintf(name, sizeof(name), "-");
+		str_format(name, sizeof(name), "-");
 	store_token(sel, sizeof(sel), a->seal_selector);
-	snprintf(o->buf, sizeof(o->buf), "%u:%s:%s:%s:%s", a->instance, name, sel,
+	str_format(o->buf, sizeof(o->buf), "%u:%s:%s:%s:%s", a->instance, name, sel,
 	    arc_res_str(a->cv), a->seal == ARC_CHECK_PASS ? "ok" : a->seal == ARC_CHECK_FAIL ?
 	    "bad" : "-");
 	o->s = o->buf;

@@ -10,6 +10,7 @@
 #include "policy.h"
 #include "policy_reply.h"
 #include "report.h"
+#include "sbuf.h"
 
 const char *
 policy_rule_xcode(enum profile_id p, enum rule_id r)
@@ -181,10 +182,10 @@ explain(struct verdict *v, enum cause cause, int profile)
 	if (cr == CR_SPF_FAIL && v->spf.explanation[0] != '\0') {
 		size_t n = strlen(v->smtp_text);
 
-		snprintf(v->smtp_text + n, sizeof(v->smtp_text) - n, " Explanation from %s: %s",
+		str_format(v->smtp_text + n, sizeof(v->smtp_text) - n, " Explanation from %s: %s",
 		    v->spf.domain, v->spf.explanation);
 		report_clean_text(v->smtp_text + n, sizeof(v->smtp_text) - n, v->smtp_text + n);
-		snprintf(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s",
+		str_format(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s",
 		    v->smtp_text);
 	}
 }

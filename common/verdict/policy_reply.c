@@ -26,6 +26,7 @@
 
 #include "policy_reply.h"
 #include "report.h"
+#include "sbuf.h"
 
 struct reply {
 	const char *code, *xcode, *text;	/* permanent */
@@ -310,16 +311,16 @@ set(struct verdict *v, const struct reply *r, const struct reply_vars *vars)
 	if (temp && r->ours)
 		strncat(buf, "; try again later", sizeof(buf) - strlen(buf) - 1);
 	report_clean_text(v->smtp_text, sizeof(v->smtp_text), buf);
-	snprintf(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s", v->smtp_text);
+	str_format(v->quarantine_reason, sizeof(v->quarantine_reason), "sendercheck: %s", v->smtp_text);
 	if (v->action == ACT_REJECT) {
-		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), "%s", r->code);
-		snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", r->xcode);
+		str_format(v->smtp_rcode, sizeof(v->smtp_rcode), "%s", r->code);
+		str_format(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", r->xcode);
 	} else if (temp) {
-		snprintf(v->smtp_rcode, sizeof(v->smtp_rcode), "%s", r->tcode ? r->tcode : "451");
+		str_format(v->smtp_rcode, sizeof(v->smtp_rcode), "%s", r->tcode ? r->tcode : "451");
 		if (r->txcode)
-			snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", r->txcode);
+			str_format(v->smtp_xcode, sizeof(v->smtp_xcode), "%s", r->txcode);
 		else
-			snprintf(v->smtp_xcode, sizeof(v->smtp_xcode), "4%s", r->xcode + 1);
+			str_format(v->smtp_xcode, sizeof(v->smtp_xcode), "4%s", r->xcode + 1);
 	}
 }
 

@@ -41,7 +41,7 @@ value_text(const struct vfield *f, const struct vval *val, int words, char *buf,
 		return NULL;
 	switch (f->type) {
 	case VF_INT:
-		snprintf(buf, len, "%lld", val->n);
+		str_format(buf, len, "%lld", val->n);
 		s = buf;
 		break;
 	case VF_BOOL:
@@ -283,7 +283,9 @@ lines(const struct verdict *v, int report, const char *key)
 	int rc;
 
 	sbuf_init(&b, 1 << 20);
+	sbuf_presize(&b, report ? 4096 : 1024);	/* a usual one in one allocation */
 	sbuf_init(&s.esc, 4 << 20);	/* escaping at most quadruples a value */
+	sbuf_presize(&s.esc, 256);
 	rc = key ? verdict_walk_key(verdict_fields, key, 0, v, out, &sink, &s, why, sizeof(why)) :
 	    verdict_walk(verdict_fields, v, out, &sink, &s, why, sizeof(why));
 	if (rc < 0)
@@ -370,6 +372,7 @@ report_json(const struct verdict *v, int full)
 	char why[160];
 
 	sbuf_init(&b, 1 << 24);
+	sbuf_presize(&b, 4096);
 	json_init(&j, &b);
 	json_obj_begin(&j, NULL);
 	if (verdict_walk(verdict_fields, v, VO_JSON | (full ? VO_FULL : 0), &json_sink, &j, why,
@@ -415,11 +418,11 @@ fields_of(struct sbuf *b, const struct vfield *rows, const char *prefix)
 
 		if (!(reach & (VO_JSON | VO_FULL)))
 			continue;	/* not in the record (a renderer's helper) */
-		snprintf(path, sizeof(path), "%s%s%s%s", prefix, prefix[0] && f->key ? "." : "",
+		str_format(path, sizeof(path), "%s%s%s%s", prefix, prefix[0] && f->key ? "." : "",
 		    f->key ? f->key : "", f->type == VF_LIST ? "[]" : f->type == VF_MAP ? ".NAME" : "");
 		for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
 			if (reach & outs[i].bit)
-				snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
+				str_format(where + strlen(where), sizeof(where) - strlen(where), "%s%s",
 				    where[0] ? "," : "", outs[i].name);
 		sbuf_printf(b, "%-40s %-7s %-38s %s", path, type_name(f), where, f->doc ? f->doc : "");
 		if (f->type == VF_ENUM || f->type == VF_MAP) {

@@ -139,7 +139,7 @@ set(struct rule_result *r, enum rule_state st, const char *fix, const char *fmt,
 	else if (strcmp(fmt, "%s") == 0)
 		str_copy(r->reason, sizeof(r->reason), va_arg(ap, const char *));
 	else
-		vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+		str_vformat(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
 	str_copy(r->fix, sizeof(r->fix), fix);
 }
@@ -155,7 +155,7 @@ warn(struct compliance *c, const char *fmt, ...)
 	if (c->n_warn == RULES_MAX_WARN)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(c->warn[c->n_warn++], sizeof(c->warn[0]), fmt, ap);
+	str_vformat(c->warn[c->n_warn++], sizeof(c->warn[0]), fmt, ap);
 	va_end(ap);
 }
 
@@ -173,7 +173,7 @@ from_domain(const struct rules_input *in)
 static const char *
 spf_term(const char *ip, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s:%s", strchr(ip, ':') ? "ip6" : "ip4", ip);
+	str_format(buf, len, "%s:%s", strchr(ip, ':') ? "ip6" : "ip4", ip);
 	return buf;
 }
 
@@ -191,7 +191,7 @@ spf_record_with(const struct spf_outcome *s, const char *term, char *buf, size_t
 	if (strncasecmp(rec, "v=spf1", 6) != 0 || (rec[6] != ' ' && rec[6] != '\0') ||
 	    (n >= 3 && strcmp(rec + n - 3, "...") == 0))
 		return buf;
-	snprintf(buf, len, "v=spf1 %s%s", term, rec + 6);
+	str_format(buf, len, "v=spf1 %s%s", term, rec + 6);
 	return buf;
 }
 
@@ -213,22 +213,22 @@ eval_spf(const struct rules_input *in, struct rule_result *r)
 		set(r, RULE_PASS, NULL, "SPF pass for %s", d);
 		return;
 	case SPF_RES_NONE:
-		snprintf(fix, sizeof(fix), "publish an SPF record at %s that lists %s: "
+		str_format(fix, sizeof(fix), "publish an SPF record at %s that lists %s: "
 		    "%s TXT \"v=spf1 %s ~all\"", d, ip, d, term);
 		break;
 	case SPF_RES_PERMERROR:
-		snprintf(fix, sizeof(fix), "fix the SPF record of %s (%s)", d, s->why);
+		str_format(fix, sizeof(fix), "fix the SPF record of %s (%s)", d, s->why);
 		break;
 	case SPF_RES_TEMPERROR:
-		snprintf(fix, sizeof(fix), "make sure the DNS servers of %s answer", d);
+		str_format(fix, sizeof(fix), "make sure the DNS servers of %s answer", d);
 		set(r, RULE_TEMP, fix, "SPF temperror for %s: %s", d, s->why);
 		return;
 	default:
 		if (spf_record_with(s, term, rec, sizeof(rec))[0])
-			snprintf(fix, sizeof(fix), "add %s to the SPF record of %s: %s TXT \"%s\"",
+			str_format(fix, sizeof(fix), "add %s to the SPF record of %s: %s TXT \"%s\"",
 			    ip, d, d, rec);
 		else
-			snprintf(fix, sizeof(fix), "add %s to the SPF record of %s: put \"%s\" after "
+			str_format(fix, sizeof(fix), "add %s to the SPF record of %s: put \"%s\" after "
 			    "\"v=spf1\" in its TXT record", ip, d, term);
 		break;
 	}
@@ -268,7 +268,7 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 		warn(c, "only an ed25519 signature passes; some receivers ignore ed25519: add an "
 		    "RSA-2048 signature too");
 	if (!pass) {
-		snprintf(fix, sizeof(fix), "sign with DKIM as %s (rsa-sha256, 2048-bit key, From in h=) "
+		str_format(fix, sizeof(fix), "sign with DKIM as %s (rsa-sha256, 2048-bit key, From in h=) "
 		    "and publish the public key: SELECTOR._domainkey.%s TXT \"v=DKIM1; k=rsa; p=BASE64KEY\" "
 		    "(opendkim-genkey -b 2048 -d %s -s SELECTOR writes both)",
 		    from_domain(in), from_domain(in), from_domain(in));
@@ -291,7 +291,7 @@ eval_dkim(const struct rules_input *in, struct compliance *c)
 		    weak->selector, weak->why);
 		set(k, RULE_PASS, NULL, "an acceptable signature passes");
 	} else if (weak != NULL) {
-		snprintf(fix, sizeof(fix), "sign d=%s with rsa-sha256 and an RSA key of 2048 bits",
+		str_format(fix, sizeof(fix), "sign d=%s with rsa-sha256 and an RSA key of 2048 bits",
 		    weak->domain);
 		set(k, RULE_FAIL, fix, "d=%s s=%s: %s", weak->domain, weak->selector, weak->why);
 	} else if (in->n_dkim == 0) {
@@ -352,30 +352,30 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 		return;
 	}
 	if (d->result == DMARC_RES_TEMPERROR) {
-		snprintf(fix, sizeof(fix), "make sure the DNS servers of %s answer", d->org_domain);
+		str_format(fix, sizeof(fix), "make sure the DNS servers of %s answer", d->org_domain);
 		set(rec, RULE_TEMP, fix, "DMARC lookup failed: %s", d->why);
 	} else if (d->n_records > 1) {
-		snprintf(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->record_domain);
+		str_format(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->record_domain);
 		set(rec, RULE_FAIL, fix, "%zu DMARC records at _dmarc.%s", d->n_records, d->record_domain);
 	} else if (!d->have_record && d->discarded_records > 1) {
 		/* RFC 9989 discards them all */
-		snprintf(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->discarded_domain);
+		str_format(fix, sizeof(fix), "keep one DMARC record at _dmarc.%s", d->discarded_domain);
 		set(rec, RULE_FAIL, fix, "no usable DMARC record for %s: %s", d->from_domain, d->discarded);
 	} else if (!d->have_record && d->discarded[0] != '\0' && d->result != DMARC_RES_PERMERROR) {
-		snprintf(fix, sizeof(fix), "publish the record as one TXT record that starts with "
+		str_format(fix, sizeof(fix), "publish the record as one TXT record that starts with "
 		    "\"v=DMARC1;\" (exactly so): _dmarc.%s TXT \"v=DMARC1; p=none; "
 		    "rua=mailto:dmarc-reports@%s\"", d->discarded_domain, d->discarded_domain);
 		set(rec, RULE_FAIL, fix, "no DMARC record for %s: %s", d->from_domain, d->discarded);
 	} else if (!d->have_record) {
 		const char *od = d->org_domain[0] ? d->org_domain : d->from_domain;
 
-		snprintf(fix, sizeof(fix), "publish a DMARC record with p=none at _dmarc.%s: "
+		str_format(fix, sizeof(fix), "publish a DMARC record with p=none at _dmarc.%s: "
 		    "_dmarc.%s TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\"", od, od, od);
 		set(rec, RULE_FAIL, fix, "no DMARC record for %s%s%s", d->from_domain,
 		    d->result == DMARC_RES_PERMERROR ? ": " : "",
 		    d->result == DMARC_RES_PERMERROR ? d->why : "");
 	} else if (!d->record.p_present) {
-		snprintf(fix, sizeof(fix), "add p=none (or quarantine/reject) to the DMARC record at "
+		str_format(fix, sizeof(fix), "add p=none (or quarantine/reject) to the DMARC record at "
 		    "_dmarc.%s, right after \"v=DMARC1;\": _dmarc.%s TXT \"v=DMARC1; p=none; ...\"",
 		    d->record_domain, d->record_domain);
 		set(rec, RULE_FAIL, fix, "the DMARC record at _dmarc.%s has no p= tag", d->record_domain);
@@ -395,7 +395,7 @@ eval_dmarc(const struct rules_input *in, struct compliance *c)
 	} else if (d->result == DMARC_RES_TEMPERROR) {
 		set(al, RULE_TEMP, NULL, "alignment unknown: %s", d->why);
 	} else {
-		snprintf(fix, sizeof(fix), "send with a MAIL FROM domain or DKIM d= under %s "
+		str_format(fix, sizeof(fix), "send with a MAIL FROM domain or DKIM d= under %s "
 		    "(the From domain's organizational domain)", d->org_domain[0] ? d->org_domain : "it");
 		set(al, RULE_FAIL, fix, "From %s is aligned with no passing SPF or DKIM domain",
 		    d->from_domain);
@@ -419,22 +419,22 @@ eval_iprev(const struct rules_input *in, struct rule_result *r)
 		return;
 	case IPREV_RES_PERMERROR:
 		if (dns_reverse_name(o->ip, rev, sizeof(rev)) < 0)
-			snprintf(rev, sizeof(rev), "%s", o->ip);
-		snprintf(fix, sizeof(fix), "publish a PTR record for %s naming a host whose "
+			str_format(rev, sizeof(rev), "%s", o->ip);
+		str_format(fix, sizeof(fix), "publish a PTR record for %s naming a host whose "
 		    "A/AAAA record is %s: \"%s. PTR mail.%s.\" and \"mail.%s. %s %s\" (mail: your "
 		    "host's name)", o->ip, o->ip, rev, from_domain(in), from_domain(in),
 		    strchr(o->ip, ':') ? "AAAA" : "A", o->ip);
 		break;
 	case IPREV_RES_TEMPERROR:
-		snprintf(fix, sizeof(fix), "make sure the reverse DNS of %s answers", o->ip);
+		str_format(fix, sizeof(fix), "make sure the reverse DNS of %s answers", o->ip);
 		set(r, RULE_TEMP, fix, "iprev temperror: %s", o->why);
 		return;
 	default:
 		if (o->n_names > 0)
-			snprintf(fix, sizeof(fix), "make the PTR name of %s resolve back to %s: "
+			str_format(fix, sizeof(fix), "make the PTR name of %s resolve back to %s: "
 			    "\"%s. %s %s\"", o->ip, o->ip, o->names[0], strchr(o->ip, ':') ? "AAAA" : "A", o->ip);
 		else
-			snprintf(fix, sizeof(fix), "make the PTR name of %s resolve back to %s", o->ip, o->ip);
+			str_format(fix, sizeof(fix), "make the PTR name of %s resolve back to %s", o->ip, o->ip);
 		break;
 	}
 	set(r, RULE_FAIL, fix, "iprev %s: %s", iprev_res_str(o->result), o->why);
@@ -481,12 +481,12 @@ eval_format(const struct rules_input *in, struct compliance *c)
 			char fix[1200];
 
 			if (strcmp(f->v[i].field, "Message-ID") == 0)
-				snprintf(fix, sizeof(fix), "add a Message-ID field, e.g. \"Message-ID: "
+				str_format(fix, sizeof(fix), "add a Message-ID field, e.g. \"Message-ID: "
 				    "<unique-id@%s>\" (RFC 5322 section 3.6.4)", from_domain(in));
 			else if (strstr(f->v[i].reason, "no ") == f->v[i].reason)
-				snprintf(fix, sizeof(fix), "add a %s field (RFC 5322 section 3.6)", f->v[i].field);
+				str_format(fix, sizeof(fix), "add a %s field (RFC 5322 section 3.6)", f->v[i].field);
 			else
-				snprintf(fix, sizeof(fix), "fix the %s field (RFC 5322 section 3.6)", f->v[i].field);
+				str_format(fix, sizeof(fix), "fix the %s field (RFC 5322 section 3.6)", f->v[i].field);
 			set(r, RULE_FAIL, fix, "%s%s", f->v[i].reason,
 			    f->n_fail > 1 ? " (and more)" : "");
 			return;

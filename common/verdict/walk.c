@@ -37,7 +37,7 @@ walk_fail(struct walk *w, const char *fmt, ...)
 	if (w->error++)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(w->why, w->whylen, fmt, ap);
+	str_vformat(w->why, w->whylen, fmt, ap);
 	va_end(ap);
 }
 
