@@ -66,6 +66,7 @@ struct conn {
 	int symlist_ok;		/* the MTA takes macro requests: no {tls_version} means no TLS */
 	int counted;		/* holds one of MilterMaxSessions */
 	int refused;		/* over MilterMaxSessions: tempfail at connect */
+	int internal;		/* InternalHosts, not checked: accepted at DATA */
 	char ip[64];
 	char name[256];
 	char helo[256];
@@ -190,6 +191,13 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	/* what this MTA agreed to holds for this connection only */
 	if (c == NULL)
 		want_nr = 0;	/* no state to remember it in: answer every step */
+	/*
+	 * CONNECT needs no reply unless the session is over MilterMaxSessions
+	 * (known now): that one is told to try again later at connect. An
+	 * InternalHosts client is accepted at DATA instead (cb_data).
+	 */
+	else if (!c->refused)
+		want_nr |= SMFIP_NR_CONN;
 	*pf1 |= (want_nr | skip | SMFIP_HDR_LEADSPC) & f1;
 	if (c == NULL)
 		return SMFIS_CONTINUE;
@@ -252,11 +260,13 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (name == NULL || name[0] == '[' || strcmp(name, "unknown") == 0)
 		name = "";
 	copy(c->name, sizeof(c->name), name);
-	/* internal mail is not checked, but sealed when ARCSign is on */
+	/* internal mail is not checked, but sealed when ARCSign is on; with
+	 * CONNECT a no-reply step, its messages are accepted at DATA */
 	if (engine_client_internal(c->gen->engine, c->ip) && !engine_seals(c->gen->engine)) {
 		log_debug("client %s is in InternalHosts: not checked", c->ip);
 		session_uncount(c);
-		return SMFIS_ACCEPT;
+		c->internal = 1;
+		return c->nr_flags & SMFIP_NR_CONN ? SMFIS_NOREPLY : SMFIS_ACCEPT;
 	}
 	if (c->refused) {
 		refused_log(c);
@@ -265,7 +275,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	}
 	check_conn_free(c->early);
 	c->early = check_conn_new(c->gen->engine, c->ip);
-	return SMFIS_CONTINUE;
+	return noreply(c, SMFIP_NR_CONN);
 }
 
 static sfsistat
@@ -302,6 +312,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return noreply(c, SMFIP_NR_MAIL);
 	}
 	msg_end(c);
+	if (c->internal)
+		return noreply(c, SMFIP_NR_MAIL);
 	if ((c->msg = check_new_in(c->gen->engine, c->early)) == NULL) {
 		log_err("out of memory at MAIL FROM");
 		return noreply(c, SMFIP_NR_MAIL);
@@ -323,12 +335,15 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	return noreply(c, SMFIP_NR_RCPT);
 }
 
-/* Answered only to acknowledge the MTA's DATA step: see cb_negotiate. */
+/* Answered to acknowledge the MTA's DATA step (see cb_negotiate); the
+ * first step after a no-reply CONNECT that can accept an internal client's
+ * message unchecked. */
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
-	(void)ctx;
-	return SMFIS_CONTINUE;
+	struct conn *c = smfi_getpriv(ctx);
+
+	return c != NULL && c->internal ? SMFIS_ACCEPT : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -535,6 +550,8 @@ cb_eom(SMFICTX *ctx)
 	const struct verdict *v;
 	sfsistat rc;
 
+	if (c != NULL && c->internal)
+		return SMFIS_ACCEPT;	/* an MTA that skipped DATA */
 	if (c == NULL || c->msg == NULL)
 		return on_error(ctx, c, "end of message without a message");
 	if (!work_begin()) {

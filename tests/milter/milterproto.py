@@ -14,6 +14,7 @@ import struct
 # actions (SMFIF_*) and protocol steps (SMFIP_*) of libmilter's mfdef.h
 SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE, SMFIF_SETSYMLIST = 0x01, 0x10, 0x20, 0x100
 SMFIP_NR_HDR, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT = 0x80, 0x2000, 0x4000, 0x8000
+SMFIP_NR_CONN = 0x1000
 SMFIP_NR_EOH, SMFIP_NR_BODY, SMFIP_HDR_LEADSPC = 0x40000, 0x80000, 0x100000
 
 POSTFIX = (0x1ff, 0x1fffff)       # Postfix 3.x: every action, step and no-reply flag
@@ -89,7 +90,7 @@ class Session:
     def conn(self, hostname="client.test", ip="192.0.2.10"):
         fam = b"6" if ":" in ip else b"4"
         return self._step(b"C", hostname.encode() + b"\0" + fam + struct.pack("!H", 25) +
-                          ip.encode() + b"\0", 0)
+                          ip.encode() + b"\0", SMFIP_NR_CONN)
 
     def helo(self, name="client.test"):
         return self._step(b"H", name.encode() + b"\0", SMFIP_NR_HELO)

@@ -283,20 +283,34 @@ def open_session(spec):
     return sess, sess.conn()
 
 
+def served(sess, reply):
+    """A session within MilterMaxSessions: CONNECT negotiated as a no-reply
+    step (the filter answers nothing there), the rest of it works."""
+    if not sess.steps & milterproto.SMFIP_NR_CONN or reply is not None:
+        return False
+    sess.helo()
+    sess.macro(b"M", {"i": "QBOUND"})
+    sess.mail("<user@spf-pass.test>")
+    sess.rcpt("<rcpt@example.net>")
+    return sess.data() == (b"c", b"")
+
+
 @case
 def session_bound_tempfails_the_excess(c):
     """MilterMaxSessions 3: a fourth session is told to try again later
-    (451 4.3.2) at connect; once one ends, a new one is served."""
+    (451 4.3.2) at connect: for it alone CONNECT is negotiated with a reply
+    (the others need none there); once one ends, a new one is served."""
     sc = daemon(c, "bound", {"MilterMaxSessions": "3"})
     held = [open_session(sc.socket) for _ in range(3)]
     for sess, reply in held:
-        eq(reply[0], b"c", "sessions within the bound continue")
+        check(served(sess, reply), "sessions within the bound continue, no reply at connect")
     extra, reply = open_session(sc.socket)
+    check(not extra.steps & milterproto.SMFIP_NR_CONN, "the fourth session: connect with a reply")
     eq(reply[0], b"y", "the fourth session gets a reply code")
     contains(reply[1].decode(), "451 4.3.2", "tempfail with 4.3.2")
     extra.close()
     held[0][0].close()
-    ok = wait_until(lambda: open_session(sc.socket)[1][0] == b"c", 5 * SLOW, step=0.2)
+    ok = wait_until(lambda: served(*open_session(sc.socket)), 5 * SLOW, step=0.2)
     check(ok, "a session is served again once one ended")
     for sess, _ in held[1:]:
         sess.close()
@@ -314,6 +328,79 @@ def data_size_admits_postfix_header_size_limit(c):
     cmd, added = one_message(sc.socket, msg, sender="<user@spf-pass.test>")
     eq(cmd, b"a", "accepted")
     contains(added.get("Authentication-Results"), "spf=pass", "judged")
+    stopped_cleanly(sc)
+
+
+# ---- InternalHosts: accepted unchecked, at the first step that replies ----
+
+def internal_session(c, offer, nmsg=2):
+    """Sessions from an InternalHosts client (127.0.0.0/8): the replies at
+    connect and at DATA of each message, and the daemon's log."""
+    sc = daemon(c, "internal-%x" % offer[1], {"InternalHosts": "127.0.0.0/8", "LogLevel": "debug"})
+    sess = Session(sc.socket, offer=offer, timeout=20 * SLOW)
+    try:
+        sess.negotiate()
+        at_connect = sess.conn(ip="127.0.0.5")
+        at_data = []
+        for i in range(nmsg if at_connect in (None, (b"c", b"")) else 0):
+            if i == 0:
+                sess.helo()
+            sess.macro(b"M", {"i": "QINT%d" % i})
+            sess.mail("<user@spf-fail.test>")
+            sess.rcpt("<rcpt@example.net>")
+            at_data.append(sess.data())
+    finally:
+        sess.close()
+    log_has(sc, "not checked")
+    return sess, at_connect, at_data, sc
+
+
+@case
+def internal_client_accepted_at_data_with_no_reply_connect(c):
+    """Postfix (CONNECT negotiated as a no-reply step): an InternalHosts
+    client's every message is accepted unchecked at DATA, so the MTA sends
+    neither header nor body."""
+    sess, at_connect, at_data, sc = internal_session(c, milterproto.POSTFIX)
+    check(sess.steps & milterproto.SMFIP_NR_CONN, "CONNECT negotiated as a no-reply step")
+    eq(at_connect, None, "nothing answered at connect")
+    eq(at_data, [(b"a", b""), (b"a", b"")], "each message accepted at DATA")
+    contains(sc.read_log(), "client 127.0.0.5 is in InternalHosts: not checked", "the log says why")
+    stopped_cleanly(sc)
+
+
+@case
+def internal_client_accepted_at_data_without_no_reply_connect(c):
+    """An MTA that does not offer a no-reply CONNECT (one that offers the
+    other no-reply steps, and one without any) gets "continue" at connect
+    (libmilter answers for the no-reply step it cannot give that MTA) and
+    each message accepted unchecked at DATA."""
+    for offer in ((0x1ff, 0x1fffff & ~milterproto.SMFIP_NR_CONN), milterproto.OLD_MTA):
+        sess, at_connect, at_data, sc = internal_session(c, offer)
+        check(not sess.steps & milterproto.SMFIP_NR_CONN, "no no-reply CONNECT (offer %#x)" % offer[1])
+        eq(at_connect, (b"c", b""), "continue at connect (offer %#x)" % offer[1])
+        eq(at_data, [(b"a", b""), (b"a", b"")], "each message accepted at DATA (offer %#x)" % offer[1])
+        stopped_cleanly(sc)
+
+
+@case
+def connect_is_no_reply_only_where_offered(c):
+    """CONNECT is a no-reply step with an MTA that offers it, and answered
+    ("continue") for one that does not; a message goes through either way."""
+    sc = daemon(c, "nrconn")
+    without = (0x1ff, 0x1fffff & ~milterproto.SMFIP_NR_CONN)
+    for offer, want in ((milterproto.POSTFIX, None), (without, (b"c", b"")),
+                        (milterproto.OLD_MTA, (b"c", b""))):
+        sess = Session(sc.socket, offer=offer, timeout=20 * SLOW)
+        try:
+            sess.negotiate()
+            eq(sess.conn(ip="192.0.2.10"), want, "reply at connect (offer %#x)" % offer[1])
+            sess.helo()
+            headers, body = mail.split(mail.simple_message("user@spf-pass.test"))
+            final, added, _ = sess.message(headers, body, sender="<user@spf-pass.test>")
+            eq(final[0], b"a", "accepted (offer %#x)" % offer[1])
+            contains(added.get("Authentication-Results"), "spf=pass", "judged (offer %#x)" % offer[1])
+        finally:
+            sess.close()
     stopped_cleanly(sc)
 
 
