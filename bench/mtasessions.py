@@ -4,7 +4,7 @@ milter over TCP: the figure that shows a delayed-ACK stall (~40 ms) that
 the milter's replies (or their absence) can cause between MTA and filter.
 
     mtasessions.py --builddir DIR [--base BINARY] [--sessions N] [--internal]
-                   [--mta postfix,sendmail]
+                   [--mta postfix,sendmail] [--socket inet|unix]
 
 Starts unbound (the zone of tests/postfix), smtp-sink, and one sendercheck
 per binary (this build's, and --base's for a before/after pair) on an inet
@@ -17,7 +17,8 @@ one after the other; prints per MTA and binary the median, p90 and max
 milliseconds of a session (a delayed-ACK stall adds ~40 ms to each:
 it moves the minimum too). --internal also runs each binary with the
 client in InternalHosts (a session that is accepted unchecked).
-Run as root (throwaway MTAs under a temporary directory); never part of
+--socket unix puts each filter on a unix socket instead (no Nagle, no
+delayed ACK: the reference). Run as root (throwaway MTAs under a temporary directory); never part of
 the tests: it prints figures and judges nothing.
 """
 import argparse
@@ -54,6 +55,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--internal", action="store_true")
     ap.add_argument("--mta", default="postfix,sendmail")
+    ap.add_argument("--socket", choices=("inet", "unix"), default="inet")
     ap.add_argument("--sendmail-debs", default=os.environ.get(
         "SC_SENDMAIL_DEBS", "/var/cache/sendercheck-tests/sendmail"),
         help="where Debian's sendmail packages are downloaded to (once)")
@@ -85,16 +87,21 @@ def main():
         for label, internal in kinds:
             for name, bdir in builds:
                 tag = (name + label).replace(" ", "-")
-                spec = "inet:%d@127.0.0.1" % testdns.free_port()
+                spec = "inet:%d@127.0.0.1" % testdns.free_port() if a.socket == "inet" else None
+                # on a unix socket Postfix's smtpd (user postfix) must reach it
                 sc = Sendercheck(bdir, os.path.join(work, tag),
                                  {"Nameservers": dns.address, "VolumeFile": "",
-                                  "InternalHosts": internal, "LogLevel": "notice"},
+                                  "InternalHosts": internal, "LogLevel": "notice",
+                                  "UserID": "nobody:postfix"},
                                  socket_spec=spec, name=tag).start()
                 started.append(sc)
-                daemons.append((name + label, tag, spec.split(":")[1].split("@")[0]))
+                kind, _, rest = sc.socket.partition(":")
+                where = rest.split("@")[0] if kind == "inet" else rest
+                daemons.append((name + label, tag, where))
         if "postfix" in mtas:
-            smtpds = [(testdns.free_port(), {"smtpd_milters": "inet:127.0.0.1:%s" % port})
-                      for _, _, port in daemons]
+            smtpds = [(testdns.free_port(), {"smtpd_milters": ("inet:127.0.0.1:%s" if a.socket == "inet"
+                                                               else "unix:%s") % where})
+                      for _, _, where in daemons]
             started.append(postfix.Postfix(os.path.join(work, "postfix"), sink.port, smtpds).start())
             variants += [("postfix " + n, p, []) for (n, _, _), (p, _) in zip(daemons, smtpds)]
         if "sendmail" in mtas:
@@ -103,8 +110,9 @@ def main():
             snippet = [l for l in open(os.path.join(HERE, "..", "conf", "sendmail.mc")).read().splitlines()
                        if l.strip() and not l.startswith("dnl") and "INPUT_MAIL_FILTER" not in l]
             t = "T=C:30s;S:1m;R:1m;E:5m"
-            filters = ["MAIL_FILTER(`f%d', `S=inet:%s@127.0.0.1, F=T, %s')dnl" % (i, port, t)
-                       for i, (_, _, port) in enumerate(daemons)]
+            filters = ["MAIL_FILTER(`f%d', `S=%s, F=T, %s')dnl"
+                       % (i, "inet:%s@127.0.0.1" % where if a.socket == "inet" else "unix:" + where, t)
+                       for i, (_, _, where) in enumerate(daemons)]
             listeners = [(testdns.free_port(), "d%d" % i, "f%d" % i) for i in range(len(daemons))]
             started.append(sendmail.Sendmail(os.path.join(work, "sendmail"), root, sink.port, listeners,
                                              snippet, extra="\n".join(filters)).start())
@@ -118,8 +126,8 @@ def main():
         for _ in range(a.sessions):
             for _, port, times in variants:
                 times.append(session_ms(port, msg))
-        print("ms per SMTP session through the MTA, milter over inet (%d sessions each):"
-              % a.sessions)
+        print("ms per SMTP session through the MTA, milter over %s (%d sessions each):"
+              % (a.socket, a.sessions))
         for name, _, times in variants:
             times.sort()
             print("  %-23s min %6.2f  median %6.2f  p90 %6.2f  max %6.2f"
