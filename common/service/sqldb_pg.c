@@ -596,7 +596,15 @@ pg_begin(struct sqldb *db, int tx)
 
 	if ((rc = ensure_conn(p)) != 0)
 		return rc;
-	if ((rc = run_simple(p, "BEGIN")) != 0)
+	/*
+	 * A batch of statistics does not wait for its WAL to reach the disk
+	 * at commit: a server crash (not a clean stop, not a lost connection)
+	 * may lose the batches of its last moments (at most three times
+	 * wal_writer_delay, 0.6 s by default), never corrupt the store. Schema
+	 * changes and pruning commit as the server is configured.
+	 */
+	if ((rc = run_simple(p, tx == SQLDB_TX_BATCH ? "BEGIN; SET LOCAL synchronous_commit = off" :
+	    "BEGIN")) != 0)
 		return rc;
 	/* schema changes and pruning: one daemon at a time */
 	if (tx == SQLDB_TX_WRITE && (rc = run_simple(p, "SELECT pg_advisory_xact_lock(" ADVISORY_KEY ")")) != 0) {
