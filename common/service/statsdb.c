@@ -103,8 +103,18 @@ static const char upgrade_v3[] =
 	"CREATE INDEX messages_host_time ON messages(host, time);"
 	"CREATE TABLE batches (id TEXT PRIMARY KEY, time INTEGER NOT NULL);";
 
+/*
+ * Version 4: no index of failures by message. Only pruning looked failures
+ * up by msg_id, and it now deletes them by time (failures_time), as every
+ * report reads them; each failure row (~2 a message) was one more index
+ * entry to write, the most costly of the failures table's two.
+ */
+static const char upgrade_v4[] =
+	"DROP INDEX IF EXISTS failures_msg;";
+
 /* upgrades[v] takes a store from version v to v + 1 */
-static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade_v2, upgrade_v3 };
+static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade_v2, upgrade_v3,
+	upgrade_v4 };
 
 void
 statsdb_day(long long t, char out[11])
@@ -1003,9 +1013,17 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 	/* what each statement binds: ?1 the cut and ?2 the limit, or ?1 the cut's day */
 	enum { CUT_LIMIT, DAY, CUT };
 	static const struct { const char *sql; int binds; } steps[] = {
-		/* ids grow with time: the oldest limit messages before the cut */
-		{ "DELETE FROM failures WHERE msg_id IN (SELECT id FROM messages"
-		  " WHERE time < ?1 ORDER BY id LIMIT ?2)", CUT_LIMIT },
+		/*
+		 * ids grow with time: the oldest limit messages before the cut.
+		 * Their failures, found by time (a failure has its message's
+		 * time; there is no index by msg_id): those up to the newest of
+		 * these messages, so that a chunk never leaves a message's
+		 * failures behind (older failures of another daemon's messages
+		 * may go a chunk early: they are before the cut too). No message
+		 * left before the cut: any failure left there goes.
+		 */
+		{ "DELETE FROM failures WHERE time < ?1 AND time <= COALESCE((SELECT max(time) FROM"
+		  " (SELECT time FROM messages WHERE time < ?1 ORDER BY id LIMIT ?2) AS chunk), ?1)", CUT_LIMIT },
 		{ "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
 		  " WHERE time < ?1 ORDER BY id LIMIT ?2)", CUT_LIMIT },
 		{ "DELETE FROM daily WHERE day < ?1", DAY },

@@ -775,11 +775,15 @@ def schema_v1_upgraded_and_old_rows_pruned():
     finally:
         sc.stop()
     con = sqlite3.connect(db)
-    eq(con.execute("PRAGMA user_version").fetchone()[0], 3, "upgraded to version 3")
+    eq(con.execute("PRAGMA user_version").fetchone()[0], 4, "upgraded to version 4")
     eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity")
     eq(sorted(r[0] for r in con.execute("SELECT domain FROM messages")), ["good.test", "kept.test"],
        "rows kept")
     eq(con.execute("SELECT count(*) FROM daily WHERE domain = 'old.test'").fetchone()[0], 0, "old totals pruned")
+    eq(sorted(r[0] for r in con.execute("SELECT domain FROM failures WHERE domain != 'good.test'")), ["kept.test"],
+       "the old message's failure pruned with it (by time), the kept one's kept")
+    eq([r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'failures'")],
+       ["failures_time"], "no index of failures by message since version 4")
     row = con.execute("SELECT dns_queries, elapsed_ms FROM messages WHERE domain = 'good.test'").fetchone()
     check(row[0] is not None and row[0] > 0, "new columns filled: %r" % (row,))
     hosts = dict(con.execute("SELECT domain, host FROM messages"))

@@ -1,5 +1,5 @@
 /* Unit tests of the statistics modules: statsdb (schema, insert, reports,
- * prune, refusing foreign or newer files, batches of many statements
+ * prune (in chunks, failures by time), refusing foreign or newer files, batches of many statements
  * stored once, on PostgreSQL too when SC_TEST_PG_URI names a database), stats (bounded queue: drops
  * when full, writes everything queued at stop), metrics (exposition text)
  * and statshtml (escaping, SVG). */
@@ -309,6 +309,75 @@ test_db_batch_stored_once_postgresql(void **state)
 	batch_stored_once(uri);
 }
 
+/* Messages of domain dom that have failures in the store (any time). */
+static long
+failed_messages(struct statsdb *db, const char *dom)
+{
+	struct statsdb_rule *ru = NULL;
+	size_t n;
+	long msgs = -1;
+	char why[300];
+
+	if (statsdb_rules(db, 0, dom, &ru, &n, &msgs, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	free(ru);
+	return msgs;
+}
+
+/*
+ * Pruning in chunks (schema 4: failures found by time, not by msg_id): each
+ * chunk takes the failures of its messages and of none after them; at the
+ * end every failure before the cut is gone and those after it are kept.
+ */
+static void
+prune_in_chunks(const char *target)
+{
+	enum { OLD = 25, NEW = 5, CHUNK = 10 };
+	static struct vrow r[OLD + NEW];
+	struct vrow *p[OLD + NEW];
+	long long t_old = 1000000000, t_new = 1795000000, cut = 1100000000;
+	char why[400];
+	struct statsdb *db = statsdb_open(target, STATSDB_WRITE, why, sizeof(why));
+
+	if (db == NULL)
+		fail_msg("%s", why);
+	for (int i = 0; i < OLD + NEW; i++) {
+		/* one message a second; the old ones with two failures each */
+		rec(&r[i], i < OLD ? t_old + i : t_new + i, i < OLD ? "prune-old.test" : "prune-new.test",
+		    "pass", i < OLD ? "spf,tls" : "tls");
+		p[i] = &r[i];
+	}
+	assert_int_equal(statsdb_insert(db, p, OLD + NEW, why, sizeof(why)), 0);
+	assert_int_equal(failed_messages(db, "prune-old.test"), OLD);
+	assert_int_equal(statsdb_prune(db, cut, CHUNK, why, sizeof(why)), CHUNK);
+	assert_int_equal(failed_messages(db, "prune-old.test"), OLD - CHUNK);
+	assert_int_equal(statsdb_prune(db, cut, CHUNK, why, sizeof(why)), CHUNK);
+	assert_int_equal(statsdb_prune(db, cut, CHUNK, why, sizeof(why)), OLD - 2 * CHUNK);
+	assert_int_equal(statsdb_prune(db, cut, CHUNK, why, sizeof(why)), 0);
+	assert_int_equal(failed_messages(db, "prune-old.test"), 0);
+	assert_int_equal(failed_messages(db, "prune-new.test"), NEW);
+	statsdb_close(db);
+}
+
+static void
+test_db_prune_in_chunks_sqlite(void **state)
+{
+	(void)state;
+	prune_in_chunks(path("prune.db"));
+}
+
+/* SC_TEST_PG_URI: a database of the fleet test group's PostgreSQL. */
+static void
+test_db_prune_in_chunks_postgresql(void **state)
+{
+	const char *uri = getenv("SC_TEST_PG_URI");
+
+	(void)state;
+	if (uri == NULL || uri[0] == '\0')
+		skip();
+	prune_in_chunks(uri);
+}
+
 static void
 test_db_refuses(void **state)
 {
@@ -558,6 +627,8 @@ main(void)
 		cmocka_unit_test(test_db_batch_totals),
 		cmocka_unit_test(test_db_batch_stored_once_sqlite),
 		cmocka_unit_test(test_db_batch_stored_once_postgresql),
+		cmocka_unit_test(test_db_prune_in_chunks_sqlite),
+		cmocka_unit_test(test_db_prune_in_chunks_postgresql),
 		cmocka_unit_test(test_db_refuses),
 		cmocka_unit_test(test_db_adds_missing_columns),
 		cmocka_unit_test(test_queue_drops_when_full),
