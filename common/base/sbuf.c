@@ -101,7 +101,7 @@ struct conv {
 	size_t len;	/* of the conversion in the format */
 };
 
-static int
+static inline int
 conv_parse(const char *p, struct conv *c)
 {
 	const char *q = p + 1;
@@ -145,18 +145,6 @@ conv_parse(const char *p, struct conv *c)
 	default:
 		return 0;
 	}
-}
-
-/* Whether every conversion of fmt is of the subset. */
-static int
-fmt_simple(const char *fmt)
-{
-	struct conv c;
-
-	for (const char *p = strchr(fmt, '%'); p != NULL; p = strchr(p + c.len, '%'))
-		if (!conv_parse(p, &c))
-			return 0;
-	return 1;
 }
 
 /* Where the pieces go: a fixed array (cut, counted on) or an sbuf. */
@@ -203,8 +191,9 @@ put_num(struct out *o, unsigned long long u, int neg)
 	put(o, p, (size_t)(d + sizeof(d) - p));
 }
 
-/* fmt of the subset, with va_list ap (by pointer: it is advanced). */
-static void
+/* fmt with va_list ap (by pointer: it is advanced); -1 at the first
+ * conversion not of the subset (what was put is then to be dropped). */
+static int
 format_simple(struct out *o, const char *fmt, va_list *ap)
 {
 	struct conv c;
@@ -219,7 +208,8 @@ format_simple(struct out *o, const char *fmt, va_list *ap)
 			c.len = run;
 			continue;
 		}
-		conv_parse(p, &c);
+		if (!conv_parse(p, &c))
+			return -1;
 		if (c.prec == -2) {
 			c.prec = va_arg(*ap, int);
 			if (c.prec < 0)
@@ -258,19 +248,11 @@ format_simple(struct out *o, const char *fmt, va_list *ap)
 		}
 		}
 	}
+	return 0;
 }
 
-static int sbuf_format_simple(struct sbuf *b, const char *fmt, va_list ap);
 static int sbuf_format_libc(struct sbuf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
-
-int
-sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
-{
-	if (fmt_simple(fmt))
-		return sbuf_format_simple(b, fmt, ap);
-	return sbuf_format_libc(b, fmt, ap);
-}
 
 static int
 sbuf_format_libc(struct sbuf *b, const char *fmt, va_list ap)
@@ -300,25 +282,31 @@ sbuf_format_libc(struct sbuf *b, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* All of it or, when it does not fit, nothing (as sbuf_add). */
-static int
-sbuf_format_simple(struct sbuf *b, const char *fmt, va_list ap)
+/* All of it or, when it does not fit, nothing (as sbuf_add); a format
+ * not of the subset goes to libc. */
+int
+sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
 	struct out o = { NULL, 0, 0, b };
 	size_t len = b->len;
-	int over = b->overflow;
+	int over = b->overflow, simple;
 	va_list cp;
 
 	b->overflow = 0;
 	va_copy(cp, ap);
-	format_simple(&o, fmt, &cp);
+	simple = format_simple(&o, fmt, &cp) == 0;
 	va_end(cp);
-	if (b->overflow) {
+	if (!simple || b->overflow) {
 		b->len = len;
 		if (b->cap > 0)
 			b->s[len] = '\0';
-		return -1;
 	}
+	if (!simple) {
+		b->overflow = over;
+		return sbuf_format_libc(b, fmt, ap);
+	}
+	if (b->overflow)
+		return -1;
 	b->overflow = over;
 	return 0;
 }
@@ -359,12 +347,13 @@ str_vformat(char *dst, size_t dstlen, const char *fmt, va_list ap)
 {
 	struct out o = { dst, dstlen, 0, NULL };
 	va_list cp;
+	int simple;
 
-	if (!fmt_simple(fmt))
-		return vsnprintf(dst, dstlen, fmt, ap);
 	va_copy(cp, ap);
-	format_simple(&o, fmt, &cp);
+	simple = format_simple(&o, fmt, &cp) == 0;
 	va_end(cp);
+	if (!simple)
+		return vsnprintf(dst, dstlen, fmt, ap);
 	if (dstlen > 0)
 		dst[o.n < dstlen ? o.n : dstlen - 1] = '\0';
 	return o.n > INT_MAX ? -1 : (int)o.n;
