@@ -23,6 +23,7 @@
 #include "dkim_tags.h"
 #include "dnsname.h"
 #include "log.h"
+#include "sbuf.h"
 
 #define A_MAX_SIG	2048	/* decoded b= bytes (RSA 16384 bits) */
 
@@ -98,7 +99,7 @@ decide(struct arc_msg *m, enum arc_result r, const char *fmt, ...)
 	m->decided = 1;
 	m->result.result = r;
 	va_start(ap, fmt);
-	vsnprintf(m->result.why, sizeof m->result.why, fmt, ap);
+	str_vformat(m->result.why, sizeof m->result.why, fmt, ap);
 	va_end(ap);
 }
 
@@ -202,19 +203,19 @@ field_instance(const struct dkim_field *f, enum a_kind k, unsigned *inst, char *
 
 	if (k == K_AAR) {
 		if (aar_instance(f->value, f->vlen, inst) < 0) {
-			snprintf(why, whylen, "%s does not begin with i=N; (N 1..%d)",
+			str_format(why, whylen, "%s does not begin with i=N; (N 1..%d)",
 			    kind_name[k], ARC_MAX_SETS);
 			return -1;
 		}
 		return 0;
 	}
 	if (dkim_tags_parse(f->value, f->vlen, &tags, reason, sizeof reason) < 0) {
-		snprintf(why, whylen, "%s: %s", kind_name[k], reason);
+		str_format(why, whylen, "%s: %s", kind_name[k], reason);
 		return -1;
 	}
 	t = dkim_tags_get(&tags, "i");
 	if (t == NULL || instance_value(t->value, t->value_len, inst) < 0) {
-		snprintf(why, whylen, "%s without a valid i= (1..%d)", kind_name[k], ARC_MAX_SETS);
+		str_format(why, whylen, "%s without a valid i= (1..%d)", kind_name[k], ARC_MAX_SETS);
 		return -1;
 	}
 	return 0;
@@ -241,7 +242,7 @@ sig_bad(struct a_sig *s, const char *fmt, ...)
 
 	s->usable = 0;
 	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof s->why, fmt, ap);
+	str_vformat(s->why, sizeof s->why, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -539,7 +540,7 @@ arc_msg_eoh(struct arc_msg *m, const struct header_list *hl)
 		if (!as->usable) {
 			decide(m, ARC_RES_FAIL, "ARC-Seal i=%u: %s", i + 1, as->why);
 			m->out[i].seal = ARC_CHECK_FAIL;
-			snprintf(m->out[i].why, sizeof m->out[i].why, "seal: %s", as->why);
+			str_format(m->out[i].why, sizeof m->out[i].why, "seal: %s", as->why);
 			return;
 		}
 		if (m->out[i].cv != want) {
@@ -580,7 +581,7 @@ get_key(struct arc_msg *m, const struct a_sig *s, struct dkim_key *key, char *wh
 	if (r != DKIM_RES_PASS)
 		return -1;
 	if (key->bits > 0 && key->bits < 1024) {
-		snprintf(why, whylen, "RSA key of %u bits is below 1024 (RFC 8301)", key->bits);
+		str_format(why, whylen, "RSA key of %u bits is below 1024 (RFC 8301)", key->bits);
 		dkim_key_release(key);
 		return -1;
 	}
@@ -625,19 +626,19 @@ verify_ams(struct arc_msg *m, unsigned inst, char *why, size_t whylen)
 	int ok;
 
 	if (!s->usable) {
-		snprintf(why, whylen, "%s", s->why);
+		str_format(why, whylen, "%s", s->why);
 		return -1;
 	}
 	if (s->body == NULL || dkim_body_final(s->body) < 0) {
-		snprintf(why, whylen, "internal error");
+		str_format(why, whylen, "internal error");
 		return -1;
 	}
 	if (s->limited && s->body->total < s->limit) {
-		snprintf(why, whylen, "length tag value exceeds body size");
+		str_format(why, whylen, "length tag value exceeds body size");
 		return -1;
 	}
 	if (sig_value(f, sig, &siglen, &hs, &he, &h, &tags) < 0 || h == NULL) {
-		snprintf(why, whylen, "signature syntax");
+		str_format(why, whylen, "signature syntax");
 		return -1;
 	}
 	if (get_key(m, s, &key, why, whylen) < 0)
@@ -647,11 +648,11 @@ verify_ams(struct arc_msg *m, unsigned inst, char *why, size_t whylen)
 	    dkim_key_verify(&key, s->alg, digest, dlen, sig, siglen);
 	dkim_key_release(&key);
 	if (!ok) {
-		snprintf(why, whylen, "signature did not verify");
+		str_format(why, whylen, "signature did not verify");
 		return -1;
 	}
 	if (s->body->dlen != s->bhlen || memcmp(s->body->digest, s->bh, s->bhlen) != 0) {
-		snprintf(why, whylen, "body hash mismatch (body altered)");
+		str_format(why, whylen, "body hash mismatch (body altered)");
 		return -1;
 	}
 	return 0;
@@ -695,7 +696,7 @@ verify_seal(struct arc_msg *m, unsigned inst, char *why, size_t whylen)
 	int ok;
 
 	if (sig_value(f, sig, &siglen, &hs, &he, NULL, &tags) < 0) {
-		snprintf(why, whylen, "signature syntax");
+		str_format(why, whylen, "signature syntax");
 		return -1;
 	}
 	if (get_key(m, s, &key, why, whylen) < 0)
@@ -704,7 +705,7 @@ verify_seal(struct arc_msg *m, unsigned inst, char *why, size_t whylen)
 	    dkim_key_verify(&key, s->alg, digest, dlen, sig, siglen);
 	dkim_key_release(&key);
 	if (!ok) {
-		snprintf(why, whylen, "signature did not verify");
+		str_format(why, whylen, "signature did not verify");
 		return -1;
 	}
 	return 0;
@@ -715,7 +716,7 @@ note(struct arc_set *o, const char *what, const char *why)
 {
 	size_t n = strlen(o->why);
 
-	snprintf(o->why + n, sizeof o->why - n, "%s%s: %s", n ? "; " : "", what, why);
+	str_format(o->why + n, sizeof o->why - n, "%s%s: %s", n ? "; " : "", what, why);
 }
 
 /* RFC 8617 5.2 steps 4 to 7. */
@@ -763,7 +764,7 @@ arc_msg_finish(struct arc_msg *m, struct arc_outcome *out)
 	memset(out, 0, sizeof *out);
 	if (m == NULL) {
 		out->result = ARC_RES_FAIL;
-		snprintf(out->why, sizeof out->why, "ARC verifier unavailable");
+		str_format(out->why, sizeof out->why, "ARC verifier unavailable");
 		return;
 	}
 	if (!m->finished) {

@@ -14,6 +14,7 @@
 #include "dkim.h"
 #include "dkim_engine.h"
 #include "dkim_tags.h"
+#include "sbuf.h"
 
 struct dkim_verifier {
 	const struct dkim_engine_ops *ops;
@@ -42,7 +43,7 @@ dkim_verifier_new(enum dkim_engine_kind kind, unsigned max_signatures,
 	struct dkim_verifier *v = calloc(1, sizeof *v);
 
 	if (v == NULL) {
-		snprintf(why, whylen, "out of memory");
+		str_format(why, whylen, "out of memory");
 		return NULL;
 	}
 	v->ops = kind == DKIM_ENGINE_LIBOPENDKIM ? &dkim_opendkim_ops : &dkim_builtin_ops;
@@ -156,7 +157,7 @@ dkim_why(struct dkim_sig_result *r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	str_vformat(r->why, sizeof r->why, fmt, ap);
 	va_end(ap);
 }
 
@@ -208,7 +209,7 @@ rule_rfc8301(struct dkim_sig_result *r)
 	if (r->result == DKIM_RES_FAIL && was[0] != '\0') {
 		size_t n = strlen(r->why);
 
-		snprintf(r->why + n, sizeof r->why - n, "; %s", was);
+		str_format(r->why + n, sizeof r->why - n, "; %s", was);
 	}
 	r->result = DKIM_RES_POLICY;
 }
@@ -218,7 +219,7 @@ add_note(struct dkim_sig_result *r, const char *note)
 {
 	size_t n = strlen(r->why);
 
-	snprintf(r->why + n, sizeof r->why - n, "%s%s", n > 0 ? "; " : "", note);
+	str_format(r->why + n, sizeof r->why - n, "%s%s", n > 0 ? "; " : "", note);
 }
 
 void

@@ -42,6 +42,7 @@
 #include "dkim_tags.h"
 #include "dnsname.h"
 #include "log.h"
+#include "sbuf.h"
 
 #define B_MAX_FIELDS	10000		/* header fields kept */
 #define B_MAX_BYTES	(4UL << 20)	/* header bytes kept */
@@ -150,7 +151,7 @@ bad(struct b_sig *s, struct dkim_sig_result *r, const char *fmt, ...)
 	s->bad = 1;
 	r->result = DKIM_RES_PERMERROR;
 	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	str_vformat(r->why, sizeof r->why, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -204,9 +205,9 @@ fill_identity(struct b_sig *s, struct dkim_sig_result *r)
 
 	if (i == NULL) {
 		if (d != NULL)
-			snprintf(r->identity, sizeof r->identity, "@%.*s",
+			str_format(r->identity, sizeof r->identity, "@%.*s",
 			    (int)(d->value_len < 255 ? d->value_len : 255), d->value);
-		snprintf(s->idomain, sizeof s->idomain, "%s", s->domain);
+		str_format(s->idomain, sizeof s->idomain, "%s", s->domain);
 		return 0;
 	}
 	if (dkim_qp_decode_str(i->value, i->value_len, dec, sizeof dec) < 0) {
@@ -217,7 +218,7 @@ fill_identity(struct b_sig *s, struct dkim_sig_result *r)
 	at = strrchr(dec, '@');
 	if (at == NULL || strlen(at + 1) >= sizeof s->idomain)
 		return -1;
-	snprintf(s->idomain, sizeof s->idomain, "%s", at + 1);
+	str_format(s->idomain, sizeof s->idomain, "%s", at + 1);
 	return 0;
 }
 
@@ -387,7 +388,7 @@ b_verifier_new(unsigned max_signatures, char *why, size_t whylen)
 	struct b_verifier *v = calloc(1, sizeof *v);
 
 	if (v == NULL) {
-		snprintf(why, whylen, "out of memory");
+		str_format(why, whylen, "out of memory");
 		return NULL;
 	}
 	v->max_signatures = max_signatures;

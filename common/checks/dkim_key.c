@@ -20,6 +20,7 @@
 #include "dkim_tags.h"
 #include "dnsname.h"
 #include "htable.h"
+#include "sbuf.h"
 
 #define KEY_MAXTEXT	8192	/* longest p= text kept in the cache */
 #define KEY_MAXDER	6144	/* decoded key bytes we accept */
@@ -56,7 +57,7 @@ dkim_alg_md(enum dkim_alg a)
 int
 dkim_key_qname(const char *selector, const char *domain, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s._domainkey.%s", selector, domain);
+	int n = str_format(out, outlen, "%s._domainkey.%s", selector, domain);
 
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
@@ -274,7 +275,7 @@ out:
 static enum dkim_res
 key_syntax(char *why, size_t whylen, const char *what)
 {
-	snprintf(why, whylen, "key syntax: %s", what);
+	str_format(why, whylen, "key syntax: %s", what);
 	return DKIM_RES_PERMERROR;
 }
 
@@ -318,7 +319,7 @@ dkim_key_parse(const char *rec, size_t len, enum dkim_alg alg,
 	if (p == NULL)
 		return key_syntax(why, whylen, "no p= tag");
 	if (p->value_len == 0) {
-		snprintf(why, whylen, "key revoked (empty p=)");
+		str_format(why, whylen, "key revoked (empty p=)");
 		return DKIM_RES_PERMERROR;
 	}
 	switch (key_from_text(ed, p->value, p->value_len, key)) {
@@ -356,12 +357,12 @@ dkim_key_get(struct dns_ctx *dns, const char *selector, const char *domain,
 
 	memset(key, 0, sizeof *key);
 	if (dkim_key_qname(selector, domain, name, sizeof name) < 0) {
-		snprintf(why, whylen, "invalid key name (too long)");
+		str_format(why, whylen, "invalid key name (too long)");
 		return DKIM_RES_PERMERROR;
 	}
 	clean_copy(shown, sizeof shown, name);
 	if (!dns_name_ok(name, DNS_NAME_HOST)) {
-		snprintf(why, whylen, "invalid key name %s", shown);
+		str_format(why, whylen, "invalid key name %s", shown);
 		return DKIM_RES_PERMERROR;
 	}
 	dns_query(dns, name, DNS_T_TXT, &r);
@@ -376,15 +377,15 @@ dkim_key_get(struct dns_ctx *dns, const char *selector, const char *domain,
 		break;
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
-		snprintf(why, whylen, "no key for %s", shown);
+		str_format(why, whylen, "no key for %s", shown);
 		res = DKIM_RES_PERMERROR;
 		break;
 	case DNS_BADNAME:
-		snprintf(why, whylen, "invalid key name %s", shown);
+		str_format(why, whylen, "invalid key name %s", shown);
 		res = DKIM_RES_PERMERROR;
 		break;
 	default:
-		snprintf(why, whylen, "DNS error: %s",
+		str_format(why, whylen, "DNS error: %s",
 		    r.why[0] != '\0' ? r.why : dns_status_str(r.status));
 		res = DKIM_RES_TEMPERROR;
 		break;

@@ -87,7 +87,7 @@ addf(char *buf, size_t len, const char *fmt, ...)
 	if (used + 1 >= len)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
+	str_vformat(buf + used, len - used, fmt, ap);
 	va_end(ap);
 }
 
@@ -493,9 +493,9 @@ syntax_problem(struct dmarc_record *r, const char *fmt, ...)
 
 	if (r->syntax[0] != '\0')
 		return;
-	n = snprintf(r->syntax, sizeof(r->syntax), "DMARC record syntax: ");
+	n = str_format(r->syntax, sizeof(r->syntax), "DMARC record syntax: ");
 	va_start(ap, fmt);
-	vsnprintf(r->syntax + n, sizeof(r->syntax) - (size_t)n, fmt, ap);
+	str_vformat(r->syntax + n, sizeof(r->syntax) - (size_t)n, fmt, ap);
 	va_end(ap);
 }
 
@@ -512,7 +512,7 @@ not_dmarc_why(const char *t, size_t len, char *why, size_t whylen)
 	while (i < len && (is_wsp(t[i]) || t[i] == '\r' || t[i] == '\n'))
 		i++;
 	if (i > 0 && version_end(t + i, len - i) > 0) {
-		snprintf(why, whylen, "it starts with white space, not with v=DMARC1");
+		str_format(why, whylen, "it starts with white space, not with v=DMARC1");
 		return;
 	}
 	if (len - i >= 1 && (t[i] == 'v' || t[i] == 'V')) {
@@ -524,17 +524,17 @@ not_dmarc_why(const char *t, size_t len, char *why, size_t whylen)
 			for (k++; k < len && is_wsp(t[k]); k++)
 				;
 			if (len - k >= 6 && word_is(t + k, 6, "dmarc1") && memcmp(t + k, "DMARC1", 6) != 0)
-				snprintf(why, whylen, "its version is \"%.6s\": it must be v=DMARC1,"
+				str_format(why, whylen, "its version is \"%.6s\": it must be v=DMARC1,"
 				    " in capitals (RFC 9989 4.7)", t + k);
 			else if (len - k >= 5 && word_is(t + k, 5, "dmarc"))
-				snprintf(why, whylen, "its version \"%.*s\" is not DMARC1",
+				str_format(why, whylen, "its version \"%.*s\" is not DMARC1",
 				    (int)(len - k > 12 ? 12 : len - k), t + k);
 			return;
 		}
 	}
 	for (size_t k = i; k + 6 <= len; k++)
 		if (memcmp(t + k, "DMARC1", 6) == 0 || word_is(t + k, 6, "dmarc1")) {
-			snprintf(why, whylen, "v=DMARC1 is not its first tag (RFC 9989 4.7:"
+			str_format(why, whylen, "v=DMARC1 is not its first tag (RFC 9989 4.7:"
 			    " a record must start with it)");
 			return;
 		}
@@ -648,8 +648,8 @@ dmarc_record_parse(const char *t, size_t len, struct dmarc_record *r,
 	if (r->syntax[0] != '\0') {
 		char notes[256];
 
-		snprintf(notes, sizeof(notes), "%s", whylen > 0 ? why : "");
-		snprintf(why, whylen, "%s%s%s", r->syntax, notes[0] ? "; " : "", notes);
+		str_format(notes, sizeof(notes), "%s", whylen > 0 ? why : "");
+		str_format(why, whylen, "%s%s%s", r->syntax, notes[0] ? "; " : "", notes);
 		return DMARC_PARSE_SYNTAX;
 	}
 	return DMARC_PARSE_OK;
@@ -683,7 +683,7 @@ lookup_level(struct dns_ctx *dns, const char *name, struct level *lv,
 	str_copy(q + 7, sizeof(q) - 7, name);
 	dns_query(dns, q, DNS_T_TXT, &res);
 	if (dns_trouble(res.status)) {
-		snprintf(why, whylen, "DNS %s for _dmarc.%s: %s",
+		str_format(why, whylen, "DNS %s for _dmarc.%s: %s",
 		    dns_status_str(res.status), name, res.why);
 		dns_result_free(&res);
 		return -1;
@@ -757,7 +757,7 @@ note_discarded(enum dmarc_standard std, const struct level *lv, struct dmarc_out
 	if (s[0] != '\0')
 		return;
 	if (std == DMARC_STD_RFC9989 && lv->n > 1) {
-		snprintf(s, len, "%zu DMARC records at _dmarc.%s were all discarded"
+		str_format(s, len, "%zu DMARC records at _dmarc.%s were all discarded"
 		    " (RFC 9989 4.10: a name must publish exactly one)", lv->n, lv->name);
 		out->discarded_records = lv->n;
 	} else if (std == DMARC_STD_RFC9989 && lv->n == 1 && lv->rec.version_broken) {
@@ -864,7 +864,7 @@ org_of(const struct dmarc *d, struct dns_ctx *dns, const char *dom,
 		return 0;
 	}
 	if (dns == NULL) {
-		snprintf(why, whylen, "tree walk without DNS");
+		str_format(why, whylen, "tree walk without DNS");
 		return DMARC_ORG_ETEMP;
 	}
 	if (tree_walk(d->standard, dns, dom, &w, why, whylen) < 0)
@@ -881,7 +881,7 @@ dmarc_new(enum dmarc_standard std, enum dmarc_discovery disc, char *why, size_t 
 	struct dmarc *d;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		str_format(why, whylen, "out of memory");
 		return NULL;
 	}
 	d->standard = std;
@@ -892,7 +892,7 @@ dmarc_new(enum dmarc_standard std, enum dmarc_discovery disc, char *why, size_t 
 			    "none (tree walk; no public suffix list to compare with)");
 			return d;
 		}
-		snprintf(why, whylen, "libpsl: no public suffix list (neither %s nor a built-in list)",
+		str_format(why, whylen, "libpsl: no public suffix list (neither %s nor a built-in list)",
 		    psl_dist_filename() ? psl_dist_filename() : "a distribution file");
 		free(d);
 		return NULL;
@@ -901,11 +901,11 @@ dmarc_new(enum dmarc_standard std, enum dmarc_discovery disc, char *why, size_t 
 	 * found no newer file: that one must not be freed. */
 	if (d->psl == psl_builtin()) {
 		d->psl_is_builtin = 1;
-		snprintf(d->psl_source, sizeof(d->psl_source),
+		str_format(d->psl_source, sizeof(d->psl_source),
 		    "libpsl builtin (%s, from %s)", psl_get_version(),
 		    psl_builtin_filename() ? psl_builtin_filename() : "?");
 	} else {
-		snprintf(d->psl_source, sizeof(d->psl_source), "file %s",
+		str_format(d->psl_source, sizeof(d->psl_source), "file %s",
 		    psl_dist_filename() ? psl_dist_filename() : "(libpsl distribution file)");
 	}
 	if (disc == DMARC_DISCOVERY_TREEWALK) {
@@ -1004,7 +1004,7 @@ one_from_domain(const struct dmarc_input *in, struct dmarc_outcome *out)
 	size_t n = 0, i, k;
 
 	if (in->n_from > DMARC_MAX_FROM) {
-		snprintf(out->why, sizeof(out->why),
+		str_format(out->why, sizeof(out->why),
 		    "message has %zu From addresses (over %d)", in->n_from, DMARC_MAX_FROM);
 		out->n_from = in->n_from;
 		return -1;
@@ -1013,7 +1013,7 @@ one_from_domain(const struct dmarc_input *in, struct dmarc_outcome *out)
 		const char *raw = in->from_domains[i];
 
 		if (dmarc_domain_normalize(raw, doms[n], sizeof(doms[n]), why, sizeof(why)) < 0) {
-			snprintf(out->why, sizeof(out->why),
+			str_format(out->why, sizeof(out->why),
 			    "From domain \"%.*s\" is not a valid domain name: %s",
 			    raw ? (int)strnlen(raw, 80) : 0, raw ? raw : "", why);
 			return -1;
@@ -1026,11 +1026,11 @@ one_from_domain(const struct dmarc_input *in, struct dmarc_outcome *out)
 	}
 	out->n_from = n;
 	if (n == 0) {
-		snprintf(out->why, sizeof(out->why), "message has no From domain");
+		str_format(out->why, sizeof(out->why), "message has no From domain");
 		return -1;
 	}
 	if (n > 1) {
-		snprintf(out->why, sizeof(out->why), "message has %zu From addresses (", n);
+		str_format(out->why, sizeof(out->why), "message has %zu From addresses (", n);
 		for (k = 0; k < n; k++)
 			addf(out->why, sizeof(out->why), "%s%s", k ? ", " : "", doms[k]);
 		addf(out->why, sizeof(out->why), "); DMARC needs exactly one From domain (RFC 7489 section 6.6.1)");
@@ -1110,7 +1110,7 @@ discover(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out,
 	*seen = 0;
 	if (w == NULL) {
 		out->result = DMARC_RES_TEMPERROR;
-		snprintf(out->why, sizeof(out->why), "DMARC record lookup: out of memory");
+		str_format(out->why, sizeof(out->why), "DMARC record lookup: out of memory");
 		return -1;
 	}
 	if (d->discovery == DMARC_DISCOVERY_PSL) {
@@ -1149,7 +1149,7 @@ discover(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out,
 		free(w);
 		return 0;
 	}
-	snprintf(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s", from);
+	str_format(out->why, sizeof(out->why), "no DMARC record at _dmarc.%s", from);
 	for (i = 1; i < w->nlv; i++)
 		addf(out->why, sizeof(out->why), "%s_dmarc.%s",
 		    i + 1 == w->nlv ? " or " : ", ", w->lv[i].name);
@@ -1160,7 +1160,7 @@ discover(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out,
 temp:
 	free(w);
 	out->result = DMARC_RES_TEMPERROR;
-	snprintf(out->why, sizeof(out->why), "DMARC record lookup: %s", why);
+	str_format(out->why, sizeof(out->why), "DMARC record lookup: %s", why);
 	return -1;
 }
 
@@ -1191,7 +1191,7 @@ pick_policy(enum dmarc_standard std, struct dns_ctx *dns, struct dmarc_outcome *
 
 		if (!r->rua_valid) {
 			out->result = DMARC_RES_PERMERROR;
-			snprintf(out->why, sizeof(out->why),
+			str_format(out->why, sizeof(out->why),
 			    "%s in the DMARC record at _dmarc.%s and no valid rua=:"
 			    " no policy applies (%s)", t, out->record_domain, sec);
 			return -1;
@@ -1322,7 +1322,7 @@ align_all(const struct dmarc *d, struct dns_ctx *dns, const struct dmarc_input *
 		} else if (a != 0 && !temp) {
 			temp = 1;
 			if (in->spf_result == SPF_RES_TEMPERROR)
-				snprintf(twhy, twhylen, "SPF temperror for aligned %.120s", cand);
+				str_format(twhy, twhylen, "SPF temperror for aligned %.120s", cand);
 			else
 				copystr(twhy, twhylen, awhy);
 		}
@@ -1343,7 +1343,7 @@ align_all(const struct dmarc *d, struct dns_ctx *dns, const struct dmarc_input *
 		} else if (a != 0 && !temp) {
 			temp = 1;
 			if (r == DKIM_RES_TEMPERROR)
-				snprintf(twhy, twhylen, "DKIM temperror for aligned d=%.120s", cand);
+				str_format(twhy, twhylen, "DKIM temperror for aligned d=%.120s", cand);
 			else
 				copystr(twhy, twhylen, awhy);
 		}
@@ -1356,7 +1356,7 @@ describe_fail(const struct dmarc_input *in, struct dmarc_outcome *out)
 {
 	size_t i, npass = 0;
 
-	snprintf(out->why, sizeof(out->why), "no aligned pass (aspf=%s, adkim=%s): SPF %s",
+	str_format(out->why, sizeof(out->why), "no aligned pass (aspf=%s, adkim=%s): SPF %s",
 	    out->record.aspf == DMARC_ALIGN_STRICT ? "s" : "r",
 	    out->record.adkim == DMARC_ALIGN_STRICT ? "s" : "r",
 	    spf_result_str(in->spf_result));
@@ -1419,7 +1419,7 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 	out->pct = 100;
 	if (one_from_domain(in, out) < 0 || dns == NULL) {
 		if (dns == NULL && out->why[0] == '\0')
-			snprintf(out->why, sizeof(out->why), "no DNS context");
+			str_format(out->why, sizeof(out->why), "no DNS context");
 		return out->result = DMARC_RES_PERMERROR;
 	}
 	if (discover(d, dns, out, &found, &seen) < 0)
@@ -1428,20 +1428,20 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 	if (out->n_records == 0)
 		return out->result = DMARC_RES_NONE;
 	if (out->n_records > 1) {	/* RFC 7489 only: 9989 discarded them */
-		snprintf(out->why, sizeof(out->why), "%zu DMARC records at _dmarc.%s"
+		str_format(out->why, sizeof(out->why), "%zu DMARC records at _dmarc.%s"
 		    " (exactly one is allowed; RFC 7489 section 6.6.3)", out->n_records,
 		    out->record_domain);
 		return out->result = DMARC_RES_PERMERROR;
 	}
 	if (found.broken && std == DMARC_STD_RFC7489) {
-		snprintf(out->why, sizeof(out->why), "%s (at _dmarc.%s)", found.note,
+		str_format(out->why, sizeof(out->why), "%s (at _dmarc.%s)", found.note,
 		    out->record_domain);
 		return out->result = DMARC_RES_PERMERROR;
 	}
 	out->have_record = 1;
 	out->record = found.rec;
 	if (found.broken)
-		snprintf(notes, sizeof(notes), "bad terms of the record were ignored (RFC 9989 4.8): %s",
+		str_format(notes, sizeof(notes), "bad terms of the record were ignored (RFC 9989 4.8): %s",
 		    found.note);
 	else
 		copystr(notes, sizeof(notes), found.note);
@@ -1454,19 +1454,19 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = DMARC_RES_PASS;
 		if (out->dkim_aligned)
-			snprintf(out->why, sizeof(out->why), "aligned DKIM pass for d=%s",
+			str_format(out->why, sizeof(out->why), "aligned DKIM pass for d=%s",
 			    out->dkim_domain);
 		else
-			snprintf(out->why, sizeof(out->why), "aligned SPF pass for %s",
+			str_format(out->why, sizeof(out->why), "aligned SPF pass for %s",
 			    out->spf_domain);
 		if (out->dkim_aligned && out->spf_aligned)
 			addf(out->why, sizeof(out->why), " and SPF pass for %s", out->spf_domain);
 	} else if (temp) {
 		out->result = DMARC_RES_TEMPERROR;
-		snprintf(out->why, sizeof(out->why), "no aligned pass yet, but one may come: %s", twhy);
+		str_format(out->why, sizeof(out->why), "no aligned pass yet, but one may come: %s", twhy);
 	} else if (np_unknown) {
 		out->result = DMARC_RES_TEMPERROR;
-		snprintf(out->why, sizeof(out->why), "fails, but whether np= applies is"
+		str_format(out->why, sizeof(out->why), "fails, but whether np= applies is"
 		    " unknown: DNS trouble checking that %s exists", out->from_domain);
 	} else {
 		out->result = DMARC_RES_FAIL;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "iprev.h"
+#include "sbuf.h"
 
 const char *
 iprev_res_str(enum iprev_res r)
@@ -75,7 +76,7 @@ maps_back(struct dns_ctx *dns, const char *name, const struct client *c,
 
 	dns_query(dns, name, c->v6 ? DNS_T_AAAA : DNS_T_A, &res);
 	if (dns_trouble(res.status)) {
-		snprintf(why, whylen, "%s %s for %s: %s", c->v6 ? "AAAA" : "A",
+		str_format(why, whylen, "%s %s for %s: %s", c->v6 ? "AAAA" : "A",
 		    dns_status_str(res.status), name, res.why);
 		dns_result_free(&res);
 		return -1;
@@ -98,30 +99,30 @@ iprev_check(struct dns_ctx *dns, const char *ip, struct iprev_outcome *out)
 
 	memset(out, 0, sizeof(*out));
 	if (parse_client(ip, &c) < 0 || dns_reverse_name(c.text, rev, sizeof(rev)) < 0) {
-		snprintf(out->why, sizeof(out->why), "client address \"%.64s\" does not parse",
+		str_format(out->why, sizeof(out->why), "client address \"%.64s\" does not parse",
 		    ip ? ip : "");
 		return out->result = IPREV_RES_PERMERROR;
 	}
-	snprintf(out->ip, sizeof(out->ip), "%s", c.text);
+	str_format(out->ip, sizeof(out->ip), "%s", c.text);
 	dns_query(dns, rev, DNS_T_PTR, &ptr);
 	switch (ptr.status) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
-		snprintf(out->why, sizeof(out->why), "no PTR record for %s (%s)", c.text,
+		str_format(out->why, sizeof(out->why), "no PTR record for %s (%s)", c.text,
 		    dns_status_str(ptr.status));
 		dns_result_free(&ptr);
 		return out->result = IPREV_RES_PERMERROR;
 	case DNS_SERVFAIL:
 	case DNS_TIMEOUT:
 	case DNS_ERROR:
-		snprintf(out->why, sizeof(out->why), "PTR lookup for %s: %s (%s)", c.text,
+		str_format(out->why, sizeof(out->why), "PTR lookup for %s: %s (%s)", c.text,
 		    dns_status_str(ptr.status), ptr.why);
 		dns_result_free(&ptr);
 		return out->result = IPREV_RES_TEMPERROR;
 	default:
-		snprintf(out->why, sizeof(out->why), "PTR lookup for %s: %s (%s)", c.text,
+		str_format(out->why, sizeof(out->why), "PTR lookup for %s: %s (%s)", c.text,
 		    dns_status_str(ptr.status), ptr.why);
 		dns_result_free(&ptr);
 		return out->result = IPREV_RES_PERMERROR;
@@ -140,8 +141,8 @@ iprev_check(struct dns_ctx *dns, const char *ip, struct iprev_outcome *out)
 		 * DNS_BADNAME: it does not map back */
 		m = maps_back(dns, slot, &c, twhy, sizeof(twhy));
 		if (m > 0) {
-			snprintf(out->name, sizeof(out->name), "%s", slot);
-			snprintf(out->why, sizeof(out->why), "%s has PTR %s, which resolves back",
+			str_format(out->name, sizeof(out->name), "%s", slot);
+			str_format(out->why, sizeof(out->why), "%s has PTR %s, which resolves back",
 			    c.text, slot);
 			dns_result_free(&ptr);
 			return out->result = IPREV_RES_PASS;
@@ -151,27 +152,27 @@ iprev_check(struct dns_ctx *dns, const char *ip, struct iprev_outcome *out)
 	}
 	dns_result_free(&ptr);
 	if (temp) {
-		snprintf(out->why, sizeof(out->why), "no PTR name of %s confirmed; %s",
+		str_format(out->why, sizeof(out->why), "no PTR name of %s confirmed; %s",
 		    c.text, twhy);
 		return out->result = IPREV_RES_TEMPERROR;
 	}
-	snprintf(out->why, sizeof(out->why), "no PTR name of %s resolves back to it (", c.text);
+	str_format(out->why, sizeof(out->why), "no PTR name of %s resolves back to it (", c.text);
 	for (i = 0; i < out->n_names; i++) {
 		size_t used = strlen(out->why);
 
-		snprintf(out->why + used, sizeof(out->why) - used, "%s%s", i ? ", " : "",
+		str_format(out->why + used, sizeof(out->why) - used, "%s%s", i ? ", " : "",
 		    out->names[i]);
 	}
 	if (out->n_ptr > out->n_names) {
 		size_t used = strlen(out->why);
 
-		snprintf(out->why + used, sizeof(out->why) - used, "; %zu of %zu PTR names tried",
+		str_format(out->why + used, sizeof(out->why) - used, "; %zu of %zu PTR names tried",
 		    out->n_names, out->n_ptr);
 	}
 	{
 		size_t used = strlen(out->why);
 
-		snprintf(out->why + used, sizeof(out->why) - used, ")");
+		str_format(out->why + used, sizeof(out->why) - used, ")");
 	}
 	return out->result = IPREV_RES_FAIL;
 }

@@ -14,6 +14,7 @@
 
 #include "address.h"
 #include "domain.h"
+#include "sbuf.h"
 #include "smtppath.h"
 
 /* RFC 5321 §4.5.3.1 */
@@ -168,7 +169,7 @@ parse_strict(const char *p, size_t n, struct smtp_path *out)
 	copy_part(out->local, sizeof(out->local), p, l, 0);
 	copy_part(out->domain, sizeof(out->domain), p + at, d, 1);
 	if (l > RFC_LOCAL_MAX)
-		snprintf(out->why, sizeof(out->why), "local part longer than %d octets", RFC_LOCAL_MAX);
+		str_format(out->why, sizeof(out->why), "local part longer than %d octets", RFC_LOCAL_MAX);
 	return 0;
 }
 
@@ -288,7 +289,7 @@ smtp_path_parse(const char *arg, struct smtp_path *out)
 	if (inner != p && parse_strict(inner, inner_n, out) == 0) {
 		out->strict = out->why[0] == '\0' && n <= RFC_PATH_MAX;
 		if (!out->strict && out->why[0] == '\0')
-			snprintf(out->why, sizeof(out->why), "path longer than %d octets", RFC_PATH_MAX);
+			str_format(out->why, sizeof(out->why), "path longer than %d octets", RFC_PATH_MAX);
 	} else {
 		long route = scan_route(inner, inner_n);
 		const char *text = inner;
@@ -302,23 +303,23 @@ smtp_path_parse(const char *arg, struct smtp_path *out)
 		}
 		memset(out, 0, sizeof(*out));
 		if (parse_rfc822(text, text_n, out) == 0) {
-			snprintf(out->why, sizeof(out->why), "not RFC 5321 path syntax%s",
+			str_format(out->why, sizeof(out->why), "not RFC 5321 path syntax%s",
 			    inner == p ? " (no angle brackets)" : "");
 		} else if (parse_routing(text, text_n, out) == 0) {
-			snprintf(out->why, sizeof(out->why), "not an address; read as the MTA routes it,"
+			str_format(out->why, sizeof(out->why), "not an address; read as the MTA routes it,"
 			    " the domain after the last '@'");
 		} else {
-			snprintf(out->why, sizeof(out->why), "no domain in the envelope sender");
+			str_format(out->why, sizeof(out->why), "no domain in the envelope sender");
 			return -1;
 		}
 	}
 	if (!out->literal) {
 		if (domain_normalize(out->domain, norm, sizeof(norm), why, sizeof(why)) == 0) {
-			snprintf(out->domain, sizeof(out->domain), "%s", norm);
+			str_format(out->domain, sizeof(out->domain), "%s", norm);
 		} else {
 			out->strict = 0;
 			if (out->why[0] == '\0')
-				snprintf(out->why, sizeof(out->why), "domain: %s", why);
+				str_format(out->why, sizeof(out->why), "domain: %s", why);
 		}
 	}
 	return 0;

@@ -46,6 +46,7 @@
 #include "dns.h"
 #include "log.h"
 #include "dnsname.h"
+#include "sbuf.h"
 #include "spf.h"
 #include "spf_builtin.h"
 
@@ -328,7 +329,7 @@ static void
 set_why(char *why, size_t whylen, const char *msg)
 {
 	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", msg);
+		str_format(why, whylen, "%s", msg);
 }
 
 /* The libspf2 part of spf_engine_new, run under on_spf_error's escape. */
@@ -461,9 +462,9 @@ strip_brackets(const char *s, char *out, size_t outlen)
 	size_t len = strlen(s);
 
 	if (len >= 2 && s[0] == '<' && s[len - 1] == '>')
-		snprintf(out, outlen, "%.*s", (int)(len - 2), s + 1);
+		str_format(out, outlen, "%.*s", (int)(len - 2), s + 1);
 	else
-		snprintf(out, outlen, "%s", s);
+		str_format(out, outlen, "%s", s);
 }
 
 static enum spf_result
@@ -490,7 +491,7 @@ prepare(const struct spf_query *q, struct check_in *in, struct spf_outcome *out)
 		copy_str(out->identity, sizeof(out->identity), in->helo);
 		in->domain = in->helo;
 	} else if (in->sender[0] == '\0') {
-		snprintf(out->identity, sizeof(out->identity), "postmaster@%s", in->helo);
+		str_format(out->identity, sizeof(out->identity), "postmaster@%s", in->helo);
 		in->domain = in->helo;
 	} else {
 		copy_str(out->identity, sizeof(out->identity), in->sender);
@@ -504,7 +505,7 @@ prepare(const struct spf_query *q, struct check_in *in, struct spf_outcome *out)
 		return -1;
 	}
 	if (parse_ip(q->client_ip, in) != 0) {
-		snprintf(msg, sizeof(msg), "client IP '%.64s' is not an IPv4 or IPv6 address",
+		str_format(msg, sizeof(msg), "client IP '%.64s' is not an IPv4 or IPv6 address",
 		    q->client_ip);
 		finish(out, SPF_RES_NONE, msg);
 		return -1;
@@ -519,7 +520,7 @@ prepare(const struct spf_query *q, struct check_in *in, struct spf_outcome *out)
 	if (in->domain[0] == '[') {
 		/* RFC 7208 2.3 and 4.3: SPF checks domain names only; an
 		 * address literal has no record to ask for */
-		snprintf(msg, sizeof(msg), "the %s '%.100s' is an address literal, not a domain "
+		str_format(msg, sizeof(msg), "the %s '%.100s' is an address literal, not a domain "
 		    "name: SPF has no record to look up (RFC 7208 2.3, 4.3), nothing was asked",
 		    q->identity == SPF_ID_HELO || in->sender[0] == '\0' ? "HELO name" :
 		    "MAIL FROM domain", in->domain);
@@ -527,7 +528,7 @@ prepare(const struct spf_query *q, struct check_in *in, struct spf_outcome *out)
 		return -1;
 	}
 	if (!name_ok(in->domain, 1)) {
-		snprintf(msg, sizeof(msg), "'%.200s' is not a valid multi-label domain name",
+		str_format(msg, sizeof(msg), "'%.200s' is not a valid multi-label domain name",
 		    in->domain);
 		finish(out, SPF_RES_NONE, msg);
 		return -1;
@@ -644,7 +645,7 @@ fill_outcome(struct spf_outcome *out, SPF_response_t *resp, SPF_errcode_t rc)
 	if (why == NULL)
 		why = comment_text(resp);
 	if (why == NULL) {
-		snprintf(buf, sizeof(buf), "libspf2: %s", SPF_strerror(rc));
+		str_format(buf, sizeof(buf), "libspf2: %s", SPF_strerror(rc));
 		why = buf;
 	}
 	copy_str(out->why, sizeof(out->why), why);

@@ -76,7 +76,7 @@ fwhy(struct frame *f, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	str_vformat(f->why, sizeof(f->why), fmt, ap);
 	va_end(ap);
 }
 
@@ -93,7 +93,7 @@ lint(struct eval *ev, const char *fmt, ...)
 	unsigned i;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	str_vformat(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	for (i = 0; i < o->n_lint; i++)
 		if (strcmp(o->lint[i], buf) == 0)
@@ -205,7 +205,7 @@ lookup(struct eval *ev, const char *name, uint16_t type, struct dns_result *res)
 	memset(res, 0, sizeof(*res));
 	if (!lookupable(name)) {
 		res->status = DNS_NXDOMAIN;
-		snprintf(res->why, sizeof(res->why), "not a valid DNS name");
+		str_format(res->why, sizeof(res->why), "not a valid DNS name");
 		return LK_VOID;
 	}
 	switch (dns_query_octets(ev->dns, name, type, res)) {
@@ -263,14 +263,14 @@ reverse_name(const struct eval *ev, char *buf, size_t buflen)
 	int i;
 
 	if (ev->in->v4) {
-		snprintf(buf, buflen, "%u.%u.%u.%u.in-addr.arpa", ip[3], ip[2], ip[1], ip[0]);
+		str_format(buf, buflen, "%u.%u.%u.%u.in-addr.arpa", ip[3], ip[2], ip[1], ip[0]);
 		return;
 	}
 	for (i = 31; i >= 0 && n + 2 < buflen; i--) {
 		buf[n++] = "0123456789abcdef"[(ip[i / 2] >> (i % 2 ? 0 : 4)) & 15];
 		buf[n++] = '.';
 	}
-	snprintf(buf + n, buflen - n, "ip6.arpa");
+	str_format(buf + n, buflen - n, "ip6.arpa");
 }
 
 /* Whether name has an address record equal to the client's (errors: no). */
@@ -716,7 +716,7 @@ fetch(struct frame *f, enum spf_result *r)
 	if (f->step >= 0) {
 		struct spf_walk_step *w = &o->walk[f->step];
 
-		snprintf(w->record, sizeof(w->record), "%.*s",
+		str_format(w->record, sizeof(w->record), "%.*s",
 		    (int)found->len, (const char *)found->data);
 		if (found->len >= sizeof(w->record))
 			memcpy(w->record + sizeof(w->record) - 4, "...", 4);
@@ -853,8 +853,8 @@ spf_builtin_check(struct dns_ctx *dns, const struct spf_builtin_in *in,
 	if (n == 0 || n >= sizeof(ev.local))
 		copy_str(ev.local, sizeof(ev.local), "postmaster");
 	else
-		snprintf(ev.local, sizeof(ev.local), "%.*s", (int)n, in->sender);
-	snprintf(ev.sender, sizeof(ev.sender), "%s@%s", ev.local, ev.sender_domain);
+		str_format(ev.local, sizeof(ev.local), "%.*s", (int)n, in->sender);
+	str_format(ev.sender, sizeof(ev.sender), "%s@%s", ev.local, ev.sender_domain);
 	copy_str(out->engine, sizeof(out->engine), "builtin");
 	out->explanation[0] = '\0';
 	out->result = check_host(&ev, in->domain, 0, "", 1, out->why, sizeof(out->why));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sbuf.h"
 #include "spf_macro.h"
 #include "spf_record.h"
 
@@ -76,7 +77,7 @@ fail(struct tparse *p, size_t at, const char *what)
 {
 	const struct spf_term *t = p->t;
 
-	snprintf(p->err, p->errlen, "syntax error in term %zu '%.*s' at offset %zu: %s",
+	str_format(p->err, p->errlen, "syntax error in term %zu '%.*s' at offset %zu: %s",
 	    p->index, (int)(t->len > 80 ? 80 : t->len), p->rec + t->pos, at, what);
 	return -1;
 }
@@ -334,7 +335,7 @@ count_terms(const char *txt, size_t len, size_t *n, char *err, size_t errlen)
 		unsigned char c = (unsigned char)txt[i];
 
 		if (c != ' ' && (c < 0x21 || c > 0x7e)) {
-			snprintf(err, errlen, "syntax error at offset %zu: octet 0x%02x "
+			str_format(err, errlen, "syntax error at offset %zu: octet 0x%02x "
 			    "is not allowed in an SPF record", i, c);
 			return -1;
 		}
@@ -354,7 +355,7 @@ spf_record_parse(const char *txt, size_t len, struct spf_record *rec,
 	memset(rec, 0, sizeof(*rec));
 	rec->redirect = rec->exp = -1;
 	if (!spf_record_is_spf(txt, len)) {
-		snprintf(err, errlen, "not an SPF record (no v=spf1)");
+		str_format(err, errlen, "not an SPF record (no v=spf1)");
 		return -1;
 	}
 	if (count_terms(txt, len, &n, err, errlen) < 0)
@@ -362,7 +363,7 @@ spf_record_parse(const char *txt, size_t len, struct spf_record *rec,
 	rec->text = malloc(len + 1);
 	rec->terms = calloc(n ? n : 1, sizeof(*rec->terms));
 	if (rec->text == NULL || rec->terms == NULL) {
-		snprintf(err, errlen, "out of memory");
+		str_format(err, errlen, "out of memory");
 		spf_record_free(rec);
 		return -1;
 	}
@@ -406,9 +407,9 @@ spf_term_text(const struct spf_record *rec, size_t i, char *buf,
     size_t buflen)
 {
 	if (i >= rec->n) {
-		snprintf(buf, buflen, "?");
+		str_format(buf, buflen, "?");
 		return;
 	}
-	snprintf(buf, buflen, "%.*s", (int)rec->terms[i].len,
+	str_format(buf, buflen, "%.*s", (int)rec->terms[i].len,
 	    rec->text + rec->terms[i].pos);
 }

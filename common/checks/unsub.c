@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "rfc5322.h"
+#include "sbuf.h"
 #include "unsub.h"
 
 /* ---- List-Unsubscribe (RFC 2369 section 2) ---- */
@@ -58,7 +59,7 @@ stop(struct unsub_list *out, size_t pos, const char *fmt, ...)
 	out->stopped = 1;
 	out->stop_pos = pos;
 	va_start(ap, fmt);
-	vsnprintf(out->stop_why, sizeof(out->stop_why), fmt, ap);
+	str_vformat(out->stop_why, sizeof(out->stop_why), fmt, ap);
 	va_end(ap);
 }
 
@@ -194,7 +195,7 @@ problem(struct unsub_result *out, unsigned bit, const char *fmt, ...)
 	if (out->n_reasons >= UNSUB_MAX_REASONS)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(out->reasons[out->n_reasons++], sizeof(out->reasons[0]), fmt, ap);
+	str_vformat(out->reasons[out->n_reasons++], sizeof(out->reasons[0]), fmt, ap);
 	va_end(ap);
 }
 
@@ -210,7 +211,7 @@ note(struct unsub_result *out, const char *fmt, ...)
 	if (out->n_notes >= UNSUB_MAX_NOTES)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(out->notes[out->n_notes++], sizeof(out->notes[0]), fmt, ap);
+	str_vformat(out->notes[out->n_notes++], sizeof(out->notes[0]), fmt, ap);
 	va_end(ap);
 }
 
@@ -310,7 +311,7 @@ set_sig(struct unsub_result *out, const struct dkim_sig_result *sigs, size_t i)
 {
 	out->sig_index = (int)i;
 	out->sig_result = sigs[i].result;
-	snprintf(out->sig_domain, sizeof(out->sig_domain), "%.*s",
+	str_format(out->sig_domain, sizeof(out->sig_domain), "%.*s",
 	    (int)strnlen(sigs[i].domain, sizeof(sigs[i].domain)), sigs[i].domain);
 }
 
@@ -436,7 +437,7 @@ unsub_bulk_hints(const struct header_list *hl, char *names, size_t namelen)
 
 		if (!(hints & (1u << b)))
 			continue;
-		w = snprintf(names + o, namelen - o, "%s%s", o ? ", " : "", hint_names[b]);
+		w = str_format(names + o, namelen - o, "%s%s", o ? ", " : "", hint_names[b]);
 		if (w < 0 || (size_t)w >= namelen - o)
 			break;
 		o += (size_t)w;

@@ -87,7 +87,7 @@ setwhy(char *why, size_t whylen, const char *fmt, ...)
 	if (why == NULL || whylen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
+	str_vformat(why, whylen, fmt, ap);
 	va_end(ap);
 }
 
@@ -142,7 +142,7 @@ dns_type_str(uint16_t type, char *buf, size_t buflen)
 	case DNS_T_AAAA:	return "AAAA";
 	case DNS_T_SPF:		return "SPF";
 	}
-	snprintf(buf, buflen, "TYPE%u", (unsigned)type);
+	str_format(buf, buflen, "TYPE%u", (unsigned)type);
 	return buf;
 }
 
@@ -289,12 +289,12 @@ dns_server_str(const struct dns_server *s, char *buf, size_t buflen)
 		return;
 	if (s->addr.ss_family == AF_INET &&
 	    inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a)) != NULL)
-		snprintf(buf, buflen, "%s:%u", a, ntohs(sin->sin_port));
+		str_format(buf, buflen, "%s:%u", a, ntohs(sin->sin_port));
 	else if (s->addr.ss_family == AF_INET6 &&
 	    inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)) != NULL)
-		snprintf(buf, buflen, "[%s]:%u", a, ntohs(sin6->sin6_port));
+		str_format(buf, buflen, "[%s]:%u", a, ntohs(sin6->sin6_port));
 	else
-		snprintf(buf, buflen, "(bad address)");
+		str_format(buf, buflen, "(bad address)");
 }
 
 static int
@@ -550,9 +550,9 @@ bad(struct dns_result *out, const char *fmt, ...)
 	char msg[120];
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	str_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(out->why, sizeof(out->why), "malformed reply: %s", msg);
+	str_format(out->why, sizeof(out->why), "malformed reply: %s", msg);
 	out->status = DNS_ERROR;
 	return DNS_ERROR;
 }
@@ -752,29 +752,29 @@ follow_chain(ns_msg *msg, uint16_t qtype, char *cur, size_t curlen,
 		if (seen == NULL) {
 			if ((seen = malloc((DNS_MAX_CNAME + 1) * sizeof(*seen))) == NULL) {
 				out->status = DNS_ERROR;
-				snprintf(out->why, sizeof(out->why), "out of memory");
+				str_format(out->why, sizeof(out->why), "out of memory");
 				rc = DNS_ERROR;
 				goto done;
 			}
-			snprintf(seen[0], sizeof(seen[0]), "%s", cur);
+			str_format(seen[0], sizeof(seen[0]), "%s", cur);
 		}
 		for (k = 0; k <= hops; k++)
 			if (strcasecmp(seen[k], target) == 0) {
 				out->status = DNS_ERROR;
-				snprintf(out->why, sizeof(out->why),
+				str_format(out->why, sizeof(out->why),
 				    "CNAME loop at %s", target);
 				rc = DNS_ERROR;
 				goto done;
 			}
 		if (hops >= DNS_MAX_CNAME) {
 			out->status = DNS_ERROR;
-			snprintf(out->why, sizeof(out->why),
+			str_format(out->why, sizeof(out->why),
 			    "CNAME chain longer than %d", DNS_MAX_CNAME);
 			rc = DNS_ERROR;
 			goto done;
 		}
-		snprintf(seen[hops + 1], sizeof(seen[0]), "%s", target);
-		snprintf(cur, curlen, "%s", target);
+		str_format(seen[hops + 1], sizeof(seen[0]), "%s", target);
+		str_format(cur, curlen, "%s", target);
 	}
 done:
 	free(seen);
@@ -800,7 +800,7 @@ collect(ns_msg *msg, uint16_t qtype, const char *name, uint32_t *ttl,
 	if (n == 0)
 		return 0;
 	if ((out->rr = calloc(n, sizeof(*out->rr))) == NULL) {
-		snprintf(out->why, sizeof(out->why), "out of memory");
+		str_format(out->why, sizeof(out->why), "out of memory");
 		out->status = DNS_ERROR;
 		return DNS_ERROR;
 	}
@@ -849,10 +849,10 @@ dns_parse_wire(unsigned char *wire, size_t len, uint16_t qtype,
 	if (rcode != ns_r_noerror && rcode != ns_r_nxdomain) {
 		out->status = DNS_SERVFAIL;
 		if (rcode_str(rcode) != NULL)
-			snprintf(out->why, sizeof(out->why), "%s",
+			str_format(out->why, sizeof(out->why), "%s",
 			    rcode_str(rcode));
 		else
-			snprintf(out->why, sizeof(out->why), "rcode %d", rcode);
+			str_format(out->why, sizeof(out->why), "rcode %d", rcode);
 		return out->status;
 	}
 	if (ns_msg_count(msg, ns_s_qd) != 1)
@@ -871,7 +871,7 @@ dns_parse_wire(unsigned char *wire, size_t len, uint16_t qtype,
 		*cttl = neg_ttl(&msg);
 		out->status = rcode == ns_r_nxdomain ? DNS_NXDOMAIN :
 		    DNS_NODATA;
-		snprintf(out->why, sizeof(out->why), "%s",
+		str_format(out->why, sizeof(out->why), "%s",
 		    rcode == ns_r_nxdomain ? "NXDOMAIN" :
 		    "NODATA (no record of this type)");
 		return out->status;
@@ -891,7 +891,7 @@ dns_parse_reply(const unsigned char *wire, size_t len, uint16_t qtype,
 	if ((copy = malloc(len ? len : 1)) == NULL) {
 		memset(out, 0, sizeof(*out));
 		out->status = DNS_ERROR;
-		snprintf(out->why, sizeof(out->why), "out of memory");
+		str_format(out->why, sizeof(out->why), "out of memory");
 		return DNS_ERROR;
 	}
 	if (len)
@@ -937,7 +937,7 @@ check_name(const char *name, char *buf, int lower, char *why, size_t whylen)
 static int
 reverse4(const unsigned char *a, char *buf, size_t buflen)
 {
-	int n = snprintf(buf, buflen, "%u.%u.%u.%u.in-addr.arpa",
+	int n = str_format(buf, buflen, "%u.%u.%u.%u.in-addr.arpa",
 	    a[3], a[2], a[1], a[0]);
 
 	return (n < 0 || (size_t)n >= buflen) ? -1 : 0;
@@ -1003,7 +1003,7 @@ dns_explain(struct dns_result *out, const struct dns_server *sv,
 	memcpy(old, out->why, sizeof(old));
 	if (sv != NULL)
 		dns_server_str(sv, srv, sizeof(srv));
-	snprintf(out->why, sizeof(out->why), "%s %s%s for %s/%s", old,
+	str_format(out->why, sizeof(out->why), "%s %s%s for %s/%s", old,
 	    sv ? "from " : "(cached)", sv ? srv : "", name,
 	    dns_type_str(type, tb, sizeof(tb)));
 }
@@ -1065,14 +1065,14 @@ flight_get(struct dns_resolver *r, const char *qname, const char *key, uint16_t 
 		return f;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		str_format(why, whylen, "out of memory");
 		return NULL;
 	}
 	pthread_cond_init(&f->cond, &r->condattr);
 	f->type = type;
 	f->deadline = until;
-	snprintf(f->name, sizeof(f->name), "%s", qname);
-	snprintf(f->key, sizeof(f->key), "%s", key);
+	str_format(f->name, sizeof(f->name), "%s", qname);
+	str_format(f->key, sizeof(f->key), "%s", key);
 	f->refs = 1;
 	if (dns_io_submit(r, f, why, whylen) < 0) {
 		dns_flight_unref(r, f);
@@ -1269,12 +1269,12 @@ wait_flight(struct dns_ctx *c, struct flight *f, const char *qname, uint16_t typ
 		memset(out, 0, sizeof(*out));
 		out->status = DNS_TIMEOUT;
 		if (c->session != NULL && c->session->cancelled)
-			snprintf(out->why, sizeof(out->why), "lookup cancelled for %s/%s", qname,
+			str_format(out->why, sizeof(out->why), "lookup cancelled for %s/%s", qname,
 			    dns_type_str(type, tb, sizeof(tb)));
 		else if (now == start)
-			snprintf(out->why, sizeof(out->why), "DNS time budget used up");
+			str_format(out->why, sizeof(out->why), "DNS time budget used up");
 		else
-			snprintf(out->why, sizeof(out->why), "no answer within the check's DNS time "
+			str_format(out->why, sizeof(out->why), "no answer within the check's DNS time "
 			    "(%lld ms) for %s/%s", now - start, qname, dns_type_str(type, tb, sizeof(tb)));
 	}
 	dns_flight_unref(r, f);
@@ -1296,7 +1296,7 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 	long long left_ms, start;
 
 	if (c == NULL || c->res == NULL) {
-		snprintf(out->why, sizeof(out->why), "no resolver");
+		str_format(out->why, sizeof(out->why), "no resolver");
 		return DNS_ERROR;
 	}
 	r = c->res;
@@ -1320,12 +1320,12 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 		if (c->session != NULL && f == NULL)
 			prefetch_checked(c->session, qname, key, type);
 		out->status = DNS_TIMEOUT;
-		snprintf(out->why, sizeof(out->why), "would wait");
+		str_format(out->why, sizeof(out->why), "would wait");
 		return DNS_TIMEOUT;
 	}
 	if (c->budget_ms <= 0) {
 		out->status = DNS_TIMEOUT;
-		snprintf(out->why, sizeof(out->why), "DNS time budget used up");
+		str_format(out->why, sizeof(out->why), "DNS time budget used up");
 		goto done;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -1413,9 +1413,9 @@ escape_name(const char *name, char *buf, size_t buflen, int lower,
 		if (ch == '.' || (ch > 0x20 && ch < 0x7f && ch != '\\'))
 			buf[o++] = (char)(lower ? lc(ch) : ch);
 		else if (ch == '\\')
-			o += (size_t)snprintf(buf + o, buflen - o, "\\\\");
+			o += (size_t)str_format(buf + o, buflen - o, "\\\\");
 		else
-			o += (size_t)snprintf(buf + o, buflen - o, "\\%03u", ch);
+			o += (size_t)str_format(buf + o, buflen - o, "\\%03u", ch);
 	}
 	buf[o] = '\0';
 	return 0;

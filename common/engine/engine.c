@@ -179,7 +179,7 @@ lasting_new(const struct sc_config *cfg, unsigned flags, char *why, size_t whyle
 	struct lasting *l = calloc(1, sizeof(*l));
 
 	if (l == NULL) {
-		snprintf(why, whylen, "out of memory");
+		str_format(why, whylen, "out of memory");
 		return NULL;
 	}
 	atomic_init(&l->engines, 1);
@@ -226,7 +226,7 @@ engine_build(const struct sc_config *cfg, unsigned flags, const struct engine *p
 	struct engine *e = calloc(1, sizeof(*e));
 
 	if (e == NULL) {
-		snprintf(why, whylen, "out of memory");
+		str_format(why, whylen, "out of memory");
 		return NULL;
 	}
 	e->cfg = cfg;
@@ -260,12 +260,12 @@ engine_build(const struct sc_config *cfg, unsigned flags, const struct engine *p
 	    why, whylen)) == NULL) {
 		char inner[400];
 
-		snprintf(inner, sizeof inner, "%s", why);
-		snprintf(why, whylen, "ARCSign: %s", inner);
+		str_format(inner, sizeof inner, "%s", why);
+		str_format(why, whylen, "ARCSign: %s", inner);
 		goto fail;
 	}
 	if ((e->pool = task_pool_new(CHECK_THREADS)) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		str_format(why, whylen, "out of memory");
 		goto fail;
 	}
 	return e;
@@ -298,7 +298,7 @@ engine_start(struct engine *e, char *why, size_t whylen)
 		/* refused (password, database) is a configuration error; not
 		 * reachable is an outage: count locally until it is back */
 		if (rc < 0) {
-			snprintf(why, whylen, "SharedState %s: %s", sharedstate_uri(e->shared), msg);
+			str_format(why, whylen, "SharedState %s: %s", sharedstate_uri(e->shared), msg);
 			return -1;
 		}
 		if (rc > 0)
@@ -536,7 +536,7 @@ set_field(struct check *c, char *dst, size_t dstlen, const char *src, const char
 
 	if (n >= dstlen) {
 		if (c->v.input_error[0] == '\0')
-			snprintf(c->v.input_error, sizeof(c->v.input_error),
+			str_format(c->v.input_error, sizeof(c->v.input_error),
 			    "%s longer than %zu characters", what, dstlen - 1);
 		n = dstlen - 1;
 	}
@@ -611,13 +611,13 @@ check_set_mail_from(struct check *c, const char *mail_from)
 	env->mail_from[0] = env->mail_from_domain[0] = '\0';
 	if (!p.null) {
 		if (rc == 0) {
-			snprintf(env->mail_from, sizeof(env->mail_from), "%s@%s", p.local, p.domain);
-			snprintf(env->mail_from_domain, sizeof(env->mail_from_domain), "%s", p.domain);
+			str_format(env->mail_from, sizeof(env->mail_from), "%s@%s", p.local, p.domain);
+			str_format(env->mail_from_domain, sizeof(env->mail_from_domain), "%s", p.domain);
 		} else {
 			set_field(c, env->mail_from, sizeof(env->mail_from), mail_from, "MAIL FROM");
 		}
 		if (!p.strict && c->v.input_error[0] == '\0')
-			snprintf(c->v.input_error, sizeof(c->v.input_error), "MAIL FROM: %.140s", p.why);
+			str_format(c->v.input_error, sizeof(c->v.input_error), "MAIL FROM: %.140s", p.why);
 	}
 	if (!c->spf_stale)
 		start_spf(c);
@@ -713,7 +713,7 @@ ask_early(struct check *c, const char *name, const char *value, size_t len)
 			return;
 		for (size_t k = 0; k < l.n && k < EARLY_FROM_MAX; k++)
 			if (dmarc_domain_normalize(l.v[k].domain, key, sizeof(key), NULL, 0) == 0) {
-				snprintf(q, sizeof(q), "_dmarc.%s", key);
+				str_format(q, sizeof(q), "_dmarc.%s", key);
 				dns_prefetch(c->dns, q, DNS_T_TXT);
 			}
 	}
@@ -738,7 +738,7 @@ note_forged(struct check *c, const char *name, const char *value, size_t len)
 			struct header_removal *nf = realloc(c->forged, ncap * sizeof(*nf));
 
 			if (nf == NULL) {
-				snprintf(c->v.error, sizeof(c->v.error),
+				str_format(c->v.error, sizeof(c->v.error),
 				    "out of memory noting forged %s fields", owned_fields[k]);
 				return;
 			}
@@ -760,21 +760,21 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 		if (c->e->sealer != NULL && header_name_valid(name) &&
 		    header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0 &&
 		    c->over_limits[0] == '\0')
-			snprintf(c->over_limits, sizeof(c->over_limits), "%s", why);
+			str_format(c->over_limits, sizeof(c->over_limits), "%s", why);
 		return;
 	}
 	note_forged(c, name, value, len);
 	if (!header_name_valid(name)) {
 		if (c->v.input_error[0] == '\0')
-			snprintf(c->v.input_error, sizeof(c->v.input_error),
+			str_format(c->v.input_error, sizeof(c->v.input_error),
 			    "invalid header field name skipped");
 		return;
 	}
 	if (header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0) {
 		if (c->over_limits[0] == '\0')
-			snprintf(c->over_limits, sizeof(c->over_limits), "%s", why);
+			str_format(c->over_limits, sizeof(c->over_limits), "%s", why);
 		if (c->v.input_error[0] == '\0')
-			snprintf(c->v.input_error, sizeof(c->v.input_error), "%s", why);
+			str_format(c->v.input_error, sizeof(c->v.input_error), "%s", why);
 	}
 	ask_early(c, name, value, len);
 }
@@ -901,7 +901,7 @@ judged_ips(struct check *c, char ips[][64], size_t max)
 		for (size_t i = 0; i < cfg->sending_ips.n && n < max; i++)
 			netaddr_str(&cfg->sending_ips.v[i].net, ips[n++], 64);
 	} else if (c->v.env.client_ip[0]) {
-		snprintf(ips[n++], 64, "%s", c->v.env.client_ip);
+		str_format(ips[n++], 64, "%s", c->v.env.client_ip);
 	}
 	return n;
 }
@@ -916,7 +916,7 @@ spf_keep_worse(struct check *c, const struct spf_query *q)
 	spf_check(c->e->spf, &c->dns_spf, q, &o);
 	if (spf_badness(o.result) > spf_badness(c->v.spf.result)) {
 		c->v.spf = o;
-		snprintf(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", q->client_ip);
+		str_format(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", q->client_ip);
 	}
 }
 
@@ -927,7 +927,7 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 
 	if (nips == 0) {
 		c->v.spf.result = SPF_RES_NONE;
-		snprintf(c->v.spf.why, sizeof(c->v.spf.why), "no client address known");
+		str_format(c->v.spf.why, sizeof(c->v.spf.why), "no client address known");
 		return;
 	}
 	for (size_t i = 0; i < nips; i++) {
@@ -945,7 +945,7 @@ run_spf(struct check *c, char ips[][64], size_t nips)
 		 * an outcome is 19 KB */
 		if (i == 0) {
 			spf_check(c->e->spf, &c->dns_spf, &q, &c->v.spf);
-			snprintf(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", ips[i]);
+			str_format(c->v.spf_ip, sizeof(c->v.spf_ip), "%s", ips[i]);
 		} else {
 			spf_keep_worse(c, &q);
 		}
@@ -1062,11 +1062,11 @@ start_dmarc_early(struct check *c)
 	/* the domains run_dmarc will judge */
 	author_domains(&c->headers, &a);
 	for (size_t i = 0; i < a.n && de->n_from < EARLY_FROM_MAX; i++)
-		snprintf(de->from[de->n_from++], EARLY_NAME_MAX, "%s", a.domain[i]);
+		str_format(de->from[de->n_from++], EARLY_NAME_MAX, "%s", a.domain[i]);
 	if (de->n_from == 0)
 		return;
 	/* identifiers the tree walk may need: the SPF domain and each d= */
-	snprintf(de->ids[de->n_ids++], EARLY_NAME_MAX, "%.255s",
+	str_format(de->ids[de->n_ids++], EARLY_NAME_MAX, "%.255s",
 	    c->v.env.null_sender ? c->v.env.helo : c->v.env.mail_from_domain);
 	for (size_t i = 0; i < c->headers.n && de->n_ids < EARLY_IDS_MAX; i++) {
 		const struct header *h = &c->headers.v[i];
@@ -1077,7 +1077,7 @@ start_dmarc_early(struct check *c)
 		for (d = NULL, p = key; (p = strstr(p, sfx)) != NULL; p++)
 			d = p + strlen(sfx);
 		if (d != NULL)
-			snprintf(de->ids[de->n_ids++], EARLY_NAME_MAX, "%s", d);
+			str_format(de->ids[de->n_ids++], EARLY_NAME_MAX, "%s", d);
 	}
 	if (try_inline(c, &c->dns_dmarc_early, dmarc_early_task))
 		return;		/* every answer was at hand: nothing to ask early */
@@ -1091,11 +1091,11 @@ run_dkim(struct check *c)
 	const char *why = NULL;
 
 	if (c->dkim == NULL) {
-		snprintf(c->v.dkim_error, sizeof(c->v.dkim_error), "DKIM verifier unavailable");
+		str_format(c->v.dkim_error, sizeof(c->v.dkim_error), "DKIM verifier unavailable");
 		return;
 	}
 	if (dkim_msg_finish(c->dkim, &c->v.dkim, &c->v.n_dkim, &why) < 0) {
-		snprintf(c->v.dkim_error, sizeof(c->v.dkim_error), "%s", why ? why : "DKIM error");
+		str_format(c->v.dkim_error, sizeof(c->v.dkim_error), "%s", why ? why : "DKIM error");
 		c->v.dkim = NULL;
 		c->v.n_dkim = 0;
 	}
@@ -1108,7 +1108,7 @@ run_arc(struct check *c)
 {
 	arc_msg_finish(c->arc, &c->v.arc);
 	if (c->over_limits[0] != '\0')
-		snprintf(c->v.arc.why, sizeof(c->v.arc.why), "not verified: %.100s", c->over_limits);
+		str_format(c->v.arc.why, sizeof(c->v.arc.why), "not verified: %.100s", c->over_limits);
 	c->v.arc_done = 1;
 }
 
@@ -1172,14 +1172,14 @@ relaxed_alignment(struct check *c)
 	if (c->v.spf_done && c->v.spf.result == SPF_RES_PASS &&
 	    dmarc_aligned(c->e->dmarc, &c->dns_dmarc, d->from_domain, c->v.spf.domain, DMARC_ALIGN_RELAXED) == 1) {
 		d->spf_aligned = 1;
-		snprintf(d->spf_domain, sizeof(d->spf_domain), "%s", c->v.spf.domain);
+		str_format(d->spf_domain, sizeof(d->spf_domain), "%s", c->v.spf.domain);
 	}
 	for (size_t i = 0; i < c->v.n_dkim && !d->dkim_aligned; i++)
 		if (c->v.dkim[i].result == DKIM_RES_PASS &&
 		    dmarc_aligned(c->e->dmarc, &c->dns_dmarc, d->from_domain, c->v.dkim[i].domain,
 		    DMARC_ALIGN_RELAXED) == 1) {
 			d->dkim_aligned = 1;
-			snprintf(d->dkim_domain, sizeof(d->dkim_domain), "%s", c->v.dkim[i].domain);
+			str_format(d->dkim_domain, sizeof(d->dkim_domain), "%s", c->v.dkim[i].domain);
 		}
 }
 
@@ -1234,20 +1234,20 @@ run_dmarc(struct check *c)
 		}
 		if (worst != NULL && dmarc_badness(worst->result) > dmarc_badness(DMARC_RES_PERMERROR)) {
 			*d = *worst;
-			snprintf(d->why + strlen(d->why), sizeof(d->why) - strlen(d->why),
+			str_format(d->why + strlen(d->why), sizeof(d->why) - strlen(d->why),
 			    "; message has %zu From domains", a.n);
 		}
 		free(worst);
 		free(o);
 	}
 	if (a.unusable) {
-		snprintf(c->v.bad_from, sizeof(c->v.bad_from), "%s", a.why);
+		str_format(c->v.bad_from, sizeof(c->v.bad_from), "%s", a.why);
 		if (d->result != DMARC_RES_FAIL) {
 			d->result = DMARC_RES_PERMERROR;
-			snprintf(d->why, sizeof(d->why), "%s", a.why);
+			str_format(d->why, sizeof(d->why), "%s", a.why);
 		}
 	} else if (a.note[0] != '\0') {
-		snprintf(d->why + strlen(d->why), sizeof(d->why) - strlen(d->why), "%s%s",
+		str_format(d->why + strlen(d->why), sizeof(d->why) - strlen(d->why), "%s%s",
 		    d->why[0] ? "; " : "", a.note);
 	}
 	if (d->n_from == 1 && !d->spf_aligned && !d->dkim_aligned &&
@@ -1301,16 +1301,16 @@ count_volume(struct check *c, const char *org)
 		return;
 	if (n >= cfg->bulk_threshold) {
 		c->v.bulk = 1;
-		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%lu messages from %s in 24 h", n, org);
+		str_format(c->v.bulk_why, sizeof(c->v.bulk_why), "%lu messages from %s in 24 h", n, org);
 	} else if (bulk_at > 0) {
 		char day[16];
 		struct tm tm;
 		time_t t = (time_t)bulk_at;
 
 		if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof(day), "%Y-%m-%d", &tm) == 0)
-			snprintf(day, sizeof(day), "?");
+			str_format(day, sizeof(day), "?");
 		c->v.bulk = 1;
-		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%s reached BulkThreshold on %s", org, day);
+		str_format(c->v.bulk_why, sizeof(c->v.bulk_why), "%s reached BulkThreshold on %s", org, day);
 	}
 }
 
@@ -1324,12 +1324,12 @@ run_bulk(struct check *c)
 		return;
 	if (cfg->bulk_detection & BULK_ALWAYS) {
 		c->v.bulk = 1;
-		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "BulkDetection always");
+		str_format(c->v.bulk_why, sizeof(c->v.bulk_why), "BulkDetection always");
 		return;
 	}
 	if ((cfg->bulk_detection & BULK_HEADERS) && unsub_bulk_hints(&c->headers, names, sizeof(names))) {
 		c->v.bulk = 1;
-		snprintf(c->v.bulk_why, sizeof(c->v.bulk_why), "%s", names);
+		str_format(c->v.bulk_why, sizeof(c->v.bulk_why), "%s", names);
 	}
 	/* only authenticated mail counts: nobody can push another's domain over */
 	if ((cfg->bulk_detection & BULK_VOLUME) && c->v.dmarc.from_domain[0] &&
@@ -1368,7 +1368,7 @@ judge_over_limits(struct check *c)
 
 	memset(u, 0, sizeof(*u));
 	u->result = DKIM_RES_NEUTRAL;
-	snprintf(u->why, sizeof(u->why), "not verified: %.100s (%zu not kept)", c->over_limits,
+	str_format(u->why, sizeof(u->why), "not verified: %.100s (%zu not kept)", c->over_limits,
 	    c->headers.dropped);
 	c->v.dkim = u;
 	c->v.n_dkim = 1;
@@ -1508,7 +1508,7 @@ check_finish(struct check *c)
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	if (c->internal) {
 		c->v.skipped = 1;
-		snprintf(c->v.skip_reason, sizeof(c->v.skip_reason),
+		str_format(c->v.skip_reason, sizeof(c->v.skip_reason),
 		    "client %s is in InternalHosts", c->v.env.client_ip);
 		seal(c);
 	} else {

@@ -44,7 +44,7 @@ $CC $flags -o "$out/fuzz_address" "$here/fuzz_address.c" "$top/common/base/rfc53
     "$top/common/checks/address.c" "$top/common/checks/format.c" "$top/common/checks/header.c" \
     $domain -lidn2
 $CC $flags -o "$out/fuzz_unsub" "$here/fuzz_unsub.c" "$top/common/base/rfc5322.c" \
-    "$top/common/checks/unsub.c" "$top/common/checks/header.c"
+    "$top/common/checks/unsub.c" "$top/common/checks/header.c" "$top/common/base/sbuf.c"
 echo "built $out/fuzz_address $out/fuzz_unsub"
 # the DKIM-Signature key-name reader behind the engine's early key lookups
 $CC $flags -o "$out/fuzz_dkimkey" "$here/fuzz_dkimkey.c" "$top/common/checks/dkimkey.c" \
@@ -60,7 +60,7 @@ echo "built $out/fuzz_keyrecord"
 $CC $flags -o "$out/fuzz_authres" "$here/fuzz_authres.c" "$top/common/checks/authres.c" \
     "$top/common/base/sbuf.c" "$top/common/dns/dnsname.c" "$top/common/base/rfc5322.c"
 $CC $flags -o "$out/fuzz_smtppath" "$here/fuzz_smtppath.c" "$top/common/checks/smtppath.c" \
-    "$top/common/checks/address.c" "$top/common/base/rfc5322.c" $domain -lidn2
+    "$top/common/checks/address.c" "$top/common/base/rfc5322.c" "$top/common/base/sbuf.c" $domain -lidn2
 $CC $flags -o "$out/fuzz_header" "$here/fuzz_header.c" "$top/common/checks/header.c" \
     "$top/common/checks/author.c" "$top/common/checks/address.c" "$top/common/base/rfc5322.c" \
     $domain -lidn2
