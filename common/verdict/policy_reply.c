@@ -277,9 +277,16 @@ fill(char *out, size_t len, const char *fmt, const struct reply_vars *vars)
 
 	for (const char *p = fmt; *p && o + 1 < len; p++) {
 		const char *s = NULL;
+		size_t run = strcspn(p, "%");
 
-		if (p[0] != '%' || p[1] == '\0') {
-			out[o++] = *p;
+		if (run > 0 || p[1] == '\0') {	/* text up to the next '%', at once */
+			if (run == 0)
+				run = 1;
+			if (run > len - 1 - o)
+				run = len - 1 - o;
+			memcpy(out + o, p, run);
+			o += run;
+			p += run - 1;
 			continue;
 		}
 		switch (*++p) {
@@ -294,8 +301,9 @@ fill(char *out, size_t len, const char *fmt, const struct reply_vars *vars)
 		}
 		if (s == NULL || *s == '\0')
 			s = "unknown";
-		for (; *s && o + 1 < len; s++)
-			out[o++] = *s;
+		run = strnlen(s, len - 1 - o);
+		memcpy(out + o, s, run);
+		o += run;
 	}
 	out[o] = '\0';
 }

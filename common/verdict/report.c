@@ -21,13 +21,17 @@
 void
 report_clean_text(char *dst, size_t dstlen, const char *src)
 {
-	size_t i = 0;
+	/* measured first: the copy is then a plain loop (dst may be src) */
+	size_t n = dstlen > 0 ? strnlen(src, dstlen - 1) : 0;
 
-	for (; *src && i + 1 < dstlen; src++) {
-		unsigned char ch = (unsigned char)*src;
-		dst[i++] = ch < ' ' ? ' ' : ch >= 0x7f ? '?' : (char)ch;
+	if (dstlen == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[i] = ch < ' ' ? ' ' : ch >= 0x7f ? '?' : (char)ch;
 	}
-	dst[i] = '\0';
+	dst[n] = '\0';
 }
 
 /* The text of a value: enum names (or the report's words), numbers,
