@@ -28,9 +28,11 @@
  * DNS_TIMEOUT.
  *
  * Cache: hash table (FNV-1a, chained) plus an LRU list, under one mutex;
- * key = lower-cased name without trailing dot + type; value = the wire
- * reply, parsed again on a hit. TTL: minimum over the records used (the
- * CNAME chain and the answers), at most one day; NXDOMAIN/NODATA: min(SOA
+ * key = lower-cased name without trailing dot + type; value = the answer
+ * as parsed when it came (status, records and the wire reply in one
+ * block), copied out whole on a hit: a hit parses nothing again. TTL:
+ * minimum over the records used (the CNAME chain and the answers), at
+ * most one day; NXDOMAIN/NODATA: min(SOA
  * TTL, SOA MINIMUM) from the authority section, at most 15 minutes, or
  * 60 s without SOA. A full cache evicts the least recently used entry.
  */
@@ -72,8 +74,8 @@ struct cache_ent {
 	struct hlink link;		/* in r->cache */
 	uint16_t type;
 	long long expires;		/* monotonic ms */
-	unsigned char *wire;
-	size_t wirelen;
+	struct dns_result res;		/* the parsed answer; res.block holds it all */
+	size_t blocklen;
 	char name[];			/* lower case, no trailing dot */
 };
 
@@ -434,7 +436,7 @@ dns_resolver_free(struct dns_resolver *r)
 		struct cache_ent *e = HTABLE_RECORD(l, struct cache_ent, link);
 
 		htable_del(&r->cache, l);
-		free(e->wire);
+		free(e->res.block);
 		free(e);
 	}
 	htable_free(&r->cache);
@@ -476,14 +478,69 @@ static void
 cache_drop(struct dns_resolver *r, struct cache_ent *e)
 {
 	htable_del(&r->cache, &e->link);
-	free(e->wire);
+	free(e->res.block);
 	free(e);
 }
 
-/* Copies a live entry's wire out; 0 on a hit. */
+/*
+ * Copies res (records and wire) into one new block that out points into,
+ * *len its size; 0, or -1 out of memory. Each record's data stays
+ * NUL-terminated beyond its length.
+ */
+static int
+result_pack(const struct dns_result *res, struct dns_result *out, size_t *len)
+{
+	size_t size = res->n * sizeof(struct dns_rr) + res->wirelen, off, i;
+	unsigned char *b;
+
+	for (i = 0; i < res->n; i++)
+		size += res->rr[i].len + 1;
+	if ((b = malloc(size ? size : 1)) == NULL)
+		return -1;
+	*out = *res;
+	out->block = b;
+	out->rr = res->n ? (struct dns_rr *)(void *)b : NULL;
+	off = res->n * sizeof(struct dns_rr);
+	for (i = 0; i < res->n; i++) {
+		out->rr[i] = res->rr[i];
+		out->rr[i].data = b + off;
+		memcpy(b + off, res->rr[i].data, res->rr[i].len);
+		b[off + res->rr[i].len] = '\0';
+		off += res->rr[i].len + 1;
+	}
+	out->wire = res->wirelen ? b + off : NULL;
+	if (res->wirelen)
+		memcpy(b + off, res->wire, res->wirelen);
+	*len = size;
+	return 0;
+}
+
+/* A copy of e's answer in one block of its own (cache lock held); 0, or -1. */
+static int
+cache_copy(const struct cache_ent *e, struct dns_result *out)
+{
+	const struct dns_result *src = &e->res;
+	unsigned char *b = malloc(e->blocklen ? e->blocklen : 1);
+
+	if (b == NULL)
+		return -1;
+	memcpy(b, src->block, e->blocklen);
+	*out = *src;
+	out->block = b;
+	out->rr = src->n ? (struct dns_rr *)(void *)b : NULL;
+	for (size_t i = 0; i < src->n; i++)
+		out->rr[i].data = b + (src->rr[i].data - src->block);
+	out->wire = src->wire ? b + (src->wire - src->block) : NULL;
+	return 0;
+}
+
+/*
+ * A live entry's answer copied into out (from_cache not yet set); 0 on a
+ * hit. out is untouched on a miss. With out NULL: only whether it is there.
+ */
 static int
 cache_get(struct dns_resolver *r, const char *key, uint16_t type,
-    unsigned char **wire, size_t *len, long long *left_ms)
+    struct dns_result *out, long long *left_ms)
 {
 	struct dns_key k = { key, type };
 	struct hlink *l;
@@ -498,9 +555,7 @@ cache_get(struct dns_resolver *r, const char *key, uint16_t type,
 		*left_ms = e->expires - dns_now_ms();
 		if (*left_ms <= 0)
 			cache_drop(r, e);
-		else if ((*wire = malloc(e->wirelen)) != NULL) {
-			memcpy(*wire, e->wire, e->wirelen);
-			*len = e->wirelen;
+		else if (out == NULL || cache_copy(e, out) == 0) {
 			htable_touch(&r->cache, l);
 			hit = 0;
 		}
@@ -511,7 +566,7 @@ cache_get(struct dns_resolver *r, const char *key, uint16_t type,
 
 void
 dns_cache_put(struct dns_resolver *r, const char *key, uint16_t type,
-    const unsigned char *wire, size_t len, uint32_t ttl)
+    const struct dns_result *res, uint32_t ttl)
 {
 	struct dns_key k = { key, type };
 	uint64_t h = dns_key_hash(key, type);
@@ -523,12 +578,11 @@ dns_cache_put(struct dns_resolver *r, const char *key, uint16_t type,
 		return;
 	if ((e = calloc(1, sizeof(*e) + klen + 1)) == NULL)
 		return;
-	if ((e->wire = malloc(len)) == NULL) {
+	if (result_pack(res, &e->res, &e->blocklen) < 0) {
 		free(e);
 		return;
 	}
-	memcpy(e->wire, wire, len);
-	e->wirelen = len;
+	e->res.from_cache = 0;
 	memcpy(e->name, key, klen + 1);
 	e->type = type;
 	e->expires = dns_now_ms() + (long long)ttl * 1000;
@@ -904,6 +958,15 @@ dns_result_free(struct dns_result *r)
 {
 	if (r == NULL)
 		return;
+	if (r->block != NULL) {		/* a cache copy: one block */
+		free(r->block);
+		r->block = NULL;
+		r->rr = NULL;
+		r->n = 0;
+		r->wire = NULL;
+		r->wirelen = 0;
+		return;
+	}
 	result_clear_rrs(r);
 	free(r->wire);
 	r->wire = NULL;
@@ -971,15 +1034,14 @@ dns_reverse_name(const char *ip, char *buf, size_t buflen)
 	return 0;
 }
 
+/* out holds a cache copy: the counts, the TTLs lowered to the time left. */
 static enum dns_status
 from_cache(struct dns_ctx *c, const char *name, uint16_t type,
-    unsigned char *wire, size_t len, long long left_ms,
-    struct dns_result *out)
+    long long left_ms, struct dns_result *out)
 {
-	uint32_t ttl, left = (uint32_t)((left_ms + 999) / 1000);
+	uint32_t left = (uint32_t)((left_ms + 999) / 1000);
 	size_t i;
 
-	dns_parse_wire(wire, len, type, out, &ttl);
 	out->from_cache = 1;
 	c->cache_hits++;
 	atomic_fetch_add(&c->res->cache_hits, 1);
@@ -1157,17 +1219,13 @@ void
 dns_prefetch(struct dns_session *s, const char *name, uint16_t type)
 {
 	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF];
-	unsigned char *wire;
-	size_t len;
 	long long left;
 
 	if (s == NULL || check_name(name, qname, 0, NULL, 0) < 0)
 		return;
 	check_name(name, key, 1, NULL, 0);
-	if (cache_get(s->r, key, type, &wire, &len, &left) == 0) {
-		free(wire);
+	if (cache_get(s->r, key, type, NULL, &left) == 0)
 		return;		/* nothing to ask */
-	}
 	prefetch_checked(s, qname, key, type);
 }
 
@@ -1291,8 +1349,6 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 {
 	struct dns_resolver *r;
 	struct flight *f = NULL;
-	unsigned char *wire;
-	size_t len;
 	long long left_ms, start;
 
 	if (c == NULL || c->res == NULL) {
@@ -1313,8 +1369,8 @@ query_checked(struct dns_ctx *c, const char *qname, const char *key,
 			dns_flight_unref(r, f);
 		pthread_mutex_unlock(&r->lock);
 	}
-	if (cache_get(r, key, type, &wire, &len, &left_ms) == 0)
-		return from_cache(c, qname, type, wire, len, left_ms, out);
+	if (cache_get(r, key, type, out, &left_ms) == 0)
+		return from_cache(c, qname, type, left_ms, out);
 	if (c->nowait) {
 		c->would_block = 1;
 		if (c->session != NULL && f == NULL)

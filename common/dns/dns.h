@@ -181,6 +181,7 @@ struct dns_result {
 	size_t wirelen;
 	int from_cache;
 	char why[160];		/* reason when status != DNS_OK */
+	unsigned char *block;	/* a cached answer's copy: rr, their data and wire in one */
 };
 
 /*
@@ -189,8 +190,8 @@ struct dns_result {
  * without a query; so do spaces, backslashes and control characters (a
  * backslash would be read as an escape). Always fills *out (free it with dns_result_free), and
  * returns out->status; *out is overwritten, so free an earlier result
- * first. A cached answer is parsed from its stored reply (from_cache
- * set; record TTLs lowered to the time left). why is empty on DNS_OK.
+ * first. A cached answer is a copy of the one parsed when it came
+ * (from_cache set; record TTLs lowered to the time left). why is empty on DNS_OK.
  */
 enum dns_status dns_query(struct dns_ctx *c, const char *name, uint16_t type,
     struct dns_result *out);

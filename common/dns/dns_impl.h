@@ -108,8 +108,9 @@ void dns_explain(struct dns_result *out, const struct dns_server *sv,
     const char *name, uint16_t type);
 enum dns_status dns_parse_wire(unsigned char *wire, size_t len, uint16_t qtype,
     struct dns_result *out, uint32_t *cttl);
+/* Keeps a parsed answer (its records and wire) for ttl seconds. */
 void dns_cache_put(struct dns_resolver *r, const char *key, uint16_t type,
-    const unsigned char *wire, size_t len, uint32_t ttl);
+    const struct dns_result *res, uint32_t ttl);
 void dns_flight_unref(struct dns_resolver *r, struct flight *f);	/* lock held */
 /* The hash of a cache key and type: the cache's and the flights'. */
 uint64_t dns_key_hash(const char *key, uint16_t type);

@@ -533,7 +533,7 @@ conclude(struct dns_resolver *r, struct flight *f)
 	close_all(f);
 	if (n->final) {
 		res = &n->ans;
-		dns_cache_put(r, f->key, f->type, res->wire, res->wirelen, n->ans_ttl);
+		dns_cache_put(r, f->key, f->type, res, n->ans_ttl);
 		if (res->status != DNS_OK)
 			dns_explain(res, &r->servers[n->ans_srv], f->name, f->type);
 		if (n->have_fail)
