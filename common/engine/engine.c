@@ -93,12 +93,14 @@ struct engine {
 	struct arc_signer *sealer;	/* ARCSign; NULL when off */
 };
 
-/* What DMARC's early discovery needs, copied at the end of headers. */
+/* What DMARC's early discovery needs: the DKIM d= as each signature
+ * comes, the rest copied at the end of headers. */
 struct dmarc_early {
 	char from[EARLY_FROM_MAX][EARLY_NAME_MAX];
 	size_t n_from;
 	char ids[EARLY_IDS_MAX][EARLY_NAME_MAX];	/* SPF domain, DKIM d= */
 	size_t n_ids;
+	size_t n_dkim_ids;	/* d= in ids[1..] */
 };
 
 struct check_conn {
@@ -682,6 +684,26 @@ field_is(const char *name, const char *field)
 }
 
 /*
+ * Keeps the d= of a signature's key name (SEL._domainkey.D) for DMARC's
+ * early discovery, when the field was kept (else it is never verified):
+ * parsed here once, not again at the end of headers.
+ */
+static void
+note_dkim_domain(struct check *c, const char *key, int kept)
+{
+	static const char sfx[] = "._domainkey.";
+	struct dmarc_early *de = &c->dmarc_early;
+	const char *p, *d = NULL;
+
+	if (!kept || de->n_dkim_ids >= EARLY_IDS_MAX - 1)
+		return;
+	for (p = key; (p = strstr(p, sfx)) != NULL; p++)
+		d = p + strlen(sfx);
+	if (d != NULL)
+		str_copy(de->ids[1 + de->n_dkim_ids++], EARLY_NAME_MAX, d);
+}
+
+/*
  * Early questions from a header field: the key of a DKIM signature the
  * verifier will check (the first MaxSignatures), the key of an ARC seal or
  * message signature (the first EARLY_ARC_KEYS_MAX), the DMARC record of a
@@ -689,7 +711,7 @@ field_is(const char *name, const char *field)
  * nothing until a check uses them.
  */
 static void
-ask_early(struct check *c, const char *name, const char *value, size_t len)
+ask_early(struct check *c, const char *name, const char *value, size_t len, int kept)
 {
 	char key[EARLY_NAME_MAX], q[EARLY_NAME_MAX + 8];
 
@@ -697,8 +719,10 @@ ask_early(struct check *c, const char *name, const char *value, size_t len)
 		if (c->early_keys >= c->e->cfg->max_signatures)
 			return;
 		c->early_keys++;
-		if (dkim_key_name(value, len, key, sizeof(key)) == 0)
-			dns_prefetch(c->dns, key, DNS_T_TXT);
+		if (dkim_key_name(value, len, key, sizeof(key)) != 0)
+			return;
+		dns_prefetch(c->dns, key, DNS_T_TXT);
+		note_dkim_domain(c, key, kept);
 	} else if (field_is(name, "ARC-Seal") || field_is(name, "ARC-Message-Signature")) {
 		/* a chain holds up to 100; sealers mostly sign with one key for both */
 		if (c->early_arc_keys >= EARLY_ARC_KEYS_MAX)
@@ -755,6 +779,7 @@ void
 check_header(struct check *c, const char *name, const char *value, size_t len)
 {
 	char why[160];
+	int kept;
 
 	if (c->internal) {	/* only kept to be sealed (ARCSign) */
 		if (c->e->sealer != NULL && header_name_valid(name) &&
@@ -770,13 +795,14 @@ check_header(struct check *c, const char *name, const char *value, size_t len)
 			    "invalid header field name skipped");
 		return;
 	}
-	if (header_list_add(&c->headers, name, value, len, why, sizeof(why)) < 0) {
+	kept = header_list_add(&c->headers, name, value, len, why, sizeof(why)) == 0;
+	if (!kept) {
 		if (c->over_limits[0] == '\0')
 			str_format(c->over_limits, sizeof(c->over_limits), "%s", why);
 		if (c->v.input_error[0] == '\0')
 			str_format(c->v.input_error, sizeof(c->v.input_error), "%s", why);
 	}
-	ask_early(c, name, value, len);
+	ask_early(c, name, value, len, kept);
 }
 
 static void start_dmarc_early(struct check *c);
@@ -1053,8 +1079,6 @@ static void
 start_dmarc_early(struct check *c)
 {
 	struct dmarc_early *de = &c->dmarc_early;
-	char key[EARLY_NAME_MAX];
-	const char *sfx = "._domainkey.", *p, *d;
 	struct author a;
 
 	if (c->internal || c->dmarc_started)
@@ -1065,20 +1089,11 @@ start_dmarc_early(struct check *c)
 		str_format(de->from[de->n_from++], EARLY_NAME_MAX, "%s", a.domain[i]);
 	if (de->n_from == 0)
 		return;
-	/* identifiers the tree walk may need: the SPF domain and each d= */
-	str_format(de->ids[de->n_ids++], EARLY_NAME_MAX, "%.255s",
+	/* identifiers the tree walk may need: the SPF domain and each d=
+	 * (noted as the signatures came: ask_early) */
+	str_format(de->ids[0], EARLY_NAME_MAX, "%.255s",
 	    c->v.env.null_sender ? c->v.env.helo : c->v.env.mail_from_domain);
-	for (size_t i = 0; i < c->headers.n && de->n_ids < EARLY_IDS_MAX; i++) {
-		const struct header *h = &c->headers.v[i];
-
-		if (strcasecmp(h->name, "DKIM-Signature") != 0 ||
-		    dkim_key_name(h->value, h->value_len, key, sizeof(key)) < 0)
-			continue;
-		for (d = NULL, p = key; (p = strstr(p, sfx)) != NULL; p++)
-			d = p + strlen(sfx);
-		if (d != NULL)
-			str_format(de->ids[de->n_ids++], EARLY_NAME_MAX, "%s", d);
-	}
+	de->n_ids = 1 + de->n_dkim_ids;
 	if (try_inline(c, &c->dns_dmarc_early, dmarc_early_task))
 		return;		/* every answer was at hand: nothing to ask early */
 	task_start(c->e->pool, &c->dmarc_task, dmarc_early_task, c);
