@@ -563,7 +563,7 @@ clear_result(struct rule_result *r)
  * A compliance as if zeroed, but its texts (30 KB of reasons, fixes and
  * warnings, read as strings or up to n_warn) are only made empty.
  */
-static void
+void
 compliance_clear(struct compliance *c)
 {
 	for (int r = 0; r < RULE_COUNT; r++)

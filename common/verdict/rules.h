@@ -113,6 +113,9 @@ struct compliance {
 
 void rules_evaluate(const struct rules_input *in, unsigned profiles, struct compliance *out);
 
+/* c as if zeroed (rules_evaluate starts with it); its texts only made empty. */
+void compliance_clear(struct compliance *c);
+
 /* The verdict of profile p (PROFILE_PASS for a profile not judged). */
 enum profile_result rules_profile_result(const struct compliance *c, enum profile_id p);
 

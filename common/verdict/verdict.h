@@ -136,6 +136,13 @@ enum dmarc_disposition { DISP_NONE = 0, DISP_PASS, DISP_QUARANTINE, DISP_REJECT,
 enum dmarc_override { OVERRIDE_NONE = 0, OVERRIDE_LOCAL_POLICY, OVERRIDE_TEST_MODE,
 	OVERRIDE_OTHER, OVERRIDE_TRUSTED_FORWARDER, OVERRIDE_COUNT };
 
+/*
+ * v as if zeroed, for a record used again: every field zero but the parts
+ * read only up to a count (SPF's walk[] and lint[], the compliance's texts:
+ * compliance_clear), ~50 KB that are left as they were.
+ */
+void verdict_clear(struct verdict *v);
+
 enum dmarc_disposition dmarc_disposition(const struct verdict *v);
 enum dmarc_override dmarc_override(const struct verdict *v);
 /* "none", "pass", "quarantine", "reject" */
