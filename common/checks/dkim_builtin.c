@@ -440,9 +440,7 @@ grow_signatures(struct b_msg *m)
 	if ((nr = realloc(m->res, cap * sizeof *nr)) == NULL)
 		return -1;
 	m->res = nr;
-	memset(m->sigs + m->capsigs, 0, (cap - m->capsigs) * sizeof *ns);
-	memset(m->res + m->capsigs, 0, (cap - m->capsigs) * sizeof *nr);
-	m->capsigs = cap;
+	m->capsigs = cap;	/* entries are zeroed as b_header takes them */
 	return 0;
 }
 
@@ -463,6 +461,8 @@ b_header(void *vm, const char *name, const char *value)
 	}
 	s = &m->sigs[m->nsigs];
 	r = &m->res[m->nsigs];
+	memset(s, 0, sizeof *s);
+	memset(r, 0, sizeof *r);
 	m->nsigs++;
 	s->field = m->nfields - 1;
 	s->checked = m->nsigs <= m->v->max_signatures;
