@@ -976,13 +976,14 @@ dns_result_free(struct dns_result *r)
 /* --- names --- */
 
 /*
- * Checks name and copies it without the trailing dot into buf (at least
- * DNS_NAMEBUF bytes), lower-cased if lower is set. Backslashes and
- * control characters are refused: res_nmkquery would read them as
- * escapes and the name would not be the one asked for.
+ * Checks name once and copies it without the trailing dot into qname as
+ * it is and into key lower-cased (each at least DNS_NAMEBUF bytes).
+ * Backslashes and control characters are refused:
+ * res_nmkquery would read them as escapes and the name would not be the
+ * one asked for.
  */
 static int
-check_name(const char *name, char *buf, int lower, char *why, size_t whylen)
+check_name(const char *name, char *qname, char *key, char *why, size_t whylen)
 {
 	size_t len = name ? strnlen(name, 1024) : 0;
 
@@ -991,9 +992,11 @@ check_name(const char *name, char *buf, int lower, char *why, size_t whylen)
 		return -1;
 	if (name[len - 1] == '.')
 		len--;
+	memcpy(qname, name, len);
+	qname[len] = '\0';
 	for (size_t i = 0; i < len; i++)
-		buf[i] = (char)(lower ? lc((unsigned char)name[i]) : (unsigned char)name[i]);
-	buf[len] = '\0';
+		key[i] = (char)lc((unsigned char)name[i]);
+	key[len] = '\0';
 	return 0;
 }
 
@@ -1221,9 +1224,8 @@ dns_prefetch(struct dns_session *s, const char *name, uint16_t type)
 	char qname[DNS_NAMEBUF], key[DNS_NAMEBUF];
 	long long left;
 
-	if (s == NULL || check_name(name, qname, 0, NULL, 0) < 0)
+	if (s == NULL || check_name(name, qname, key, NULL, 0) < 0)
 		return;
-	check_name(name, key, 1, NULL, 0);
 	if (cache_get(s->r, key, type, NULL, &left) == 0)
 		return;		/* nothing to ask */
 	prefetch_checked(s, qname, key, type);
@@ -1438,9 +1440,8 @@ dns_query(struct dns_ctx *c, const char *name, uint16_t type,
 
 	memset(out, 0, sizeof(*out));
 	out->status = DNS_BADNAME;
-	if (check_name(name, qname, 0, out->why, sizeof(out->why)) < 0)
+	if (check_name(name, qname, key, out->why, sizeof(out->why)) < 0)
 		return DNS_BADNAME;
-	check_name(name, key, 1, NULL, 0);
 	return query_checked(c, qname, key, type, out);
 }
 

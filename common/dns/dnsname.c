@@ -8,17 +8,39 @@
 
 #include "dnsname.h"
 
-static int
-allowed(unsigned char c, unsigned kind)
-{
-	int host = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+/*
+ * The kinds each octet may stand in, one bit per kind (kind_bit): HOST_LOWER
+ * 1 (a-z 0-9 - _), HOST 2 (and A-Z), HOST_UTF8 4 (and 0x80-0xff),
+ * PRINTABLE 8 (0x21-0xff but DEL and backslash), ANY 16 (all but NUL).
+ */
+static const unsigned char octet_kinds[256] = {
+	 0, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 31, 24, 24,
+	31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 24, 24, 24, 24, 24, 24,
+	24, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+	30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 24, 16, 24, 24, 31,
+	24, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31,
+	31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 24, 24, 24, 24, 16,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+	28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+};
 
+static unsigned
+kind_bit(unsigned kind)
+{
 	switch ((enum dns_name_kind)(kind & 0xff)) {
-	case DNS_NAME_ANY:		return c != '\0';
-	case DNS_NAME_PRINTABLE:	return c > ' ' && c != 0x7f && c != '\\';
-	case DNS_NAME_HOST_LOWER:	return host;
-	case DNS_NAME_HOST:		return host || (c >= 'A' && c <= 'Z');
-	case DNS_NAME_HOST_UTF8:	return host || (c >= 'A' && c <= 'Z') || c >= 0x80;
+	case DNS_NAME_ANY:		return 16;
+	case DNS_NAME_PRINTABLE:	return 8;
+	case DNS_NAME_HOST_LOWER:	return 1;
+	case DNS_NAME_HOST:		return 2;
+	case DNS_NAME_HOST_UTF8:	return 4;
 	}
 	return 0;
 }
@@ -35,6 +57,7 @@ int
 dns_name_check(const char *name, size_t len, unsigned kind, char *why, size_t whylen)
 {
 	size_t label = 0, labels = 0;
+	unsigned bit = kind_bit(kind);
 
 	if ((kind & DNS_NAME_FINAL_DOT) && len > 1 && name[len - 1] == '.')
 		len--;
@@ -50,7 +73,7 @@ dns_name_check(const char *name, size_t len, unsigned kind, char *why, size_t wh
 				return bad(why, whylen, "empty label in name");
 			labels++;
 			label = 0;
-		} else if (!allowed(c, kind)) {
+		} else if (!(octet_kinds[c] & bit)) {
 			if (why != NULL && whylen > 0)
 				snprintf(why, whylen, "bad character 0x%02x in name", c);
 			return -1;

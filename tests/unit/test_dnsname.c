@@ -83,12 +83,39 @@ test_kinds(void **state)
 	assert_string_equal(check("caf\xc3\xa9 x", DNS_NAME_HOST_UTF8), "bad character 0x20 in name");
 }
 
+/* Every octet in the middle of a label, for every kind, as dnsname.h
+ * describes the kinds (the table behind them is checked whole). */
+static void
+test_every_octet(void **state)
+{
+	(void)state;
+	for (unsigned c = 1; c < 256; c++) {
+		char name[4] = { 'a', (char)c, 'b', '\0' };
+		int lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+		int host = lower || (c >= 'A' && c <= 'Z');
+		int want[] = {
+			[DNS_NAME_ANY] = 1,
+			[DNS_NAME_PRINTABLE] = c > ' ' && c != 0x7f && c != '\\',
+			[DNS_NAME_HOST] = host,
+			[DNS_NAME_HOST_LOWER] = lower,
+			[DNS_NAME_HOST_UTF8] = host || c >= 0x80,
+		};
+
+		if (c == '.')
+			continue;	/* a label separator, tested above */
+		for (unsigned k = DNS_NAME_ANY; k <= DNS_NAME_HOST_UTF8; k++)
+			if ((dns_name_check(name, 3, k, NULL, 0) == 0) != want[k])
+				fail_msg("octet 0x%02x, kind %u: %s", c, k, want[k] ? "refused" : "allowed");
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_every_octet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
