@@ -71,6 +71,41 @@ walk_new(void)
 	return w;
 }
 
+/*
+ * Who asks: the DNS context, and the message's memo of the levels read
+ * so far (NULL: none). A level read once (an answer, not DNS trouble)
+ * is taken from the memo after that: dmarc_warm's walks at the end of
+ * headers serve dmarc_check's at the end of the message, and the walks
+ * within one check serve each other.
+ */
+#define MEMO_LEVELS 12
+
+struct dmarc_memo {
+	size_t n;
+	struct level lv[MEMO_LEVELS];
+};
+
+struct asker {
+	struct dns_ctx *dns;
+	struct dmarc_memo *memo;
+};
+
+struct dmarc_memo *
+dmarc_memo_new(void)
+{
+	struct dmarc_memo *m = malloc(sizeof(*m));
+
+	if (m != NULL)
+		m->n = 0;	/* levels are filled as they are kept */
+	return m;
+}
+
+void
+dmarc_memo_free(struct dmarc_memo *m)
+{
+	free(m);
+}
+
 /* --- small helpers --- */
 
 static void
@@ -668,20 +703,26 @@ dns_trouble(enum dns_status st)
  * reason in why.
  */
 static int
-lookup_level(struct dns_ctx *dns, const char *name, struct level *lv,
+lookup_level(const struct asker *a, const char *name, struct level *lv,
     char *why, size_t whylen)
 {
+	struct dmarc_memo *memo = a->memo;
 	char q[DMARC_DOMAIN_MAX + 8];
 	struct dns_result res;
 	size_t i;
 
+	for (i = 0; memo != NULL && i < memo->n; i++)
+		if (strcmp(memo->lv[i].name, name) == 0) {
+			*lv = memo->lv[i];
+			return 0;
+		}
 	memset(lv, 0, sizeof(*lv));
 	copystr(lv->name, sizeof(lv->name), name);
 	if (strlen(name) + 7 > 253)
 		return 0;	/* the _dmarc name cannot exist */
 	memcpy(q, "_dmarc.", 7);
 	str_copy(q + 7, sizeof(q) - 7, name);
-	dns_query(dns, q, DNS_T_TXT, &res);
+	dns_query(a->dns, q, DNS_T_TXT, &res);
 	if (dns_trouble(res.status)) {
 		str_format(why, whylen, "DNS %s for _dmarc.%s: %s",
 		    dns_status_str(res.status), name, res.why);
@@ -718,6 +759,8 @@ lookup_level(struct dns_ctx *dns, const char *name, struct level *lv,
 		}
 	}
 	dns_result_free(&res);
+	if (memo != NULL && memo->n < MEMO_LEVELS)
+		memo->lv[memo->n++] = *lv;
 	return 0;
 }
 
@@ -789,7 +832,7 @@ walk_next(const char *cur)
  * (why set).
  */
 static int
-tree_walk(enum dmarc_standard std, struct dns_ctx *dns, const char *dom, struct walk *w,
+tree_walk(enum dmarc_standard std, const struct asker *a, const char *dom, struct walk *w,
     char *why, size_t whylen)
 {
 	const char *cur = dom;
@@ -798,7 +841,7 @@ tree_walk(enum dmarc_standard std, struct dns_ctx *dns, const char *dom, struct 
 	while (cur != NULL && w->nlv < DMARC_WALK_MAX) {
 		struct level *lv = &w->lv[w->nlv++];
 
-		if (lookup_level(dns, cur, lv, why, whylen) < 0)
+		if (lookup_level(a, cur, lv, why, whylen) < 0)
 			return -1;
 		if (level_valid(std, lv) && lv->rec.psd != DMARC_PSD_U)
 			break;
@@ -854,7 +897,7 @@ psl_org(const struct dmarc *d, const char *dom, char *org, size_t orglen)
 
 /* Org domain of a normalized name: 0, or DMARC_ORG_ETEMP. */
 static int
-org_of(const struct dmarc *d, struct dns_ctx *dns, const char *dom,
+org_of(const struct dmarc *d, const struct asker *a, const char *dom,
     char *org, size_t orglen, char *why, size_t whylen)
 {
 	struct walk w;
@@ -863,11 +906,11 @@ org_of(const struct dmarc *d, struct dns_ctx *dns, const char *dom,
 		psl_org(d, dom, org, orglen);
 		return 0;
 	}
-	if (dns == NULL) {
+	if (a->dns == NULL) {
 		str_format(why, whylen, "tree walk without DNS");
 		return DMARC_ORG_ETEMP;
 	}
-	if (tree_walk(d->standard, dns, dom, &w, why, whylen) < 0)
+	if (tree_walk(d->standard, a, dom, &w, why, whylen) < 0)
 		return DMARC_ORG_ETEMP;
 	walk_org(d->standard, &w, dom, org, orglen, NULL);
 	return 0;
@@ -939,6 +982,7 @@ int
 dmarc_org_domain(const struct dmarc *d, struct dns_ctx *dns,
     const char *domain, char *out, size_t outlen)
 {
+	const struct asker a = { dns, NULL };
 	char dom[DMARC_DOMAIN_MAX], org[DMARC_DOMAIN_MAX], why[200];
 	int rc;
 
@@ -946,7 +990,7 @@ dmarc_org_domain(const struct dmarc *d, struct dns_ctx *dns,
 		out[0] = '\0';
 	if (dmarc_domain_normalize(domain, dom, sizeof(dom), why, sizeof(why)) < 0)
 		return DMARC_ORG_EINVAL;
-	if ((rc = org_of(d, dns, dom, org, sizeof(org), why, sizeof(why))) < 0)
+	if ((rc = org_of(d, &a, dom, org, sizeof(org), why, sizeof(why))) < 0)
 		return rc;
 	if (strlen(org) >= outlen)
 		return DMARC_ORG_EINVAL;
@@ -959,7 +1003,7 @@ dmarc_org_domain(const struct dmarc *d, struct dns_ctx *dns,
  * from_org) in mode: 1, 0, or -1 on DNS trouble (why set).
  */
 static int
-aligned_norm(const struct dmarc *d, struct dns_ctx *dns, const char *from,
+aligned_norm(const struct dmarc *d, const struct asker *a, const char *from,
     const char *from_org, const char *cand, enum dmarc_align mode,
     char *why, size_t whylen)
 {
@@ -973,7 +1017,7 @@ aligned_norm(const struct dmarc *d, struct dns_ctx *dns, const char *from,
 	 * only names at or below from_org can share it */
 	if (!at_or_below(cand, from_org))
 		return 0;
-	if (org_of(d, dns, cand, org, sizeof(org), why, whylen) < 0)
+	if (org_of(d, a, cand, org, sizeof(org), why, whylen) < 0)
 		return -1;
 	return strcmp(org, from_org) == 0;
 }
@@ -982,15 +1026,16 @@ int
 dmarc_aligned(const struct dmarc *d, struct dns_ctx *dns,
     const char *from_domain, const char *other, enum dmarc_align mode)
 {
+	const struct asker a = { dns, NULL };
 	char from[DMARC_DOMAIN_MAX], cand[DMARC_DOMAIN_MAX];
 	char org[DMARC_DOMAIN_MAX], why[200];
 
 	if (dmarc_domain_normalize(from_domain, from, sizeof(from), why, sizeof(why)) < 0 ||
 	    dmarc_domain_normalize(other, cand, sizeof(cand), why, sizeof(why)) < 0)
 		return -1;
-	if (org_of(d, dns, from, org, sizeof(org), why, sizeof(why)) < 0)
+	if (org_of(d, &a, from, org, sizeof(org), why, sizeof(why)) < 0)
 		return -1;
-	return aligned_norm(d, dns, from, org, cand, mode, why, sizeof(why));
+	return aligned_norm(d, &a, from, org, cand, mode, why, sizeof(why));
 }
 
 /* --- the check --- */
@@ -1095,7 +1140,7 @@ walk_has_record(enum dmarc_standard std, const struct walk *w)
  * record. Returns 0 (maybe no record), or -1 with out->result set.
  */
 static int
-discover(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out,
+discover(const struct dmarc *d, const struct asker *a, struct dmarc_outcome *out,
     struct level *found, int *seen)
 {
 	enum dmarc_standard std = d->standard;
@@ -1116,17 +1161,17 @@ discover(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out,
 	if (d->discovery == DMARC_DISCOVERY_PSL) {
 		/* RFC 7489 6.6.3: the From domain, then its org domain */
 		psl_org(d, from, out->org_domain, sizeof(out->org_domain));
-		if (lookup_level(dns, from, &w->lv[w->nlv++], why, sizeof(why)) < 0)
+		if (lookup_level(a, from, &w->lv[w->nlv++], why, sizeof(why)) < 0)
 			goto temp;
 		if (level_state(std, &w->lv[0]) == 0 && strcmp(out->org_domain, from) != 0 &&
-		    lookup_level(dns, out->org_domain, &w->lv[w->nlv++], why, sizeof(why)) < 0)
+		    lookup_level(a, out->org_domain, &w->lv[w->nlv++], why, sizeof(why)) < 0)
 			goto temp;
 		for (i = 0; i < w->nlv && pick == NULL; i++)
 			if (level_state(std, &w->lv[i]) != 0)
 				pick = &w->lv[i];
 	} else {
 		/* RFC 9989 4.10.1: the From domain, its org domain, its PSD */
-		if (tree_walk(std, dns, from, w, why, sizeof(why)) < 0)
+		if (tree_walk(std, a, from, w, why, sizeof(why)) < 0)
 			goto temp;
 		walk_org(std, w, from, out->org_domain, sizeof(out->org_domain), &psd);
 		if (level_state(std, &w->lv[0]) != 0)
@@ -1270,7 +1315,7 @@ apply_options(enum dmarc_standard std, struct dmarc_outcome *out, char *notes, s
  * difference changes nothing: DMARC applies under neither method).
  */
 static void
-compare_methods(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome *out, int seen)
+compare_methods(const struct dmarc *d, const struct asker *a, struct dmarc_outcome *out, int seen)
 {
 	char other[DMARC_DOMAIN_MAX], why[200];
 	struct walk *w;
@@ -1281,9 +1326,9 @@ compare_methods(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome
 			return;
 		psl_org(d, out->from_domain, other, sizeof(other));
 	} else {
-		if (dns == NULL || (w = walk_new()) == NULL)
+		if (a->dns == NULL || (w = walk_new()) == NULL)
 			return;
-		if (tree_walk(d->standard, dns, out->from_domain, w, why, sizeof(why)) < 0 ||
+		if (tree_walk(d->standard, a, out->from_domain, w, why, sizeof(why)) < 0 ||
 		    (!seen && !walk_has_record(d->standard, w))) {
 			free(w);
 			return;
@@ -1303,7 +1348,7 @@ compare_methods(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_outcome
  * are not aligned never matter, whatever their result.
  */
 static int
-align_all(const struct dmarc *d, struct dns_ctx *dns, const struct dmarc_input *in,
+align_all(const struct dmarc *d, const struct asker *as, const struct dmarc_input *in,
     struct dmarc_outcome *out, char *twhy, size_t twhylen)
 {
 	char cand[DMARC_DOMAIN_MAX], why[200], awhy[200];
@@ -1314,7 +1359,7 @@ align_all(const struct dmarc *d, struct dns_ctx *dns, const struct dmarc_input *
 	    in->spf_domain != NULL &&
 	    dmarc_domain_normalize(in->spf_domain, cand, sizeof(cand), why, sizeof(why)) == 0) {
 		awhy[0] = '\0';
-		a = aligned_norm(d, dns, out->from_domain, out->org_domain, cand,
+		a = aligned_norm(d, as, out->from_domain, out->org_domain, cand,
 		    out->record.aspf, awhy, sizeof(awhy));
 		if (a > 0 && in->spf_result == SPF_RES_PASS) {
 			out->spf_aligned = 1;
@@ -1335,7 +1380,7 @@ align_all(const struct dmarc *d, struct dns_ctx *dns, const struct dmarc_input *
 		    why, sizeof(why)) < 0)
 			continue;
 		awhy[0] = '\0';
-		a = aligned_norm(d, dns, out->from_domain, out->org_domain, cand,
+		a = aligned_norm(d, as, out->from_domain, out->org_domain, cand,
 		    out->record.adkim, awhy, sizeof(awhy));
 		if (a > 0 && r == DKIM_RES_PASS) {
 			out->dkim_aligned = 1;
@@ -1372,9 +1417,10 @@ describe_fail(const struct dmarc_input *in, struct dmarc_outcome *out)
 }
 
 void
-dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, const char *from_domain,
-    const char *const *ids, size_t n_ids)
+dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_memo *memo,
+    const char *from_domain, const char *const *ids, size_t n_ids)
 {
+	const struct asker a = { dns, memo };
 	struct dmarc_outcome *out = calloc(1, sizeof(*out));
 	struct level found;
 	char notes[512] = "", cand[DMARC_DOMAIN_MAX], org[DMARC_DOMAIN_MAX], why[200];
@@ -1387,18 +1433,18 @@ dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, const char *from_domain,
 		free(out);
 		return;
 	}
-	if (discover(d, dns, out, &found, &seen) == 0 &&
+	if (discover(d, &a, out, &found, &seen) == 0 &&
 	    level_state(d->standard, &found) == 1) {
 		out->record = found.rec;
 		pick_policy(d->standard, dns, out, notes, sizeof(notes));	/* np='s check */
 	}
 	if (out->org_domain[0] != '\0')
-		compare_methods(d, dns, out, 1);	/* PSL mode: the tree walk */
+		compare_methods(d, &a, out, 1);	/* PSL mode: the tree walk */
 	for (i = 0; d->discovery == DMARC_DISCOVERY_TREEWALK && out->org_domain[0] && i < n_ids; i++)
 		if (ids[i] != NULL &&
 		    dmarc_domain_normalize(ids[i], cand, sizeof(cand), why, sizeof(why)) == 0 &&
 		    strcmp(cand, out->from_domain) != 0 && at_or_below(cand, out->org_domain))
-			org_of(d, dns, cand, org, sizeof(org), why, sizeof(why));
+			org_of(d, &a, cand, org, sizeof(org), why, sizeof(why));
 	free(out);
 }
 
@@ -1406,6 +1452,7 @@ enum dmarc_res
 dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
     const struct dmarc_input *in, struct dmarc_outcome *out)
 {
+	const struct asker a = { dns, in->memo };
 	enum dmarc_standard std = d->standard;
 	struct level found;
 	char notes[512] = "", twhy[200] = "";
@@ -1422,9 +1469,9 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 			str_format(out->why, sizeof(out->why), "no DNS context");
 		return out->result = DMARC_RES_PERMERROR;
 	}
-	if (discover(d, dns, out, &found, &seen) < 0)
+	if (discover(d, &a, out, &found, &seen) < 0)
 		return out->result;
-	compare_methods(d, dns, out, seen);
+	compare_methods(d, &a, out, seen);
 	if (out->n_records == 0)
 		return out->result = DMARC_RES_NONE;
 	if (out->n_records > 1) {	/* RFC 7489 only: 9989 discarded them */
@@ -1450,7 +1497,7 @@ dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
 	if ((np_unknown = pick_policy(std, dns, out, notes, sizeof(notes))) < 0)
 		return out->result;
 	apply_options(std, out, notes, sizeof(notes));
-	temp = align_all(d, dns, in, out, twhy, sizeof(twhy));
+	temp = align_all(d, &a, in, out, twhy, sizeof(twhy));
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = DMARC_RES_PASS;
 		if (out->dkim_aligned)

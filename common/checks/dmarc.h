@@ -173,6 +173,8 @@ struct dmarc_record {
 int dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *rec,
     char *why, size_t whylen);
 
+struct dmarc_memo;
+
 struct dmarc_input {
 	const char *const *from_domains;	/* RFC5322.From domain of each address */
 	size_t n_from;
@@ -183,6 +185,7 @@ struct dmarc_input {
 	enum spf_result spf_result;
 	const struct dkim_sig_result *dkim;	/* may be NULL when n_dkim == 0 */
 	size_t n_dkim;
+	struct dmarc_memo *memo;	/* NULL, or the message's (dmarc_memo_new) */
 };
 
 struct dmarc_outcome {
@@ -250,10 +253,19 @@ enum dmarc_res dmarc_check(const struct dmarc *d, struct dns_ctx *dns,
  * domain's org domain (names in the From domain's own tree; alignment
  * needs them when they pass). For early questions: run it on a dns_ctx
  * bound to the message's dns_session, and dmarc_check later finds every
- * answer there. Results are not kept; bad names are ignored.
+ * answer there, or in memo (may be NULL). Bad names are ignored.
  */
-void dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, const char *from_domain,
-    const char *const *ids, size_t n_ids);
+void dmarc_warm(const struct dmarc *d, struct dns_ctx *dns, struct dmarc_memo *memo,
+    const char *from_domain, const char *const *ids, size_t n_ids);
+
+/*
+ * One message's memo of the _dmarc names read and what they held (DNS
+ * trouble is not kept): dmarc_warm fills it and dmarc_check, given the
+ * same memo in its input, reads each name once for the whole message.
+ * One thread at a time; NULL when out of memory (then nothing is kept).
+ */
+struct dmarc_memo *dmarc_memo_new(void);
+void dmarc_memo_free(struct dmarc_memo *m);
 
 /*
  * The organizational domain of domain (any case, U- or A-labels) into out,

@@ -131,6 +131,7 @@ struct check {
 	unsigned early_keys;		/* DKIM keys asked early */
 	unsigned early_arc_keys;	/* ARC keys asked early */
 	struct dmarc_early dmarc_early;
+	struct dmarc_memo *dmarc_memo;	/* the _dmarc names read, for the early and the final walks */
 	int internal;
 	struct header_list headers;
 	unsigned owned_seen[N_OWNED];	/* fields seen per owned_fields[] name */
@@ -541,6 +542,7 @@ check_free(struct check *c)
 	arc_msg_free(c->arc);
 	arc_seal_msg_free(c->seal);
 	dkim_bodies_free(&c->bodies);
+	dmarc_memo_free(c->dmarc_memo);
 	header_list_free(&c->headers);
 	free(c->forged);
 	for (size_t i = 0; i < c->v.n_add; i++) {
@@ -1092,7 +1094,8 @@ dmarc_early_task(void *arg)
 	for (size_t i = 0; i < de->n_ids; i++)
 		ids[i] = de->ids[i];
 	for (size_t i = 0; i < de->n_from; i++)
-		dmarc_warm(c->e->dmarc, &c->dns_dmarc_early, de->from[i], ids, de->n_ids);
+		dmarc_warm(c->e->dmarc, &c->dns_dmarc_early, c->dmarc_memo, de->from[i], ids,
+		    de->n_ids);
 }
 
 /* DMARC's record discovery from the end of headers on: From is known. */
@@ -1115,6 +1118,8 @@ start_dmarc_early(struct check *c)
 	str_format(de->ids[0], EARLY_NAME_MAX, "%.255s",
 	    c->v.env.null_sender ? c->v.env.helo : c->v.env.mail_from_domain);
 	de->n_ids = 1 + de->n_dkim_ids;
+	if (c->dmarc_memo == NULL)
+		c->dmarc_memo = dmarc_memo_new();	/* NULL: the final walks read again */
 	if (try_inline(c, &c->dns_dmarc_early, dmarc_early_task))
 		return;		/* every answer was at hand: nothing to ask early */
 	task_start(c->e->pool, &c->dmarc_task, dmarc_early_task, c);
@@ -1192,6 +1197,7 @@ dmarc_one(struct check *c, const char *const *doms, size_t n, struct dmarc_outco
 	in.spf_result = c->v.spf_done ? c->v.spf.result : SPF_RES_NONE;
 	in.dkim = c->v.dkim;
 	in.n_dkim = c->v.n_dkim;
+	in.memo = c->dmarc_memo;
 	dmarc_check(c->e->dmarc, &c->dns_dmarc, &in, out);
 }
 
