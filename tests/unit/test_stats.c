@@ -297,16 +297,23 @@ test_db_batch_stored_once_sqlite(void **state)
 	batch_stored_once(path("once.db"));
 }
 
-/* SC_TEST_PG_URI: a database of the fleet test group's PostgreSQL. */
-static void
-test_db_batch_stored_once_postgresql(void **state)
+/* SC_TEST_PG_URI: a database of the fleet test group's PostgreSQL (the
+ * test is skipped without it). */
+static const char *
+test_pg_uri(void)
 {
 	const char *uri = getenv("SC_TEST_PG_URI");
 
-	(void)state;
 	if (uri == NULL || uri[0] == '\0')
 		skip();
-	batch_stored_once(uri);
+	return uri;
+}
+
+static void
+test_db_batch_stored_once_postgresql(void **state)
+{
+	(void)state;
+	batch_stored_once(test_pg_uri());
 }
 
 /* Messages of domain dom that have failures in the store (any time). */
@@ -366,16 +373,11 @@ test_db_prune_in_chunks_sqlite(void **state)
 	prune_in_chunks(path("prune.db"));
 }
 
-/* SC_TEST_PG_URI: a database of the fleet test group's PostgreSQL. */
 static void
 test_db_prune_in_chunks_postgresql(void **state)
 {
-	const char *uri = getenv("SC_TEST_PG_URI");
-
 	(void)state;
-	if (uri == NULL || uri[0] == '\0')
-		skip();
-	prune_in_chunks(uri);
+	prune_in_chunks(test_pg_uri());
 }
 
 static void
