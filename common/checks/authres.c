@@ -34,10 +34,20 @@ authres_method(struct authres *a, const char *method, const char *result)
 	a->methods++;
 }
 
+/* RFC 2045 token octets: printable ASCII but tspecials (a switch, not a
+ * strchr per octet: every property value of every A-R field comes here) */
 static int
 is_token_char(unsigned char c)
 {
-	return c > ' ' && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+	if (c <= ' ' || c >= 0x7f)
+		return 0;
+	switch (c) {
+	case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
+	case '\\': case '"': case '/': case '[': case ']': case '?': case '=':
+		return 0;
+	default:
+		return 1;
+	}
 }
 
 static int
