@@ -146,7 +146,7 @@ void
 json_int(struct json *j, const char *key, long v)
 {
 	prefix(j, key);
-	sbuf_printf(j->b, "%ld", v);
+	sbuf_addnum(j->b, v);
 }
 
 void

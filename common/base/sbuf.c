@@ -116,8 +116,8 @@ conv_parse(const char *p, struct conv *c)
 		} else {
 			c->prec = 0;
 			for (; *q >= '0' && *q <= '9'; q++)
-				if (c->prec < 100000)
-					c->prec = c->prec * 10 + (*q - '0');
+				if ((c->prec = c->prec * 10 + (*q - '0')) > 99999)
+					return 0;	/* no such text here: libc's */
 		}
 	}
 	if (q[0] == 'l' && q[1] == 'l') {

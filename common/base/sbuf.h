@@ -37,7 +37,8 @@ static inline int
 sbuf_add(struct sbuf *b, const void *p, size_t n)
 {
 	if (n < b->cap - b->len) {
-		memcpy(b->s + b->len, p, n);
+		if (n > 0)	/* p may be NULL then */
+			memcpy(b->s + b->len, p, n);
 		b->len += n;
 		b->s[b->len] = '\0';
 		return 0;

@@ -418,7 +418,7 @@ vfield_format(struct sbuf *b, const char *fmt, const struct vctx *c, const char 
 			sbuf_addstr(b, vctx_title(c));
 			break;
 		case 'i':
-			sbuf_printf(b, "%zu", vctx_list_index(c) + 1);
+			sbuf_addnum(b, (long long)(vctx_list_index(c) + 1));
 			break;
 		default:
 			sbuf_addc(b, *p);
