@@ -76,6 +76,7 @@ struct format_result {
 	int pass;			/* no FORMAT_FAIL problem */
 	unsigned n_fail, n_warn;	/* problems found, stored or not */
 	size_t n;			/* problems stored in v */
+	/* only v[0..n-1] are read: entries past n are left as they were */
 	struct format_problem v[FORMAT_MAX_PROBLEMS];
 
 	int has_from;			/* exactly one From with exactly one mailbox */

@@ -13,11 +13,14 @@
 #define V_WALK_END	(V_WALK + sizeof(((struct verdict *)0)->spf.walk))
 #define V_LINT		offsetof(struct verdict, spf.lint)
 #define V_LINT_END	(V_LINT + sizeof(((struct verdict *)0)->spf.lint))
+#define V_FORMAT	offsetof(struct verdict, format.v)
+#define V_FORMAT_END	(V_FORMAT + sizeof(((struct verdict *)0)->format.v))
 #define V_COMP		offsetof(struct verdict, compliance)
 #define V_COMP_END	(V_COMP + sizeof(((struct verdict *)0)->compliance))
 
-_Static_assert(V_WALK < V_WALK_END && V_WALK_END <= V_LINT && V_LINT_END <= V_COMP &&
-    V_COMP_END <= sizeof(struct verdict), "verdict_clear's spans are out of order");
+_Static_assert(V_WALK < V_WALK_END && V_WALK_END <= V_LINT && V_LINT_END <= V_FORMAT &&
+    V_FORMAT_END <= V_COMP && V_COMP_END <= sizeof(struct verdict),
+    "verdict_clear's spans are out of order");
 
 static void
 zero_span(struct verdict *v, size_t from, size_t to)
@@ -30,7 +33,8 @@ verdict_clear(struct verdict *v)
 {
 	zero_span(v, 0, V_WALK);
 	zero_span(v, V_WALK_END, V_LINT);	/* n_lint */
-	zero_span(v, V_LINT_END, V_COMP);
+	zero_span(v, V_LINT_END, V_FORMAT);
+	zero_span(v, V_FORMAT_END, V_COMP);
 	compliance_clear(&v->compliance);
 	zero_span(v, V_COMP_END, sizeof(*v));
 }

@@ -138,8 +138,9 @@ enum dmarc_override { OVERRIDE_NONE = 0, OVERRIDE_LOCAL_POLICY, OVERRIDE_TEST_MO
 
 /*
  * v as if zeroed, for a record used again: every field zero but the parts
- * read only up to a count (SPF's walk[] and lint[], the compliance's texts:
- * compliance_clear), ~50 KB that are left as they were.
+ * read only up to a count (SPF's walk[] and lint[], the format problems,
+ * the compliance's texts: compliance_clear), ~56 KB that are left as they
+ * were.
  */
 void verdict_clear(struct verdict *v);
 
