@@ -13,6 +13,7 @@
 
 #include "dkim.h"
 #include "dkim_engine.h"
+#include "dkim_key.h"
 #include "dkim_tags.h"
 #include "sbuf.h"
 
@@ -40,9 +41,14 @@ struct dkim_verifier *
 dkim_verifier_new(enum dkim_engine_kind kind, unsigned max_signatures,
     char *why, size_t whylen)
 {
-	struct dkim_verifier *v = calloc(1, sizeof *v);
+	struct dkim_verifier *v;
 
-	if (v == NULL) {
+	/* both engines' ARC and the builtin verifier check signatures here */
+	if (dkim_key_init() < 0) {
+		str_format(why, whylen, "libsodium could not start (sodium_init failed)");
+		return NULL;
+	}
+	if ((v = calloc(1, sizeof *v)) == NULL) {
 		str_format(why, whylen, "out of memory");
 		return NULL;
 	}

@@ -69,14 +69,14 @@ $CC $flags -o "$out/fuzz_dmarc_record" "$here/fuzz_dmarc_record.c" "$top/common/
 echo "built $out/fuzz_authres $out/fuzz_smtppath $out/fuzz_header $out/fuzz_dmarc_record"
 # DKIM targets: fuzz_dkim_tags (tag lists, base64, quoted-printable, key
 # records, canonicalisation) and fuzz_dkim_verify (the builtin verifier on a whole message,
-# DNS with no time budget); OpenSSL's libcrypto, no libopendkim.
+# DNS with no time budget); OpenSSL's libcrypto and libsodium, no libopendkim.
 dkim="$top/common/checks/dkim.c $top/common/checks/dkim_builtin.c $top/common/checks/dkim_tags.c
   $top/common/checks/dkim_canon.c $top/common/checks/dkim_key.c"
 $CC $flags -o "$out/fuzz_dkim_tags" "$here/fuzz_dkim_tags.c" "$top/common/checks/dkim_tags.c" \
     "$top/common/checks/dkim_canon.c" \
-    "$top/common/checks/dkim_key.c" $resolver -lcrypto -lresolv -lpthread
+    "$top/common/checks/dkim_key.c" $resolver -lcrypto -lsodium -lresolv -lpthread
 $CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
-    "$top/common/checks/header.c" $resolver -lcrypto -lresolv -lpthread
+    "$top/common/checks/header.c" $resolver -lcrypto -lsodium -lresolv -lpthread
 # body canonicalization alone, cut anywhere, against tests/lib/canon_ref.h
 $CC $flags -o "$out/fuzz_dkim_body" "$here/fuzz_dkim_body.c" "$top/common/checks/dkim_canon.c" \
     "$top/common/checks/dkim_tags.c" -lcrypto
@@ -85,7 +85,7 @@ echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify $out/fuzz_dkim_body"
 $CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" "$top/common/checks/arc_seal.c" \
     "$top/common/checks/authres.c" "$top/common/base/rfc5322.c" \
     "$top/common/checks/dkim_tags.c" "$top/common/checks/dkim_canon.c" "$top/common/checks/dkim_key.c" \
-    "$top/common/checks/header.c" $resolver -lcrypto -lresolv -lpthread
+    "$top/common/checks/header.c" $resolver -lcrypto -lsodium -lresolv -lpthread
 echo "built $out/fuzz_arc"
 # DMARC aggregate reports: the Subject that marks report mail (reportmsg.c)
 # and the report writer on hostile stored values (dmarcreport.c: libxml2, zlib)

@@ -75,10 +75,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (dkim_key_parse(s, n, (enum dkim_alg)(data[0] % 3), &key, why, sizeof why) ==
 	    DKIM_RES_PASS) {
-		if (key.pkey == NULL)
+		if (key.ed25519 ? key.pkey != NULL : key.pkey == NULL)
 			abort();
 		dkim_key_release(&key);
-	} else if (key.pkey != NULL || why[0] == '\0') {
+	} else if (key.pkey != NULL || key.ed25519 || key.verify256 != NULL || why[0] == '\0') {
 		abort();
 	}
 	return 0;

@@ -3,7 +3,8 @@
  * dkim-quoted-printable (dkim_tags.c), canonicalisation (dkim_canon.c,
  * RFC 6376 3.4.5's example, bodies cut into every pair of chunks and
  * bodies full of edge cases cut anywhere against a plain reference),
- * key records (dkim_key.c) and the h= list of a result (dkim.c).
+ * key records and signature checks against keys made and signatures made
+ * by OpenSSL at test time (dkim_key.c) and the h= list of a result (dkim.c).
  */
 #include "config.h"
 
@@ -16,6 +17,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "dkim.h"
 #include "dkim_canon.h"
@@ -493,12 +498,14 @@ test_key_records(void **state)
 		    why, sizeof why);
 		if (cases[i].why == NULL) {
 			assert_int_equal(r, DKIM_RES_PASS);
-			assert_non_null(key.pkey);
+			assert_true(key.ed25519);	/* every passing record here is ed25519 */
+			assert_null(key.pkey);
 			assert_int_equal(key.bits, 0);
 			dkim_key_release(&key);
 		} else {
 			assert_int_equal(r, DKIM_RES_PERMERROR);
 			assert_null(key.pkey);
+			assert_false(key.ed25519);
 			if (strstr(why, cases[i].why) == NULL)
 				fail_msg("record %zu: '%s' lacks '%s'", i, why, cases[i].why);
 		}
@@ -508,6 +515,171 @@ test_key_records(void **state)
 	assert_int_equal(key.testing, 0);
 	dkim_key_release(&key);
 	dkim_key_cache_clear();
+}
+
+/* ---- signature checks ---- */
+
+/* "v=DKIM1; k=TYPE; p=BASE64(der)" into rec. */
+static void
+key_record(char *rec, size_t reclen, const char *type, const unsigned char *der, int len)
+{
+	int n = snprintf(rec, reclen, "v=DKIM1; k=%s; p=", type);
+
+	assert_true(n > 0 && (size_t)n + 4 * ((size_t)len + 2) / 3 + 1 <= reclen);
+	EVP_EncodeBlock((unsigned char *)rec + n, der, len);
+}
+
+static EVP_PKEY *
+new_key(int type, int bits)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(type, NULL);
+	EVP_PKEY *k = NULL;
+
+	assert_non_null(c);
+	assert_int_equal(EVP_PKEY_keygen_init(c), 1);
+	if (bits > 0)
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_keygen_bits(c, bits), 1);
+	assert_int_equal(EVP_PKEY_keygen(c, &k), 1);
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
+/* PKCS#1 v1.5 signature of digest (made with md) into sig; its length. */
+static size_t
+rsa_sign(EVP_PKEY *k, const EVP_MD *md, const unsigned char *digest, size_t dlen,
+    unsigned char *sig, size_t siglen)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
+
+	assert_non_null(c);
+	assert_int_equal(EVP_PKEY_sign_init(c), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_signature_md(c, md), 1);
+	assert_int_equal(EVP_PKEY_sign(c, sig, &siglen, digest, dlen), 1);
+	EVP_PKEY_CTX_free(c);
+	return siglen;
+}
+
+static void
+parse_ok(const char *rec, enum dkim_alg alg, struct dkim_key *key)
+{
+	char why[160] = "";
+
+	if (dkim_key_parse(rec, strlen(rec), alg, key, why, sizeof why) != DKIM_RES_PASS)
+		fail_msg("'%s': %s", rec, why);
+}
+
+/* Ed25519 (RFC 8463) as OpenSSL signs it; what must not verify. */
+static void
+test_verify_ed25519(void **state)
+{
+	EVP_PKEY *k = new_key(EVP_PKEY_ED25519, 0), *rsa = new_key(EVP_PKEY_RSA, 1024);
+	unsigned char pub[32], digest[32], sig[65], *der = NULL, *cut;
+	/* the identity point: with R = identity and S = 0 OpenSSL 3.0 takes
+	 * this pair for a signature of every message */
+	unsigned char small_key[32] = { 1 }, small_sig[64] = { 1 };
+	size_t publen = sizeof pub, siglen = 64;
+	char rec[600];
+	struct dkim_key key, rkey;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	int derlen;
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_get_raw_public_key(k, pub, &publen), 1);
+	sha256("header", 6, digest);
+	assert_int_equal(EVP_DigestSignInit(m, NULL, NULL, NULL, k), 1);
+	assert_int_equal(EVP_DigestSign(m, sig, &siglen, digest, sizeof digest), 1);
+	key_record(rec, sizeof rec, "ed25519", pub, (int)publen);
+	parse_ok(rec, DKIM_ALG_ED25519_SHA256, &key);
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_ED25519_SHA256, digest, 32, sig, 64), 1);
+	/* not for the RSA algorithms, not for another digest or signature */
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_RSA_SHA256, digest, 32, sig, 64), 0);
+	digest[31] ^= 1;
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_ED25519_SHA256, digest, 32, sig, 64), 0);
+	digest[31] ^= 1;
+	sig[63] ^= 0x10;
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_ED25519_SHA256, digest, 32, sig, 64), 0);
+	sig[63] ^= 0x10;
+	/* a signature one byte short (in a buffer of its own size) or long */
+	cut = malloc(63);
+	assert_non_null(cut);
+	memcpy(cut, sig, 63);
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_ED25519_SHA256, digest, 32, cut, 63), 0);
+	free(cut);
+	sig[64] = 0;
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_ED25519_SHA256, digest, 32, sig, 65), 0);
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_ED25519_SHA256, digest, 32, sig, 0), 0);
+	/* an RSA key does not check an Ed25519 signature */
+	derlen = i2d_PUBKEY(rsa, &der);
+	assert_true(derlen > 0);
+	key_record(rec, sizeof rec, "rsa", der, derlen);
+	parse_ok(rec, DKIM_ALG_RSA_SHA256, &rkey);
+	assert_int_equal(dkim_key_verify(&rkey, DKIM_ALG_ED25519_SHA256, digest, 32, sig, 64), 0);
+	dkim_key_release(&rkey);
+	dkim_key_release(&key);
+	/* a key of small order verifies nothing */
+	key_record(rec, sizeof rec, "ed25519", small_key, sizeof small_key);
+	parse_ok(rec, DKIM_ALG_ED25519_SHA256, &key);
+	assert_int_equal(dkim_key_verify(&key, DKIM_ALG_ED25519_SHA256, digest, 32, small_sig, 64), 0);
+	dkim_key_release(&key);
+	assert_int_equal(dkim_key_verify(NULL, DKIM_ALG_ED25519_SHA256, digest, 32, sig, 64), 0);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(k);
+	dkim_key_cache_clear();
+}
+
+/* RSA, rsa-sha256 from the cached key's context and rsa-sha1; a key
+ * handle outlives the cache that gave it. */
+static void
+test_verify_rsa(void **state)
+{
+	EVP_PKEY *k = new_key(EVP_PKEY_RSA, 1024);
+	unsigned char d256[32], d1[20], s256[256], s1[256], *der = NULL;
+	size_t n256, n1;
+	char rec[600];
+	struct dkim_key a, b, c;
+	int derlen;
+
+	(void)state;
+	sha256("header", 6, d256);
+	assert_int_equal(EVP_Digest("header", 6, d1, NULL, EVP_sha1(), NULL), 1);
+	n256 = rsa_sign(k, EVP_sha256(), d256, sizeof d256, s256, sizeof s256);
+	n1 = rsa_sign(k, EVP_sha1(), d1, sizeof d1, s1, sizeof s1);
+	derlen = i2d_PUBKEY(k, &der);
+	assert_true(derlen > 0);
+	key_record(rec, sizeof rec, "rsa", der, derlen);
+	parse_ok(rec, DKIM_ALG_RSA_SHA256, &a);		/* decoded */
+	parse_ok(rec, DKIM_ALG_RSA_SHA256, &b);		/* from the cache */
+	parse_ok(rec, DKIM_ALG_RSA_SHA1, &c);
+	assert_int_equal(a.bits, 1024);
+	assert_non_null(a.verify256);
+	assert_non_null(b.verify256);
+	assert_ptr_not_equal(a.verify256, b.verify256);
+	assert_null(c.verify256);
+	dkim_key_cache_clear();
+	for (int i = 0; i < 2; i++) {	/* a context checks more than once */
+		assert_int_equal(dkim_key_verify(&a, DKIM_ALG_RSA_SHA256, d256, 32, s256, n256), 1);
+		assert_int_equal(dkim_key_verify(&b, DKIM_ALG_RSA_SHA256, d256, 32, s256, n256), 1);
+		assert_int_equal(dkim_key_verify(&c, DKIM_ALG_RSA_SHA1, d1, 20, s1, n1), 1);
+	}
+	/* the hash named in the signature must be the one of the algorithm */
+	assert_int_equal(dkim_key_verify(&a, DKIM_ALG_RSA_SHA1, d1, 20, s256, n256), 0);
+	assert_int_equal(dkim_key_verify(&c, DKIM_ALG_RSA_SHA256, d256, 32, s1, n1), 0);
+	assert_int_equal(dkim_key_verify(&a, DKIM_ALG_RSA_SHA256, d256, 32, s256, n256 - 1), 0);
+	d256[0] ^= 1;
+	assert_int_equal(dkim_key_verify(&a, DKIM_ALG_RSA_SHA256, d256, 32, s256, n256), 0);
+	/* and after a failure the context still checks */
+	d256[0] ^= 1;
+	assert_int_equal(dkim_key_verify(&a, DKIM_ALG_RSA_SHA256, d256, 32, s256, n256), 1);
+	assert_int_equal(dkim_key_verify(&a, DKIM_ALG_ED25519_SHA256, d256, 32, s256, 64), 0);
+	dkim_key_release(&a);
+	dkim_key_release(&b);
+	dkim_key_release(&c);
+	assert_null(a.pkey);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
 }
 
 /* h= read as the header hash reads it; the rules' fields counted over the
@@ -568,6 +740,8 @@ main(void)
 		cmocka_unit_test(test_body_splits),
 		cmocka_unit_test(test_bodies_shared),
 		cmocka_unit_test(test_key_records),
+		cmocka_unit_test(test_verify_ed25519),
+		cmocka_unit_test(test_verify_rsa),
 		cmocka_unit_test(test_hlist),
 	};
 
