@@ -112,7 +112,7 @@ struct decoded {
 
 /*
  * An RSA verification context for md: PKCS#1 v1.5. Made once per key and
- * copied (EVP_PKEY_CTX_dup): making one costs a tenth of a verification
+ * copied (EVP_PKEY_CTX_dup): making one costs a sixth of a verification
  * (method look-ups by name, parameter setting).
  */
 static EVP_PKEY_CTX *
