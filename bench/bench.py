@@ -278,8 +278,9 @@ def main():
         if "instructions" in opt.modes:
             sys.path.insert(0, HERE)
             import insns
-            iopt = argparse.Namespace(conc="4,32", messages=opt.insn_messages, per_conn=1, top=15,
-                                      top_filters=("sendercheck",))
+            iopt = insns.parser().parse_args(["--builddir", build, "--conc", "4,32", "--per-conn", "1",
+                                              "--messages", str(opt.insn_messages), "--top", "15"])
+            iopt.top_filters = ("sendercheck",)
             results_insn = insns.measure(iopt, work, build, args_of, opt.insn_filters.split(","), gen,
                                          corpus, opt.messages)
             results_sys = insns.count_syscalls(iopt, work, args_of, opt.insn_filters.split(","), gen,

@@ -333,7 +333,9 @@ def report_syscalls(results, opt):
         print("sendercheck/OpenDKIM system calls per message %.2f" % (sc[0] / od[0]))
 
 
-def main():
+def parser():
+    """The options; bench.py takes its instructions part's options from
+    here too, so that each option has its default in one place."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", required=True)
     ap.add_argument("--messages", type=int, default=300, help="messages counted per run")
@@ -350,7 +352,11 @@ def main():
     ap.add_argument("--no-events", dest="events", action="store_false",
                     help="skip the page fault and context switch counts")
     ap.add_argument("--base", help="a sendercheck binary of another build: the filter sc-base")
-    opt = ap.parse_args()
+    return ap
+
+
+def main():
+    opt = parser().parse_args()
 
     build = os.path.abspath(opt.builddir)
     gen = os.path.join(build, "bench", "miltergen")
