@@ -18,6 +18,7 @@ import evidence                                       # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 INSNS = os.path.join(HERE, "..", "..", "bench", "insns.py")
+BENCH = os.path.join(HERE, "..", "..", "bench", "bench.py")
 INSNS_TABLE = "instructions per message"
 
 
@@ -50,6 +51,21 @@ def syscalls_without_callgrind():
     contains(out, "system calls per message", "the system call table")
     check(any(line.startswith("null ") for line in out.splitlines()),
           "the null filter's row:\n" + out)
+
+
+@case
+def make_bench_instructions_part():
+    """make bench's third part (bench.py --modes instructions) drives
+    insns.py's functions with options of its own making: it must print
+    the same tables (it once died at the report on an option it lacked)."""
+    if shutil.which("strace") is None or shutil.which("valgrind") is None:
+        skip("strace or valgrind is not installed")
+    p = evidence.run(["/usr/bin/python3", BENCH, "--builddir", BUILD, "--modes", "instructions",
+                      "--filters", "null", "--insn-filters", "null", "--messages", "20",
+                      "--insn-messages", "8"], text=True, timeout=300, what="bench.py --modes instructions")
+    contains(p.stdout, INSNS_TABLE, "the instructions table")
+    contains(p.stdout, "system calls per message", "the system call table")
+    contains(p.stdout, "instructions per body byte", "the body byte table")
 
 
 if __name__ == "__main__":
