@@ -341,6 +341,12 @@ def report(results, opt, configs, summary, pg_rows, redis, elapsed, load_start):
     if "sqlite" in configs:
         print("fleet vs sqlite: throughput %.3f, p99 %+.2f ms" % (
             med("fleet", "rate") / med("sqlite", "rate"), med("fleet", "p99") - med("sqlite", "p99")))
+    # round by round (local and fleet ran one after the other in each): how
+    # far one round's pair strays from the medians, the noise of this run
+    pairs = list(zip(results["local"], results["fleet"]))
+    print("round by round, fleet vs local: throughput %s; p99 %s ms" % (
+        " ".join("%.3f" % (float(f["rate"]) / max(1.0, float(lo["rate"]))) for lo, f in pairs),
+        " ".join("%+.2f" % (float(f["p99"]) - float(lo["p99"])) for lo, f in pairs)))
     print("target: within 10 %% throughput: %s; within 1 ms p99: %s saturated, %s with one connection" % (
         "met" if rate_ratio >= 0.9 else "NOT met", "met" if p99_diff <= 1.0 else "NOT met",
         "met" if one_p99_diff <= 1.0 else "NOT met"))
