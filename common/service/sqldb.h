@@ -107,10 +107,13 @@ long long sqldb_changes(struct sqldb *db);
  * n new values of table's id (its INTEGER PRIMARY KEY) into ids, for rows
  * inserted with explicit ids (so that other rows of the same batch can
  * name them). The first statement of a SQLDB_TX_BATCH transaction:
- * PostgreSQL draws them from the column's sequence in one round trip
- * (other sessions draw theirs meanwhile: ascending, not always
- * consecutive, never given twice); SQLite counts on from the highest id
- * (the transaction holds the file's write lock). 0 or an sqldb code.
+ * PostgreSQL draws them from the column's sequence in blocks, a value per
+ * block, in one round trip: a value v stands for the ids v up to v + the
+ * sequence's increment - 1 (the store sets the increment; it may be raised,
+ * never lowered, or a block given out would be drawn again); other
+ * sessions draw theirs meanwhile: ascending, not always consecutive, never
+ * given twice. SQLite counts on from the highest id (the transaction holds
+ * the file's write lock). 0 or an sqldb code.
  */
 int sqldb_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids);
 

@@ -61,6 +61,7 @@ struct pg {
 	int batch_rc;		/* the first error of the pipeline */
 	long long changes;
 	long long last_try_us;
+	size_t id_block; /* ids a value of the id sequence stood for (0: not seen) */
 };
 
 struct pg_stmt {
@@ -676,18 +677,65 @@ pg_changes(struct sqldb *db)
 }
 
 /*
- * One round trip before the batch's first statement: the pipeline is
- * left for it (nothing is queued yet) and entered again.
+ * The ids come in blocks: each value drawn from the id sequence is the
+ * first of a block of as many ids as the sequence's increment (the store's
+ * schema sets it, statsdb), which no other draw overlaps. A batch draws
+ * one value per block it needs, in one round trip before its first
+ * statement (the pipeline is left for it, nothing being queued yet, and
+ * entered again); the increment comes with each value, so a block size
+ * remembered from an earlier batch only guesses how many to draw (an
+ * increment of 1 draws a value a row, as before blocks).
  */
+static const char sql_draw_ids[] =
+    "SELECT nextval(q.s), (SELECT seqincrement FROM pg_sequence WHERE seqrelid = q.s)"
+    " FROM (SELECT pg_get_serial_sequence($1::text, 'id')::regclass AS s) q,"
+    " generate_series(1, $2::integer)";
+
+static int
+draw_ids(struct pg *p, const char *table, size_t n, long long *ids, size_t *got)
+{
+	char num[24];
+	const char *params[2] = { table, num };
+	size_t block = p->id_block > 0 ? p->id_block : n;
+	long long t0 = histo_now_us();
+	PGresult *r;
+	int lost, rc = 0;
+
+	snprintf(num, sizeof(num), "%zu", (n - *got + block - 1) / block);
+	if (!PQsendQueryParams(p->conn, sql_draw_ids, 2, NULL, params, NULL, NULL, 0))
+		return result_code(p, NULL);
+	if ((r = collect(p, t0, &lost)) == NULL)
+		return SQLDB_BUSY;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = result_code(p, r);
+	else if (PQntuples(r) < 1) {
+		sqldb_set_error(&p->base, "no id drawn");
+		rc = SQLDB_ERROR;
+	}
+	for (int i = 0; rc == 0 && i < PQntuples(r) && *got < n; i++) {
+		long long v = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		long long inc = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+
+		if (inc < 1) {
+			sqldb_set_error(&p->base, "the id sequence of %s steps by %lld", table,
+			    inc);
+			rc = SQLDB_ERROR;
+			break;
+		}
+		p->id_block = (size_t)inc;
+		for (long long k = 0; k < inc && *got < n; k++)
+			ids[(*got)++] = v + k;
+	}
+	PQclear(r);
+	return rc;
+}
+
 static int
 pg_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
 {
 	struct pg *p = (struct pg *)db;
-	char num[24];
-	const char *params[2] = { table, num };
-	long long t0 = histo_now_us();
-	PGresult *r;
-	int lost, rc, pipe = p->batch;
+	int rc = 0, pipe = p->batch;
+	size_t got = 0;
 
 	if (p->conn == NULL) {
 		sqldb_set_error(db, "not connected");
@@ -699,25 +747,10 @@ pg_new_ids(struct sqldb *db, const char *table, size_t n, long long *ids)
 	}
 	if (pipe && !PQexitPipelineMode(p->conn))	/* a result came that nobody asked for */
 		return result_code(p, NULL);
-	snprintf(num, sizeof(num), "%zu", n);
-	if (!PQsendQueryParams(p->conn, "SELECT nextval(pg_get_serial_sequence($1::text, 'id'))"
-	    " FROM generate_series(1, $2::integer)", 2, NULL, params, NULL, NULL, 0))
-		rc = result_code(p, NULL);
-	else if ((r = collect(p, t0, &lost)) == NULL)
-		rc = SQLDB_BUSY;
-	else {
-		if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			rc = result_code(p, r);
-		else if ((size_t)PQntuples(r) != n) {
-			sqldb_set_error(db, "%d ids drawn, %zu asked for", PQntuples(r), n);
-			rc = SQLDB_ERROR;
-		} else {
-			for (size_t i = 0; i < n; i++)
-				ids[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
-			rc = 0;
-		}
-		PQclear(r);
-	}
+	while (rc == 0 && got < n && p->conn != NULL)
+		rc = draw_ids(p, table, n, ids, &got);
+	if (rc == 0 && got < n)
+		rc = SQLDB_BUSY; /* the connection went */
 	if (pipe && p->conn != NULL && !PQenterPipelineMode(p->conn)) {
 		p->batch = 0;
 		rc = rc ? rc : result_code(p, NULL);

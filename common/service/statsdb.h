@@ -41,7 +41,7 @@
 
 #include "columns.h"
 
-#define STATSDB_SCHEMA_VERSION 4
+#define STATSDB_SCHEMA_VERSION 5
 #define STATSDB_APP_ID 0x53434b31	/* "SCK1" */
 #define STATSDB_NO_DOMAIN "(none)"
 

@@ -775,7 +775,7 @@ def schema_v1_upgraded_and_old_rows_pruned():
     finally:
         sc.stop()
     con = sqlite3.connect(db)
-    eq(con.execute("PRAGMA user_version").fetchone()[0], 4, "upgraded to version 4")
+    eq(con.execute("PRAGMA user_version").fetchone()[0], 5, "upgraded to version 5")
     eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity")
     eq(sorted(r[0] for r in con.execute("SELECT domain FROM messages")), ["good.test", "kept.test"],
        "rows kept")
@@ -784,6 +784,9 @@ def schema_v1_upgraded_and_old_rows_pruned():
        "the old message's failure pruned with it (by time), the kept one's kept")
     eq([r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'failures'")],
        ["failures_time"], "no index of failures by message since version 4")
+    eq(sorted(r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'"
+                                        " AND tbl_name = 'messages' AND sql IS NOT NULL")),
+       ["messages_domain_time", "messages_time"], "no index of messages by host since version 5")
     row = con.execute("SELECT dns_queries, elapsed_ms FROM messages WHERE domain = 'good.test'").fetchone()
     check(row[0] is not None and row[0] > 0, "new columns filled: %r" % (row,))
     hosts = dict(con.execute("SELECT domain, host FROM messages"))

@@ -316,6 +316,106 @@ test_db_batch_stored_once_postgresql(void **state)
 	batch_stored_once(test_pg_uri());
 }
 
+/* Writes n messages of domain dom through db. */
+static void
+write_ids_batch(struct statsdb *db, const char *dom, int n)
+{
+	struct vrow *r = calloc((size_t)n, sizeof(*r));
+	struct vrow **p = calloc((size_t)n, sizeof(*p));
+	char why[400];
+
+	assert_non_null(r);
+	assert_non_null(p);
+	for (int i = 0; i < n; i++) {
+		rec(&r[i], 1795000000 + i, dom, "pass", "");
+		p[i] = &r[i];
+	}
+	if (statsdb_insert(db, p, (size_t)n, why, sizeof(why)) != 0)
+		fail_msg("%s: %s", dom, why);
+	free(p);
+	free(r);
+}
+
+/*
+ * Two daemons writing into one database by turns: the ids of a batch are
+ * drawn in blocks of the id sequence's increment (1000 since schema 5), a
+ * value per block, no id given twice, each batch's above the one before
+ * it (pruning and the DMARC report take ids for time order). A sequence
+ * that counts by one (set so by hand, past the ids given) gives a row an
+ * id a value.
+ */
+static void
+test_db_ids_in_blocks_postgresql(void **state)
+{
+	static const struct {
+		int writer, n;
+	} batch[] = { { 0, 3 }, { 1, 1500 }, { 0, 1 }, { 1, 3 } };
+	const char *uri = test_pg_uri();
+	char why[400], sql[256];
+	struct statsdb *db[2];
+	struct sqldb *h;
+	long long last0, draws = 0, rows = 0;
+
+	(void)state;
+	for (int w = 0; w < 2; w++) {
+		if ((db[w] = statsdb_open(uri, STATSDB_WRITE, why, sizeof(why))) == NULL)
+			fail_msg("%s", why);
+		statsdb_set_host(db[w], w ? "ids-b" : "ids-a");
+	}
+	if ((h = sqldb_open(uri, SQLDB_OPEN_WRITE, NULL, why, sizeof(why))) == NULL)
+		fail_msg("%s", why);
+	assert_int_equal(count(h,
+			     "SELECT seqincrement FROM pg_sequence"
+			     " WHERE seqrelid = pg_get_serial_sequence('messages', "
+			     "'id')::regclass"),
+	    1000);
+	last0 = count(h,
+	    "SELECT coalesce(last_value, 0) FROM pg_sequences WHERE sequencename = "
+	    "'messages_id_seq'");
+	for (size_t k = 0; k < sizeof(batch) / sizeof(batch[0]); k++) {
+		char dom[32];
+
+		snprintf(dom, sizeof(dom), "ids%zu.test", k);
+		write_ids_batch(db[batch[k].writer], dom, batch[k].n);
+		draws += (batch[k].n + 999) / 1000;
+		rows += batch[k].n;
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(DISTINCT id) FROM messages WHERE domain = '%s'", dom);
+		assert_int_equal(count(h, sql), batch[k].n);
+		if (k > 0) {
+			snprintf(sql, sizeof(sql),
+			    "SELECT CASE WHEN (SELECT min(id) FROM messages WHERE domain ="
+			    " 'ids%zu.test') > (SELECT max(id) FROM messages WHERE domain = "
+			    "'ids%zu.test') THEN 1 END",
+			    k, k - 1);
+			assert_int_equal(count(h, sql), 1);
+		}
+	}
+	/* one value of the sequence per block (a new sequence starts at 1) */
+	assert_int_equal(
+	    count(h, "SELECT last_value FROM pg_sequences WHERE sequencename = 'messages_id_seq'"),
+	    last0 > 0 ? last0 + draws * 1000 : 1 + (draws - 1) * 1000);
+	assert_int_equal(count(h,
+			     "SELECT count(DISTINCT id) FROM messages WHERE domain LIKE 'ids%'"),
+	    rows);
+
+	/* counting by one from the last id given: a value a row */
+	assert_int_equal(sqldb_exec(h, "ALTER SEQUENCE messages_id_seq INCREMENT BY 1"), 0);
+	last0 = count(h, "SELECT setval('messages_id_seq', (SELECT max(id) FROM messages))");
+	write_ids_batch(db[0], "ids-by-one.test", 5);
+	write_ids_batch(db[1], "ids-by-one.test", 4);
+	assert_int_equal(count(h,
+			     "SELECT count(DISTINCT id) FROM messages WHERE domain LIKE 'ids%'"),
+	    rows + 9);
+	assert_int_equal(
+	    count(h, "SELECT last_value FROM pg_sequences WHERE sequencename = 'messages_id_seq'"),
+	    last0 + 9);
+	assert_int_equal(sqldb_exec(h, "ALTER SEQUENCE messages_id_seq INCREMENT BY 1000"), 0);
+	sqldb_close(h);
+	statsdb_close(db[0]);
+	statsdb_close(db[1]);
+}
+
 /* Messages of domain dom that have failures in the store (any time). */
 static long
 failed_messages(struct statsdb *db, const char *dom)
@@ -631,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_db_batch_stored_once_postgresql),
 		cmocka_unit_test(test_db_prune_in_chunks_sqlite),
 		cmocka_unit_test(test_db_prune_in_chunks_postgresql),
+		cmocka_unit_test(test_db_ids_in_blocks_postgresql),
 		cmocka_unit_test(test_db_refuses),
 		cmocka_unit_test(test_db_adds_missing_columns),
 		cmocka_unit_test(test_queue_drops_when_full),
