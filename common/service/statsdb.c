@@ -33,8 +33,8 @@ struct statsdb {
 	struct sqldb_stmt *ins_batch, *seen_batch;
 	/* the batch's totals, many rows to a statement */
 	struct multi *daily, *daily_rules;
-	/* the batch's messages and their failed rules, in bulk */
-	struct sqldb_copy *messages, *failures;
+	/* the batch's messages, in bulk */
+	struct sqldb_copy *messages;
 	/* the row's columns the totals read (-1: none) */
 	int c_from, c_spf, c_dkim_pass, c_dmarc, c_aligned, c_bulk, c_oneclick, c_action, c_skipped;
 	int c_profile[PROFILE_COUNT], c_failed[PROFILE_COUNT];
@@ -127,10 +127,20 @@ static const char upgrade_v5_pg[] =
     "DO $$ BEGIN EXECUTE format('ALTER SEQUENCE %s INCREMENT BY " STATSDB_ID_BLOCK "',"
     " pg_get_serial_sequence('messages', 'id')); END $$;";
 
+/*
+ * Version 6: no failures table. A failure row (a rule a message failed for
+ * a profile) said again what the message's row says in its profile's
+ * "_failed" list, with its time, domain and host: the rules report reads
+ * those lists (statsdb_rules), as the daily totals were always made from
+ * them. The rows (~1.2-1.7 a message) and their index by time were ~0.28
+ * of PostgreSQL's work for a batch after version 5.
+ */
+static const char upgrade_v6[] = "DROP TABLE IF EXISTS failures;";
+
 /* upgrades[v] takes a store from version v to v + 1; pg_upgrades[v], where
  * set, follows it on PostgreSQL */
 static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade_v2, upgrade_v3,
-	upgrade_v4, upgrade_v5 };
+	upgrade_v4, upgrade_v5, upgrade_v6 };
 static const char *const pg_upgrades[STATSDB_SCHEMA_VERSION] = { [4] = upgrade_v5_pg };
 
 void
@@ -481,15 +491,13 @@ prepare_writes(struct statsdb *db)
 	char sql[4096], col[64], expr[128], set[4096];
 	size_t o, so = 0;
 
-	/* messages with the ids drawn for the batch (failures name them) */
-	static const char *const failure_cols[] = { "msg_id", "time", "domain", "profile", "rule", "host" };
+	/* messages with the ids drawn for the batch */
 	const char *msg_cols[5 + VROW_MAX_COLS] = { "id", "time", "day", "domain", "host" };
 	int m = 5;
 
 	for (size_t i = 0; i < n && i < VROW_MAX_COLS; i++)
 		msg_cols[m++] = cols[i].name;
-	if (sqldb_copy_new(db->sql, "messages", msg_cols, m, &db->messages) != 0 ||
-	    sqldb_copy_new(db->sql, "failures", failure_cols, 6, &db->failures) != 0)
+	if (sqldb_copy_new(db->sql, "messages", msg_cols, m, &db->messages) != 0)
 		return -1;
 
 	/* daily totals: one row per day and domain of a batch, counts added */
@@ -587,7 +595,6 @@ statsdb_close(struct statsdb *db)
 	if (db == NULL)
 		return;
 	sqldb_copy_free(db->messages);
-	sqldb_copy_free(db->failures);
 	multi_free(db->daily);
 	multi_free(db->daily_rules);
 	sqldb_finalize(db->ins_batch);
@@ -687,20 +694,10 @@ agg_order(const void *a, const void *b)
 	return strcmp((*(const struct agg *const *)a)->key, (*(const struct agg *const *)b)->key);
 }
 
-/* A failure row: a rule of a profile that a message of the batch failed. */
-struct failrow {
-	size_t msg;		/* the message's index in the batch */
-	int profile;
-	const char *rule;	/* in the message's failed list, len octets */
-	size_t len;
-};
-
 /* What one batch writes. */
 struct batch {
 	struct vrow *const *recs;
-	long long *ids;		/* the messages' ids, drawn for the batch */
-	struct failrow *fails;
-	size_t nfails, capfails;
+	long long *ids;			/* the messages' ids, drawn for the batch */
 	const struct agg **sorted;	/* daily or daily_rules rows, in key order */
 	long long day_num;	/* the UTC day (days since 1970) day[] holds */
 	char day[11];
@@ -723,8 +720,8 @@ batch_day(struct batch *b, long long t)
 static int
 grow(void **arr, size_t *cap, size_t n, size_t elem);
 
-/* One message's failure rows, and what it adds to the day's totals (a
- * message the checks skipped: nothing). */
+/* What one message adds to the day's totals and rule counts (a message
+ * the checks skipped: nothing). */
 static int
 tally_one(struct statsdb *db, struct batch *b, size_t i, struct aggs *days, struct aggs *rules)
 {
@@ -745,9 +742,6 @@ tally_one(struct statsdb *db, struct batch *b, size_t i, struct aggs *days, stru
 
 			if (len == 0)
 				continue;
-			if (grow((void **)&b->fails, &b->capfails, b->nfails, sizeof(*b->fails)) < 0)
-				return SQLDB_ERROR;
-			b->fails[b->nfails++] = (struct failrow){ i, p, tok, len };
 			snprintf(key, sizeof(key), "%s\1%s\1%s\1%.*s", day, dom,
 			    profile_name((enum profile_id)p), (int)len, tok);
 			if ((g = agg_get(rules, key)) == NULL)
@@ -807,29 +801,6 @@ copy_messages(struct statsdb *db, struct batch *b, size_t n)
 			else
 				copy_text_or_null(c, vrow_text(r, (int)i));
 		}
-		sqldb_copy_row(c);
-	}
-	return sqldb_copy_flush(c);
-}
-
-/* The failed rules of the batch's messages, naming their ids. */
-static int
-copy_failures(struct statsdb *db, struct batch *b)
-{
-	struct sqldb_copy *c = db->failures;
-
-	for (size_t i = 0; i < b->nfails; i++) {
-		const struct failrow *f = &b->fails[i];
-		const struct vrow *r = b->recs[f->msg];
-		char rule[VROW_TEXT_MAX + 1];
-
-		snprintf(rule, sizeof(rule), "%.*s", (int)f->len, f->rule);
-		sqldb_copy_int(c, b->ids[f->msg]);
-		sqldb_copy_int(c, r->time);
-		sqldb_copy_text(c, row_domain(db, r));
-		sqldb_copy_text(c, profile_name((enum profile_id)f->profile));
-		sqldb_copy_text(c, rule);
-		copy_text_or_null(c, db->host);
 		sqldb_copy_row(c);
 	}
 	return sqldb_copy_flush(c);
@@ -922,8 +893,8 @@ write_aggs(struct statsdb *db, struct batch *b, const struct aggs *days, const s
 }
 
 /*
- * The batch's rows: the messages with ids drawn first and their failures
- * naming those ids (in bulk: COPY on PostgreSQL), its id in batches (a
+ * The batch's rows: the messages with ids drawn first (in bulk: COPY on
+ * PostgreSQL), its id in batches (a
  * batch sent again after a lost connection is refused there), then the
  * totals (multi-row upserts). 0 or an sqldb code.
  */
@@ -952,8 +923,6 @@ write_batch(struct statsdb *db, const char *id, struct vrow *const *recs, size_t
 	/* the bulk rows first: PostgreSQL's COPY then finds the pipeline empty */
 	if (rc == 0)
 		rc = copy_messages(db, &b, n);
-	if (rc == 0)
-		rc = copy_failures(db, &b);
 	if (rc == 0) {
 		sqldb_bind_text(db->ins_batch, 1, id);
 		sqldb_bind_int(db->ins_batch, 2, (long long)time(NULL));
@@ -963,7 +932,6 @@ write_batch(struct statsdb *db, const char *id, struct vrow *const *recs, size_t
 		rc = write_aggs(db, &b, &days, &rules);
 	agg_free(&days);
 	agg_free(&rules);
-	free(b.fails);
 	free(b.ids);
 	return rc;
 }
@@ -1031,20 +999,14 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 {
 	/* what each statement binds: ?1 the cut and ?2 the limit, or ?1 the cut's day */
 	enum { CUT_LIMIT, DAY, CUT };
-	static const struct { const char *sql; int binds; } steps[] = {
-		/*
-		 * ids grow with time: the oldest limit messages before the cut.
-		 * Their failures, found by time (a failure has its message's
-		 * time; there is no index by msg_id): those up to the newest of
-		 * these messages, so that a chunk never leaves a message's
-		 * failures behind (older failures of another daemon's messages
-		 * may go a chunk early: they are before the cut too). No message
-		 * left before the cut: any failure left there goes.
-		 */
-		{ "DELETE FROM failures WHERE time < ?1 AND time <= COALESCE((SELECT max(time) FROM"
-		  " (SELECT time FROM messages WHERE time < ?1 ORDER BY id LIMIT ?2) AS chunk), ?1)", CUT_LIMIT },
+	static const struct {
+		const char *sql;
+		int binds;
+	} steps[] = {
+		/* ids grow with time: the oldest limit messages before the cut */
 		{ "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
-		  " WHERE time < ?1 ORDER BY id LIMIT ?2)", CUT_LIMIT },
+		  " WHERE time < ?1 ORDER BY id LIMIT ?2)",
+		    CUT_LIMIT },
 		{ "DELETE FROM daily WHERE day < ?1", DAY },
 		{ "DELETE FROM daily_rules WHERE day < ?1", DAY },
 		{ "DELETE FROM batches WHERE time < ?1", CUT },
@@ -1070,7 +1032,7 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 		}
 		if (sqldb_step(st) != SQLDB_DONE)
 			goto bad;
-		if (i == 1)
+		if (i == 0)
 			deleted = (long)sqldb_changes(db->sql);
 		sqldb_finalize(st);
 		st = NULL;
@@ -1339,22 +1301,109 @@ rule_order(const void *a, const void *b)
 	return strcmp(x->rule, y->rule);
 }
 
+/* "rule \1 domain" entries: by rule, the most messages first, then by domain */
+static int
+top_order(const void *a, const void *b)
+{
+	const struct agg *x = *(const struct agg *const *)a, *y = *(const struct agg *const *)b;
+	size_t lx = strcspn(x->key, "\1"), ly = strcspn(y->key, "\1");
+	int k = strncmp(x->key, y->key, lx < ly ? lx : ly);
+
+	if (k != 0 || lx != ly)
+		return k != 0 ? k : lx < ly ? -1 : 1;
+	if (x->v[0] != y->v[0])
+		return x->v[0] < y->v[0] ? 1 : -1;
+	return strcmp(x->key + lx, y->key + ly);
+}
+
+/*
+ * One message's failed lists (cols[k]: the profile of column 1 + k) into
+ * the rules: a rule counts once per profile list it is in (per_profile),
+ * and once for the message (messages, and its domain's count in tops).
+ */
+static int
+count_failures(struct sqldb_stmt *st, const int *cols, int ncols, struct statsdb_rule **out,
+    size_t *n, size_t *cap, struct aggs *tops)
+{
+	char seen[64][sizeof(((struct statsdb_rule *)0)->rule)], rule[sizeof(seen[0])];
+	char key[sizeof(((struct agg *)0)->key)];
+	const char *dom = sqldb_col_text(st, 0);
+	size_t nseen = 0;
+
+	for (int k = 0; k < ncols; k++) {
+		const char *list = sqldb_col_text(st, 1 + k);
+
+		for (const char *tok = list ? list : ""; *tok; tok += *tok == ',') {
+			size_t len = strcspn(tok, ","), i;
+			struct statsdb_rule *r;
+			struct agg *g;
+
+			if (len == 0)
+				continue;
+			snprintf(rule, sizeof(rule), "%.*s", (int)len, tok);
+			tok += len;
+			if ((r = rule_row(out, n, cap, rule)) == NULL)
+				return -1;
+			r->per_profile[cols[k]]++;
+			for (i = 0; i < nseen && strcmp(seen[i], rule) != 0; i++)
+				;
+			if (i < nseen)
+				continue;
+			if (nseen < sizeof(seen) / sizeof(seen[0]))
+				memcpy(seen[nseen++], rule, sizeof(rule));
+			r->messages++;
+			snprintf(key, sizeof(key), "%s\1%s", rule, dom ? dom : "");
+			if ((g = agg_get(tops, key)) == NULL)
+				return -1;
+			g->v[0]++;
+		}
+	}
+	return 0;
+}
+
+/* Each rule's domains, the most messages first, into its top. */
+static int
+fill_tops(struct statsdb_rule *out, size_t n, const struct aggs *tops)
+{
+	const struct agg **v;
+	size_t k = 0;
+
+	if (tops->t.n == 0)
+		return 0;
+	if ((v = malloc(tops->t.n * sizeof(*v))) == NULL)
+		return -1;
+	for (const struct agg *a = agg_first(tops); a != NULL && k < tops->t.n; a = agg_next(a))
+		v[k++] = a;
+	qsort(v, k, sizeof(*v), top_order);
+	for (size_t i = 0; i < k; i++) {
+		const char *sep = strchr(v[i]->key, '\1');
+
+		for (size_t j = 0; j < n; j++)
+			if (strlen(out[j].rule) == (size_t)(sep - v[i]->key) &&
+			    strncmp(out[j].rule, v[i]->key, (size_t)(sep - v[i]->key)) == 0) {
+				if (out[j].n_top < sizeof(out[j].top) / sizeof(out[j].top[0])) {
+					snprintf(out[j].top[out[j].n_top].domain,
+					    sizeof(out[j].top[0].domain), "%s", sep + 1);
+					out[j].top[out[j].n_top++].n = v[i]->v[0];
+				}
+				break;
+			}
+	}
+	free(v);
+	return 0;
+}
+
+/* From the messages' failed lists, one per profile ("google_failed", ...). */
 int
 statsdb_rules(struct statsdb *db, long long since, const char *domain,
     struct statsdb_rule **out, size_t *n, long *messages, char *why, size_t whylen)
 {
-	static const char *const q[3] = {
-		"SELECT rule, count(DISTINCT msg_id) FROM failures"
-		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY rule",
-		"SELECT rule, profile, count(*) FROM failures"
-		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY rule, profile",
-		"SELECT rule, domain, count(DISTINCT msg_id) AS k FROM failures"
-		" WHERE time >= ?1 AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY rule, domain"
-		" ORDER BY rule COLLATE BINARY, k DESC, domain COLLATE BINARY",
-	};
 	struct sqldb_stmt *st;
+	struct aggs tops;
+	struct sbuf sql;
 	size_t cap = 0;
-	int rc = SQLDB_DONE;
+	int cols[PROFILE_COUNT], ncols = 0, rc, nomem = 0;
+	char col[64];
 
 	*out = NULL;
 	*n = 0;
@@ -1367,42 +1416,54 @@ statsdb_rules(struct statsdb *db, long long since, const char *domain,
 	sqldb_finalize(st);
 	if (rc != SQLDB_ROW)
 		return fail(db, "query", why, whylen);
-	rc = SQLDB_DONE;
-	for (int k = 0; k < 3 && rc == SQLDB_DONE; k++) {
-		if (query(db, q[k], since, NULL, domain, &st, why, whylen) < 0)
-			goto bad;
-		while ((rc = sqldb_step(st)) == SQLDB_ROW) {
-			struct statsdb_rule *r = rule_row(out, n, &cap, sqldb_col_text(st, 0));
-			const char *s1 = sqldb_col_text(st, 1);
-			int p;
 
-			if (r == NULL) {
-				rc = SQLDB_ERROR;
-				break;
-			}
-			if (k == 0)
-				r->messages = (long)sqldb_col_int(st, 1);
-			else if (k == 1 && (p = profile_parse(s1)) >= 0)
-				r->per_profile[p] = (long)sqldb_col_int(st, 2);
-			else if (k == 2 && r->n_top < sizeof(r->top) / sizeof(r->top[0])) {
-				snprintf(r->top[r->n_top].domain, sizeof(r->top[0].domain), "%s", s1);
-				r->top[r->n_top++].n = (long)sqldb_col_int(st, 2);
-			}
+	sbuf_init(&sql, 1 << 14);
+	sbuf_addstr(&sql, "SELECT domain");
+	for (int p = 0; p < PROFILE_COUNT; p++) {
+		snprintf(col, sizeof(col), "%s_failed", profile_name((enum profile_id)p));
+		if (sqldb_has_column(db->sql, "messages",
+			col)) { /* a store not opened for writing since */
+			sbuf_printf(&sql, ", \"%s\"", col);
+			cols[ncols++] = p;
 		}
-		if (rc != SQLDB_DONE)
-			fail(db, "query", why, whylen);
-		sqldb_finalize(st);
 	}
-	if (rc != SQLDB_DONE)
-		goto bad;
+	sbuf_addstr(&sql,
+	    " FROM messages WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = "
+	    "?2)" HOST_COND " AND (");
+	for (int k = 0; k < ncols; k++)
+		sbuf_printf(&sql, "%s\"%s_failed\" IS NOT NULL", k ? " OR " : "",
+		    profile_name((enum profile_id)cols[k]));
+	sbuf_addstr(&sql, ")");
+	if (ncols == 0 || sql.overflow) {
+		sbuf_free(&sql);
+		return 0;
+	}
+	rc = query(db, sql.s, since, NULL, domain, &st, why, whylen);
+	sbuf_free(&sql);
+	if (rc < 0)
+		return -1;
+	if (agg_init(&tops, 64) < 0) {
+		sqldb_finalize(st);
+		return snprintf(why, whylen, "out of memory"), -1;
+	}
+	while ((rc = sqldb_step(st)) == SQLDB_ROW && !nomem)
+		nomem = count_failures(st, cols, ncols, out, n, &cap, &tops) < 0;
+	nomem = nomem || (rc == SQLDB_DONE && fill_tops(*out, *n, &tops) < 0);
+	if (nomem)
+		snprintf(why, whylen, "out of memory");
+	else if (rc != SQLDB_DONE)
+		fail(db, "query", why, whylen);
+	agg_free(&tops);
+	sqldb_finalize(st);
+	if (nomem || rc != SQLDB_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
 	if (*n > 1)
 		qsort(*out, *n, sizeof(**out), rule_order);
 	return 0;
-bad:
-	free(*out);
-	*out = NULL;
-	*n = 0;
-	return -1;
 }
 
 int

@@ -5,8 +5,8 @@
  * several daemons write into, through sqldb (one SQL for both). Callers
  * never see which: the same schema, writes and reports on either.
  *
- * One row per message in `messages` (with its rule failures in
- * `failures`), and per-day per-domain totals in `daily` / `daily_rules`,
+ * One row per message in `messages` (its rule failures in its profiles'
+ * "_failed" lists), and per-day per-domain totals in `daily` / `daily_rules`,
  * written in the same transaction as the rows they count, so that the
  * totals always agree with the rows. A message row holds the verdict's
  * columns (columns.h: the fields of the table marked for the store, by
@@ -17,7 +17,7 @@
  * message is its RFC5322.From domain (what the bulk-sender rules judge),
  * or "(none)" when the message has no single From domain.
  *
- * Each message and failure row names the daemon's host (statsdb_set_host,
+ * Each message row names the daemon's host (statsdb_set_host,
  * from HostName; NULL in rows written before schema 3); reports can be
  * limited to one host (statsdb_filter_host). Each batch is stored with an
  * id (HOST:RUN:SEQ): a batch sent again after a connection lost at commit
@@ -41,7 +41,7 @@
 
 #include "columns.h"
 
-#define STATSDB_SCHEMA_VERSION 5
+#define STATSDB_SCHEMA_VERSION 6
 #define STATSDB_APP_ID 0x53434b31	/* "SCK1" */
 #define STATSDB_NO_DOMAIN "(none)"
 
@@ -72,7 +72,7 @@ void statsdb_set_host(struct statsdb *db, const char *host);
 int statsdb_filter_host(struct statsdb *db, const char *host);
 
 /*
- * Stores n records in one transaction (rows, failures and daily totals).
+ * Stores n records in one transaction (rows and daily totals).
  * Returns 0; 1 when the store cannot take them now (a file locked by
  * another writer, a server away, a deadlock: try again with the same
  * records, which are never stored twice); -1 on another error (nothing
@@ -138,6 +138,8 @@ int statsdb_selectors(struct statsdb *db, long long since, const char *domain,
  */
 int statsdb_backup(struct statsdb *db, const char *dest, char *why, size_t whylen);
 
+/* Rules failed, the most messages first, from the messages' failed lists;
+ * *messages: the messages judged. */
 int statsdb_rules(struct statsdb *db, long long since, const char *domain,
     struct statsdb_rule **out, size_t *n, long *messages, char *why, size_t whylen);
 /* From the daily totals: days on or after since's day, gaps filled with zeros. */

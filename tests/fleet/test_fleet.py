@@ -526,7 +526,7 @@ def sqldb_driver_against_the_server():
 
 @case
 def large_batches_stored_once():
-    """statsdb's unit test of large batches (the messages and failures by
+    """statsdb's unit test of large batches (the messages by
     COPY, the totals as multi-row upserts, the messages' ids drawn up
     front), against the real server, in a database of its own."""
     CTX.pg.psql("CREATE DATABASE batch OWNER sc")
@@ -541,7 +541,7 @@ def large_batches_stored_once():
 @case
 def every_message_once_with_its_host():
     """Every message the daemons took is in PostgreSQL once, under the
-    host that took it; the schema is version 5."""
+    host that took it; the schema is version 6."""
     want = sorted([h, q] for h, q in CTX.sent)
     check(len(want) >= 40, "enough messages sent so far: %d" % len(want))
     got = wait_pg("SELECT count(*) FROM messages", [[str(len(want))]])
@@ -549,7 +549,7 @@ def every_message_once_with_its_host():
     rows = sorted(pg_rows("SELECT host, queue_id FROM messages"))
     eq(rows, want, "each message under its host")
     eq(pg_rows("SELECT key, value FROM sendercheck_meta ORDER BY key"),
-       [["application_id", str(0x53434b31)], ["version", "5"]], "schema")
+       [["application_id", str(0x53434b31)], ["version", "6"]], "schema")
     eq(pg_rows("SELECT count(*) FROM batches WHERE id NOT LIKE 'mx%'"), [["0"]], "batch ids name the host")
     # the daily totals agree with the rows
     eq(pg_rows("SELECT sum(messages) FROM daily"), [[str(len(want))]], "daily totals")
@@ -647,7 +647,7 @@ def three_daemons_at_once_on_an_empty_database():
             eq(eom, "a", "accepted")
         eq(wait_pg("SELECT host, count(*) FROM messages GROUP BY host ORDER BY host", [["r0", "1"], ["r1", "1"],
                    ["r2", "1"]], db="race"), [["r0", "1"], ["r1", "1"], ["r2", "1"]], "each wrote its row")
-        eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'version'", db="race"), [["5"]], "version")
+        eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'version'", db="race"), [["6"]], "version")
     finally:
         for sc in hosts:
             eq(sc.stop(), 0, "clean exit")
@@ -756,7 +756,7 @@ V2_SCHEMA_PG = [
 @case
 def schema_upgrade_on_postgresql():
     """A database at schema 2: a daemon upgrades it in place (the host
-    column, the batches table, no failures_msg index, no messages_host_time
+    column, the batches table, no failures table, no messages_host_time
     index, ids in blocks) and keeps its rows; the report tool reads
     both; a reader alone does not upgrade."""
     now = int(time.time())
@@ -768,7 +768,7 @@ def schema_upgrade_on_postgresql():
         "INSERT INTO daily (day, domain, messages) VALUES ('%s', 'kept.test', 1)" % day], db="old")
     p = subprocess.run([TOOL, "--db", pg_uri("old")], capture_output=True, timeout=60)
     eq(p.returncode, 1, "a reader does not upgrade")
-    contains(p.stderr.decode(), "older than 5", "and says why")
+    contains(p.stderr.decode(), "older than 6", "and says why")
     sc = daemon("mx6", {"StatsDB": pg_uri("old"), "SharedState": ""}).start()
     try:
         send(sc, "good.test")
@@ -777,9 +777,9 @@ def schema_upgrade_on_postgresql():
         eq(got, [["good.test", "mx6"], ["kept.test", ""]], "old row kept (no host), new row with its host")
     finally:
         eq(sc.stop(), 0, "clean exit")
-    eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'version'", db="old"), [["5"]], "upgraded")
-    eq(pg_rows("SELECT indexname FROM pg_indexes WHERE tablename = 'failures' ORDER BY 1", db="old"),
-       [["failures_time"]], "no index of failures by message since version 4 (pruning goes by time)")
+    eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'version'", db="old"), [["6"]], "upgraded")
+    eq(pg_rows("SELECT count(*) FROM pg_tables WHERE tablename = 'failures'", db="old"), [["0"]],
+       "no failures table since version 6 (the messages' failed lists say it)")
     eq(pg_rows("SELECT indexname FROM pg_indexes WHERE tablename = 'messages' ORDER BY 1", db="old"),
        [["messages_pkey"]], "no index of messages by host since version 5 (version 3 made it)")
     eq(pg_rows("SELECT increment_by FROM pg_sequences WHERE sequencename = 'messages_id_seq'", db="old"),

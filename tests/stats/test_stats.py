@@ -653,13 +653,16 @@ def kill9_while_writing():
     eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity after kill -9")
     rows = con.execute("SELECT count(*) FROM messages").fetchone()[0]
     totals = con.execute("SELECT sum(messages) FROM daily").fetchone()[0]
-    fails = con.execute("SELECT count(*) FROM failures").fetchone()[0]
+    failed = [r[1] for r in con.execute("PRAGMA table_info(messages)") if r[1].endswith("_failed")]
+    fails = sum(len([t for t in (v or "").split(",") if t])
+                for row in con.execute("SELECT %s FROM messages WHERE skipped = 0" % ", ".join(failed))
+                for v in row)
     fail_totals = con.execute("SELECT sum(failures) FROM daily_rules").fetchone()[0] or 0
     con.close()
     check(rows >= committed, "every committed batch is there: %d rows, %d logged as committed" % (rows, committed))
     check(rows >= 120, "rows of the bursts: %d" % rows)
     eq(totals, rows, "daily totals agree with the rows: whole batches only")
-    eq(fail_totals, fails, "rule totals agree with the failure rows")
+    eq(fail_totals, fails, "rule totals agree with the messages' failed lists")
     # the daemon opens the file again and goes on counting
     sc2 = Sendercheck(BUILD, WORK, {"Nameservers": CTX.dns.address, "StatsDB": db}, name="kill2").start()
     try:
@@ -745,8 +748,8 @@ PRAGMA user_version = 1;
 
 def v1_row(con, t, domain):
     day = time.strftime("%Y-%m-%d", time.gmtime(t))
-    con.execute("INSERT INTO messages (time, day, domain, from_domain, spf, google, action) VALUES"
-                " (?, ?, ?, ?, 'pass', 'fail', 'accept')", (t, day, domain, domain))
+    con.execute("INSERT INTO messages (time, day, domain, from_domain, spf, google, google_failed, action)"
+                " VALUES (?, ?, ?, ?, 'pass', 'fail', 'tls', 'accept')", (t, day, domain, domain))
     mid = con.execute("SELECT last_insert_rowid()").fetchone()[0]
     con.execute("INSERT INTO failures VALUES (?, ?, ?, 'google', 'tls')", (mid, t, domain))
     con.execute("INSERT INTO daily (day, domain, messages, spf_pass, google_n) VALUES (?, ?, 1, 1, 1)"
@@ -775,15 +778,13 @@ def schema_v1_upgraded_and_old_rows_pruned():
     finally:
         sc.stop()
     con = sqlite3.connect(db)
-    eq(con.execute("PRAGMA user_version").fetchone()[0], 5, "upgraded to version 5")
+    eq(con.execute("PRAGMA user_version").fetchone()[0], 6, "upgraded to version 6")
     eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity")
     eq(sorted(r[0] for r in con.execute("SELECT domain FROM messages")), ["good.test", "kept.test"],
        "rows kept")
     eq(con.execute("SELECT count(*) FROM daily WHERE domain = 'old.test'").fetchone()[0], 0, "old totals pruned")
-    eq(sorted(r[0] for r in con.execute("SELECT domain FROM failures WHERE domain != 'good.test'")), ["kept.test"],
-       "the old message's failure pruned with it (by time), the kept one's kept")
-    eq([r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'failures'")],
-       ["failures_time"], "no index of failures by message since version 4")
+    eq(con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'failures'").fetchone()[0], 0,
+       "no failures table since version 6 (the messages' failed lists say it)")
     eq(sorted(r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'"
                                         " AND tbl_name = 'messages' AND sql IS NOT NULL")),
        ["messages_domain_time", "messages_time"], "no index of messages by host since version 5")
@@ -795,6 +796,9 @@ def schema_v1_upgraded_and_old_rows_pruned():
     con.close()
     got = json.loads(evidence.run([TOOL, "--db", db, "domains", "--format", "json"]).stdout)
     eq(sorted(d["domain"] for d in got["domains"]), ["good.test", "kept.test"], "report after upgrade")
+    got = json.loads(evidence.run([TOOL, "--db", db, "rules", "--domain", "kept.test", "--format", "json"]).stdout)
+    eq([(r["rule"], r["messages"]) for r in got["rules"]], [("tls", 1)],
+       "the kept message's failure in the rules report, the old one's pruned with it")
 
 
 @case

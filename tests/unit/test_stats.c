@@ -1,5 +1,5 @@
 /* Unit tests of the statistics modules: statsdb (schema, insert, reports,
- * prune (in chunks, failures by time), refusing foreign or newer files, batches of many statements
+ * prune (in chunks), rules from the messages' failed lists, refusing foreign or newer files, batches of many statements
  * stored once, on PostgreSQL too when SC_TEST_PG_URI names a database), stats (bounded queue: drops
  * when full, writes everything queued at stop), metrics (exposition text)
  * and statshtml (escaping, SVG). */
@@ -125,6 +125,18 @@ test_db_reports(void **state)
 	assert_null(db);		/* path() unlinked it: gone */
 }
 
+/* The failures a rules report counts: each profile's, of each rule. */
+static long
+failures_reported(const struct statsdb_rule *ru, size_t n)
+{
+	long sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (int p = 0; p < PROFILE_COUNT; p++)
+			sum += ru[i].per_profile[p];
+	return sum;
+}
+
 /* Many domains and failures in one batch: the in-memory totals grow. */
 static void
 test_db_batch_totals(void **state)
@@ -164,25 +176,51 @@ test_db_batch_totals(void **state)
 	assert_int_equal(ru[2].messages, N);
 	assert_int_equal(ru[2].per_profile[PROFILE_GOOGLE], N);
 	assert_int_equal(ru[2].per_profile[PROFILE_YAHOO], N);
+	assert_int_equal(failures_reported(ru, n), N * 5);
 	free(ru);
 	statsdb_close(db);
 
-	/* the per-day rule totals agree with the failure rows */
+	/* the per-day rule totals agree with the messages' failed lists; no
+	 * failure rows since schema 6 */
 	char file[256];
 	sqlite3 *h;
 	sqlite3_stmt *st;
 
 	snprintf(file, sizeof(file), "%s/b.db", dir);
 	assert_int_equal(sqlite3_open(file, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT (SELECT sum(failures) FROM daily_rules),"
-	    " (SELECT count(*) FROM failures), (SELECT count(*) FROM daily_rules)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+			     "SELECT (SELECT sum(failures) FROM daily_rules),"
+			     " (SELECT count(*) FROM sqlite_master WHERE name = 'failures'), "
+			     "(SELECT count(*) FROM daily_rules)",
+			     -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), N * 5);
-	assert_int_equal(sqlite3_column_int(st, 1), N * 5);
+	assert_int_equal(sqlite3_column_int(st, 1), 0);
 	assert_int_equal(sqlite3_column_int(st, 2), 150 * 5);
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	free(r);
+}
+
+/* The failures the rules report counts in the whole store. */
+static long
+failures_in(const char *target)
+{
+	struct statsdb_rule *ru = NULL;
+	size_t n;
+	long msgs, sum;
+	char why[300];
+	struct statsdb *db = statsdb_open(target, 0, why, sizeof(why));
+
+	if (db == NULL)
+		fail_msg("%s", why);
+	if (statsdb_rules(db, 0, NULL, &ru, &n, &msgs, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	sum = failures_reported(ru, n);
+	free(ru);
+	statsdb_close(db);
+	return sum;
 }
 
 /* One count from the store (SQLite or PostgreSQL alike). */
@@ -199,8 +237,17 @@ count(struct sqldb *h, const char *sql)
 	return v;
 }
 
-enum { STORED_MSGS, STORED_IDS, STORED_FAILS, STORED_ORPHANS, STORED_DAILY, STORED_RULES,
-	STORED_BATCHES, STORED_DOM5, STORED_DOM10, STORED_COUNT };
+enum {
+	STORED_MSGS,
+	STORED_IDS,
+	STORED_DAILY,
+	STORED_RULES,
+	STORED_BATCHES,
+	STORED_DOM5,
+	STORED_DOM10,
+	STORED_FAILS,
+	STORED_COUNT
+};
 
 static void
 stored(const char *target, long long out[STORED_COUNT])
@@ -208,11 +255,6 @@ stored(const char *target, long long out[STORED_COUNT])
 	static const char *const sql[STORED_COUNT] = {
 		"SELECT count(*) FROM messages",
 		"SELECT count(DISTINCT id) FROM messages",
-		"SELECT count(*) FROM failures",
-		/* a failure names its own message: the same time, domain and host */
-		"SELECT count(*) FROM failures WHERE NOT EXISTS (SELECT 1 FROM messages"
-		" WHERE messages.id = failures.msg_id AND messages.time = failures.time"
-		" AND messages.domain = failures.domain AND messages.host = failures.host)",
 		"SELECT coalesce(sum(messages), 0) FROM daily",
 		"SELECT coalesce(sum(failures), 0) FROM daily_rules",
 		"SELECT count(*) FROM batches",
@@ -224,15 +266,16 @@ stored(const char *target, long long out[STORED_COUNT])
 
 	if (h == NULL)
 		fail_msg("%s", why);
-	for (int i = 0; i < STORED_COUNT; i++)
+	for (int i = 0; i < STORED_FAILS; i++)
 		out[i] = count(h, sql[i]);
 	sqldb_close(h);
+	out[STORED_FAILS] = failures_in(target);
 }
 
 /*
  * Batches far larger than one statement's rows (the writer's full batch of
  * 1000, then an odd one of 77 for the same days and domains): every
- * message stored once with its own id, every failure naming its message,
+ * message stored once with its own id, its failures in the rules report,
  * the daily totals and rule counts added up, one batch id each; a message
  * the checks skipped is stored but neither judged nor counted.
  */
@@ -278,7 +321,6 @@ batch_stored_once(const char *target)
 	assert_int_equal(after[STORED_MSGS] - before[STORED_MSGS], N + M);
 	assert_int_equal(after[STORED_IDS] - before[STORED_IDS], N + M);
 	assert_int_equal(after[STORED_FAILS] - before[STORED_FAILS], fails);
-	assert_int_equal(after[STORED_ORPHANS], 0);
 	assert_int_equal(after[STORED_DAILY] - before[STORED_DAILY], judged);
 	assert_int_equal(after[STORED_RULES] - before[STORED_RULES], fails);
 	assert_int_equal(after[STORED_BATCHES] - before[STORED_BATCHES], 2);
@@ -314,6 +356,113 @@ test_db_batch_stored_once_postgresql(void **state)
 {
 	(void)state;
 	batch_stored_once(test_pg_uri());
+}
+
+static const struct statsdb_rule *
+find_rule(const struct statsdb_rule *ru, size_t n, const char *rule)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ru[i].rule, rule) == 0)
+			return &ru[i];
+	fail_msg("no rule %s in the report", rule);
+	return NULL;
+}
+
+/*
+ * The rules report from the messages' failed lists: a rule counts once a
+ * message however many profiles it failed it for, once a profile list in
+ * per_profile; empty items and skipped messages are not counted; the top
+ * domains by messages, then by name; --host and --domain narrow it. (The
+ * same figures as the failures table gave before schema 6.)
+ */
+static void
+rules_report(const char *target)
+{
+	static const struct {
+		const char *host, *dom, *google, *yahoo;
+		int skipped;
+	} m[] = {
+		{ "mx1", "ra.test", "tls,spf", "spf", 0 },
+		{ "mx1", "rb.test", "spf", "", 0 },
+		{ "mx1", "rb.test", "spf,,tls", "", 0 },
+		{ "mx1", "rc.test", "spf", "", 1 },
+		{ "mx2", "ra.test", "spf", "", 0 },
+	};
+	enum { M = sizeof(m) / sizeof(m[0]) };
+	static struct vrow r[M];
+	long long t = 2000000000;
+	const struct statsdb_rule *x;
+	struct statsdb_rule *ru;
+	struct statsdb *db;
+	char why[300];
+	size_t n;
+	long msgs;
+
+	if ((db = statsdb_open(target, STATSDB_WRITE, why, sizeof(why))) == NULL)
+		fail_msg("%s", why);
+	for (int i = 0; i < M; i++) {
+		struct vrow *p[1] = { &r[i] };
+
+		rec(&r[i], t + i, m[i].dom, "pass", m[i].google);
+		assert_int_equal(vrow_set_text(&r[i], "yahoo", m[i].yahoo[0] ? "fail" : "pass"), 0);
+		if (m[i].yahoo[0])
+			assert_int_equal(vrow_set_text(&r[i], "yahoo_failed", m[i].yahoo), 0);
+		assert_int_equal(vrow_set_int(&r[i], "skipped", m[i].skipped), 0);
+		statsdb_set_host(db, m[i].host);
+		assert_int_equal(statsdb_insert(db, p, 1, why, sizeof(why)), 0);
+	}
+
+	assert_int_equal(statsdb_rules(db, t, NULL, &ru, &n, &msgs, why, sizeof(why)), 0);
+	assert_int_equal(msgs, 4);
+	assert_int_equal(n, 2);
+	assert_string_equal(ru[0].rule, "spf");
+	assert_int_equal(ru[0].messages, 4);
+	assert_int_equal(ru[0].per_profile[PROFILE_GOOGLE], 4);
+	assert_int_equal(ru[0].per_profile[PROFILE_YAHOO], 1);
+	assert_int_equal(ru[0].n_top, 2);
+	assert_string_equal(ru[0].top[0].domain, "ra.test"); /* a tie: by name */
+	assert_int_equal(ru[0].top[0].n, 2);
+	assert_string_equal(ru[0].top[1].domain, "rb.test");
+	assert_int_equal(ru[0].top[1].n, 2);
+	x = find_rule(ru, n, "tls");
+	assert_int_equal(x->messages, 2);
+	assert_int_equal(x->per_profile[PROFILE_GOOGLE], 2);
+	assert_int_equal(x->n_top, 2);
+	free(ru);
+
+	assert_int_equal(statsdb_filter_host(db, "mx2"), 0);
+	assert_int_equal(statsdb_rules(db, t, NULL, &ru, &n, &msgs, why, sizeof(why)), 0);
+	assert_int_equal(msgs, 1);
+	assert_int_equal(n, 1);
+	assert_string_equal(ru[0].rule, "spf");
+	assert_int_equal(ru[0].messages, 1);
+	free(ru);
+	assert_int_equal(statsdb_filter_host(db, NULL), 0);
+
+	assert_int_equal(statsdb_rules(db, t, "rb.test", &ru, &n, &msgs, why, sizeof(why)), 0);
+	assert_int_equal(msgs, 2);
+	assert_int_equal(n, 2);
+	assert_int_equal(find_rule(ru, n, "spf")->messages, 2);
+	x = find_rule(ru, n, "tls");
+	assert_int_equal(x->messages, 1);
+	assert_int_equal(x->n_top, 1);
+	assert_string_equal(x->top[0].domain, "rb.test");
+	free(ru);
+	statsdb_close(db);
+}
+
+static void
+test_db_rules_report_sqlite(void **state)
+{
+	(void)state;
+	rules_report(path("rules.db"));
+}
+
+static void
+test_db_rules_report_postgresql(void **state)
+{
+	(void)state;
+	rules_report(test_pg_uri());
 }
 
 /* Writes n messages of domain dom through db. */
@@ -432,9 +581,9 @@ failed_messages(struct statsdb *db, const char *dom)
 }
 
 /*
- * Pruning in chunks (schema 4: failures found by time, not by msg_id): each
- * chunk takes the failures of its messages and of none after them; at the
- * end every failure before the cut is gone and those after it are kept.
+ * Pruning in chunks: each chunk takes the oldest messages before the cut
+ * (and with them their failures in the rules report); at the end every
+ * message before the cut is gone and those after it are kept.
  */
 static void
 prune_in_chunks(const char *target)
@@ -732,6 +881,8 @@ main(void)
 		cmocka_unit_test(test_db_prune_in_chunks_sqlite),
 		cmocka_unit_test(test_db_prune_in_chunks_postgresql),
 		cmocka_unit_test(test_db_ids_in_blocks_postgresql),
+		cmocka_unit_test(test_db_rules_report_sqlite),
+		cmocka_unit_test(test_db_rules_report_postgresql),
 		cmocka_unit_test(test_db_refuses),
 		cmocka_unit_test(test_db_adds_missing_columns),
 		cmocka_unit_test(test_queue_drops_when_full),
