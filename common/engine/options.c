@@ -164,6 +164,9 @@ const struct config_option config_options[] = {
 	{ "ReportSMTP", OPT_STRING, "",
 	  "sendercheck-reports: hand report mail to this SMTP server, HOST:PORT: a refusal in its reply is recorded (empty: /usr/sbin/sendmail -i -f ReportSender, which only queues: a destination's refusal comes back as a bounce to ReportSender and is not recorded)",
 	  OFF(report_smtp), 0, 0, NULL, 0 },
+	{ "ReportSendmail", OPT_STRING, "/usr/sbin/sendmail",
+	  "sendercheck-reports without ReportSMTP: the local MTA's sendmail command, an absolute path, run as PATH -i -f ReportSender -- RCPT",
+	  OFF(report_sendmail), 0, 0, NULL, 0 },
 	{ "ReportMaxSize", OPT_UINT, "10485760",
 	  "sendercheck-reports: largest report message in bytes, for every destination (a smaller !size in rua= wins)",
 	  OFF(report_max_size), 1024, 4294967295u, NULL, 0 },
@@ -511,7 +514,7 @@ default_host_name(char **field)
 }
 
 /* The sendercheck-reports options: addresses that go into SMTP commands,
- * header fields and a command line, and HOST:PORT. */
+ * header fields and a command line, HOST:PORT and the sendmail path. */
 static int
 check_report_options(const struct sc_config *c, const char *name, struct sbuf *errs)
 {
@@ -527,6 +530,11 @@ check_report_options(const struct sc_config *c, const char *name, struct sbuf *e
 			sbuf_printf(errs, "%s: %s '%s': %s\n", name, names[i], addrs[i], why);
 			return -1;
 		}
+	if (c->report_sendmail[0] != '/') {
+		sbuf_printf(errs, "%s: ReportSendmail '%s': expected an absolute path, e.g. /usr/sbin/sendmail\n",
+		    name, c->report_sendmail);
+		return -1;
+	}
 	if (c->report_smtp[0] != '\0') {
 		char *end;
 		unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;

@@ -84,6 +84,7 @@ struct sc_config {
 	unsigned stats_queue_size;
 	char *report_sender;		/* "" = ReportEmail */
 	char *report_smtp;		/* HOST:PORT, "" = the sendmail command */
+	char *report_sendmail;		/* ReportSendmail, an absolute path */
 	unsigned report_max_size;	/* bytes */
 	char *report_copy_to;		/* "" = none */
 	unsigned report_max_per_run;

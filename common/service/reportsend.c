@@ -20,7 +20,6 @@
 #include "reportsend.h"
 #include "rua.h"
 
-#define SENDMAIL_PATH	"/usr/sbin/sendmail"
 #define REFUSAL_SECONDS	86400	/* a 5xx destination is skipped this long */
 #define SMTP_TIMEOUT_S	120	/* one whole SMTP transaction */
 #define MESSAGE_MAX	(64u << 20)
@@ -396,7 +395,7 @@ send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *rep
 		dup2(fds[0], 0);
 		close(fds[0]);
 		close(fds[1]);
-		execl(SENDMAIL_PATH, "sendmail", "-i", "-f", R->sender, "--", rcpt, (char *)NULL);
+		execl(R->cfg->report_sendmail, "sendmail", "-i", "-f", R->sender, "--", rcpt, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[0]);
@@ -417,10 +416,10 @@ send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *rep
 		return TRY_LATER;
 	}
 	if (off == msg->len && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		snprintf(reply, len, "queued by %s", SENDMAIL_PATH);
+		snprintf(reply, len, "queued by %s", R->cfg->report_sendmail);
 		return QUEUED;
 	}
-	snprintf(reply, len, "%s -i -f %s -- %s: %s %d", SENDMAIL_PATH, R->sender, rcpt,
+	snprintf(reply, len, "%s -i -f %s -- %s: %s %d", R->cfg->report_sendmail, R->sender, rcpt,
 	    WIFEXITED(status) ? "exit status" : "killed by signal",
 	    WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	return TRY_LATER;	/* the local MTA did not take it; it refuses nothing for the destination */

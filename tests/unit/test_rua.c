@@ -167,7 +167,7 @@ test_config(void **state)
 		"ReportSender -oQ@example.com\n", "ReportCopyTo a b@example.com\n",
 		"ReportSMTP 127.0.0.1\n", "ReportSMTP 127.0.0.1:0\n", "ReportSMTP :25\n",
 		"ReportSMTP 127.0.0.1:99999\n", "ReportSMTP 127.0.0.1:25x\n", "ReportMaxPerRun 0\n",
-		"ReportMaxSize 10\n",
+		"ReportMaxSize 10\n", "ReportSendmail sendmail\n", "ReportSendmail\n",
 	};
 
 	(void)state;
@@ -185,6 +185,7 @@ test_config(void **state)
 	assert_string_equal(cfg.report_smtp, "[::1]:2525");
 	assert_true(cfg.report_max_size == 4294967295u);
 	assert_int_equal(cfg.report_max_per_run, 1000);
+	assert_string_equal(cfg.report_sendmail, "/usr/sbin/sendmail");
 	config_free(&cfg);
 	sbuf_free(&errs);
 }
