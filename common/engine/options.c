@@ -165,7 +165,7 @@ const struct config_option config_options[] = {
 	  "sendercheck-reports: hand report mail to this SMTP server, HOST:PORT: a refusal in its reply is recorded (empty: /usr/sbin/sendmail -i -f ReportSender, which only queues: a destination's refusal comes back as a bounce to ReportSender and is not recorded)",
 	  OFF(report_smtp), 0, 0, NULL, 0 },
 	{ "ReportSendmail", OPT_STRING, "/usr/sbin/sendmail",
-	  "sendercheck-reports without ReportSMTP: the local MTA's sendmail command, an absolute path, run as PATH -i -f ReportSender -- RCPT",
+	  "sendercheck-reports without ReportSMTP: the local MTA's sendmail command, an absolute path, run as PATH -i -f ReportSender -- RCPT; its exit status (sysexits.h) decides: queued (0), refused like a 5xx (EX_NOUSER, EX_NOHOST: this recipient is never taken), else tried again",
 	  OFF(report_sendmail), 0, 0, NULL, 0 },
 	{ "ReportMaxSize", OPT_UINT, "10485760",
 	  "sendercheck-reports: largest report message in bytes, for every destination (a smaller !size in rua= wins)",

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -40,8 +42,10 @@ static const char *const schema[] = {
 /* What happened to one message: SENT, accepted by the SMTP server in a
  * reply (ReportSMTP); QUEUED, taken by the local MTA's sendmail, which
  * answers nothing about the destination (its refusal comes back later as
- * a bounce to the envelope sender); REFUSED, a 5xx reply; TRY_LATER. */
-enum outcome { SENT, QUEUED, REFUSED, TRY_LATER };
+ * a bounce to the envelope sender); REFUSED, a 5xx reply or a sendmail
+ * exit status that names the recipient (EX_NOUSER, EX_NOHOST); TRY_LATER;
+ * NO_SENDMAIL, ReportSendmail cannot be run at all (said once per run). */
+enum outcome { SENT, QUEUED, REFUSED, TRY_LATER, NO_SENDMAIL };
 
 struct run {
 	const struct sc_config *cfg;
@@ -53,6 +57,8 @@ struct run {
 	unsigned flags;
 	struct reportsend_counts c;
 	time_t now;
+	int sendmail_errno;	/* ReportSendmail could not be run: errno */
+	unsigned said_exits;	/* bit (status - EX__BASE): a local fault logged */
 };
 
 /* --- the state tables --- */
@@ -374,32 +380,125 @@ send_smtp(struct run *R, const char *rcpt, const struct sbuf *msg, char *reply, 
 	return code >= 500 && code < 600 ? REFUSED : TRY_LATER;
 }
 
+/*
+ * sendmail's exit statuses (sysexits.h), as Postfix's sendmail, Sendmail 8,
+ * exim and OpenSMTPD use them. RCPT: the local MTA will never take this
+ * recipient (Sendmail 8: a local user it does not know, a domain that
+ * does not exist; RFC 3463's 5.1.1 and 5.1.2); only these are refusals
+ * that skip the destination for a day: the recipient comes from rua=, the
+ * message and the command line do not depend on it alone. LOCAL: a fault
+ * of the local mail system or of how it is called (Postfix: EX_USAGE for
+ * an option or main.cf value it cannot use, EX_NOPERM for
+ * authorized_submit_users; Sendmail 8: EX_USAGE also for an address it
+ * cannot parse), the same for every destination: postponed, and said
+ * once per run as an error. TEMP: postponed. An unknown status is TEMP.
+ */
+enum exit_class { EXIT_TEMP, EXIT_LOCAL, EXIT_RCPT };
+
+static const struct sysexit {
+	const char *name, *meaning;
+	enum exit_class cls;
+} sysexits[] = {
+	[EX_USAGE - EX__BASE] = { "EX_USAGE", "command line usage error", EXIT_LOCAL },
+	[EX_DATAERR - EX__BASE] = { "EX_DATAERR", "data format error", EXIT_LOCAL },
+	[EX_NOINPUT - EX__BASE] = { "EX_NOINPUT", "cannot open input", EXIT_LOCAL },
+	[EX_NOUSER - EX__BASE] = { "EX_NOUSER", "addressee unknown", EXIT_RCPT },
+	[EX_NOHOST - EX__BASE] = { "EX_NOHOST", "host name unknown", EXIT_RCPT },
+	[EX_UNAVAILABLE - EX__BASE] = { "EX_UNAVAILABLE", "service unavailable", EXIT_TEMP },
+	[EX_SOFTWARE - EX__BASE] = { "EX_SOFTWARE", "internal software error", EXIT_LOCAL },
+	[EX_OSERR - EX__BASE] = { "EX_OSERR", "system error", EXIT_TEMP },
+	[EX_OSFILE - EX__BASE] = { "EX_OSFILE", "critical OS file missing", EXIT_LOCAL },
+	[EX_CANTCREAT - EX__BASE] = { "EX_CANTCREAT", "can't create output file", EXIT_TEMP },
+	[EX_IOERR - EX__BASE] = { "EX_IOERR", "input/output error", EXIT_TEMP },
+	[EX_TEMPFAIL - EX__BASE] = { "EX_TEMPFAIL", "temporary failure", EXIT_TEMP },
+	[EX_PROTOCOL - EX__BASE] = { "EX_PROTOCOL", "remote error in protocol", EXIT_TEMP },
+	[EX_NOPERM - EX__BASE] = { "EX_NOPERM", "permission denied", EXIT_LOCAL },
+	[EX_CONFIG - EX__BASE] = { "EX_CONFIG", "configuration error", EXIT_LOCAL },
+};
+
+/* The outcome of sendmail's exit status st, with a readable reply. */
+static enum outcome
+sendmail_status(struct run *R, int st, size_t wrote, size_t len, char *reply, size_t rlen)
+{
+	const char *path = R->cfg->report_sendmail;
+	const struct sysexit *e = st >= EX__BASE && st <= EX__MAX ? &sysexits[st - EX__BASE] : NULL;
+	const char *why = "";
+
+	if (st == 0) {	/* took the message, though not all of it: not queued */
+		snprintf(reply, rlen, "%s exit 0 after taking %zu of %zu bytes", path, wrote, len);
+		return TRY_LATER;
+	}
+	if (e == NULL || e->name == NULL) {
+		snprintf(reply, rlen, "%s exit %d (not a sysexits.h status)", path, st);
+		return TRY_LATER;
+	}
+	if (e->cls == EXIT_LOCAL)
+		why = "; a fault of the local mail system, not of the destination";
+	else if (e->cls == EXIT_RCPT)
+		why = "; the local MTA will not take this recipient";
+	snprintf(reply, rlen, "%s exit %d (%s: %s)%s", path, st, e->name, e->meaning, why);
+	if (e->cls == EXIT_LOCAL && !(R->said_exits & (1u << (st - EX__BASE)))) {
+		R->said_exits |= 1u << (st - EX__BASE);
+		log_err("reports: %s exits %d (%s: %s): a fault of the local mail system, the same"
+		    " for every destination (its message is on standard error); reports wait until"
+		    " it is fixed (said once per run)",
+		    path, st, e->name, e->meaning);
+	}
+	return e->cls == EXIT_RCPT ? REFUSED : TRY_LATER;
+}
+
 static enum outcome
 send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *reply, size_t len)
 {
-	int fds[2], status = 0, waited;
+	const char *path = R->cfg->report_sendmail;
+	int fds[2], efd[2], status = 0, waited, child_errno = 0;
 	size_t off = 0;
+	ssize_t got;
 	pid_t pid;
 
+	if (R->sendmail_errno) {
+		snprintf(reply, len, "%s cannot be run: %s", path, strerror(R->sendmail_errno));
+		return NO_SENDMAIL;
+	}
 	if (pipe(fds) < 0) {
 		snprintf(reply, len, "pipe: %s", strerror(errno));
+		return TRY_LATER;
+	}
+	/* exec's errno comes back on efd: exit status 127 may be sendmail's own */
+	if (pipe2(efd, O_CLOEXEC) < 0) {
+		snprintf(reply, len, "pipe: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
 		return TRY_LATER;
 	}
 	if ((pid = fork()) < 0) {
 		snprintf(reply, len, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
+		close(efd[0]);
+		close(efd[1]);
 		return TRY_LATER;
 	}
 	if (pid == 0) {
+		int e;
+
 		dup2(fds[0], 0);
 		close(fds[0]);
 		close(fds[1]);
-		execl(R->cfg->report_sendmail, "sendmail", "-i", "-f", R->sender, "--", rcpt, (char *)NULL);
+		close(efd[0]);
+		execl(path, "sendmail", "-i", "-f", R->sender, "--", rcpt, (char *)NULL);
+		e = errno;
+		(void)!write(efd[1], &e, sizeof(e));
 		_exit(127);
 	}
 	close(fds[0]);
-	while (off < msg->len) {
+	close(efd[1]);
+	while ((got = read(efd[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR)
+		;
+	close(efd[0]);
+	if (got != (ssize_t)sizeof(child_errno))
+		child_errno = 0;
+	while (child_errno == 0 && off < msg->len) {
 		ssize_t w = write(fds[1], msg->s + off, msg->len - off);
 
 		if (w < 0 && errno == EINTR)
@@ -411,18 +510,30 @@ send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *rep
 	close(fds[1]);
 	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (child_errno) {
+		/* no sendmail there: the same for every report of the run */
+		R->sendmail_errno = child_errno;
+		snprintf(reply, len, "%s cannot be run: %s", path, strerror(child_errno));
+		log_err("reports: %s cannot be run (%s): no MTA's sendmail command there; install"
+		    " one (Postfix, Sendmail, exim, OpenSMTPD), set ReportSendmail to it or send"
+		    " through ReportSMTP; no report of this run is sent (said once per run)",
+		    path, strerror(child_errno));
+		return NO_SENDMAIL;
+	}
 	if (waited < 0) {
 		snprintf(reply, len, "waitpid: %s", strerror(errno));
 		return TRY_LATER;
 	}
+	if (WIFSIGNALED(status)) {
+		snprintf(reply, len, "%s killed by signal %d", path, WTERMSIG(status));
+		return TRY_LATER;
+	}
 	if (off == msg->len && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		snprintf(reply, len, "queued by %s", R->cfg->report_sendmail);
+		snprintf(reply, len, "queued by %s", path);
 		return QUEUED;
 	}
-	snprintf(reply, len, "%s -i -f %s -- %s: %s %d", R->cfg->report_sendmail, R->sender, rcpt,
-	    WIFEXITED(status) ? "exit status" : "killed by signal",
-	    WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return TRY_LATER;	/* the local MTA did not take it; it refuses nothing for the destination */
+	return sendmail_status(R, WIFEXITED(status) ? WEXITSTATUS(status) : -1, off, msg->len,
+	    reply, len);
 }
 
 static enum outcome
@@ -441,7 +552,7 @@ send_copy(struct run *R, const struct report_file *r, const struct sbuf *msg)
 	char reply[600];
 	enum outcome o = transmit(R, R->cfg->report_copy_to, msg, reply, sizeof(reply));
 
-	if (o != SENT && o != QUEUED)
+	if (o != SENT && o != QUEUED && o != NO_SENDMAIL)	/* that one is said once */
 		log_warn("report %s for %s: the copy to %s failed: %s", r->report_id, r->policy_domain,
 		    R->cfg->report_copy_to, reply);
 }
@@ -545,6 +656,13 @@ send_one(struct run *R, const struct report_file *r, const struct rua_dest *d)
 		    r->report_id, r->policy_domain, d->addr, reply);
 		printf("refused %s %s: %s\n", r->policy_domain, d->addr, reply);
 		rc = refusal_put(R, d->addr, reply);
+	} else if (o == NO_SENDMAIL) {
+		/* a fault here, said once as an error; nothing stored: a later run sends it */
+		R->c.failed++;
+		log_notice("report %s for %s to %s: not sent: %s", r->report_id, r->policy_domain,
+		    d->addr, reply);
+		printf("failed %s %s: %s\n", r->policy_domain, d->addr, reply);
+		rc = 0;
 	} else {
 		R->c.postponed++;
 		log_warn("report %s for %s to %s: not sent, tried again at the next run: %s",
