@@ -20,8 +20,10 @@ import email.policy
 import glob
 import gzip
 import os
+import shlex
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,10 +37,14 @@ import mail                                                   # noqa: E402
 from milter import Sendercheck                                # noqa: E402
 import postfix                                                # noqa: E402
 from postfix import Postfix, SmtpSink, swaks, data_reply      # noqa: E402
+import sendmail                                               # noqa: E402
 import servers                                                # noqa: E402
 import testdns                                                # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+# Sendmail 8 (tests/lib/sendmail.py) refuses files below a directory others can write to
+SM_BASE = "/run" if os.path.isdir("/run") and not os.stat("/run").st_mode & 0o022 else None
+SM_DEBS = os.environ.get("SC_SENDMAIL_DEBS", "/var/cache/sendercheck-tests/sendmail")
 DRIVE = os.path.join(BUILD, "tests", "reports", "reportsend_drive")
 TOOL = os.path.join(BUILD, "tools", "sendercheck-reports")
 WORK = tempfile.mkdtemp(prefix="sc-rsend-")
@@ -66,6 +72,8 @@ def start_all():
     z.txt("pol.test._report._dmarc.refuser.test", "v=DMARC1;")
     z.txt("pol.test._report._dmarc.notdmarc.test", "v=DMARC10")
     z.txt("pol.test._report._dmarc.spfonly.test", "v=spf1 -all")
+    # a domain Sendmail 8 delivers locally (LOCAL_DOMAIN): it knows its users
+    z.txt("pol.test._report._dmarc.local8.test", "v=DMARC1")
     # authorizes another policy domain, not pol.test
     z.txt("other.test._report._dmarc.wrongauth.test", "v=DMARC1")
     z.refuse("broken.test")
@@ -108,6 +116,8 @@ def teardown(c):
             getattr(c, x).stop()
     if os.environ.get("KEEP_TMP") is None:
         shutil.rmtree(WORK, ignore_errors=True)
+        if getattr(c, "sm_dir", None):
+            shutil.rmtree(c.sm_dir, ignore_errors=True)
     else:
         print("kept " + WORK)
 
@@ -392,6 +402,145 @@ def copy_and_sendmail_transport():
     contains(text, "X-Rcpt-Args: <dmarc@pol.test>", "destination")
     contains(text, "X-Rcpt-Args: <archive@receiver.test>", "copy")
     contains(text, "X-Mail-Args: <%s>\n" % SENDER, "envelope sender")
+
+
+def sendmail8():
+    """ReportSendmail for a real Sendmail 8 (Debian's, unpacked as the
+    sendmail group does; interactive delivery, relaying to the sink, the
+    domain local8.test its own): a script that runs its sendmail binary
+    with the test's sendmail.cf in its DNS-confined namespace, arguments
+    as given. Made once; the case skips when the packages are not here."""
+    if getattr(CTX, "sm_wrapper", None):
+        return CTX.sm_wrapper
+    CTX.sm_dir = tempfile.mkdtemp(prefix="sc-rsend-sm-", dir=SM_BASE)
+    root = os.path.join(CTX.sm_dir, "root")
+    try:
+        sendmail.extract(SM_DEBS, root)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+        skip("no Sendmail 8 packages: %s" % e)
+    sm = sendmail.Sendmail(os.path.join(CTX.sm_dir, "sm"), root, CTX.sink.port, [],
+                           ["LOCAL_DOMAIN(`local8.test')dnl"])
+    path = os.path.join(CTX.sm_dir, "sendmail")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s \"$@\"\n"
+                % (shlex.quote(sm.env["LD_LIBRARY_PATH"]), " ".join(shlex.quote(a) for a in sm.command())))
+    os.chmod(path, 0o755)
+    CTX.sm_wrapper = path
+    return path
+
+
+@case
+def sendmail8_unknown_user_is_a_refusal():
+    """Real Sendmail 8 as ReportSendmail: a recipient it will never take
+    (a user its local domain does not have) exits 67, EX_NOUSER: recorded
+    as a refusal with a readable reason and skipped for a day, --force or
+    not, like a 5xx; the run's other destination is queued and arrives."""
+    wrapper = sendmail8()
+    r = rid()
+    path = report("pol.test", r)
+    cfg, d = conf("sm8", ReportSMTP=None, ReportSendmail=wrapper), db("sm8")
+    reps = [("pol.test", "mailto:nosuch@local8.test,mailto:dmarc@pol.test", path)]
+    rc, out = drive(cfg, d, reps)
+    eq((counts(out)["queued"], counts(out)["refused"], counts(out)["postponed"]), ("1", "1", "0"),
+       "counts\n" + out)
+    contains(out, "refused pol.test nosuch@local8.test: %s exit 67 (EX_NOUSER: addressee unknown)"
+             % wrapper, "the refusal, readable")
+    rows = sqlite3.connect(d).execute("SELECT destination, reply FROM report_refusals").fetchall()
+    eq([x[0] for x in rows], ["nosuch@local8.test"], "refusals")
+    contains(rows[0][1], "EX_NOUSER: addressee unknown", "the stored reason")
+    rc, out = drive(cfg, d, reps, ["--force"])
+    contains(out, "skipped pol.test nosuch@local8.test: refused earlier", "skipped the next run")
+    eq(counts(out)["queued"], "1", "the other destination, forced\n" + out)
+    # Sendmail 8 also mails the refusal back to ReportSender (a DSN holding the report)
+    got = arrived(r, 3)
+    rcpts = sorted(m.split(b"X-Rcpt-Args: <", 1)[1].split(b">", 1)[0].decode() for m in got)
+    eq(rcpts, [SENDER, "dmarc@pol.test", "dmarc@pol.test"], "what Sendmail delivered to the sink")
+
+
+@case
+def sendmail8_without_its_configuration_is_a_local_fault():
+    """Real Sendmail 8 whose sendmail.cf is not there exits 72 (EX_OSFILE):
+    a fault of the local mail system, the same for every destination: each
+    report is postponed with the status named, no destination is skipped,
+    and the error is logged once per run, not once per destination."""
+    wrapper = sendmail8()
+    broken = os.path.join(CTX.sm_dir, "sendmail-nocf")
+    with open(wrapper) as f:
+        text = f.read()
+    with open(broken, "w") as f:
+        f.write(text.replace(os.path.join(CTX.sm_dir, "sm", "sendmail.cf"),
+                             os.path.join(CTX.sm_dir, "no-such.cf")))
+    os.chmod(broken, 0o755)
+    r = rid()
+    path = report("pol.test", r)
+    cfg, d = conf("sm8-nocf", ReportSMTP=None, ReportSendmail=broken), db("sm8-nocf")
+    reps = [("pol.test", "mailto:c1@pol.test,mailto:c2@pol.test", path)]
+    rc, out = drive(cfg, d, reps, expect=75)
+    eq((counts(out)["postponed"], counts(out)["refused"]), ("2", "0"), "counts\n" + out)
+    contains(out, "postponed pol.test c2@pol.test: %s exit 72 (EX_OSFILE: critical OS file missing);"
+             " a fault of the local mail system, not of the destination" % broken, "named")
+    said = [x for x in out.splitlines() if "said once per run" in x]
+    eq(len(said), 1, "the error, once\n" + out)
+    con = sqlite3.connect(d)
+    eq(con.execute("SELECT count(*) FROM report_refusals").fetchone()[0], 0, "refusals")
+    eq(con.execute("SELECT count(*) FROM report_sends").fetchone()[0], 0, "state rows")
+    con.close()
+
+
+@case
+def postfix_sendmail_faults_are_postponed_never_refusals():
+    """Real Postfix sendmail failing for a reason of its own, the same for
+    every destination (a main.cf value it cannot use; Postfix's sendmail
+    exits 75, EX_TEMPFAIL, for each of its fatal errors, whatever status
+    its source names): postponed, never a refusal (no destination skipped,
+    nothing stored: once fixed, the next run sends), the status named."""
+    r = rid()
+    path = report("pol.test", r)
+    bad = os.path.join(WORK, "pf-bad-etc")
+    shutil.copytree(CTX.pf.etc, bad)
+    with open(os.path.join(bad, "main.cf"), "a") as f:
+        f.write("sendmail_fix_line_endings = bogus\n")
+    cfg, d = conf("pfbad", ReportSMTP=None), db("pfbad")
+    reps = [("pol.test", "mailto:p1@pol.test,mailto:p2@pol.test", path)]
+    rc, out = drive(cfg, d, reps, env={"MAIL_CONFIG": bad}, expect=75)
+    eq((counts(out)["postponed"], counts(out)["refused"]), ("2", "0"), "counts\n" + out)
+    contains(out, "postponed pol.test p1@pol.test: /usr/sbin/sendmail exit 75 (EX_TEMPFAIL: temporary"
+             " failure)", "the status named")
+    contains(out, "invalid sendmail_fix_line_endings value", "Postfix's own message (its stderr)")
+    con = sqlite3.connect(d)
+    eq(con.execute("SELECT count(*) FROM report_refusals").fetchone()[0], 0, "refusals")
+    eq(con.execute("SELECT count(*) FROM report_sends").fetchone()[0], 0, "state rows")
+    con.close()
+    rc, out = drive(cfg, d, reps, env={"MAIL_CONFIG": CTX.pf.etc})
+    eq(counts(out)["queued"], "2", "fixed: the next run queues both\n" + out)
+
+
+@case
+def sendmail_not_installed_said_once():
+    """ReportSendmail not there (exec fails in our own child): a fault
+    here, said once per run as an error that says what to do, every report
+    of the run failed (exit status 1), nothing stored and no destination
+    skipped: once a sendmail is there, the next run sends them all."""
+    r = rid()
+    path = report("pol.test", r)
+    missing = os.path.join(WORK, "no-mta", "sendmail")
+    d = db("nosm")
+    reps = [("pol.test", "mailto:n1@pol.test,mailto:n2@pol.test", path),
+            ("pol.test", "mailto:n3@pol.test", path)]
+    rc, out = drive(conf("nosm", ReportSMTP=None, ReportSendmail=missing), d, reps, expect=1)
+    eq((counts(out)["failed"], counts(out)["postponed"], counts(out)["refused"]), ("3", "0", "0"),
+       "counts\n" + out)
+    said = [x for x in out.splitlines() if "said once per run" in x]
+    eq(len(said), 1, "the error, once\n" + out)
+    contains(said[0], "%s cannot be run (No such file or directory)" % missing, "what")
+    contains(said[0], "ReportSMTP", "what to do")
+    contains(out, "failed pol.test n3@pol.test: %s cannot be run" % missing, "each report's line")
+    con = sqlite3.connect(d)
+    eq(con.execute("SELECT count(*) FROM report_refusals").fetchone()[0], 0, "refusals")
+    eq(con.execute("SELECT count(*) FROM report_sends").fetchone()[0], 0, "state rows")
+    con.close()
+    rc, out = drive(conf("nosm-fixed", ReportSMTP=None), d, reps, env={"MAIL_CONFIG": CTX.pf.etc})
+    eq(counts(out)["queued"], "3", "installed: the next run queues them\n" + out)
 
 
 @case
