@@ -13,8 +13,8 @@
  * the UTC day before today (the timer's run). Exit status (what a timer
  * or cron job acts on): 0 done (also when no domain asked for reports; a
  * destination skipped by a rule or that refused report mail is done), 1
- * the store or DIR could not be used or a report message could not be
- * made, 2 usage or configuration errors, 75 (EX_TEMPFAIL) nothing failed
+ * the store or DIR could not be used, a report message could not be
+ * made or ReportSendmail cannot be executed, 2 usage or configuration errors, 75 (EX_TEMPFAIL) nothing failed
  * but some reports were postponed, or another run was sending: run the
  * same day again later.
  */
@@ -54,7 +54,8 @@ usage(FILE *f)
 	    "usage: " PROG " [-c FILE] [--db PATH|URI] --day YYYY-MM-DD [--out DIR] [--dry-run] [--force]\n"
 	    "  -c, --config FILE  the daemon's configuration (default %s): StatsDB, AuthservID,\n"
 	    "                     ReportOrgName, ReportEmail and, for sending, ReportSender,\n"
-	    "                     ReportSMTP, ReportMaxSize, ReportMaxPerRun, ReportCopyTo\n"
+	    "                     ReportSMTP, ReportSendmail, ReportMaxSize, ReportMaxPerRun,\n"
+	    "                     ReportCopyTo\n"
 	    "  --db PATH|URI      the statistics file or postgresql:// URI (default: StatsDB)\n"
 	    "  --day YYYY-MM-DD   the UTC day to report (today: what is stored so far;\n"
 	    "                     \"yesterday\": the UTC day before today)\n"
@@ -65,7 +66,8 @@ usage(FILE *f)
 	    "                     report mail stays skipped for a day)\n"
 	    "  -h, --help         print this summary and exit\n"
 	    "exit status: 0 done (sent, or not sent by a rule, or refused by the destination);\n"
-	    "  1 the store or DIR could not be used, or a report message could not be made;\n"
+	    "  1 the store or DIR could not be used, a report message could not be made, or\n"
+	    "  ReportSendmail cannot be executed;\n"
 	    "  2 usage or configuration error; 75 nothing failed, but some reports were\n"
 	    "  postponed (DNS failure, a 4xx, ReportMaxPerRun, another run sending): run the\n"
 	    "  same --day again later\n",

@@ -11,7 +11,8 @@
  * - the state table (report_sends, in the statistics store, SQLite or
  *   PostgreSQL) makes runs idempotent: a (day, policy domain, destination)
  *   sent once is not sent again unless REPORTSEND_FORCE;
- * - a destination that refused report mail with a 5xx reply is skipped
+ * - a destination that refused report mail with a 5xx reply, or whose
+ *   recipient sendmail refused with EX_NOUSER or EX_NOHOST, is skipped
  *   for a day (report_refusals), --force or not;
  * - a message larger than the destination's !size (or ReportMaxSize) is
  *   not sent, and noted;
@@ -23,11 +24,15 @@
  *   multipart/mixed with a text part and the .xml.gz as application/gzip,
  *   base64; envelope sender ReportSender (else ReportEmail);
  * - transport: ReportSMTP HOST:PORT (libcurl; the reply code decides
- *   sent, refused or try again), else /usr/sbin/sendmail -i -f SENDER --
- *   RCPT, which only queues: the state says "queued", and a refusal by the
- *   destination comes back later as a bounce to the envelope sender, which
- *   nothing here reads (said in the log, the output and the state row);
- *   a sendmail that fails (exit status not 0) is tried again later. Over
+ *   sent, refused or try again), else ReportSendmail (/usr/sbin/sendmail)
+ *   -i -f SENDER -- RCPT, which only queues: the state says "queued", and
+ *   a refusal by the destination comes back later as a bounce to the
+ *   envelope sender, which nothing here reads (said in the log, the output
+ *   and the state row). Its exit status, read as sysexits.h names it:
+ *   EX_NOUSER, EX_NOHOST refused; a status about the local mail system
+ *   (EX_USAGE, EX_NOPERM, EX_CONFIG, ...) postponed and logged as an error
+ *   once per run; any other status postponed; a sendmail that cannot be
+ *   executed failed, said once per run, not run again in the run. Over
  *   ReportSMTP too, a server that relays (the local MTA) accepts first and
  *   bounces later: only a refusal in its reply is recorded;
  * - ReportCopyTo gets a copy of every message sent (failures only logged).
@@ -54,8 +59,9 @@
  * answer is not known, see above); skipped by a rule or
  * sent before (done); postponed (a DNS failure, a 4xx or an MTA that could
  * not take it, ReportMaxPerRun reached: a later run of the same day sends
- * it); refused by the destination with a 5xx (recorded, skipped for a
- * day: done); failed (the message could not be made: a fault here).
+ * it); refused by the destination with a 5xx, or by sendmail's EX_NOUSER
+ * or EX_NOHOST (recorded, skipped for a day: done); failed (the message
+ * could not be made, or ReportSendmail cannot be executed: a fault here).
  */
 struct reportsend_counts {
 	unsigned sent, queued, skipped, postponed, refused, failed;
