@@ -387,11 +387,12 @@ send_smtp(struct run *R, const char *rcpt, const struct sbuf *msg, char *reply, 
  * does not exist; RFC 3463's 5.1.1 and 5.1.2); only these are refusals
  * that skip the destination for a day: the recipient comes from rua=, the
  * message and the command line do not depend on it alone. LOCAL: a fault
- * of the local mail system or of how it is called (Postfix: EX_USAGE for
- * an option or main.cf value it cannot use, EX_NOPERM for
- * authorized_submit_users; Sendmail 8: EX_USAGE also for an address it
- * cannot parse), the same for every destination: postponed, and said
- * once per run as an error. TEMP: postponed. An unknown status is TEMP.
+ * of the local mail system or of how it is called (Sendmail 8: EX_OSFILE
+ * without its sendmail.cf; EX_USAGE also for an address it cannot parse),
+ * the same for every destination: postponed, and said once per run as an
+ * error. TEMP: postponed. An unknown status is TEMP. Postfix's sendmail
+ * refuses no recipient and exits EX_TEMPFAIL for every fatal error (its
+ * clean-up handler exits before the status its source names).
  */
 enum exit_class { EXIT_TEMP, EXIT_LOCAL, EXIT_RCPT };
 
