@@ -140,7 +140,8 @@ for build in "$@"; do
 	# DMARC aggregate reports (sendercheck-reports --out) from two daemons'
 	# store behind a throwaway Postfix: schema, counts, Mail::DMARC (~30 s)
 	group "reports-build" "$build" $PY "$here/reports/test_reports_build.py" "$build"
-	# DMARC report mail (reportsend): unbound, a throwaway Postfix + smtp-sink, one PostgreSQL (~15 s)
+	# DMARC report mail (reportsend): unbound, a throwaway Postfix + smtp-sink, Sendmail 8's
+	# sendmail command, one PostgreSQL (~15 s)
 	group "reports-send" "$build" $PY "$here/reports/test_reports_send.py" "$build"
 	# a real Sendmail 8.17 extracted from Debian's packages (~10 s per build)
 	group "sendmail" "$build" $PY "$here/sendmail/test_sendmail.py" "$build"

@@ -7,7 +7,10 @@ from its sendmail command, refuses one destination with 550 and defers
 another with 450 (check_recipient_access), and relays the rest to
 smtp-sink, the capture mailbox whose files are read here; the state
 tables live in an SQLite file and, in one case, a PostgreSQL server
-started here. tests/reports/reportsend_drive runs reportsend_run on report
+started here. Sendmail 8 (Debian's packages unpacked as the sendmail
+group does, tests/lib/sendmail.py) runs as ReportSendmail for the exit
+statuses only a real MTA's sendmail gives (EX_NOUSER for an unknown local
+user). tests/reports/reportsend_drive runs reportsend_run on report
 files made here, with the rua= values each case needs. The last cases run
 the whole chain: a daemon with StatsDB behind the same Postfix, mail for
 policy domains sent with swaks, then sendercheck-reports without --out
