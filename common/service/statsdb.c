@@ -128,14 +128,18 @@ static const char upgrade_v5_pg[] =
     " pg_get_serial_sequence('messages', 'id')); END $$;";
 
 /*
- * Version 6: no failures table. A failure row (a rule a message failed for
- * a profile) said again what the message's row says in its profile's
+ * Version 6: no failure rows. A failure row (a rule a message failed for a
+ * profile) said again what the message's row says in its profile's
  * "_failed" list, with its time, domain and host: the rules report reads
  * those lists (statsdb_rules), as the daily totals were always made from
  * them. The rows (~1.2-1.7 a message) and their index by time were ~0.28
- * of PostgreSQL's work for a batch after version 5.
+ * of PostgreSQL's work for a batch after version 5. The table stays, no
+ * longer read: daemons of an older version still running against the
+ * store (a fleet upgraded host by host) go on writing their batches into
+ * it, and pruning empties it. Nothing to change in the store: the version
+ * tells older report tools that failures are no longer there.
  */
-static const char upgrade_v6[] = "DROP TABLE IF EXISTS failures;";
+static const char upgrade_v6[] = "";
 
 /* upgrades[v] takes a store from version v to v + 1; pg_upgrades[v], where
  * set, follows it on PostgreSQL */
@@ -1003,6 +1007,15 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 		const char *sql;
 		int binds;
 	} steps[] = {
+		/*
+		 * Failure rows (written by daemons before schema 6), by time:
+		 * those up to the newest of the oldest limit messages before
+		 * the cut (ids grow with time); none left there: all before it.
+		 */
+		{ "DELETE FROM failures WHERE time < ?1 AND time <= COALESCE((SELECT max(time) FROM"
+		  " (SELECT time FROM messages WHERE time < ?1 ORDER BY id LIMIT ?2) AS chunk), "
+		  "?1)",
+		    CUT_LIMIT },
 		/* ids grow with time: the oldest limit messages before the cut */
 		{ "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
 		  " WHERE time < ?1 ORDER BY id LIMIT ?2)",
@@ -1032,7 +1045,7 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 		}
 		if (sqldb_step(st) != SQLDB_DONE)
 			goto bad;
-		if (i == 0)
+		if (i == 1)
 			deleted = (long)sqldb_changes(db->sql);
 		sqldb_finalize(st);
 		st = NULL;

@@ -6,7 +6,8 @@
  * never see which: the same schema, writes and reports on either.
  *
  * One row per message in `messages` (its rule failures in its profiles'
- * "_failed" lists), and per-day per-domain totals in `daily` / `daily_rules`,
+ * "_failed" lists; the `failures` table of older versions is only pruned),
+ * and per-day per-domain totals in `daily` / `daily_rules`,
  * written in the same transaction as the rows they count, so that the
  * totals always agree with the rows. A message row holds the verdict's
  * columns (columns.h: the fields of the table marked for the store, by
