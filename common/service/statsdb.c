@@ -1034,6 +1034,9 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 		return fail(db, "prune", why, whylen);
 	statsdb_day(before, day);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		/* a store without the failures table (dropped by hand) has none to prune */
+		if (i == 0 && !sqldb_has_column(db->sql, "failures", "time"))
+			continue;
 		if (sqldb_prepare(db->sql, steps[i].sql, &st) != 0)
 			goto bad;
 		if (steps[i].binds == DAY) {

@@ -629,6 +629,34 @@ test_db_prune_in_chunks_postgresql(void **state)
 	prune_in_chunks(test_pg_uri());
 }
 
+/* A store whose failures table was dropped (by hand, or by a sendercheck
+ * of 2026-12-02 14:27-14:39 that dropped it at schema 6) still prunes. */
+static void
+test_db_prune_without_failures_table(void **state)
+{
+	static struct vrow r[3];
+	struct vrow *p[3] = { &r[0], &r[1], &r[2] };
+	const char *f = path("nofail.db");
+	char why[300];
+	struct statsdb *db;
+	sqlite3 *h;
+
+	(void)state;
+	assert_non_null(db = statsdb_open(f, STATSDB_WRITE, why, sizeof(why)));
+	rec(&r[0], 1000000000, "old.test", "pass", "tls");
+	rec(&r[1], 1000000001, "old.test", "pass", "");
+	rec(&r[2], 1795000000, "new.test", "pass", "tls");
+	assert_int_equal(statsdb_insert(db, p, 3, why, sizeof(why)), 0);
+	statsdb_close(db);
+	assert_int_equal(sqlite3_open(f, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "DROP TABLE failures", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_non_null(db = statsdb_open(f, STATSDB_WRITE, why, sizeof(why)));
+	assert_int_equal(statsdb_prune(db, 1100000000, 1000, why, sizeof(why)), 2);
+	assert_int_equal(failed_messages(db, "new.test"), 1);
+	statsdb_close(db);
+}
+
 static void
 test_db_refuses(void **state)
 {
@@ -883,6 +911,7 @@ main(void)
 		cmocka_unit_test(test_db_ids_in_blocks_postgresql),
 		cmocka_unit_test(test_db_rules_report_sqlite),
 		cmocka_unit_test(test_db_rules_report_postgresql),
+		cmocka_unit_test(test_db_prune_without_failures_table),
 		cmocka_unit_test(test_db_refuses),
 		cmocka_unit_test(test_db_adds_missing_columns),
 		cmocka_unit_test(test_queue_drops_when_full),
