@@ -1494,11 +1494,15 @@ statsdb_trend(struct statsdb *db, long long since, const char *domain,
 	*out = NULL;
 	*n = 0;
 	statsdb_day(since, day);
-	/* the daily totals are the site's: one host's days come from its rows */
+	/*
+	 * The daily totals are the site's: one host's days come from its rows,
+	 * found by time (messages_time; the same rows as day >= the first day).
+	 */
 	if (db->filter_host)
 		snprintf(sql, sizeof(sql), "SELECT day, %s FROM messages WHERE skipped = 0 AND day >= ?1"
-		    " AND (?2 IS NULL OR domain = ?2)" HOST_COND " GROUP BY day ORDER BY day COLLATE BINARY",
-		    db->counts_messages);
+		    " AND time >= %lld AND (?2 IS NULL OR domain = ?2)" HOST_COND
+		    " GROUP BY day ORDER BY day COLLATE BINARY", db->counts_messages,
+		    since - ((since % 86400) + 86400) % 86400);
 	else
 		snprintf(sql, sizeof(sql), "SELECT day, %s FROM daily WHERE day >= ?1"
 		    " AND (?2 IS NULL OR domain = ?2) GROUP BY day ORDER BY day COLLATE BINARY",
