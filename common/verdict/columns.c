@@ -126,39 +126,31 @@ vrow_init(struct vrow *r, long long now)
 }
 
 /* Appends printable text to the arena for the cell being built: at most
- * max octets in the cell. Returns 0, or -1 when it did not fit (nothing added). */
+ * max octets in the cell (s cut at VROW_TEXT_MAX first). Returns 0, or -1
+ * when it did not fit (nothing added). */
 static int
 append(struct vrow *r, size_t start, const char *s, size_t max)
 {
-	char buf[VROW_TEXT_MAX + 1];
-	size_t n;
+	size_t n = strnlen(s, VROW_TEXT_MAX);
 
-	report_clean_text(buf, sizeof(buf), s);
-	n = strlen(buf);
 	if ((r->used - start) + n > max || r->used + n + 1 > sizeof(r->arena))
 		return -1;
-	memcpy(r->arena + r->used, buf, n + 1);
-	r->used += n;
+	r->used += report_clean_text(r->arena + r->used, n + 1, s);
 	return 0;
 }
 
+/* s cleaned, cut to VROW_TEXT_MAX octets and to what the arena holds. */
 static int
 set_text(struct vrow *r, int i, const char *s)
 {
-	size_t start = r->used;
+	size_t start = r->used, room, n;
 
-	if (i < 0 || (size_t)i >= ncols || cols[i].type != VCOL_TEXT)
+	if (i < 0 || (size_t)i >= ncols || cols[i].type != VCOL_TEXT || start >= sizeof(r->arena))
 		return -1;
-	if (append(r, start, s, VROW_TEXT_MAX) < 0) {
-		/* as much as fits */
-		char cut[VROW_TEXT_MAX + 1];
-		size_t room = sizeof(r->arena) - r->used - 1;
-
-		snprintf(cut, sizeof(cut), "%.*s", (int)(room < VROW_TEXT_MAX ? room : VROW_TEXT_MAX), s);
-		if (append(r, start, cut, VROW_TEXT_MAX) < 0)
-			return -1;
-	}
-	r->arena[r->used++] = '\0';
+	room = sizeof(r->arena) - start - 1;
+	n = report_clean_text(r->arena + start, (room < VROW_TEXT_MAX ? room : VROW_TEXT_MAX) + 1,
+	    s);
+	r->used = start + n + 1;
 	r->cell[i].null = 0;
 	r->cell[i].off = start;
 	return 0;
@@ -238,15 +230,21 @@ row_fail(struct row_sink *s, const char *fmt, ...)
 static int
 column_of(struct row_sink *s, const struct vfield *f, const struct vctx *c)
 {
-	int m = (int)vctx_map_index(c), i = (int)ncols;
+	int m = -1, i = (int)ncols;
 
-	for (int k = 0; k < (int)ncols; k++) {
-		int at = (s->next + k) % (int)ncols;
-
-		if (filler[at].row == f && (filler[at].map_index < 0 || filler[at].map_index == m)) {
-			i = at;
-			break;
+	for (int k = 0, at = s->next; k < (int)ncols; k++, at++) {
+		if (at >= (int)ncols)
+			at = 0;
+		if (filler[at].row != f)
+			continue;
+		if (filler[at].map_index >= 0) {
+			if (m < 0)
+				m = (int)vctx_map_index(c);
+			if (filler[at].map_index != m)
+				continue;
 		}
+		i = at;
+		break;
 	}
 	if (i == (int)ncols) {
 		row_fail(s, "%s: no column", f->col);

@@ -18,20 +18,21 @@
 #include "report.h"
 #include "sbuf.h"
 
-void
+size_t
 report_clean_text(char *dst, size_t dstlen, const char *src)
 {
 	/* measured first: the copy is then a plain loop (dst may be src) */
 	size_t n = dstlen > 0 ? strnlen(src, dstlen - 1) : 0;
 
 	if (dstlen == 0)
-		return;
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)src[i];
 
 		dst[i] = ch < ' ' ? ' ' : ch >= 0x7f ? '?' : (char)ch;
 	}
 	dst[n] = '\0';
+	return n;
 }
 
 /* The text of a value: enum names (or the report's words), numbers,

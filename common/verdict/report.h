@@ -37,7 +37,8 @@ char *report_fields(void);
 struct json;
 void report_json_key(struct json *j, const struct verdict *v, const char *key, int inner, int full);
 
-/* Printable ASCII, single-line copy (control bytes become spaces, others '?'). */
-void report_clean_text(char *dst, size_t dstlen, const char *src);
+/* Printable ASCII, single-line copy (control bytes become spaces, others '?');
+ * returns its length. */
+size_t report_clean_text(char *dst, size_t dstlen, const char *src);
 
 #endif
