@@ -366,14 +366,18 @@ sqldb_copy_text(struct sqldb_copy *c, const char *s)
 	/* each octet escaped at most as two */
 	if (copy_field(c, 2 * n) < 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		char e = s[i] == '\\' ? '\\' : s[i] == '\t' ? 't' : s[i] == '\n' ? 'n' : s[i] == '\r' ? 'r' : 0;
+	/* runs without an octet to escape (most texts are one) copied whole */
+	for (;;) {
+		size_t run = strcspn(s, "\\\t\n\r");
+		char ch;
 
-		if (e) {
-			c->buf[c->len++] = '\\';
-			c->buf[c->len++] = e;
-		} else
-			c->buf[c->len++] = s[i];
+		memcpy(c->buf + c->len, s, run);
+		c->len += run;
+		s += run;
+		if ((ch = *s++) == '\0')
+			break;
+		c->buf[c->len++] = '\\';
+		c->buf[c->len++] = ch == '\\' ? '\\' : ch == '\t' ? 't' : ch == '\n' ? 'n' : 'r';
 	}
 }
 
