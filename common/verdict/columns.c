@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,13 @@ static struct {
 	int map_index;		/* -1: not under a map, or one column for all keys */
 } filler[VROW_MAX_COLS];
 static int overflow;		/* more columns than VROW_MAX_COLS */
+/* a row's first column (its map's keys follow it), by the row's address;
+ * a row met at two places of the table is searched for instead */
+#define BY_ROW_SLOTS 256
+static struct {
+	const struct vfield *row;
+	int first, twice;
+} by_row[BY_ROW_SLOTS];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* col with %k replaced by key */
@@ -86,10 +94,30 @@ schema(const struct vfield *rows, const struct vfield *map)
 	}
 }
 
+static size_t
+by_row_slot(const struct vfield *f)
+{
+	size_t k = ((uintptr_t)f / sizeof(*f)) % BY_ROW_SLOTS;
+
+	while (by_row[k].row != NULL && by_row[k].row != f)
+		k = (k + 1) % BY_ROW_SLOTS;
+	return k;
+}
+
 static void
 init(void)
 {
 	schema(verdict_fields, NULL);
+	for (size_t i = 0; i < ncols && i < BY_ROW_SLOTS / 2; i++) {
+		size_t k = by_row_slot(filler[i].row);
+
+		if (filler[i].map_index > 0)
+			continue; /* a key after the first */
+		if (by_row[k].row != NULL)
+			by_row[k].twice = 1;
+		by_row[k].row = filler[i].row;
+		by_row[k].first = (int)i;
+	}
 }
 
 size_t
@@ -230,21 +258,34 @@ row_fail(struct row_sink *s, const char *fmt, ...)
 static int
 column_of(struct row_sink *s, const struct vfield *f, const struct vctx *c)
 {
+	size_t k = by_row_slot(f);
 	int m = -1, i = (int)ncols;
 
-	for (int k = 0, at = s->next; k < (int)ncols; k++, at++) {
-		if (at >= (int)ncols)
-			at = 0;
-		if (filler[at].row != f)
-			continue;
-		if (filler[at].map_index >= 0) {
-			if (m < 0)
-				m = (int)vctx_map_index(c);
-			if (filler[at].map_index != m)
-				continue;
+	if (by_row[k].row == f && !by_row[k].twice) {
+		/* where the schema put it: the first column, or the map's key */
+		i = by_row[k].first;
+		if (filler[i].map_index >= 0) {
+			m = (int)vctx_map_index(c);
+			i = i + m < (int)ncols && filler[i + m].row == f &&
+				filler[i + m].map_index == m
+			    ? i + m
+			    : (int)ncols;
 		}
-		i = at;
-		break;
+	} else {
+		for (int n = 0, at = s->next; n < (int)ncols; n++, at++) {
+			if (at >= (int)ncols)
+				at = 0;
+			if (filler[at].row != f)
+				continue;
+			if (filler[at].map_index >= 0) {
+				if (m < 0)
+					m = (int)vctx_map_index(c);
+				if (filler[at].map_index != m)
+					continue;
+			}
+			i = at;
+			break;
+		}
 	}
 	if (i == (int)ncols) {
 		row_fail(s, "%s: no column", f->col);
