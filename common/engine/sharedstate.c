@@ -353,12 +353,28 @@ sharedstate_add(struct sharedstate *s, const char *org, unsigned n, time_t now,
 
 /* ---- Redis ---- */
 
-/* One command's arguments, built in one buffer. */
+/* One command's arguments, built in one buffer; wire: the command in
+ * Redis's protocol (RESP), as it is sent. */
 struct cmd {
 	int argc;
 	size_t off[MAX_ARGS], len[MAX_ARGS];
-	struct sbuf b;
+	struct sbuf b, wire;
 };
+
+static void
+cmd_init(struct cmd *c)
+{
+	c->argc = 0;
+	sbuf_init(&c->b, 1 << 16);
+	sbuf_init(&c->wire, 1 << 17);
+}
+
+static void
+cmd_free(struct cmd *c)
+{
+	sbuf_free(&c->b);
+	sbuf_free(&c->wire);
+}
 
 static void
 cmd_start(struct cmd *c)
@@ -386,17 +402,56 @@ cmd_arg(struct cmd *c, const char *fmt, ...)
 	c->argc++;
 }
 
-/* Appends c to the connection's output buffer. */
+/* An argument as it is, and a number (the hot write path: no format). */
+static void
+cmd_str(struct cmd *c, const char *s)
+{
+	size_t before = c->b.len;
+
+	if (c->argc >= MAX_ARGS)
+		return;
+	sbuf_addstr(&c->b, s);
+	c->off[c->argc] = before;
+	c->len[c->argc] = c->b.len - before;
+	c->argc++;
+}
+
+static void
+cmd_num(struct cmd *c, long long n)
+{
+	size_t before = c->b.len;
+
+	if (c->argc >= MAX_ARGS)
+		return;
+	sbuf_addnum(&c->b, n);
+	c->off[c->argc] = before;
+	c->len[c->argc] = c->b.len - before;
+	c->argc++;
+}
+
+/* Appends c to the connection's output buffer, in RESP formatted here
+ * (hiredis's own formatting cost more than the rest of a write). */
 static int
 cmd_append(redisContext *rc, struct cmd *c)
 {
-	const char *argv[MAX_ARGS];
+	struct sbuf *w = &c->wire;
 
 	if (c->b.overflow)
 		return -1;
-	for (int i = 0; i < c->argc; i++)
-		argv[i] = c->b.s + c->off[i];
-	return redisAppendCommandArgv(rc, c->argc, argv, c->len) == REDIS_OK ? 0 : -1;
+	sbuf_reset(w);
+	sbuf_addc(w, '*');
+	sbuf_addnum(w, c->argc);
+	sbuf_add(w, "\r\n", 2);
+	for (int i = 0; i < c->argc; i++) {
+		sbuf_addc(w, '$');
+		sbuf_addnum(w, (long long)c->len[i]);
+		sbuf_add(w, "\r\n", 2);
+		sbuf_add(w, c->b.s + c->off[i], c->len[i]);
+		sbuf_add(w, "\r\n", 2);
+	}
+	if (w->overflow)
+		return -1;
+	return redisAppendFormattedCommand(rc, w->s, w->len) == REDIS_OK ? 0 : -1;
 }
 
 /* The next reply of the pipeline; NULL on a connection error (why set). */
@@ -486,7 +541,7 @@ open_conn(struct sharedstate *s, redisContext **out, char run_id[48], char *why,
 	redisSetTimeout(rc, tv);
 	if (s->addr.host[0])
 		redisEnableKeepAlive(rc);
-	sbuf_init(&c.b, 1 << 16);
+	cmd_init(&c);
 	if (s->password_file[0]) {
 		char user[256], pass[768];
 
@@ -554,11 +609,11 @@ open_conn(struct sharedstate *s, redisContext **out, char run_id[48], char *why,
 			snprintf(run_id, 41, "%.40s", p + 7);
 	}
 	freeReplyObject(r);
-	sbuf_free(&c.b);
+	cmd_free(&c);
 	*out = rc;
 	return 0;
 fail:
-	sbuf_free(&c.b);
+	cmd_free(&c);
 	redisFree(rc);
 	return rcode;
 }
@@ -652,7 +707,7 @@ mark_all_dirty(struct sharedstate *s)
 static int
 write_dirty(struct sharedstate *s, int *more, char *why, size_t whylen)
 {
-	struct entry **batch = NULL;
+	struct entry *batch[WRITE_BATCH];
 	size_t k = 0, sent = 0;
 	int64_t now_hour = (int64_t)time(NULL) / 3600;
 	long long t0;
@@ -665,11 +720,7 @@ write_dirty(struct sharedstate *s, int *more, char *why, size_t whylen)
 		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
-	if ((batch = calloc(WRITE_BATCH, sizeof(*batch))) == NULL) {
-		pthread_mutex_unlock(&s->lock);
-		return 0;
-	}
-	sbuf_init(&c.b, 1 << 16);
+	cmd_init(&c);
 	t0 = histo_now_us();
 	while (s->dirty != NULL && k < WRITE_BATCH) {
 		struct entry *e = s->dirty;
@@ -679,20 +730,20 @@ write_dirty(struct sharedstate *s, int *more, char *why, size_t whylen)
 		s->n_dirty--;
 		e->dirty = 0;
 		cmd_start(&c);
-		cmd_arg(&c, "EVALSHA");
-		cmd_arg(&c, "%s", s->sha);
-		cmd_arg(&c, "3");
+		cmd_str(&c, "EVALSHA");
+		cmd_str(&c, s->sha);
+		cmd_str(&c, "3");
 		cmd_arg(&c, KEY_VOL "%s", e->org);
-		cmd_arg(&c, KEY_RECENT);
-		cmd_arg(&c, KEY_BULK);
-		cmd_arg(&c, "%s", e->org);
-		cmd_arg(&c, "%s", s->suffix);
-		cmd_arg(&c, "%lld", (long long)now_hour);
-		cmd_arg(&c, "%u", s->threshold);
+		cmd_str(&c, KEY_RECENT);
+		cmd_str(&c, KEY_BULK);
+		cmd_str(&c, e->org);
+		cmd_str(&c, s->suffix);
+		cmd_num(&c, (long long)now_hour);
+		cmd_num(&c, (long long)s->threshold);
 		for (int i = 0; i < SLOTS; i++)
 			if (e->mine[i] && e->hour[i] > now_hour - SLOTS && e->hour[i] <= now_hour) {
-				cmd_arg(&c, "%lld", (long long)e->hour[i]);
-				cmd_arg(&c, "%lu", (unsigned long)e->mine[i]);
+				cmd_num(&c, (long long)e->hour[i]);
+				cmd_num(&c, (long long)e->mine[i]);
 				pairs++;
 			}
 		if (pairs == 0)
@@ -706,7 +757,7 @@ write_dirty(struct sharedstate *s, int *more, char *why, size_t whylen)
 	}
 	*more = s->dirty != NULL;
 	pthread_mutex_unlock(&s->lock);
-	sbuf_free(&c.b);
+	cmd_free(&c);
 
 	for (; rc == 0 && sent < k; sent++) {
 		redisReply *r = next_reply(s->rc, why, whylen);
@@ -737,7 +788,6 @@ write_dirty(struct sharedstate *s, int *more, char *why, size_t whylen)
 			mark_dirty(s, batch[i]);
 		pthread_mutex_unlock(&s->lock);
 	}
-	free(batch);
 	return rc;
 }
 
@@ -825,7 +875,7 @@ refresh(struct sharedstate *s, int prune_remote, int *more, char *why, size_t wh
 	int rc = -1;
 
 	*more = 0;
-	sbuf_init(&c.b, 1 << 16);
+	cmd_init(&c);
 	cmd_start(&c);
 	cmd_arg(&c, "TIME");
 	if (cmd_append(s->rc, &c) < 0)
@@ -957,7 +1007,7 @@ out:
 	for (size_t i = 0; i < got && i < 5; i++)
 		if (r[i] != NULL)
 			freeReplyObject(r[i]);
-	sbuf_free(&c.b);
+	cmd_free(&c);
 	return rc;
 }
 
