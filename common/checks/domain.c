@@ -21,7 +21,7 @@ domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t why
 {
 	char buf[DOMAIN_MAX + 5];
 	size_t n, i;
-	int non_ascii = 0;
+	unsigned char seen = 0;	/* the octets or'ed: >= 0x80 when one is not ASCII */
 
 	if (outlen > 0)
 		out[0] = '\0';
@@ -36,10 +36,16 @@ domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t why
 	}
 	if (in[n - 1] == '.')
 		n--;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)in[i] >= 0x80)
-			non_ascii = 1;
-	if (non_ascii) {
+	/* lower-cased as it is read (tolower's C locale, what an ASCII name
+	 * needs); a name with another octet is converted over it below */
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		seen |= c;
+		if (i < sizeof(buf))
+			buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	if (seen >= 0x80) {
 		char *tmp, *a = NULL;
 		int rc;
 
@@ -66,17 +72,15 @@ domain_normalize(const char *in, char *out, size_t outlen, char *why, size_t why
 			snprintf(why, whylen, "domain name longer than %d octets", DOMAIN_MAX);
 			return -1;
 		}
-		for (i = 0; i < n; i++)
-			buf[i] = (char)tolower((unsigned char)in[i]);
 		buf[n] = '\0';
 	}
-	if (dns_name_check(buf, strlen(buf), DNS_NAME_HOST_LOWER, why, whylen) < 0)
+	if (dns_name_check(buf, n, DNS_NAME_HOST_LOWER, why, whylen) < 0)
 		return -1;
-	if (strlen(buf) >= outlen) {
+	if (n >= outlen) {
 		snprintf(why, whylen, "domain name too long for the buffer");
 		return -1;
 	}
-	memcpy(out, buf, strlen(buf) + 1);
+	memcpy(out, buf, n + 1);
 	return 0;
 }
 
