@@ -30,6 +30,7 @@ static struct {
 	int first, twice;
 } by_row[BY_ROW_SLOTS];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static struct vcell null_cells[VROW_MAX_COLS];	/* a row's cells before it is filled */
 
 /* col with %k replaced by key */
 static void
@@ -107,6 +108,8 @@ by_row_slot(const struct vfield *f)
 static void
 init(void)
 {
+	for (size_t i = 0; i < VROW_MAX_COLS; i++)
+		null_cells[i] = (struct vcell){ .null = 1, .n = 0, .off = 0 };	/* "" */
 	schema(verdict_fields, NULL);
 	for (size_t i = 0; i < ncols && i < BY_ROW_SLOTS / 2; i++) {
 		size_t k = by_row_slot(filler[i].row);
@@ -143,13 +146,8 @@ vrow_init(struct vrow *r, long long now)
 {
 	pthread_once(&once, init);
 	r->time = now;
-	r->used = 0;
 	r->arena[0] = '\0';
-	for (size_t i = 0; i < VROW_MAX_COLS; i++) {
-		r->cell[i].null = 1;
-		r->cell[i].n = 0;
-		r->cell[i].off = 0;	/* "" */
-	}
+	memcpy(r->cell, null_cells, sizeof(r->cell));
 	r->used = 1;			/* arena[0] stays the empty text */
 }
 
@@ -200,26 +198,6 @@ vrow_set_int(struct vrow *r, const char *col, long long n)
 	r->cell[i].null = 0;
 	r->cell[i].n = n;
 	return 0;
-}
-
-const char *
-vrow_text(const struct vrow *r, int i)
-{
-	if (i < 0 || i >= VROW_MAX_COLS || r->cell[i].null)
-		return "";
-	return r->arena + r->cell[i].off;
-}
-
-int
-vrow_null(const struct vrow *r, int i)
-{
-	return i < 0 || i >= VROW_MAX_COLS || r->cell[i].null;
-}
-
-long long
-vrow_int(const struct vrow *r, int i)
-{
-	return vrow_null(r, i) ? 0 : r->cell[i].n;
 }
 
 /* ---- the walk ---- */
