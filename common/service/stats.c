@@ -30,6 +30,8 @@ struct stats {
 	pthread_cond_t wake;
 	struct vrow **ring;
 	size_t cap, head, n;
+	struct vrow **spare; /* rows written, kept for the next verdicts */
+	size_t n_spare, spare_cap;
 	size_t full_batch;	/* a batch is full: STATS_BATCH, or the whole queue if smaller */
 	int stopping;
 	int writer_idle;	/* waiting for records: signal it */
@@ -56,6 +58,9 @@ stats_open(const char *target, const char *host, unsigned queue_size, unsigned r
 	}
 	s->cap = queue_size ? queue_size : 1;
 	s->full_batch = s->cap < STATS_BATCH ? s->cap : STATS_BATCH;
+	/* without it, a row is malloc'd and freed, as before */
+	s->spare_cap =
+	    (s->spare = calloc(s->full_batch, sizeof(*s->spare))) != NULL ? s->full_batch : 0;
 	s->retention_days = retention_days ? retention_days : 1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
@@ -84,7 +89,12 @@ stats_record(struct stats *s, const struct verdict *v)
 
 	if (s == NULL)
 		return -1;
-	if ((r = malloc(sizeof(*r))) == NULL) {
+	/* a row the writer is done with (a malloc of 8 KB, and a free by
+	 * another thread into this one's arena, saved) */
+	pthread_mutex_lock(&s->lock);
+	r = s->n_spare > 0 ? s->spare[--s->n_spare] : NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (r == NULL && (r = malloc(sizeof(*r))) == NULL) {
 		atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
 		return -1;
 	}
@@ -230,6 +240,10 @@ write_batch(struct stats *s, struct vrow **batch, size_t k)
 		atomic_fetch_add_explicit(&s->lost, k, memory_order_relaxed);
 		log_warn("stats: %zu verdicts not written: %s", k, why);
 	}
+	pthread_mutex_lock(&s->lock);
+	for (; k > 0 && s->n_spare < s->spare_cap; k--)
+		s->spare[s->n_spare++] = batch[k - 1];
+	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < k; i++)
 		free(batch[i]);
 }
@@ -336,6 +350,9 @@ stats_free(struct stats *s)
 	if (s == NULL)
 		return;
 	stats_stop(s);
+	for (size_t i = 0; i < s->n_spare; i++)
+		free(s->spare[i]);
+	free(s->spare);
 	free(s->ring);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
