@@ -349,10 +349,13 @@ copy_field(struct sqldb_copy *c, size_t n)
 	return 0;
 }
 
+#define COPY_ESCAPED "\\\t\n\r"	/* what COPY's text form escapes */
+
 void
 sqldb_copy_text(struct sqldb_copy *c, const char *s)
 {
-	size_t n;
+	size_t run, n;
+	char ch;
 
 	if (c->ins != NULL) {
 		sqldb_bind_text(c->ins, ++c->col, s);
@@ -362,15 +365,15 @@ sqldb_copy_text(struct sqldb_copy *c, const char *s)
 		sqldb_copy_null(c);
 		return;
 	}
-	n = strlen(s);
+	/* runs without an octet to escape copied whole; most texts are one,
+	 * measured by the same scan */
+	n = run = strcspn(s, COPY_ESCAPED);
+	if (s[run] != '\0')
+		n += strlen(s + run);
 	/* each octet escaped at most as two */
 	if (copy_field(c, 2 * n) < 0)
 		return;
-	/* runs without an octet to escape (most texts are one) copied whole */
 	for (;;) {
-		size_t run = strcspn(s, "\\\t\n\r");
-		char ch;
-
 		memcpy(c->buf + c->len, s, run);
 		c->len += run;
 		s += run;
@@ -378,6 +381,7 @@ sqldb_copy_text(struct sqldb_copy *c, const char *s)
 			break;
 		c->buf[c->len++] = '\\';
 		c->buf[c->len++] = ch == '\\' ? '\\' : ch == '\t' ? 't' : ch == '\n' ? 'n' : 'r';
+		run = strcspn(s, COPY_ESCAPED);
 	}
 }
 

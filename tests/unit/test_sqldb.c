@@ -175,7 +175,7 @@ exercise(struct sqldb *db)
 	 * numbers, more rows than one chunk of the COPY data */
 	{
 		static const char *const cols[] = { "id", "t", "n", "x" };
-		static const char *const texts[] = { "back\\slash \\N", "tab\there", "new\nline\r\n",
+		static const char *const texts[] = { "back\\slash \\N", "\ttab\there\\", "new\nline\r\n",
 			"it's \"quoted\"", "", "plain" };
 		struct sqldb_copy *c;
 
