@@ -672,7 +672,7 @@ agg_get(struct aggs *g, const char *key)
 		return HTABLE_RECORD(l, struct agg, link);
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	snprintf(a->key, sizeof(a->key), "%s", key);
+	str_copy(a->key, sizeof(a->key), key);
 	htable_add(&g->t, &a->link, h);
 	return a;
 }
@@ -746,7 +746,7 @@ tally_one(struct statsdb *db, struct batch *b, size_t i, struct aggs *days, stru
 
 			if (len == 0)
 				continue;
-			snprintf(key, sizeof(key), "%s\1%s\1%s\1%.*s", day, dom,
+			str_format(key, sizeof(key), "%s\1%s\1%s\1%.*s", day, dom,
 			    profile_name((enum profile_id)p), (int)len, tok);
 			if ((g = agg_get(rules, key)) == NULL)
 				return SQLDB_ERROR;
@@ -755,7 +755,7 @@ tally_one(struct statsdb *db, struct batch *b, size_t i, struct aggs *days, stru
 		}
 	}
 
-	snprintf(key, sizeof(key), "%s\1%s", day, dom);
+	str_format(key, sizeof(key), "%s\1%s", day, dom);
 	if ((g = agg_get(days, key)) == NULL)
 		return SQLDB_ERROR;
 	g->v[T_MESSAGES]++;
