@@ -1333,9 +1333,11 @@ top_order(const void *a, const void *b)
 }
 
 /*
- * One message's failed lists (cols[k]: the profile of column 1 + k) into
- * the rules: a rule counts once per profile list it is in (per_profile),
- * and once for the message (messages, and its domain's count in tops).
+ * The failed lists (cols[k]: the profile of column 1 + k) of the messages
+ * of one domain that have these lists (their count: column 1 + ncols) into
+ * the rules: for each message a rule counts once per profile list it is
+ * in (per_profile), and once for the message (messages, and its domain's
+ * count in tops).
  */
 static int
 count_failures(struct sqldb_stmt *st, const int *cols, int ncols, struct statsdb_rule **out,
@@ -1344,6 +1346,7 @@ count_failures(struct sqldb_stmt *st, const int *cols, int ncols, struct statsdb
 	char seen[64][sizeof(((struct statsdb_rule *)0)->rule)], rule[sizeof(seen[0])];
 	char key[sizeof(((struct agg *)0)->key)];
 	const char *dom = sqldb_col_text(st, 0);
+	long w = (long)sqldb_col_int(st, 1 + ncols);	/* messages with these lists */
 	size_t nseen = 0;
 
 	for (int k = 0; k < ncols; k++) {
@@ -1360,18 +1363,18 @@ count_failures(struct sqldb_stmt *st, const int *cols, int ncols, struct statsdb
 			tok += len;
 			if ((r = rule_row(out, n, cap, rule)) == NULL)
 				return -1;
-			r->per_profile[cols[k]]++;
+			r->per_profile[cols[k]] += w;
 			for (i = 0; i < nseen && strcmp(seen[i], rule) != 0; i++)
 				;
 			if (i < nseen)
 				continue;
 			if (nseen < sizeof(seen) / sizeof(seen[0]))
 				memcpy(seen[nseen++], rule, sizeof(rule));
-			r->messages++;
+			r->messages += w;
 			snprintf(key, sizeof(key), "%s\1%s", rule, dom ? dom : "");
 			if ((g = agg_get(tops, key)) == NULL)
 				return -1;
-			g->v[0]++;
+			g->v[0] += w;
 		}
 	}
 	return 0;
@@ -1443,13 +1446,17 @@ statsdb_rules(struct statsdb *db, long long since, const char *domain,
 			cols[ncols++] = p;
 		}
 	}
+	sbuf_addstr(&sql, ", count(*)");
 	sbuf_addstr(&sql,
 	    " FROM messages WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = "
 	    "?2)" HOST_COND " AND (");
 	for (int k = 0; k < ncols; k++)
 		sbuf_printf(&sql, "%s\"%s_failed\" IS NOT NULL", k ? " OR " : "",
 		    profile_name((enum profile_id)cols[k]));
-	sbuf_addstr(&sql, ")");
+	/* the server counts alike messages: one row per domain and lists */
+	sbuf_addstr(&sql, ") GROUP BY domain");
+	for (int k = 0; k < ncols; k++)
+		sbuf_printf(&sql, ", \"%s_failed\"", profile_name((enum profile_id)cols[k]));
 	if (ncols == 0 || sql.overflow) {
 		sbuf_free(&sql);
 		return 0;

@@ -387,6 +387,9 @@ rules_report(const char *target)
 		{ "mx1", "rb.test", "spf,,tls", "", 0 },
 		{ "mx1", "rc.test", "spf", "", 1 },
 		{ "mx2", "ra.test", "spf", "", 0 },
+		/* alike: the server counts them as one row of two */
+		{ "mx1", "rd.test", "dkim,spf", "", 0 },
+		{ "mx1", "rd.test", "dkim,spf", "", 0 },
 	};
 	enum { M = sizeof(m) / sizeof(m[0]) };
 	static struct vrow r[M];
@@ -413,17 +416,25 @@ rules_report(const char *target)
 	}
 
 	assert_int_equal(statsdb_rules(db, t, NULL, &ru, &n, &msgs, why, sizeof(why)), 0);
-	assert_int_equal(msgs, 4);
-	assert_int_equal(n, 2);
+	assert_int_equal(msgs, 6);
+	assert_int_equal(n, 3);
 	assert_string_equal(ru[0].rule, "spf");
-	assert_int_equal(ru[0].messages, 4);
-	assert_int_equal(ru[0].per_profile[PROFILE_GOOGLE], 4);
+	assert_int_equal(ru[0].messages, 6);
+	assert_int_equal(ru[0].per_profile[PROFILE_GOOGLE], 6);
 	assert_int_equal(ru[0].per_profile[PROFILE_YAHOO], 1);
-	assert_int_equal(ru[0].n_top, 2);
+	assert_int_equal(ru[0].n_top, 3);
 	assert_string_equal(ru[0].top[0].domain, "ra.test"); /* a tie: by name */
 	assert_int_equal(ru[0].top[0].n, 2);
 	assert_string_equal(ru[0].top[1].domain, "rb.test");
 	assert_int_equal(ru[0].top[1].n, 2);
+	assert_string_equal(ru[0].top[2].domain, "rd.test");
+	assert_int_equal(ru[0].top[2].n, 2);
+	x = find_rule(ru, n, "dkim");
+	assert_int_equal(x->messages, 2);
+	assert_int_equal(x->per_profile[PROFILE_GOOGLE], 2);
+	assert_int_equal(x->n_top, 1);
+	assert_string_equal(x->top[0].domain, "rd.test");
+	assert_int_equal(x->top[0].n, 2);
 	x = find_rule(ru, n, "tls");
 	assert_int_equal(x->messages, 2);
 	assert_int_equal(x->per_profile[PROFILE_GOOGLE], 2);
