@@ -511,6 +511,12 @@ send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *rep
 	close(fds[1]);
 	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (child_errno && child_errno != ENOENT && child_errno != EACCES && child_errno != ENOEXEC &&
+	    child_errno != ENOTDIR && child_errno != ELOOP && child_errno != ENAMETOOLONG) {
+		/* a passing fault (ENOMEM, EAGAIN, ETXTBSY while a package is upgraded) */
+		snprintf(reply, len, "%s could not be started: %s", path, strerror(child_errno));
+		return TRY_LATER;
+	}
 	if (child_errno) {
 		/* no sendmail there: the same for every report of the run */
 		R->sendmail_errno = child_errno;

@@ -547,6 +547,35 @@ def sendmail_not_installed_said_once():
 
 
 @case
+def sendmail_busy_is_postponed_not_missing():
+    """ReportSendmail there but not startable for a passing reason (ETXTBSY:
+    the file is open for writing, as while a package upgrade replaces it):
+    each report is postponed (exit status 75, the timer tries again), none
+    failed, nothing stored; the next run sends them."""
+    r = rid()
+    path = report("pol.test", r)
+    busy = os.path.join(WORK, "busy-mta", "sendmail")
+    os.makedirs(os.path.dirname(busy), exist_ok=True)
+    shutil.copy("/usr/sbin/sendmail", busy)
+    os.chmod(busy, 0o755)
+    d = db("busy")
+    reps = [("pol.test", "mailto:b1@pol.test", path), ("pol.test", "mailto:b2@pol.test", path)]
+    writer = os.open(busy, os.O_WRONLY)     # exec now fails with ETXTBSY
+    try:
+        rc, out = drive(conf("busy", ReportSMTP=None, ReportSendmail=busy), d, reps, expect=75)
+    finally:
+        os.close(writer)
+    eq((counts(out)["failed"], counts(out)["postponed"]), ("0", "2"), "counts\n" + out)
+    contains(out, "%s could not be started: Text file busy" % busy, "the reason")
+    check("said once per run" not in out, "not taken for a missing sendmail\n" + out)
+    con = sqlite3.connect(d)
+    eq(con.execute("SELECT count(*) FROM report_sends").fetchone()[0], 0, "state rows")
+    con.close()
+    rc, out = drive(conf("busy-fixed", ReportSMTP=None), d, reps, env={"MAIL_CONFIG": CTX.pf.etc})
+    eq(counts(out)["queued"], "2", "the next run queues them\n" + out)
+
+
+@case
 def one_sending_run_at_a_time():
     """A run that holds the lock (the timer's, say) keeps a second one from
     sending the same day twice; a lock left by a run that died long ago is
