@@ -141,8 +141,13 @@ static const char upgrade_v5_pg[] =
  */
 static const char upgrade_v6[] = "";
 
-/* upgrades[v] takes a store from version v to v + 1; pg_upgrades[v], where
- * set, follows it on PostgreSQL */
+/*
+ * upgrades[v] takes a store from version v to v + 1; pg_upgrades[v], where
+ * set, comes before it on PostgreSQL. Before: every batch draws its ids
+ * (the sequence) before it writes messages, so once the upgrade holds the
+ * sequence no batch holds messages; the other order could deadlock with a
+ * daemon of an older version between its nextval and its COPY.
+ */
 static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade_v2, upgrade_v3,
 	upgrade_v4, upgrade_v5, upgrade_v6 };
 static const char *const pg_upgrades[STATSDB_SCHEMA_VERSION] = { [4] = upgrade_v5_pg };
@@ -341,9 +346,8 @@ schema(struct statsdb *db, char *why, size_t whylen)
 		return -1;
 	}
 	for (long long v = version; v < STATSDB_SCHEMA_VERSION; v++)
-		if ((rc = sqldb_exec(db->sql, upgrades[v])) != 0 ||
-		    (pg && pg_upgrades[v] != NULL &&
-			(rc = sqldb_exec(db->sql, pg_upgrades[v])) != 0)) {
+		if ((pg && pg_upgrades[v] != NULL && (rc = sqldb_exec(db->sql, pg_upgrades[v])) != 0) ||
+		    (rc = sqldb_exec(db->sql, upgrades[v])) != 0) {
 			char msg[200];
 
 			snprintf(msg, sizeof(msg), "upgrading the schema to version %lld", v + 1);
