@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "htable.h"
+#include "log.h"
 #include "sbuf.h"
 #include "sqldb.h"
 #include "statsdb.h"
@@ -333,12 +334,21 @@ schema(struct statsdb *db, char *why, size_t whylen)
 		goto rollback;
 	}
 	if (version > STATSDB_SCHEMA_VERSION) {
-		snprintf(why, whylen, "schema version %lld is newer than this sendercheck's (%d)",
-		    version, STATSDB_SCHEMA_VERSION);
-		goto rollback;
+		long long min_writer = sqldb_meta_get(db->sql, "min_writer");
+
+		if (min_writer <= 0 || min_writer > STATSDB_SCHEMA_VERSION) {
+			snprintf(why, whylen, "schema version %lld is newer than this sendercheck's (%d)%s",
+			    version, STATSDB_SCHEMA_VERSION,
+			    min_writer > 0 ? ", and its writers must be of that version or later" : "");
+			goto rollback;
+		}
+		/* a newer store that still takes our rows: used as it is */
+		log_notice("statistics store %s: schema version %lld, newer than this sendercheck's (%d),"
+		    " declares writers of version %lld and later right for it: used as it is",
+		    sqldb_target(db->sql), version, STATSDB_SCHEMA_VERSION, min_writer);
 	}
 	if (!db->writable) {
-		if (version == STATSDB_SCHEMA_VERSION)
+		if (version >= STATSDB_SCHEMA_VERSION)
 			return 0;
 		snprintf(why, whylen, version == 0 ? "empty (no statistics written yet)" :
 		    "schema version %lld is older than %d: open it for writing to upgrade", version,
@@ -356,7 +366,8 @@ schema(struct statsdb *db, char *why, size_t whylen)
 		}
 	if (version < STATSDB_SCHEMA_VERSION &&
 	    ((rc = sqldb_meta_set(db->sql, "application_id", STATSDB_APP_ID)) != 0 ||
-	    (rc = sqldb_meta_set(db->sql, "version", STATSDB_SCHEMA_VERSION)) != 0)) {
+	    (rc = sqldb_meta_set(db->sql, "version", STATSDB_SCHEMA_VERSION)) != 0 ||
+	    (pg && (rc = sqldb_meta_set(db->sql, "min_writer", STATSDB_MIN_WRITER)) != 0))) {
 		rc = outcome(db, rc, "setting the schema version", why, whylen);
 		goto rollback;
 	}

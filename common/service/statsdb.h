@@ -29,7 +29,11 @@
  * PostgreSQL); opening it for writing upgrades an older schema in place, in
  * one transaction under the store's write lock (daemons starting together
  * against an empty database: one creates it, the others wait and see it).
- * A store from a newer sendercheck, or not ours, is refused with a reason.
+ * A store from a newer sendercheck, or not ours, is refused with a reason,
+ * unless (PostgreSQL) the newer version declared this one's writer still
+ * right for it (min_writer in sendercheck_meta: the oldest schema version
+ * whose daemons may go on writing), so that a fleet upgraded host by host
+ * keeps its statistics while older daemons restart.
  * SQLite runs in WAL mode with synchronous=NORMAL: a crash of the process
  * (kill -9) loses no committed transaction and never leaves a damaged file.
  *
@@ -43,6 +47,9 @@
 #include "columns.h"
 
 #define STATSDB_SCHEMA_VERSION 6
+/* The oldest version whose writer is right for this schema: 4 (versions 5
+ * and 6 dropped an index, draw ids in blocks and keep the failures table). */
+#define STATSDB_MIN_WRITER 4
 #define STATSDB_APP_ID 0x53434b31	/* "SCK1" */
 #define STATSDB_NO_DOMAIN "(none)"
 

@@ -549,7 +549,7 @@ def every_message_once_with_its_host():
     rows = sorted(pg_rows("SELECT host, queue_id FROM messages"))
     eq(rows, want, "each message under its host")
     eq(pg_rows("SELECT key, value FROM sendercheck_meta ORDER BY key"),
-       [["application_id", str(0x53434b31)], ["version", "6"]], "schema")
+       [["application_id", str(0x53434b31)], ["min_writer", "4"], ["version", "6"]], "schema")
     eq(pg_rows("SELECT count(*) FROM batches WHERE id NOT LIKE 'mx%'"), [["0"]], "batch ids name the host")
     # the daily totals agree with the rows
     eq(pg_rows("SELECT sum(messages) FROM daily"), [[str(len(want))]], "daily totals")
@@ -789,6 +789,47 @@ def schema_upgrade_on_postgresql():
        [["1000"]], "since version 5 the messages' ids are drawn in blocks of 1000")
     got = json.loads(tool("--db", pg_uri("old"), "domains", "--since", "all", "--format", "json"))
     eq(sorted(d["domain"] for d in got["domains"]), ["good.test", "kept.test"], "report after the upgrade")
+    eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'min_writer'", db="old"), [["4"]],
+       "the oldest version whose writer is right for this schema, for daemons to come")
+
+
+@case
+def newer_schema_on_postgresql():
+    """A fleet upgraded host by host: a daemon of this version restarting
+    against a store a newer version upgraded writes into it if that version
+    declared this one's writer still right (min_writer), and is refused
+    with a reason if it did not."""
+    def meta(version, min_writer):
+        CTX.pg.psql(["UPDATE sendercheck_meta SET value = %d WHERE key = 'version'" % version,
+                     "DELETE FROM sendercheck_meta WHERE key = 'min_writer'"] +
+                    (["INSERT INTO sendercheck_meta VALUES ('min_writer', %d)" % min_writer]
+                     if min_writer else []), db="old")
+
+    try:
+        meta(7, 6)
+        sc = daemon("mx7", {"StatsDB": pg_uri("old"), "SharedState": ""}).start()
+        try:
+            eom, _, _, qid = send(sc, "good.test")
+            eq(wait_pg("SELECT host FROM messages WHERE queue_id = '%s'" % qid, [["mx7"]], db="old"),
+               [["mx7"]], "written into the newer store")
+            contains(sc.read_log(), "schema version 7, newer than this sendercheck's (6), declares"
+                     " writers of version 6 and later right for it", "logged")
+        finally:
+            eq(sc.stop(), 0, "clean exit")
+        eq(pg_rows("SELECT value FROM sendercheck_meta WHERE key = 'version'", db="old"), [["7"]],
+           "left at its version")
+        got = json.loads(tool("--db", pg_uri("old"), "domains", "--since", "all", "--format", "json"))
+        check("good.test" in [d["domain"] for d in got["domains"]], "the report tool reads it")
+        for min_writer, why in ((7, "newer than this sendercheck's (6), and its writers must be of that"
+                                    " version or later"),
+                                (0, "schema version 7 is newer than this sendercheck's (6)")):
+            meta(7, min_writer)
+            sc = daemon("mx7", {"StatsDB": pg_uri("old"), "SharedState": ""}, name="mx7-refused")
+            p = subprocess.run([DAEMON, "-f", "-c", sc.conf], capture_output=True, timeout=60)
+            eq(p.returncode, 1, "min_writer %d: the start stops" % min_writer)
+            contains(p.stderr.decode(), why, "min_writer %d: why" % min_writer)
+    finally:
+        meta(6, 4)
 
 
 @case
