@@ -383,6 +383,15 @@ cmd_start(struct cmd *c)
 	sbuf_reset(&c->b);
 }
 
+/* The octets added since before are the next argument. */
+static void
+cmd_took(struct cmd *c, size_t before)
+{
+	c->off[c->argc] = before;
+	c->len[c->argc] = c->b.len - before;
+	c->argc++;
+}
+
 static void
 cmd_arg(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -397,9 +406,7 @@ cmd_arg(struct cmd *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	sbuf_vprintf(&c->b, fmt, ap);
 	va_end(ap);
-	c->off[c->argc] = before;
-	c->len[c->argc] = c->b.len - before;
-	c->argc++;
+	cmd_took(c, before);
 }
 
 /* An argument as it is, and a number (the hot write path: no format). */
@@ -411,9 +418,7 @@ cmd_str(struct cmd *c, const char *s)
 	if (c->argc >= MAX_ARGS)
 		return;
 	sbuf_addstr(&c->b, s);
-	c->off[c->argc] = before;
-	c->len[c->argc] = c->b.len - before;
-	c->argc++;
+	cmd_took(c, before);
 }
 
 static void
@@ -424,9 +429,7 @@ cmd_num(struct cmd *c, long long n)
 	if (c->argc >= MAX_ARGS)
 		return;
 	sbuf_addnum(&c->b, n);
-	c->off[c->argc] = before;
-	c->len[c->argc] = c->b.len - before;
-	c->argc++;
+	cmd_took(c, before);
 }
 
 /* Appends c to the connection's output buffer, in RESP formatted here
