@@ -448,6 +448,25 @@ sendmail_status(struct run *R, int st, size_t wrote, size_t len, char *reply, si
 	return e->cls == EXIT_RCPT ? REFUSED : TRY_LATER;
 }
 
+/* Whether exec's errno says the file is not a program that can run there
+ * (missing, not executable, not a program), and not a passing fault
+ * (ENOMEM, EAGAIN, ETXTBSY while a package upgrade replaces it). */
+static int
+exec_errno_is_lasting(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case EACCES:
+	case ENOEXEC:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static enum outcome
 send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *reply, size_t len)
 {
@@ -511,9 +530,7 @@ send_sendmail(struct run *R, const char *rcpt, const struct sbuf *msg, char *rep
 	close(fds[1]);
 	while ((waited = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
-	if (child_errno && child_errno != ENOENT && child_errno != EACCES && child_errno != ENOEXEC &&
-	    child_errno != ENOTDIR && child_errno != ELOOP && child_errno != ENAMETOOLONG) {
-		/* a passing fault (ENOMEM, EAGAIN, ETXTBSY while a package is upgraded) */
+	if (child_errno && !exec_errno_is_lasting(child_errno)) {
 		snprintf(reply, len, "%s could not be started: %s", path, strerror(child_errno));
 		return TRY_LATER;
 	}
