@@ -153,6 +153,13 @@ static const char *const upgrades[STATSDB_SCHEMA_VERSION] = { schema_v1, upgrade
 	upgrade_v4, upgrade_v5, upgrade_v6 };
 static const char *const pg_upgrades[STATSDB_SCHEMA_VERSION] = { [4] = upgrade_v5_pg };
 
+/* The UTC day of t, in days since 1970 (before it: negative, rounded down). */
+static long long
+utc_day_number(long long t)
+{
+	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
 void
 statsdb_day(long long t, char out[11])
 {
@@ -727,7 +734,7 @@ struct batch {
 static const char *
 batch_day(struct batch *b, long long t)
 {
-	long long d = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	long long d = utc_day_number(t);
 
 	if (b->day[0] == '\0' || d != b->day_num) {
 		statsdb_day(t, b->day);
@@ -1021,16 +1028,18 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 	static const struct {
 		const char *sql;
 		int binds;
+		const char *optional;	/* a table a store may lack (none to prune) */
 	} steps[] = {
 		/*
 		 * Failure rows (written by daemons before schema 6), by time:
 		 * those up to the newest of the oldest limit messages before
 		 * the cut (ids grow with time); none left there: all before it.
+		 * A store may have dropped the table by hand.
 		 */
 		{ "DELETE FROM failures WHERE time < ?1 AND time <= COALESCE((SELECT max(time) FROM"
 		  " (SELECT time FROM messages WHERE time < ?1 ORDER BY id LIMIT ?2) AS chunk), "
 		  "?1)",
-		    CUT_LIMIT },
+		    CUT_LIMIT, "failures" },
 		/* ids grow with time: the oldest limit messages before the cut */
 		{ "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
 		  " WHERE time < ?1 ORDER BY id LIMIT ?2)",
@@ -1049,8 +1058,7 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 		return fail(db, "prune", why, whylen);
 	statsdb_day(before, day);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		/* a store without the failures table (dropped by hand) has none to prune */
-		if (i == 0 && !sqldb_has_column(db->sql, "failures", "time"))
+		if (steps[i].optional != NULL && !sqldb_has_column(db->sql, steps[i].optional, "time"))
 			continue;
 		if (sqldb_prepare(db->sql, steps[i].sql, &st) != 0)
 			goto bad;
@@ -1451,16 +1459,19 @@ statsdb_rules(struct statsdb *db, long long since, const char *domain,
 	if (rc != SQLDB_ROW)
 		return fail(db, "query", why, whylen);
 
-	sbuf_init(&sql, 1 << 14);
-	sbuf_addstr(&sql, "SELECT domain");
+	/* the profiles' lists the store has (one not opened for writing since
+	 * a profile came may lack its column) */
 	for (int p = 0; p < PROFILE_COUNT; p++) {
 		snprintf(col, sizeof(col), "%s_failed", profile_name((enum profile_id)p));
-		if (sqldb_has_column(db->sql, "messages",
-			col)) { /* a store not opened for writing since */
-			sbuf_printf(&sql, ", \"%s\"", col);
+		if (sqldb_has_column(db->sql, "messages", col))
 			cols[ncols++] = p;
-		}
 	}
+	if (ncols == 0)
+		return 0;
+	sbuf_init(&sql, 1 << 14);
+	sbuf_addstr(&sql, "SELECT domain");
+	for (int k = 0; k < ncols; k++)
+		sbuf_printf(&sql, ", \"%s_failed\"", profile_name((enum profile_id)cols[k]));
 	sbuf_addstr(&sql, ", count(*)");
 	sbuf_addstr(&sql,
 	    " FROM messages WHERE skipped = 0 AND time >= ?1 AND (?2 IS NULL OR domain = "
@@ -1472,7 +1483,7 @@ statsdb_rules(struct statsdb *db, long long since, const char *domain,
 	sbuf_addstr(&sql, ") GROUP BY domain");
 	for (int k = 0; k < ncols; k++)
 		sbuf_printf(&sql, ", \"%s_failed\"", profile_name((enum profile_id)cols[k]));
-	if (ncols == 0 || sql.overflow) {
+	if (sql.overflow) {
 		sbuf_free(&sql);
 		return 0;
 	}
@@ -1524,7 +1535,7 @@ statsdb_trend(struct statsdb *db, long long since, const char *domain,
 		snprintf(sql, sizeof(sql), "SELECT day, %s FROM messages WHERE skipped = 0 AND day >= ?1"
 		    " AND time >= %lld AND (?2 IS NULL OR domain = ?2)" HOST_COND
 		    " GROUP BY day ORDER BY day COLLATE BINARY", db->counts_messages,
-		    since - ((since % 86400) + 86400) % 86400);
+		    utc_day_number(since) * 86400);
 	else
 		snprintf(sql, sizeof(sql), "SELECT day, %s FROM daily WHERE day >= ?1"
 		    " AND (?2 IS NULL OR domain = ?2) GROUP BY day ORDER BY day COLLATE BINARY",
