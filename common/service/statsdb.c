@@ -1043,10 +1043,10 @@ statsdb_prune(struct statsdb *db, long long before, long limit, char *why, size_
 		/* ids grow with time: the oldest limit messages before the cut */
 		{ "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
 		  " WHERE time < ?1 ORDER BY id LIMIT ?2)",
-		    CUT_LIMIT },
-		{ "DELETE FROM daily WHERE day < ?1", DAY },
-		{ "DELETE FROM daily_rules WHERE day < ?1", DAY },
-		{ "DELETE FROM batches WHERE time < ?1", CUT },
+		    CUT_LIMIT, NULL },
+		{ "DELETE FROM daily WHERE day < ?1", DAY, NULL },
+		{ "DELETE FROM daily_rules WHERE day < ?1", DAY, NULL },
+		{ "DELETE FROM batches WHERE time < ?1", CUT, NULL },
 	};
 	struct sqldb_stmt *st = NULL;
 	char day[11];
