@@ -73,6 +73,46 @@ struct spf_engine {
 static _Thread_local struct dns_ctx *tl_dns;
 
 /*
+ * The names the connecting client chooses, for this check (spf_builtin.c's
+ * lookup_client says why): its PTR, the only PTR libspf2 asks, and the
+ * names that PTR gave (up to CLIENT_NAMES, as libspf2 checks at most 10 of
+ * them), whose address lookups validate them. Their lookups together
+ * wait at most tl_client_ms, half the check's budget.
+ */
+#define CLIENT_NAMES 16
+static _Thread_local long tl_client_ms;
+static _Thread_local size_t tl_n_client_names;
+static _Thread_local char tl_client_names[CLIENT_NAMES][256];
+
+/* Whether a lookup of domain/type is of a name the client chooses. */
+static int
+client_name(const char *domain, int type)
+{
+	if (type == ns_t_ptr)
+		return 1;
+	if (type != ns_t_a && type != ns_t_aaaa)
+		return 0;
+	for (size_t i = 0; i < tl_n_client_names; i++)
+		if (strcasecmp(tl_client_names[i], domain) == 0)
+			return 1;
+	return 0;
+}
+
+/* Keeps the names a PTR answer gave. */
+static void
+keep_client_names(const struct dns_result *res)
+{
+	for (size_t i = 0; res->status == DNS_OK && i < res->n; i++) {
+		const char *name = (const char *)res->rr[i].data;
+
+		if (tl_n_client_names == CLIENT_NAMES)
+			return;
+		if (res->rr[i].type == ns_t_ptr && strlen(name) < sizeof(tl_client_names[0]))
+			memcpy(tl_client_names[tl_n_client_names++], name, strlen(name) + 1);
+	}
+}
+
+/*
  * Where on_spf_error escapes to when libspf2 reports a fatal error on
  * this thread; NULL outside our calls into libspf2.
  */
@@ -293,7 +333,24 @@ dns_lookup_cb(SPF_dns_server_t *ds, const char *domain, ns_type type,
 		log_err("spf: libspf2 lookup of %s outside a check", domain);
 		return rr_status(ds, domain, type, TRY_AGAIN);
 	}
-	dns_query(tl_dns, domain, (uint16_t)type, &res);
+	if (client_name(domain, type)) {
+		long saved = dns_share_enter(tl_dns, tl_client_ms);
+
+		dns_query(tl_dns, domain, (uint16_t)type, &res);
+		dns_share_leave(tl_dns, saved, &tl_client_ms);
+		if (type == ns_t_ptr)
+			keep_client_names(&res);
+		if (dns_status_temporary(res.status)) {
+			/* RFC 7208 5.5, 7.3: no match, not temperror; libspf2
+			 * would make the whole check temperror */
+			log_debug("spf: lookup %s/%d: %s %s: a name the client chooses, read as"
+			    " no records", domain, (int)type, dns_status_str(res.status), res.why);
+			dns_result_free(&res);
+			return rr_status(ds, domain, type, HOST_NOT_FOUND);
+		}
+	} else {
+		dns_query(tl_dns, domain, (uint16_t)type, &res);
+	}
 	log_debug("spf: lookup %s/%d: %s %s", domain, (int)type,
 	    dns_status_str(res.status), res.why);
 	rr = rr_from_result(ds, domain, type, &res);
@@ -741,6 +798,8 @@ spf_check(struct spf_engine *e, struct dns_ctx *dns,
 		return run_builtin(e, dns, &in, out);
 	copy_str(out->engine, sizeof(out->engine), "libspf2");
 	tl_dns = dns;
+	tl_client_ms = dns->budget_ms / 2;
+	tl_n_client_names = 0;
 	r = run_libspf2(e, &in, q->identity, out);
 	tl_dns = NULL;
 	tl_escape = NULL;

@@ -39,6 +39,7 @@ struct eval {
 	long long now;
 	unsigned lookups;	/* DNS-querying terms evaluated */
 	unsigned voids;
+	long client_ms;		/* wait left for names the client chooses (lookup_client) */
 };
 
 /* One record being evaluated. */
@@ -224,6 +225,32 @@ lookup(struct eval *ev, const char *name, uint16_t type, struct dns_result *res)
 	return LK_TEMP;
 }
 
+/*
+ * A lookup of a name the connecting client chooses: its PTR (the client
+ * runs its reverse zone) and the address records of the names that PTR
+ * gives, for the ptr mechanism and the %{p} macro. RFC 7208 (5.5, 7.3)
+ * makes their DNS errors "no match" / "unknown", never temperror, so a
+ * client whose names never answer must not use up the time the domain's
+ * own terms need either: else the next include, a or mx of the domain
+ * gets "budget used up", SPF temperror for the domain's own MAIL FROM, and
+ * DMARC temperror instead of the domain's p=reject. Together these
+ * lookups wait at most client_ms (half the budget the evaluation began
+ * with); an answer already there is still read when that share is gone.
+ */
+static enum lk
+lookup_client(struct eval *ev, const char *name, uint16_t type, struct dns_result *res)
+{
+	long saved;
+	enum lk k;
+
+	if (ev->dns == NULL)
+		return lookup(ev, name, type, res);
+	saved = dns_share_enter(ev->dns, ev->client_ms);
+	k = lookup(ev, name, type, res);
+	dns_share_leave(ev->dns, saved, &ev->client_ms);
+	return k;
+}
+
 /* Counts a void lookup; -1 (and why) when it is one too many. */
 static int
 count_void(struct frame *f, const char *what)
@@ -281,7 +308,7 @@ name_validates(struct eval *ev, const char *name)
 	size_t i;
 	int ok = 0;
 
-	if (lookup(ev, name, addr_type(ev), &res) == LK_OK)
+	if (lookup_client(ev, name, addr_type(ev), &res) == LK_OK)
 		for (i = 0; i < res.n && !ok; i++)
 			ok = rr_matches(ev, &res.rr[i], -1, -1);
 	dns_result_free(&res);
@@ -303,7 +330,7 @@ get_p(void *arg, char *buf, size_t buflen)
 	size_t i;
 
 	reverse_name(ev, rev, sizeof(rev));
-	if (lookup(ev, rev, DNS_T_PTR, &res) == LK_OK) {
+	if (lookup_client(ev, rev, DNS_T_PTR, &res) == LK_OK) {
 		for (i = 0; i < res.n && i < MAX_PTR_NAMES && rank < 3; i++) {
 			const char *name = (const char *)res.rr[i].data;
 
@@ -484,7 +511,7 @@ mech_ptr(struct frame *f, const char *term, const char *name)
 	size_t k;
 
 	reverse_name(f->ev, rev, sizeof(rev));
-	switch (lookup(f->ev, rev, DNS_T_PTR, &res)) {
+	switch (lookup_client(f->ev, rev, DNS_T_PTR, &res)) {
 	case LK_OK:
 		/* Only the first 10 names; each checked to resolve back. */
 		for (k = 0; k < res.n && k < MAX_PTR_NAMES && m == M_NOMATCH; k++) {
@@ -846,6 +873,7 @@ spf_builtin_check(struct dns_ctx *dns, const struct spf_builtin_in *in,
 	ev.in = in;
 	ev.out = out;
 	ev.now = (long long)time(NULL);
+	ev.client_ms = dns != NULL ? dns->budget_ms / 2 : 0;
 	/* Section 4.3: no local-part means "postmaster". */
 	at = strrchr(in->sender, '@');
 	n = at != NULL ? (size_t)(at - in->sender) : 0;

@@ -465,6 +465,33 @@ dns_ctx_init(struct dns_ctx *c, struct dns_resolver *r, unsigned budget_ms)
 	c->budget_ms = (long)budget_ms;
 }
 
+/* The wait a share allows: the share, never past the budget, never negative. */
+static long
+share_cap(long share_ms, long budget_ms)
+{
+	long cap = share_ms < budget_ms ? share_ms : budget_ms;
+
+	return cap > 0 ? cap : 0;
+}
+
+long
+dns_share_enter(struct dns_ctx *c, long share_ms)
+{
+	long saved = c->budget_ms;
+
+	c->budget_ms = share_cap(share_ms, saved);
+	return saved;
+}
+
+void
+dns_share_leave(struct dns_ctx *c, long saved, long *share_ms)
+{
+	long spent = share_cap(*share_ms, saved) - c->budget_ms;
+
+	c->budget_ms = saved - spent;
+	*share_ms -= spent;
+}
+
 /* --- cache --- */
 
 uint64_t

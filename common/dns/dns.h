@@ -114,6 +114,22 @@ struct dns_ctx {
 void dns_ctx_init(struct dns_ctx *c, struct dns_resolver *r, unsigned budget_ms);
 
 /*
+ * A share of c's budget for lookups the check must not let use up its
+ * time: names another party chooses whose failure the check ignores (SPF:
+ * the client's PTR and the names it gives). Between dns_share_enter and
+ * dns_share_leave, lookups on c wait at most *share_ms (and never past
+ * c's budget); the time waited is taken from both, so *share_ms is what
+ * later such lookups may still wait. An answer already there (cache,
+ * session) is read even when the share is used up.
+ *
+ *	long saved = dns_share_enter(c, *share_ms);
+ *	dns_query(c, name, type, &res);
+ *	dns_share_leave(c, saved, share_ms);
+ */
+long dns_share_enter(struct dns_ctx *c, long share_ms);
+void dns_share_leave(struct dns_ctx *c, long saved, long *share_ms);
+
+/*
  * Early questions (prefetch) and sessions.
  *
  * A dns_session holds the questions of one message (or one SMTP
