@@ -955,6 +955,43 @@ test_trouble_cause(void **state)
 	assert_string_equal(dns_trouble_cause(NULL), "temporary DNS failure");
 }
 
+/* A share of a ctx's budget: what is waited inside is taken from both; the
+ * wait allowed is the share, never past the budget, never negative. */
+static void
+test_budget_share(void **state)
+{
+	struct dns_ctx c;
+	long share = 1500, saved;
+
+	(void)state;
+	dns_ctx_init(&c, NULL, 3000);
+	saved = dns_share_enter(&c, share);
+	assert_int_equal(c.budget_ms, 1500);
+	c.budget_ms -= 1500;		/* a lookup waited its whole share */
+	dns_share_leave(&c, saved, &share);
+	assert_int_equal(c.budget_ms, 1500);
+	assert_int_equal(share, 0);
+	saved = dns_share_enter(&c, share);	/* nothing left: no wait at all */
+	assert_int_equal(c.budget_ms, 0);
+	dns_share_leave(&c, saved, &share);
+	assert_int_equal(c.budget_ms, 1500);
+	assert_int_equal(share, 0);
+	share = 5000;			/* a share larger than the budget */
+	saved = dns_share_enter(&c, share);
+	assert_int_equal(c.budget_ms, 1500);
+	c.budget_ms -= 200;
+	dns_share_leave(&c, saved, &share);
+	assert_int_equal(c.budget_ms, 1300);
+	assert_int_equal(share, 4800);
+	c.budget_ms = -5;		/* a budget overspent by a late wake-up */
+	share = 100;
+	saved = dns_share_enter(&c, share);
+	assert_int_equal(c.budget_ms, 0);
+	dns_share_leave(&c, saved, &share);
+	assert_int_equal(c.budget_ms, -5);
+	assert_int_equal(share, 100);
+}
+
 int
 main(void)
 {
@@ -993,6 +1030,7 @@ main(void)
 		cmocka_unit_test(test_resolver_new),
 		cmocka_unit_test(test_status_str),
 		cmocka_unit_test(test_trouble_cause),
+		cmocka_unit_test(test_budget_share),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
