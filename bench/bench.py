@@ -63,12 +63,34 @@ def log(*a):
     print("bench:", *a, file=sys.stderr, flush=True)
 
 
-def wait_socket(spec, proc, what, timeout=10):
+def log_tail(path, lines=30):
+    """The last lines of a filter's log (its stderr, or its own log file),
+    for the message when it fails: its temporary directory is removed."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            text = f.read().decode(errors="replace")
+    except OSError as e:
+        return "--- %s: %s ---" % (path, e.strerror)
+    tail = text.splitlines()[-lines:]
+    return "--- last %d lines of %s ---\n%s" % (len(tail), path, "\n".join(tail) or "(empty)")
+
+
+def failed(what, why, logs):
+    """A RuntimeError naming what failed, with the tails of its logs."""
+    return RuntimeError("\n".join(["%s %s" % (what, why)] + [log_tail(p) for p in logs]))
+
+
+def wait_socket(spec, proc, what, timeout=10, logs=()):
+    """Waits until spec accepts a connection; if proc exits first or the
+    time runs out, raises with the tails of the files in logs (its stderr,
+    its own log file)."""
     kind, _, rest = spec.partition(":")
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("%s exited (%s)" % (what, proc.returncode))
+            raise failed(what, "exited (%s) at start" % proc.returncode, logs)
         try:
             if kind == "unix":
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -81,7 +103,7 @@ def wait_socket(spec, proc, what, timeout=10):
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("%s did not listen on %s" % (what, spec))
+    raise failed(what, "did not listen on %s within %d s" % (spec, timeout), logs)
 
 
 def random_loopback():
@@ -130,10 +152,17 @@ class Filter:
         self.proc = None
 
     def start(self, sock):
-        self.log = open(os.path.join(self.work, "%s.log" % self.name), "ab")
+        path = os.path.join(self.work, "%s.log" % self.name)
+        self.log = open(path, "ab")
         self.proc = subprocess.Popen(self.args(sock), stdout=self.log, stderr=self.log,
                                      env=self.env, start_new_session=True)
-        wait_socket(sock, self.proc, self.name)
+        try:
+            wait_socket(sock, self.proc, self.name, logs=[path])
+        except RuntimeError:
+            stop_group(self.proc, 10)
+            self.proc = None
+            self.log.close()
+            raise
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -325,21 +354,52 @@ def stop_process(p, timeout=10):
         p.kill()
 
 
+def group_members(pgid):
+    """The live processes of process group pgid (a filter started with
+    start_new_session and the children it made: rspamd's workers); not
+    zombies, which have ended and wait for their parent."""
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                out.append(int(p))
+    return out
+
+
 def stop_group(p, timeout=60):
     """A process started with start_new_session (a filter and the threads
     or children it made): SIGTERM to its group, SIGKILL to the group if it
-    has not ended within timeout seconds; None or an ended one is nothing."""
-    if p is None or p.poll() is not None:
+    has not ended within timeout seconds; then no member of the group may
+    be left (rspamd's workers can outlive its main process by a moment, or
+    be left by a main process that died): they get a few seconds, then
+    SIGKILL. None is nothing."""
+    if p is None:
         return
-    try:
-        os.killpg(p.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        p.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    deadline = time.time() + 5
+    while group_members(p.pid) and time.time() < deadline:
+        time.sleep(0.1)
+    left = group_members(p.pid)
+    if left:
+        log("process group %d: %s still running after its leader ended; killed" % (p.pid, left))
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def loadavg():

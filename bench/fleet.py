@@ -261,11 +261,12 @@ def count(opt, work, configs, args_for, gen, corpus, roots, pg):
     for config in configs:
         sock = "unix:%s/%s.cg.sock" % (work, config)
         outbase = os.path.join(work, "cg.%s" % config)
-        logf = open(os.path.join(work, "%s.callgrind.log" % config), "ab")
+        logp = os.path.join(work, "%s.callgrind.log" % config)
+        logf = open(logp, "ab")
         proc = subprocess.Popen(insns.VALGRIND + ["--callgrind-out-file=" + outbase] +
                                 args_for(config)(sock), stdout=logf, stderr=logf, start_new_session=True)
         try:
-            bench.wait_socket(sock, proc, config, timeout=120)
+            bench.wait_socket(sock, proc, config, timeout=120, logs=[logp])
             subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(opt.insns + 8), "-n", "4"],
                            check=True, capture_output=True, timeout=3600)
             time.sleep(3)       # the warming's last batch and Redis writes

@@ -142,10 +142,11 @@ def measure(opt, work, build, args_of, filters, gen, corpus, n_corpus):
         sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
         outbase = os.path.join(work, "cg.%s" % fname)
         cmd = VALGRIND + ["--callgrind-out-file=" + outbase] + args_of[fname](sock)
-        logf = open(os.path.join(work, "%s.callgrind.log" % fname), "ab")
+        logp = os.path.join(work, "%s.callgrind.log" % fname)
+        logf = open(logp, "ab")
         proc = subprocess.Popen(cmd, stdout=logf, stderr=logf, start_new_session=True)
         try:
-            bench.wait_socket(sock, proc, fname, timeout=120)
+            bench.wait_socket(sock, proc, fname, timeout=120, logs=[logp])
             # warm the caches with every message the runs will send (7 ...)
             warm = min(n_corpus, opt.messages + 8)
             subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", "4", "-k", "1"],
@@ -198,11 +199,12 @@ def run_counted(opt, work, args_of, fname, gen, corpus, n_corpus, conc, tool):
     opt.messages messages (one per connection) and stops the tool with
     SIGINT. Returns the messages sent."""
     sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
-    logf = open(os.path.join(work, "%s.native.log" % fname), "ab")
+    logp = os.path.join(work, "%s.native.log" % fname)
+    logf = open(logp, "ab")
     proc = subprocess.Popen(args_of[fname](sock), stdout=logf, stderr=logf, start_new_session=True)
     st = None
     try:
-        bench.wait_socket(sock, proc, fname, timeout=30)
+        bench.wait_socket(sock, proc, fname, timeout=30, logs=[logp])
         warm = min(n_corpus, opt.messages + 8)
         subprocess.run([gen, "-s", sock, "-c", corpus, "-m", str(warm), "-n", str(conc), "-k", "1"],
                        check=True, capture_output=True, timeout=600)

@@ -71,17 +71,9 @@ def rspamd_conf(work, sock_port, dns):
             "--var=LOGDIR=" + d + "/log"]
 
 
-def group_pids(pid):
-    """Every process in pid's process group (rspamd runs several)."""
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                if os.getpgid(int(p)) == pid:
-                    out.append(int(p))
-            except OSError:
-                pass
-    return out or [pid]
+def rspamd_log(work):
+    """rspamd's own log file (its stderr gets only its first line)."""
+    return os.path.join(work, "rspamd", "log", "rspamd.log")
 
 
 def run(bench, opt, work, build, zone_file):
@@ -115,13 +107,19 @@ def run(bench, opt, work, build, zone_file):
                     try:
                         pids = []
                         for p in procs["procs"]:
-                            pids += group_pids(p.pid) if name == "rspamd" else [p.pid]
+                            pids += (bench.group_members(p.pid) or [p.pid]) if name == "rspamd" \
+                                else [p.pid]
                         secs = opt.lat_seconds * (2 if d >= 20 else 1)
                         cmd = [gen, "-s", procs["sock"], "-c", procs["corpus"], "-n", "4", "-k", "1",
                                "-t", str(secs), "-w", "0.5", "-p", ",".join(map(str, pids))]
                         if procs.get("sock2"):
                             cmd += ["-S", procs["sock2"], "-C", corpus_ar]
                         out = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 180)
+                        # a filter that died is a failed run, not a row of errors
+                        for p in procs["procs"]:
+                            if p.poll() is not None:
+                                raise bench.failed(name, "exited (%s) during the run at D=%d"
+                                                   % (p.returncode, d), procs["logs"])
                         if out.returncode != 0:
                             raise RuntimeError("miltergen failed: " + out.stderr)
                         results[(name, d)] = dict(kv.split("=", 1) for kv in out.stdout.split())
@@ -132,6 +130,7 @@ def run(bench, opt, work, build, zone_file):
             finally:
                 for p in procs["procs"]:
                     bench.stop_group(p, 15)
+                procs["file"].close()
     finally:
         bench.stop_process(dns)
     del corpus
@@ -139,13 +138,39 @@ def run(bench, opt, work, build, zone_file):
 
 
 def start(bench, name, work, build, fport, extra):
-    """Starts a filter (or the chain) pointed at the forwarder; None if absent."""
-    log = open(os.path.join(work, "lat-%s.log" % name), "ab")
+    """Starts a filter (or the chain) pointed at the forwarder; None if
+    absent. If one does not start, the ones started are stopped and the
+    error carries the tails of its logs."""
+    path = os.path.join(work, "lat-%s.log" % name)
+    log = open(path, "ab")
+    started = []
 
-    def spawn(args, sock, what):
+    def spawn(args, sock, what, logs=()):
         p = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
-        bench.wait_socket(sock, p, what, timeout=240 if what == "rspamd" else 10)
+        started.append(p)
+        try:
+            bench.wait_socket(sock, p, what, timeout=240 if what == "rspamd" else 10,
+                              logs=[path] + list(logs))
+        except RuntimeError:
+            bench.stop_group(p, 15)
+            raise
         return p
+    try:
+        procs = start_filter(bench, name, work, build, fport, extra, spawn)
+    except BaseException:
+        for p in started:
+            bench.stop_group(p, 15)
+        log.close()
+        raise
+    if procs is None:
+        log.close()
+        return None
+    procs["file"] = log
+    procs.setdefault("logs", [path])
+    return procs
+
+
+def start_filter(bench, name, work, build, fport, extra, spawn):
     if name == "sendercheck":
         sock = "inet:%d@127.0.0.1" % bench.free_tcp_port()
         conf = os.path.join(work, "sc-lat.conf")
@@ -168,12 +193,23 @@ def start(bench, name, work, build, fport, extra):
     if name == "rspamd":
         if not os.access("/usr/bin/rspamd", os.X_OK):
             return None
-        port = bench.free_tcp_port()
-        sock = "inet:%d@127.0.0.1" % port
-        p = spawn(rspamd_conf(work, port, "127.0.0.1:%d" % fport), sock, "rspamd")
-        time.sleep(2)      # its workers finish loading after the socket opens
-        return {"procs": [p], "sock": sock, "corpus": os.path.join(work, "corpus.bin")}
+        return start_rspamd(bench, work, fport, spawn)
     raise ValueError(name)
+
+
+def start_rspamd(bench, work, fport, spawn):
+    """rspamd's proxy on a free port."""
+    logs = [os.path.join(work, "lat-rspamd.log"), rspamd_log(work)]
+    port = bench.free_tcp_port()
+    sock = "inet:%d@127.0.0.1" % port
+    p = spawn(rspamd_conf(work, port, "127.0.0.1:%d" % fport), sock, "rspamd", [rspamd_log(work)])
+    time.sleep(2)      # its workers finish loading after the socket opens
+    # the main process can die after the proxy's socket opened (it
+    # did when another worker's port was taken): not measured dead
+    if p.poll() is not None:
+        bench.stop_group(p, 15)
+        raise bench.failed("rspamd", "exited (%s) after it opened %s" % (p.returncode, sock), logs)
+    return {"procs": [p], "sock": sock, "corpus": os.path.join(work, "corpus.bin"), "logs": logs}
 
 
 def report(results, opt):
