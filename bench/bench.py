@@ -83,27 +83,59 @@ def failed(what, why, logs):
 
 
 def wait_socket(spec, proc, what, timeout=10, logs=()):
-    """Waits until spec accepts a connection; if proc exits first or the
-    time runs out, raises with the tails of the files in logs (its stderr,
-    its own log file)."""
+    """Waits until proc listens on spec: a unix socket that accepts a
+    connection, or a TCP port that proc or its process group (started
+    with start_new_session) listens on; not merely a port that accepts,
+    which may be another process's that took the port meanwhile. If proc
+    exits first or the time runs out, raises with the tails of the files
+    in logs (its stderr, its own log file)."""
     kind, _, rest = spec.partition(":")
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise failed(what, "exited (%s) at start" % proc.returncode, logs)
-        try:
-            if kind == "unix":
+        if kind == "unix":
+            try:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.connect(rest)
-            else:
-                port, _, host = rest.partition("@")
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.connect((host, int(port)))
-            s.close()
+                s.close()
+                return
+            except OSError:
+                pass
+        elif int(rest.partition("@")[0]) in listening_ports(group_members(proc.pid) or [proc.pid]):
             return
-        except OSError:
-            time.sleep(0.05)
+        time.sleep(0.05)
     raise failed(what, "did not listen on %s within %d s" % (spec, timeout), logs)
+
+
+def listening_ports(pids):
+    """The TCP ports the processes pids listen on (their sockets that
+    /proc/net/tcp and tcp6 list in state LISTEN)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if t.startswith("socket:["):
+                inodes.add(t[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:
+                ports.add(int(f[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def random_loopback():
