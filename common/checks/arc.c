@@ -114,26 +114,33 @@ clean_copy(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[i] = '\0';
 }
 
-/* Unfolded text with white-space runs as one space, trimmed, bounded. */
-static void
+/*
+ * Unfolded text with white-space runs as one space, trimmed, bounded: 1
+ * when all of it fit, 0 when it was cut (dst then holds a prefix of the
+ * unfolded text, never two words joined where a space did not fit).
+ */
+static int
 unfold_copy(char *dst, size_t dstlen, const char *src, size_t len)
 {
-	size_t o = 0;
+	size_t o = 0, i;
 	int sp = 0;
 
-	for (size_t i = 0; i < len && o + 1 < dstlen; i++) {
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
 
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
 			sp = o > 0;
 			continue;
 		}
-		if (sp && o + 2 < dstlen)
+		if (o + (sp ? 2 : 1) >= dstlen)
+			break;
+		if (sp)
 			dst[o++] = ' ';
 		sp = 0;
 		dst[o++] = iscntrl(c) ? '?' : (char)c;
 	}
 	dst[o] = '\0';
+	return i == len;
 }
 
 /* An instance number: 1..ARC_MAX_SETS written as digits alone. */
@@ -492,8 +499,16 @@ describe(struct arc_msg *m)
 		semi = memchr(p, ';', (size_t)(end - p));
 		unfold_copy(o->authserv_id, sizeof o->authserv_id, p,
 		    (size_t)((semi != NULL ? semi : end) - p));
-		if (semi != NULL)
-			unfold_copy(o->claims, sizeof o->claims, semi + 1, (size_t)(end - semi - 1));
+		/* results that do not all fit are kept whole up to the last
+		 * ';' that fit: a result cut at the end would be read as if
+		 * whole ("header.from=victim.test" of "...victim.test.evil.test"),
+		 * and arc_trust believes what a trusted sealer's results say */
+		if (semi != NULL &&
+		    !unfold_copy(o->claims, sizeof o->claims, semi + 1, (size_t)(end - semi - 1))) {
+			char *last = strrchr(o->claims, ';');
+
+			*(last != NULL ? last : o->claims) = '\0';
+		}
 	}
 }
 

@@ -59,7 +59,8 @@ struct arc_set {
 	enum arc_check ams;
 	char why[160];			/* why a signature of this set failed, "" if none */
 	char authserv_id[256];		/* the ARC-Authentication-Results' */
-	char claims[1024];		/* its results, unfolded, as the sealer wrote them */
+	char claims[1024];		/* its results, unfolded, as the sealer wrote them;
+					 * whole ones only: cut at the last ';' that fits */
 };
 
 struct arc_outcome {
