@@ -147,6 +147,15 @@ header_get(const struct header_list *l, const char *name, unsigned nth)
 	return NULL;
 }
 
+const struct header *
+header_next(const struct header_list *l, const char *name, const struct header *prev)
+{
+	for (size_t i = prev == NULL ? 0 : (size_t)(prev - l->v) + 1; i < l->n; i++)
+		if (strcasecmp(l->v[i].name, name) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
 char *
 header_unfold(const char *value, size_t len)
 {

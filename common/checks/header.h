@@ -49,8 +49,15 @@ int header_list_add(struct header_list *l, const char *name, const char *value,
 int header_kept_past_limits(const char *name);
 /* Number of fields named name (case-insensitive). */
 unsigned header_count(const struct header_list *l, const char *name);
-/* The nth (1-based) field named name, or NULL. */
+/* The nth (1-based) field named name, or NULL. One scan from the top: to
+ * visit every field of a name use header_next, not header_get in a loop
+ * (quadratic in a flood of that name). */
 const struct header *header_get(const struct header_list *l, const char *name, unsigned nth);
+/* The first field named name after prev (NULL: from the top), or NULL:
+ * for (h = header_next(l, n, NULL); h; h = header_next(l, n, h)) is one
+ * pass over the list. */
+const struct header *header_next(const struct header_list *l, const char *name,
+    const struct header *prev);
 
 /*
  * Unfolds a value (RFC 5322 §2.2.3: CRLF before WSP removed) and trims

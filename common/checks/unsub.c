@@ -294,8 +294,8 @@ check_post(const struct header_list *hl, struct unsub_result *out)
 	if (out->n_post > 1)
 		problem(out, UNSUB_P_DUP_POST,
 		    "%u List-Unsubscribe-Post fields (one-click needs exactly one)", out->n_post);
-	for (unsigned i = 1; i <= out->n_post; i++) {
-		h = header_get(hl, "List-Unsubscribe-Post", i);
+	for (h = header_next(hl, "List-Unsubscribe-Post", NULL); h != NULL;
+	    h = header_next(hl, "List-Unsubscribe-Post", h)) {
 		if (!unsub_post_value_ok(h->value, h->value_len)) {
 			excerpt(h->value, h->value_len, ex, sizeof(ex));
 			problem(out, UNSUB_P_POST_VALUE,
@@ -417,15 +417,17 @@ unsub_bulk_hints(const struct header_list *hl, char *names, size_t namelen)
 	static const char *const hint_names[] = {
 		"List-Unsubscribe", "List-Id", "Precedence", "Feedback-ID"
 	};
-	unsigned hints = 0, n_prec = header_count(hl, "Precedence");
+	const struct header *h;
+	unsigned hints = 0;
 	size_t o = 0;
 
 	if (header_count(hl, "List-Unsubscribe") > 0)
 		hints |= BULK_HINT_LIST_UNSUB;
 	if (header_count(hl, "List-Id") > 0)
 		hints |= BULK_HINT_LIST_ID;
-	for (unsigned i = 1; i <= n_prec; i++)
-		if (precedence_bulk(header_get(hl, "Precedence", i)))
+	for (h = header_next(hl, "Precedence", NULL); h != NULL && !(hints & BULK_HINT_PRECEDENCE);
+	    h = header_next(hl, "Precedence", h))
+		if (precedence_bulk(h))
 			hints |= BULK_HINT_PRECEDENCE;
 	if (header_count(hl, "Feedback-ID") > 0)
 		hints |= BULK_HINT_FEEDBACK_ID;

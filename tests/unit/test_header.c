@@ -71,6 +71,12 @@ test_split_mbox_and_counts(void **state)
 	assert_int_equal(hl.n, 3);
 	assert_int_equal(header_count(&hl, "RECEIVED"), 2);
 	assert_ptr_equal(header_get(&hl, "received", 2), &hl.v[1]);
+	/* header_next walks the fields of a name in order, then NULL */
+	assert_ptr_equal(header_next(&hl, "RECEIVED", NULL), &hl.v[0]);
+	assert_ptr_equal(header_next(&hl, "received", &hl.v[0]), &hl.v[1]);
+	assert_null(header_next(&hl, "received", &hl.v[1]));
+	assert_ptr_equal(header_next(&hl, "authentication-results", &hl.v[0]), &hl.v[2]);
+	assert_null(header_next(&hl, "Subject", NULL));
 	assert_int_equal(bodylen, 0);
 	header_list_free(&hl);
 	free(storage);
