@@ -69,7 +69,7 @@ $CC $flags -o "$out/fuzz_dmarc_record" "$here/fuzz_dmarc_record.c" "$top/common/
 echo "built $out/fuzz_authres $out/fuzz_smtppath $out/fuzz_header $out/fuzz_dmarc_record"
 # DKIM targets: fuzz_dkim_tags (tag lists, base64, quoted-printable, key
 # records, canonicalisation) and fuzz_dkim_verify (the builtin verifier on a whole message,
-# DNS with no time budget); OpenSSL's libcrypto and libsodium, no libopendkim.
+# keys from keyserver.h, a DNS server in the target); OpenSSL's libcrypto and libsodium, no libopendkim.
 dkim="$top/common/checks/dkim.c $top/common/checks/dkim_builtin.c $top/common/checks/dkim_tags.c
   $top/common/checks/dkim_canon.c $top/common/checks/dkim_key.c"
 $CC $flags -o "$out/fuzz_dkim_tags" "$here/fuzz_dkim_tags.c" "$top/common/checks/dkim_tags.c" \
@@ -81,7 +81,7 @@ $CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
 $CC $flags -o "$out/fuzz_dkim_body" "$here/fuzz_dkim_body.c" "$top/common/checks/dkim_canon.c" \
     "$top/common/checks/dkim_tags.c" -lcrypto
 echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify $out/fuzz_dkim_body"
-# ARC chain verification on whole messages (no DNS time budget), and sealing
+# ARC chain verification on whole messages (keys from keyserver.h), and sealing
 $CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" "$top/common/checks/arc_seal.c" \
     "$top/common/checks/authres.c" "$top/common/base/rfc5322.c" \
     "$top/common/checks/dkim_tags.c" "$top/common/checks/dkim_canon.c" "$top/common/checks/dkim_key.c" \
