@@ -182,34 +182,98 @@ dkim_field_is(const struct dkim_field *f, const char *name, size_t len)
 	return field_is(f, name, len, name_hash(name, len));
 }
 
+/*
+ * The fields of a header sorted by name (hash, then the name itself), the
+ * bottom one first among those of a name: each name of h= is then a binary
+ * search and the next step in its run, so a digest costs O((n + h) log n)
+ * whatever a sender puts in h= or the header. (Scanning every field for
+ * every name of h= was O(n * h): a signature naming an absent field 30,000
+ * times over 9,000 fields cost seconds of CPU.)
+ */
+struct by_name {
+	const struct dkim_field *f;
+	size_t len;		/* of the name without the white space before ':' */
+	size_t k;		/* its place in the header */
+	size_t taken;		/* on the first of a run: how many are taken */
+};
+
+static int
+name_cmp(uint32_t ha, const char *a, size_t alen, uint32_t hb, const char *b, size_t blen)
+{
+	int r;
+
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	if ((r = strncasecmp(a, b, alen < blen ? alen : blen)) != 0)
+		return r;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int
+by_name_cmp(const void *va, const void *vb)
+{
+	const struct by_name *a = va, *b = vb;
+	int r = name_cmp(a->f->hash, a->f->name, a->len, b->f->hash, b->f->name, b->len);
+
+	return r != 0 ? r : a->k < b->k ? 1 : -1;	/* the bottom one first */
+}
+
+/* The first of the run named name in v[0..n), or n. */
+static size_t
+run_of(const struct by_name *v, size_t n, const char *name, size_t len, uint32_t h)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (name_cmp(v[mid].f->hash, v[mid].f->name, v[mid].len, h, name, len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && name_cmp(v[lo].f->hash, v[lo].f->name, v[lo].len, h, name, len) == 0 ?
+	    lo : n;
+}
+
 int
 dkim_header_digest(const struct dkim_field *fields, size_t n, const struct dkim_field *own,
     const char *h_value, size_t h_len, size_t hole_start, size_t hole_end,
     enum dkim_canon c, const EVP_MD *md, unsigned char *out, unsigned *outlen)
 {
 	const char *p = h_value, *name;
-	size_t nlen;
+	size_t nlen, m = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char *used = calloc(n > 0 ? n : 1, 1);
-	int ok = ctx != NULL && used != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1;
+	struct by_name *v = malloc((n > 0 ? n : 1) * sizeof *v);
+	int ok = ctx != NULL && v != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1;
 
+	for (size_t k = 0; ok && k < n; k++) {
+		if (&fields[k] == own)
+			continue;
+		v[m].f = &fields[k];
+		v[m].len = name_len(fields[k].name, strlen(fields[k].name));
+		v[m].k = k;
+		v[m].taken = 0;
+		m++;
+	}
+	if (ok && m > 1)
+		qsort(v, m, sizeof *v, by_name_cmp);
 	while (ok && dkim_list_item(&p, h_value + h_len, &name, &nlen)) {
 		uint32_t h = name_hash(name, nlen);
+		size_t r = nlen > 0 ? run_of(v, m, name, nlen, h) : m, i;
+		const struct dkim_field *f;
 
-		for (size_t k = n; k > 0 && nlen > 0; k--) {
-			const struct dkim_field *f = &fields[k - 1];
-
-			if (used[k - 1] || f == own || !field_is(f, name, nlen, h))
-				continue;
-			used[k - 1] = 1;
-			ok = dkim_canon_header(ctx, c, f->name, f->value, f->vlen, 0, 0, 1) == 0;
-			break;
-		}
+		if (r == m || (i = r + v[r].taken) >= m ||
+		    name_cmp(v[i].f->hash, v[i].f->name, v[i].len, h, name, nlen) != 0)
+			continue;	/* no such field, or none left */
+		v[r].taken++;
+		f = v[i].f;
+		ok = dkim_canon_header(ctx, c, f->name, f->value, f->vlen, 0, 0, 1) == 0;
 	}
 	ok = ok && dkim_canon_header(ctx, c, own->name, own->value, own->vlen, hole_start,
 	    hole_end, 0) == 0 && EVP_DigestFinal_ex(ctx, out, outlen) == 1;
 	EVP_MD_CTX_free(ctx);
-	free(used);
+	free(v);
 	return ok ? 0 : -1;
 }
 

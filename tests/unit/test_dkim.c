@@ -452,6 +452,39 @@ test_bodies_shared(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+/* The fields h= names (RFC 6376 5.4.2): for each name the bottom-most
+ * field not taken yet, whatever the case and the white space before the
+ * colon; a name with none left, or absent, adds nothing; the signature's
+ * own field never counts; then own, without its CRLF. */
+static void
+test_header_digest(void **state)
+{
+	static const char *const f[][2] = {
+		{ "Received", " 1" }, { "From", " a@example.com" }, { "X", "  y  z " },
+		{ "DKIM-Signature", " v=1; h=x" }, { "received ", " 2" }, { "RECEIVED", "\t3" },
+	};
+	const char *h = "from : Received:received: x :absent:received:received:dkim-signature:from";
+	const char *want = "from:a@example.com\r\nreceived:3\r\nreceived:2\r\nx:y z\r\n"
+	    "received:1\r\ndkim-signature:v=1; h=x";
+	struct dkim_field fields[6];
+	unsigned char got[EVP_MAX_MD_SIZE], exp[32];
+	unsigned len = 0;
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++)
+		dkim_field_set(&fields[i], f[i][0], f[i][1], strlen(f[i][1]));
+	assert_int_equal(dkim_header_digest(fields, 6, &fields[3], h, strlen(h), 0, 0,
+	    CANON_RELAXED, EVP_sha256(), got, &len), 0);
+	sha256(want, strlen(want), exp);
+	assert_int_equal(len, 32);
+	assert_memory_equal(got, exp, 32);
+	/* no fields but own; an empty h= */
+	assert_int_equal(dkim_header_digest(fields + 3, 1, &fields[3], "", 0, 0, 0,
+	    CANON_RELAXED, EVP_sha256(), got, &len), 0);
+	sha256("dkim-signature:v=1; h=x", 23, exp);
+	assert_memory_equal(got, exp, 32);
+}
+
 static void
 test_key_records(void **state)
 {
@@ -739,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_body_relaxed_long),
 		cmocka_unit_test(test_body_splits),
 		cmocka_unit_test(test_bodies_shared),
+		cmocka_unit_test(test_header_digest),
 		cmocka_unit_test(test_key_records),
 		cmocka_unit_test(test_verify_ed25519),
 		cmocka_unit_test(test_verify_rsa),
