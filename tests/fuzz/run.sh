@@ -10,7 +10,9 @@
 # Subject that marks DMARC report mail and the aggregate report writer, the
 # rua= report destinations of DMARC records.
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~100 s in all)
-# Seeds: tests/fuzz/corpus/<target>/ (small, our own) plus the SPF
+# Seeds: tests/fuzz/corpus/<target>/ (small, our own; arcsuite-*: the
+# messages and fields of the open ARC test suite, MIT licence, that add
+# coverage) plus the SPF
 # records and explanation strings of the RFC 7208 suite (Debian
 # python3-spf), written at run time. Prints "N passed, N failed": a
 # target passes when it ran its time with no crash, leak or sanitizer
