@@ -94,15 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *storage = NULL, err[160];
 	size_t bodylen, cut;
 
-	if (res == NULL) {
-		struct dns_server srv;
-		char spec[40];
-
-		ks_start(spec, sizeof spec);
-		if (dns_parse_server(spec, &srv, err, sizeof err) < 0 ||
-		    (res = dns_resolver_new(&srv, 1, 0, err, sizeof err)) == NULL)
-			abort();
-	}
+	if (res == NULL)
+		res = ks_resolver();
 	if (signer == NULL)
 		signer = make_signer();
 	if (size < 1)

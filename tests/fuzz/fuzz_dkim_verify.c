@@ -38,13 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t bodylen, nres, cut;
 
 	if (res == NULL) {
-		struct dns_server srv;
-		char spec[40];
-
-		ks_start(spec, sizeof spec);
-		if (dns_parse_server(spec, &srv, err, sizeof err) < 0 ||
-		    (res = dns_resolver_new(&srv, 1, 0, err, sizeof err)) == NULL ||
-		    (ver = dkim_verifier_new(DKIM_ENGINE_BUILTIN, 5, err, sizeof err)) == NULL)
+		res = ks_resolver();
+		if ((ver = dkim_verifier_new(DKIM_ENGINE_BUILTIN, 5, err, sizeof err)) == NULL)
 			abort();
 	}
 	if (size < 1)

@@ -8,7 +8,8 @@
  * so a pass is a verifier bug. The selector's first letter picks the key:
  * 'e' an Ed25519 key, 's' an RSA key with t=s, 'n' no record (NXDOMAIN),
  * anything else an RSA key (1024 bits, the least the verifier accepts).
- * Included by fuzz_dkim_verify.c and fuzz_arc.c only.
+ * ks_resolver() starts it and returns a resolver that asks it. Included by
+ * fuzz_dkim_verify.c and fuzz_arc.c only.
  */
 #ifndef FUZZ_KEYSERVER_H
 #define FUZZ_KEYSERVER_H
@@ -16,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+
+#include "dns.h"
 
 static char ks_rsa[600], ks_rsa_strict[620], ks_ed[120];
 static int ks_fd = -1;
@@ -121,25 +125,49 @@ ks_loop(void *arg)
 	return NULL;
 }
 
-/* Starts the server; "127.0.0.1:PORT" in spec. */
-static void
-ks_start(char *spec, size_t speclen)
+/*
+ * The server and a resolver that asks it. Their threads (the server's and
+ * the resolver's I/O thread, started here by a first question) are made
+ * with every signal blocked: libFuzzer's -timeout alarm is ignored by any
+ * thread but the fuzzing one, so an alarm taken by them would let a slow
+ * input run on unseen.
+ */
+static struct dns_resolver *
+ks_resolver(void)
 {
 	struct sockaddr_in a;
 	socklen_t al = sizeof a;
+	sigset_t all, old;
 	pthread_t t;
+	struct dns_server srv;
+	struct dns_resolver *r;
+	struct dns_ctx ctx;
+	struct dns_result res;
+	char spec[40], err[160];
 
 	ks_make_keys();
 	memset(&a, 0, sizeof a);
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((ks_fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
 	    bind(ks_fd, (struct sockaddr *)&a, sizeof a) < 0 ||
 	    getsockname(ks_fd, (struct sockaddr *)&a, &al) < 0 ||
 	    pthread_create(&t, NULL, ks_loop, NULL) != 0)
 		abort();
 	pthread_detach(t);
-	snprintf(spec, speclen, "127.0.0.1:%u", ntohs(a.sin_port));
+	snprintf(spec, sizeof spec, "127.0.0.1:%u", ntohs(a.sin_port));
+	if (dns_parse_server(spec, &srv, err, sizeof err) < 0 ||
+	    (r = dns_resolver_new(&srv, 1, 0, err, sizeof err)) == NULL)
+		abort();
+	dns_ctx_init(&ctx, r, 2000);
+	dns_query(&ctx, "r._domainkey.example.com", DNS_T_TXT, &res);
+	if (res.status != DNS_OK)
+		abort();
+	dns_result_free(&res);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 #endif
