@@ -169,17 +169,25 @@ dkim_field_set(struct dkim_field *f, const char *name, const char *value, size_t
 	f->hash = name_hash(name, name_len(name, strlen(name)));
 }
 
+/* Field names in one order (hash, then the name without case), 0 when
+ * they are the same name. */
 static int
-field_is(const struct dkim_field *f, const char *name, size_t len, uint32_t h)
+name_cmp(uint32_t ha, const char *a, size_t alen, uint32_t hb, const char *b, size_t blen)
 {
-	return f->hash == h && name_len(f->name, strlen(f->name)) == len &&
-	    strncasecmp(f->name, name, len) == 0;
+	int r;
+
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	if ((r = strncasecmp(a, b, alen < blen ? alen : blen)) != 0)
+		return r;
+	return alen < blen ? -1 : alen > blen;
 }
 
 int
 dkim_field_is(const struct dkim_field *f, const char *name, size_t len)
 {
-	return field_is(f, name, len, name_hash(name, len));
+	return name_cmp(f->hash, f->name, name_len(f->name, strlen(f->name)),
+	    name_hash(name, len), name, len) == 0;
 }
 
 /*
@@ -196,18 +204,6 @@ struct by_name {
 	size_t k;		/* its place in the header */
 	size_t taken;		/* on the first of a run: how many are taken */
 };
-
-static int
-name_cmp(uint32_t ha, const char *a, size_t alen, uint32_t hb, const char *b, size_t blen)
-{
-	int r;
-
-	if (ha != hb)
-		return ha < hb ? -1 : 1;
-	if ((r = strncasecmp(a, b, alen < blen ? alen : blen)) != 0)
-		return r;
-	return alen < blen ? -1 : alen > blen;
-}
 
 static int
 by_name_cmp(const void *va, const void *vb)

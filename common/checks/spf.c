@@ -798,7 +798,7 @@ spf_check(struct spf_engine *e, struct dns_ctx *dns,
 		return run_builtin(e, dns, &in, out);
 	copy_str(out->engine, sizeof(out->engine), "libspf2");
 	tl_dns = dns;
-	tl_client_ms = dns->budget_ms / 2;
+	tl_client_ms = spf_client_share_ms(dns->budget_ms);
 	tl_n_client_names = 0;
 	r = run_libspf2(e, &in, q->identity, out);
 	tl_dns = NULL;

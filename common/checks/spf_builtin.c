@@ -873,7 +873,7 @@ spf_builtin_check(struct dns_ctx *dns, const struct spf_builtin_in *in,
 	ev.in = in;
 	ev.out = out;
 	ev.now = (long long)time(NULL);
-	ev.client_ms = dns != NULL ? dns->budget_ms / 2 : 0;
+	ev.client_ms = dns != NULL ? spf_client_share_ms(dns->budget_ms) : 0;
 	/* Section 4.3: no local-part means "postmaster". */
 	at = strrchr(in->sender, '@');
 	n = at != NULL ? (size_t)(at - in->sender) : 0;

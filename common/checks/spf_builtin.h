@@ -42,6 +42,18 @@ struct spf_builtin_in {
 	const char *receiver;	/* our host name, for %{r} */
 };
 
+/*
+ * What lookups of names the connecting client chooses (its PTR, the names
+ * that PTR gives) may wait together in a check whose DNS budget is
+ * budget_ms: half of it, so that names the client never answers cannot
+ * use up the time the domain's own terms need. Both engines use it.
+ */
+static inline long
+spf_client_share_ms(long budget_ms)
+{
+	return budget_ms / 2;
+}
+
 /* Fills *out (result, why, explanation, counts, walk, lint); returns
  * out->result. out's identity/domain are left as they are. */
 enum spf_result spf_builtin_check(struct dns_ctx *dns,
