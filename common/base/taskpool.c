@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "taskpool.h"
+#include "thread.h"
 
 enum { T_IDLE = 0, T_QUEUED, T_RUNNING, T_DONE };
 
@@ -87,7 +88,7 @@ task_start(struct task_pool *p, struct task *t, void (*fn)(void *), void *arg)
 	if (p->idle > 0)
 		pthread_cond_signal(&p->work);
 	else if (p->threads < p->max_threads &&
-	    pthread_create(&p->tids[p->threads], NULL, worker, p) == 0)
+	    thread_start_quiet(&p->tids[p->threads], worker, p) == 0)
 		p->threads++;
 	/* else: it waits, or its joiner runs it */
 	pthread_mutex_unlock(&p->lock);

@@ -1,9 +1,9 @@
 /*
  * thread: starting the daemon's own background threads (the statistics
- * writer, the volume saver, SharedState's Redis link). Such a thread takes
- * no signals: they belong to the daemon's signal thread (libmilter's
- * sigwait), and a signal delivered to a writer in a system call would only
- * interrupt it.
+ * writer, the volume saver, SharedState's Redis link, the resolver's I/O
+ * thread, the task pool's workers). Such a thread takes no signals: they
+ * belong to the daemon's signal thread (libmilter's sigwait), and a signal
+ * delivered to a writer in a system call would only interrupt it.
  */
 #ifndef SC_THREAD_H
 #define SC_THREAD_H

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "dns_impl.h"
+#include "thread.h"
 
 #define DNS_MIN_WAIT_MS	1000
 #define DNS_ROUNDS	2
@@ -692,6 +693,7 @@ io_main(void *arg)
 	long long now, next;
 	size_t k, s;
 
+	pthread_setname_np(pthread_self(), "sc-dns");	/* top -H, and the tests */
 	for (;;) {
 		/* take new flights; note deadlines and who is still wanted */
 		pthread_mutex_lock(&r->lock);
@@ -791,7 +793,7 @@ dns_io_submit(struct dns_resolver *r, struct flight *f, char *why, size_t whylen
 		f->net.fd[s] = -1;
 	f->net.tfd = -1;
 	if (!r->io_started) {
-		if (pthread_create(&r->io, NULL, io_main, r) != 0) {
+		if (thread_start_quiet(&r->io, io_main, r) != 0) {
 			snprintf(why, whylen, "cannot start the resolver thread");
 			return -1;
 		}

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <pthread.h>
 #include <time.h>
+#include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -692,6 +694,58 @@ test_late_joiner(void **state)
 	dns_resolver_free(r);
 }
 
+/*
+ * The resolver's I/O thread takes no signals, even when the thread that
+ * asked first takes them all: SIGTERM and SIGHUP belong to the daemon's
+ * signal thread.
+ */
+static void
+test_io_thread_quiet(void **state)
+{
+	struct dns_resolver *r = resolver(&good, 1, 0);
+	struct dns_result res;
+	struct dns_ctx c;
+	sigset_t none, old;
+	char path[300], line[128];
+	struct dirent *d;
+	int found = 0;
+	DIR *dir;
+
+	(void)state;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, &old);
+	dns_ctx_init(&c, r, 2000);
+	assert_int_equal(dns_query(&c, "a.rogue.test", DNS_T_A, &res), DNS_OK);
+	dns_result_free(&res);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	assert_non_null(dir = opendir("/proc/self/task"));
+	while ((d = readdir(dir)) != NULL) {
+		unsigned long long blocked = 0;
+		int named = 0;
+		FILE *fp;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", d->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (strcmp(line, "Name:\tsc-dns\n") == 0)
+				named = 1;
+			sscanf(line, "SigBlk: %llx", &blocked);
+		}
+		fclose(fp);
+		if (!named)
+			continue;
+		found++;
+		if (!(blocked & (1ULL << (SIGTERM - 1))) || !(blocked & (1ULL << (SIGHUP - 1))))
+			fail_msg("the resolver's thread takes signals (SigBlk %llx)", blocked);
+	}
+	closedir(dir);
+	assert_int_equal(found, 1);
+	dns_resolver_free(r);
+}
+
 /* A prefetched answer is used even with the cache off, and counted once used. */
 static void
 test_prefetch(void **state)
@@ -846,6 +900,7 @@ main(void)
 		cmocka_unit_test(test_faults_in_flight),
 		cmocka_unit_test(test_faults_threads),
 		cmocka_unit_test(test_late_joiner),
+		cmocka_unit_test(test_io_thread_quiet),
 		cmocka_unit_test(test_prefetch),
 		cmocka_unit_test(test_cancel),
 	};
