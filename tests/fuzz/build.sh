@@ -36,7 +36,8 @@ domain="$top/common/checks/domain.c $top/common/dns/dnsname.c $top/common/base/n
 # the resolver and what it needs, in one list for every target that links
 # it (a module it starts to use is added here once)
 resolver="$top/common/dns/dns.c $top/common/dns/dns_io.c $top/common/dns/dnsname.c
-  $top/common/base/htable.c $top/common/base/log.c $top/common/base/sbuf.c"
+  $top/common/base/htable.c $top/common/base/log.c $top/common/base/sbuf.c
+  $top/common/base/thread.c"
 # address/format/unsub targets: fuzz_address (address.c, format.c's date
 # parser) and fuzz_unsub (unsub.c, with header.c; dkim_res_str is stubbed
 # in the target so libopendkim is not needed).
