@@ -196,6 +196,35 @@ dkim_sig_set_hlist(struct dkim_sig_result *r, const char *h, size_t len)
 	}
 }
 
+/* Fields of the result that come straight from tags, valid or not. */
+void
+dkim_result_tags(struct dkim_sig_result *r, const struct dkim_tags *tags)
+{
+	const struct dkim_tag *t;
+	size_t k = 0;
+
+	if ((t = dkim_tags_get(tags, "d")) != NULL)
+		dkim_copy(r->domain, sizeof r->domain, t->value, t->value_len);
+	if ((t = dkim_tags_get(tags, "s")) != NULL)
+		dkim_copy(r->selector, sizeof r->selector, t->value, t->value_len);
+	if ((t = dkim_tags_get(tags, "a")) != NULL)
+		dkim_copy(r->algorithm, sizeof r->algorithm, t->value, t->value_len);
+	if ((t = dkim_tags_get(tags, "b")) != NULL)
+		for (size_t i = 0; i < t->value_len && k < 8; i++)
+			if (!isspace((unsigned char)t->value[i]))
+				r->b_prefix[k++] = iscntrl((unsigned char)t->value[i]) ? '?' : t->value[i];
+	r->b_prefix[k] = '\0';
+	if ((t = dkim_tags_get(tags, "h")) != NULL)
+		dkim_sig_set_hlist(r, t->value, t->value_len);
+	if ((t = dkim_tags_get(tags, "l")) != NULL) {
+		unsigned long long l = 0;
+
+		r->has_length = 1;
+		if (dkim_tag_number(t, &l) == 0)
+			r->length = (unsigned long)l;
+	}
+}
+
 /* RFC 8301: rsa-sha1 and short RSA keys are never acceptable. */
 static void
 rule_rfc8301(struct dkim_sig_result *r)

@@ -162,28 +162,6 @@ tag(const struct b_sig *s, const char *name)
 	return dkim_tags_get(&s->tags, name);
 }
 
-/* Up to 20 decimal digits into *out; -1 for anything else. */
-static int
-tag_number(const struct dkim_tag *t, unsigned long long *out)
-{
-	unsigned long long v = 0;
-
-	if (t->value_len == 0 || t->value_len > 20)
-		return -1;
-	for (size_t i = 0; i < t->value_len; i++) {
-		unsigned d;
-
-		if (!isdigit((unsigned char)t->value[i]))
-			return -1;
-		d = (unsigned)(t->value[i] - '0');
-		if (v > (~0ULL - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Copies a tag value into a buffer; -1 if it does not fit. */
 static int
 tag_copy(const struct dkim_tag *t, char *out, size_t outlen)
@@ -235,35 +213,6 @@ domain_covers(const char *d, const char *idom)
 	return il > dl && idom[il - dl - 1] == '.' && strcasecmp(idom + il - dl, d) == 0;
 }
 
-/* Fields of the result that come straight from tags, valid or not. */
-static void
-fill_result(struct b_sig *s, struct dkim_sig_result *r)
-{
-	const struct dkim_tag *t;
-	size_t k = 0;
-
-	if ((t = tag(s, "d")) != NULL)
-		dkim_copy(r->domain, sizeof r->domain, t->value, t->value_len);
-	if ((t = tag(s, "s")) != NULL)
-		dkim_copy(r->selector, sizeof r->selector, t->value, t->value_len);
-	if ((t = tag(s, "a")) != NULL)
-		dkim_copy(r->algorithm, sizeof r->algorithm, t->value, t->value_len);
-	if ((t = tag(s, "b")) != NULL)
-		for (size_t i = 0; i < t->value_len && k < 8; i++)
-			if (!isspace((unsigned char)t->value[i]))
-				r->b_prefix[k++] = iscntrl((unsigned char)t->value[i]) ? '?' : t->value[i];
-	r->b_prefix[k] = '\0';
-	if ((t = tag(s, "h")) != NULL)
-		dkim_sig_set_hlist(r, t->value, t->value_len);
-	if ((t = tag(s, "l")) != NULL) {
-		unsigned long long l = 0;
-
-		r->has_length = 1;
-		if (tag_number(t, &l) == 0)
-			r->length = (unsigned long)l;
-	}
-}
-
 /* Checks the time tags; returns -1 after setting the reason. */
 static int
 check_times(struct b_sig *s, struct dkim_sig_result *r)
@@ -272,9 +221,9 @@ check_times(struct b_sig *s, struct dkim_sig_result *r)
 	unsigned long long tv = 0, xv = 0;
 	unsigned long long now = (unsigned long long)time(NULL);
 
-	if (t != NULL && tag_number(t, &tv) < 0)
+	if (t != NULL && dkim_tag_number(t, &tv) < 0)
 		return bad(s, r, "signature syntax: invalid t= value");
-	if (x != NULL && tag_number(x, &xv) < 0)
+	if (x != NULL && dkim_tag_number(x, &xv) < 0)
 		return bad(s, r, "signature syntax: invalid x= value");
 	if (x != NULL && now >= xv && now - xv >= B_CLOCK_DRIFT)
 		return bad(s, r, "signature expired");
@@ -334,7 +283,7 @@ check_tags(struct b_sig *s, struct dkim_sig_result *r)
 	if (!dkim_tag_list_has(tag(s, "h"), "from", 0))
 		return bad(s, r, "header list missing required entries");
 	if ((t = tag(s, "l")) != NULL) {
-		if (tag_number(t, &s->limit) < 0 || t->value_len > 76)
+		if (dkim_tag_number(t, &s->limit) < 0 || t->value_len > 76)
 			return bad(s, r, "body length value invalid");
 		s->limited = 1;
 	}
@@ -372,7 +321,7 @@ parse_signature(struct b_msg *m, struct b_sig *s, struct dkim_sig_result *r)
 		    strncmp(why, "tag syntax: ", 12) == 0 ? why + 12 : why);
 		return;
 	}
-	fill_result(s, r);
+	dkim_result_tags(r, &s->tags);
 	(void)check_tags(s, r);
 	/*
 	 * Here the key name is known: the place for an early (prefetched)
@@ -470,7 +419,7 @@ b_header(void *vm, const char *name, const char *value)
 		/* listed with what its tags say, never looked at further */
 		if (dkim_tags_parse(m->fields[s->field].value, m->fields[s->field].vlen,
 		    &s->tags, r->why, sizeof r->why) == 0)
-			fill_result(s, r);
+			dkim_result_tags(r, &s->tags);
 		s->tags.n = 0;
 		return;
 	}

@@ -46,6 +46,11 @@ void dkim_why(struct dkim_sig_result *r, const char *fmt, ...)
  */
 void dkim_result_rules(struct dkim_sig_result *r);
 
+/* d=, s=, a=, the start of b=, h= and l= of a parsed tag list into r
+ * (what a signature not verified is listed with). */
+struct dkim_tags;
+void dkim_result_tags(struct dkim_sig_result *r, const struct dkim_tags *tags);
+
 /* The reason of a signature past max_signatures. */
 void dkim_result_not_checked(struct dkim_sig_result *r, unsigned max_signatures);
 

@@ -17,6 +17,7 @@ is_fws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+
 /* A value byte: VALCHAR (printable but ';'), or 8-bit (RFC 8616). */
 static int
 is_valchar(unsigned char c)
@@ -108,6 +109,27 @@ dkim_tag_is(const struct dkim_tag *t, const char *s, int nocase)
 	if (t == NULL || t->value_len != n)
 		return 0;
 	return nocase ? strncasecmp(t->value, s, n) == 0 : memcmp(t->value, s, n) == 0;
+}
+
+int
+dkim_tag_number(const struct dkim_tag *t, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (t->value_len == 0 || t->value_len > 20)
+		return -1;
+	for (size_t i = 0; i < t->value_len; i++) {
+		unsigned d;
+
+		if (!isdigit((unsigned char)t->value[i]))
+			return -1;
+		d = (unsigned)(t->value[i] - '0');
+		if (v > (~0ULL - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
 }
 
 int
@@ -242,4 +264,47 @@ dkim_qp_decode_str(const char *in, size_t inlen, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 	return (long)o;
+}
+
+/* C's isspace in the C locale, whatever the locale is */
+static int
+is_cspace(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+void
+dkim_tags_shape(const char *text, size_t len, struct dkim_tags_shape *out)
+{
+	const char *p = text, *end = text + len;
+
+	out->tags = 0;
+	out->h_names = 0;
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *e = semi != NULL ? semi : end;
+		const char *q, *eq = NULL;
+		size_t name = 0, colons = 0;
+		int solid = 0, is_h = 0;
+
+		for (q = p; q < e; q++) {
+			unsigned char c = (unsigned char)*q;
+
+			if (is_cspace(c))
+				continue;
+			solid = 1;
+			if (eq != NULL) {
+				colons += c == ':';
+			} else if (c == '=') {
+				eq = q;
+			} else {
+				is_h = name == 0 && (c == 'h' || c == 'H');
+				name++;
+			}
+		}
+		out->tags += solid;
+		if (eq != NULL && name == 1 && is_h && colons + 1 > out->h_names)
+			out->h_names = colons + 1;
+		p = semi != NULL ? semi + 1 : end;
+	}
 }

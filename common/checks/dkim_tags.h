@@ -44,6 +44,9 @@ const struct dkim_tag *dkim_tags_get(const struct dkim_tags *t, const char *name
 /* The value has exactly this text (case-insensitive when nocase). */
 int dkim_tag_is(const struct dkim_tag *t, const char *s, int nocase);
 
+/* The value as up to 20 decimal digits: 0 with *out, or -1. */
+int dkim_tag_number(const struct dkim_tag *t, unsigned long long *out);
+
 /*
  * The items of a ':'-separated value (h=, s=, t=, q=...) one at a time, the
  * one reading of such lists: *p starts at the value and moves past each
@@ -57,6 +60,23 @@ int dkim_list_item(const char **p, const char *end, const char **item, size_t *l
  * with it (prefix).
  */
 int dkim_tag_list_has(const struct dkim_tag *t, const char *want, int prefix);
+
+/*
+ * The shape of a tag list as a lenient parser sees it (libopendkim: it
+ * keeps every tag, white space inside names and values removed, and splits
+ * h= at ':'), for bounding what such a parser is given: an upper bound on
+ * the tags it keeps (the ';'-separated parts holding anything but white
+ * space) and on the names in its h= (one more than the ':' in the value of
+ * the longest part whose name, white space removed, is "h" or "H"; 0
+ * without one). One pass over text, no rule checked, never an error.
+ * White space here is C's isspace: SP, HTAB, CR, LF, VT, FF.
+ */
+struct dkim_tags_shape {
+	size_t tags;
+	size_t h_names;
+};
+
+void dkim_tags_shape(const char *text, size_t len, struct dkim_tags_shape *out);
 
 /*
  * Decodes base64 that may hold folding white space (SP, HTAB, CR, LF)

@@ -4,7 +4,8 @@
  * canonicalisation (dkim_canon.c). The first byte picks the signature
  * algorithm the key record is checked for and where the text is cut (the
  * b= hole of a header, the chunks of a body); the rest is the text.
- * Checks the bounds dkim_tags.h promises. */
+ * Checks the bounds dkim_tags.h promises, and that dkim_tags_shape (the
+ * libopendkim engine's bounds) counts at least what the parser keeps. */
 #include "config.h"
 
 #include <stddef.h>
@@ -27,14 +28,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data + 1;
 	size_t n = size - 1;
 	struct dkim_key key;
+	struct dkim_tags_shape shape;
 	char why[160];
 	long k;
 
 	if (size == 0)
 		return 0;
+	dkim_tags_shape(s, n, &shape);
+	if (shape.tags > n / 2 + 1 || shape.h_names > n)
+		abort();
 	if (dkim_tags_parse(s, n, &t, why, sizeof why) == 0) {
-		if (t.n > DKIM_TAGS_MAX)
+		const struct dkim_tag *h = dkim_tags_get(&t, "h");
+
+		if (t.n > DKIM_TAGS_MAX || shape.tags < t.n)
 			abort();
+		if (h != NULL) {
+			const char *p = h->value, *item;
+			size_t names = 0, len;
+
+			while (dkim_list_item(&p, h->value + h->value_len, &item, &len))
+				names++;
+			if (shape.h_names < names)
+				abort();
+		}
 		for (size_t i = 0; i < t.n; i++) {
 			const struct dkim_tag *g = &t.t[i];
 

@@ -62,6 +62,37 @@ test_tags(void **state)
 	assert_int_equal(dkim_tags_parse("a=\xc3\xa9", 4, &t, why, sizeof why), 0);	/* RFC 8616 */
 }
 
+/* dkim_tags_shape: upper bounds on what a lenient parser (libopendkim) keeps */
+static void
+test_tags_shape(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t tags, h_names;
+	} cases[] = {
+		{ "", 0, 0 },
+		{ " ;\t; ", 0, 0 },
+		{ "v=1; h=from:to:subject; b=x;", 3, 3 },
+		{ "h=", 1, 1 },
+		{ " h \r\n\t= a : b ::", 1, 4 },	/* folds and spaces around */
+		{ "H=a:b; h=a", 2, 2 },			/* the longest of h and H */
+		{ "hh=a:b:c; xh=a:b", 2, 0 },		/* not named h */
+		{ "h h=a:b", 1, 0 },			/* a name with a space inside */
+		{ "\vh=a:b", 1, 2 },			/* isspace, as libopendkim */
+		{ "z=From:a|To:b; h=from", 2, 1 },	/* ':' of other tags */
+		{ "x0=;x1=;x2=;;x3=", 4, 0 },
+		{ "junk without an equals sign", 1, 0 },
+	};
+	struct dkim_tags_shape sh;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		dkim_tags_shape(cases[i].text, strlen(cases[i].text), &sh);
+		assert_int_equal(sh.tags, cases[i].tags);
+		assert_int_equal(sh.h_names, cases[i].h_names);
+	}
+}
+
 static void
 test_base64(void **state)
 {
@@ -765,6 +796,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_tags_shape),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_qp),
 		cmocka_unit_test(test_rfc6376_example),
