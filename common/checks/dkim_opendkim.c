@@ -11,6 +11,15 @@
  *   lookup is charged to that message's time budget.
  * - One result per DKIM-Signature in header order. Signatures past
  *   max_signatures are not evaluated (no DNS) and are listed as neutral.
+ * - What libopendkim costs is bounded by what it is given ("shapes"
+ *   below): it sets up and hashes every DKIM-Signature it sees, whatever
+ *   the prescreen says, picks the fields of each h= name by a walk over the
+ *   whole header, and keeps a signature's tags in lists it searches on each
+ *   insertion. So only the first max_signatures DKIM-Signature fields are
+ *   given to it, and of those only ones with at most DK_MAX_TAGS tags whose
+ *   h= names times the header's fields stay within DK_MAX_PAIRS; the others
+ *   are permerror with the bound in the reason (never temperror: that
+ *   would lift a DMARC policy).
  * - Body hashes are computed here, not by libopendkim, unless a signature
  *   has l= ("body hashes" below); the verdicts are libopendkim's.
  * - pass needs DKIM_SIGFLAG_PASSED and a matching body hash. RFC 8301:
@@ -48,12 +57,41 @@
 
 #include "dkim.h"
 #include "dkim_engine.h"
+#include "dkim_tags.h"
 #include "dnsname.h"
 #include "dns.h"
+#include "header.h"
 #include "log.h"
 
 #define DK_MAX_LOOKUPS	DKIM_MAX_LISTED	/* key lookups remembered per message */
 #define DK_NAMELEN	256		/* s._domainkey.d, DNS limit + NUL */
+
+/*
+ * Shapes libopendkim is given (see "shapes" below). DK_HLIST: the bytes
+ * of h= it reads (its DKIM_MAXHEADER, NUL included), so at most
+ * DK_HLIST / 2 names. DK_MAX_PAIRS: names x fields its header selection
+ * visits for one signature; a signature with up to 128 names is within it
+ * in any header the header list keeps.
+ */
+#define DK_HLIST	4096
+#define DK_MAX_TAGS	DKIM_TAGS_MAX
+#define DK_HNAMES	128
+#define DK_MAX_PAIRS	((unsigned long)DK_HNAMES * (HEADER_MAX_FIELDS + HEADER_MAX_KEPT_PAST))
+
+/* What became of one DKIM-Signature field (by its place among them). */
+enum dk_fate {
+	DK_PENDING = 0,	/* kept here until the end of the header */
+	DK_GIVEN,	/* given to libopendkim: its result is libopendkim's */
+	DK_KEPT_BACK,	/* not given: its result is already in res[] */
+};
+
+struct dk_sig {
+	enum dk_fate fate;
+	char *field;		/* DK_PENDING: "DKIM-Signature:value" */
+	size_t len;
+	size_t vofs;		/* where value starts in field */
+	size_t names;		/* names in h=, an upper bound (libopendkim's reading) */
+};
 
 struct odk_verifier {
 	DKIM_LIB *lib;
@@ -112,6 +150,9 @@ struct odk_msg {
 	int unterminated;	/* and libopendkim's dkim_eom failed on it */
 	struct dk_bh bh[DK_NBH];
 	DKIM_STAT eoh_stat;
+	size_t nfields;		/* other fields given to libopendkim */
+	size_t nsigfields;	/* DKIM-Signature fields seen, listed or not */
+	struct dk_sig sigs[DKIM_MAX_LISTED];
 	size_t nlookups;
 	struct dk_lookup lookups[DK_MAX_LOOKUPS];
 	size_t nres;
@@ -394,20 +435,18 @@ dk_bad_tags(DKIM_SIGINFO *sig)
 }
 
 /*
- * prescreen callback: signatures past the limit, and those dk_bad_tags
- * refuses, are ignored by libopendkim (no key lookup); dkim_msg_finish
- * lists the first as neutral, the others as permerror.
+ * prescreen callback: signatures dk_bad_tags refuses are ignored by
+ * libopendkim (no key lookup); dkim_msg_finish lists them as permerror.
+ * (Signatures past the limit never reach libopendkim: see "shapes".)
  */
 static DKIM_CBSTAT
 dk_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 {
-	struct odk_msg *m = dkim_get_user_context(dkim);
 	int i;
 
-	if (m == NULL)
-		return DKIM_CBSTAT_CONTINUE;
+	(void)dkim;
 	for (i = 0; i < nsigs; i++)
-		if (i >= (int)m->v->max_signatures || dk_bad_tags(sigs[i]) != NULL)
+		if (dk_bad_tags(sigs[i]) != NULL)
 			dkim_sig_ignore(sigs[i]);
 	return DKIM_CBSTAT_CONTINUE;
 }
@@ -981,12 +1020,196 @@ dk_log_stat(const struct odk_msg *m, const char *what, DKIM_STAT st)
 	    err != NULL ? ": " : "", err != NULL ? err : "");
 }
 
+/* ---- shapes ---------------------------------------------------------- */
+
+/*
+ * libopendkim 2.11's costs, read in its source and measured (README, "DKIM
+ * engines"), all before any key lookup and for every DKIM-Signature it is
+ * given, ignored by the prescreen or not:
+ * - dkim_canon_selecthdrs() walks the whole header list once for every
+ *   name of h= (up to 2048 in the 4 KB it reads): names x fields;
+ * - dkim_add_plist() searches the tags kept so far that start with the
+ *   same character for each new one: tags squared per field;
+ * - each signature gets its own header hash, and a body hash for each l=.
+ * So the DKIM-Signature fields are kept here as they come, and at the end
+ * of the header only the first max_signatures of them are given to
+ * libopendkim, if they are within DK_MAX_TAGS tags and DK_MAX_PAIRS; the
+ * others get their result here and libopendkim never sees them.
+ *
+ * Giving them after the other fields changes no hash: libopendkim takes
+ * the fields of a name from the bottom up among the fields of that name
+ * only, so only the order among DKIM-Signature fields counts, and it is
+ * kept. What does change is which DKIM-Signature fields an h= that names
+ * "DKIM-Signature" gets when some were kept back: dk_signs_kept_back()
+ * finds such a signature and its verdict is not taken (permerror).
+ */
+
+static int
+dk_is_signature(const char *name, size_t nl)
+{
+	/* libopendkim's test: white space before the colon does not count */
+	while (nl > 0 && isspace((unsigned char)name[nl - 1]))
+		nl--;
+	return nl == 14 && strncasecmp(name, "DKIM-Signature", 14) == 0;
+}
+
+/*
+ * A signature not given to libopendkim: listed with what its tags say; the
+ * caller sets result and reason in the result returned.
+ */
+static struct dkim_sig_result *
+dk_keep_back(struct odk_msg *m, size_t pos, const char *value, size_t vl)
+{
+	struct dk_sig *s = &m->sigs[pos];
+	struct dkim_sig_result *r = &m->res[pos];
+	struct dkim_tags tags;
+
+	free(s->field);
+	s->field = NULL;
+	s->fate = DK_KEPT_BACK;
+	memset(r, 0, sizeof *r);
+	if (dkim_tags_parse(value, vl, &tags, r->why, sizeof r->why) == 0)
+		dkim_result_tags(r, &tags);
+	r->why[0] = '\0';
+	return r;
+}
+
+/* A refused signature's reason (permerror, which no DMARC policy escapes). */
+static void
+dk_refuse(struct odk_msg *m, struct dkim_sig_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+dk_refuse(struct odk_msg *m, struct dkim_sig_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->result = DKIM_RES_PERMERROR;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	va_end(ap);
+	log_debug("dkim %s: d=%s s=%s: %s: %s", m->id, r->domain, r->selector,
+	    dkim_res_str(r->result), r->why);
+}
+
+/* A DKIM-Signature field: kept for the end of the header, or refused. */
+static void
+dk_signature_field(struct odk_msg *m, const char *name, size_t nl,
+    const char *value, size_t vl)
+{
+	size_t pos = m->nsigfields++;
+	struct dkim_tags_shape shape;
+	struct dk_sig *s;
+
+	if (pos >= DKIM_MAX_LISTED)
+		return;		/* neither given nor listed */
+	s = &m->sigs[pos];
+	if (pos >= m->v->max_signatures) {
+		dkim_result_not_checked(dk_keep_back(m, pos, value, vl), m->v->max_signatures);
+		return;
+	}
+	dkim_tags_shape(value, vl, &shape);
+	if (shape.tags > DK_MAX_TAGS) {
+		dk_refuse(m, dk_keep_back(m, pos, value, vl),
+		    "signature syntax: more than %d tags", DK_MAX_TAGS);
+		return;
+	}
+	s->names = shape.h_names < DK_HLIST / 2 ? shape.h_names : DK_HLIST / 2;
+	if ((s->field = malloc(nl + vl + 2)) == NULL) {
+		dk_refuse(m, dk_keep_back(m, pos, value, vl),
+		    "signature not evaluated (out of memory)");
+		return;
+	}
+	memcpy(s->field, name, nl);
+	s->field[nl] = ':';
+	memcpy(s->field + nl + 1, value, vl + 1);
+	s->len = nl + vl + 1;
+	s->vofs = nl + 1;
+	s->fate = DK_PENDING;
+}
+
+/* One field to libopendkim. */
+static void
+dk_give(struct odk_msg *m, unsigned char *field, size_t len)
+{
+	DKIM_STAT st = dkim_header(m->dkim, field, len);
+
+	if (st != DKIM_STAT_OK)
+		dk_log_stat(m, "header", st);
+}
+
+/* At the end of the header: the kept signatures within the bounds, in order. */
+static void
+dk_give_signatures(struct odk_msg *m)
+{
+	size_t n = m->nsigfields < DKIM_MAX_LISTED ? m->nsigfields : DKIM_MAX_LISTED;
+	size_t fields = m->nfields, pos;
+
+	for (pos = 0; pos < n; pos++)
+		fields += m->sigs[pos].fate == DK_PENDING;
+	for (pos = 0; pos < n; pos++) {
+		struct dk_sig *s = &m->sigs[pos];
+
+		if (s->fate != DK_PENDING)
+			continue;
+		if (s->names > 0 && s->names * fields > DK_MAX_PAIRS) {
+			char *copy = s->field;
+
+			s->field = NULL;
+			dk_refuse(m, dk_keep_back(m, pos, copy + s->vofs, s->len - s->vofs),
+			    "not verified: h= of %zu names over %zu header fields "
+			    "is past the bound of %lu (libopendkim engine)",
+			    s->names, fields, DK_MAX_PAIRS);
+			free(copy);
+			continue;
+		}
+		dk_give(m, (unsigned char *)s->field, s->len);
+		free(s->field);
+		s->field = NULL;
+		s->fate = DK_GIVEN;
+	}
+}
+
+/*
+ * Whether the h= libopendkim read for sig names DKIM-Signature fields some
+ * of which were kept back: it takes the last k DKIM-Signature fields for k
+ * such names, and would have hashed others than the signer's.
+ */
+static int
+dk_signs_kept_back(const struct odk_msg *m, DKIM_SIGINFO *sig)
+{
+	const char *h = dk_tag(sig, "h"), *p, *e, *end;
+	size_t k = 0, total = m->nsigfields, pos;
+
+	if (h == NULL)
+		return 0;
+	end = h + strnlen(h, DK_HLIST - 1);
+	for (p = h; p < end; p = e + 1) {
+		const char *t;
+
+		e = memchr(p, ':', (size_t)(end - p));
+		if (e == NULL)
+			e = end;
+		for (t = e; t > p && isspace((unsigned char)t[-1]); t--)
+			;
+		if (t - p == 14 && strncasecmp(p, "DKIM-Signature", 14) == 0)
+			k++;
+		if (e == end)
+			break;
+	}
+	if (k == 0)
+		return 0;
+	for (pos = total > k ? total - k : 0; pos < total; pos++)
+		if (pos >= DKIM_MAX_LISTED || m->sigs[pos].fate != DK_GIVEN)
+			return 1;
+	return 0;
+}
+
 static void
 odk_msg_header(struct odk_msg *m, const char *name, const char *value)
 {
 	size_t nl, vl;
 	unsigned char *buf;
-	DKIM_STAT st;
 
 	if (m == NULL || m->finished || name == NULL || value == NULL)
 		return;
@@ -996,15 +1219,18 @@ odk_msg_header(struct odk_msg *m, const char *name, const char *value)
 	 * it is, whatever its size (a signed 100 KB Cc that Postfix passed) */
 	if (nl == 0)
 		return;
+	if (dk_is_signature(name, nl)) {
+		dk_signature_field(m, name, nl, value, vl);
+		return;
+	}
 	buf = malloc(nl + vl + 2);
 	if (buf == NULL)
 		return;
 	memcpy(buf, name, nl);
 	buf[nl] = ':';
 	memcpy(buf + nl + 1, value, vl + 1);
-	st = dkim_header(m->dkim, buf, nl + vl + 1);
-	if (st != DKIM_STAT_OK)
-		dk_log_stat(m, "header", st);
+	dk_give(m, buf, nl + vl + 1);
+	m->nfields++;
 	free(buf);
 }
 
@@ -1015,6 +1241,7 @@ odk_msg_eoh(struct odk_msg *m)
 
 	if (m == NULL || m->finished)
 		return;
+	dk_give_signatures(m);
 	dk_enter(m);
 	st = dkim_eoh(m->dkim);
 	dk_leave();
@@ -1290,7 +1517,7 @@ dk_process_rest(struct odk_msg *m, DKIM_SIGINFO **sigs, int nsigs)
 	int i;
 	DKIM_STAT st;
 
-	for (i = 0; i < nsigs && i < (int)m->v->max_signatures; i++) {
+	for (i = 0; i < nsigs; i++) {
 		unsigned flags = dkim_sig_getflags(sigs[i]);
 
 		if ((flags & (DKIM_SIGFLAG_IGNORE | DKIM_SIGFLAG_PROCESSED)) != 0 ||
@@ -1304,31 +1531,73 @@ dk_process_rest(struct odk_msg *m, DKIM_SIGINFO **sigs, int nsigs)
 	}
 }
 
+/* libopendkim's verdict on one signature it was given. */
+static void
+dk_collect_one(struct odk_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
+{
+	const char *bad;
+
+	memset(r, 0, sizeof *r);
+	dk_fill_tags(m, sig, r);
+	/* libopendkim's own syntax errors first, as the builtin engine's order */
+	if (!dk_setup_error(dkim_sig_geterror(sig)) && (bad = dk_bad_tags(sig)) != NULL) {
+		r->result = DKIM_RES_PERMERROR;
+		dkim_why(r, "%s", bad);
+		dkim_result_rules(r);
+		dk_log_sig(m, sig, r);
+		return;
+	}
+	dk_evaluate(m, sig, r);
+	/* a verdict on other DKIM-Signature fields than the signer's (shapes) */
+	if ((r->result == DKIM_RES_PASS || r->result == DKIM_RES_FAIL ||
+	    r->result == DKIM_RES_POLICY) && dk_signs_kept_back(m, sig)) {
+		r->result = DKIM_RES_PERMERROR;
+		dkim_why(r, "not verified: h= names DKIM-Signature fields past the "
+		    "limit of %u signatures", m->v->max_signatures);
+		dk_log_sig(m, sig, r);
+	}
+}
+
+/*
+ * One result per DKIM-Signature field in header order (up to
+ * DKIM_MAX_LISTED): libopendkim's list holds the given ones, in order; the
+ * others have theirs already. Should libopendkim have listed another
+ * number (it failed to keep one, out of memory), no verdict is matched to
+ * a signature it may not belong to.
+ */
 static void
 dk_collect(struct odk_msg *m, DKIM_SIGINFO **sigs, int nsigs)
 {
-	const char *bad;
-	int i;
+	size_t n = m->nsigfields < DKIM_MAX_LISTED ? m->nsigfields : DKIM_MAX_LISTED;
+	size_t given = 0;
+	int k = 0;
 
-	for (i = 0; i < nsigs && m->nres < DKIM_MAX_LISTED; i++) {
-		struct dkim_sig_result *r = &m->res[m->nres++];
-
-		memset(r, 0, sizeof *r);
-		dk_fill_tags(m, sigs[i], r);
-		if ((unsigned)i >= m->v->max_signatures) {
-			dkim_result_not_checked(r, m->v->max_signatures);
-			continue;
-		}
-		/* libopendkim's own syntax errors first, as the builtin engine's order */
-		if (!dk_setup_error(dkim_sig_geterror(sigs[i])) && (bad = dk_bad_tags(sigs[i])) != NULL) {
-			r->result = DKIM_RES_PERMERROR;
-			dkim_why(r, "%s", bad);
-			dkim_result_rules(r);
-			dk_log_sig(m, sigs[i], r);
-			continue;
-		}
-		dk_evaluate(m, sigs[i], r);
+	for (size_t pos = 0; pos < n; pos++)
+		given += m->sigs[pos].fate == DK_GIVEN;
+	if (given != (size_t)nsigs) {
+		if (given > 0)
+			log_err("dkim %s: libopendkim lists %d of the %zu signatures given",
+			    m->id, nsigs, given);
+		nsigs = 0;
 	}
+	for (size_t pos = 0; pos < n; pos++) {
+		struct dk_sig *s = &m->sigs[pos];
+		struct dkim_sig_result *r = &m->res[pos];
+
+		if (s->fate == DK_KEPT_BACK)
+			continue;
+		if (s->fate == DK_GIVEN && k < nsigs) {
+			dk_collect_one(m, sigs[k++], r);
+			continue;
+		}
+		/* never given (no end of header), or not matched to libopendkim's list */
+		free(s->field);
+		s->field = NULL;
+		memset(r, 0, sizeof *r);
+		r->result = DKIM_RES_PERMERROR;
+		dkim_why(r, "signature not evaluated");
+	}
+	m->nres = n;
 }
 
 static int
@@ -1358,11 +1627,12 @@ odk_msg_finish(struct odk_msg *m, const struct dkim_sig_result **res,
 			if (st != DKIM_STAT_OK)
 				dk_log_stat(m, "end of message", st);
 		}
-		if (dkim_getsiglist(m->dkim, &sigs, &nsigs) == DKIM_STAT_OK &&
-		    sigs != NULL && nsigs > 0) {
+		if (dkim_getsiglist(m->dkim, &sigs, &nsigs) != DKIM_STAT_OK ||
+		    sigs == NULL || nsigs < 0)
+			nsigs = 0;
+		if (nsigs > 0)
 			dk_process_rest(m, sigs, nsigs);
-			dk_collect(m, sigs, nsigs);
-		}
+		dk_collect(m, sigs, nsigs);
 	}
 	*res = m->res;
 	*nres = m->nres;
@@ -1377,6 +1647,8 @@ odk_msg_free(struct odk_msg *m)
 	if (m->dkim != NULL)
 		(void)dkim_free(m->dkim);
 	dk_bh_free(m);
+	for (size_t i = 0; i < DKIM_MAX_LISTED; i++)
+		free(m->sigs[i].field);
 	free(m);
 }
 
