@@ -1178,25 +1178,14 @@ dk_give_signatures(struct odk_msg *m)
 static int
 dk_signs_kept_back(const struct odk_msg *m, DKIM_SIGINFO *sig)
 {
-	const char *h = dk_tag(sig, "h"), *p, *e, *end;
-	size_t k = 0, total = m->nsigfields, pos;
+	const char *p = dk_tag(sig, "h"), *end, *item;
+	size_t k = 0, total = m->nsigfields, pos, n;
 
-	if (h == NULL)
+	if (p == NULL)
 		return 0;
-	end = h + strnlen(h, DK_HLIST - 1);
-	for (p = h; p < end; p = e + 1) {
-		const char *t;
-
-		e = memchr(p, ':', (size_t)(end - p));
-		if (e == NULL)
-			e = end;
-		for (t = e; t > p && isspace((unsigned char)t[-1]); t--)
-			;
-		if (t - p == 14 && strncasecmp(p, "DKIM-Signature", 14) == 0)
-			k++;
-		if (e == end)
-			break;
-	}
+	end = p + strnlen(p, DK_HLIST - 1);	/* what libopendkim selects by */
+	while (dkim_list_item(&p, end, &item, &n))
+		k += dk_is_signature(item, n);
 	if (k == 0)
 		return 0;
 	for (pos = total > k ? total - k : 0; pos < total; pos++)
