@@ -19,6 +19,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import built_with, case, check, contains, eq, run  # noqa: E402
 import evidence                                               # noqa: E402
+from testdns import free_port                                 # noqa: E402
 
 BUILD = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 SC = os.path.join(BUILD, "milter", "sendercheck")
@@ -32,14 +33,6 @@ def state_file(path):
     return {"StatsDB": path} if SQLITE else {"VolumeFile": path}
 os.chmod(WORK, 0o755)
 NOBODY = pwd.getpwnam("nobody")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def conf(name, **opts):

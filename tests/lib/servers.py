@@ -20,13 +20,11 @@ import socket
 import subprocess
 import time
 
+import testdns
+
 
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return testdns.free_port()
 
 
 def _wait_port(port, proc=None, timeout=15, what="server"):

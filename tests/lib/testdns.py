@@ -15,12 +15,21 @@ import time
 import dnslib
 
 
+_given = set()
+
+
 def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
+    """A port free for both UDP and TCP on 127.0.0.1, and never one this
+    process was given before: callers pick several ports before anything
+    binds them, and the kernel can hand out the same free port twice (two
+    Postfix services given one port: master.cf's last entry took both)."""
     while True:
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind(("127.0.0.1", 0))
         port = t.getsockname()[1]
+        if port in _given:
+            t.close()
+            continue
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             u.bind(("127.0.0.1", port))
@@ -29,6 +38,7 @@ def free_port():
             continue
         u.close()
         t.close()
+        _given.add(port)
         return port
 
 
