@@ -137,6 +137,9 @@ def run(title, setup=None, teardown=None, context=None):
             except Exception as e:   # a failed case must not stop the others
                 failed += 1
                 detail = str(e) if isinstance(e, Failure) else traceback.format_exc()
+                # a daemon's report recorded before the failing check (a
+                # sanitizer's exit status fails first) is part of the why
+                detail = "\n".join([detail] + _new_problems(mark))
                 print("FAIL %s: %s" % (fn.__name__, detail), flush=True)
     finally:
         mark, stops = len(evidence.problems), len(evidence.stops)
