@@ -156,6 +156,7 @@ done
 if [ -n "$tsan" ]; then
 	tsan=$(cd "$tsan" && pwd)
 	group "unit/test_dns" "$tsan" cmocka "$tsan/tests/unit/test_dns"
+	group "unit/test_fields" "$tsan" cmocka "$tsan/tests/unit/test_fields"
 	group "dns-live" "$tsan" cmocka_live "$tsan/tests/unit/test_dns_live"
 	group "milter" "$tsan" $PY "$here/milter/test_milter.py" "$tsan"
 	group "daemon" "$tsan" $PY "$here/milter/test_daemon.py" "$tsan"

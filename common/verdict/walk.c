@@ -53,7 +53,9 @@ reach_of(const struct vfield *f)
 }
 
 /* The reach of the containers, found once (a walk asks it of every
- * row): open addressing on the row's address. */
+ * row): open addressing on the row's address. A slot is written once,
+ * under the lock, and read without it after its row is seen: so its
+ * reach is never written again. */
 #define REACH_SLOTS 256
 static struct {
 	const struct vfield *row;
@@ -79,12 +81,15 @@ vfield_reach(const struct vfield *f)
 	}
 	out = reach_of(f);
 	pthread_mutex_lock(&reach_lock);
-	for (size_t k = 0; k < REACH_SLOTS; k++, i = (i + 1) % REACH_SLOTS)
-		if (reach_cache[i].row == NULL || reach_cache[i].row == f) {
+	for (size_t k = 0; k < REACH_SLOTS; k++, i = (i + 1) % REACH_SLOTS) {
+		if (reach_cache[i].row == f)
+			break;		/* another thread stored it meanwhile */
+		if (reach_cache[i].row == NULL) {
 			reach_cache[i].reach = out;
 			__atomic_store_n(&reach_cache[i].row, f, __ATOMIC_RELEASE);
 			break;
 		}
+	}
 	pthread_mutex_unlock(&reach_lock);
 	return out;
 }

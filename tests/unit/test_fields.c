@@ -8,13 +8,18 @@
  *   were captured from that code), over verdicts of many shapes;
  * - the log line, word for word;
  * - the JSON record: version, null for what does not apply, summary vs
- *   full; the walk's final check (nothing left open or over).
+ *   full; the walk's final check (nothing left open or over);
+ * - vfield_reach from several threads at once (libmilter's workers each
+ *   render a verdict): every caller gets the row's reach; under
+ *   ThreadSanitizer (tests/run-all.sh --tsan), no race on its cache.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,6 +548,56 @@ test_walk_checks(void **state)
 	assert_non_null(strstr(why, "dkim: 1000000 items"));
 }
 
+/* Rows the cache has never seen, asked by four threads that start
+ * together: the first to miss stores a row's reach while the others read
+ * or miss it too. */
+#define REACH_ROWS 200
+#define REACH_THREADS 4
+static struct vfield reach_rows[REACH_ROWS];
+static struct vfield reach_leaves[REACH_ROWS][2];
+static pthread_barrier_t reach_start;
+
+static void *
+reach_worker(void *arg)
+{
+	size_t t = (size_t)(uintptr_t)arg, wrong = 0;
+
+	pthread_barrier_wait(&reach_start);
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t k = 0; k < REACH_ROWS; k++) {
+			size_t i = (k + t * (REACH_ROWS / REACH_THREADS)) % REACH_ROWS;
+
+			if (vfield_reach(&reach_rows[i]) != (reach_rows[i].out | reach_leaves[i][0].out))
+				wrong++;
+		}
+	return (void *)(uintptr_t)wrong;
+}
+
+static void
+test_reach_threads(void **state)
+{
+	pthread_t th[REACH_THREADS];
+
+	(void)state;
+	for (size_t i = 0; i < REACH_ROWS; i++) {
+		reach_leaves[i][0].type = VF_STR;
+		reach_leaves[i][0].out = 1u << (i % 5);
+		reach_rows[i].type = VF_GROUP;
+		reach_rows[i].out = 1u << (5 + i % 3);
+		reach_rows[i].sub = reach_leaves[i];
+	}
+	assert_int_equal(pthread_barrier_init(&reach_start, NULL, REACH_THREADS), 0);
+	for (size_t t = 0; t < REACH_THREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, reach_worker, (void *)(uintptr_t)t), 0);
+	for (size_t t = 0; t < REACH_THREADS; t++) {
+		void *wrong;
+
+		assert_int_equal(pthread_join(th[t], &wrong), 0);
+		assert_int_equal((uintptr_t)wrong, 0);
+	}
+	pthread_barrier_destroy(&reach_start);
+}
+
 int
 main(void)
 {
@@ -553,6 +608,7 @@ main(void)
 		cmocka_unit_test(test_report_text),
 		cmocka_unit_test(test_columns),
 		cmocka_unit_test(test_walk_checks),
+		cmocka_unit_test(test_reach_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
