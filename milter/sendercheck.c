@@ -226,6 +226,45 @@ sockaddr_ip(const struct sockaddr *sa, char *buf, size_t len)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)len);
 }
 
+/*
+ * Callbacks at work on the engine (DKIM, SPF, DMARC: OpenSSL, libspf2,
+ * libpsl), for the stop: the running ones finish (a verdict in progress is
+ * still given), new ones leave the engine alone, and only then does the
+ * process exit, so that no callback uses a library that exit() tears down
+ * (OpenSSL frees its state in an atexit handler).
+ */
+static atomic_int at_work, stopping;
+
+/* 1: go ahead and call work_end() after; 0: the daemon is stopping. */
+static int
+work_begin(void)
+{
+	atomic_fetch_add(&at_work, 1);
+	if (!atomic_load(&stopping))
+		return 1;
+	atomic_fetch_sub(&at_work, 1);
+	return 0;
+}
+
+static void
+work_end(void)
+{
+	atomic_fetch_sub(&at_work, 1);
+}
+
+/* For the stop: no new work from now on; waits up to max_ms for the
+ * running callbacks. Returns how many are still at work. */
+static int
+work_drain(long max_ms)
+{
+	struct timespec step = { 0, 10 * 1000 * 1000 };
+
+	atomic_store(&stopping, 1);
+	for (long waited = 0; atomic_load(&at_work) > 0 && waited < max_ms; waited += 10)
+		nanosleep(&step, NULL);
+	return atomic_load(&at_work);
+}
+
 /* At most one line per 10 seconds while sessions are refused. */
 static void
 refused_log(const struct conn *c)
@@ -273,8 +312,11 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		smfi_setreply(ctx, "451", "4.3.2", "Too many sessions in the sender checks; try again later");
 		return SMFIS_TEMPFAIL;
 	}
-	check_conn_free(c->early);
-	c->early = check_conn_new(c->gen->engine, c->ip);
+	if (work_begin()) {	/* stopping: end of message tempfails */
+		check_conn_free(c->early);
+		c->early = check_conn_new(c->gen->engine, c->ip);
+		work_end();
+	}
 	return noreply(c, SMFIP_NR_CONN);
 }
 
@@ -311,17 +353,19 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		log_err("out of memory at MAIL FROM");
 		return noreply(c, SMFIP_NR_MAIL);
 	}
-	msg_end(c);
-	if (c->internal)
+	if (c->internal || !work_begin())	/* stopping: end of message tempfails */
 		return noreply(c, SMFIP_NR_MAIL);
+	msg_end(c);
 	if ((c->msg = check_new_in(c->gen->engine, c->early)) == NULL) {
 		log_err("out of memory at MAIL FROM");
+		work_end();
 		return noreply(c, SMFIP_NR_MAIL);
 	}
 	check_set_client(c->msg, c->ip, c->name);
 	check_set_helo(c->msg, c->helo);
 	check_set_mail_from(c->msg, argv && argv[0] ? argv[0] : "");
 	take_macros(ctx, c->msg);
+	work_end();
 	return noreply(c, SMFIP_NR_MAIL);
 }
 
@@ -330,8 +374,10 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c != NULL && c->msg != NULL && argv != NULL && argv[0] != NULL)
+	if (c != NULL && c->msg != NULL && argv != NULL && argv[0] != NULL && work_begin()) {
 		check_add_rcpt(c->msg, argv[0]);
+		work_end();
+	}
 	return noreply(c, SMFIP_NR_RCPT);
 }
 
@@ -351,48 +397,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c != NULL && c->msg != NULL && name != NULL && value != NULL)
+	if (c != NULL && c->msg != NULL && name != NULL && value != NULL && work_begin()) {
 		check_header(c->msg, name, value, strlen(value));
+		work_end();
+	}
 	return noreply(c, SMFIP_NR_HDR);
-}
-
-/*
- * Callbacks at work on the engine (DKIM, SPF, DMARC: OpenSSL, libspf2,
- * libpsl), for the stop: the running ones finish (a verdict in progress is
- * still given), new ones leave the engine alone, and only then does the
- * process exit, so that no callback uses a library that exit() tears down
- * (OpenSSL frees its state in an atexit handler).
- */
-static atomic_int at_work, stopping;
-
-/* 1: go ahead and call work_end() after; 0: the daemon is stopping. */
-static int
-work_begin(void)
-{
-	atomic_fetch_add(&at_work, 1);
-	if (!atomic_load(&stopping))
-		return 1;
-	atomic_fetch_sub(&at_work, 1);
-	return 0;
-}
-
-static void
-work_end(void)
-{
-	atomic_fetch_sub(&at_work, 1);
-}
-
-/* For the stop: no new work from now on; waits up to max_ms for the
- * running callbacks. Returns how many are still at work. */
-static int
-work_drain(long max_ms)
-{
-	struct timespec step = { 0, 10 * 1000 * 1000 };
-
-	atomic_store(&stopping, 1);
-	for (long waited = 0; atomic_load(&at_work) > 0 && waited < max_ms; waited += 10)
-		nanosleep(&step, NULL);
-	return atomic_load(&at_work);
 }
 
 /* Sessions that close while the daemon stops: kept whole (and reachable)
@@ -552,11 +561,13 @@ cb_eom(SMFICTX *ctx)
 
 	if (c != NULL && c->internal)
 		return SMFIS_ACCEPT;	/* an MTA that skipped DATA */
-	if (c == NULL || c->msg == NULL)
-		return on_error(ctx, c, "end of message without a message");
 	if (!work_begin()) {
 		smfi_setreply(ctx, "451", "4.3.2", "The sender checks are restarting; try again later");
 		return SMFIS_TEMPFAIL;
+	}
+	if (c == NULL || c->msg == NULL) {
+		work_end();
+		return on_error(ctx, c, "end of message without a message");
 	}
 	take_macros(ctx, c->msg);
 	if (c->symlist_ok)

@@ -185,6 +185,7 @@ class Blackhole:
         self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(16)
         self.queries = 0
+        self.names = []         # the questions asked over UDP, lower case
         self._stop = False
         self._held = []
         threading.Thread(target=self._udp_loop, daemon=True).start()
@@ -194,8 +195,12 @@ class Blackhole:
         self.udp.settimeout(0.2)
         while not self._stop:
             try:
-                self.udp.recvfrom(65535)
+                data, _ = self.udp.recvfrom(65535)
                 self.queries += 1
+                try:
+                    self.names.append(str(dnslib.DNSRecord.parse(data).q.qname).lower())
+                except Exception:   # noqa: BLE001 - a query it cannot read is counted only
+                    pass
             except socket.timeout:
                 pass
             except OSError:

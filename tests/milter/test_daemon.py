@@ -505,7 +505,9 @@ def sighup_reloads_and_never_stops(c):
 def stop_lets_a_verdict_in_progress_finish(c):
     """SIGTERM while a message is being checked (its DNS never answers;
     DNSTimeout 2): the check finishes and the MTA gets its verdict, a
-    message that reaches its end afterwards is told to try again, and the
+    message that reaches its end afterwards is told to try again, a session
+    whose SMTP steps all come after the stop is told so too and leaves the
+    engine alone (no DNS question about its client or sender), and the
     daemon exits 0 with its socket file gone."""
     bh = testdns.Blackhole()
     try:
@@ -524,11 +526,27 @@ def stop_lets_a_verdict_in_progress_finish(c):
                 sess.header(name, value)
             sess.eoh()
             sess.body(body)
+        fresh = Session(sc.socket, timeout=30 * SLOW)   # connected, no step yet
+        fresh.negotiate()
         busy.send(b"E")
         time.sleep(0.5)                     # the check is waiting on DNS now
         sc.proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         late.send(b"E")
+        fresh.conn(ip="192.0.2.77")
+        fresh.helo()
+        fresh.mail("<user@fresh-after-stop.test>")
+        fresh.rcpt("<rcpt@example.net>")
+        fresh.data()
+        for name, value in headers:
+            fresh.header(name, value.replace("spf-pass.test", "fresh-after-stop.test"))
+        fresh.eoh()
+        fresh.body(body)
+        final, _ = fresh.eom()
+        eq(final[0], b"y", "a session begun after the stop: a reply code")
+        contains(final[1].decode(), "451 4.3.2", "try again later")
+        asked = [n for n in bh.names if "77.2.0.192" in n or "fresh-after-stop" in n]
+        eq(asked, [], "DNS questions about the session begun after the stop")
         final, mods = busy.eom(send=False)
         eq(final[0], b"a", "the message being checked gets its verdict")
         check(any(cmd in (b"h", b"i") for cmd, _ in mods), "with its header fields")
