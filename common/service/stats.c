@@ -321,6 +321,8 @@ stats_start(struct stats *s, char *why, size_t whylen)
 void
 stats_stop(struct stats *s)
 {
+	struct statsdb *db;
+
 	if (s == NULL)
 		return;
 	if (s->running) {
@@ -339,9 +341,10 @@ stats_stop(struct stats *s)
 		s->head = (s->head + 1) % s->cap;
 		atomic_fetch_add_explicit(&s->lost, 1, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&s->lock);
-	statsdb_close(s->db);
+	db = s->db;	/* stats_get_counters reads it under the lock */
 	s->db = NULL;
+	pthread_mutex_unlock(&s->lock);
+	statsdb_close(db);
 }
 
 void
