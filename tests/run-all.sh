@@ -152,11 +152,16 @@ for build in "$@"; do
 done
 
 # ThreadSanitizer: the groups whose code runs on several threads at once
-# (the resolver, libmilter's workers, reload, the stats writer, SharedState): ~7 min
+# (the resolver, libmilter's workers, reload, the stats writer, SharedState,
+# the checks' shared contexts: DKIM verifier and key cache, DMARC's, libspf2's): ~8 min
 if [ -n "$tsan" ]; then
 	tsan=$(cd "$tsan" && pwd)
-	group "unit/test_dns" "$tsan" cmocka "$tsan/tests/unit/test_dns"
-	group "unit/test_fields" "$tsan" cmocka "$tsan/tests/unit/test_fields"
+	for t in dns fields spf dmarc; do
+		bin=$(ls "$tsan"/tests/*/test_$t)
+		group "unit/test_$t" "$tsan" cmocka "$bin"
+	done
+	group "dkim-vectors" "$tsan" "$here/dkim/run.sh" "$tsan"
+	group "dkim-vectors-libopendkim" "$tsan" "$here/dkim/run.sh" "$tsan" --engine libopendkim
 	group "dns-live" "$tsan" cmocka_live "$tsan/tests/unit/test_dns_live"
 	group "milter" "$tsan" $PY "$here/milter/test_milter.py" "$tsan"
 	group "daemon" "$tsan" $PY "$here/milter/test_daemon.py" "$tsan"
