@@ -932,15 +932,22 @@ remove_unix_socket(void)
 static void __attribute__((noreturn))
 shut_down(int status)
 {
+	static atomic_int once;
+	struct generation *g;
 	int busy;
 
+	/* SIGTERM's thread and a listener that gave up can both get here */
+	if (atomic_exchange(&once, 1))
+		for (;;)
+			pause();	/* the first caller's exit() ends this thread */
 	service_notify("STOPPING=1");
 	pidfile_remove();
 	remove_unix_socket();
+	g = generation_get();	/* held to the end: a reload cannot free it */
 	/* a check waits at most DNSTimeout on DNS; then a little for the rest */
-	if ((busy = work_drain((long)generation_current()->cfg.dns_timeout_ms + 2000)) > 0)
+	if ((busy = work_drain((long)g->cfg.dns_timeout_ms + 2000)) > 0)
 		log_warn("stopping with %d callback%s still at work", busy, busy == 1 ? "" : "s");
-	engine_stop(generation_current()->engine);
+	engine_stop(g->engine);
 	stop_stats();
 	log_notice("sendercheck stopped");
 	exit(status);
