@@ -23,15 +23,17 @@ import time
 
 import dnslib
 
+import testdns
+
 
 class SlowDNS:
     def __init__(self, upstream_port, rules=(), default_ms=0):
         self.upstream = ("127.0.0.1", upstream_port)
         self.rules = [(s.lower().rstrip("."), a) for s, a in rules]
         self.default_ms = default_ms
+        self.port = testdns.free_port()
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
+        self.udp.bind(("127.0.0.1", self.port))
         self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.tcp.bind(("127.0.0.1", self.port))

@@ -7,6 +7,7 @@ Blackhole: a UDP+TCP listener that reads queries and never answers, for
 DNS timeout tests.
 """
 import os
+import random
 import socket
 import subprocess
 import threading
@@ -18,26 +19,39 @@ import dnslib
 _given = set()
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1, and never one this
-    process was given before: callers pick several ports before anything
-    binds them, and the kernel can hand out the same free port twice (two
-    Postfix services given one port: master.cf's last entry took both)."""
+    """A port free for both UDP and TCP on 127.0.0.1, for a server the test
+    starts a moment later:
+    - below the kernel's ephemeral range, so that no outgoing connection
+      and no bind to port 0 (the kernel's pick) takes it in between: a
+      port from that range once left unbound and SlowDNS without a port;
+    - never one this process was given before: callers pick several
+      ports before anything binds them (two Postfix services given one
+      port: master.cf's last entry took both)."""
+    low = _ephemeral_low()
+    first = 16384 if low - 16384 >= 2048 else 1024
     while True:
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
+        port = random.randrange(first, low)
         if port in _given:
-            t.close()
             continue
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            t.bind(("127.0.0.1", port))
             u.bind(("127.0.0.1", port))
         except OSError:
-            t.close()
             continue
-        u.close()
-        t.close()
+        finally:
+            u.close()
+            t.close()
         _given.add(port)
         return port
 
