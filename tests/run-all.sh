@@ -60,7 +60,8 @@ group() {
 		s=0
 		case $line in *skipped*) s=${line##*failed, }; s=${s%% skipped*} ;; esac
 		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1 && echo "  exit status $rc with no failed case counted"
-		grep -E '^(FAIL|  FAIL|not ok|\[  FAILED|\[  ERROR)' "$log" | head -n 30 | sed 's/^/  /'
+		# each failure with what follows it (a traceback, a sanitizer report)
+		grep -E -A 12 '^(FAIL|  FAIL|not ok|\[  FAILED|\[  ERROR)' "$log" | head -n 80 | sed 's/^/  /'
 		grep -E 'known gaps of' "$log" | sed 's/^/  /'
 		grep -E '^skip ' "$log" | head -n 5 | sed 's/^/  /'
 		if ! evidence scan "$log" >/dev/null; then

@@ -27,12 +27,14 @@ for t in $files; do
 	cat "$log"
 	grep -E '^attack variants: class [^:]+: [0-9]+$' "$log" >>"$variants"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	rm -f "$log"
 	if [ -z "$line" ]; then
-		echo "FAIL $(basename "$t"): no result line (exit $rc)"
+		echo "FAIL $(basename "$t"): no result line (exit $rc); its last lines:"
+		tail -n 12 "$log" | sed 's/^/  | /'
+		rm -f "$log"
 		fail=$((fail + 1))
 		continue
 	fi
+	rm -f "$log"
 	p=${line%% passed*}
 	f=${line#*passed, }
 	f=${f%% failed*}
