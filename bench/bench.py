@@ -171,11 +171,11 @@ def opendmarc_args(work, name, sock, resolv):
 
 
 def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """The tests' free_port: below the kernel's ephemeral range, so that
+    no outgoing connection takes it before the filter binds it."""
+    sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+    import testdns
+    return testdns.free_port()
 
 
 class Filter:
