@@ -103,6 +103,7 @@ for build in "$@"; do
 		group "unit/$(basename "$t")" "$build" cmocka "$t"
 	done
 	group "dns-live" "$build" cmocka_live "$build/tests/unit/test_dns_live"
+	group "engine-live" "$build" cmocka_live "$build/tests/unit/test_engine_live"
 	# the RFC 7208 suite through both engines (builtin: 203/203, no gaps)
 	group "spf-rfc7208-builtin" "$build" "$here/spf/run.sh" "$build" --engine builtin
 	group "spf-rfc7208-libspf2" "$build" "$here/spf/run.sh" "$build" --engine libspf2
@@ -164,6 +165,7 @@ if [ -n "$tsan" ]; then
 	group "dkim-vectors" "$tsan" "$here/dkim/run.sh" "$tsan"
 	group "dkim-vectors-libopendkim" "$tsan" "$here/dkim/run.sh" "$tsan" --engine libopendkim
 	group "dns-live" "$tsan" cmocka_live "$tsan/tests/unit/test_dns_live"
+	group "engine-live" "$tsan" cmocka_live "$tsan/tests/unit/test_engine_live"
 	group "milter" "$tsan" $PY "$here/milter/test_milter.py" "$tsan"
 	group "daemon" "$tsan" $PY "$here/milter/test_daemon.py" "$tsan"
 	group "stats" "$tsan" $PY "$here/stats/test_stats.py" "$tsan"

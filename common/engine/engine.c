@@ -1425,8 +1425,10 @@ wait_spf(struct check *c)
 	if (c->spf_started)
 		task_join(c->e->pool, &c->spf_task, 1);
 	if ((!c->spf_started && !c->spf_ready) || c->spf_stale) {
-		c->nips = judged_ips(c, c->ips, MAX_SENDING_IPS);
-		run_spf(c, c->ips, c->nips);
+		/* addresses of its own: iprev's task may still read c->ips, c->nips */
+		char ips[MAX_SENDING_IPS][64];
+
+		run_spf(c, ips, judged_ips(c, ips, MAX_SENDING_IPS));
 	}
 	c->spf_started = c->spf_ready = 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs the live dns tests: starts tests/lib/rogue_dns.py (with a blackhole
-# server) on free loopback ports, runs test_dns_live against it, stops
-# the servers and exits with the test's status.
+# Runs a live DNS test: starts tests/lib/rogue_dns.py (with a blackhole
+# server) on free loopback ports, runs test_dns_live (or the test given,
+# e.g. test_engine_live) against it, stops the servers and exits with the
+# test's status.
 #   usage: run_dns_live.sh [PATH/TO/test_dns_live]
 # Default binary: tests/unit/test_dns_live under the current directory
 # (the build directory).
