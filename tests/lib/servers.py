@@ -14,7 +14,6 @@ and start() for the fault tests; psql() runs SQL as the superuser.
 import glob
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess

@@ -31,8 +31,9 @@ def free_port():
     """A port free for both UDP and TCP on 127.0.0.1, for a server the test
     starts a moment later:
     - below the kernel's ephemeral range, so that no outgoing connection
-      and no bind to port 0 (the kernel's pick) takes it in between: a
-      port from that range once left unbound and SlowDNS without a port;
+      and no bind to port 0 (the kernel's pick) takes it in between (a
+      port picked from that range was once taken before the server bound
+      it, and SlowDNS could not start);
     - never one this process was given before: callers pick several
       ports before anything binds them (two Postfix services given one
       port: master.cf's last entry took both)."""
