@@ -91,6 +91,22 @@ def teardown(c):
 
 
 @case
+def build_depends_name_every_library(c):
+    """Build-Depends name every -dev package that dev.sh installs to build
+    (its BUILD_DEPS): a clean build (sbuild, a fresh machine) has nothing
+    else, and dpkg-checkbuilddeps only checks the packages listed."""
+    p = sh(["bash", "-c", "source <(sed -n '1,/^case/p' dev.sh | sed '$d'); echo $BUILD_DEPS"], cwd=SRC)
+    eq(p.returncode, 0, "dev.sh's BUILD_DEPS: " + p.stderr)
+    wanted = sorted(d for d in p.stdout.split() if d.endswith("-dev"))
+    check(len(wanted) >= 10, "dev.sh's BUILD_DEPS read: %r" % wanted)
+    with open(os.path.join(SRC, "debian", "control")) as f:
+        m = re.search(r"^Build-Depends:(.*?)^\S", f.read(), re.M | re.S)
+    check(m, "debian/control has no Build-Depends")
+    listed = {re.split(r"[\s(]", d.strip())[0] for d in m.group(1).split(",") if d.strip()}
+    eq([d for d in wanted if d not in listed], [], "-dev packages missing from Build-Depends")
+
+
+@case
 def package_builds(c):
     src = os.path.join(WORK, "src")
     copy_tree(src)
@@ -109,6 +125,10 @@ def package_builds(c):
     eq(len(debs), 1, "one package: %r" % os.listdir(WORK))
     c.deb = os.path.join(WORK, debs[0])
     c.changes = os.path.join(WORK, debs[0].replace(".deb", ".changes"))
+    # the fleet's backends are in the package: SharedState (hiredis) and StatsDB postgresql:// (libpq)
+    deps = sh(["dpkg-deb", "-f", c.deb, "Depends"]).stdout
+    for lib in ("libhiredis", "libpq5", "libsqlite3", "libcurl"):
+        contains(deps, lib, "the package's Depends")
     names = set(sh(["dpkg-deb", "-c", c.deb]).stdout.split())
     for f in ["./usr/sbin/sendercheck", "./usr/bin/sendercheck-test", "./usr/bin/sendercheck-stats",
               "./usr/bin/sendercheck-reports", "./usr/share/man/man1/sendercheck-reports.1.gz",
