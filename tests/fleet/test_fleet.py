@@ -47,7 +47,7 @@ PG_PASSWORD = "fl33t-pw"
 WORK = tempfile.mkdtemp(prefix="sc-fleet-")
 GOOD_IP = "192.0.2.10"
 DOMAINS = ("good.test", "par.test", "sticky.test", "old.test", "down.test", "hung.test",
-           "unix.test", "auth.test", "reload.test")
+           "unix.test", "auth.test", "reload.test", "restart.test", "lost.test")
 THRESHOLD = 10
 # SharedStateTimeout. Large on purpose: the message path never talks to
 # Redis, and a check that did would wait the whole timeout, which a loaded
@@ -449,6 +449,49 @@ def redis_down_at_start_is_not_fatal():
         eq(sc.stop(), 0, "clean exit")
         r.shutdown()
 
+
+@case
+def restarted_daemon_counts_once_and_keeps_its_file():
+    """SharedState and VolumeFile together, across a restart of the daemon.
+    Redis kept: the earlier run's counts stay in Redis and the new run adds
+    its own, nothing twice. Redis lost while the daemon was down: the
+    VolumeFile is the floor, so the host still judges on every message it
+    took (the earlier run's counts are not written again: README)."""
+    r = servers.Redis(WORK, name="redis-restart").start()
+    sc = daemon("mx6", {"SharedState": r.uri}, name="restart").start()
+    try:
+        for _ in range(4):
+            send(sc, "restart.test")
+        eq(wait_total("restart.test", 4, db=0, redis=r), 4, "the first run's count")
+        eq(sc.stop(), 0, "clean exit")
+        sc.start()
+        send(sc, "restart.test")
+        eq(wait_total("restart.test", 5, db=0, redis=r), 5, "the second run adds its own, nothing twice")
+        time.sleep(1.2)
+        eq(fleet_total("restart.test", db=0, redis=r), 5, "and still 5 later")
+
+        for _ in range(THRESHOLD - 1):
+            eom, comp, _, _ = send(sc, "lost.test")
+        contains(comp, "bulk=no", "under BulkThreshold")
+        eq(wait_total("lost.test", THRESHOLD - 1, db=0, redis=r), THRESHOLD - 1, "counted in Redis")
+        eq(sc.stop(), 0, "clean exit")
+        r.kill()                # its data is gone with it
+        sc.start()
+        contains(sc.read_log(), "not reachable at start", "the start says so")
+        eom, comp, _, _ = send(sc, "lost.test")
+        eq(eom, "a", "accepted without Redis")
+        contains(comp, "bulk=yes", "bulk on the restarted host")
+        contains(comp, "%d messages from lost.test in 24 h" % THRESHOLD,
+                 "the VolumeFile's counts are the floor without Redis")
+        r.start()               # empty
+        eq(wait_total("lost.test", 1, db=0, redis=r), 1, "the new run writes its own count only")
+        time.sleep(1.2)         # fetched back: the local floor still holds
+        eom, comp, _, _ = send(sc, "lost.test")
+        contains(comp, "%d messages from lost.test in 24 h" % (THRESHOLD + 1), "the floor with Redis back")
+    finally:
+        if sc.proc is not None:
+            eq(sc.stop(), 0, "clean exit")
+        r.shutdown()
 
 
 # ---- PostgreSQL: the site's statistics ----
