@@ -4,7 +4,8 @@
 # List-Unsubscribe parser, DKIM key name, DKIM key record (--dns-check),
 # incoming A-R reader, MAIL FROM
 # path reader, header splitter (and From domains), DMARC record parser,
-# DKIM body canonicalization, DMARC report Subject, aggregate report writer.
+# DKIM body canonicalization, DMARC report Subject, aggregate report writer,
+# the builtin and the libopendkim DKIM engines on whole messages.
 #   tests/fuzz/build.sh OUTDIR
 # clang (Debian's clang package) with -fsanitize=fuzzer,address,undefined;
 # the needed common/*.c are compiled in directly (no automake). OUTDIR
@@ -82,6 +83,13 @@ $CC $flags -o "$out/fuzz_dkim_verify" "$here/fuzz_dkim_verify.c" $dkim \
 $CC $flags -o "$out/fuzz_dkim_body" "$here/fuzz_dkim_body.c" "$top/common/checks/dkim_canon.c" \
     "$top/common/checks/dkim_tags.c" -lcrypto
 echo "built $out/fuzz_dkim_tags $out/fuzz_dkim_verify $out/fuzz_dkim_body"
+# fuzz_dkim_opendkim: fuzz_dkim_verify.c again, through the libopendkim
+# engine (dkim_opendkim.c; Debian's libopendkim-dev, not instrumented)
+$CC $flags $(pkg-config --cflags opendkim) -o "$out/fuzz_dkim_opendkim" \
+    "$here/fuzz_dkim_opendkim.c" $dkim "$top/common/checks/dkim_opendkim.c" \
+    "$top/common/checks/header.c" $resolver $(pkg-config --libs opendkim) -lcrypto -lsodium \
+    -lresolv -lpthread
+echo "built $out/fuzz_dkim_opendkim"
 # ARC chain verification on whole messages (keys from keyserver.h), and sealing
 $CC $flags -o "$out/fuzz_arc" "$here/fuzz_arc.c" "$top/common/checks/arc.c" "$top/common/checks/arc_seal.c" \
     "$top/common/checks/authres.c" "$top/common/base/rfc5322.c" \

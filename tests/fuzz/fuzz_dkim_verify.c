@@ -5,7 +5,9 @@
  * made at the start, private halves thrown away), so the header hash and
  * the signature check run too. Checks that every signature gets one of the
  * results and a reason, and that nothing passes.
- * libopendkim is not linked: its engine table is defined empty here. */
+ * fuzz_dkim_opendkim.c includes this file with FUZZ_DKIM_OPENDKIM defined
+ * to run the same through libopendkim (dkim_opendkim.c); without it
+ * libopendkim is not linked and its engine table is defined empty here. */
 #include "config.h"
 
 #include <stddef.h>
@@ -21,7 +23,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#ifdef FUZZ_DKIM_OPENDKIM
+#define FUZZ_ENGINE DKIM_ENGINE_LIBOPENDKIM
+#else
+#define FUZZ_ENGINE DKIM_ENGINE_BUILTIN
 const struct dkim_engine_ops dkim_opendkim_ops;
+#endif
 
 static struct dns_resolver *res;
 static struct dkim_verifier *ver;
@@ -39,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (res == NULL) {
 		res = ks_resolver();
-		if ((ver = dkim_verifier_new(DKIM_ENGINE_BUILTIN, 5, err, sizeof err)) == NULL)
+		if ((ver = dkim_verifier_new(FUZZ_ENGINE, 5, err, sizeof err)) == NULL)
 			abort();
 	}
 	if (size < 1)

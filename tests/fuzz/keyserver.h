@@ -9,7 +9,7 @@
  * 'e' an Ed25519 key, 's' an RSA key with t=s, 'n' no record (NXDOMAIN),
  * anything else an RSA key (1024 bits, the least the verifier accepts).
  * ks_resolver() starts it and returns a resolver that asks it. Included by
- * fuzz_dkim_verify.c and fuzz_arc.c only.
+ * fuzz_dkim_verify.c (so fuzz_dkim_opendkim.c) and fuzz_arc.c only.
  */
 #ifndef FUZZ_KEYSERVER_H
 #define FUZZ_KEYSERVER_H

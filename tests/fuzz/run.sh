@@ -5,12 +5,13 @@
 # DKIM-Signature key name, the DKIM key record check of --dns-check,
 # incoming Authentication-Results, the MAIL FROM path, a message's header
 # with its From domains, DMARC records, DKIM tag lists and key records, the
-# builtin DKIM verifier and ARC chain verification on whole messages, DKIM
-# body canonicalization cut anywhere against a plain reference, the
-# Subject that marks DMARC report mail and the aggregate report writer, the
-# rua= report destinations of DMARC records.
-#   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~100 s in all)
-# Seeds: tests/fuzz/corpus/<target>/ (small, our own; arcsuite-*: the
+# builtin and libopendkim DKIM engines and ARC chain verification on whole
+# messages, DKIM body canonicalization cut anywhere against a plain
+# reference, the Subject that marks DMARC report mail and the aggregate
+# report writer, the rua= report destinations of DMARC records.
+#   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~3 min in all)
+# Seeds: tests/fuzz/corpus/<target>/ (small, our own; fuzz_dkim_opendkim
+# takes fuzz_dkim_verify's, the same messages; arcsuite-*: the
 # messages and fields of the open ARC test suite, MIT licence, that add
 # coverage) plus the SPF
 # records and explanation strings of the RFC 7208 suite (Debian
@@ -61,12 +62,14 @@ pass=0
 fail=0
 for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey fuzz_keyrecord \
     fuzz_authres fuzz_smtppath fuzz_header fuzz_dmarc_record fuzz_dkim_tags fuzz_dkim_verify \
-    fuzz_dkim_body fuzz_arc fuzz_reportmsg fuzz_dmarcreport fuzz_rua; do
+    fuzz_dkim_body fuzz_arc fuzz_reportmsg fuzz_dmarcreport fuzz_rua fuzz_dkim_opendkim; do
 	t=${target#fuzz_}
 	t=${t#spf_}
 	mkdir -p "$work/corpus/$t" "$work/seed/$t"
+	c=$t
+	[ "$t" = dkim_opendkim ] && c=dkim_verify
 	seeds=""
-	[ -d "$here/corpus/$t" ] && seeds="$here/corpus/$t"
+	[ -d "$here/corpus/$c" ] && seeds="$here/corpus/$c"
 	log="$work/$t.log"
 	# Seeds over 16 KB (regression inputs such as dkim_verify/h-flood) run
 	# once each at full length first; fuzzing then makes inputs of up to
