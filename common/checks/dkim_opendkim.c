@@ -1355,44 +1355,55 @@ dk_fill_tags(struct odk_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
 }
 
 static const struct dk_lookup *
-dk_find_lookup(const struct odk_msg *m, const struct dkim_sig_result *r)
+dk_find_lookup(const struct odk_msg *m, const char *name)
 {
-	char name[DK_NAMELEN];
-	size_t i;
-	int n;
-
-	n = snprintf(name, sizeof name, "%s._domainkey.%s", r->selector, r->domain);
-	if (n < 0 || (size_t)n >= sizeof name)
-		return NULL;
-	for (i = m->nlookups; i > 0; i--)
+	for (size_t i = m->nlookups; i > 0; i--)
 		if (strcasecmp(m->lookups[i - 1].name, name) == 0)
 			return &m->lookups[i - 1];
 	return NULL;
 }
 
-/* KEYFAIL: libopendkim only knows the lookup failed; the dns module why. */
+/*
+ * KEYFAIL: libopendkim only knows the lookup failed; the dns module why.
+ * The key name is made from the signature's own s= and d=, not from r's
+ * copies (cut at their sizes), so that a name that cannot be looked up is
+ * permerror whether or not a lookup was made and kept.
+ */
 static void
-dk_keyfail(const struct odk_msg *m, struct dkim_sig_result *r)
+dk_keyfail(const struct odk_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r)
 {
-	const struct dk_lookup *l = dk_find_lookup(m, r);
+	const char *sel = dk_tag(sig, "s"), *dom = dk_tag(sig, "d");
+	const struct dk_lookup *l;
+	char name[DK_NAMELEN], shown[DK_NAMELEN];
+	int n;
 
-	r->result = DKIM_RES_TEMPERROR;
-	if (l == NULL) {
-		dkim_why(r, "DNS error: key lookup failed");
+	r->result = DKIM_RES_PERMERROR;
+	n = snprintf(name, sizeof name, "%s._domainkey.%s", sel != NULL ? sel : "",
+	    dom != NULL ? dom : "");
+	if (n < 0 || (size_t)n >= sizeof name) {
+		dkim_why(r, "invalid key name (too long)");
 		return;
 	}
-	if (l->status == DNS_NXDOMAIN || l->status == DNS_NODATA) {
-		r->result = DKIM_RES_PERMERROR;
+	dkim_copy(shown, sizeof shown, name, (size_t)-1);
+	if (!dns_name_ok(name, DNS_NAME_HOST | DNS_NAME_FINAL_DOT)) {
+		/* the signature names an impossible key: not worth a retry */
+		dkim_why(r, "invalid key name %s", shown);
+		return;
+	}
+	l = dk_find_lookup(m, name);
+	if (l != NULL && (l->status == DNS_NXDOMAIN || l->status == DNS_NODATA)) {
 		dkim_why(r, "no key for %s", l->name);
 		return;
 	}
-	if (l->status == DNS_BADNAME || !dns_name_ok(l->name, DNS_NAME_HOST | DNS_NAME_FINAL_DOT)) {
-		/* the signature names an impossible key: not worth a retry */
-		r->result = DKIM_RES_PERMERROR;
+	if (l != NULL && l->status == DNS_BADNAME) {
 		dkim_why(r, "invalid key name %s", l->name);
 		return;
 	}
-	dkim_why(r, "DNS error: %s", l->why);
+	r->result = DKIM_RES_TEMPERROR;
+	if (l == NULL)
+		dkim_why(r, "DNS error: key lookup failed");
+	else
+		dkim_why(r, "DNS error: %s", l->why);
 }
 
 static void
@@ -1419,7 +1430,7 @@ dk_map_error(const struct odk_msg *m, DKIM_SIGINFO *sig,
 		    r->selector, r->domain);
 		break;
 	case DKIM_SIGERROR_KEYFAIL:
-		dk_keyfail(m, r);
+		dk_keyfail(m, sig, r);
 		break;
 	case DKIM_SIGERROR_KEYREVOKED:
 		dkim_why(r, "key revoked (empty p=)");
