@@ -530,6 +530,13 @@ for _d in (b"a.com(.b.com", b"a.com(.example.com", b"a..example.com", b"example.
            b"a\\.b.example.com", b"a" * 64 + b".example.com"):
     GARBAGE.append((b"DKIM-Signature: v=1; a=rsa-sha256; d=" + _d + b"; s=r2048; h=from;"
                     b" bh=AAAA; b=AAAA\r\n", "signature syntax: d= is not a domain name"))
+# s= that makes no key name: a label over 63 octets, a name of 254 octets
+# (both longer than a result's selector field, by which libopendkim's
+# failed lookup was once matched: temperror); bh= and b= of the right sizes
+for _s in (b"a" * 64, b".".join([b"a" * 63] * 3 + [b"b" * 39])):
+    GARBAGE.append((b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=" + _s + b"; h=from;"
+                    b" bh=" + base64.b64encode(bytes(32)) + b"; b=" + base64.b64encode(bytes(128)) +
+                    b"\r\n", "invalid key name"))
 for _l in (b"-5", b"+5", b"5x", b"0x10", b"1e3", b"99999999999999999999999999999999999999"
            b"999999999999999999999999999999999999999999"):
     GARBAGE.append((b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=r2048; h=from;"
