@@ -19,7 +19,10 @@
  *   given to it, and of those only ones with at most DK_MAX_TAGS tags whose
  *   h= names times the header's fields stay within DK_MAX_PAIRS; the others
  *   are permerror with the bound in the reason (never temperror: that
- *   would lift a DMARC policy).
+ *   would lift a DMARC policy). Nor is one whose text names
+ *   DKIM-Signature as often as DKIM-Signature fields are given: its h=
+ *   could take every header field, past which libopendkim's header
+ *   selection writes beyond its array (dk_names_signature).
  * - Body hashes are computed here, not by libopendkim, unless a signature
  *   has l= ("body hashes" below); the verdicts are libopendkim's.
  * - pass needs DKIM_SIGFLAG_PASSED and a matching body hash. RFC 8301:
@@ -1138,31 +1141,95 @@ dk_give(struct odk_msg *m, unsigned char *field, size_t len)
 		dk_log_stat(m, "header", st);
 }
 
+/*
+ * How often text names DKIM-Signature, in any case, white space left out
+ * (at least as often as its h= does).
+ *
+ * libopendkim 2.11's dkim_canon_selecthdrs() keeps the fields an h=
+ * selects in an array of one slot per header field, and clears the slot
+ * after the last one taken for every name of h=: once every field is
+ * taken, each name left over writes one pointer past the array (a heap
+ * overflow, which glibc aborts on). Every field includes every
+ * DKIM-Signature field given, so an h= that names DKIM-Signature fewer
+ * times than that cannot take them all; a signature that might is refused.
+ */
+static size_t
+dk_names_signature(const char *text, size_t len)
+{
+	static const char want[] = "dkim-signature";
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int c = tolower((unsigned char)text[i]);
+
+		if (isspace(c))
+			continue;
+		if (c == want[k])
+			k++;
+		else
+			k = c == want[0];	/* 'd' is in want only once */
+		if (k == sizeof want - 1) {
+			n++;
+			k = 0;
+		}
+	}
+	return n;
+}
+
+/* A pending signature refused instead of given. */
+static void
+dk_refuse_pending(struct odk_msg *m, size_t pos, const char *why)
+{
+	struct dk_sig *s = &m->sigs[pos];
+	char *copy = s->field;
+
+	s->field = NULL;
+	dk_refuse(m, dk_keep_back(m, pos, copy + s->vofs, s->len - s->vofs), "%s", why);
+	free(copy);
+}
+
 /* At the end of the header: the kept signatures within the bounds, in order. */
 static void
 dk_give_signatures(struct odk_msg *m)
 {
 	size_t n = m->nsigfields < DKIM_MAX_LISTED ? m->nsigfields : DKIM_MAX_LISTED;
-	size_t fields = m->nfields, pos;
+	size_t fields = m->nfields, pos, given;
+	char why[160];
+	int again;
 
 	for (pos = 0; pos < n; pos++)
 		fields += m->sigs[pos].fate == DK_PENDING;
 	for (pos = 0; pos < n; pos++) {
 		struct dk_sig *s = &m->sigs[pos];
 
+		if (s->fate == DK_PENDING && s->names > 0 && s->names * fields > DK_MAX_PAIRS) {
+			snprintf(why, sizeof why, "not verified: h= of %zu names over %zu "
+			    "header fields is past the bound of %lu (libopendkim engine)",
+			    s->names, fields, DK_MAX_PAIRS);
+			dk_refuse_pending(m, pos, why);
+		}
+	}
+	/* dk_names_signature: until no signature left could take them all */
+	do {
+		again = 0;
+		for (given = 0, pos = 0; pos < n; pos++)
+			given += m->sigs[pos].fate == DK_PENDING;
+		for (pos = 0; pos < n; pos++) {
+			struct dk_sig *s = &m->sigs[pos];
+
+			if (s->fate == DK_PENDING &&
+			    dk_names_signature(s->field + s->vofs, s->len - s->vofs) >= given) {
+				dk_refuse_pending(m, pos, "not verified: h= may name every "
+				    "DKIM-Signature field (libopendkim engine)");
+				again = 1;
+			}
+		}
+	} while (again);
+	for (pos = 0; pos < n; pos++) {
+		struct dk_sig *s = &m->sigs[pos];
+
 		if (s->fate != DK_PENDING)
 			continue;
-		if (s->names > 0 && s->names * fields > DK_MAX_PAIRS) {
-			char *copy = s->field;
-
-			s->field = NULL;
-			dk_refuse(m, dk_keep_back(m, pos, copy + s->vofs, s->len - s->vofs),
-			    "not verified: h= of %zu names over %zu header fields "
-			    "is past the bound of %lu (libopendkim engine)",
-			    s->names, fields, DK_MAX_PAIRS);
-			free(copy);
-			continue;
-		}
 		dk_give(m, (unsigned char *)s->field, s->len);
 		free(s->field);
 		s->field = NULL;
