@@ -58,20 +58,27 @@ def unit_tests_run_from_the_tarball(c):
 
 @case
 def every_unit_test_is_in_make_check(c):
-    """Each cmocka test source (tests/*/test_*.c but the live DNS one, run
-    by its own runner) ran in make check: a test added to check_PROGRAMS
-    instead of UNIT_TESTS in Makefile.am would be built and never run there."""
+    """Each cmocka test source (tests/*/test_*.c) ran in make check: a test
+    added to check_PROGRAMS instead of UNIT_TESTS in Makefile.am would be
+    built and never run there. A live one (test_*_live.c: it needs the
+    servers that tests/unit/run_dns_live.sh starts) must be run by
+    tests/run-all.sh instead."""
     ran = set(re.findall(r"^PASS: (\S+)$", c.out, re.M))
-    want = set()
+    with open(os.path.join(TOP, "tests", "run-all.sh")) as f:
+        run_all = f.read()
+    want, live = set(), set()
     for d in sorted(os.listdir(os.path.join(TOP, "tests"))):
         folder = os.path.join(TOP, "tests", d)
         if not os.path.isdir(folder):
             continue
         for f in sorted(os.listdir(folder)):
-            if re.match(r"test_\w+\.c$", f) and f != "test_dns_live.c" and \
+            if re.match(r"test_\w+\.c$", f) and \
                     "<cmocka.h>" in open(os.path.join(folder, f), errors="replace").read():
-                want.add("tests/%s/%s" % (d, f[:-2]))
+                (live if f.endswith("_live.c") else want).add("tests/%s/%s" % (d, f[:-2]))
     eq(sorted(want - ran), [], "cmocka tests not run by make check (add them to UNIT_TESTS)")
+    check("tests/unit/test_dns_live" in live, "the live DNS test found: %r" % sorted(live))
+    eq(sorted(t for t in live if "cmocka_live \"$build/%s\"" % t not in run_all), [],
+       "live cmocka tests not run by tests/run-all.sh (cmocka_live)")
 
 
 @case
