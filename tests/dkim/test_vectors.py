@@ -29,6 +29,7 @@ expectation is our documented result (policy), and the row says so.
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -574,6 +575,44 @@ def signed_h_takes_every_field():
         expect(res, 0, "permerror", why="h= may name every DKIM-Signature field")
     else:
         expect(res, 0, "fail")
+
+
+# b= cut short: (value, result, reason), or {engine: (result, reason)} where
+# the engines differ (README, DKIM engines: two-char-b, corrupt-b). Two
+# characters are one byte to RFC 6376: no signature, not corrupt data.
+SHORT_B = [
+    (b"Y", "permerror", "signature data corrupt"),
+    (b"Y==", "permerror", "signature data corrupt"),
+    (b"YQ==", "fail", "signature did not verify"),
+    (b"YQ=", "fail", "signature did not verify"),
+    (b"YQbc", "fail", "signature did not verify"),
+    (b"YQbcd", "permerror", "signature data corrupt"),
+    (b"+/", "permerror", "signature data corrupt"),   # bits left over, too short
+]
+for _v in (b"YQ", b"Y Q", b"Y\r\n Q", b"+w"):
+    SHORT_B.append((_v, {"builtin": ("fail", "signature did not verify"),
+                         "libopendkim": ("permerror", "signature data corrupt")}))
+for _v in (b"YQb", b"YQbcdE"):       # bits left over
+    SHORT_B.append((_v, {"builtin": ("permerror", "signature data corrupt"),
+                         "libopendkim": ("fail", "signature did not verify")}))
+
+
+def _short_b(n, value, want):
+    def fn():
+        msg = signed_msg()
+        k = re.search(rb"[;\s]b=", msg).end()
+        end = msg.index(b"\r\nFrom:", k)
+        check(end - k > 300, "b= found: %r" % msg[k:k + 20])
+        res = one("short-b%d" % n, msg[:k] + value + msg[end:])
+        eq(len(res), 1, "results")
+        result, why = want.get(ENGINE) if isinstance(want, dict) else want
+        expect(res, 0, result, why=why)
+    fn.__name__ = "signed_short_b_%d" % n
+    return case(fn)
+
+
+for _n, _row in enumerate(SHORT_B):
+    _short_b(_n, _row[0], _row[1] if len(_row) == 2 else _row[1:])
 
 
 # ---- threads: one shared verifier, many messages at once: the per-thread
