@@ -23,17 +23,16 @@
 #include <cmocka.h>
 
 #include "dns.h"
+#include "histo.h"
 
 static struct dns_server good, good6, hole;
 static int have_good6, have_hole;
 
+/* Milliseconds on the monotonic clock. */
 static long long
 ms_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return histo_now_us() / 1000;
 }
 
 static int
