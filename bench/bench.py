@@ -57,6 +57,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+import testdns  # noqa: E402
 
 
 def log(*a):
@@ -173,8 +175,6 @@ def opendmarc_args(work, name, sock, resolv):
 def free_tcp_port():
     """The tests' free_port: below the kernel's ephemeral range, so that
     no outgoing connection takes it before the filter binds it."""
-    sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
-    import testdns
     return testdns.free_port()
 
 
