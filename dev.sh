@@ -63,10 +63,11 @@ apt_install() {
 }
 
 build() {	# build DIR [configure args]
-	local dir=$1; shift
+	local dir=$1 t0=$SECONDS; shift
 	[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >/dev/null)
 	mkdir -p "$dir"
 	(cd "$dir" && { [ -f Makefile ] || "$top/configure" -q "$@"; } && make -s -j"$(nproc)" && make -s -j"$(nproc)" check TESTS=) >/dev/null
+	echo "dev.sh: built $(basename "$dir") in $((SECONDS - t0)) s"
 }
 
 case "${1:-}" in

@@ -18,6 +18,7 @@ total_pass=0
 total_fail=0
 total_skip=0
 failed_groups=()
+group_secs=()	# "SECONDS NAME[BUILD]" per group, for the list of the slowest
 builds=()
 tsan=""
 while [ $# -gt 0 ]; do
@@ -44,11 +45,13 @@ evidence() {
 # the group itself did not notice (tests/lib/evidence.py scan)
 group() {
 	local name=$1 build=$2; shift 2
-	local log p f s line rc
+	local log p f s line rc t0
 	log=$(mktemp)
 	echo "---- $name [$(basename "$build")]"
+	t0=$SECONDS
 	"$@" >"$log" 2>&1
 	rc=$?
+	group_secs+=("$((SECONDS - t0)) $name[$(basename "$build")]")
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -z "$line" ]; then
 		p=0; f=1; s=0
@@ -197,6 +200,9 @@ group "check-layers" "src" sh "$here/check-layers.sh" "$here/.."
 group "fuzz-smoke" "fuzz" "$here/fuzz/run.sh" 10
 
 echo
+echo "slowest groups (seconds):"
+printf '%s\n' "${group_secs[@]}" | sort -rn | head -n 12 | sed 's/^/  /'
+echo "all groups: $SECONDS s"
 if [ ${#failed_groups[@]} -gt 0 ]; then
 	echo "failed groups: ${failed_groups[*]}"
 fi
