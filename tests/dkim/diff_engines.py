@@ -416,14 +416,16 @@ def facts(msg):
     if b"\n" in stripped:
         f.add("bare-lf")
     for line in re.sub(rb"\r\n([ \t])", rb"\1", head).split(b"\r\n"):
-        t = re.search(rb"(?:^|[:;])\s*t\s*=\s*(\d+)", line) \
-            if line.lower().startswith(b"dkim-signature") else None
+        if not line.lower().startswith(b"dkim-signature"):
+            continue
+        t = re.search(rb"(?:^|[:;])\s*t\s*=\s*(\d+)", line)
         if t and int(t.group(1)) < 300:
             f.add("t-below-300")
-        b = re.search(rb"[:;]\s*b\s*=([^;]*)", line) \
-            if line.lower().startswith(b"dkim-signature") else None
+        b = re.search(rb"[:;]\s*b\s*=([^;]*)", line)
         if b and re.fullmatch(rb"[A-Za-z0-9+/]{2}", re.sub(rb"[ \t]", b"", b.group(1))):
             f.add("b-two-chars")
+        if b"dkim-signature" in re.sub(rb"\s", b"", line.partition(b":")[2].lower()):
+            f.add("sig-names-signature")
     field = 0
     for line in head.split(b"\r\n"):
         field = field + len(line) + 2 if line[:1] in (b" ", b"\t") else len(line)
@@ -490,6 +492,12 @@ KNOWN = [
     # three bytes in a buffer the size of the text and calls it corrupt.
     ("two-char-b", lambda f, b, o: "b-two-chars" in f and
      o["why"] == "signature data corrupt" and b["why"].endswith("signature did not verify")),
+    # the libopendkim engine refuses a signature whose text names
+    # DKIM-Signature as often as DKIM-Signature fields are given: its h=
+    # could take every field, past which libopendkim 2.11 writes beyond an
+    # array. The builtin engine checks it (RFC 6376 3.5: never its own field).
+    ("h-names-every-signature", lambda f, b, o: "sig-names-signature" in f and
+     o["why"] == "not verified: h= may name every DKIM-Signature field (libopendkim engine)"),
     # bh= that is not base64 of a digest: permerror for us; libopendkim
     # compares it as a string and reports a body hash mismatch.
     ("corrupt-bh", lambda f, b, o: b["why"] == "body hash corrupt"),

@@ -577,6 +577,40 @@ def signed_h_takes_every_field():
         expect(res, 0, "fail")
 
 
+def sign_naming(msg, names):
+    """msg signed (r2048) with h= exactly names, DKIM-Signature allowed."""
+    d = dkim.DKIM(msg)
+    d.should_not_sign = set()
+    return d.sign(b"r2048", b"example.com", CTX.k.k2048[0], include_headers=names) + msg
+
+
+@case
+def signed_h_names_own_field():
+    """One signature whose h= names DKIM-Signature (none was there when it
+    was signed): RFC 6376 3.5 keeps a signature's own field out of its h=,
+    so the name is null and the signature passes. libopendkim would take
+    the signature's own field (so it never verifies there), and an h= that
+    names DKIM-Signature as often as there are such fields could take
+    every field: that engine refuses it (README, DKIM engines)."""
+    res = one("h-own-field", sign_naming(MSG, [b"from", b"to", b"dkim-signature"]))
+    eq(len(res), 1, "results")
+    if ENGINE == "libopendkim":
+        expect(res, 0, "permerror", why="h= may name every DKIM-Signature field")
+    else:
+        expect(res, 0, "pass")
+
+
+@case
+def signed_h_second_signs_first():
+    """A second signature that signs the first (h= names DKIM-Signature
+    once, two such fields): both engines verify both."""
+    msg = sign_naming(MSG, [b"from", b"to"])
+    res = one("h-second-first", sign_naming(msg, [b"from", b"to", b"dkim-signature"]))
+    eq(len(res), 2, "results")
+    expect(res, 0, "pass")
+    expect(res, 1, "pass")
+
+
 # b= cut short: (value, result, reason), or {engine: (result, reason)} where
 # the engines differ (README, DKIM engines: two-char-b, corrupt-b). Two
 # characters are one byte to RFC 6376: no signature, not corrupt data.
