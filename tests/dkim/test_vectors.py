@@ -613,7 +613,8 @@ def signed_h_second_signs_first():
 
 # b= cut short: (value, result, reason), or {engine: (result, reason)} where
 # the engines differ (README, DKIM engines: two-char-b, corrupt-b). Two
-# characters are one byte to RFC 6376: no signature, not corrupt data.
+# characters are base64 of one byte to RFC 6376: a signature that cannot
+# verify, not corrupt data.
 SHORT_B = [
     (b"Y", "permerror", "signature data corrupt"),
     (b"Y==", "permerror", "signature data corrupt"),
