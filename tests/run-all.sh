@@ -195,8 +195,8 @@ group "bench-insns" "$1" $PY "$here/bench/test_insns.py" "$(cd "$1" && pwd)"
 # common/ layers: no lower layer includes a higher one
 group "check-layers" "src" sh "$here/check-layers.sh" "$here/.."
 
-# fuzz smoke run of the parsers (~40 s): builds its own clang/libFuzzer
-# binaries, so once, not per build directory
+# fuzz smoke run of the parsers (~2.5 min, a target per core at once):
+# builds its own clang/libFuzzer binaries, so once, not per build directory
 group "fuzz-smoke" "fuzz" "$here/fuzz/run.sh" 10
 
 echo

@@ -9,7 +9,8 @@
 # messages, DKIM body canonicalization cut anywhere against a plain
 # reference, the Subject that marks DMARC report mail and the aggregate
 # report writer, the rua= report destinations of DMARC records.
-#   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10: ~3 min in all)
+#   tests/fuzz/run.sh [SECONDS_PER_TARGET]     (default 10; one target per core at once:
+#                                               ~2.5 min in all on 2 cores)
 # Seeds: tests/fuzz/corpus/<target>/ (small, our own; fuzz_dkim_opendkim
 # takes fuzz_dkim_verify's, the same messages; arcsuite-*: the
 # messages and fields of the open ARC test suite, MIT licence, that add
@@ -58,11 +59,13 @@ if os.path.exists(path):
                 open(os.path.join(out, "record", h), "wb").write(b)
                 open(os.path.join(out, "macro", h), "wb").write(b"\x01" + b)
 PY
-pass=0
-fail=0
-for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey fuzz_keyrecord \
-    fuzz_authres fuzz_smtppath fuzz_header fuzz_dmarc_record fuzz_dkim_tags fuzz_dkim_verify \
-    fuzz_dkim_body fuzz_arc fuzz_reportmsg fuzz_dmarcreport fuzz_rua fuzz_dkim_opendkim; do
+TARGETS="fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimkey fuzz_keyrecord
+    fuzz_authres fuzz_smtppath fuzz_header fuzz_dmarc_record fuzz_dkim_tags fuzz_dkim_verify
+    fuzz_dkim_body fuzz_arc fuzz_reportmsg fuzz_dmarcreport fuzz_rua fuzz_dkim_opendkim"
+
+# run_one TARGET: fuzzes one target, its "ok" or "FAIL" lines on stdout
+run_one() {
+	target=$1
 	t=${target#fuzz_}
 	t=${t#spf_}
 	mkdir -p "$work/corpus/$t" "$work/seed/$t"
@@ -99,13 +102,37 @@ for target in fuzz_spf_record fuzz_spf_macro fuzz_address fuzz_unsub fuzz_dkimke
 	if [ $rc -eq 0 ] && ! grep -q 'ERROR: libFuzzer' "$log" &&
 	    /usr/bin/python3 "$here/../lib/evidence.py" scan "$log" >/dev/null; then
 		echo "ok   $target: ${runs:-?} runs in ${secs}s, no crash"
-		pass=$((pass + 1))
 	else
 		echo "FAIL $target (exit $rc):"
 		grep -E 'ERROR|runtime error|SUMMARY|#0 |#1 |#2 ' "$log" | head -n 20 | sed 's/^/  /'
 		for a in "$work"/crash-$t-*; do
 			[ -e "$a" ] && cp "$a" "$here/" && echo "  reproducer kept: tests/fuzz/$(basename "$a")"
 		done
+	fi
+}
+
+# as many targets at once as there are cores (FUZZ_JOBS to choose), each
+# its full time; the results in the order above
+jobs=${FUZZ_JOBS:-$(nproc)}
+running=""
+for target in $TARGETS; do
+	run_one "$target" >"$work/$target.out" 2>&1 &
+	running="$running $!"
+	set -- $running
+	if [ $# -ge "$jobs" ]; then
+		wait "$1"
+		shift
+		running="$*"
+	fi
+done
+wait
+pass=0
+fail=0
+for target in $TARGETS; do
+	cat "$work/$target.out"
+	if grep -q "^ok   $target:" "$work/$target.out"; then
+		pass=$((pass + 1))
+	else
 		fail=$((fail + 1))
 	fi
 done
